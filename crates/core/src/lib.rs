@@ -1,0 +1,19 @@
+//! Lanyard's vocabulary and ports: ids and newtypes, the injected clock and randomness,
+//! the repository traits the durable store implements, and the ephemeral store trait.
+//!
+//! Nothing here knows about HTTP, SQL or Redis; the `store` crate implements the ports and
+//! the `server` crate wires them in.
+
+pub mod clock;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod ports;
+pub mod rng;
+pub mod secret;
+
+pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use error::StoreError;
+pub use ids::{AccountId, ClientId, FamilyId};
+pub use rng::{OsRng, Rng};
+pub use secret::Secret;

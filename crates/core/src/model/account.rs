@@ -1,0 +1,58 @@
+//! An identity account (requirement A1).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{AccountId, Timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    Invited,
+    Active,
+    Disabled,
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invited => "invited",
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "invited" => Some(Self::Invited),
+            "active" => Some(Self::Active),
+            "disabled" => Some(Self::Disabled),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: AccountId,
+    /// As the user typed it, for display and for sending mail.
+    pub email: String,
+    /// Lower-cased; the unique lookup key.
+    pub email_normalized: String,
+    pub email_verified: bool,
+    pub name: String,
+    /// An argon2id PHC string; `None` for accounts that only sign in through SSO.
+    pub password_hash: Option<String>,
+    pub status: AccountStatus,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub email: String,
+    pub email_normalized: String,
+    pub email_verified: bool,
+    pub name: String,
+    pub password_hash: Option<String>,
+    pub status: AccountStatus,
+}

@@ -1,0 +1,99 @@
+//! A registered OAuth client (relying party, tool or service).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ClientId, Timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    ClientCredentials,
+}
+
+impl GrantType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+            Self::ClientCredentials => "client_credentials",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "authorization_code" => Some(Self::AuthorizationCode),
+            "refresh_token" => Some(Self::RefreshToken),
+            "client_credentials" => Some(Self::ClientCredentials),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    PrivateKeyJwt,
+    /// A public client (native or browser app): no secret, PKCE required.
+    None,
+}
+
+impl ClientAuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
+            Self::None => "none",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "client_secret_basic" => Some(Self::ClientSecretBasic),
+            "client_secret_post" => Some(Self::ClientSecretPost),
+            "private_key_jwt" => Some(Self::PrivateKeyJwt),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+
+    pub fn uses_secret(self) -> bool {
+        matches!(self, Self::ClientSecretBasic | Self::ClientSecretPost)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Client {
+    pub id: ClientId,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    pub auth_method: ClientAuthMethod,
+    /// Keyed hash (hex) of the server-generated secret; `None` unless the method uses one.
+    pub secret_hash: Option<String>,
+    /// The client's public keys (a JWK Set) for `private_key_jwt`.
+    pub jwks: Option<serde_json::Value>,
+    /// First-party clients skip the consent page.
+    pub first_party: bool,
+    pub allowed_scopes: Vec<String>,
+    /// Per-client overrides of the server defaults, in seconds.
+    pub access_token_ttl: Option<i64>,
+    pub refresh_idle_ttl: Option<i64>,
+    pub refresh_absolute_ttl: Option<i64>,
+    pub created_at: Timestamp,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.auth_method == ClientAuthMethod::None
+    }
+
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}

@@ -1,0 +1,15 @@
+//! Records the durable store keeps. Plain data: rules live in the services.
+
+pub mod account;
+pub mod audit;
+pub mod client;
+pub mod consent;
+pub mod refresh;
+pub mod signing_key;
+
+pub use account::{Account, AccountStatus, NewAccount};
+pub use audit::AuditEvent;
+pub use client::{Client, ClientAuthMethod, GrantType};
+pub use consent::Consent;
+pub use refresh::{NewRefreshFamily, RefreshFamily, RotateOutcome};
+pub use signing_key::{SigningAlg, SigningKeyRecord};

@@ -1,0 +1,152 @@
+//! The ports the services depend on. `lanyard-store` implements them on SQLite/PostgreSQL
+//! (durable) and on memory/Redis (ephemeral); tests may implement them with fakes.
+//!
+//! Anything that must be atomic is one method here, so the implementation can make it one
+//! transaction (or one Redis command).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::model::{
+    Account, AccountStatus, AuditEvent, Client, Consent, NewAccount, NewRefreshFamily,
+    RefreshFamily, RotateOutcome, SigningKeyRecord,
+};
+use crate::{AccountId, ClientId, FamilyId, StoreError, Timestamp};
+
+#[async_trait]
+pub trait AccountRepo: Send + Sync {
+    /// Fails with [`StoreError::Conflict`] when the normalized email is taken.
+    async fn insert_account(&self, new: NewAccount, now: Timestamp) -> Result<Account, StoreError>;
+    async fn get_account(&self, id: AccountId) -> Result<Account, StoreError>;
+    async fn find_account_by_email(
+        &self,
+        email_normalized: &str,
+    ) -> Result<Option<Account>, StoreError>;
+    /// Ordered by id (creation order, UUIDv7); keyset pagination with `after`.
+    async fn list_accounts(
+        &self,
+        after: Option<AccountId>,
+        limit: u64,
+    ) -> Result<Vec<Account>, StoreError>;
+    async fn count_accounts(&self) -> Result<u64, StoreError>;
+    async fn update_account_status(
+        &self,
+        id: AccountId,
+        status: AccountStatus,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    async fn update_password_hash(
+        &self,
+        id: AccountId,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait ClientRepo: Send + Sync {
+    /// Fails with [`StoreError::Conflict`] when the id is taken.
+    async fn insert_client(&self, client: &Client) -> Result<(), StoreError>;
+    async fn find_client(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
+    async fn count_clients(&self) -> Result<u64, StoreError>;
+    /// True when a client was deleted.
+    async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+pub trait ConsentRepo: Send + Sync {
+    async fn find_consent(
+        &self,
+        account: AccountId,
+        client: &ClientId,
+    ) -> Result<Option<Consent>, StoreError>;
+    /// Inserts or replaces the consent of this account for this client.
+    async fn upsert_consent(&self, consent: &Consent) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait SigningKeyRepo: Send + Sync {
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError>;
+    async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError>;
+    async fn update_signing_key_retirement(
+        &self,
+        kid: &str,
+        retired_at: Timestamp,
+        remove_after: Timestamp,
+    ) -> Result<(), StoreError>;
+    async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+pub trait RefreshRepo: Send + Sync {
+    async fn insert_family(&self, new: NewRefreshFamily) -> Result<(), StoreError>;
+    async fn find_family(&self, id: FamilyId) -> Result<Option<RefreshFamily>, StoreError>;
+    async fn find_family_by_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<RefreshFamily>, StoreError>;
+    /// Atomically: retire `presented_hash` and store `successor_hash` if it is the family's
+    /// current token and the family is live (moving the idle expiry to
+    /// `min(now + idle_ttl_secs, absolute_expires_at)`); revoke the family if the token was
+    /// already retired (reuse, RFC 9700 §4.14.2). Two concurrent calls with the same token:
+    /// at most one sees `Rotated`.
+    async fn rotate_refresh_token(
+        &self,
+        presented_hash: &str,
+        successor_hash: &str,
+        now: Timestamp,
+        idle_ttl_secs: i64,
+    ) -> Result<RotateOutcome, StoreError>;
+    /// True when the family was live and is now revoked.
+    async fn revoke_family(&self, id: FamilyId, now: Timestamp) -> Result<bool, StoreError>;
+    /// Revokes every live family of the account (disable, password change); returns how many.
+    async fn revoke_families_of_account(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+    ) -> Result<u64, StoreError>;
+}
+
+#[async_trait]
+pub trait AuditRepo: Send + Sync {
+    async fn insert_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Newest first; `kind` filters on the exact kind.
+    async fn list_audit(
+        &self,
+        kind: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
+}
+
+/// Short-lived state where absence means invalid: authorization codes, sessions, interaction
+/// state, replay guards, rate counters. In-process for the embedded default, Redis in
+/// production. Keys are never secrets: callers key by a hash of any secret value.
+#[async_trait]
+pub trait EphemeralStore: Send + Sync {
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError>;
+    /// Stores only if the key is absent; true when stored (a replay guard).
+    async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration)
+    -> Result<bool, StoreError>;
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Returns and removes the value in one atomic step: of two concurrent takes of the same
+    /// key, exactly one gets the value.
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// True when a value was removed.
+    async fn delete(&self, key: &str) -> Result<bool, StoreError>;
+    /// Adds one and returns the new count; the TTL starts with the first increment of a
+    /// window and is not extended by later ones.
+    async fn increment(&self, key: &str, ttl: Duration) -> Result<u64, StoreError>;
+}
+
+/// Every durable repository, for wiring convenience.
+pub trait DurableStore:
+    AccountRepo + ClientRepo + ConsentRepo + SigningKeyRepo + RefreshRepo + AuditRepo
+{
+}
+
+impl<T> DurableStore for T where
+    T: AccountRepo + ClientRepo + ConsentRepo + SigningKeyRepo + RefreshRepo + AuditRepo
+{
+}
