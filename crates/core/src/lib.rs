@@ -4,6 +4,7 @@
 //! Nothing here knows about HTTP, SQL or Redis; the `store` crate implements the ports and
 //! the `server` crate wires them in.
 
+pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod ids;
@@ -12,6 +13,7 @@ pub mod ports;
 pub mod rng;
 pub mod secret;
 
+pub use audit::{Auditor, Origin};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use error::StoreError;
 pub use ids::{AccountId, ClientId, FamilyId};

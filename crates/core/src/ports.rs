@@ -127,8 +127,12 @@ pub trait AuditRepo: Send + Sync {
 pub trait EphemeralStore: Send + Sync {
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError>;
     /// Stores only if the key is absent; true when stored (a replay guard).
-    async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration)
-    -> Result<bool, StoreError>;
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Returns and removes the value in one atomic step: of two concurrent takes of the same
     /// key, exactly one gets the value.

@@ -1,1 +1,27 @@
-//! placeholder
+//! The token issuer: clients and their authentication, the authorization endpoint's rules,
+//! grants (authorization code + PKCE, refresh, client credentials), access and ID tokens,
+//! discovery, userinfo, introspection, revocation and logout. No HTTP in here: the web crate
+//! parses requests into these types and maps [`OAuthError`] to responses.
+
+pub mod authorize;
+pub mod client_auth;
+pub mod clients;
+pub mod code;
+pub mod discovery;
+pub mod endpoints;
+pub mod error;
+pub mod grant;
+pub mod introspect;
+pub mod issuer;
+pub mod logout;
+pub mod pkce;
+pub mod redirect_uri;
+pub mod revoke;
+pub mod scope;
+pub mod settings;
+pub mod tokens;
+pub mod userinfo;
+
+pub use error::{ErrorCode, OAuthError};
+pub use issuer::{Issuer, IssuerDeps};
+pub use settings::IssuerSettings;

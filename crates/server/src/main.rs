@@ -1,1 +1,16 @@
-fn main() {}
+//! `lanyard`: serve, migrate and administer the server.
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = lanyard_server::cli::Cli::parse();
+    lanyard_server::serve::init_tracing();
+    match lanyard_server::commands::run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,20 @@
-//! placeholder
+//! Lanyard's storage adapters: [`SqlStore`] implements every durable port of
+//! `lanyard_core::ports` on SQLite or PostgreSQL (one code path, one set of migrations);
+//! [`MemoryStore`] and [`RedisStore`] implement the ephemeral port.
+//!
+//! sea-orm and redis stay inside this crate: entities are private, and every error leaves as
+//! a [`lanyard_core::StoreError`] with no SQL text, values or URLs in it.
+
+mod entity;
+mod error;
+mod memory;
+mod migration;
+mod redis_store;
+mod sql;
+
+#[doc(hidden)]
+pub mod testing;
+
+pub use memory::{DEFAULT_MAX_ENTRIES, MemoryStore};
+pub use redis_store::RedisStore;
+pub use sql::SqlStore;

@@ -1,1 +1,37 @@
-//! placeholder
+//! HTTP for Lanyard: axum routers per area, extractors, the one error→response mapping
+//! ([`error`]), pages, and middleware. Handlers are thin: extract, call one service method,
+//! map the result.
+
+pub mod client_credentials;
+pub mod error;
+pub mod middleware;
+pub mod origin;
+pub mod params;
+pub mod routes;
+pub mod session;
+pub mod state;
+pub mod ui;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+
+pub use state::{AppState, WebSettings};
+
+/// The whole HTTP surface with its middleware.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(routes::metadata::routes())
+        .merge(routes::authorize::routes())
+        .merge(routes::login::routes())
+        .merge(routes::token::routes())
+        .merge(routes::backchannel::routes())
+        .merge(routes::userinfo::routes())
+        .merge(routes::logout::routes())
+        .merge(routes::health::routes())
+        .merge(ui::assets::asset_routes())
+        .layer(DefaultBodyLimit::max(middleware::MAX_FORM_BODY))
+        .layer(axum::middleware::from_fn(middleware::query_guard))
+        .layer(axum::middleware::from_fn(middleware::header_limits))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .with_state(state)
+}

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod authenticated;
 pub mod client;
 pub mod consent;
 pub mod refresh;
@@ -9,6 +10,7 @@ pub mod signing_key;
 
 pub use account::{Account, AccountStatus, NewAccount};
 pub use audit::AuditEvent;
+pub use authenticated::Authenticated;
 pub use client::{Client, ClientAuthMethod, GrantType};
 pub use consent::Consent;
 pub use refresh::{NewRefreshFamily, RefreshFamily, RotateOutcome};

@@ -1,0 +1,218 @@
+//! Accounts: creation, password sign-in (argon2id on the bounded pool, rehash on login when
+//! the parameters change), status changes, listing. Every security event is audited.
+
+use std::sync::Arc;
+
+use lanyard_core::model::{Account, AccountStatus, AuditEvent, NewAccount};
+use lanyard_core::ports::{AccountRepo, RefreshRepo};
+use lanyard_core::{AccountId, Auditor, Clock, Origin, Secret, StoreError};
+use lanyard_crypto::password::PasswordHasher;
+
+use crate::{IdentityError, normalize_email};
+
+const MAX_NAME_LEN: usize = 200;
+
+pub struct AccountService {
+    accounts: Arc<dyn AccountRepo>,
+    refresh: Arc<dyn RefreshRepo>,
+    audit: Auditor,
+    passwords: Arc<PasswordHasher>,
+    clock: Arc<dyn Clock>,
+}
+
+impl AccountService {
+    pub fn new(
+        accounts: Arc<dyn AccountRepo>,
+        refresh: Arc<dyn RefreshRepo>,
+        audit: Auditor,
+        passwords: Arc<PasswordHasher>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            accounts,
+            refresh,
+            audit,
+            passwords,
+            clock,
+        }
+    }
+
+    /// Creates an active account with a verified email (operator-created accounts: the
+    /// operator vouches for the address; self sign-up with verification comes later).
+    pub async fn create_account(
+        &self,
+        email: &str,
+        name: &str,
+        password: Secret,
+        origin: &Origin,
+    ) -> Result<Account, IdentityError> {
+        let email_normalized = normalize_email(email)?;
+        let name = validate_name(name)?;
+        let password_hash = self.passwords.hash(password).await?;
+        let new = NewAccount {
+            email: email.trim().to_owned(),
+            email_normalized,
+            email_verified: true,
+            name,
+            password_hash: Some(password_hash),
+            status: AccountStatus::Active,
+        };
+        let now = self.clock.now();
+        let account = match self.accounts.insert_account(new, now).await {
+            Ok(account) => account,
+            Err(StoreError::Conflict(_)) => return Err(IdentityError::EmailTaken),
+            Err(e) => return Err(e.into()),
+        };
+        self.record(
+            AuditEvent::new(now, "account.created", "success").subject(account.id.to_string()),
+            origin,
+        )
+        .await;
+        Ok(account)
+    }
+
+    /// Checks email + password. Unknown, disabled and invited accounts fail exactly like a
+    /// wrong password, and an unknown email still costs one argon2 verification, so neither
+    /// the answer nor its timing tells whether the account exists (ASVS 6.3.8).
+    pub async fn authenticate_password(
+        &self,
+        email: &str,
+        password: Secret,
+        origin: &Origin,
+    ) -> Result<Account, IdentityError> {
+        let now = self.clock.now();
+        let account = match normalize_email(email) {
+            Ok(normalized) => self.accounts.find_account_by_email(&normalized).await?,
+            Err(_) => None,
+        };
+        let stored_hash = account.as_ref().and_then(|a| a.password_hash.clone());
+        let check = self
+            .passwords
+            .verify(password.clone(), stored_hash.as_deref())
+            .await;
+        let check = match check {
+            Ok(check) => check,
+            Err(lanyard_crypto::CryptoError::PasswordTooLong) => {
+                self.record_failure(now, account.as_ref(), "password_too_long", origin)
+                    .await;
+                return Err(IdentityError::InvalidCredentials);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let Some(account) = account.filter(|_| check.ok) else {
+            self.record_failure(now, None, "bad_credentials", origin)
+                .await;
+            return Err(IdentityError::InvalidCredentials);
+        };
+        if account.status != AccountStatus::Active {
+            self.record_failure(now, Some(&account), "account_not_active", origin)
+                .await;
+            return Err(IdentityError::InvalidCredentials);
+        }
+        if check.needs_rehash {
+            // Best effort: a failed rehash must not fail a correct sign-in.
+            match self.passwords.hash(password).await {
+                Ok(new_hash) => {
+                    if let Err(e) = self
+                        .accounts
+                        .update_password_hash(account.id, &new_hash, now)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "password rehash could not be stored");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "password rehash failed"),
+            }
+        }
+        self.record(
+            AuditEvent::new(now, "login.password", "success").subject(account.id.to_string()),
+            origin,
+        )
+        .await;
+        Ok(account)
+    }
+
+    pub async fn get(&self, id: AccountId) -> Result<Account, IdentityError> {
+        match self.accounts.get_account(id).await {
+            Ok(account) => Ok(account),
+            Err(StoreError::NotFound) => Err(IdentityError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn find_by_email(&self, email: &str) -> Result<Option<Account>, IdentityError> {
+        let normalized = normalize_email(email)?;
+        Ok(self.accounts.find_account_by_email(&normalized).await?)
+    }
+
+    pub async fn list(
+        &self,
+        after: Option<AccountId>,
+        limit: u64,
+    ) -> Result<Vec<Account>, IdentityError> {
+        Ok(self.accounts.list_accounts(after, limit.min(1000)).await?)
+    }
+
+    pub async fn count(&self) -> Result<u64, IdentityError> {
+        Ok(self.accounts.count_accounts().await?)
+    }
+
+    /// Disables the account and revokes every grant it holds (ASVS 7.4.2).
+    pub async fn disable(&self, email: &str, origin: &Origin) -> Result<Account, IdentityError> {
+        let account = self
+            .find_by_email(email)
+            .await?
+            .ok_or(IdentityError::NotFound)?;
+        let now = self.clock.now();
+        self.accounts
+            .update_account_status(account.id, AccountStatus::Disabled, now)
+            .await?;
+        let revoked = self
+            .refresh
+            .revoke_families_of_account(account.id, now)
+            .await?;
+        self.record(
+            AuditEvent::new(now, "account.disabled", "success")
+                .subject(account.id.to_string())
+                .reason(format!("{revoked} grants revoked")),
+            origin,
+        )
+        .await;
+        Ok(Account {
+            status: AccountStatus::Disabled,
+            ..account
+        })
+    }
+
+    async fn record_failure(
+        &self,
+        now: lanyard_core::Timestamp,
+        account: Option<&Account>,
+        reason: &str,
+        origin: &Origin,
+    ) {
+        let mut event = AuditEvent::new(now, "login.failed", "failure").reason(reason);
+        if let Some(account) = account {
+            event = event.subject(account.id.to_string());
+        }
+        self.record(event, origin).await;
+    }
+
+    async fn record(&self, event: AuditEvent, origin: &Origin) {
+        self.audit.record(event, origin).await;
+    }
+}
+
+fn validate_name(name: &str) -> Result<String, IdentityError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(IdentityError::InvalidName("empty"));
+    }
+    if name.chars().count() > MAX_NAME_LEN {
+        return Err(IdentityError::InvalidName("too long"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(IdentityError::InvalidName("contains control characters"));
+    }
+    Ok(name.to_owned())
+}

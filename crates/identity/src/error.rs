@@ -1,0 +1,25 @@
+//! Errors of the identity service.
+
+use lanyard_core::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdentityError {
+    /// Deliberately says nothing about which part was wrong or whether the account exists.
+    #[error("the email or password is not right")]
+    InvalidCredentials,
+    #[error("invalid email address: {0}")]
+    InvalidEmail(&'static str),
+    #[error("invalid name: {0}")]
+    InvalidName(&'static str),
+    #[error("password does not meet the policy: {0}")]
+    WeakPassword(String),
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error("no such account")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("password hashing failed")]
+    Crypto(#[from] lanyard_crypto::CryptoError),
+}

@@ -1,0 +1,142 @@
+//! Authorization codes: opaque, 256 random bits, stored in the ephemeral store under their
+//! keyed hash, taken atomically on redemption so a code works exactly once (RFC 6749 §4.1.2).
+
+use std::time::Duration;
+
+use lanyard_core::model::{AccountStatus, AuditEvent, Authenticated};
+use lanyard_core::rng::random_token;
+use lanyard_core::{AccountId, FamilyId, Origin, StoreError};
+use serde::{Deserialize, Serialize};
+
+use crate::authorize::{AuthorizationRequest, append_query};
+use crate::error::OAuthError;
+use crate::issuer::Issuer;
+
+pub const CODE_PREFIX: &str = "lyd_ac_";
+/// How long a redeemed code is remembered, so a replay can revoke what the code produced.
+const USED_CODE_MEMORY_SECS: u64 = 3600;
+
+/// What a code stands for, stored until redemption.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct PendingCode {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub account_id: AccountId,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth_time: i64,
+    pub acr: String,
+    pub amr: Vec<String>,
+    pub issued_at: i64,
+    /// Chosen now so that a replay of the code can revoke the grant it produced.
+    pub grant: FamilyId,
+}
+
+fn code_key(hash: &str) -> String {
+    format!("code:{hash}")
+}
+
+fn used_key(hash: &str) -> String {
+    format!("code_used:{hash}")
+}
+
+impl Issuer {
+    /// Issues a code for a signed-in user and returns the redirect to the client, or `None`
+    /// when the account can no longer sign in (the caller then asks for a new sign-in).
+    pub(crate) async fn issue_code(
+        &self,
+        request: &AuthorizationRequest,
+        auth: &Authenticated,
+        origin: &Origin,
+    ) -> Result<Option<String>, OAuthError> {
+        match self.accounts.get_account(auth.account_id).await {
+            Ok(account) if account.status == AccountStatus::Active => {}
+            Ok(_) | Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+        let now = self.clock.now();
+        let code = format!("{CODE_PREFIX}{}", random_token(&*self.rng, 32));
+        let pending = PendingCode {
+            client_id: request.client_id.clone(),
+            redirect_uri: request.redirect_uri.clone(),
+            account_id: auth.account_id,
+            scope: request.scope.to_string(),
+            nonce: request.nonce.clone(),
+            code_challenge: request.code_challenge.clone(),
+            auth_time: auth.auth_time.seconds(),
+            acr: auth.acr.clone(),
+            amr: auth.amr.clone(),
+            issued_at: now.seconds(),
+            grant: FamilyId::new(),
+        };
+        let value = serde_json::to_vec(&pending).map_err(OAuthError::server)?;
+        let ttl = Duration::from_secs(self.settings.code_ttl_secs.max(1) as u64);
+        self.ephemeral
+            .put(&code_key(&self.hasher.hash(&code)), &value, ttl)
+            .await?;
+        self.record(
+            AuditEvent::new(now, "authz.code_issued", "success")
+                .subject(auth.account_id.to_string())
+                .client(request.client_id.clone()),
+            origin,
+        )
+        .await;
+        let mut pairs = vec![("code", code.as_str())];
+        if let Some(state) = &request.state {
+            pairs.push(("state", state));
+        }
+        pairs.push(("iss", &self.settings.issuer));
+        Ok(Some(append_query(&request.redirect_uri, &pairs)))
+    }
+
+    /// Takes the code out of the store (whoever takes it first wins; everyone else gets
+    /// `invalid_grant`). A replay of a redeemed code revokes the grant it produced
+    /// (RFC 6749 §4.1.2, RFC 6819 §5.2.1.1).
+    pub(crate) async fn take_code(
+        &self,
+        code: &str,
+        origin: &Origin,
+    ) -> Result<PendingCode, OAuthError> {
+        if !code.starts_with(CODE_PREFIX) || code.len() > 128 {
+            return Err(OAuthError::invalid_grant("invalid authorization code"));
+        }
+        let hash = self.hasher.hash(code);
+        let Some(value) = self.ephemeral.take(&code_key(&hash)).await? else {
+            self.revoke_after_replay(&hash, origin).await?;
+            return Err(OAuthError::invalid_grant("invalid authorization code"));
+        };
+        let pending: PendingCode = serde_json::from_slice(&value).map_err(OAuthError::server)?;
+        let marker = pending.grant.to_string();
+        self.ephemeral
+            .put(
+                &used_key(&hash),
+                marker.as_bytes(),
+                Duration::from_secs(USED_CODE_MEMORY_SECS),
+            )
+            .await?;
+        Ok(pending)
+    }
+
+    async fn revoke_after_replay(&self, hash: &str, origin: &Origin) -> Result<(), OAuthError> {
+        let Some(marker) = self.ephemeral.get(&used_key(hash)).await? else {
+            return Ok(());
+        };
+        let grant = std::str::from_utf8(&marker)
+            .ok()
+            .and_then(|s| uuid::Uuid::parse_str(s).ok())
+            .map(FamilyId);
+        if let Some(grant) = grant {
+            let now = self.clock.now();
+            self.refresh.revoke_family(grant, now).await?;
+            self.record(
+                AuditEvent::new(now, "token.code_replay", "failure")
+                    .subject(format!("grant:{grant}"))
+                    .reason("authorization code presented twice; its grant was revoked"),
+                origin,
+            )
+            .await;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,121 @@
+//! OpenID Provider metadata (OIDC Discovery 1.0 §3) and OAuth authorization server metadata
+//! (RFC 8414 §2), built once from the route constants and served as pre-serialised bytes.
+
+use serde::Serialize;
+
+use crate::endpoints;
+use crate::settings::IssuerSettings;
+use lanyard_core::model::authenticated::acr;
+
+#[derive(Debug, Clone, Serialize)]
+struct Metadata<'a> {
+    issuer: &'a str,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    userinfo_endpoint: String,
+    jwks_uri: String,
+    introspection_endpoint: String,
+    revocation_endpoint: String,
+    end_session_endpoint: String,
+    scopes_supported: &'a [String],
+    response_types_supported: [&'static str; 1],
+    response_modes_supported: [&'static str; 1],
+    grant_types_supported: [&'static str; 3],
+    subject_types_supported: [&'static str; 1],
+    id_token_signing_alg_values_supported: [&'static str; 1],
+    token_endpoint_auth_methods_supported: [&'static str; 4],
+    token_endpoint_auth_signing_alg_values_supported: [&'static str; 3],
+    introspection_endpoint_auth_methods_supported: [&'static str; 3],
+    revocation_endpoint_auth_methods_supported: [&'static str; 3],
+    code_challenge_methods_supported: [&'static str; 1],
+    claims_supported: [&'static str; 13],
+    acr_values_supported: [&'static str; 3],
+    prompt_values_supported: [&'static str; 4],
+    claims_parameter_supported: bool,
+    request_parameter_supported: bool,
+    request_uri_parameter_supported: bool,
+    authorization_response_iss_parameter_supported: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Discovery {
+    json: bytes_like::Bytes,
+}
+
+mod bytes_like {
+    /// Shared immutable bytes; cloning is a reference-count bump.
+    pub type Bytes = std::sync::Arc<[u8]>;
+}
+
+impl Discovery {
+    pub fn build(settings: &IssuerSettings) -> Self {
+        let id_alg = settings.id_token_alg.as_str();
+        let metadata = Metadata {
+            issuer: &settings.issuer,
+            authorization_endpoint: settings.endpoint(endpoints::AUTHORIZE),
+            token_endpoint: settings.endpoint(endpoints::TOKEN),
+            userinfo_endpoint: settings.endpoint(endpoints::USERINFO),
+            jwks_uri: settings.endpoint(endpoints::JWKS),
+            introspection_endpoint: settings.endpoint(endpoints::INTROSPECT),
+            revocation_endpoint: settings.endpoint(endpoints::REVOKE),
+            end_session_endpoint: settings.endpoint(endpoints::LOGOUT),
+            scopes_supported: &settings.scopes_supported,
+            response_types_supported: ["code"],
+            response_modes_supported: ["query"],
+            grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
+            subject_types_supported: ["public"],
+            id_token_signing_alg_values_supported: [id_alg],
+            token_endpoint_auth_methods_supported: [
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt",
+                "none",
+            ],
+            token_endpoint_auth_signing_alg_values_supported: ["RS256", "ES256", "EdDSA"],
+            introspection_endpoint_auth_methods_supported: [
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt",
+            ],
+            revocation_endpoint_auth_methods_supported: [
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt",
+            ],
+            code_challenge_methods_supported: ["S256"],
+            claims_supported: [
+                "sub",
+                "iss",
+                "aud",
+                "exp",
+                "iat",
+                "auth_time",
+                "nonce",
+                "acr",
+                "amr",
+                "azp",
+                "email",
+                "email_verified",
+                "name",
+            ],
+            acr_values_supported: acr::SUPPORTED,
+            prompt_values_supported: ["none", "login", "consent", "select_account"],
+            claims_parameter_supported: false,
+            request_parameter_supported: false,
+            request_uri_parameter_supported: false,
+            authorization_response_iss_parameter_supported: true,
+        };
+        // Serialising a struct of strings can not fail; an empty document would be caught by
+        // every discovery test.
+        let json = serde_json::to_vec(&metadata).unwrap_or_default();
+        Self { json: json.into() }
+    }
+
+    pub fn json(&self) -> &[u8] {
+        &self.json
+    }
+
+    pub fn shared(&self) -> std::sync::Arc<[u8]> {
+        self.json.clone()
+    }
+}

@@ -1,0 +1,168 @@
+//! The authorization code grant (RFC 6749 §4.1.3) with PKCE (RFC 7636 §4.6) and the
+//! downgrade defence of RFC 9700 §4.8.2.
+
+use lanyard_core::model::{
+    AccountStatus, AuditEvent, Client, GrantType, NewRefreshFamily, RefreshFamily,
+};
+use lanyard_core::rng::random_token;
+use lanyard_core::{ClientId, Origin, Secret, Timestamp};
+
+use super::{TokenResponse, profile_claims, unauthorized_client};
+use crate::code::PendingCode;
+use crate::error::OAuthError;
+use crate::issuer::Issuer;
+use crate::pkce;
+use crate::scope::{OPENID, Scopes};
+use crate::tokens::{AccessTokenRequest, IdTokenClaims};
+
+pub const REFRESH_TOKEN_PREFIX: &str = "lyd_rt_";
+
+impl Issuer {
+    pub(super) async fn redeem_code(
+        &self,
+        client: &Client,
+        code: &Secret,
+        redirect_uri: Option<&str>,
+        code_verifier: Option<&Secret>,
+        origin: &Origin,
+    ) -> Result<TokenResponse, OAuthError> {
+        if !client.allows_grant(GrantType::AuthorizationCode) {
+            return Err(unauthorized_client());
+        }
+        // Taken before any check: a failed attempt burns the code, so it can't be guessed at
+        // (S07c) or retried with another client (S10).
+        let pending = self.take_code(code.expose(), origin).await?;
+        let now = self.clock.now();
+        if let Err(reason) = check_binding(
+            client,
+            &pending,
+            redirect_uri,
+            code_verifier,
+            now,
+            self.settings.code_ttl_secs,
+        ) {
+            self.record(
+                AuditEvent::new(now, "token.code_rejected", "failure")
+                    .client(client.id.as_str())
+                    .reason(reason),
+                origin,
+            )
+            .await;
+            return Err(OAuthError::invalid_grant("invalid authorization code"));
+        }
+        let account = self.accounts.get_account(pending.account_id).await?;
+        if account.status != AccountStatus::Active {
+            return Err(OAuthError::invalid_grant("invalid authorization code"));
+        }
+        let scope = Scopes::parse(&pending.scope).unwrap_or_default();
+        let refresh_token = client
+            .allows_grant(GrantType::RefreshToken)
+            .then(|| format!("{REFRESH_TOKEN_PREFIX}{}", random_token(&*self.rng, 32)));
+        let family = RefreshFamily {
+            id: pending.grant,
+            client_id: client.id.clone(),
+            account_id: account.id,
+            scope: pending.scope.clone(),
+            auth_time: Timestamp(pending.auth_time),
+            acr: Some(pending.acr.clone()),
+            amr: pending.amr.join(" "),
+            created_at: now,
+            absolute_expires_at: now.plus_secs(
+                client
+                    .refresh_absolute_ttl
+                    .unwrap_or(self.settings.refresh_absolute_ttl_secs),
+            ),
+            idle_expires_at: now.plus_secs(
+                client
+                    .refresh_idle_ttl
+                    .unwrap_or(self.settings.refresh_idle_ttl_secs),
+            ),
+            revoked_at: None,
+        };
+        self.refresh
+            .insert_family(NewRefreshFamily {
+                family,
+                first_token_hash: refresh_token.as_deref().map(|t| self.hasher.hash(t)),
+            })
+            .await?;
+        let subject = account.id.to_string();
+        let access = self.mint_access_token(AccessTokenRequest {
+            subject: &subject,
+            client_id: client.id.as_str(),
+            scope: Some(pending.scope.clone()),
+            auth_time: Some(Timestamp(pending.auth_time)),
+            acr: Some(pending.acr.clone()),
+            amr: Some(pending.amr.clone()),
+            grant: Some(pending.grant),
+            ttl_secs: self.access_ttl(client),
+        })?;
+        let id_token = if scope.contains(OPENID) {
+            let (email, email_verified, name) = profile_claims(&account, &scope);
+            Some(self.mint_id_token(IdTokenClaims {
+                iss: self.settings.issuer.clone(),
+                sub: subject.clone(),
+                aud: client.id.as_str().to_owned(),
+                exp: now.seconds() + self.settings.id_token_ttl_secs,
+                iat: now.seconds(),
+                auth_time: pending.auth_time,
+                nonce: pending.nonce.clone(),
+                acr: pending.acr.clone(),
+                amr: pending.amr.clone(),
+                azp: client.id.as_str().to_owned(),
+                at_hash: Some(self.at_hash(&access.token)),
+                email,
+                email_verified,
+                name,
+            })?)
+        } else {
+            None
+        };
+        self.record(
+            AuditEvent::new(now, "token.issued", "success")
+                .subject(subject)
+                .client(client.id.as_str())
+                .reason("authorization_code"),
+            origin,
+        )
+        .await;
+        Ok(TokenResponse {
+            access_token: access.token,
+            token_type: "Bearer",
+            expires_in: access.expires_in,
+            refresh_token,
+            id_token,
+            scope: Some(pending.scope),
+        })
+    }
+}
+
+/// The checks of RFC 6749 §4.1.3 and RFC 7636 §4.6; the reason is for the audit log only.
+fn check_binding(
+    client: &Client,
+    pending: &PendingCode,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&Secret>,
+    now: Timestamp,
+    code_ttl_secs: i64,
+) -> Result<(), &'static str> {
+    if ClientId::parse(&pending.client_id).as_ref() != Some(&client.id) {
+        return Err("code issued to another client");
+    }
+    if now.seconds() - pending.issued_at > code_ttl_secs {
+        return Err("code expired");
+    }
+    match redirect_uri {
+        Some(uri) if uri != pending.redirect_uri => return Err("redirect_uri differs"),
+        None if client.redirect_uris.len() > 1 => return Err("redirect_uri missing"),
+        _ => {}
+    }
+    match (&pending.code_challenge, code_verifier) {
+        (Some(challenge), Some(verifier)) if pkce::verify_s256(verifier.expose(), challenge) => {
+            Ok(())
+        }
+        (Some(_), _) => Err("code_verifier missing or wrong"),
+        // RFC 9700 §4.8.2: a verifier for a code issued without a challenge is a downgrade.
+        (None, Some(_)) => Err("code_verifier without code_challenge"),
+        (None, None) => Ok(()),
+    }
+}

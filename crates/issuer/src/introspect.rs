@@ -1,0 +1,172 @@
+//! Token introspection (RFC 7662) for authenticated clients, and the shared question "is
+//! this access token of ours still good?" that userinfo asks too.
+
+use std::time::Duration;
+
+use lanyard_core::FamilyId;
+use lanyard_core::model::Client;
+use serde::Serialize;
+
+use crate::error::OAuthError;
+use crate::grant::REFRESH_TOKEN_PREFIX;
+use crate::issuer::Issuer;
+use crate::tokens::{AccessTokenClaims, Audience};
+
+/// RFC 7662 §2.2. Inactive tokens are only `{"active": false}`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<Audience>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+}
+
+const MAX_TOKEN_LEN: usize = 8 * 1024;
+
+pub(crate) fn revoked_jti_key(jti: &str) -> String {
+    format!("revoked_jti:{jti}")
+}
+
+impl Issuer {
+    /// A caller learns about a token only if the token was issued to it or names it as
+    /// audience; for anything else the answer is `active: false`, like an unknown token.
+    pub async fn introspect(
+        &self,
+        caller: &Client,
+        token: &str,
+    ) -> Result<Introspection, OAuthError> {
+        if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+            return Ok(Introspection::default());
+        }
+        if token.starts_with(REFRESH_TOKEN_PREFIX) {
+            return self.introspect_refresh_token(caller, token).await;
+        }
+        let Some(claims) = self.live_access_token(token).await? else {
+            return Ok(Introspection::default());
+        };
+        let caller_id = caller.id.as_str();
+        if claims.client_id != caller_id && !claims.aud.contains(caller_id) {
+            return Ok(Introspection::default());
+        }
+        Ok(Introspection {
+            active: true,
+            scope: claims.scope,
+            client_id: Some(claims.client_id),
+            sub: Some(claims.sub),
+            token_type: Some("Bearer"),
+            exp: Some(claims.exp),
+            iat: Some(claims.iat),
+            iss: Some(claims.iss),
+            aud: Some(claims.aud),
+            jti: Some(claims.jti),
+            auth_time: claims.auth_time,
+            acr: claims.acr,
+        })
+    }
+
+    async fn introspect_refresh_token(
+        &self,
+        caller: &Client,
+        token: &str,
+    ) -> Result<Introspection, OAuthError> {
+        let now = self.clock.now();
+        let family = self
+            .refresh
+            .find_family_by_token(&self.hasher.hash(token))
+            .await?;
+        let Some(family) = family.filter(|f| f.client_id == caller.id && f.is_live(now)) else {
+            return Ok(Introspection::default());
+        };
+        Ok(Introspection {
+            active: true,
+            scope: Some(family.scope),
+            client_id: Some(family.client_id.as_str().to_owned()),
+            sub: Some(family.account_id.to_string()),
+            token_type: Some("refresh_token"),
+            exp: Some(
+                family
+                    .idle_expires_at
+                    .min(family.absolute_expires_at)
+                    .seconds(),
+            ),
+            iat: None,
+            iss: Some(self.settings.issuer.clone()),
+            aud: None,
+            jti: None,
+            auth_time: Some(family.auth_time.seconds()),
+            acr: family.acr,
+        })
+    }
+
+    /// Verifies an access token and checks that neither it nor its grant was revoked.
+    pub(crate) async fn live_access_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<AccessTokenClaims>, OAuthError> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Ok(None);
+        }
+        let Some(claims) = self.verify_access_token(token) else {
+            return Ok(None);
+        };
+        if self
+            .ephemeral
+            .get(&revoked_jti_key(&claims.jti))
+            .await?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        if let Some(gid) = &claims.gid {
+            let Ok(id) = uuid::Uuid::parse_str(gid) else {
+                return Ok(None);
+            };
+            let live = self
+                .refresh
+                .find_family(FamilyId(id))
+                .await?
+                .is_some_and(|f| f.revoked_at.is_none());
+            if !live {
+                return Ok(None);
+            }
+        }
+        Ok(Some(claims))
+    }
+
+    /// Remembers a revoked access token until it would have expired anyway.
+    pub(crate) async fn deny_access_token(
+        &self,
+        claims: &AccessTokenClaims,
+    ) -> Result<(), OAuthError> {
+        let remaining = claims.exp - self.clock.now().seconds();
+        if remaining > 0 {
+            self.ephemeral
+                .put(
+                    &revoked_jti_key(&claims.jti),
+                    b"1",
+                    Duration::from_secs(remaining as u64 + 1),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}

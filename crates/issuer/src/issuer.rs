@@ -1,0 +1,89 @@
+//! The issuer service: its dependencies and the shared helpers of its flows. Each protocol
+//! flow adds its own `impl Issuer` block in its module.
+
+use std::sync::Arc;
+
+use lanyard_core::model::AuditEvent;
+use lanyard_core::ports::{AccountRepo, ConsentRepo, EphemeralStore, RefreshRepo};
+use lanyard_core::{Auditor, Clock, Origin, Rng};
+use lanyard_crypto::keys::{KeyRing, SharedKeyRing};
+use lanyard_crypto::token_hash::TokenHasher;
+
+use crate::clients::ClientService;
+use crate::discovery::Discovery;
+use crate::settings::IssuerSettings;
+
+pub struct IssuerDeps {
+    pub settings: IssuerSettings,
+    pub clients: Arc<ClientService>,
+    pub accounts: Arc<dyn AccountRepo>,
+    pub consents: Arc<dyn ConsentRepo>,
+    pub refresh: Arc<dyn RefreshRepo>,
+    pub ephemeral: Arc<dyn EphemeralStore>,
+    /// The current key ring; a background job swaps in a new one after rotation.
+    pub keys: Arc<SharedKeyRing>,
+    pub hasher: Arc<TokenHasher>,
+    pub clock: Arc<dyn Clock>,
+    pub rng: Arc<dyn Rng>,
+    pub audit: Auditor,
+}
+
+pub struct Issuer {
+    pub(crate) settings: IssuerSettings,
+    pub(crate) clients: Arc<ClientService>,
+    pub(crate) accounts: Arc<dyn AccountRepo>,
+    pub(crate) consents: Arc<dyn ConsentRepo>,
+    pub(crate) refresh: Arc<dyn RefreshRepo>,
+    pub(crate) ephemeral: Arc<dyn EphemeralStore>,
+    pub(crate) keys: Arc<SharedKeyRing>,
+    pub(crate) hasher: Arc<TokenHasher>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) rng: Arc<dyn Rng>,
+    pub(crate) audit: Auditor,
+    discovery: Discovery,
+}
+
+impl Issuer {
+    pub fn new(deps: IssuerDeps) -> Self {
+        let discovery = Discovery::build(&deps.settings);
+        Self {
+            settings: deps.settings,
+            clients: deps.clients,
+            accounts: deps.accounts,
+            consents: deps.consents,
+            refresh: deps.refresh,
+            ephemeral: deps.ephemeral,
+            keys: deps.keys,
+            hasher: deps.hasher,
+            clock: deps.clock,
+            rng: deps.rng,
+            audit: deps.audit,
+            discovery,
+        }
+    }
+
+    pub fn settings(&self) -> &IssuerSettings {
+        &self.settings
+    }
+
+    pub fn clients(&self) -> &ClientService {
+        &self.clients
+    }
+
+    pub fn discovery(&self) -> &Discovery {
+        &self.discovery
+    }
+
+    /// The key ring now in force (its JWK Set is pre-serialised).
+    pub fn key_ring(&self) -> Arc<KeyRing> {
+        self.keys.current()
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+
+    pub(crate) async fn record(&self, event: AuditEvent, origin: &Origin) {
+        self.audit.record(event, origin).await;
+    }
+}

@@ -1,0 +1,50 @@
+//! Lifetimes, algorithms and identifiers the issuer runs with.
+
+use lanyard_core::model::SigningAlg;
+
+#[derive(Debug, Clone)]
+pub struct IssuerSettings {
+    /// The issuer identifier: an https URL (http only for loopback), no trailing slash.
+    pub issuer: String,
+    /// RFC 6749 §4.1.2 recommends at most 10 minutes; one minute is plenty for a redirect.
+    pub code_ttl_secs: i64,
+    pub access_token_ttl_secs: i64,
+    pub id_token_ttl_secs: i64,
+    pub refresh_idle_ttl_secs: i64,
+    pub refresh_absolute_ttl_secs: i64,
+    pub access_token_alg: SigningAlg,
+    pub id_token_alg: SigningAlg,
+    /// How long a node may serve a cached client record (changes and deletions propagate to
+    /// other nodes within this time).
+    pub client_cache_ttl_secs: i64,
+    /// Clock leeway for validating JWTs we receive (client assertions, id_token_hint).
+    pub leeway_secs: i64,
+    /// A client assertion may not live longer than this (RFC 7523 §3 leaves it to the AS).
+    pub max_assertion_lifetime_secs: i64,
+    pub scopes_supported: Vec<String>,
+}
+
+impl IssuerSettings {
+    pub fn new(issuer: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            code_ttl_secs: 60,
+            access_token_ttl_secs: 300,
+            id_token_ttl_secs: 300,
+            refresh_idle_ttl_secs: 30 * 86_400,
+            refresh_absolute_ttl_secs: 90 * 86_400,
+            access_token_alg: SigningAlg::ES256,
+            id_token_alg: SigningAlg::RS256,
+            client_cache_ttl_secs: 10,
+            leeway_secs: 30,
+            max_assertion_lifetime_secs: 600,
+            scopes_supported: ["openid", "profile", "email", "offline_access"]
+                .map(str::to_owned)
+                .to_vec(),
+        }
+    }
+
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+}

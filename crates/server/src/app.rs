@@ -1,0 +1,278 @@
+//! Wiring: builds every service from the configuration. `serve`, the admin commands and the
+//! test harness all start here, so they can not disagree about how the pieces fit.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use lanyard_core::ports::{DurableStore, EphemeralStore};
+use lanyard_core::{Auditor, Clock, OsRng, Rng, SystemClock};
+use lanyard_crypto::keys::{KeyManager, RotationPolicy, SharedKeyRing};
+use lanyard_crypto::password::{PasswordHasher, PasswordPolicy};
+use lanyard_crypto::{Kek, TokenHasher};
+use lanyard_identity::AccountService;
+use lanyard_issuer::clients::ClientService;
+use lanyard_issuer::{Issuer, IssuerDeps, IssuerSettings};
+use lanyard_store::{MemoryStore, RedisStore, SqlStore};
+use lanyard_web::{AppState, WebSettings};
+
+use crate::config::Config;
+use crate::secrets::load_or_create_key;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("database: {0}")]
+    Database(String),
+    #[error("the database schema is behind ({0} pending migrations); run `lanyard migrate` first")]
+    SchemaBehind(usize),
+    #[error("ephemeral store: {0}")]
+    Ephemeral(String),
+    #[error("keys: {0}")]
+    Keys(String),
+}
+
+/// The durable store and what the admin commands need.
+pub struct Stores {
+    pub sql: Arc<SqlStore>,
+    pub durable: Arc<dyn DurableStore>,
+}
+
+pub async fn open_database(config: &Config, migrate: bool) -> Result<Stores, StartupError> {
+    let url = config.database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.server.data_dir).map_err(|e| {
+            StartupError::Database(format!(
+                "creating {}: {e}",
+                config.server.data_dir.display()
+            ))
+        })?;
+    }
+    let sql = SqlStore::connect(&url)
+        .await
+        .map_err(|e| StartupError::Database(e.to_string()))?;
+    if migrate {
+        sql.migrate()
+            .await
+            .map_err(|e| StartupError::Database(e.to_string()))?;
+    } else {
+        let pending = sql
+            .pending_migrations()
+            .await
+            .map_err(|e| StartupError::Database(e.to_string()))?;
+        if !pending.is_empty() {
+            return Err(StartupError::SchemaBehind(pending.len()));
+        }
+    }
+    let sql = Arc::new(sql);
+    Ok(Stores {
+        durable: sql.clone(),
+        sql,
+    })
+}
+
+/// Everything a running server (or a test) holds.
+pub struct App {
+    pub state: AppState,
+    pub keys: Arc<KeyManager>,
+    pub key_ring: Arc<SharedKeyRing>,
+    pub stores: Stores,
+    pub memory: Option<Arc<MemoryStore>>,
+}
+
+/// Injected clock and randomness; tests pass a `ManualClock`.
+pub struct Runtime {
+    pub clock: Arc<dyn Clock>,
+    pub rng: Arc<dyn Rng>,
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            rng: Arc::new(OsRng),
+        }
+    }
+}
+
+pub fn key_material(config: &Config, rng: &dyn Rng) -> Result<(Kek, TokenHasher), StartupError> {
+    let dir = &config.server.data_dir;
+    let kek_text = resolve_key(
+        &config.keys.kek,
+        &dir.join("kek"),
+        "key-encryption key",
+        rng,
+    )?;
+    let kek =
+        Kek::from_base64(&kek_text).map_err(|e| StartupError::Keys(format!("keys.kek: {e}")))?;
+    let hash_text = resolve_key(
+        &config.keys.token_hash_key,
+        &dir.join("token_hash_key"),
+        "token hash key",
+        rng,
+    )?;
+    let hasher = TokenHasher::from_base64(&hash_text)
+        .map_err(|e| StartupError::Keys(format!("keys.token_hash_key: {e}")))?;
+    Ok((kek, hasher))
+}
+
+fn resolve_key(
+    configured: &str,
+    path: &Path,
+    what: &str,
+    rng: &dyn Rng,
+) -> Result<String, StartupError> {
+    if !configured.is_empty() {
+        return Ok(configured.to_owned());
+    }
+    load_or_create_key(path, what, rng).map_err(|e| StartupError::Keys(e.to_string()))
+}
+
+pub fn rotation_policy(config: &Config) -> RotationPolicy {
+    let t = &config.tokens;
+    let longest = t.access_token_ttl_secs.max(t.id_token_ttl_secs);
+    RotationPolicy {
+        publish_ahead_secs: config.keys.publish_ahead_secs,
+        propagation_delay_secs: config.keys.propagation_delay_secs,
+        // Every token a retired key signed must still verify, on every node, until it expires.
+        max_token_ttl_secs: longest + 60 + config.keys.reload_every_secs as i64,
+        rotate_every_secs: (config.keys.rotate_every_days > 0)
+            .then(|| config.keys.rotate_every_days * 86_400),
+    }
+}
+
+pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<App, StartupError> {
+    let Runtime { clock, rng } = runtime;
+    let stores = open_database(config, migrate).await?;
+    let (ephemeral, memory): (Arc<dyn EphemeralStore>, Option<Arc<MemoryStore>>) =
+        if config.ephemeral.redis_url.is_empty() {
+            let memory = Arc::new(MemoryStore::with_max_entries(
+                clock.clone(),
+                config.ephemeral.max_memory_entries,
+            ));
+            (memory.clone(), Some(memory))
+        } else {
+            let redis =
+                RedisStore::connect(&config.ephemeral.redis_url, &config.ephemeral.redis_prefix)
+                    .await
+                    .map_err(|e| StartupError::Ephemeral(e.to_string()))?;
+            (Arc::new(redis), None)
+        };
+    let (kek, hasher) = key_material(config, &*rng)?;
+    let hasher = Arc::new(hasher);
+    let keys = Arc::new(KeyManager::new(
+        stores.sql.clone(),
+        kek,
+        clock.clone(),
+        rng.clone(),
+        rotation_policy(config),
+    ));
+    keys.ensure_keys()
+        .await
+        .map_err(|e| StartupError::Keys(e.to_string()))?;
+    let ring = keys
+        .load_ring()
+        .await
+        .map_err(|e| StartupError::Keys(e.to_string()))?;
+    let key_ring = Arc::new(SharedKeyRing::new(ring));
+    let audit = Auditor::new(stores.sql.clone());
+
+    let mut settings = IssuerSettings::new(config.server.issuer.clone());
+    let t = &config.tokens;
+    settings.code_ttl_secs = t.code_ttl_secs;
+    settings.access_token_ttl_secs = t.access_token_ttl_secs;
+    settings.id_token_ttl_secs = t.id_token_ttl_secs;
+    settings.refresh_idle_ttl_secs = t.refresh_idle_ttl_secs;
+    settings.refresh_absolute_ttl_secs = t.refresh_absolute_ttl_secs;
+    settings.access_token_alg = config.access_token_alg()?;
+    settings.id_token_alg = config.id_token_alg()?;
+    settings.client_cache_ttl_secs = t.client_cache_ttl_secs;
+
+    let clients = Arc::new(ClientService::new(
+        stores.sql.clone(),
+        hasher.clone(),
+        clock.clone(),
+        rng.clone(),
+        audit.clone(),
+        settings.client_cache_ttl_secs,
+    ));
+    let issuer = Arc::new(Issuer::new(IssuerDeps {
+        settings,
+        clients,
+        accounts: stores.sql.clone(),
+        consents: stores.sql.clone(),
+        refresh: stores.sql.clone(),
+        ephemeral: ephemeral.clone(),
+        keys: key_ring.clone(),
+        hasher: hasher.clone(),
+        clock: clock.clone(),
+        rng: rng.clone(),
+        audit: audit.clone(),
+    }));
+    let p = &config.passwords;
+    let policy = PasswordPolicy {
+        m_cost_kib: p.argon2_m_cost_kib,
+        t_cost: p.argon2_t_cost,
+        p_cost: p.argon2_p_cost,
+        ..PasswordPolicy::default()
+    };
+    let passwords = Arc::new(
+        PasswordHasher::new(policy, p.max_concurrent_hashes, rng.clone())
+            .map_err(|e| StartupError::Keys(format!("passwords: {e}")))?,
+    );
+    let accounts = Arc::new(AccountService::new(
+        stores.sql.clone(),
+        stores.sql.clone(),
+        audit,
+        passwords,
+        clock.clone(),
+    ));
+    let mut web = WebSettings::for_issuer(&config.server.issuer);
+    web.product_name = config.server.product_name.clone();
+    web.session_ttl_secs = config.sessions.session_ttl_secs;
+    web.flow_ttl_secs = config.sessions.flow_ttl_secs;
+    web.trust_forwarded_for = config.server.trust_forwarded_for;
+    let state = AppState {
+        issuer,
+        accounts,
+        ephemeral,
+        hasher,
+        clock,
+        rng,
+        settings: Arc::new(web),
+        ready: Arc::new(AtomicBool::new(true)),
+    };
+    Ok(App {
+        state,
+        keys,
+        key_ring,
+        stores,
+        memory,
+    })
+}
+
+/// Reloads the key ring periodically (so a rotation on another node is seen), rotates on
+/// schedule and prunes retired keys. Errors are logged and retried on the next tick.
+pub fn spawn_key_maintenance(app: &App, every: Duration) -> tokio::task::JoinHandle<()> {
+    let keys = app.keys.clone();
+    let ring = app.key_ring.clone();
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.tick().await;
+        loop {
+            interval.tick().await;
+            if let Err(e) = keys.rotate_if_due().await {
+                tracing::warn!(error = %e, "scheduled key rotation failed");
+            }
+            if let Err(e) = keys.prune().await {
+                tracing::warn!(error = %e, "pruning retired keys failed");
+            }
+            match keys.load_ring().await {
+                Ok(new) => ring.replace(new),
+                Err(e) => tracing::error!(error = %e, "reloading signing keys failed"),
+            }
+        }
+    })
+}

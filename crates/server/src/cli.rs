@@ -1,0 +1,127 @@
+//! Command-line interface. Secrets never travel on argv: passwords come from stdin and
+//! generated client secrets are printed once.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lanyard",
+    version,
+    about = "Lanyard OAuth 2.0 / OpenID Connect server"
+)]
+pub struct Cli {
+    /// Configuration file (default: config/lanyard.toml when present).
+    #[arg(long, global = true, env = "LANYARD_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints the generated secret once.
+    Create(ClientCreate),
+    List(JsonFlag),
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    Delete {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ClientCreate {
+    #[arg(long)]
+    pub id: String,
+    /// Display name (defaults to the id).
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Comma-separated: authorization_code,refresh_token,client_credentials
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "authorization_code,refresh_token"
+    )]
+    pub grant: Vec<String>,
+    /// client_secret_basic | client_secret_post | private_key_jwt | none
+    #[arg(long, default_value = "client_secret_basic")]
+    pub auth: String,
+    /// Skip the consent page (the server's own apps).
+    #[arg(long)]
+    pub first_party: bool,
+    /// Scopes the client may ask for (repeatable); default: the OpenID scopes.
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// The client's public JWK Set (for private_key_jwt).
+    #[arg(long)]
+    pub jwks_file: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an active account; the password is read from stdin.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Read the password from standard input (required: never on the command line).
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    List(JsonFlag),
+    Disable {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Publish a new key per algorithm; it signs after the propagation delay.
+    Rotate {
+        #[arg(long)]
+        json: bool,
+    },
+    List(JsonFlag),
+}
+
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,101 @@
+//! `lanyard user create|list|disable`.
+
+use std::io::Read;
+
+use lanyard_core::model::Account;
+use lanyard_core::{Origin, Secret};
+use serde_json::json;
+
+use super::{CommandResult, print_json};
+use crate::app::App;
+use crate::cli::UserCommand;
+
+/// More than any password we accept, so an oversized input is refused, not truncated.
+const MAX_STDIN: u64 = 4096;
+
+pub async fn run(app: &App, cmd: UserCommand) -> CommandResult {
+    let accounts = &app.state.accounts;
+    match cmd {
+        UserCommand::Create {
+            email,
+            name,
+            password_stdin,
+            json: as_json,
+        } => {
+            if !password_stdin {
+                return Err(
+                    "pass --password-stdin and write the password to standard input".into(),
+                );
+            }
+            let password = read_password()?;
+            let account = accounts
+                .create_account(&email, &name, password, &Origin::cli())
+                .await?;
+            if as_json {
+                print_json(&describe(&account));
+            } else {
+                println!("created account {} <{}>", account.id, account.email);
+            }
+            Ok(())
+        }
+        UserCommand::List(flag) => {
+            let mut all = Vec::new();
+            let mut after = None;
+            loop {
+                let page = accounts.list(after, 500).await?;
+                after = page.last().map(|a| a.id);
+                let done = page.len() < 500;
+                all.extend(page);
+                if done {
+                    break;
+                }
+            }
+            if flag.json {
+                print_json(&json!(all.iter().map(describe).collect::<Vec<_>>()));
+            } else {
+                for a in &all {
+                    println!("{}\t{}\t{}\t{}", a.id, a.email, a.status.as_str(), a.name);
+                }
+            }
+            Ok(())
+        }
+        UserCommand::Disable {
+            email,
+            json: as_json,
+        } => {
+            let account = accounts.disable(&email, &Origin::cli()).await?;
+            if as_json {
+                print_json(&describe(&account));
+            } else {
+                println!("disabled account {} <{}>", account.id, account.email);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn read_password() -> Result<Secret, Box<dyn std::error::Error + Send + Sync>> {
+    let mut buf = String::new();
+    std::io::stdin()
+        .take(MAX_STDIN + 1)
+        .read_to_string(&mut buf)?;
+    if buf.len() as u64 > MAX_STDIN {
+        return Err("the password is too long".into());
+    }
+    let password = buf.trim_end_matches(['\r', '\n']).to_owned();
+    buf.clear();
+    if password.chars().count() < 8 {
+        return Err("the password must be at least 8 characters".into());
+    }
+    Ok(Secret::new(password))
+}
+
+fn describe(a: &Account) -> serde_json::Value {
+    json!({
+        "id": a.id.to_string(),
+        "email": a.email,
+        "name": a.name,
+        "status": a.status.as_str(),
+        "created_at": a.created_at.seconds(),
+    })
+}

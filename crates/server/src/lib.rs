@@ -1,0 +1,8 @@
+//! The `lanyard` binary's library: configuration, wiring, the CLI commands and serving.
+
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod secrets;
+pub mod serve;

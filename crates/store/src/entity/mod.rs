@@ -1,0 +1,10 @@
+//! sea-orm entities: the row shapes of the durable tables. Private to the crate so no
+//! other crate can couple to the schema; the `sql` module maps them to `lanyard_core` models.
+
+pub mod account;
+pub mod audit_event;
+pub mod client;
+pub mod consent;
+pub mod refresh_family;
+pub mod refresh_token;
+pub mod signing_key;

@@ -1,0 +1,14 @@
+//! The schema, written once with the sea-orm-migration builder so the same migrations serve
+//! SQLite and PostgreSQL. Migrations are append-only: never edit one that has shipped.
+
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
+
+mod m0001_initial;
+
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_initial::Migration)]
+    }
+}

@@ -1,0 +1,213 @@
+//! [`RefreshRepo`] on SQL: refresh-token rotation with reuse detection (RFC 9700 §4.14.2).
+//!
+//! Rotation is one transaction whose decisive step is a conditional update,
+//! `SET used_at = now WHERE token_hash = ? AND used_at IS NULL`. Whichever of two racing
+//! rotations updates the row first wins; the other matches no row (PostgreSQL re-checks the
+//! WHERE clause after waiting for the row lock; SQLite's IMMEDIATE transactions run one at a
+//! time), sees a reuse and revokes the family.
+
+use async_trait::async_trait;
+use lanyard_core::model::{NewRefreshFamily, RefreshFamily, RotateOutcome};
+use lanyard_core::ports::RefreshRepo;
+use lanyard_core::{AccountId, ClientId, FamilyId, StoreError, Timestamp};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::{SqlStore, ts};
+use crate::entity::{refresh_family as family, refresh_token as token};
+use crate::error::{self, corrupt};
+
+fn to_domain(row: family::Model) -> Result<RefreshFamily, StoreError> {
+    Ok(RefreshFamily {
+        id: FamilyId(row.id),
+        client_id: ClientId::parse(&row.client_id).ok_or_else(|| corrupt("family client id"))?,
+        account_id: AccountId(row.account_id),
+        scope: row.scope,
+        auth_time: ts(row.auth_time),
+        acr: row.acr,
+        amr: row.amr,
+        created_at: ts(row.created_at),
+        absolute_expires_at: ts(row.absolute_expires_at),
+        idle_expires_at: ts(row.idle_expires_at),
+        revoked_at: row.revoked_at.map(ts),
+    })
+}
+
+fn token_row(hash: &str, family_id: Uuid, now: Timestamp) -> token::ActiveModel {
+    token::ActiveModel {
+        token_hash: Set(hash.to_owned()),
+        family_id: Set(family_id),
+        created_at: Set(now.seconds()),
+        used_at: Set(None),
+    }
+}
+
+/// Families that are not revoked and not expired at `now`: the SQL form of
+/// [`RefreshFamily::is_live`].
+fn live_at(now: Timestamp) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(family::Column::RevokedAt.is_null())
+        .add(family::Column::AbsoluteExpiresAt.gt(now.seconds()))
+        .add(family::Column::IdleExpiresAt.gt(now.seconds()))
+}
+
+async fn load_family<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    context: &'static str,
+) -> Result<Option<RefreshFamily>, StoreError> {
+    family::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .map_err(|e| error::db(context, e))?
+        .map(to_domain)
+        .transpose()
+}
+
+#[async_trait]
+impl RefreshRepo for SqlStore {
+    async fn insert_family(&self, new: NewRefreshFamily) -> Result<(), StoreError> {
+        let f = new.family;
+        let row = family::ActiveModel {
+            id: Set(f.id.0),
+            client_id: Set(f.client_id.as_str().to_owned()),
+            account_id: Set(f.account_id.0),
+            scope: Set(f.scope),
+            auth_time: Set(f.auth_time.seconds()),
+            acr: Set(f.acr),
+            amr: Set(f.amr),
+            created_at: Set(f.created_at.seconds()),
+            absolute_expires_at: Set(f.absolute_expires_at.seconds()),
+            idle_expires_at: Set(f.idle_expires_at.seconds()),
+            revoked_at: Set(f.revoked_at.map(Timestamp::seconds)),
+        };
+        // The family and its first token appear together or not at all.
+        let txn = self.begin_write().await?;
+        family::Entity::insert(row)
+            .exec_without_returning(&txn)
+            .await
+            .map_err(|e| error::db("insert refresh family", e))?;
+        if let Some(hash) = new.first_token_hash {
+            token::Entity::insert(token_row(&hash, f.id.0, f.created_at))
+                .exec_without_returning(&txn)
+                .await
+                .map_err(|e| error::db("insert refresh token", e))?;
+        }
+        txn.commit()
+            .await
+            .map_err(|e| error::db("insert refresh family", e))
+    }
+
+    async fn find_family(&self, id: FamilyId) -> Result<Option<RefreshFamily>, StoreError> {
+        load_family(&self.db, id.0, "find refresh family").await
+    }
+
+    async fn find_family_by_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<RefreshFamily>, StoreError> {
+        let Some(row) = token::Entity::find_by_id(token_hash.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(|e| error::db("find refresh token", e))?
+        else {
+            return Ok(None);
+        };
+        load_family(&self.db, row.family_id, "find refresh family").await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        presented_hash: &str,
+        successor_hash: &str,
+        now: Timestamp,
+        idle_ttl_secs: i64,
+    ) -> Result<RotateOutcome, StoreError> {
+        const CONTEXT: &str = "rotate refresh token";
+        let txn = self.begin_write().await?;
+        let Some(presented) = token::Entity::find_by_id(presented_hash.to_owned())
+            .one(&txn)
+            .await
+            .map_err(|e| error::db(CONTEXT, e))?
+        else {
+            txn.rollback().await.map_err(|e| error::db(CONTEXT, e))?;
+            return Ok(RotateOutcome::Unknown);
+        };
+        // The foreign key makes a token without its family impossible short of tampering.
+        let mut fam = load_family(&txn, presented.family_id, CONTEXT)
+            .await?
+            .ok_or_else(|| corrupt("refresh token without family"))?;
+        if !fam.is_live(now) {
+            // Nothing changes; rolling back now releases SQLite's write lock at once.
+            txn.rollback().await.map_err(|e| error::db(CONTEXT, e))?;
+            return Ok(RotateOutcome::Dead(fam));
+        }
+
+        let retired = token::Entity::update_many()
+            .col_expr(token::Column::UsedAt, Expr::value(now.seconds()))
+            .filter(token::Column::TokenHash.eq(presented_hash))
+            .filter(token::Column::UsedAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(|e| error::db(CONTEXT, e))?;
+
+        let outcome = if retired.rows_affected == 0 {
+            // Already rotated: someone replayed an old token, so the whole grant is suspect.
+            family::Entity::update_many()
+                .col_expr(family::Column::RevokedAt, Expr::value(now.seconds()))
+                .filter(family::Column::Id.eq(fam.id.0))
+                .filter(family::Column::RevokedAt.is_null())
+                .exec(&txn)
+                .await
+                .map_err(|e| error::db(CONTEXT, e))?;
+            // Re-read: a concurrent winner may have moved the idle expiry meanwhile.
+            let revoked = load_family(&txn, fam.id.0, CONTEXT)
+                .await?
+                .ok_or_else(|| corrupt("refresh family vanished"))?;
+            RotateOutcome::Reused(revoked)
+        } else {
+            token::Entity::insert(token_row(successor_hash, fam.id.0, now))
+                .exec_without_returning(&txn)
+                .await
+                .map_err(|e| error::db(CONTEXT, e))?;
+            let idle = now.plus_secs(idle_ttl_secs).min(fam.absolute_expires_at);
+            family::Entity::update_many()
+                .col_expr(family::Column::IdleExpiresAt, Expr::value(idle.seconds()))
+                .filter(family::Column::Id.eq(fam.id.0))
+                .exec(&txn)
+                .await
+                .map_err(|e| error::db(CONTEXT, e))?;
+            fam.idle_expires_at = idle;
+            RotateOutcome::Rotated(fam)
+        };
+        txn.commit().await.map_err(|e| error::db(CONTEXT, e))?;
+        Ok(outcome)
+    }
+
+    async fn revoke_family(&self, id: FamilyId, now: Timestamp) -> Result<bool, StoreError> {
+        let result = family::Entity::update_many()
+            .col_expr(family::Column::RevokedAt, Expr::value(now.seconds()))
+            .filter(family::Column::Id.eq(id.0))
+            .filter(live_at(now))
+            .exec(&self.db)
+            .await
+            .map_err(|e| error::db("revoke refresh family", e))?;
+        Ok(result.rows_affected > 0)
+    }
+
+    async fn revoke_families_of_account(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let result = family::Entity::update_many()
+            .col_expr(family::Column::RevokedAt, Expr::value(now.seconds()))
+            .filter(family::Column::AccountId.eq(account.0))
+            .filter(live_at(now))
+            .exec(&self.db)
+            .await
+            .map_err(|e| error::db("revoke refresh families", e))?;
+        Ok(result.rows_affected)
+    }
+}

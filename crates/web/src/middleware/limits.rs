@@ -1,0 +1,141 @@
+//! Cheap request guards that run before any extractor: header size and count, cookie count, and
+//! well-formed query strings (security tests S51, S52).
+//!
+//! They answer with short static bodies so that a hostile request costs us almost nothing.
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::header::{CONTENT_TYPE, COOKIE};
+use http::{HeaderMap, HeaderValue, StatusCode};
+
+/// Largest form or JSON body the auth endpoints accept; the router applies it with
+/// `DefaultBodyLimit::max(MAX_FORM_BODY)` so a 10 MB body is refused with 413 before parsing.
+pub const MAX_FORM_BODY: usize = 64 * 1024;
+/// Total size of all request headers (names, values and separators) we accept.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// Number of header lines we accept; hyper's own default cap is also 100.
+pub const MAX_HEADERS: usize = 100;
+/// Number of cookies we accept across all `Cookie` headers; we set only a handful.
+pub const MAX_COOKIES: usize = 50;
+
+/// Bytes each header line costs on the wire besides name and value: `": "` and CRLF.
+const LINE_OVERHEAD: usize = 4;
+
+/// Which header limit a request broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeaderLimitExceeded {
+    /// More than [`MAX_HEADER_BYTES`] of headers.
+    #[error("request headers are larger than {MAX_HEADER_BYTES} bytes")]
+    TooLarge,
+    /// More than [`MAX_HEADERS`] header lines.
+    #[error("more than {MAX_HEADERS} request headers")]
+    TooMany,
+    /// More than [`MAX_COOKIES`] cookies.
+    #[error("more than {MAX_COOKIES} cookies")]
+    TooManyCookies,
+}
+
+/// Checks the header limits. Walks the map once and stops at the first limit broken.
+pub fn check_headers(headers: &HeaderMap) -> Result<(), HeaderLimitExceeded> {
+    // `len` counts every value, so repeated headers count once per line, as on the wire.
+    if headers.len() > MAX_HEADERS {
+        return Err(HeaderLimitExceeded::TooMany);
+    }
+    let mut total = 0usize;
+    let mut cookies = 0usize;
+    for (name, value) in headers {
+        total = total.saturating_add(name.as_str().len() + value.len() + LINE_OVERHEAD);
+        if total > MAX_HEADER_BYTES {
+            return Err(HeaderLimitExceeded::TooLarge);
+        }
+        if name == COOKIE {
+            // HTTP/2 may split cookies over several `Cookie` headers, so count across all.
+            cookies += count_cookies(value.as_bytes());
+            if cookies > MAX_COOKIES {
+                return Err(HeaderLimitExceeded::TooManyCookies);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Counts the non-empty `name=value` pairs in one `Cookie` header value.
+fn count_cookies(value: &[u8]) -> usize {
+    value
+        .split(|b| *b == b';')
+        .filter(|pair| !pair.trim_ascii().is_empty())
+        .count()
+}
+
+/// Whether a raw query string is well-formed: every `%` starts a two-hex-digit escape and the
+/// decoded bytes are UTF-8. Overlong forms such as `%C0%AE` (a disguised `.`) are not UTF-8, so
+/// they are refused here rather than half-decoded by some later parser (the Authelia
+/// CVE-2021-32637 class: a malformed value must never fall through to a 200).
+pub fn check_query(query: &str) -> bool {
+    let bytes = query.as_bytes();
+    // Fast path: the common query has no escapes and `&str` is already UTF-8.
+    if !bytes.contains(&b'%') {
+        return true;
+    }
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            let (Some(hi), Some(lo)) = (
+                bytes.get(i + 1).and_then(|h| hex_value(*h)),
+                bytes.get(i + 2).and_then(|l| hex_value(*l)),
+            ) else {
+                return false;
+            };
+            decoded.push(hi << 4 | lo);
+            i += 3;
+        } else {
+            decoded.push(b);
+            i += 1;
+        }
+    }
+    std::str::from_utf8(&decoded).is_ok()
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Answers 431 (RFC 6585 §5) when the request's headers break a limit in [`check_headers`].
+/// Use with `axum::middleware::from_fn`.
+pub async fn header_limits(request: Request, next: Next) -> Response {
+    match check_headers(request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(_) => (
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            [(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            )],
+            "Request headers are too large.\n",
+        )
+            .into_response(),
+    }
+}
+
+/// Answers 400 `invalid_request` (RFC 6749 §4.1.2.1 wording) when the query string is not
+/// well-formed per [`check_query`]. Use with `axum::middleware::from_fn`.
+pub async fn query_guard(request: Request, next: Next) -> Response {
+    if request.uri().query().is_none_or(check_query) {
+        return next.run(request).await;
+    }
+    (
+        StatusCode::BAD_REQUEST,
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        r#"{"error":"invalid_request","error_description":"The query string is not valid percent-encoded UTF-8."}"#,
+    )
+        .into_response()
+}

@@ -1,0 +1,210 @@
+//! Strict parsing of `application/x-www-form-urlencoded` query strings and bodies:
+//! parameters must not repeat (RFC 6749 §3.1, §3.2), must be valid UTF-8 after decoding,
+//! and are bounded in number and size. Lossy decoding would let two different byte strings
+//! look alike, so invalid input is refused, never repaired.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use lanyard_issuer::OAuthError;
+
+use crate::error::TokenError;
+
+const MAX_PARAMS: usize = 64;
+const MAX_VALUE_LEN: usize = 16 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParamError {
+    #[error("a parameter appears more than once")]
+    Repeated,
+    #[error("malformed percent-encoding or invalid UTF-8")]
+    Malformed,
+    #[error("too many parameters or a value too long")]
+    TooLarge,
+    #[error("the body must be application/x-www-form-urlencoded")]
+    WrongContentType,
+    #[error("the request body could not be read")]
+    Body,
+}
+
+impl ParamError {
+    fn description(&self) -> &'static str {
+        match self {
+            Self::Repeated => "a parameter appears more than once",
+            Self::Malformed => "malformed percent-encoding or invalid UTF-8",
+            Self::TooLarge => "too many parameters or a value too long",
+            Self::WrongContentType => "the body must be application/x-www-form-urlencoded",
+            Self::Body => "the request body could not be read",
+        }
+    }
+}
+
+impl IntoResponse for ParamError {
+    fn into_response(self) -> Response {
+        TokenError(OAuthError::invalid_request(self.description())).into_response()
+    }
+}
+
+/// Decoded parameters in their original order, each name at most once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params(pub Vec<(String, String)>);
+
+impl Params {
+    pub fn parse(input: &[u8]) -> Result<Self, ParamError> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for pair in input.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+            if out.len() == MAX_PARAMS {
+                return Err(ParamError::TooLarge);
+            }
+            let (name, value) = match pair.iter().position(|b| *b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &[][..]),
+            };
+            let name = decode(name)?;
+            let value = decode(value)?;
+            if value.len() > MAX_VALUE_LEN {
+                return Err(ParamError::TooLarge);
+            }
+            if out.iter().any(|(n, _)| *n == name) {
+                return Err(ParamError::Repeated);
+            }
+            out.push((name, value));
+        }
+        Ok(Self(out))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A parameter that must be present and non-empty (RFC 6749 treats empty as absent).
+    pub fn get_nonempty(&self, name: &str) -> Option<&str> {
+        self.get(name).filter(|v| !v.is_empty())
+    }
+
+    pub fn into_vec(self) -> Vec<(String, String)> {
+        self.0
+    }
+}
+
+fn decode(raw: &[u8]) -> Result<String, ParamError> {
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'+' => bytes.push(b' '),
+            b'%' => {
+                let hex = raw.get(i + 1..i + 3).ok_or(ParamError::Malformed)?;
+                let hex = std::str::from_utf8(hex).map_err(|_| ParamError::Malformed)?;
+                let byte = u8::from_str_radix(hex, 16).map_err(|_| ParamError::Malformed)?;
+                bytes.push(byte);
+                i += 2;
+            }
+            b => bytes.push(b),
+        }
+        i += 1;
+    }
+    let text = String::from_utf8(bytes).map_err(|_| ParamError::Malformed)?;
+    if text.contains('\0') {
+        return Err(ParamError::Malformed);
+    }
+    Ok(text)
+}
+
+/// Query parameters, strictly parsed.
+#[derive(Debug, Clone)]
+pub struct Query(pub Params);
+
+impl<S: Send + Sync> FromRequestParts<S> for Query {
+    type Rejection = ParamError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        Params::parse(query.as_bytes()).map(Query)
+    }
+}
+
+/// A form body, strictly parsed; any other content type is refused.
+#[derive(Debug, Clone)]
+pub struct Form(pub Params);
+
+impl<S: Send + Sync> FromRequest<S> for Form {
+    type Rejection = ParamError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                v.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        if !is_form {
+            return Err(ParamError::WrongContentType);
+        }
+        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ParamError::TooLarge
+            } else {
+                ParamError::Body
+            }
+        })?;
+        Params::parse(&body).map(Form)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_plus_and_percent() {
+        let p = Params::parse(b"a=b+c&d=%2Fe%3D&empty=&flag").unwrap();
+        assert_eq!(p.get("a"), Some("b c"));
+        assert_eq!(p.get("d"), Some("/e="));
+        assert_eq!(p.get("empty"), Some(""));
+        assert_eq!(p.get_nonempty("empty"), None);
+        assert_eq!(p.get("flag"), Some(""));
+    }
+
+    #[test]
+    fn s52_repeated_parameters_refused() {
+        assert_eq!(
+            Params::parse(b"client_id=a&client_id=b"),
+            Err(ParamError::Repeated)
+        );
+        assert_eq!(Params::parse(b"state=x&state=x"), Err(ParamError::Repeated));
+        assert_eq!(Params::parse(b"a%5F=1&a_=2"), Err(ParamError::Repeated));
+    }
+
+    #[test]
+    fn s51_malformed_encoding_and_invalid_utf8_refused() {
+        for bad in [
+            &b"a=%C0%AE"[..],
+            b"a=%ZZ",
+            b"a=%",
+            b"a=%4",
+            b"a=%ED%A0%80",
+            b"a=\xff",
+            b"a=%00",
+        ] {
+            assert_eq!(Params::parse(bad), Err(ParamError::Malformed), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn s51_too_many_fields_refused() {
+        let many: Vec<String> = (0..10_000).map(|i| format!("f{i}=1")).collect();
+        assert_eq!(
+            Params::parse(many.join("&").as_bytes()),
+            Err(ParamError::TooLarge)
+        );
+    }
+}

@@ -1,0 +1,339 @@
+//! The sign-in pages (one question per page: email, then password) and the consent page.
+//!
+//! The second step (email code, authenticator app, ...) slots in at [`complete_sign_in`]:
+//! today a correct password completes sign-in at `urn:lanyard:loa:1`.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::CookieJar;
+use lanyard_core::model::Authenticated;
+use lanyard_core::model::authenticated::acr;
+use lanyard_core::{Origin, Secret};
+use lanyard_identity::IdentityError;
+use lanyard_issuer::endpoints;
+
+use crate::error::PageError;
+use crate::origin::RequestOrigin;
+use crate::params::{Form, Params, Query};
+use crate::routes::authorize::{proceed, redirect};
+use crate::session::{Flow, current_session, load_flow, save_flow, start_session};
+use crate::state::AppState;
+use crate::ui::csrf::{self, CSRF_FIELD, CsrfConfig};
+use crate::ui::{
+    self, ConsentPage, FieldError, ScopeView, SignInEmailPage, SignInPasswordPage, Theme,
+};
+
+/// Longest password we hash; longer input is refused before argon2 runs (S51).
+const MAX_PASSWORD_LEN: usize = 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(endpoints::LOGIN, get(login_get).post(login_post))
+        .route(
+            endpoints::LOGIN_PASSWORD,
+            get(password_get).post(password_post),
+        )
+        .route(endpoints::CONSENT, post(consent_post))
+}
+
+pub(crate) fn theme(state: &AppState) -> Theme {
+    Theme::new(state.settings.product_name.clone())
+}
+
+pub(crate) fn csrf_token(
+    state: &AppState,
+    jar: CookieJar,
+) -> Result<(CookieJar, String), PageError> {
+    csrf::ensure_token(
+        jar,
+        CsrfConfig {
+            secure_cookies: state.settings.secure_cookies,
+        },
+    )
+    .map_err(|e| PageError {
+        internal: Some(e.to_string()),
+        ..PageError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "Try again in a few minutes.",
+        )
+    })
+}
+
+pub(crate) fn check_csrf(jar: &CookieJar, form: &Params) -> Result<(), PageError> {
+    if csrf::verify(jar, form.get(CSRF_FIELD).unwrap_or("")) {
+        Ok(())
+    } else {
+        Err(PageError::new(
+            StatusCode::FORBIDDEN,
+            "This form has expired",
+            "For your security the form could not be sent. Go back, reload the page and try again.",
+        ))
+    }
+}
+
+async fn flow_from(state: &AppState, params: &Params) -> Result<(String, Flow), PageError> {
+    let id = params.get("flow").unwrap_or("").to_owned();
+    let flow = load_flow(state, &id)
+        .await?
+        .ok_or_else(PageError::expired_flow)?;
+    Ok((id, flow))
+}
+
+fn email_page(
+    state: &AppState,
+    csrf: String,
+    flow_id: &str,
+    email: &str,
+    error: Option<FieldError>,
+) -> Response {
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    ui::render_with_status(
+        status,
+        SignInEmailPage {
+            theme: theme(state),
+            action: endpoints::LOGIN.to_owned(),
+            csrf,
+            hidden: vec![("flow".to_owned(), flow_id.to_owned())],
+            email: email.to_owned(),
+            error,
+        },
+    )
+}
+
+fn password_page(
+    state: &AppState,
+    csrf: String,
+    flow_id: &str,
+    email: &str,
+    error: Option<FieldError>,
+) -> Response {
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    ui::render_with_status(
+        status,
+        SignInPasswordPage {
+            theme: theme(state),
+            action: endpoints::LOGIN_PASSWORD.to_owned(),
+            csrf,
+            hidden: vec![("flow".to_owned(), flow_id.to_owned())],
+            email: email.to_owned(),
+            change_email_href: format!("{}?flow={flow_id}", endpoints::LOGIN),
+            error,
+        },
+    )
+}
+
+async fn login_get(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(params): Query,
+) -> Result<Response, PageError> {
+    let (id, flow) = flow_from(&state, &params).await?;
+    let (jar, csrf) = csrf_token(&state, jar)?;
+    let email = flow.email.clone().unwrap_or_default();
+    Ok((jar, email_page(&state, csrf, &id, &email, None)).into_response())
+}
+
+async fn login_post(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form,
+) -> Result<Response, PageError> {
+    check_csrf(&jar, &form)?;
+    let (id, mut flow) = flow_from(&state, &form).await?;
+    let email = form.get("email").unwrap_or("").trim().to_owned();
+    if lanyard_identity::normalize_email(&email).is_err() {
+        let (jar, csrf) = csrf_token(&state, jar)?;
+        let error = FieldError::new("email", "Enter your email address, like name@example.com");
+        return Ok((jar, email_page(&state, csrf, &id, &email, Some(error))).into_response());
+    }
+    flow.email = Some(email);
+    save_flow(&state, Some(&id), &flow).await?;
+    Ok(redirect(
+        &format!("{}?flow={id}", endpoints::LOGIN_PASSWORD),
+        StatusCode::SEE_OTHER,
+    ))
+}
+
+async fn password_get(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(params): Query,
+) -> Result<Response, PageError> {
+    let (id, flow) = flow_from(&state, &params).await?;
+    let Some(email) = flow.email else {
+        return Ok(redirect(
+            &format!("{}?flow={id}", endpoints::LOGIN),
+            StatusCode::SEE_OTHER,
+        ));
+    };
+    let (jar, csrf) = csrf_token(&state, jar)?;
+    Ok((jar, password_page(&state, csrf, &id, &email, None)).into_response())
+}
+
+async fn password_post(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    jar: CookieJar,
+    Form(form): Form,
+) -> Result<Response, PageError> {
+    check_csrf(&jar, &form)?;
+    let (id, flow) = flow_from(&state, &form).await?;
+    let Some(email) = flow.email.clone() else {
+        return Ok(redirect(
+            &format!("{}?flow={id}", endpoints::LOGIN),
+            StatusCode::SEE_OTHER,
+        ));
+    };
+    let password = form.get("password").unwrap_or("");
+    let wrong = |message: &str| FieldError::new("password", message);
+    if password.is_empty() || password.len() > MAX_PASSWORD_LEN {
+        let (jar, csrf) = csrf_token(&state, jar)?;
+        let error = wrong("Enter your password");
+        return Ok((jar, password_page(&state, csrf, &id, &email, Some(error))).into_response());
+    }
+    match state
+        .accounts
+        .authenticate_password(&email, Secret::new(password), &origin)
+        .await
+    {
+        Ok(account) => {
+            let auth = Authenticated {
+                account_id: account.id,
+                auth_time: state.clock.now(),
+                acr: acr::LOA1.to_owned(),
+                amr: vec!["pwd".to_owned()],
+            };
+            complete_sign_in(&state, jar, &origin, &id, flow, &auth).await
+        }
+        Err(IdentityError::InvalidCredentials) => {
+            let (jar, csrf) = csrf_token(&state, jar)?;
+            let error =
+                wrong("The email address or password is not right. Check them and try again.");
+            Ok((jar, password_page(&state, csrf, &id, &email, Some(error))).into_response())
+        }
+        Err(e) => Err(PageError {
+            internal: Some(e.to_string()),
+            ..PageError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Sign-in is unavailable",
+                "Something went wrong on our side. Try again in a few minutes.",
+            )
+        }),
+    }
+}
+
+/// The seam for the second step: everything that completes a sign-in goes through here.
+async fn complete_sign_in(
+    state: &AppState,
+    jar: CookieJar,
+    origin: &Origin,
+    flow_id: &str,
+    flow: Flow,
+    auth: &Authenticated,
+) -> Result<Response, PageError> {
+    let jar = start_session(state, jar, auth).await?;
+    let flow = Flow {
+        signed_in: true,
+        ..flow
+    };
+    save_flow(state, Some(flow_id), &flow).await?;
+    let _ = origin;
+    Ok((
+        jar,
+        redirect(
+            &format!("{}?flow={flow_id}", endpoints::AUTHORIZE_CONTINUE),
+            StatusCode::SEE_OTHER,
+        ),
+    )
+        .into_response())
+}
+
+pub(crate) async fn consent_page(
+    state: &AppState,
+    jar: CookieJar,
+    flow_id: &str,
+    flow: &Flow,
+) -> Result<Response, PageError> {
+    let client = state
+        .issuer
+        .clients()
+        .find(&flow.request.client_id)
+        .await
+        .map_err(|e| PageError::from_oauth(e.into()))?
+        .ok_or_else(PageError::expired_flow)?;
+    let (jar, csrf) = csrf_token(state, jar)?;
+    let scopes = flow
+        .request
+        .scope
+        .iter()
+        .filter_map(describe_scope)
+        .collect();
+    let page = ConsentPage {
+        theme: theme(state),
+        action: endpoints::CONSENT.to_owned(),
+        csrf,
+        hidden: vec![("flow".to_owned(), flow_id.to_owned())],
+        client_name: client.name.clone(),
+        scopes,
+    };
+    Ok((jar, ui::render(page)).into_response())
+}
+
+fn describe_scope(scope: &str) -> Option<ScopeView> {
+    let description = match scope {
+        "openid" => "Know who you are when you sign in",
+        "profile" => "See your name",
+        "email" => "See your email address",
+        "offline_access" => "Stay connected when you are not using it",
+        _ => "Use a part of your account it asked for",
+    };
+    Some(ScopeView::new(scope, description))
+}
+
+async fn consent_post(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    jar: CookieJar,
+    Form(form): Form,
+) -> Result<Response, PageError> {
+    check_csrf(&jar, &form)?;
+    let (id, flow) = flow_from(&state, &form).await?;
+    let Some(session) = current_session(&state, &jar).await? else {
+        return Ok(redirect(
+            &format!("{}?flow={id}", endpoints::LOGIN),
+            StatusCode::SEE_OTHER,
+        ));
+    };
+    match form.get("decision") {
+        Some("allow") => {
+            state
+                .issuer
+                .grant_consent(&flow.request, &session, &origin)
+                .await?;
+            proceed(&state, jar, &origin, Some(&id), flow, StatusCode::SEE_OTHER).await
+        }
+        Some("deny") => {
+            crate::session::finish_flow(&state, &id).await?;
+            Ok(redirect(
+                &state.issuer.deny(&flow.request),
+                StatusCode::SEE_OTHER,
+            ))
+        }
+        _ => Err(PageError::bad_request(
+            "Choose an answer",
+            "Go back and choose whether to allow or deny the app.",
+        )),
+    }
+}
