@@ -10,7 +10,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use lanyard_core::model::SigningAlg;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -34,7 +34,7 @@ pub struct ServerConfig {
     pub multi_node: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     /// Empty: `sqlite://<data_dir>/lanyard.db`.
@@ -92,20 +92,6 @@ pub struct SessionsConfig {
     pub flow_ttl_secs: i64,
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            server: ServerConfig::default(),
-            database: DatabaseConfig::default(),
-            ephemeral: EphemeralConfig::default(),
-            keys: KeysConfig::default(),
-            tokens: TokensConfig::default(),
-            passwords: PasswordsConfig::default(),
-            sessions: SessionsConfig::default(),
-        }
-    }
-}
-
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -116,12 +102,6 @@ impl Default for ServerConfig {
             trust_forwarded_for: false,
             multi_node: false,
         }
-    }
-}
-
-impl Default for DatabaseConfig {
-    fn default() -> Self {
-        Self { url: String::new() }
     }
 }
 
@@ -345,7 +325,10 @@ fn environment() -> Env {
     Env::prefixed("LANYARD_")
         .filter(|key| {
             let key = key.as_str();
-            key.contains("__") || ENV_ALIASES.iter().any(|(alias, _)| *alias == key)
+            key.contains("__")
+                || ENV_ALIASES
+                    .iter()
+                    .any(|(alias, _)| alias.eq_ignore_ascii_case(key))
         })
         .map(|key| {
             let lower = key.as_str().to_ascii_lowercase();

@@ -6,3 +6,5 @@ pub mod commands;
 pub mod config;
 pub mod secrets;
 pub mod serve;
+
+pub use lanyard_issuer::clients::NewClient;

@@ -1,1 +1,152 @@
-//! placeholder
+//! Dev-only test harness: boots the real server on a random loopback port with its own data
+//! folder (and, when asked, its own PostgreSQL database and Redis key prefix), a manual
+//! clock, and a scripted browser for the sign-in pages.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod browser;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use lanyard_core::{ManualClock, OsRng};
+use lanyard_server::app::{self, App, Runtime};
+use lanyard_server::config::Config;
+use lanyard_store::testing::{TempPostgres, cleanup_redis_prefix, temp_redis_prefix};
+
+pub use browser::Browser;
+
+/// Which backends a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite file + in-process ephemeral store.
+    Embedded,
+    /// PostgreSQL + Redis from `LANYARD_TEST_POSTGRES_URL` / `LANYARD_TEST_REDIS_URL`.
+    Production,
+}
+
+impl Backend {
+    /// The backends available here: always embedded; production when the service URLs are
+    /// set (and `LANYARD_REQUIRE_SERVICES=1` turns their absence into a failure).
+    pub fn available() -> Vec<Backend> {
+        let mut all = vec![Backend::Embedded];
+        let pg = lanyard_store::testing::postgres_url_from_env();
+        let redis = lanyard_store::testing::redis_url_from_env();
+        if pg.is_some() && redis.is_some() {
+            all.push(Backend::Production);
+        }
+        all
+    }
+}
+
+pub struct TestApp {
+    pub base_url: String,
+    pub clock: Arc<ManualClock>,
+    pub app: App,
+    pub config: Config,
+    _dir: tempfile::TempDir,
+    postgres: Option<TempPostgres>,
+    redis: Option<(String, String)>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let base_url = format!("http://127.0.0.1:{}", addr.port());
+        let mut config = Config::default();
+        config.server.issuer = base_url.clone();
+        config.server.listen = addr.to_string();
+        config.server.data_dir = dir.path().join("data");
+        // Cheap argon2 parameters keep the suite fast; the production defaults are tested
+        // in the crypto crate.
+        config.passwords.argon2_m_cost_kib = 1024;
+        config.passwords.argon2_t_cost = 1;
+        let mut postgres = None;
+        let mut redis = None;
+        if backend == Backend::Production {
+            let admin = lanyard_store::testing::postgres_url_from_env().unwrap();
+            let (url, guard) = TempPostgres::create(&admin).await.unwrap();
+            config.database.url = url;
+            postgres = Some(guard);
+            let redis_url = lanyard_store::testing::redis_url_from_env().unwrap();
+            let prefix = temp_redis_prefix();
+            config.ephemeral.redis_url = redis_url.clone();
+            config.ephemeral.redis_prefix = prefix.clone();
+            redis = Some((redis_url, prefix));
+        }
+        let clock = Arc::new(ManualClock::starting_now());
+        let runtime = Runtime {
+            clock: clock.clone(),
+            rng: Arc::new(OsRng),
+        };
+        let app = app::build(&config, runtime, true).await.unwrap();
+        let router = lanyard_web::router(app.state.clone());
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+        TestApp {
+            base_url,
+            clock,
+            app,
+            config,
+            _dir: dir,
+            postgres,
+            redis,
+            server,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    /// Creates an active account with [`PASSWORD`].
+    pub async fn create_user(&self, email: &str) -> lanyard_core::model::Account {
+        self.app
+            .state
+            .accounts
+            .create_account(
+                email,
+                "Test User",
+                lanyard_core::Secret::new(PASSWORD),
+                &lanyard_core::Origin::cli(),
+            )
+            .await
+            .unwrap()
+    }
+
+    /// Registers a client and returns its secret (if any).
+    pub async fn create_client(&self, new: lanyard_server::NewClient) -> Option<String> {
+        let registered = self
+            .app
+            .state
+            .issuer
+            .clients()
+            .register(new, &lanyard_core::Origin::cli())
+            .await
+            .unwrap();
+        registered.secret.map(|s| s.expose().to_owned())
+    }
+
+    /// Stops the server and removes the database and Redis keys it used.
+    pub async fn cleanup(self) {
+        self.server.abort();
+        let _ = self.server.await;
+        drop(self.app);
+        if let Some(pg) = self.postgres {
+            pg.cleanup().await.unwrap();
+        }
+        if let Some((url, prefix)) = self.redis {
+            cleanup_redis_prefix(&url, &prefix).await.unwrap();
+        }
+    }
+}

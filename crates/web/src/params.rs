@@ -27,6 +27,8 @@ pub enum ParamError {
     WrongContentType,
     #[error("the request body could not be read")]
     Body,
+    #[error("the request body is too large")]
+    BodyTooLarge,
 }
 
 impl ParamError {
@@ -37,13 +39,19 @@ impl ParamError {
             Self::TooLarge => "too many parameters or a value too long",
             Self::WrongContentType => "the body must be application/x-www-form-urlencoded",
             Self::Body => "the request body could not be read",
+            Self::BodyTooLarge => "the request body is too large",
         }
     }
 }
 
 impl IntoResponse for ParamError {
     fn into_response(self) -> Response {
-        TokenError(OAuthError::invalid_request(self.description())).into_response()
+        let mut response =
+            TokenError(OAuthError::invalid_request(self.description())).into_response();
+        if self == Self::BodyTooLarge {
+            *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        }
+        response
     }
 }
 
@@ -151,7 +159,7 @@ impl<S: Send + Sync> FromRequest<S> for Form {
         }
         let body = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ParamError::TooLarge
+                ParamError::BodyTooLarge
             } else {
                 ParamError::Body
             }

@@ -1,0 +1,8 @@
+//! Flow tests: the real server on a random loopback port, driven over HTTP — by the
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! `openidconnect` crate as relying party, and by raw requests for the refusals. Every test
+//! runs on SQLite + in-process store, and on PostgreSQL + Redis when their URLs are set.
+
+mod helpers;
+mod oidc_rp;
+mod refusals;

@@ -1,0 +1,384 @@
+// Black-box interop: a running Lanyard server driven by openid-client v6, an
+// OpenID-certified relying party. Started by run.sh, which passes everything via env vars.
+
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as client from 'openid-client';
+
+import { CookieJar, runAuthorization } from './lib/browser.mjs';
+import { decodeJwt, verifyJwt } from './lib/jwt.mjs';
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run this suite through tests/interop/run.sh`);
+  return value;
+}
+
+const ISSUER = required('INTEROP_ISSUER');
+const CLIENT_ID = required('INTEROP_CLIENT_ID');
+const CLIENT_SECRET = required('INTEROP_CLIENT_SECRET');
+const REDIRECT_URI = required('INTEROP_REDIRECT_URI');
+const POST_LOGOUT_REDIRECT_URI = process.env.INTEROP_POST_LOGOUT_REDIRECT_URI || '';
+const FP_CLIENT_ID = process.env.INTEROP_FP_CLIENT_ID || '';
+const FP_CLIENT_SECRET = process.env.INTEROP_FP_CLIENT_SECRET || '';
+const EMAIL = required('INTEROP_EMAIL');
+const PASSWORD = required('INTEROP_PASSWORD');
+
+const SCOPE = 'openid email profile';
+
+/** openid-client Configuration for a confidential client_secret_basic client. */
+function discover(clientId, secret) {
+  return client.discovery(new URL(ISSUER), clientId, undefined, client.ClientSecretBasic(secret), {
+    execute: [client.allowInsecureRequests],
+    timeout: 15,
+  });
+}
+
+let rp; // Configuration for the third-party client (consent page)
+let jwks;
+
+before(async () => {
+  rp = await discover(CLIENT_ID, CLIENT_SECRET);
+  const res = await fetch(rp.serverMetadata().jwks_uri);
+  assert.equal(res.status, 200);
+  jwks = await res.json();
+});
+
+/** Authorization request with PKCE S256, state and nonce, signed in through the HTML pages. */
+async function authorize(config, { jar = new CookieJar(), decision = 'allow', scope = SCOPE, extra = {} } = {}) {
+  const codeVerifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT_URI,
+    scope,
+    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+    ...extra,
+  });
+  const flow = await runAuthorization(url, {
+    jar,
+    redirectUri: REDIRECT_URI,
+    email: EMAIL,
+    password: PASSWORD,
+    decision,
+  });
+  return { ...flow, codeVerifier, state, nonce, url };
+}
+
+/** authorize() followed by openid-client's code exchange with every check enabled. */
+async function signIn(config = rp, options = {}) {
+  const flow = await authorize(config, options);
+  const tokens = await client.authorizationCodeGrant(config, flow.callbackUrl, {
+    pkceCodeVerifier: flow.codeVerifier,
+    expectedState: flow.state,
+    expectedNonce: flow.nonce,
+  });
+  return { flow, tokens };
+}
+
+/** Asserts that `promise` rejects with the OAuth error code `code` (RFC 6749 §5.2 etc.). */
+async function rejectsWith(promise, code, message) {
+  await assert.rejects(promise, (err) => {
+    assert.equal(err.error, code, `${message}: expected OAuth error ${code}, got ${err?.name}: ${err?.message}`);
+    return true;
+  });
+}
+
+function nowSecs() {
+  return Math.floor(Date.now() / 1000);
+}
+
+test('discovery: openid-client reads the metadata and it describes this issuer', async () => {
+  const meta = rp.serverMetadata();
+  assert.equal(meta.issuer, ISSUER);
+  for (const [key, path] of [
+    ['authorization_endpoint', '/authorize'],
+    ['token_endpoint', '/token'],
+    ['userinfo_endpoint', '/userinfo'],
+    ['introspection_endpoint', '/introspect'],
+    ['revocation_endpoint', '/revoke'],
+    ['end_session_endpoint', '/logout'],
+    ['jwks_uri', '/jwks'],
+  ]) {
+    assert.equal(meta[key], `${ISSUER}${path}`, key);
+  }
+  assert.ok(meta.response_types_supported.includes('code'));
+  assert.ok(meta.code_challenge_methods_supported.includes('S256'));
+  assert.ok(!meta.code_challenge_methods_supported.includes('plain'), 'plain PKCE must not be offered');
+  assert.equal(meta.authorization_response_iss_parameter_supported, true);
+  assert.ok(meta.id_token_signing_alg_values_supported.includes('RS256'));
+  assert.ok(meta.token_endpoint_auth_methods_supported.includes('client_secret_basic'));
+  assert.ok(meta.scopes_supported.includes('openid'));
+  // The JWK Set: public keys only, each with a kid.
+  assert.ok(jwks.keys.length > 0);
+  for (const key of jwks.keys) {
+    assert.ok(key.kid, 'every key has a kid');
+    assert.equal(key.d, undefined, `private material published for ${key.kid}`);
+  }
+  assert.ok(jwks.keys.some((k) => k.kty === 'RSA'), 'an RSA key for RS256 ID tokens');
+  assert.ok(jwks.keys.some((k) => k.kty === 'EC' && k.crv === 'P-256'), 'a P-256 key for ES256 access tokens');
+});
+
+test('authorization code + PKCE: sign-in, consent, ID token validated by openid-client', async () => {
+  // The first sign-in for this client, so the user has not consented yet (keep this test
+  // before the others that sign in with `rp`).
+  const { flow, tokens } = await signIn(rp);
+  assert.deepEqual(flow.pages, ['email', 'password', 'consent'], 'a fresh browser signs in and consents');
+
+  // RFC 9207: the authorization response names the issuer (openid-client checked it too).
+  const callback = flow.callbackUrl.searchParams;
+  assert.equal(callback.get('iss'), ISSUER);
+  assert.equal(callback.get('state'), flow.state);
+  assert.ok(callback.get('code'));
+
+  assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+  assert.ok(tokens.expires_in > 0);
+  assert.ok(tokens.id_token, 'an ID token for scope openid');
+  assert.ok(tokens.refresh_token, 'a refresh token for a client allowed refresh_token');
+  assert.deepEqual(new Set(tokens.scope.split(' ')), new Set(SCOPE.split(' ')));
+
+  // openid-client validated signature, iss, aud, exp, iat and nonce; check the content.
+  const claims = tokens.claims();
+  assert.equal(claims.iss, ISSUER);
+  assert.ok([claims.aud].flat().includes(CLIENT_ID));
+  assert.equal(claims.nonce, flow.nonce);
+  assert.ok(claims.sub);
+  assert.equal(claims.email, EMAIL);
+  assert.ok(claims.exp > nowSecs());
+  assert.equal(typeof claims.auth_time, 'number');
+  const idHeader = decodeJwt(tokens.id_token).header;
+  assert.equal(idHeader.alg, 'RS256');
+
+  // The access token is an RFC 9068 JWT for the same user.
+  const at = await verifyJwt(tokens.access_token, jwks);
+  assert.equal(at.header.typ.toLowerCase(), 'at+jwt');
+  assert.equal(at.header.alg, 'ES256');
+  assert.equal(at.payload.iss, ISSUER);
+  assert.equal(at.payload.sub, claims.sub);
+  assert.equal(at.payload.client_id, CLIENT_ID);
+  assert.ok(at.payload.exp > nowSecs());
+});
+
+test('single sign-on, remembered consent and prompt=login', async () => {
+  const jar = new CookieJar();
+  const first = await signIn(rp, { jar });
+  assert.deepEqual(first.flow.pages, ['email', 'password'], 'consent given earlier is remembered');
+  const sub = first.tokens.claims().sub;
+  // Same browser: the session cookie signs the user in, no page at all.
+  const second = await signIn(rp, { jar });
+  assert.deepEqual(second.flow.pages, []);
+  assert.equal(second.tokens.claims().sub, sub);
+  // prompt=login (OIDC Core §3.1.2.1): the user must authenticate again despite the session.
+  await new Promise((r) => setTimeout(r, 1100));
+  const third = await signIn(rp, { jar, extra: { prompt: 'login' } });
+  assert.ok(third.flow.pages.includes('password'), `re-authentication (pages: ${third.flow.pages})`);
+  assert.equal(third.tokens.claims().sub, sub);
+  assert.ok(third.tokens.claims().auth_time > first.tokens.claims().auth_time, 'auth_time moves on');
+});
+
+test(
+  'prompt=consent: the consent page is shown once and allow completes the flow',
+  async () => {
+    const { flow, tokens } = await signIn(rp, { extra: { prompt: 'consent' } });
+    assert.deepEqual(flow.pages, ['email', 'password', 'consent']);
+    assert.equal(tokens.claims().email, EMAIL);
+  },
+);
+
+test('first-party client: no consent page', { skip: !FP_CLIENT_ID && 'no first-party client configured' }, async () => {
+  const fp = await discover(FP_CLIENT_ID, FP_CLIENT_SECRET);
+  const { flow, tokens } = await signIn(fp);
+  assert.deepEqual(flow.pages, ['email', 'password']);
+  const claims = tokens.claims();
+  assert.ok([claims.aud].flat().includes(FP_CLIENT_ID));
+  assert.equal(claims.email, EMAIL);
+});
+
+test('consent denied: access_denied reaches the client with iss and state', async () => {
+  const flow = await authorize(rp, { decision: 'deny', extra: { prompt: 'consent' } });
+  assert.deepEqual(flow.pages, ['email', 'password', 'consent']);
+  const params = flow.callbackUrl.searchParams;
+  assert.equal(params.get('error'), 'access_denied');
+  assert.equal(params.get('iss'), ISSUER);
+  assert.equal(params.get('state'), flow.state);
+  assert.equal(params.get('code'), null);
+  await rejectsWith(
+    client.authorizationCodeGrant(rp, flow.callbackUrl, {
+      pkceCodeVerifier: flow.codeVerifier,
+      expectedState: flow.state,
+      expectedNonce: flow.nonce,
+    }),
+    'access_denied',
+    'openid-client surfaces the error response',
+  );
+});
+
+test('PKCE: a code redeemed with the wrong code_verifier is refused', async () => {
+  const flow = await authorize(rp);
+  await rejectsWith(
+    client.authorizationCodeGrant(rp, flow.callbackUrl, {
+      pkceCodeVerifier: client.randomPKCECodeVerifier(),
+      expectedState: flow.state,
+      expectedNonce: flow.nonce,
+    }),
+    'invalid_grant',
+    'wrong code_verifier (RFC 7636 §4.6)',
+  );
+});
+
+test('authorization code is single-use; a replay revokes what it produced', async () => {
+  const flow = await authorize(rp);
+  const checks = { pkceCodeVerifier: flow.codeVerifier, expectedState: flow.state, expectedNonce: flow.nonce };
+  const tokens = await client.authorizationCodeGrant(rp, flow.callbackUrl, checks);
+  assert.equal((await client.tokenIntrospection(rp, tokens.access_token)).active, true);
+  await rejectsWith(client.authorizationCodeGrant(rp, flow.callbackUrl, checks), 'invalid_grant', 'code replay');
+  // RFC 6749 §4.1.2: the server SHOULD revoke tokens issued from that code.
+  await rejectsWith(client.refreshTokenGrant(rp, tokens.refresh_token), 'invalid_grant', 'refresh after code replay');
+  assert.equal((await client.tokenIntrospection(rp, tokens.access_token)).active, false);
+});
+
+test('refresh: rotation returns a new refresh token and the old one then fails', async () => {
+  const { tokens } = await signIn(rp);
+  const sub = tokens.claims().sub;
+  const refreshed = await client.refreshTokenGrant(rp, tokens.refresh_token);
+  assert.ok(refreshed.access_token);
+  assert.notEqual(refreshed.access_token, tokens.access_token);
+  assert.ok(refreshed.refresh_token, 'a rotated refresh token');
+  assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
+  assert.equal(decodeJwt(refreshed.access_token).payload.sub, sub);
+  if (refreshed.id_token) assert.equal(refreshed.claims().sub, sub);
+
+  // The rotated token works...
+  const again = await client.refreshTokenGrant(rp, refreshed.refresh_token);
+  assert.ok(again.refresh_token);
+  // ...and the original one no longer does.
+  await rejectsWith(client.refreshTokenGrant(rp, tokens.refresh_token), 'invalid_grant', 'old refresh token');
+});
+
+test('refresh: reuse of a rotated-out token revokes the whole family', async () => {
+  const { tokens } = await signIn(rp);
+  const rotated = await client.refreshTokenGrant(rp, tokens.refresh_token);
+  await rejectsWith(client.refreshTokenGrant(rp, tokens.refresh_token), 'invalid_grant', 'reused refresh token');
+  // RFC 9700 §4.14.2: after reuse is detected the active token is invalid too.
+  await rejectsWith(client.refreshTokenGrant(rp, rotated.refresh_token), 'invalid_grant', 'current token after reuse');
+});
+
+test('userinfo: sub matches the ID token, claims follow the scopes', async () => {
+  const { tokens } = await signIn(rp);
+  const sub = tokens.claims().sub;
+  const info = await client.fetchUserInfo(rp, tokens.access_token, sub);
+  assert.equal(info.sub, sub);
+  assert.equal(info.email, EMAIL);
+  assert.equal(info.name, 'Interop');
+  // openid-client itself rejects a response for another subject.
+  await assert.rejects(client.fetchUserInfo(rp, tokens.access_token, `${sub}-other`));
+  // RFC 6750 §3.1: an invalid token is a 401 with an invalid_token challenge.
+  await assert.rejects(client.fetchUserInfo(rp, `${tokens.access_token}x`, sub), (err) => {
+    assert.equal(err.status, 401, `${err.name}: ${err.message}`);
+    assert.ok(
+      err.cause?.some?.((c) => c.scheme === 'bearer' && c.parameters?.error === 'invalid_token'),
+      `WWW-Authenticate: Bearer error="invalid_token" (${JSON.stringify(err.cause)})`,
+    );
+    return true;
+  });
+});
+
+test('client credentials: scope api yields an RFC 9068 JWT access token (typ at+jwt)', async () => {
+  const tokens = await client.clientCredentialsGrant(rp, { scope: 'api' });
+  assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+  assert.equal(tokens.scope, 'api');
+  assert.equal(tokens.refresh_token, undefined, 'no refresh token for client credentials (RFC 6749 §4.4.3)');
+  assert.equal(tokens.id_token, undefined);
+  const { header, payload } = await verifyJwt(tokens.access_token, jwks);
+  assert.equal(header.typ.toLowerCase(), 'at+jwt');
+  assert.equal(header.alg, 'ES256');
+  assert.equal(payload.iss, ISSUER);
+  assert.equal(payload.client_id, CLIENT_ID);
+  assert.equal(payload.sub, CLIENT_ID, 'RFC 9068 §2.2: sub is the client for client credentials');
+  assert.ok(payload.aud, 'aud present');
+  assert.ok(payload.jti, 'jti present');
+  assert.equal(typeof payload.iat, 'number');
+  assert.ok(payload.exp > nowSecs());
+  assert.equal(payload.exp - payload.iat, tokens.expires_in);
+  assert.equal(payload.scope, 'api');
+
+  // A scope the client was not registered for is refused.
+  await rejectsWith(client.clientCredentialsGrant(rp, { scope: 'admin' }), 'invalid_scope', 'unregistered scope');
+});
+
+test('introspection: active for a fresh token, inactive after revocation', async () => {
+  const cc = await client.clientCredentialsGrant(rp, { scope: 'api' });
+  const active = await client.tokenIntrospection(rp, cc.access_token);
+  assert.equal(active.active, true);
+  assert.equal(active.client_id, CLIENT_ID);
+  assert.equal(active.scope, 'api');
+  assert.equal(active.iss ?? ISSUER, ISSUER);
+  assert.ok(active.exp > nowSecs());
+
+  await client.tokenRevocation(rp, cc.access_token);
+  const revoked = await client.tokenIntrospection(rp, cc.access_token);
+  assert.equal(revoked.active, false);
+
+  // A user's refresh token, too.
+  const { tokens } = await signIn(rp);
+  const rt = await client.tokenIntrospection(rp, tokens.refresh_token);
+  assert.equal(rt.active, true);
+  assert.equal(rt.client_id, CLIENT_ID);
+  assert.equal(rt.sub, tokens.claims().sub);
+  await client.tokenRevocation(rp, tokens.refresh_token);
+  assert.equal((await client.tokenIntrospection(rp, tokens.refresh_token)).active, false);
+
+  // Garbage is simply inactive (RFC 7662 §2.2).
+  assert.equal((await client.tokenIntrospection(rp, 'not-a-token')).active, false);
+});
+
+test('revocation: a revoked refresh token fails with invalid_grant', async () => {
+  const { tokens } = await signIn(rp);
+  await client.tokenRevocation(rp, tokens.refresh_token, { token_type_hint: 'refresh_token' });
+  await rejectsWith(client.refreshTokenGrant(rp, tokens.refresh_token), 'invalid_grant', 'revoked refresh token');
+  // Revoking again, or revoking an unknown token, still succeeds (RFC 7009 §2.2).
+  await client.tokenRevocation(rp, tokens.refresh_token);
+  await client.tokenRevocation(rp, 'lyd_unknown_token');
+});
+
+test(
+  'end session: buildEndSessionUrl is accepted and ends the browser session',
+  { skip: !POST_LOGOUT_REDIRECT_URI && 'no post-logout redirect URI registered' },
+  async () => {
+    const jar = new CookieJar();
+    const { tokens } = await signIn(rp, { jar });
+    const state = client.randomState();
+
+    // An unregistered post_logout_redirect_uri must not be redirected to.
+    const bad = client.buildEndSessionUrl(rp, {
+      id_token_hint: tokens.id_token,
+      post_logout_redirect_uri: `${POST_LOGOUT_REDIRECT_URI}/elsewhere`,
+    });
+    const badRes = await jar.fetch(bad);
+    await badRes.arrayBuffer();
+    assert.equal(badRes.headers.get('location'), null, 'no redirect to an unregistered URI');
+    assert.equal(badRes.status, 400);
+
+    const url = client.buildEndSessionUrl(rp, {
+      id_token_hint: tokens.id_token,
+      post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI,
+      state,
+    });
+    assert.equal(url.origin + url.pathname, rp.serverMetadata().end_session_endpoint);
+    assert.equal(url.searchParams.get('client_id'), CLIENT_ID);
+    const res = await jar.fetch(url);
+    await res.arrayBuffer();
+    // The hint names this browser's user, so no confirmation page: straight back to the RP.
+    assert.ok([302, 303].includes(res.status), `expected a redirect, got ${res.status}`);
+    const back = new URL(res.headers.get('location'));
+    assert.equal(back.origin + back.pathname, POST_LOGOUT_REDIRECT_URI);
+    assert.equal(back.searchParams.get('state'), state);
+
+    // The session is gone: the next authorization asks for the email again.
+    const after = await authorize(rp, { jar });
+    assert.equal(after.pages[0], 'email', `signed out (pages: ${after.pages})`);
+  },
+);
