@@ -322,6 +322,9 @@ async fn consent_post(
                 .issuer
                 .grant_consent(&flow.request, &session, &origin)
                 .await?;
+            // `prompt=consent` is now satisfied for this flow.
+            let mut flow = flow;
+            flow.request.prompt.consent = false;
             proceed(&state, jar, &origin, Some(&id), flow, StatusCode::SEE_OTHER).await
         }
         Some("deny") => {

@@ -1,0 +1,25 @@
+# Everyday commands; CI (.ci/run) runs the same steps.
+
+# Run the server on the embedded default.
+serve:
+    cargo run -p lanyard-server -- serve
+
+# The README's test command (SQLite + in-process store).
+test:
+    cargo test --workspace
+
+# The same suites on PostgreSQL + Redis (local services).
+test-services:
+    LANYARD_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres LANYARD_TEST_REDIS_URL=redis://127.0.0.1:6379 LANYARD_REQUIRE_SERVICES=1 cargo test --workspace
+
+# Black-box interop suite with the npm openid-client relying party.
+interop:
+    cargo build -p lanyard-server && bash tests/interop/run.sh
+
+# Everything CI runs.
+ci:
+    bash .ci/run
+
+# Signing micro-benchmark (criterion).
+bench-sign:
+    cargo bench -p lanyard-crypto --bench sign
