@@ -87,6 +87,12 @@ pub trait RefreshRepo: Send + Sync {
         &self,
         token_hash: &str,
     ) -> Result<Option<RefreshFamily>, StoreError>;
+    /// Like [`RefreshRepo::find_family_by_token`], but only while the token is the family's
+    /// current one (not yet rotated): what introspection may call active.
+    async fn find_family_by_current_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<RefreshFamily>, StoreError>;
     /// Atomically: retire `presented_hash` and store `successor_hash` if it is the family's
     /// current token and the family is live (moving the idle expiry to
     /// `min(now + idle_ttl_secs, absolute_expires_at)`); revoke the family if the token was

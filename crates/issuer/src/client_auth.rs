@@ -50,6 +50,13 @@ impl ClientCredentials {
     }
 }
 
+/// Why authentication did not succeed: the client's fault (always `invalid_client`, the
+/// reason only audited) or ours (the store is down).
+enum Failure {
+    Refused(&'static str),
+    Unavailable(OAuthError),
+}
+
 #[derive(Debug, Deserialize)]
 struct AssertionPeek {
     iss: Option<String>,
@@ -77,11 +84,12 @@ impl Issuer {
                 .check_credentials(&client, credentials)
                 .await
                 .map(|()| client),
-            None => Err("unknown client"),
+            None => Err(Failure::Refused("unknown client")),
         };
         match result {
             Ok(client) => Ok(client),
-            Err(reason) => {
+            Err(Failure::Unavailable(e)) => Err(e),
+            Err(Failure::Refused(reason)) => {
                 self.record(
                     AuditEvent::new(self.clock.now(), "client.auth_failed", "failure")
                         .client(claimed)
@@ -98,29 +106,31 @@ impl Issuer {
         &self,
         client: &Client,
         credentials: ClientCredentials,
-    ) -> Result<(), &'static str> {
+    ) -> Result<(), Failure> {
         match (client.auth_method, credentials) {
             (ClientAuthMethod::ClientSecretBasic, ClientCredentials::Basic { secret, .. })
             | (ClientAuthMethod::ClientSecretPost, ClientCredentials::Post { secret, .. }) => {
                 if self.clients.secret_matches(client, &secret) {
                     Ok(())
                 } else {
-                    Err("wrong secret")
+                    Err(Failure::Refused("wrong secret"))
                 }
             }
             (ClientAuthMethod::PrivateKeyJwt, ClientCredentials::Assertion { assertion, .. }) => {
                 self.check_assertion(client, &assertion).await
             }
             (ClientAuthMethod::None, ClientCredentials::IdOnly { .. }) => Ok(()),
-            _ => Err("authentication method not registered for this client"),
+            _ => Err(Failure::Refused(
+                "authentication method not registered for this client",
+            )),
         }
     }
 
     /// RFC 7523 §3: iss = sub = client_id, aud names us, not expired, not too long-lived,
     /// and its `jti` never seen before (the replay guard lives until the assertion expires).
-    async fn check_assertion(&self, client: &Client, assertion: &str) -> Result<(), &'static str> {
+    async fn check_assertion(&self, client: &Client, assertion: &str) -> Result<(), Failure> {
         let Some(jwks) = &client.jwks else {
-            return Err("client has no keys");
+            return Err(Failure::Refused("client has no keys"));
         };
         let now = self.clock.now().seconds();
         let claims = lanyard_crypto::jws::verify_client_assertion(
@@ -131,10 +141,10 @@ impl Issuer {
                 leeway_secs: self.settings.leeway_secs as u32,
             },
         )
-        .map_err(|_| "assertion signature or format invalid")?;
+        .map_err(|_| Failure::Refused("assertion signature or format invalid"))?;
         let id = client.id.as_str();
         if claims.iss != id || claims.sub != id {
-            return Err("assertion iss/sub is not the client");
+            return Err(Failure::Refused("assertion iss/sub is not the client"));
         }
         let token_endpoint = self.settings.endpoint(endpoints::TOKEN);
         if !claims
@@ -142,34 +152,27 @@ impl Issuer {
             .iter()
             .any(|a| *a == token_endpoint || *a == self.settings.issuer)
         {
-            return Err("assertion audience is not this server");
+            return Err(Failure::Refused("assertion audience is not this server"));
         }
         if claims.exp - now > self.settings.max_assertion_lifetime_secs {
-            return Err("assertion lives too long");
+            return Err(Failure::Refused("assertion lives too long"));
         }
         if claims.jti.is_empty() || claims.jti.len() > 256 {
-            return Err("assertion jti missing or too long");
+            return Err(Failure::Refused("assertion jti missing or too long"));
         }
         let key = format!("jti:{}:{}", id, self.hasher.hash(&claims.jti));
         let ttl = Duration::from_secs((claims.exp - now + self.settings.leeway_secs).max(1) as u64);
         match self.ephemeral.put_if_absent(&key, b"1", ttl).await {
             Ok(true) => Ok(()),
-            Ok(false) => Err("assertion replayed"),
-            // Fail closed: without the replay guard an assertion could be replayed.
-            Err(_) => Err("replay guard unavailable"),
+            Ok(false) => Err(Failure::Refused("assertion replayed")),
+            // Fail closed with 503: without the replay guard an assertion could be replayed,
+            // and a store outage is not the client's fault.
+            Err(e) => Err(Failure::Unavailable(e.into())),
         }
     }
 }
 
 /// Reads `iss` from an unverified assertion only to find which client's keys verify it.
 fn peek_issuer(assertion: &str) -> Option<String> {
-    use base64::Engine;
-    if assertion.len() > 8 * 1024 {
-        return None;
-    }
-    let payload = assertion.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()?;
-    serde_json::from_slice::<AssertionPeek>(&bytes).ok()?.iss
+    crate::unverified::unverified_claims::<AssertionPeek>(assertion)?.iss
 }

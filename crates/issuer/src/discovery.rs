@@ -37,14 +37,10 @@ struct Metadata<'a> {
     authorization_response_iss_parameter_supported: bool,
 }
 
+/// The metadata document as shared immutable bytes: serving it is a reference-count bump.
 #[derive(Debug, Clone)]
 pub struct Discovery {
-    json: bytes_like::Bytes,
-}
-
-mod bytes_like {
-    /// Shared immutable bytes; cloning is a reference-count bump.
-    pub type Bytes = std::sync::Arc<[u8]>;
+    json: std::sync::Arc<[u8]>,
 }
 
 impl Discovery {

@@ -91,7 +91,7 @@ impl Issuer {
         let now = self.clock.now();
         let family = self
             .refresh
-            .find_family_by_token(&self.hasher.hash(token))
+            .find_family_by_current_token(&self.hasher.hash(token))
             .await?;
         let Some(family) = family.filter(|f| f.client_id == caller.id && f.is_live(now)) else {
             return Ok(Introspection::default());

@@ -20,6 +20,7 @@ pub mod revoke;
 pub mod scope;
 pub mod settings;
 pub mod tokens;
+mod unverified;
 pub mod userinfo;
 
 pub use error::{ErrorCode, OAuthError};

@@ -18,6 +18,14 @@ struct ErrorBody {
     error_description: &'static str,
 }
 
+fn error_json(status: StatusCode, err: &OAuthError) -> Response {
+    let body = ErrorBody {
+        error: err.code.as_str(),
+        error_description: err.description,
+    };
+    (status, Json(body)).into_response()
+}
+
 fn log_internal(err: &OAuthError) {
     if let Some(internal) = &err.internal {
         match err.code {
@@ -49,14 +57,7 @@ impl IntoResponse for TokenError {
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
-        let mut response = (
-            status,
-            Json(ErrorBody {
-                error: err.code.as_str(),
-                error_description: err.description,
-            }),
-        )
-            .into_response();
+        let mut response = error_json(status, &err);
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
@@ -102,14 +103,7 @@ impl IntoResponse for BearerError {
                 "Bearer realm=\"lanyard\", error=\"invalid_token\"",
             ),
         };
-        let mut response = (
-            status,
-            Json(ErrorBody {
-                error: err.code.as_str(),
-                error_description: err.description,
-            }),
-        )
-            .into_response();
+        let mut response = error_json(status, &err);
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static(challenge),

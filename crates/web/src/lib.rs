@@ -2,6 +2,7 @@
 //! ([`error`]), pages, and middleware. Handlers are thin: extract, call one service method,
 //! map the result.
 
+pub mod authenticated;
 pub mod client_credentials;
 pub mod error;
 pub mod middleware;

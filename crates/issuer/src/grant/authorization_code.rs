@@ -7,13 +7,12 @@ use lanyard_core::model::{
 use lanyard_core::rng::random_token;
 use lanyard_core::{ClientId, Origin, Secret, Timestamp};
 
-use super::{TokenResponse, profile_claims, unauthorized_client};
+use super::{HowAuthenticated, TokenResponse, unauthorized_client};
 use crate::code::PendingCode;
 use crate::error::OAuthError;
 use crate::issuer::Issuer;
 use crate::pkce;
-use crate::scope::{OPENID, Scopes};
-use crate::tokens::{AccessTokenRequest, IdTokenClaims};
+use crate::scope::Scopes;
 
 pub const REFRESH_TOKEN_PREFIX: &str = "lyd_rt_";
 
@@ -85,41 +84,16 @@ impl Issuer {
                 first_token_hash: refresh_token.as_deref().map(|t| self.hasher.hash(t)),
             })
             .await?;
-        let subject = account.id.to_string();
-        let access = self.mint_access_token(AccessTokenRequest {
-            subject: &subject,
-            client_id: client.id.as_str(),
-            scope: Some(pending.scope.clone()),
-            auth_time: Some(Timestamp(pending.auth_time)),
-            acr: Some(pending.acr.clone()),
-            amr: Some(pending.amr.clone()),
-            grant: Some(pending.grant),
-            ttl_secs: self.access_ttl(client),
-        })?;
-        let id_token = if scope.contains(OPENID) {
-            let (email, email_verified, name) = profile_claims(&account, &scope);
-            Some(self.mint_id_token(IdTokenClaims {
-                iss: self.settings.issuer.clone(),
-                sub: subject.clone(),
-                aud: client.id.as_str().to_owned(),
-                exp: now.seconds() + self.settings.id_token_ttl_secs,
-                iat: now.seconds(),
-                auth_time: pending.auth_time,
-                nonce: pending.nonce.clone(),
-                acr: pending.acr.clone(),
-                amr: pending.amr.clone(),
-                azp: client.id.as_str().to_owned(),
-                at_hash: Some(self.at_hash(&access.token)),
-                email,
-                email_verified,
-                name,
-            })?)
-        } else {
-            None
+        let how = HowAuthenticated {
+            auth_time: Timestamp(pending.auth_time),
+            acr: pending.acr.clone(),
+            amr: pending.amr.clone(),
         };
+        let (access, id_token) =
+            self.mint_user_tokens(client, &account, &scope, &how, pending.grant, pending.nonce)?;
         self.record(
             AuditEvent::new(now, "token.issued", "success")
-                .subject(subject)
+                .subject(account.id.to_string())
                 .client(client.id.as_str())
                 .reason("authorization_code"),
             origin,

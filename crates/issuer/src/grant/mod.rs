@@ -6,11 +6,13 @@ mod client_credentials;
 mod refresh_token;
 
 use lanyard_core::model::{Account, Client};
-use lanyard_core::{Origin, Secret};
+use lanyard_core::{FamilyId, Origin, Secret, Timestamp};
 use serde::Serialize;
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::issuer::Issuer;
+use crate::scope::{OPENID, Scopes};
+use crate::tokens::{AccessTokenRequest, IdTokenClaims, MintedAccessToken};
 
 /// A token request after the web layer parsed the form and authenticated the client.
 #[derive(Debug)]
@@ -78,6 +80,52 @@ impl Issuer {
         }
     }
 
+    /// The access token of a user grant and, when `openid` was granted, its ID token
+    /// (OIDC Core §3.1.3.3; on refresh §12.2, without a nonce).
+    pub(crate) fn mint_user_tokens(
+        &self,
+        client: &Client,
+        account: &Account,
+        scope: &Scopes,
+        how: &HowAuthenticated,
+        grant: FamilyId,
+        nonce: Option<String>,
+    ) -> Result<(MintedAccessToken, Option<String>), OAuthError> {
+        let subject = account.id.to_string();
+        let access = self.mint_access_token(AccessTokenRequest {
+            subject: &subject,
+            client_id: client.id.as_str(),
+            scope: Some(scope.to_string()),
+            auth_time: Some(how.auth_time),
+            acr: Some(how.acr.clone()),
+            amr: Some(how.amr.clone()),
+            grant: Some(grant),
+            ttl_secs: self.access_ttl(client),
+        })?;
+        if !scope.contains(OPENID) {
+            return Ok((access, None));
+        }
+        let now = self.clock.now().seconds();
+        let (email, email_verified, name) = profile_claims(account, scope);
+        let id_token = self.mint_id_token(IdTokenClaims {
+            iss: self.settings.issuer.clone(),
+            sub: subject,
+            aud: client.id.as_str().to_owned(),
+            exp: now + self.settings.id_token_ttl_secs,
+            iat: now,
+            auth_time: how.auth_time.seconds(),
+            nonce,
+            acr: how.acr.clone(),
+            amr: how.amr.clone(),
+            azp: client.id.as_str().to_owned(),
+            at_hash: Some(self.at_hash(&access.token)),
+            email,
+            email_verified,
+            name,
+        })?;
+        Ok((access, Some(id_token)))
+    }
+
     fn access_ttl(&self, client: &Client) -> i64 {
         client
             .access_token_ttl
@@ -90,6 +138,14 @@ fn unauthorized_client() -> OAuthError {
         ErrorCode::UnauthorizedClient,
         "the client is not allowed to use this grant type",
     )
+}
+
+/// How the user of a grant authenticated, carried into every token of the grant.
+#[derive(Debug, Clone)]
+pub(crate) struct HowAuthenticated {
+    pub auth_time: Timestamp,
+    pub acr: String,
+    pub amr: Vec<String>,
 }
 
 /// Profile claims released by scope (OIDC Core §5.4).

@@ -7,11 +7,10 @@ use lanyard_core::rng::random_token;
 use lanyard_core::{Origin, Secret};
 
 use super::authorization_code::REFRESH_TOKEN_PREFIX;
-use super::{TokenResponse, profile_claims, unauthorized_client};
+use super::{HowAuthenticated, TokenResponse, unauthorized_client};
 use crate::error::{ErrorCode, OAuthError};
 use crate::issuer::Issuer;
-use crate::scope::{OPENID, Scopes};
-use crate::tokens::{AccessTokenRequest, IdTokenClaims};
+use crate::scope::Scopes;
 
 fn invalid_refresh() -> OAuthError {
     OAuthError::invalid_grant("invalid refresh token")
@@ -88,44 +87,18 @@ impl Issuer {
             self.refresh.revoke_family(family.id, now).await?;
             return Err(invalid_refresh());
         }
-        let subject = account.id.to_string();
-        let amr: Vec<String> = family
-            .amr
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
-        let access = self.mint_access_token(AccessTokenRequest {
-            subject: &subject,
-            client_id: client.id.as_str(),
-            scope: Some(scope.to_string()),
-            auth_time: Some(family.auth_time),
-            acr: family.acr.clone(),
-            amr: Some(amr.clone()),
-            grant: Some(family.id),
-            ttl_secs: self.access_ttl(client),
-        })?;
-        let id_token = if scope.contains(OPENID) {
-            let (email, email_verified, name) = profile_claims(&account, &scope);
-            Some(self.mint_id_token(IdTokenClaims {
-                iss: self.settings.issuer.clone(),
-                sub: subject.clone(),
-                aud: client.id.as_str().to_owned(),
-                exp: now.seconds() + self.settings.id_token_ttl_secs,
-                iat: now.seconds(),
-                auth_time: family.auth_time.seconds(),
-                nonce: None,
-                acr: family.acr.clone().unwrap_or_default(),
-                amr,
-                azp: client.id.as_str().to_owned(),
-                at_hash: Some(self.at_hash(&access.token)),
-                email,
-                email_verified,
-                name,
-            })?)
-        } else {
-            None
+        let how = HowAuthenticated {
+            auth_time: family.auth_time,
+            acr: family.acr.clone().unwrap_or_default(),
+            amr: family
+                .amr
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
         };
+        let (access, id_token) =
+            self.mint_user_tokens(client, &account, &scope, &how, family.id, None)?;
         Ok(TokenResponse {
             access_token: access.token,
             token_type: "Bearer",

@@ -308,3 +308,42 @@ async fn s51_s52_malformed_duplicated_and_misplaced_parameters_are_refused() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn s09_twenty_parallel_redemptions_of_one_code_succeed_once() {
+    each_backend(|app| async move {
+        app.create_user("a@example.com").await;
+        let secret = app.create_client(confidential("rp")).await.unwrap();
+        let code = obtain_code(&app, "rp", "a@example.com").await;
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(20));
+        let url = app.url("/token");
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let (barrier, url, secret, code) =
+                    (barrier.clone(), url.clone(), secret.clone(), code.clone());
+                tokio::spawn(async move {
+                    let request = http().post(url).basic_auth("rp", Some(secret)).form(&[
+                        ("grant_type", "authorization_code"),
+                        ("code", code.as_str()),
+                        ("redirect_uri", REDIRECT),
+                        ("code_verifier", VERIFIER),
+                    ]);
+                    barrier.wait().await;
+                    json(request.send().await.unwrap()).await
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        for task in tasks {
+            let (status, body) = task.await.unwrap();
+            match status {
+                200 => ok += 1,
+                400 => assert_eq!(body["error"], "invalid_grant"),
+                other => panic!("unexpected status {other}: {body}"),
+            }
+        }
+        assert_eq!(ok, 1);
+        app
+    })
+    .await;
+}

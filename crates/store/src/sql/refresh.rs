@@ -117,6 +117,21 @@ impl RefreshRepo for SqlStore {
         load_family(&self.db, row.family_id, "find refresh family").await
     }
 
+    async fn find_family_by_current_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<RefreshFamily>, StoreError> {
+        let Some(row) = token::Entity::find_by_id(token_hash.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(|e| error::db("find refresh token", e))?
+            .filter(|row| row.used_at.is_none())
+        else {
+            return Ok(None);
+        };
+        load_family(&self.db, row.family_id, "find refresh family").await
+    }
+
     async fn rotate_refresh_token(
         &self,
         presented_hash: &str,

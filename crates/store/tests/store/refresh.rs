@@ -48,7 +48,20 @@ async fn rotation_retires_the_token_and_moves_the_idle_expiry(store: &SqlStore) 
     );
     assert_eq!(
         store.find_family_by_token("t1").await.unwrap(),
+        Some(rotated.clone())
+    );
+    // The retired token still names its family, but is no longer its current token.
+    assert_eq!(
+        store.find_family_by_current_token("t1").await.unwrap(),
         Some(rotated)
+    );
+    assert_eq!(
+        store.find_family_by_current_token("t0").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.find_family_by_current_token("nope").await.unwrap(),
+        None
     );
 
     let later = now.plus_secs(50);

@@ -9,9 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
+use lanyard_core::Secret;
 use lanyard_core::model::Authenticated;
 use lanyard_core::model::authenticated::acr;
-use lanyard_core::{Origin, Secret};
 use lanyard_identity::IdentityError;
 use lanyard_issuer::endpoints;
 
@@ -83,55 +83,55 @@ async fn flow_from(state: &AppState, params: &Params) -> Result<(String, Flow), 
     Ok((id, flow))
 }
 
-fn email_page(
-    state: &AppState,
-    csrf: String,
-    flow_id: &str,
-    email: &str,
-    error: Option<FieldError>,
-) -> Response {
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    ui::render_with_status(
-        status,
-        SignInEmailPage {
-            theme: theme(state),
-            action: endpoints::LOGIN.to_owned(),
-            csrf,
-            hidden: vec![("flow".to_owned(), flow_id.to_owned())],
-            email: email.to_owned(),
-            error,
-        },
-    )
+/// Which sign-in question a page asks.
+#[derive(Clone, Copy)]
+enum Step {
+    Email,
+    Password,
 }
 
-fn password_page(
+/// Renders a sign-in step with a CSRF token; 400 when it carries an error.
+fn sign_in_page(
     state: &AppState,
-    csrf: String,
+    jar: CookieJar,
+    step: Step,
     flow_id: &str,
     email: &str,
     error: Option<FieldError>,
-) -> Response {
+) -> Result<Response, PageError> {
+    let (jar, csrf) = csrf_token(state, jar)?;
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    ui::render_with_status(
-        status,
-        SignInPasswordPage {
-            theme: theme(state),
-            action: endpoints::LOGIN_PASSWORD.to_owned(),
-            csrf,
-            hidden: vec![("flow".to_owned(), flow_id.to_owned())],
-            email: email.to_owned(),
-            change_email_href: format!("{}?flow={flow_id}", endpoints::LOGIN),
-            error,
-        },
-    )
+    let hidden = vec![("flow".to_owned(), flow_id.to_owned())];
+    let page = match step {
+        Step::Email => ui::render_with_status(
+            status,
+            SignInEmailPage {
+                theme: theme(state),
+                action: endpoints::LOGIN.to_owned(),
+                csrf,
+                hidden,
+                email: email.to_owned(),
+                error,
+            },
+        ),
+        Step::Password => ui::render_with_status(
+            status,
+            SignInPasswordPage {
+                theme: theme(state),
+                action: endpoints::LOGIN_PASSWORD.to_owned(),
+                csrf,
+                hidden,
+                email: email.to_owned(),
+                change_email_href: format!("{}?flow={flow_id}", endpoints::LOGIN),
+                error,
+            },
+        ),
+    };
+    Ok((jar, page).into_response())
 }
 
 async fn login_get(
@@ -140,9 +140,8 @@ async fn login_get(
     Query(params): Query,
 ) -> Result<Response, PageError> {
     let (id, flow) = flow_from(&state, &params).await?;
-    let (jar, csrf) = csrf_token(&state, jar)?;
     let email = flow.email.clone().unwrap_or_default();
-    Ok((jar, email_page(&state, csrf, &id, &email, None)).into_response())
+    sign_in_page(&state, jar, Step::Email, &id, &email, None)
 }
 
 async fn login_post(
@@ -154,9 +153,8 @@ async fn login_post(
     let (id, mut flow) = flow_from(&state, &form).await?;
     let email = form.get("email").unwrap_or("").trim().to_owned();
     if lanyard_identity::normalize_email(&email).is_err() {
-        let (jar, csrf) = csrf_token(&state, jar)?;
         let error = FieldError::new("email", "Enter your email address, like name@example.com");
-        return Ok((jar, email_page(&state, csrf, &id, &email, Some(error))).into_response());
+        return sign_in_page(&state, jar, Step::Email, &id, &email, Some(error));
     }
     flow.email = Some(email);
     save_flow(&state, Some(&id), &flow).await?;
@@ -178,8 +176,7 @@ async fn password_get(
             StatusCode::SEE_OTHER,
         ));
     };
-    let (jar, csrf) = csrf_token(&state, jar)?;
-    Ok((jar, password_page(&state, csrf, &id, &email, None)).into_response())
+    sign_in_page(&state, jar, Step::Password, &id, &email, None)
 }
 
 async fn password_post(
@@ -199,9 +196,8 @@ async fn password_post(
     let password = form.get("password").unwrap_or("");
     let wrong = |message: &str| FieldError::new("password", message);
     if password.is_empty() || password.len() > MAX_PASSWORD_LEN {
-        let (jar, csrf) = csrf_token(&state, jar)?;
         let error = wrong("Enter your password");
-        return Ok((jar, password_page(&state, csrf, &id, &email, Some(error))).into_response());
+        return sign_in_page(&state, jar, Step::Password, &id, &email, Some(error));
     }
     match state
         .accounts
@@ -215,13 +211,12 @@ async fn password_post(
                 acr: acr::LOA1.to_owned(),
                 amr: vec!["pwd".to_owned()],
             };
-            complete_sign_in(&state, jar, &origin, &id, flow, &auth).await
+            complete_sign_in(&state, jar, &id, flow, &auth).await
         }
         Err(IdentityError::InvalidCredentials) => {
-            let (jar, csrf) = csrf_token(&state, jar)?;
             let error =
                 wrong("The email address or password is not right. Check them and try again.");
-            Ok((jar, password_page(&state, csrf, &id, &email, Some(error))).into_response())
+            sign_in_page(&state, jar, Step::Password, &id, &email, Some(error))
         }
         Err(e) => Err(PageError {
             internal: Some(e.to_string()),
@@ -238,7 +233,6 @@ async fn password_post(
 async fn complete_sign_in(
     state: &AppState,
     jar: CookieJar,
-    origin: &Origin,
     flow_id: &str,
     flow: Flow,
     auth: &Authenticated,
@@ -249,7 +243,6 @@ async fn complete_sign_in(
         ..flow
     };
     save_flow(state, Some(flow_id), &flow).await?;
-    let _ = origin;
     Ok((
         jar,
         redirect(

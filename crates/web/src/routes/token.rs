@@ -1,56 +1,33 @@
 //! The token endpoint (RFC 6749 §3.2): form-encoded POST only, client authenticated, one
 //! grant per request, `no-store` responses.
 
+use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
-use axum::{Json, Router};
 use lanyard_core::Secret;
 use lanyard_issuer::grant::GrantRequest;
 use lanyard_issuer::{ErrorCode, OAuthError, endpoints};
 
-use crate::client_credentials::client_credentials;
+use crate::authenticated::{AuthenticatedClient, no_store_json};
 use crate::error::TokenError;
-use crate::origin::RequestOrigin;
-use crate::params::{Form, Params};
+use crate::params::Params;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route(endpoints::TOKEN, post(token_post))
 }
 
-/// Back-channel endpoints take their parameters from the body only: a secret or token in
-/// the query string would end up in logs (RFC 6749 §2.3.1, S52).
-pub(crate) fn refuse_query(uri: &Uri) -> Result<(), TokenError> {
-    match uri.query() {
-        Some(q) if !q.is_empty() => Err(TokenError(OAuthError::invalid_request(
-            "parameters must be sent in the request body",
-        ))),
-        _ => Ok(()),
-    }
-}
-
 async fn token_post(
     State(state): State<AppState>,
-    RequestOrigin(origin): RequestOrigin,
-    uri: Uri,
-    headers: HeaderMap,
-    Form(form): Form,
+    request: AuthenticatedClient,
 ) -> Result<Response, TokenError> {
-    refuse_query(&uri)?;
-    let request = grant_request(&form)?;
-    let credentials = client_credentials(&headers, &form)?;
-    let client = state
+    let grant = grant_request(&request.form)?;
+    let response = state
         .issuer
-        .authenticate_client(credentials, &origin)
+        .exchange(&request.client, grant, &request.origin)
         .await?;
-    let response = state.issuer.exchange(&client, request, &origin).await?;
-    let mut response = Json(response).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    Ok(response)
+    Ok(no_store_json(&response))
 }
 
 fn grant_request(form: &Params) -> Result<GrantRequest, OAuthError> {
