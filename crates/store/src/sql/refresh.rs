@@ -107,29 +107,14 @@ impl RefreshRepo for SqlStore {
         &self,
         token_hash: &str,
     ) -> Result<Option<RefreshFamily>, StoreError> {
-        let Some(row) = token::Entity::find_by_id(token_hash.to_owned())
-            .one(&self.db)
-            .await
-            .map_err(|e| error::db("find refresh token", e))?
-        else {
-            return Ok(None);
-        };
-        load_family(&self.db, row.family_id, "find refresh family").await
+        self.family_of_token(token_hash, false).await
     }
 
     async fn find_family_by_current_token(
         &self,
         token_hash: &str,
     ) -> Result<Option<RefreshFamily>, StoreError> {
-        let Some(row) = token::Entity::find_by_id(token_hash.to_owned())
-            .one(&self.db)
-            .await
-            .map_err(|e| error::db("find refresh token", e))?
-            .filter(|row| row.used_at.is_none())
-        else {
-            return Ok(None);
-        };
-        load_family(&self.db, row.family_id, "find refresh family").await
+        self.family_of_token(token_hash, true).await
     }
 
     async fn rotate_refresh_token(
@@ -224,5 +209,25 @@ impl RefreshRepo for SqlStore {
             .await
             .map_err(|e| error::db("revoke refresh families", e))?;
         Ok(result.rows_affected)
+    }
+}
+
+impl SqlStore {
+    /// The family a refresh token belongs to; with `current_only`, only while the token has
+    /// not been rotated out.
+    async fn family_of_token(
+        &self,
+        token_hash: &str,
+        current_only: bool,
+    ) -> Result<Option<RefreshFamily>, StoreError> {
+        let Some(row) = token::Entity::find_by_id(token_hash.to_owned())
+            .one(&self.db)
+            .await
+            .map_err(|e| error::db("find refresh token", e))?
+            .filter(|row| !current_only || row.used_at.is_none())
+        else {
+            return Ok(None);
+        };
+        load_family(&self.db, row.family_id, "find refresh family").await
     }
 }
