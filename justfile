@@ -23,3 +23,8 @@ ci:
 # Signing micro-benchmark (criterion).
 bench-sign:
     cargo bench -p lanyard-crypto --bench sign
+
+# Token-endpoint benchmark: Lanyard vs oidc-provider, pinned cores, wrk (BENCH_SECONDS=3 for a
+# smoke run). Figures and method: docs/performance.md.
+bench-token:
+    bash scripts/bench-token.sh

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::model::GraceSeal;
 use crate::model::{
     Account, AccountStatus, AuditEvent, Client, Consent, NewAccount, NewRefreshFamily,
     RefreshFamily, RotateOutcome, SigningKeyRecord,
@@ -98,13 +99,24 @@ pub trait RefreshRepo: Send + Sync {
     /// `min(now + idle_ttl_secs, absolute_expires_at)`); revoke the family if the token was
     /// already retired (reuse, RFC 9700 §4.14.2). Two concurrent calls with the same token:
     /// at most one sees `Rotated`.
+    ///
+    /// With `grace`, a rotation also keeps the sealed successor (replacing what the previous
+    /// rotation kept; without `grace` it keeps nothing), and a retired token is not reuse
+    /// but `Replayed` when it is the family's immediately previous token and
+    /// `now < rotated_at + grace.window_secs`. A call that loses a race to rotate decides
+    /// on what the winner committed, so concurrent retries within the window all get the
+    /// winner's successor and never a second live token.
     async fn rotate_refresh_token(
         &self,
         presented_hash: &str,
         successor_hash: &str,
+        grace: Option<GraceSeal>,
         now: Timestamp,
         idle_ttl_secs: i64,
     ) -> Result<RotateOutcome, StoreError>;
+    /// How many of the family's tokens have not been rotated out: at most one by
+    /// construction. An invariant probe for tests and operators.
+    async fn count_current_tokens(&self, family: FamilyId) -> Result<u64, StoreError>;
     /// True when the family was live and is now revoked.
     async fn revoke_family(&self, id: FamilyId, now: Timestamp) -> Result<bool, StoreError>;
     /// Revokes every live family of the account (disable, password change); returns how many.

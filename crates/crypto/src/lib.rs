@@ -10,6 +10,7 @@ mod error;
 pub mod jws;
 pub mod keys;
 pub mod password;
+pub mod successor_seal;
 pub mod token_hash;
 
 pub use envelope::Kek;
@@ -17,6 +18,7 @@ pub use error::{CryptoError, JwtError};
 pub use jws::{Signer, Validation, Verifier, verify_client_assertion, verify_jwt};
 pub use keys::{KeyManager, KeyRing, RotationPolicy, SharedKeyRing, generate_signing_key};
 pub use password::{PasswordCheck, PasswordHasher, PasswordPolicy};
+pub use successor_seal::{open_successor, seal_successor};
 pub use token_hash::TokenHasher;
 
 #[cfg(test)]

@@ -43,7 +43,14 @@ impl TokenHasher {
 
     /// Lowercase hex of HMAC-SHA-256(key, token): 64 characters, safe to index and to log.
     pub fn hash(&self, token: &str) -> String {
-        hex::encode(hmac::sign(&self.key, token.as_bytes()).as_ref())
+        hex::encode(self.mac(token))
+    }
+
+    /// HMAC-SHA-256(key, token) as bytes, for identifiers derived from a secret.
+    pub fn mac(&self, token: &str) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(hmac::sign(&self.key, token.as_bytes()).as_ref());
+        out
     }
 
     /// Constant-time comparison of the token's MAC with a stored hex hash (as produced by

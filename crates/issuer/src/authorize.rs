@@ -160,10 +160,13 @@ impl Issuer {
             }
             None => return Err(fail(ErrorCode::InvalidRequest, "response_type is required")),
         }
+        // S04: an unsupported response mode (fragment, form_post, JARM's *.jwt) gets a page, not a
+        // redirect: building any response in a mode the client did not register is how
+        // response-mode confusion turns into leaked or smuggled parameters.
         if get("response_mode").is_some_and(|m| m != "query") {
-            return Err(fail(
-                ErrorCode::InvalidRequest,
-                "only response_mode=query is supported",
+            return Err(page(
+                "The app's request can not be completed",
+                "The app asked for its answer in a form this service does not send. Go back to the app and try again, or contact its support.",
             ));
         }
         if !client.allows_grant(GrantType::AuthorizationCode) {

@@ -14,7 +14,8 @@ use crate::issuer::Issuer;
 
 pub const CODE_PREFIX: &str = "lyd_ac_";
 /// How long a redeemed code is remembered, so a replay can revoke what the code produced.
-const USED_CODE_MEMORY_SECS: u64 = 3600;
+/// How long a replayed code is remembered; longer than any redemption can take.
+const REPLAY_MEMORY_SECS: u64 = 3600;
 
 /// What a code stands for, stored until redemption.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -37,8 +38,17 @@ fn code_key(hash: &str) -> String {
     format!("code:{hash}")
 }
 
-fn used_key(hash: &str) -> String {
-    format!("code_used:{hash}")
+fn replayed_key(hash: &str) -> String {
+    format!("code_replayed:{hash}")
+}
+
+/// The grant a code starts, derived from the code with the server's key, so that a replay
+/// can revoke it without any state the first redemption might not have written yet.
+fn grant_of(hasher: &lanyard_crypto::token_hash::TokenHasher, code: &str) -> FamilyId {
+    let mac = hasher.mac(&format!("grant:{code}"));
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&mac[..16]);
+    FamilyId(uuid::Builder::from_random_bytes(bytes).into_uuid())
 }
 
 impl Issuer {
@@ -68,7 +78,7 @@ impl Issuer {
             acr: auth.acr.clone(),
             amr: auth.amr.clone(),
             issued_at: now.seconds(),
-            grant: FamilyId::new(),
+            grant: grant_of(&self.hasher, &code),
         };
         let value = serde_json::to_vec(&pending).map_err(OAuthError::server)?;
         let ttl = Duration::from_secs(self.settings.code_ttl_secs.max(1) as u64);
@@ -103,32 +113,56 @@ impl Issuer {
         }
         let hash = self.hasher.hash(code);
         let Some(value) = self.ephemeral.take(&code_key(&hash)).await? else {
-            self.revoke_after_replay(&hash, origin).await?;
+            self.revoke_after_replay(code, &hash, origin).await?;
             return Err(OAuthError::invalid_grant("invalid authorization code"));
         };
-        let pending: PendingCode = serde_json::from_slice(&value).map_err(OAuthError::server)?;
-        let marker = pending.grant.to_string();
-        self.ephemeral
-            .put(
-                &used_key(&hash),
-                marker.as_bytes(),
-                Duration::from_secs(USED_CODE_MEMORY_SECS),
-            )
-            .await?;
-        Ok(pending)
+        serde_json::from_slice(&value).map_err(OAuthError::server)
     }
 
-    async fn revoke_after_replay(&self, hash: &str, origin: &Origin) -> Result<(), OAuthError> {
-        let Some(marker) = self.ephemeral.get(&used_key(hash)).await? else {
-            return Ok(());
-        };
-        let grant = std::str::from_utf8(&marker)
-            .ok()
-            .and_then(|s| uuid::Uuid::parse_str(s).ok())
-            .map(FamilyId);
-        if let Some(grant) = grant {
-            let now = self.clock.now();
-            self.refresh.revoke_family(grant, now).await?;
+    /// Called by the winning redemption once its grant exists. A replay that arrived while
+    /// it was in flight flagged the code before revoking the grant: either the replay's
+    /// revocation found the grant, or this check finds the flag and revokes it here
+    /// (RFC 6749 §4.1.2, S08). The winner still gets its answer (S09: one success), but the
+    /// tokens in it are dead.
+    pub(crate) async fn revoke_if_replayed(
+        &self,
+        code: &str,
+        pending: &PendingCode,
+        origin: &Origin,
+    ) -> Result<(), OAuthError> {
+        let hash = self.hasher.hash(code);
+        if self.ephemeral.get(&replayed_key(&hash)).await?.is_some() {
+            self.revoke_replayed_grant(pending.grant, origin).await?;
+        }
+        Ok(())
+    }
+
+    async fn revoke_after_replay(
+        &self,
+        code: &str,
+        hash: &str,
+        origin: &Origin,
+    ) -> Result<(), OAuthError> {
+        // The flag first, then the revocation: see `ensure_not_replayed`.
+        self.ephemeral
+            .put(
+                &replayed_key(hash),
+                b"1",
+                Duration::from_secs(REPLAY_MEMORY_SECS),
+            )
+            .await?;
+        self.revoke_replayed_grant(grant_of(&self.hasher, code), origin)
+            .await
+    }
+
+    async fn revoke_replayed_grant(
+        &self,
+        grant: FamilyId,
+        origin: &Origin,
+    ) -> Result<(), OAuthError> {
+        let now = self.clock.now();
+        // Unknown and garbage codes name no existing grant; only a real replay is audited.
+        if self.refresh.revoke_family(grant, now).await? {
             self.record(
                 AuditEvent::new(now, "token.code_replay", "failure")
                     .subject(format!("grant:{grant}"))
@@ -138,5 +172,23 @@ impl Issuer {
             .await;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lanyard_crypto::token_hash::TokenHasher;
+
+    use super::grant_of;
+
+    #[test]
+    fn a_codes_grant_is_fixed_by_the_code_and_the_key_alone() {
+        let hasher = TokenHasher::new(&[1; 32]);
+        let grant = grant_of(&hasher, "lyd_ac_one");
+        assert_eq!(grant, grant_of(&hasher, "lyd_ac_one"));
+        assert_ne!(grant, grant_of(&hasher, "lyd_ac_two"));
+        assert_ne!(grant, grant_of(&TokenHasher::new(&[2; 32]), "lyd_ac_one"));
+        assert_eq!(grant.0.get_version_num(), 4);
+        assert_ne!(grant.0, uuid::Uuid::nil());
     }
 }

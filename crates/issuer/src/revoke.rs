@@ -29,7 +29,9 @@ impl Issuer {
                 return Ok(());
             };
             if family.client_id != caller.id {
-                self.record_foreign_attempt(caller, origin).await;
+                let target = format!("grant:{}", family.id);
+                self.record_foreign_attempt(caller, target, "refresh token", origin)
+                    .await;
                 return Ok(());
             }
             self.refresh.revoke_family(family.id, now).await?;
@@ -46,7 +48,13 @@ impl Issuer {
             return Ok(());
         };
         if claims.client_id != caller.id.as_str() {
-            self.record_foreign_attempt(caller, origin).await;
+            // The grant when the token has one, else the token's id (not a secret).
+            let target = claims
+                .gid
+                .as_deref()
+                .map_or_else(|| format!("jti:{}", claims.jti), |g| format!("grant:{g}"));
+            self.record_foreign_attempt(caller, target, "access token", origin)
+                .await;
             return Ok(());
         }
         self.deny_access_token(&claims).await?;
@@ -69,11 +77,21 @@ impl Issuer {
         Ok(())
     }
 
-    async fn record_foreign_attempt(&self, caller: &Client, origin: &Origin) {
+    /// Another client's token: nothing changes and the answer is the same 200, but the
+    /// attempt is recorded with the grant (or token id) it aimed at, so an operator can see
+    /// which client probed whose tokens (S16).
+    async fn record_foreign_attempt(
+        &self,
+        caller: &Client,
+        target: String,
+        kind: &str,
+        origin: &Origin,
+    ) {
         self.record(
             AuditEvent::new(self.clock.now(), "token.revoke_foreign", "failure")
                 .client(caller.id.as_str())
-                .reason("client tried to revoke another client's token"),
+                .subject(target)
+                .reason(format!("client tried to revoke another client's {kind}")),
             origin,
         )
         .await;

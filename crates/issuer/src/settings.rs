@@ -12,6 +12,11 @@ pub struct IssuerSettings {
     pub id_token_ttl_secs: i64,
     pub refresh_idle_ttl_secs: i64,
     pub refresh_absolute_ttl_secs: i64,
+    /// 0 (the default) is strict rotation: any second use of a refresh token is reuse and
+    /// revokes its family. N > 0 lets the immediately previous token be presented again for
+    /// N seconds after its rotation and get the same successor (a retry after a lost
+    /// response, FAPI 2.0's rotation note).
+    pub refresh_grace_secs: i64,
     pub access_token_alg: SigningAlg,
     pub id_token_alg: SigningAlg,
     /// How long a node may serve a cached client record (changes and deletions propagate to
@@ -33,6 +38,7 @@ impl IssuerSettings {
             id_token_ttl_secs: 300,
             refresh_idle_ttl_secs: 30 * 86_400,
             refresh_absolute_ttl_secs: 90 * 86_400,
+            refresh_grace_secs: 0,
             access_token_alg: SigningAlg::ES256,
             id_token_alg: SigningAlg::RS256,
             client_cache_ttl_secs: 10,

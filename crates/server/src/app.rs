@@ -186,6 +186,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
     settings.id_token_ttl_secs = t.id_token_ttl_secs;
     settings.refresh_idle_ttl_secs = t.refresh_idle_ttl_secs;
     settings.refresh_absolute_ttl_secs = t.refresh_absolute_ttl_secs;
+    settings.refresh_grace_secs = t.refresh_grace_secs;
     settings.access_token_alg = config.access_token_alg()?;
     settings.id_token_alg = config.id_token_alg()?;
     settings.client_cache_ttl_secs = t.client_cache_ttl_secs;

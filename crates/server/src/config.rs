@@ -34,29 +34,37 @@ pub struct ServerConfig {
     pub multi_node: bool,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     /// Empty: `sqlite://<data_dir>/lanyard.db`.
     pub url: String,
+    /// A file holding `url` (it may carry a password); see `secret_files`.
+    pub url_file: PathBuf,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EphemeralConfig {
     /// Empty: the in-process store.
     pub redis_url: String,
+    /// A file holding `redis_url`.
+    pub redis_url_file: PathBuf,
     pub redis_prefix: String,
     pub max_memory_entries: usize,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KeysConfig {
     /// Base64 of 32 bytes. Empty: read or create `<data_dir>/kek` (mode 0600).
     pub kek: String,
+    /// A file holding `kek` (e.g. a mounted container secret).
+    pub kek_file: PathBuf,
     /// Base64 of 32 bytes for hashing opaque tokens. Empty: `<data_dir>/token_hash_key`.
     pub token_hash_key: String,
+    /// A file holding `token_hash_key`.
+    pub token_hash_key_file: PathBuf,
     pub rotate_every_days: i64,
     pub publish_ahead_secs: i64,
     pub propagation_delay_secs: i64,
@@ -71,6 +79,9 @@ pub struct TokensConfig {
     pub id_token_ttl_secs: i64,
     pub refresh_idle_ttl_secs: i64,
     pub refresh_absolute_ttl_secs: i64,
+    /// 0: strict reuse detection. N: a retry of the previous refresh token within N seconds
+    /// gets the same successor instead of revoking the family.
+    pub refresh_grace_secs: i64,
     pub access_token_alg: String,
     pub id_token_alg: String,
     pub client_cache_ttl_secs: i64,
@@ -109,6 +120,7 @@ impl Default for EphemeralConfig {
     fn default() -> Self {
         Self {
             redis_url: String::new(),
+            redis_url_file: PathBuf::new(),
             redis_prefix: "lanyard:".to_owned(),
             max_memory_entries: lanyard_store::DEFAULT_MAX_ENTRIES,
         }
@@ -119,7 +131,9 @@ impl Default for KeysConfig {
     fn default() -> Self {
         Self {
             kek: String::new(),
+            kek_file: PathBuf::new(),
             token_hash_key: String::new(),
+            token_hash_key_file: PathBuf::new(),
             rotate_every_days: 90,
             publish_ahead_secs: 3600,
             propagation_delay_secs: 60,
@@ -136,6 +150,7 @@ impl Default for TokensConfig {
             id_token_ttl_secs: 300,
             refresh_idle_ttl_secs: 30 * 86_400,
             refresh_absolute_ttl_secs: 90 * 86_400,
+            refresh_grace_secs: 0,
             access_token_alg: "ES256".to_owned(),
             id_token_alg: "RS256".to_owned(),
             client_cache_ttl_secs: 10,
@@ -163,6 +178,9 @@ impl Default for SessionsConfig {
     }
 }
 
+/// Upper bound of `tokens.refresh_grace_secs`.
+pub const MAX_REFRESH_GRACE_SECS: i64 = 60;
+
 /// An invalid configuration: which key and why.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -173,14 +191,18 @@ pub enum ConfigError {
 }
 
 /// Short environment names for the options people set most, mapped onto their keys.
-const ENV_ALIASES: [(&str, &str); 7] = [
+const ENV_ALIASES: [(&str, &str); 11] = [
     ("listen", "server.listen"),
     ("issuer", "server.issuer"),
     ("data_dir", "server.data_dir"),
     ("database_url", "database.url"),
+    ("database_url_file", "database.url_file"),
     ("redis_url", "ephemeral.redis_url"),
+    ("redis_url_file", "ephemeral.redis_url_file"),
     ("kek", "keys.kek"),
+    ("kek_file", "keys.kek_file"),
     ("token_hash_key", "keys.token_hash_key"),
+    ("token_hash_key_file", "keys.token_hash_key_file"),
 ];
 
 impl Config {
@@ -204,9 +226,10 @@ impl Config {
             }
         }
         figment = figment.merge(environment());
-        let config: Config = figment
+        let mut config: Config = figment
             .extract()
             .map_err(|e| ConfigError::Load(e.to_string()))?;
+        secret_files::read_into(&mut config)?;
         config.validate()?;
         Ok(config)
     }
@@ -258,6 +281,14 @@ impl Config {
             return Err(invalid(
                 "tokens.refresh_absolute_ttl_secs",
                 "refresh lifetimes must be ≥ 60 s and absolute ≥ idle",
+            ));
+        }
+        // Within the window a stolen previous token is as good as the current one, so it
+        // only covers a retry's round trip.
+        if !(0..=MAX_REFRESH_GRACE_SECS).contains(&t.refresh_grace_secs) {
+            return Err(invalid(
+                "tokens.refresh_grace_secs",
+                "must be 0 (strict) to 60 seconds",
             ));
         }
         self.access_token_alg()?;
@@ -339,5 +370,7 @@ fn environment() -> Env {
         })
 }
 
+mod redacted;
+mod secret_files;
 #[cfg(test)]
 mod tests;

@@ -137,39 +137,68 @@ pub fn temp_redis_prefix() -> String {
     format!("lanyard_test:{}:", Uuid::new_v4().simple())
 }
 
-/// Deletes every key under `prefix` (SCAN + DEL, never KEYS); returns how many.
-pub async fn cleanup_redis_prefix(redis_url: &str, prefix: &str) -> Result<u64, StoreError> {
-    let client = redis::Client::open(redis_url)
-        .map_err(|_| StoreError::Other("invalid redis url".to_owned()))?;
-    let mut conn = client
+async fn connect_redis(redis_url: &str) -> Result<redis::aio::MultiplexedConnection, StoreError> {
+    redis::Client::open(redis_url)
+        .map_err(|_| StoreError::Other("invalid redis url".to_owned()))?
         .get_multiplexed_async_connection()
         .await
-        .map_err(|e| error::redis("connect", &e))?;
+        .map_err(|e| error::redis("connect", &e))
+}
+
+/// Every key under `prefix`, by SCAN (never KEYS).
+async fn scan_prefix(
+    conn: &mut redis::aio::MultiplexedConnection,
+    prefix: &str,
+) -> Result<Vec<Vec<u8>>, StoreError> {
     let pattern = format!("{}*", glob_escape(prefix));
-    let (mut cursor, mut deleted) = (0_u64, 0_u64);
+    let (mut cursor, mut keys) = (0_u64, Vec::new());
     loop {
-        let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+        let (next, batch): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
             .arg(cursor)
             .arg("MATCH")
             .arg(&pattern)
             .arg("COUNT")
             .arg(500)
-            .query_async(&mut conn)
+            .query_async(conn)
             .await
             .map_err(|e| error::redis("scan", &e))?;
-        if !keys.is_empty() {
-            let n: u64 = redis::cmd("DEL")
-                .arg(&keys)
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| error::redis("delete", &e))?;
-            deleted += n;
-        }
+        keys.extend(batch);
         if next == 0 {
-            return Ok(deleted);
+            return Ok(keys);
         }
         cursor = next;
     }
+}
+
+/// Every key under `prefix`, sorted, prefix included.
+pub async fn redis_keys_with_prefix(
+    redis_url: &str,
+    prefix: &str,
+) -> Result<Vec<String>, StoreError> {
+    let mut conn = connect_redis(redis_url).await?;
+    let mut keys: Vec<String> = scan_prefix(&mut conn, prefix)
+        .await?
+        .into_iter()
+        .map(|k| String::from_utf8_lossy(&k).into_owned())
+        .collect();
+    keys.sort();
+    Ok(keys)
+}
+
+/// Deletes every key under `prefix`; returns how many.
+pub async fn cleanup_redis_prefix(redis_url: &str, prefix: &str) -> Result<u64, StoreError> {
+    let mut conn = connect_redis(redis_url).await?;
+    let keys = scan_prefix(&mut conn, prefix).await?;
+    let mut deleted = 0;
+    for chunk in keys.chunks(500) {
+        let n: u64 = redis::cmd("DEL")
+            .arg(chunk)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| error::redis("delete", &e))?;
+        deleted += n;
+    }
+    Ok(deleted)
 }
 
 /// Escapes the glob characters of SCAN MATCH so a prefix matches only itself.

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod browser;
+pub mod recording;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -53,6 +54,20 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], with `tweak` applied to the configuration just before the
+    /// server is built (lifetimes, the refresh grace window, ...).
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        Self::build(backend, tweak, Arc::new(OsRng)).await
+    }
+
+    async fn build(
+        backend: Backend,
+        tweak: impl FnOnce(&mut Config),
+        rng: Arc<dyn lanyard_core::Rng>,
+    ) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -78,10 +93,11 @@ impl TestApp {
             config.ephemeral.redis_prefix = prefix.clone();
             redis = Some((redis_url, prefix));
         }
+        tweak(&mut config);
         let clock = Arc::new(ManualClock::starting_now());
         let runtime = Runtime {
             clock: clock.clone(),
-            rng: Arc::new(OsRng),
+            rng,
         };
         let app = app::build(&config, runtime, true).await.unwrap();
         let router = lanyard_web::router(app.state.clone());

@@ -117,6 +117,13 @@ impl IntoResponse for BearerError {
     }
 }
 
+/// What an error page says, carried on its response for re-rendering with the theme.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorPageContent {
+    pub title: &'static str,
+    pub message: &'static str,
+}
+
 /// An error shown to a person as a page. Never a redirect.
 #[derive(Debug)]
 pub struct PageError {
@@ -124,7 +131,6 @@ pub struct PageError {
     pub title: &'static str,
     pub message: &'static str,
     pub internal: Option<String>,
-    pub product_name: String,
 }
 
 impl PageError {
@@ -134,7 +140,6 @@ impl PageError {
             title,
             message,
             internal: None,
-            product_name: "Lanyard".to_owned(),
         }
     }
 
@@ -177,13 +182,17 @@ impl IntoResponse for PageError {
             tracing::error!(cause = %internal, "page request failed");
         }
         let page = crate::ui::ErrorPage {
-            theme: crate::ui::Theme {
-                product_name: self.product_name,
-            },
+            theme: crate::ui::Theme::default(),
             title: self.title.to_owned(),
             message: self.message.to_owned(),
         };
         let mut response = page.respond(self.status);
+        // The error is raised where the configured product name is out of reach; the
+        // `edge` middleware renders the page again with it.
+        response.extensions_mut().insert(ErrorPageContent {
+            title: self.title,
+            message: self.message,
+        });
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()

@@ -31,8 +31,9 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::health::routes())
         .merge(ui::assets::asset_routes())
         .layer(DefaultBodyLimit::max(middleware::MAX_FORM_BODY))
-        .layer(axum::middleware::from_fn(middleware::query_guard))
-        .layer(axum::middleware::from_fn(middleware::header_limits))
-        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.settings.clone(),
+            middleware::edge,
+        ))
         .with_state(state)
 }

@@ -108,9 +108,11 @@ fn decode(raw: &[u8]) -> Result<String, ParamError> {
             b'+' => bytes.push(b' '),
             b'%' => {
                 let hex = raw.get(i + 1..i + 3).ok_or(ParamError::Malformed)?;
-                let hex = std::str::from_utf8(hex).map_err(|_| ParamError::Malformed)?;
-                let byte = u8::from_str_radix(hex, 16).map_err(|_| ParamError::Malformed)?;
-                bytes.push(byte);
+                // Two hex digits exactly: `from_str_radix` alone would also take "+f".
+                let (Some(high), Some(low)) = (hex_value(hex[0]), hex_value(hex[1])) else {
+                    return Err(ParamError::Malformed);
+                };
+                bytes.push(high << 4 | low);
                 i += 2;
             }
             b => bytes.push(b),
@@ -122,6 +124,12 @@ fn decode(raw: &[u8]) -> Result<String, ParamError> {
         return Err(ParamError::Malformed);
     }
     Ok(text)
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+    char::from(digit)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 /// Query parameters, strictly parsed.
@@ -202,6 +210,9 @@ mod tests {
             b"a=%ED%A0%80",
             b"a=\xff",
             b"a=%00",
+            b"a=%+f",
+            b"a=%-1",
+            b"a=% f",
         ] {
             assert_eq!(Params::parse(bad), Err(ParamError::Malformed), "{bad:?}");
         }

@@ -13,5 +13,5 @@ pub use audit::AuditEvent;
 pub use authenticated::Authenticated;
 pub use client::{Client, ClientAuthMethod, GrantType};
 pub use consent::Consent;
-pub use refresh::{NewRefreshFamily, RefreshFamily, RotateOutcome};
+pub use refresh::{GraceSeal, NewRefreshFamily, RefreshFamily, RotateOutcome};
 pub use signing_key::{SigningAlg, SigningKeyRecord};

@@ -1,6 +1,8 @@
 //! Refresh-token families (RFC 9700 §4.14.2): one family per authorization grant; each
 //! rotation retires the presented token and issues its successor, and presenting a retired
-//! token revokes the family.
+//! token revokes the family, except for the optional grace window: the immediately previous
+//! token presented again shortly after its rotation gets the same successor back (the FAPI 2.0
+//! rotation note: a client whose response was lost must be able to retry).
 
 use crate::{AccountId, ClientId, FamilyId, Timestamp};
 
@@ -37,11 +39,29 @@ pub struct NewRefreshFamily {
     pub first_token_hash: Option<String>,
 }
 
+/// What a rotation keeps so that the presented token may be retried for a while.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraceSeal {
+    /// A retry of the presented token within this many seconds of its rotation gets the
+    /// sealed successor back; later it counts as reuse.
+    pub window_secs: i64,
+    /// The successor, encrypted under a key only the presented token yields: what is at rest
+    /// is useless without the token it answers.
+    pub sealed_successor: Vec<u8>,
+}
+
 /// What happened to a presented refresh token, decided atomically in one transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RotateOutcome {
     /// The token was current; it is now retired and its successor stored.
     Rotated(RefreshFamily),
+    /// The token is the family's immediately previous one and its rotation lies within the
+    /// grace window: nothing changed, and the successor that rotation stored (still the
+    /// current token) is handed back sealed.
+    Replayed {
+        family: RefreshFamily,
+        sealed_successor: Vec<u8>,
+    },
     /// The token had already been rotated: the family is now revoked.
     Reused(RefreshFamily),
     /// The family is revoked or expired; nothing changed.

@@ -84,6 +84,8 @@ impl Issuer {
                 first_token_hash: refresh_token.as_deref().map(|t| self.hasher.hash(t)),
             })
             .await?;
+        self.revoke_if_replayed(code.expose(), &pending, origin)
+            .await?;
         let how = HowAuthenticated {
             auth_time: Timestamp(pending.auth_time),
             acr: pending.acr.clone(),

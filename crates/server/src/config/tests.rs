@@ -66,3 +66,119 @@ fn the_shipped_config_file_loads() {
     let config = Config::load(Some(&path)).unwrap();
     assert_eq!(config.server.listen, "127.0.0.1:8080");
 }
+
+fn write_secret(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    path
+}
+
+fn load_with(dir: &std::path::Path, toml: &str) -> Result<Config, ConfigError> {
+    let path = dir.join("lanyard.toml");
+    std::fs::write(&path, toml).unwrap();
+    Config::load(Some(&path))
+}
+
+#[test]
+fn secrets_can_come_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let kek = write_secret(dir.path(), "kek", "a2VrLWZyb20tYS1maWxl\n");
+    let hash = write_secret(dir.path(), "hash", "  aGFzaA==  \n");
+    let db = write_secret(
+        dir.path(),
+        "db",
+        "postgres://lanyard:pw@127.0.0.1/lanyard\n",
+    );
+    let redis = write_secret(dir.path(), "redis", "redis://:pw@127.0.0.1:6379\n");
+    let config = load_with(
+        dir.path(),
+        &format!(
+            "[keys]\nkek_file = {:?}\ntoken_hash_key_file = {:?}\n[database]\nurl_file = {:?}\n\
+             [ephemeral]\nredis_url_file = {:?}\n",
+            kek, hash, db, redis
+        ),
+    )
+    .unwrap();
+    assert_eq!(config.keys.kek, "a2VrLWZyb20tYS1maWxl");
+    assert_eq!(config.keys.token_hash_key, "aGFzaA==");
+    assert_eq!(
+        config.database.url,
+        "postgres://lanyard:pw@127.0.0.1/lanyard"
+    );
+    assert_eq!(config.ephemeral.redis_url, "redis://:pw@127.0.0.1:6379");
+}
+
+#[test]
+fn a_secret_file_that_is_missing_empty_or_doubled_names_the_key_not_the_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope");
+    let err = load_with(dir.path(), &format!("[keys]\nkek_file = {missing:?}\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("keys.kek_file") && err.contains("nope"),
+        "{err}"
+    );
+
+    let empty = write_secret(dir.path(), "empty", " \n");
+    let err = load_with(
+        dir.path(),
+        &format!("[keys]\ntoken_hash_key_file = {empty:?}\n"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("keys.token_hash_key_file") && err.contains("empty"),
+        "{err}"
+    );
+
+    let kek = write_secret(dir.path(), "kek", "c2VjcmV0LWtlay12YWx1ZQ==");
+    let err = load_with(
+        dir.path(),
+        &format!("[keys]\nkek = \"b3RoZXI=\"\nkek_file = {kek:?}\n"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("keys.kek_file") && err.contains("not both"),
+        "{err}"
+    );
+    assert!(!err.contains("c2VjcmV0LWtlay12YWx1ZQ"), "{err}");
+}
+
+#[test]
+fn debug_output_never_shows_secrets() {
+    let mut config = Config::default();
+    config.keys.kek = "S3CRET-KEK".into();
+    config.keys.token_hash_key = "S3CRET-HASH".into();
+    config.database.url = "postgres://u:S3CRET-PW@db/lanyard".into();
+    config.ephemeral.redis_url = "redis://:S3CRET-REDIS@cache".into();
+    let text = format!("{config:?}");
+    assert!(!text.contains("S3CRET"), "{text}");
+    assert!(text.contains("<redacted>"), "{text}");
+}
+
+#[test]
+fn the_production_example_is_valid_once_its_secret_files_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../config/production.example.toml");
+    let mut config: Config = Figment::from(Serialized::defaults(Config::default()))
+        .merge(Toml::file(&path))
+        .extract()
+        .unwrap();
+    assert!(config.server.multi_node);
+    assert!(config.keys.kek.is_empty() && config.database.url.is_empty());
+    config.keys.kek_file = write_secret(dir.path(), "kek", "a2Vr");
+    config.keys.token_hash_key_file = write_secret(dir.path(), "hash", "aGFzaA==");
+    config.database.url_file = write_secret(dir.path(), "db", "postgres://u:p@db/lanyard");
+    config.ephemeral.redis_url_file = write_secret(dir.path(), "redis", "redis://cache:6379");
+    secret_files::read_into(&mut config).unwrap();
+    config.validate().unwrap();
+    assert_eq!(config.database.url, "postgres://u:p@db/lanyard");
+}

@@ -108,3 +108,153 @@ pub async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
     let body = response.json().await.unwrap_or(serde_json::Value::Null);
     (status, body)
 }
+
+/// Like [`each_backend`], on servers whose configuration `tweak` adjusted.
+pub async fn each_backend_with<T, F, Fut>(tweak: T, f: F)
+where
+    T: Fn(&mut lanyard_server::config::Config),
+    F: Fn(TestApp) -> Fut,
+    Fut: std::future::Future<Output = TestApp>,
+{
+    for backend in Backend::available() {
+        let app = TestApp::spawn_with(backend, &tweak).await;
+        let app = f(app).await;
+        app.cleanup().await;
+    }
+}
+
+/// Signs `email` in for `client_id` and redeems the code: the token response.
+pub async fn sign_in_tokens(
+    app: &TestApp,
+    client_id: &str,
+    secret: &str,
+    email: &str,
+) -> serde_json::Value {
+    let code = obtain_code(app, client_id, email).await;
+    let (status, tokens) = json(redeem(app, client_id, secret, &code, VERIFIER).await).await;
+    assert_eq!(status, 200, "{tokens}");
+    tokens
+}
+
+/// `grant_type=refresh_token` at the token endpoint, with an optional `scope`.
+pub async fn refresh(
+    app: &TestApp,
+    client_id: &str,
+    secret: &str,
+    refresh_token: &str,
+    scope: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut form = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+    if let Some(scope) = scope {
+        form.push(("scope", scope));
+    }
+    let response = http()
+        .post(app.url("/token"))
+        .basic_auth(client_id, Some(secret))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    json(response).await
+}
+
+/// A second connection to the server's database, as another process (an operator, a
+/// half-finished migration) would open it: for reading rows and injecting real faults.
+pub async fn side_connection(app: &TestApp) -> sea_orm::DatabaseConnection {
+    let mut options = sea_orm::ConnectOptions::new(app.config.database_url());
+    options.max_connections(1).sqlx_logging(false);
+    sea_orm::Database::connect(options).await.unwrap()
+}
+
+pub fn is_sqlite(db: &sea_orm::DatabaseConnection) -> bool {
+    db.get_database_backend() == sea_orm::DbBackend::Sqlite
+}
+
+/// The first column of every row of `sql`, as text.
+pub async fn query_strings(db: &sea_orm::DatabaseConnection, sql: &str) -> Vec<String> {
+    use sea_orm::ConnectionTrait;
+    let statement = sea_orm::Statement::from_string(db.get_database_backend(), sql);
+    db.query_all_raw(statement)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| {
+            row.try_get_by_index::<Option<String>>(0)
+                .unwrap()
+                .unwrap_or_else(|| "NULL".to_owned())
+        })
+        .collect()
+}
+
+/// Every row of every table (listed from the catalog, so new tables are included), each
+/// rendered as text, sorted: two snapshots are equal when nothing in the database changed.
+pub async fn database_snapshot(
+    db: &sea_orm::DatabaseConnection,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let sqlite = is_sqlite(db);
+    let tables = if sqlite {
+        query_strings(
+            db,
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )
+        .await
+    } else {
+        query_strings(
+            db,
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+        )
+        .await
+    };
+    let mut snapshot = std::collections::BTreeMap::new();
+    for table in tables {
+        let quoted = format!("\"{}\"", table.replace('"', "\"\""));
+        // The whole row as one text value: quote() per column on SQLite, the row's
+        // composite text form on PostgreSQL.
+        let sql = if sqlite {
+            let columns = query_strings(
+                db,
+                &format!("SELECT name FROM pragma_table_info('{table}')"),
+            )
+            .await;
+            let parts: Vec<String> = columns
+                .iter()
+                .map(|c| format!("quote(\"{}\")", c.replace('"', "\"\"")))
+                .collect();
+            format!("SELECT {} FROM {quoted}", parts.join(" || ',' || "))
+        } else {
+            format!("SELECT t::text FROM {quoted} t")
+        };
+        let mut rows = query_strings(db, &sql).await;
+        rows.sort();
+        snapshot.insert(table, rows);
+    }
+    snapshot
+}
+
+/// The ephemeral store's contents as far as a test can see them: the key names under the
+/// server's Redis prefix, or the in-process store's entry count.
+pub async fn ephemeral_snapshot(app: &TestApp) -> Vec<String> {
+    if let Some(memory) = &app.app.memory {
+        return vec![format!("{} entries", memory.len())];
+    }
+    lanyard_store::testing::redis_keys_with_prefix(
+        &app.config.ephemeral.redis_url,
+        &app.config.ephemeral.redis_prefix,
+    )
+    .await
+    .unwrap()
+}
+
+/// The claims of a JWT, unverified (the tests read ids out of tokens the server issued).
+pub fn jwt_claims(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}

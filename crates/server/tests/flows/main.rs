@@ -4,6 +4,11 @@
 //! runs on SQLite + in-process store, and on PostgreSQL + Redis when their URLs are set.
 
 mod backchannel;
+mod entropy;
 mod helpers;
+mod injection;
 mod oidc_rp;
+mod pages;
+mod refresh;
 mod refusals;
+mod revocation;

@@ -17,6 +17,11 @@ pub struct Model {
     pub absolute_expires_at: i64,
     pub idle_expires_at: i64,
     pub revoked_at: Option<i64>,
+    /// The grace window's state (m0002): the last rotation's retired token hash, its time
+    /// and its sealed successor; all NULL in strict mode.
+    pub grace_from_hash: Option<String>,
+    pub grace_rotated_at: Option<i64>,
+    pub grace_successor_sealed: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

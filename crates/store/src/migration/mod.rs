@@ -4,11 +4,15 @@
 use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m0001_initial;
+mod m0002_refresh_grace;
 
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_initial::Migration)]
+        vec![
+            Box::new(m0001_initial::Migration),
+            Box::new(m0002_refresh_grace::Migration),
+        ]
     }
 }

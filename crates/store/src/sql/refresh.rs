@@ -5,13 +5,22 @@
 //! rotations updates the row first wins; the other matches no row (PostgreSQL re-checks the
 //! WHERE clause after waiting for the row lock; SQLite's IMMEDIATE transactions run one at a
 //! time), sees a reuse and revokes the family.
+//!
+//! With the optional grace window the family row also keeps the last rotation's retired
+//! token hash, its time and its sealed successor. The loser of a race reads the family again
+//! after its update matched nothing: the winner has committed by then (PostgreSQL made the
+//! update wait for the winner's row lock; SQLite ran the winner's transaction first), so the
+//! loser decides between a retry and a reuse on the winner's result and never rotates again.
 
 use async_trait::async_trait;
+use lanyard_core::model::GraceSeal;
 use lanyard_core::model::{NewRefreshFamily, RefreshFamily, RotateOutcome};
 use lanyard_core::ports::RefreshRepo;
 use lanyard_core::{AccountId, ClientId, FamilyId, StoreError, Timestamp};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
 use uuid::Uuid;
 
 use super::{SqlStore, ts};
@@ -52,17 +61,58 @@ fn live_at(now: Timestamp) -> sea_orm::Condition {
         .add(family::Column::IdleExpiresAt.gt(now.seconds()))
 }
 
+async fn load_family_row<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    context: &'static str,
+) -> Result<Option<family::Model>, StoreError> {
+    family::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .map_err(|e| error::db(context, e))
+}
+
 async fn load_family<C: ConnectionTrait>(
     db: &C,
     id: Uuid,
     context: &'static str,
 ) -> Result<Option<RefreshFamily>, StoreError> {
-    family::Entity::find_by_id(id)
-        .one(db)
-        .await
-        .map_err(|e| error::db(context, e))?
+    load_family_row(db, id, context)
+        .await?
         .map(to_domain)
         .transpose()
+}
+
+/// The sealed successor a retry of `presented_hash` may have back at `now`, if the family's
+/// last rotation retired exactly that token and lies within the window.
+fn grace_successor(
+    row: &family::Model,
+    presented_hash: &str,
+    grace: Option<&GraceSeal>,
+    now: Timestamp,
+) -> Option<Vec<u8>> {
+    let grace = grace?;
+    let rotated_at = row.grace_rotated_at?;
+    let same_token = row.grace_from_hash.as_deref() == Some(presented_hash);
+    let in_window = now.seconds() < rotated_at.saturating_add(grace.window_secs);
+    (same_token && in_window)
+        .then(|| row.grace_successor_sealed.clone())
+        .flatten()
+}
+
+/// Sets (or, with `None`, clears) the grace state on a family update.
+fn with_grace(
+    update: sea_orm::UpdateMany<family::Entity>,
+    grace: Option<(&str, Timestamp, Vec<u8>)>,
+) -> sea_orm::UpdateMany<family::Entity> {
+    let (from, at, sealed) = match grace {
+        Some((from, at, sealed)) => (Some(from.to_owned()), Some(at.seconds()), Some(sealed)),
+        None => (None, None, None),
+    };
+    update
+        .col_expr(family::Column::GraceFromHash, Expr::value(from))
+        .col_expr(family::Column::GraceRotatedAt, Expr::value(at))
+        .col_expr(family::Column::GraceSuccessorSealed, Expr::value(sealed))
 }
 
 #[async_trait]
@@ -81,6 +131,9 @@ impl RefreshRepo for SqlStore {
             absolute_expires_at: Set(f.absolute_expires_at.seconds()),
             idle_expires_at: Set(f.idle_expires_at.seconds()),
             revoked_at: Set(f.revoked_at.map(Timestamp::seconds)),
+            grace_from_hash: Set(None),
+            grace_rotated_at: Set(None),
+            grace_successor_sealed: Set(None),
         };
         // The family and its first token appear together or not at all.
         let txn = self.begin_write().await?;
@@ -121,6 +174,7 @@ impl RefreshRepo for SqlStore {
         &self,
         presented_hash: &str,
         successor_hash: &str,
+        grace: Option<GraceSeal>,
         now: Timestamp,
         idle_ttl_secs: i64,
     ) -> Result<RotateOutcome, StoreError> {
@@ -153,8 +207,21 @@ impl RefreshRepo for SqlStore {
             .map_err(|e| error::db(CONTEXT, e))?;
 
         let outcome = if retired.rows_affected == 0 {
+            // Read after the failed update, so a concurrent winner's rotation is visible.
+            let row = load_family_row(&txn, fam.id.0, CONTEXT)
+                .await?
+                .ok_or_else(|| corrupt("refresh family vanished"))?;
+            let sealed = grace_successor(&row, presented_hash, grace.as_ref(), now);
+            let current = to_domain(row)?;
+            if let Some(sealed_successor) = sealed.filter(|_| current.is_live(now)) {
+                txn.rollback().await.map_err(|e| error::db(CONTEXT, e))?;
+                return Ok(RotateOutcome::Replayed {
+                    family: current,
+                    sealed_successor,
+                });
+            }
             // Already rotated: someone replayed an old token, so the whole grant is suspect.
-            family::Entity::update_many()
+            with_grace(family::Entity::update_many(), None)
                 .col_expr(family::Column::RevokedAt, Expr::value(now.seconds()))
                 .filter(family::Column::Id.eq(fam.id.0))
                 .filter(family::Column::RevokedAt.is_null())
@@ -172,7 +239,10 @@ impl RefreshRepo for SqlStore {
                 .await
                 .map_err(|e| error::db(CONTEXT, e))?;
             let idle = now.plus_secs(idle_ttl_secs).min(fam.absolute_expires_at);
-            family::Entity::update_many()
+            // Replacing the previous rotation's seal is what limits retries to the
+            // immediately previous token; in strict mode this clears it.
+            let kept = grace.map(|g| (presented_hash, now, g.sealed_successor));
+            with_grace(family::Entity::update_many(), kept)
                 .col_expr(family::Column::IdleExpiresAt, Expr::value(idle.seconds()))
                 .filter(family::Column::Id.eq(fam.id.0))
                 .exec(&txn)
@@ -185,8 +255,17 @@ impl RefreshRepo for SqlStore {
         Ok(outcome)
     }
 
+    async fn count_current_tokens(&self, family: FamilyId) -> Result<u64, StoreError> {
+        token::Entity::find()
+            .filter(token::Column::FamilyId.eq(family.0))
+            .filter(token::Column::UsedAt.is_null())
+            .count(&self.db)
+            .await
+            .map_err(|e| error::db("count refresh tokens", e))
+    }
+
     async fn revoke_family(&self, id: FamilyId, now: Timestamp) -> Result<bool, StoreError> {
-        let result = family::Entity::update_many()
+        let result = with_grace(family::Entity::update_many(), None)
             .col_expr(family::Column::RevokedAt, Expr::value(now.seconds()))
             .filter(family::Column::Id.eq(id.0))
             .filter(live_at(now))
@@ -201,7 +280,7 @@ impl RefreshRepo for SqlStore {
         account: AccountId,
         now: Timestamp,
     ) -> Result<u64, StoreError> {
-        let result = family::Entity::update_many()
+        let result = with_grace(family::Entity::update_many(), None)
             .col_expr(family::Column::RevokedAt, Expr::value(now.seconds()))
             .filter(family::Column::AccountId.eq(account.0))
             .filter(live_at(now))

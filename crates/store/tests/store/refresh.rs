@@ -1,10 +1,12 @@
-//! Contract cases for RefreshRepo: rotation, reuse detection (RFC 9700 §4.14.2), races.
+//! Contract cases for RefreshRepo: rotation, reuse detection (RFC 9700 §4.14.2), races, and
+//! the optional grace window (S14, R10).
 
 use std::sync::Arc;
 
+use lanyard_core::model::GraceSeal;
 use lanyard_core::model::{NewRefreshFamily, RotateOutcome};
 use lanyard_core::ports::{ClientRepo, RefreshRepo};
-use lanyard_core::{FamilyId, StoreError};
+use lanyard_core::{FamilyId, StoreError, Timestamp};
 use lanyard_store::SqlStore;
 use tokio::sync::Barrier;
 
@@ -21,6 +23,13 @@ durable_contract!(
     revoking_an_accounts_families_spares_other_accounts,
     families_insert_with_or_without_a_first_token,
     deleting_a_client_removes_its_families,
+    s14_grace_retry_of_the_previous_token_gets_the_same_sealed_successor,
+    s14_grace_retry_after_the_window_is_reuse,
+    s14_grace_covers_only_the_immediately_previous_token,
+    s14_a_strict_rotation_keeps_nothing_for_a_retry,
+    s14_a_strict_retry_ignores_what_a_grace_rotation_kept,
+    s14_twenty_concurrent_rotations_with_grace_share_one_successor,
+    s14_revocation_ends_the_grace,
 );
 
 async fn rotation_retires_the_token_and_moves_the_idle_expiry(store: &SqlStore) {
@@ -33,7 +42,7 @@ async fn rotation_retires_the_token_and_moves_the_idle_expiry(store: &SqlStore) 
 
     let now = NOW.plus_secs(10);
     let RotateOutcome::Rotated(rotated) = store
-        .rotate_refresh_token("t0", "t1", now, 100)
+        .rotate_refresh_token("t0", "t1", None, now, 100)
         .await
         .unwrap()
     else {
@@ -66,7 +75,7 @@ async fn rotation_retires_the_token_and_moves_the_idle_expiry(store: &SqlStore) 
 
     let later = now.plus_secs(50);
     let outcome = store
-        .rotate_refresh_token("t1", "t2", later, 100)
+        .rotate_refresh_token("t1", "t2", None, later, 100)
         .await
         .unwrap();
     assert!(
@@ -85,7 +94,7 @@ async fn idle_expiry_never_passes_the_absolute_expiry(store: &SqlStore) {
         at = (at.plus_secs(90)).min(now);
         let next = format!("t{}", n + 1);
         let outcome = store
-            .rotate_refresh_token(&current, &next, at, 100)
+            .rotate_refresh_token(&current, &next, None, at, 100)
             .await
             .unwrap();
         assert!(matches!(outcome, RotateOutcome::Rotated(_)), "{outcome:?}");
@@ -100,14 +109,14 @@ async fn presenting_a_retired_token_revokes_the_family(store: &SqlStore) {
     let fam = family(store, "t0").await;
     let now = NOW.plus_secs(10);
     let first = store
-        .rotate_refresh_token("t0", "t1", now, 100)
+        .rotate_refresh_token("t0", "t1", None, now, 100)
         .await
         .unwrap();
     assert!(matches!(first, RotateOutcome::Rotated(_)));
 
     let replay_at = now.plus_secs(5);
     let RotateOutcome::Reused(revoked) = store
-        .rotate_refresh_token("t0", "t-evil", replay_at, 100)
+        .rotate_refresh_token("t0", "t-evil", None, replay_at, 100)
         .await
         .unwrap()
     else {
@@ -122,7 +131,7 @@ async fn presenting_a_retired_token_revokes_the_family(store: &SqlStore) {
 
     // The legitimate successor dies with the family.
     let outcome = store
-        .rotate_refresh_token("t1", "t2", replay_at, 100)
+        .rotate_refresh_token("t1", "t2", None, replay_at, 100)
         .await
         .unwrap();
     assert_eq!(outcome, RotateOutcome::Dead(revoked));
@@ -133,7 +142,7 @@ async fn a_dead_family_changes_nothing(store: &SqlStore) {
     let fam = family(store, "idle").await;
     let at = fam.idle_expires_at;
     let outcome = store
-        .rotate_refresh_token("idle", "idle-2", at, 100)
+        .rotate_refresh_token("idle", "idle-2", None, at, 100)
         .await
         .unwrap();
     assert_eq!(outcome, RotateOutcome::Dead(fam.clone()));
@@ -141,7 +150,7 @@ async fn a_dead_family_changes_nothing(store: &SqlStore) {
     assert_eq!(store.find_family_by_token("idle-2").await.unwrap(), None);
     // Nothing was marked used: rewinding the clock, the token still rotates.
     let outcome = store
-        .rotate_refresh_token("idle", "idle-3", NOW, 100)
+        .rotate_refresh_token("idle", "idle-3", None, NOW, 100)
         .await
         .unwrap();
     assert!(matches!(outcome, RotateOutcome::Rotated(_)), "{outcome:?}");
@@ -150,7 +159,7 @@ async fn a_dead_family_changes_nothing(store: &SqlStore) {
     let fam = family(store, "revoked").await;
     assert!(store.revoke_family(fam.id, NOW).await.unwrap());
     let outcome = store
-        .rotate_refresh_token("revoked", "r2", NOW, 100)
+        .rotate_refresh_token("revoked", "r2", None, NOW, 100)
         .await
         .unwrap();
     let RotateOutcome::Dead(dead) = outcome else {
@@ -161,7 +170,7 @@ async fn a_dead_family_changes_nothing(store: &SqlStore) {
     // Past the absolute expiry even though the idle window is open.
     let fam = family(store, "abs").await;
     let outcome = store
-        .rotate_refresh_token("abs", "abs-2", fam.absolute_expires_at, 100)
+        .rotate_refresh_token("abs", "abs-2", None, fam.absolute_expires_at, 100)
         .await
         .unwrap();
     assert!(matches!(outcome, RotateOutcome::Dead(_)), "{outcome:?}");
@@ -170,7 +179,7 @@ async fn a_dead_family_changes_nothing(store: &SqlStore) {
 async fn an_unknown_token_is_unknown(store: &SqlStore) {
     family(store, "t0").await;
     let outcome = store
-        .rotate_refresh_token("nope", "t1", NOW, 100)
+        .rotate_refresh_token("nope", "t1", None, NOW, 100)
         .await
         .unwrap();
     assert_eq!(outcome, RotateOutcome::Unknown);
@@ -188,7 +197,7 @@ async fn twenty_concurrent_rotations_of_one_token_rotate_once(store: &SqlStore) 
             tokio::spawn(async move {
                 barrier.wait().await;
                 store
-                    .rotate_refresh_token("t0", &format!("succ-{i}"), NOW.plus_secs(1), 100)
+                    .rotate_refresh_token("t0", &format!("succ-{i}"), None, NOW.plus_secs(1), 100)
                     .await
             })
         })
@@ -215,6 +224,7 @@ async fn twenty_concurrent_rotations_of_one_token_rotate_once(store: &SqlStore) 
     );
     let family = store.find_family(fam.id).await.unwrap().unwrap();
     assert!(family.revoked_at.is_some());
+    assert_eq!(store.count_current_tokens(fam.id).await.unwrap(), 1);
 }
 
 async fn revoke_family_reports_whether_it_was_live(store: &SqlStore) {
@@ -269,7 +279,7 @@ async fn revoking_an_accounts_families_spares_other_accounts(store: &SqlStore) {
         0
     );
     let outcome = store
-        .rotate_refresh_token("a1", "a1'", at, 100)
+        .rotate_refresh_token("a1", "a1'", None, at, 100)
         .await
         .unwrap();
     assert!(matches!(outcome, RotateOutcome::Dead(_)));
@@ -290,6 +300,8 @@ async fn families_insert_with_or_without_a_first_token(store: &SqlStore) {
         store.find_family(tokenless.id).await.unwrap(),
         Some(tokenless.clone())
     );
+    assert_eq!(store.count_current_tokens(fam.id).await.unwrap(), 1);
+    assert_eq!(store.count_current_tokens(tokenless.id).await.unwrap(), 0);
 
     // Same family id again: conflict, and the token of the failed insert is not kept.
     let err = store
@@ -321,8 +333,245 @@ async fn deleting_a_client_removes_its_families(store: &SqlStore) {
     assert!(store.delete_client(&fam.client_id).await.unwrap());
     assert_eq!(store.find_family(fam.id).await.unwrap(), None);
     let outcome = store
-        .rotate_refresh_token("t0", "t1", NOW, 100)
+        .rotate_refresh_token("t0", "t1", None, NOW, 100)
         .await
         .unwrap();
     assert_eq!(outcome, RotateOutcome::Unknown);
+}
+
+const WINDOW: i64 = 10;
+
+/// What the issuer would pass in grace mode; the store treats the seal as opaque bytes.
+fn grace(successor: &str) -> Option<GraceSeal> {
+    Some(GraceSeal {
+        window_secs: WINDOW,
+        sealed_successor: format!("sealed:{successor}").into_bytes(),
+    })
+}
+
+async fn rotate_with_grace(
+    store: &SqlStore,
+    presented: &str,
+    successor: &str,
+    at: Timestamp,
+) -> RotateOutcome {
+    store
+        .rotate_refresh_token(presented, successor, grace(successor), at, 100)
+        .await
+        .unwrap()
+}
+
+async fn s14_grace_retry_of_the_previous_token_gets_the_same_sealed_successor(store: &SqlStore) {
+    let fam = family(store, "t0").await;
+    let at = NOW.plus_secs(10);
+    let RotateOutcome::Rotated(rotated) = rotate_with_grace(store, "t0", "t1", at).await else {
+        panic!("expected Rotated");
+    };
+
+    for retry_at in [at, at.plus_secs(WINDOW - 1)] {
+        let outcome = rotate_with_grace(store, "t0", "t1-bis", retry_at).await;
+        assert_eq!(
+            outcome,
+            RotateOutcome::Replayed {
+                family: rotated.clone(),
+                sealed_successor: b"sealed:t1".to_vec(),
+            },
+            "the first rotation's successor, and the family untouched"
+        );
+    }
+    assert_eq!(store.find_family_by_token("t1-bis").await.unwrap(), None);
+    assert_eq!(
+        store.find_family_by_current_token("t1").await.unwrap(),
+        Some(rotated.clone())
+    );
+    assert_eq!(store.find_family(fam.id).await.unwrap(), Some(rotated));
+    assert_eq!(store.count_current_tokens(fam.id).await.unwrap(), 1);
+
+    // The successor rotates as usual afterwards.
+    let outcome = rotate_with_grace(store, "t1", "t2", at.plus_secs(WINDOW)).await;
+    assert!(matches!(outcome, RotateOutcome::Rotated(_)), "{outcome:?}");
+    assert_eq!(store.count_current_tokens(fam.id).await.unwrap(), 1);
+}
+
+async fn s14_grace_retry_after_the_window_is_reuse(store: &SqlStore) {
+    let fam = family(store, "t0").await;
+    let at = NOW.plus_secs(10);
+    assert!(matches!(
+        rotate_with_grace(store, "t0", "t1", at).await,
+        RotateOutcome::Rotated(_)
+    ));
+    let late = at.plus_secs(WINDOW);
+    let RotateOutcome::Reused(revoked) = rotate_with_grace(store, "t0", "t1-bis", late).await
+    else {
+        panic!("expected Reused");
+    };
+    assert_eq!(revoked.revoked_at, Some(late));
+    assert!(matches!(
+        rotate_with_grace(store, "t1", "t2", late).await,
+        RotateOutcome::Dead(_)
+    ));
+    assert_eq!(store.find_family_by_token("t1-bis").await.unwrap(), None);
+    assert_eq!(store.find_family_by_token("t2").await.unwrap(), None);
+    assert_eq!(
+        store.find_family(fam.id).await.unwrap().unwrap().revoked_at,
+        Some(late)
+    );
+}
+
+async fn s14_grace_covers_only_the_immediately_previous_token(store: &SqlStore) {
+    let fam = family(store, "t0").await;
+    let at = NOW.plus_secs(10);
+    for (from, to) in [("t0", "t1"), ("t1", "t2")] {
+        let outcome = rotate_with_grace(store, from, to, at).await;
+        assert!(matches!(outcome, RotateOutcome::Rotated(_)), "{outcome:?}");
+    }
+    let outcome = rotate_with_grace(store, "t1", "x", at.plus_secs(1)).await;
+    assert!(
+        matches!(&outcome, RotateOutcome::Replayed { sealed_successor, .. } if sealed_successor == b"sealed:t2"),
+        "{outcome:?}"
+    );
+    // t0 was rotated within the window too, but it is no longer the previous token.
+    let outcome = rotate_with_grace(store, "t0", "y", at.plus_secs(1)).await;
+    assert!(matches!(outcome, RotateOutcome::Reused(_)), "{outcome:?}");
+    let outcome = rotate_with_grace(store, "t2", "t3", at.plus_secs(1)).await;
+    assert!(matches!(outcome, RotateOutcome::Dead(_)), "{outcome:?}");
+    assert!(
+        store
+            .find_family(fam.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+}
+
+async fn s14_a_strict_rotation_keeps_nothing_for_a_retry(store: &SqlStore) {
+    // Strict from the start.
+    family(store, "a0").await;
+    let at = NOW.plus_secs(10);
+    let outcome = store
+        .rotate_refresh_token("a0", "a1", None, at, 100)
+        .await
+        .unwrap();
+    assert!(matches!(outcome, RotateOutcome::Rotated(_)));
+    let outcome = rotate_with_grace(store, "a0", "a1-bis", at).await;
+    assert!(matches!(outcome, RotateOutcome::Reused(_)), "{outcome:?}");
+
+    // A strict rotation after a grace one clears what the grace one kept.
+    family(store, "b0").await;
+    assert!(matches!(
+        rotate_with_grace(store, "b0", "b1", at).await,
+        RotateOutcome::Rotated(_)
+    ));
+    let outcome = store
+        .rotate_refresh_token("b1", "b2", None, at, 100)
+        .await
+        .unwrap();
+    assert!(matches!(outcome, RotateOutcome::Rotated(_)));
+    let outcome = rotate_with_grace(store, "b1", "b2-bis", at).await;
+    assert!(matches!(outcome, RotateOutcome::Reused(_)), "{outcome:?}");
+}
+
+async fn s14_a_strict_retry_ignores_what_a_grace_rotation_kept(store: &SqlStore) {
+    // The operator turned the window off between the rotation and the retry.
+    family(store, "t0").await;
+    let at = NOW.plus_secs(10);
+    assert!(matches!(
+        rotate_with_grace(store, "t0", "t1", at).await,
+        RotateOutcome::Rotated(_)
+    ));
+    let outcome = store
+        .rotate_refresh_token("t0", "t1-bis", None, at, 100)
+        .await
+        .unwrap();
+    assert!(matches!(outcome, RotateOutcome::Reused(_)), "{outcome:?}");
+}
+
+async fn s14_twenty_concurrent_rotations_with_grace_share_one_successor(store: &SqlStore) {
+    let fam = family(store, "t0").await;
+    let barrier = Arc::new(Barrier::new(20));
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let successor = format!("succ-{i}");
+                rotate_with_grace(&store, "t0", &successor, NOW.plus_secs(1)).await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    let winners: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            RotateOutcome::Rotated(f) => Some(f.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+
+    // Exactly one candidate successor was stored, and every other call got it back.
+    let mut current = Vec::new();
+    for i in 0..20 {
+        let successor = format!("succ-{i}");
+        if store
+            .find_family_by_current_token(&successor)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            current.push(successor);
+        } else {
+            assert_eq!(store.find_family_by_token(&successor).await.unwrap(), None);
+        }
+    }
+    assert_eq!(current.len(), 1, "{current:?}");
+    let sealed = format!("sealed:{}", current[0]).into_bytes();
+    for outcome in &outcomes {
+        match outcome {
+            RotateOutcome::Rotated(_) => {}
+            RotateOutcome::Replayed {
+                family,
+                sealed_successor,
+            } => {
+                assert_eq!(sealed_successor, &sealed);
+                assert_eq!(family, &winners[0]);
+            }
+            other => panic!("a retry within the window must not be {other:?}"),
+        }
+    }
+    let family = store.find_family(fam.id).await.unwrap().unwrap();
+    assert_eq!(family.revoked_at, None);
+    assert_eq!(store.count_current_tokens(fam.id).await.unwrap(), 1);
+}
+
+async fn s14_revocation_ends_the_grace(store: &SqlStore) {
+    let at = NOW.plus_secs(10);
+    let one = family(store, "t0").await;
+    assert!(matches!(
+        rotate_with_grace(store, "t0", "t1", at).await,
+        RotateOutcome::Rotated(_)
+    ));
+    assert!(store.revoke_family(one.id, at).await.unwrap());
+    let outcome = rotate_with_grace(store, "t0", "t1-bis", at).await;
+    assert!(matches!(outcome, RotateOutcome::Dead(_)), "{outcome:?}");
+
+    let two = family(store, "u0").await;
+    assert!(matches!(
+        rotate_with_grace(store, "u0", "u1", at).await,
+        RotateOutcome::Rotated(_)
+    ));
+    assert_eq!(
+        store
+            .revoke_families_of_account(two.account_id, at)
+            .await
+            .unwrap(),
+        1
+    );
+    let outcome = rotate_with_grace(store, "u0", "u1-bis", at).await;
+    assert!(matches!(outcome, RotateOutcome::Dead(_)), "{outcome:?}");
 }

@@ -3,8 +3,6 @@
 //!
 //! They answer with short static bodies so that a hostile request costs us almost nothing.
 
-use axum::extract::Request;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::header::{CONTENT_TYPE, COOKIE};
 use http::{HeaderMap, HeaderValue, StatusCode};
@@ -109,12 +107,10 @@ fn hex_value(b: u8) -> Option<u8> {
     }
 }
 
-/// Answers 431 (RFC 6585 §5) when the request's headers break a limit in [`check_headers`].
-/// Use with `axum::middleware::from_fn`.
-pub async fn header_limits(request: Request, next: Next) -> Response {
-    match check_headers(request.headers()) {
-        Ok(()) => next.run(request).await,
-        Err(_) => (
+/// The refusal for a request whose headers exceed the limits (431), if they do.
+pub fn refuse_oversized_headers(headers: &HeaderMap) -> Option<Response> {
+    check_headers(headers).err().map(|_| {
+        (
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             [(
                 CONTENT_TYPE,
@@ -122,20 +118,21 @@ pub async fn header_limits(request: Request, next: Next) -> Response {
             )],
             "Request headers are too large.\n",
         )
-            .into_response(),
-    }
+            .into_response()
+    })
 }
 
-/// Answers 400 `invalid_request` (RFC 6749 §4.1.2.1 wording) when the query string is not
-/// well-formed per [`check_query`]. Use with `axum::middleware::from_fn`.
-pub async fn query_guard(request: Request, next: Next) -> Response {
-    if request.uri().query().is_none_or(check_query) {
-        return next.run(request).await;
+/// The refusal for a malformed query string (400), if it is one.
+pub fn refuse_bad_query(query: Option<&str>) -> Option<Response> {
+    if query.is_none_or(check_query) {
+        return None;
     }
-    (
-        StatusCode::BAD_REQUEST,
-        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        r#"{"error":"invalid_request","error_description":"The query string is not valid percent-encoded UTF-8."}"#,
+    Some(
+        (
+            StatusCode::BAD_REQUEST,
+            [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            r#"{"error":"invalid_request","error_description":"The query string is not valid percent-encoded UTF-8."}"#,
+        )
+            .into_response(),
     )
-        .into_response()
 }

@@ -1,7 +1,5 @@
 //! The browser-facing security headers every response carries (security tests S45, S48).
 
-use axum::extract::Request;
-use axum::middleware::Next;
 use axum::response::Response;
 use http::HeaderValue;
 use http::header::{
@@ -29,15 +27,14 @@ static NO_REFERRER: HeaderValue = HeaderValue::from_static("no-referrer");
 /// (RFC 6749 §5.1), so nothing is cacheable unless a handler says so (e.g. the stylesheet).
 static NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 
-/// Adds the security headers to every response. Use with `axum::middleware::from_fn`.
+/// Adds the security headers to a response; [`super::edge`] applies it to every one.
 ///
 /// The values are statics: cloning a `from_static` value copies a pointer, so this stays cheap
 /// on the token endpoint.
 ///
 /// A header the handler already set is kept: a handler with a special need (the stylesheet's
 /// `Cache-Control`, a stricter policy on one page) knows better than this default.
-pub async fn security_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
+pub fn add_security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers
         .entry(CONTENT_SECURITY_POLICY)

@@ -24,9 +24,10 @@ fn app() -> Router {
             post(|body: Bytes| async move { body.len().to_string() }),
         )
         .layer(DefaultBodyLimit::max(MAX_FORM_BODY))
-        .layer(axum::middleware::from_fn(query_guard))
-        .layer(axum::middleware::from_fn(header_limits))
-        .layer(axum::middleware::from_fn(security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            std::sync::Arc::new(crate::WebSettings::for_issuer("http://localhost:8080")),
+            edge,
+        ))
 }
 
 async fn send(request: Request<Body>) -> axum::response::Response {
