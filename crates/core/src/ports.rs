@@ -10,8 +10,9 @@ use async_trait::async_trait;
 
 use crate::model::GraceSeal;
 use crate::model::{
-    Account, AccountStatus, AuditEvent, Client, Consent, NewAccount, NewRefreshFamily,
-    RefreshFamily, RotateOutcome, SigningKeyRecord,
+    Account, AccountStatus, AuditEvent, BackupCodeInfo, Client, Consent, DeviceId, MfaMethod,
+    MfaState, NewAccount, NewRefreshFamily, RefreshFamily, RotateOutcome, SigningKeyRecord,
+    TotpCredential, TrustedDevice,
 };
 use crate::{AccountId, ClientId, FamilyId, StoreError, Timestamp};
 
@@ -127,6 +128,108 @@ pub trait RefreshRepo: Send + Sync {
     ) -> Result<u64, StoreError>;
 }
 
+/// The second step's durable state (requirements B2–B7). Every "exactly once" rule is one
+/// conditional update here, so concurrent requests on any node can not both succeed.
+#[async_trait]
+pub trait MfaRepo: Send + Sync {
+    /// The account's state; the default ([`MfaState::new`]) when none is stored yet.
+    async fn mfa_state(&self, account: AccountId) -> Result<MfaState, StoreError>;
+    /// Atomically adds one failure (stamped `now`) and returns the new state: of N
+    /// concurrent failures, all N are counted.
+    async fn record_mfa_failure(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+    ) -> Result<MfaState, StoreError>;
+    /// A successful second step: the failure count goes back to zero.
+    async fn clear_mfa_failures(&self, account: AccountId) -> Result<(), StoreError>;
+    /// Bumps the credential epoch (distrusting every device) and returns the new epoch.
+    async fn bump_credential_epoch(&self, account: AccountId) -> Result<i64, StoreError>;
+
+    /// The active (`confirmed_at` set) or the pending credential.
+    async fn totp_credential(
+        &self,
+        account: AccountId,
+        pending: bool,
+    ) -> Result<Option<TotpCredential>, StoreError>;
+    /// Stores a new pending credential, replacing an earlier pending one; the active one
+    /// (if any) keeps working until the pending one is confirmed.
+    async fn put_pending_totp(
+        &self,
+        account: AccountId,
+        secret_sealed: &[u8],
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// In one transaction: the pending credential becomes the active one (replacing the old
+    /// active one) with `last_used_step = step`, the method becomes `totp`, and the epoch is
+    /// bumped. False when there was no pending credential (a concurrent confirm won).
+    async fn activate_pending_totp(
+        &self,
+        account: AccountId,
+        step: i64,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Accepts `step` for the active credential only if it is later than the last accepted
+    /// one (`UPDATE … WHERE last_used_step IS NULL OR last_used_step < step`). True when
+    /// this call advanced it: of two concurrent calls with the same step, one wins.
+    async fn advance_totp_step(&self, account: AccountId, step: i64) -> Result<bool, StoreError>;
+    /// Removes both credentials, sets the method back to `email` and bumps the epoch. True
+    /// when an active credential was removed.
+    async fn delete_totp(&self, account: AccountId) -> Result<bool, StoreError>;
+    /// Only switches the method (both methods must be usable: `totp` needs an active
+    /// credential, which the caller checked).
+    async fn set_mfa_method(&self, account: AccountId, method: MfaMethod)
+    -> Result<(), StoreError>;
+
+    /// The unused backup code, if the account has one.
+    async fn backup_code(&self, account: AccountId) -> Result<Option<BackupCodeInfo>, StoreError>;
+    /// In one transaction: marks the unused code whose hash is `code_hash` as used
+    /// (`UPDATE … WHERE used_at IS NULL`, row count checked) and stores `replacement_hash` as
+    /// the new unused code. False, and nothing changed, when no unused code has that hash.
+    async fn consume_backup_code(
+        &self,
+        account: AccountId,
+        code_hash: &str,
+        replacement_hash: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// In one transaction: retires any unused code and stores `code_hash` as the new one.
+    /// There is never a moment with no code, nor one with two.
+    async fn replace_backup_code(
+        &self,
+        account: AccountId,
+        code_hash: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    async fn insert_trusted_device(&self, device: &TrustedDevice) -> Result<(), StoreError>;
+    /// The device whose cookie token hashes to `token_hash`, revoked or not.
+    async fn find_trusted_device(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<TrustedDevice>, StoreError>;
+    async fn touch_trusted_device(&self, id: DeviceId, now: Timestamp) -> Result<(), StoreError>;
+    /// Devices not revoked and not expired at `now`, newest first.
+    async fn list_trusted_devices(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+    ) -> Result<Vec<TrustedDevice>, StoreError>;
+    /// True when a live device of this account was revoked (a foreign id changes nothing).
+    async fn revoke_trusted_device(
+        &self,
+        account: AccountId,
+        id: DeviceId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Revokes every device of the account; returns how many were live.
+    async fn revoke_trusted_devices(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+    ) -> Result<u64, StoreError>;
+}
+
 #[async_trait]
 pub trait AuditRepo: Send + Sync {
     async fn insert_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
@@ -164,11 +267,11 @@ pub trait EphemeralStore: Send + Sync {
 
 /// Every durable repository, for wiring convenience.
 pub trait DurableStore:
-    AccountRepo + ClientRepo + ConsentRepo + SigningKeyRepo + RefreshRepo + AuditRepo
+    AccountRepo + ClientRepo + ConsentRepo + SigningKeyRepo + RefreshRepo + MfaRepo + AuditRepo
 {
 }
 
 impl<T> DurableStore for T where
-    T: AccountRepo + ClientRepo + ConsentRepo + SigningKeyRepo + RefreshRepo + AuditRepo
+    T: AccountRepo + ClientRepo + ConsentRepo + SigningKeyRepo + RefreshRepo + MfaRepo + AuditRepo
 {
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod authenticated;
 pub mod client;
 pub mod consent;
+pub mod mfa;
 pub mod refresh;
 pub mod signing_key;
 
@@ -13,5 +14,8 @@ pub use audit::AuditEvent;
 pub use authenticated::Authenticated;
 pub use client::{Client, ClientAuthMethod, GrantType};
 pub use consent::Consent;
+pub use mfa::{
+    BackupCodeInfo, DeviceId, MfaMethod, MfaState, TotpCredential, TrustedDevice,
+};
 pub use refresh::{GraceSeal, NewRefreshFamily, RefreshFamily, RotateOutcome};
 pub use signing_key::{SigningAlg, SigningKeyRecord};
