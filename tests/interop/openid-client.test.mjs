@@ -5,7 +5,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
 
-import { CookieJar, runAuthorization } from './lib/browser.mjs';
+import { CookieJar, outboxCodeReader, runAuthorization } from './lib/browser.mjs';
 import { decodeJwt, verifyJwt } from './lib/jwt.mjs';
 
 function required(name) {
@@ -25,6 +25,8 @@ const EMAIL = required('INTEROP_EMAIL');
 const PASSWORD = required('INTEROP_PASSWORD');
 
 const SCOPE = 'openid email profile';
+// Sign-in codes arrive in the server's outbox folder (the embedded default mail transport).
+const readCode = outboxCodeReader(`${required('LANYARD_DATA_DIR')}/outbox`);
 
 /** openid-client Configuration for a confidential client_secret_basic client. */
 function discover(clientId, secret) {
@@ -64,6 +66,7 @@ async function authorize(config, { jar = new CookieJar(), decision = 'allow', sc
     email: EMAIL,
     password: PASSWORD,
     decision,
+    readCode,
   });
   return { ...flow, codeVerifier, state, nonce, url };
 }
@@ -127,6 +130,11 @@ test('authorization code + PKCE: sign-in, consent, ID token validated by openid-
   // before the others that sign in with `rp`).
   const { flow, tokens } = await signIn(rp);
   assert.deepEqual(flow.pages, ['email', 'password', 'consent'], 'a fresh browser signs in and consents');
+  assert.deepEqual(
+    flow.secondStep,
+    ['code', 'backup-code', 'trust'],
+    'the emailed code, the first backup code, then "Trust this device?"',
+  );
 
   // RFC 9207: the authorization response names the issuer (openid-client checked it too).
   const callback = flow.callbackUrl.searchParams;

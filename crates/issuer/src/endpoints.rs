@@ -15,3 +15,18 @@ pub const LOGOUT: &str = "/logout";
 pub const LOGIN: &str = "/login";
 pub const LOGIN_PASSWORD: &str = "/login/password";
 pub const CONSENT: &str = "/consent";
+/// The second step: the code page, "Get code by email", the backup code and trust pages.
+pub const LOGIN_CODE: &str = "/login/code";
+pub const LOGIN_CODE_EMAIL: &str = "/login/code/email";
+pub const LOGIN_BACKUP_CODE: &str = "/login/backup-code";
+pub const LOGIN_TRUST: &str = "/login/trust";
+/// Account pages (security settings) and the step-up reconfirmation.
+pub const ACCOUNT: &str = "/account";
+pub const ACCOUNT_SECURITY: &str = "/account/security";
+pub const ACCOUNT_RECONFIRM: &str = "/account/reconfirm";
+pub const ACCOUNT_TOTP_SETUP: &str = "/account/mfa/totp/setup";
+pub const ACCOUNT_TOTP: &str = "/account/mfa/totp";
+pub const ACCOUNT_TOTP_TURN_OFF: &str = "/account/mfa/totp/turn-off";
+pub const ACCOUNT_BACKUP_REGENERATE: &str = "/account/backup-codes/regenerate";
+pub const ACCOUNT_DEVICES: &str = "/account/devices";
+pub const ACCOUNT_DEVICES_REVOKE_ALL: &str = "/account/devices/revoke-all";

@@ -7,17 +7,19 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use lanyard_core::ports::{DurableStore, EphemeralStore};
-use lanyard_core::{Auditor, Clock, OsRng, Rng, SystemClock};
+use lanyard_core::{Auditor, Clock, Mailer, OsRng, Rng, Secret, SystemClock};
 use lanyard_crypto::keys::{KeyManager, RotationPolicy, SharedKeyRing};
 use lanyard_crypto::password::{PasswordHasher, PasswordPolicy};
 use lanyard_crypto::{Kek, TokenHasher};
 use lanyard_identity::AccountService;
 use lanyard_issuer::clients::ClientService;
 use lanyard_issuer::{Issuer, IssuerDeps, IssuerSettings};
+use lanyard_mail::{OutboxMailer, SmtpMailer, SmtpSettings};
+use lanyard_mfa::{MfaDeps, MfaService};
 use lanyard_store::{MemoryStore, RedisStore, SqlStore};
 use lanyard_web::{AppState, WebSettings};
 
-use crate::config::Config;
+use crate::config::{Config, MailTransport};
 use crate::secrets::load_or_create_key;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +34,8 @@ pub enum StartupError {
     Ephemeral(String),
     #[error("keys: {0}")]
     Keys(String),
+    #[error("mail: {0}")]
+    Mail(String),
 }
 
 /// The durable store and what the admin commands need.
@@ -164,7 +168,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
     let hasher = Arc::new(hasher);
     let keys = Arc::new(KeyManager::new(
         stores.sql.clone(),
-        kek,
+        kek.clone(),
         clock.clone(),
         rng.clone(),
         rotation_policy(config),
@@ -226,21 +230,38 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
     let accounts = Arc::new(AccountService::new(
         stores.sql.clone(),
         stores.sql.clone(),
-        audit,
+        audit.clone(),
         passwords,
         clock.clone(),
     ));
+    let mfa = Arc::new(MfaService::new(
+        MfaDeps {
+            repo: stores.sql.clone(),
+            ephemeral: ephemeral.clone(),
+            mailer: mailer(config, clock.clone(), rng.clone())?,
+            clock: clock.clone(),
+            rng: rng.clone(),
+            hasher: hasher.clone(),
+            kek: Arc::new(kek),
+            audit: audit.clone(),
+            product_name: config.server.product_name.clone(),
+        },
+        config.mfa.settings(),
+    ));
     let mut web = WebSettings::for_issuer(&config.server.issuer);
     web.product_name = config.server.product_name.clone();
-    web.session_ttl_secs = config.sessions.session_ttl_secs;
+    web.session_idle_secs = config.sessions.idle_secs;
+    web.session_max_secs = config.sessions.max_secs;
     web.flow_ttl_secs = config.sessions.flow_ttl_secs;
     web.trust_forwarded_for = config.server.trust_forwarded_for;
     let state = AppState {
         issuer,
         accounts,
+        mfa,
         ephemeral,
         hasher,
         clock,
+        audit,
         rng,
         settings: Arc::new(web),
         ready: Arc::new(AtomicBool::new(true)),
@@ -251,6 +272,39 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         key_ring,
         stores,
         memory,
+    })
+}
+
+/// The outbox folder (embedded default) or an SMTP relay, from `[mail]`.
+pub fn mailer(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn Rng>,
+) -> Result<Arc<dyn Mailer>, StartupError> {
+    let m = &config.mail;
+    let mail_error = |e: lanyard_mail::MailConfigError| StartupError::Mail(e.to_string());
+    Ok(match m.transport {
+        MailTransport::Outbox => {
+            let dir = if m.outbox_dir.as_os_str().is_empty() {
+                config.server.data_dir.join("outbox")
+            } else {
+                m.outbox_dir.clone()
+            };
+            Arc::new(OutboxMailer::new(dir, &m.from, clock, rng).map_err(mail_error)?)
+        }
+        MailTransport::Smtp => {
+            let settings = SmtpSettings {
+                host: m.smtp_host.clone(),
+                port: m.smtp_port,
+                tls: m.smtp_tls,
+                username: (!m.smtp_username.is_empty()).then(|| m.smtp_username.clone()),
+                password: (!m.smtp_password.is_empty())
+                    .then(|| Secret::new(m.smtp_password.clone())),
+                from: m.from.clone(),
+                timeout_secs: m.smtp_timeout_secs,
+            };
+            Arc::new(SmtpMailer::new(&settings, clock, rng).map_err(mail_error)?)
+        }
     })
 }
 

@@ -20,6 +20,8 @@ pub struct Config {
     pub tokens: TokensConfig,
     pub passwords: PasswordsConfig,
     pub sessions: SessionsConfig,
+    pub mail: MailConfig,
+    pub mfa: MfaConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -99,7 +101,10 @@ pub struct PasswordsConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SessionsConfig {
-    pub session_ttl_secs: i64,
+    /// A browser session ends after this long unused (B7: 24 hours)...
+    pub idle_secs: i64,
+    /// ...and at the latest this long after sign-in (30 days).
+    pub max_secs: i64,
     pub flow_ttl_secs: i64,
 }
 
@@ -172,7 +177,8 @@ impl Default for PasswordsConfig {
 impl Default for SessionsConfig {
     fn default() -> Self {
         Self {
-            session_ttl_secs: 12 * 3600,
+            idle_secs: 24 * 3600,
+            max_secs: 30 * 86_400,
             flow_ttl_secs: 30 * 60,
         }
     }
@@ -305,11 +311,17 @@ impl Config {
         if self.keys.propagation_delay_secs < 1 {
             return Err(invalid("keys.propagation_delay_secs", "must be at least 1"));
         }
-        if self.sessions.session_ttl_secs < 60 || self.sessions.flow_ttl_secs < 60 {
+        if self.sessions.idle_secs < 60 || self.sessions.flow_ttl_secs < 60 {
             return Err(invalid(
-                "sessions.session_ttl_secs",
+                "sessions.idle_secs",
                 "session and flow lifetimes must be ≥ 60 s",
             ));
+        }
+        if self.sessions.max_secs < self.sessions.idle_secs {
+            return Err(invalid("sessions.max_secs", "must be at least idle_secs"));
+        }
+        if let Err((key, reason)) = self.mfa.validate() {
+            return Err(invalid(key, reason));
         }
         Ok(())
     }
@@ -371,6 +383,9 @@ fn environment() -> Env {
 }
 
 mod redacted;
+mod second_step;
 mod secret_files;
+
+pub use second_step::{MailConfig, MailTransport, MfaConfig};
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,8 @@
 
 use reqwest::header::LOCATION;
 
+use crate::SmtpSink;
+
 pub struct Browser {
     pub http: reqwest::Client,
 }
@@ -52,7 +54,7 @@ impl Browser {
         fields: &[(&str, &str)],
     ) -> (u16, String, String) {
         let action = form_action(page).expect("page has a form");
-        let mut form: Vec<(String, String)> = hidden_inputs(page);
+        let mut form: Vec<(String, String)> = hidden_inputs(first_form(page));
         for (k, v) in fields {
             form.push(((*k).to_owned(), (*v).to_owned()));
         }
@@ -75,11 +77,13 @@ impl Browser {
     }
 
     /// Drives the whole sign-in from an authorization URL to the redirect back to the
-    /// client, consenting if asked. Returns the redirect URL.
+    /// client: email, password, the emailed code (read from `mail`), the backup code page,
+    /// "Don't trust this device", consent if asked. Returns the redirect URL.
     pub async fn sign_in(
         &self,
         authorize_url: &str,
         base: &str,
+        mail: &SmtpSink,
         email: &str,
         password: &str,
     ) -> String {
@@ -88,7 +92,12 @@ impl Browser {
             return at;
         }
         let (_, _, page) = self.submit(&page, base, &[("email", email)]).await;
+        let sent = mail.messages_to(email).len();
         let (_, at, page) = self.submit(&page, base, &[("password", password)]).await;
+        if !at.starts_with(base) {
+            return at;
+        }
+        let (at, page) = self.second_step(page, base, mail, email, sent).await;
         if !at.starts_with(base) {
             return at;
         }
@@ -98,6 +107,44 @@ impl Browser {
         );
         let (_, at, _) = self.submit(&page, base, &[("decision", "allow")]).await;
         at
+    }
+}
+
+impl Browser {
+    /// From the code page on: types the newest emailed code (mail number `sent + 1` to
+    /// `email`), ticks "I saved my backup code" if shown, and answers "Don't trust this
+    /// device". Returns where it ended and that page.
+    pub async fn second_step(
+        &self,
+        page: String,
+        base: &str,
+        mail: &SmtpSink,
+        email: &str,
+        sent: usize,
+    ) -> (String, String) {
+        let mut page = page;
+        let mut at = base.to_owned();
+        if page.contains("name=\"code\"") {
+            let mails = mail.wait_for(email, sent + 1).await;
+            let code = crate::code_in(&mails[mails.len() - 1].text);
+            (_, at, page) = self.submit(&page, base, &[("code", &code)]).await;
+            if !at.is_empty() && !at.starts_with(base) {
+                return (at, page);
+            }
+        }
+        if page.contains("name=\"saved\"") {
+            (_, at, page) = self.submit(&page, base, &[("saved", "yes")]).await;
+            if !at.is_empty() && !at.starts_with(base) {
+                return (at, page);
+            }
+        }
+        if page.contains("name=\"trust\"") {
+            (_, at, page) = self.submit(&page, base, &[("trust", "no")]).await;
+        }
+        if at.is_empty() {
+            at = base.to_owned();
+        }
+        (at, page)
     }
 }
 
@@ -124,6 +171,18 @@ fn unescape(s: &str) -> String {
         .replace("&gt;", ">")
         .replace("&#x2F;", "/")
         .replace("&amp;", "&")
+}
+
+/// The page from its first `<form` to that form's end: a page may hold more than one form
+/// (the code page's "Get code by email"), and `submit` fills the first.
+pub fn first_form(page: &str) -> &str {
+    let Some(start) = page.find("<form") else {
+        return page;
+    };
+    let end = page[start..]
+        .find("</form>")
+        .map_or(page.len(), |e| start + e);
+    &page[start..end]
 }
 
 pub fn form_action(page: &str) -> Option<String> {

@@ -5,6 +5,7 @@
 
 mod browser;
 pub mod recording;
+pub mod smtp_sink;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,6 +16,15 @@ use lanyard_server::config::Config;
 use lanyard_store::testing::{TempPostgres, cleanup_redis_prefix, temp_redis_prefix};
 
 pub use browser::Browser;
+
+/// The 6-digit code in a sign-in mail's text.
+pub fn code_in(text: &str) -> String {
+    text.split_whitespace()
+        .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or_else(|| panic!("no code in mail: {text}"))
+        .to_owned()
+}
+pub use smtp_sink::{ReceivedMail, SmtpSink};
 
 /// Which backends a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +51,8 @@ impl Backend {
 
 pub struct TestApp {
     pub base_url: String,
+    /// Every mail the server sends arrives here, through its real SMTP transport.
+    pub mail: SmtpSink,
     pub clock: Arc<ManualClock>,
     pub app: App,
     pub config: Config,
@@ -80,6 +92,11 @@ impl TestApp {
         // in the crypto crate.
         config.passwords.argon2_m_cost_kib = 1024;
         config.passwords.argon2_t_cost = 1;
+        let mail = SmtpSink::start().await;
+        config.mail.transport = lanyard_server::config::MailTransport::Smtp;
+        config.mail.smtp_host = "127.0.0.1".to_owned();
+        config.mail.smtp_port = mail.port();
+        config.mail.smtp_tls = lanyard_mail::SmtpTls::None;
         let mut postgres = None;
         let mut redis = None;
         if backend == Backend::Production {
@@ -111,6 +128,7 @@ impl TestApp {
         });
         TestApp {
             base_url,
+            mail,
             clock,
             app,
             config,
@@ -119,6 +137,13 @@ impl TestApp {
             redis,
             server,
         }
+    }
+
+    /// The sign-in code in the newest mail to `email` (waiting for mail number `nth`,
+    /// counted from 1, so a test never reads an older code by accident).
+    pub async fn email_code(&self, email: &str, nth: usize) -> String {
+        let mails = self.mail.wait_for(email, nth).await;
+        code_in(&mails[nth - 1].text)
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -170,6 +170,34 @@ impl PageError {
     }
 }
 
+/// The MFA service's infrastructure failures as pages. Its rule outcomes (wrong code, locked,
+/// ...) are answered by the pages that asked, with their own words.
+impl From<lanyard_mfa::MfaError> for PageError {
+    fn from(e: lanyard_mfa::MfaError) -> Self {
+        use lanyard_mfa::MfaError;
+        match e {
+            MfaError::Store(store) => Self::from_oauth(store.into()),
+            MfaError::Mail(mail) => Self {
+                internal: Some(mail.to_string()),
+                ..Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "We could not send the email",
+                    "Sending your code failed on our side. Try again in a few minutes.",
+                )
+            },
+            MfaError::ChallengeGone | MfaError::TooManyTries => Self::expired_flow(),
+            other => Self {
+                internal: Some(other.to_string()),
+                ..Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "We could not finish this step. Try again in a few minutes.",
+                )
+            },
+        }
+    }
+}
+
 impl From<OAuthError> for PageError {
     fn from(e: OAuthError) -> Self {
         Self::from_oauth(e)

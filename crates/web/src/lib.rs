@@ -4,6 +4,7 @@
 
 pub mod authenticated;
 pub mod client_credentials;
+pub mod device_cookie;
 pub mod error;
 pub mod middleware;
 pub mod origin;
@@ -11,6 +12,7 @@ pub mod params;
 pub mod routes;
 pub mod session;
 pub mod state;
+pub mod stepup;
 pub mod ui;
 
 use axum::Router;
@@ -24,6 +26,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::metadata::routes())
         .merge(routes::authorize::routes())
         .merge(routes::login::routes())
+        .merge(routes::second_step::routes())
+        .merge(routes::account::routes())
         .merge(routes::token::routes())
         .merge(routes::backchannel::routes())
         .merge(routes::userinfo::routes())

@@ -1,5 +1,9 @@
 //! Browser sessions and sign-in flows, both kept in the ephemeral store under the keyed hash
 //! of an opaque random id that lives in a cookie (session) or a hidden field (flow).
+//!
+//! A session ends after `session_idle_secs` without use (24 h, B7) and at the latest
+//! `session_max_secs` after it started. It remembers when *this* session last saw a password
+//! plus a second step (`verified_at`): the step-up guard (B8) looks at nothing else.
 
 use std::time::Duration;
 
@@ -7,21 +11,79 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use lanyard_core::model::Authenticated;
 use lanyard_core::rng::random_token;
+use lanyard_core::{AccountId, Timestamp};
 use lanyard_issuer::OAuthError;
 use lanyard_issuer::authorize::AuthorizationRequest;
+use lanyard_mfa::Factor;
 use serde::{Deserialize, Serialize};
 
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "lanyard_session";
 
-/// One sign-in in progress: the authorization request it serves and how far it got.
+/// Touching a session rewrites it; doing so at most this often keeps page views cheap.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+/// A signed-in browser.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    pub auth: Authenticated,
+    pub started_at: Timestamp,
+    /// The last password + second step seen by this session (not a trusted-device skip).
+    pub verified_at: Option<Timestamp>,
+    pub last_seen: Timestamp,
+}
+
+/// One sign-in in progress: the authorization request it serves (or the account page to
+/// return to) and how far it got.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Flow {
-    pub request: AuthorizationRequest,
+    /// The app's request; `None` when signing in to the account pages themselves.
+    pub request: Option<AuthorizationRequest>,
+    /// Where an account-page sign-in or reconfirmation returns to (a path under /account).
+    pub return_to: Option<String>,
     pub email: Option<String>,
     /// Set once the user signed in during this flow, so `prompt=login` and `max_age` are met.
     pub signed_in: bool,
+    /// Between the password and the end of the second step.
+    pub pending: Option<Pending>,
+}
+
+impl Flow {
+    pub fn for_request(request: AuthorizationRequest) -> Self {
+        Flow {
+            email: request.login_hint.clone(),
+            request: Some(request),
+            return_to: None,
+            signed_in: false,
+            pending: None,
+        }
+    }
+
+    pub fn for_account(return_to: String, email: Option<String>) -> Self {
+        Flow {
+            request: None,
+            return_to: Some(return_to),
+            email,
+            signed_in: false,
+            pending: None,
+        }
+    }
+}
+
+/// What the password step established and which of the pages after the code are done. The
+/// pages after it check this, so posting a later step directly gets nowhere (S37).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Pending {
+    pub account_id: AccountId,
+    /// When the password was verified: the session's auth_time.
+    pub password_at: Timestamp,
+    /// Reconfirming identity for an existing session rather than signing in.
+    pub step_up: bool,
+    /// Set when the second step passed.
+    pub passed: Option<Factor>,
+    /// The backup code page still waits for "I saved my backup code".
+    pub backup_code_unacknowledged: bool,
 }
 
 fn session_key(state: &AppState, id: &str) -> String {
@@ -32,11 +94,20 @@ fn flow_key(state: &AppState, id: &str) -> String {
     format!("flow:{}", state.hasher.hash(id))
 }
 
+fn idle_ttl(state: &AppState) -> Duration {
+    Duration::from_secs(state.settings.session_idle_secs.max(1) as u64)
+}
+
 /// The signed-in user of this browser, if the cookie names a live session.
 pub async fn current_session(
     state: &AppState,
     jar: &CookieJar,
 ) -> Result<Option<Authenticated>, OAuthError> {
+    Ok(current(state, jar).await?.map(|s| s.auth))
+}
+
+/// The full session record, sliding its idle expiry.
+pub async fn current(state: &AppState, jar: &CookieJar) -> Result<Option<Session>, OAuthError> {
     let Some(cookie) = jar.get(SESSION_COOKIE) else {
         return Ok(None);
     };
@@ -44,10 +115,31 @@ pub async fn current_session(
     if id.len() != 43 {
         return Ok(None);
     }
-    let Some(bytes) = state.ephemeral.get(&session_key(state, id)).await? else {
+    let key = session_key(state, id);
+    let Some(bytes) = state.ephemeral.get(&key).await? else {
         return Ok(None);
     };
-    Ok(serde_json::from_slice(&bytes).ok())
+    let Ok(mut session) = serde_json::from_slice::<Session>(&bytes) else {
+        return Ok(None);
+    };
+    let now = state.clock.now();
+    let idle = now.seconds() - session.last_seen.seconds();
+    let age = now.seconds() - session.started_at.seconds();
+    if idle >= state.settings.session_idle_secs || age >= state.settings.session_max_secs {
+        state.ephemeral.delete(&key).await?;
+        return Ok(None);
+    }
+    if idle >= TOUCH_EVERY_SECS {
+        session.last_seen = now;
+        store(state, &key, &session).await?;
+    }
+    Ok(Some(session))
+}
+
+async fn store(state: &AppState, key: &str, session: &Session) -> Result<(), OAuthError> {
+    let value = serde_json::to_vec(session).map_err(OAuthError::server)?;
+    state.ephemeral.put(key, &value, idle_ttl(state)).await?;
+    Ok(())
 }
 
 /// Starts a new session (a new id on every sign-in, ASVS 7.2.4) and drops the old one.
@@ -55,15 +147,18 @@ pub async fn start_session(
     state: &AppState,
     jar: CookieJar,
     auth: &Authenticated,
+    verified_at: Option<Timestamp>,
 ) -> Result<CookieJar, OAuthError> {
     let jar = end_session(state, jar).await?;
     let id = random_token(&*state.rng, 32);
-    let value = serde_json::to_vec(auth).map_err(OAuthError::server)?;
-    let ttl = Duration::from_secs(state.settings.session_ttl_secs.max(1) as u64);
-    state
-        .ephemeral
-        .put(&session_key(state, &id), &value, ttl)
-        .await?;
+    let now = state.clock.now();
+    let session = Session {
+        auth: auth.clone(),
+        started_at: now,
+        verified_at,
+        last_seen: now,
+    };
+    store(state, &session_key(state, &id), &session).await?;
     let cookie = Cookie::build((SESSION_COOKIE, id))
         .http_only(true)
         .secure(state.settings.secure_cookies)
@@ -71,6 +166,31 @@ pub async fn start_session(
         .path("/")
         .build();
     Ok(jar.add(cookie))
+}
+
+/// Records a step-up in the *current* session only: the proof is bound to this session id,
+/// so copying a flag or cookie into another session carries nothing (S37).
+pub async fn mark_verified(
+    state: &AppState,
+    jar: &CookieJar,
+    auth: Authenticated,
+) -> Result<bool, OAuthError> {
+    let Some(cookie) = jar.get(SESSION_COOKIE) else {
+        return Ok(false);
+    };
+    let key = session_key(state, cookie.value());
+    let Some(mut session) = current(state, jar).await? else {
+        return Ok(false);
+    };
+    if session.auth.account_id != auth.account_id {
+        return Ok(false);
+    }
+    let now = state.clock.now();
+    session.verified_at = Some(now);
+    session.last_seen = now;
+    session.auth = auth;
+    store(state, &key, &session).await?;
+    Ok(true)
 }
 
 pub async fn end_session(state: &AppState, jar: CookieJar) -> Result<CookieJar, OAuthError> {

@@ -3,18 +3,21 @@
 use std::sync::Arc;
 
 use lanyard_core::ports::EphemeralStore;
-use lanyard_core::{Clock, Rng};
+use lanyard_core::{Auditor, Clock, Rng};
 use lanyard_crypto::token_hash::TokenHasher;
 use lanyard_identity::AccountService;
 use lanyard_issuer::Issuer;
+use lanyard_mfa::MfaService;
 
 #[derive(Debug, Clone)]
 pub struct WebSettings {
     pub product_name: String,
     /// Secure cookies everywhere except a plain-http loopback issuer (local development).
     pub secure_cookies: bool,
-    /// How long a browser session lasts without signing in again.
-    pub session_ttl_secs: i64,
+    /// A browser session ends after this long unused (B7: 24 hours)...
+    pub session_idle_secs: i64,
+    /// ...and at the latest this long after sign-in (B7: 30 days).
+    pub session_max_secs: i64,
     /// How long a sign-in flow (from /authorize to the redirect back) may take.
     pub flow_ttl_secs: i64,
     /// Trust `X-Forwarded-For` for the client IP (only behind a proxy that sets it).
@@ -29,7 +32,8 @@ impl WebSettings {
         Self {
             product_name: "Lanyard".to_owned(),
             secure_cookies: !loopback,
-            session_ttl_secs: 12 * 3600,
+            session_idle_secs: 24 * 3600,
+            session_max_secs: 30 * 24 * 3600,
             flow_ttl_secs: 30 * 60,
             trust_forwarded_for: false,
         }
@@ -40,9 +44,11 @@ impl WebSettings {
 pub struct AppState {
     pub issuer: Arc<Issuer>,
     pub accounts: Arc<AccountService>,
+    pub mfa: Arc<MfaService>,
     pub ephemeral: Arc<dyn EphemeralStore>,
     pub hasher: Arc<TokenHasher>,
     pub clock: Arc<dyn Clock>,
+    pub audit: Auditor,
     pub rng: Arc<dyn Rng>,
     pub settings: Arc<WebSettings>,
     /// Readiness: false while shutting down, so load balancers drain this node.

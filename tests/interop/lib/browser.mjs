@@ -1,3 +1,6 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
 // A tiny scripted "browser" for Lanyard's server-rendered sign-in pages: a cookie jar,
 // manual redirect handling and regex-based form parsing. Deliberately dependency-free.
 
@@ -141,9 +144,11 @@ async function submit(jar, form, extra) {
 
 /**
  * Drives the browser side of an authorization request: follows redirects, fills in the
- * email and password pages and answers the consent page, until the server redirects to
- * `redirectUri`. Returns the callback URL plus the kinds of pages seen on the way
- * ('email', 'password', 'consent').
+ * email and password pages, the second step (the emailed code from `readCode`, "I saved my
+ * backup code", "Don't trust this device") and answers the consent page, until the server
+ * redirects to `redirectUri`. Returns the callback URL plus the kinds of pages seen on the
+ * way ('email', 'password', 'consent') and, apart, the second step's ('code',
+ * 'backup-code', 'trust').
  */
 export async function runAuthorization(authorizationUrl, {
   jar = new CookieJar(),
@@ -151,8 +156,12 @@ export async function runAuthorization(authorizationUrl, {
   email,
   password,
   decision = 'allow',
+  readCode,
+  trust = 'no',
 }) {
   const seen = [];
+  const secondStep = [];
+  let before = null;
   const trail = [];
   let response = await jar.fetch(authorizationUrl);
   let url = new URL(authorizationUrl);
@@ -164,7 +173,7 @@ export async function runAuthorization(authorizationUrl, {
       url = new URL(location, url);
       await response.arrayBuffer();
       if (url.href.startsWith(redirectUri)) {
-        return { callbackUrl: url, pages: seen, jar, trail, status: response.status };
+        return { callbackUrl: url, pages: seen, secondStep, jar, trail, status: response.status };
       }
       response = await jar.fetch(url);
       continue;
@@ -173,9 +182,10 @@ export async function runAuthorization(authorizationUrl, {
     if (response.status !== 200) {
       throw new Error(`HTTP ${response.status} at ${url.pathname}: ${pageText(html)} (trail: ${trail.join(' → ')})`);
     }
+    // The code page also has a small "Send a new code" form; the first form is the question.
     const forms = parseForms(html, url).filter((f) => f.method === 'post');
-    if (forms.length !== 1) {
-      throw new Error(`expected one POST form at ${url.pathname}, found ${forms.length}: ${pageText(html)}`);
+    if (forms.length < 1) {
+      throw new Error(`expected a POST form at ${url.pathname}: ${pageText(html)}`);
     }
     const [form] = forms;
     if (form.fields.includes('email')) {
@@ -183,7 +193,18 @@ export async function runAuthorization(authorizationUrl, {
       response = await submit(jar, form, { email });
     } else if (form.fields.includes('password')) {
       seen.push('password');
+      before = readCode ? await readCode.snapshot() : null;
       response = await submit(jar, form, { password });
+    } else if (form.fields.includes('code')) {
+      if (!readCode) throw new Error(`a code page but no readCode (trail: ${trail.join(' → ')})`);
+      secondStep.push('code');
+      response = await submit(jar, form, { code: await readCode(before) });
+    } else if (form.fields.includes('saved')) {
+      secondStep.push('backup-code');
+      response = await submit(jar, form, { saved: 'yes' });
+    } else if (form.buttons.some((b) => b.name === 'trust')) {
+      secondStep.push('trust');
+      response = await submit(jar, form, { trust });
     } else if (form.buttons.some((b) => b.name === 'decision' && b.value === decision)) {
       if (seen.includes('consent')) {
         throw new Error(`the consent page came back after decision=${decision} (trail: ${trail.join(' → ')})`);
@@ -196,4 +217,32 @@ export async function runAuthorization(authorizationUrl, {
     url = form.action;
   }
   throw new Error(`no redirect to ${redirectUri} after ${MAX_STEPS} steps (trail: ${trail.join(' → ')})`);
+}
+
+/**
+ * Reads sign-in codes from the server's outbox folder (the embedded default writes each mail
+ * as an .eml file there). `snapshot()` lists the files before a sign-in; calling the reader
+ * with that list returns the code in the one new mail.
+ */
+export function outboxCodeReader(folder) {
+  const list = async () => {
+    try {
+      return (await readdir(folder)).filter((f) => f.endsWith('.eml'));
+    } catch (e) {
+      if (e.code === 'ENOENT') return [];
+      throw e;
+    }
+  };
+  const read = async (before) => {
+    const known = new Set(before ?? []);
+    const fresh = (await list()).filter((f) => !known.has(f));
+    if (fresh.length !== 1) throw new Error(`expected one new mail in ${folder}, found ${fresh.length}`);
+    const text = await readFile(join(folder, fresh[0]), 'utf8');
+    const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+    const code = body.match(/\b(\d{6})\b/);
+    if (!code) throw new Error(`no 6-digit code in ${fresh[0]}`);
+    return code[1];
+  };
+  read.snapshot = list;
+  return read;
 }

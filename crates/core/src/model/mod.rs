@@ -14,8 +14,6 @@ pub use audit::AuditEvent;
 pub use authenticated::Authenticated;
 pub use client::{Client, ClientAuthMethod, GrantType};
 pub use consent::Consent;
-pub use mfa::{
-    BackupCodeInfo, DeviceId, MfaMethod, MfaState, TotpCredential, TrustedDevice,
-};
+pub use mfa::{BackupCodeInfo, DeviceId, MfaMethod, MfaState, TotpCredential, TrustedDevice};
 pub use refresh::{GraceSeal, NewRefreshFamily, RefreshFamily, RotateOutcome};
 pub use signing_key::{SigningAlg, SigningKeyRecord};

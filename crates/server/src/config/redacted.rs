@@ -7,7 +7,7 @@ use super::{DatabaseConfig, EphemeralConfig, KeysConfig};
 
 const REDACTED: &str = "<redacted>";
 
-fn redact(value: &str) -> &'static str {
+pub(super) fn redact(value: &str) -> &'static str {
     if value.is_empty() { "" } else { REDACTED }
 }
 

@@ -24,6 +24,11 @@ pub(super) fn read_into(config: &mut Config) -> Result<(), ConfigError> {
         &config.ephemeral.redis_url_file,
         "ephemeral.redis_url_file",
     )?;
+    resolve(
+        &mut config.mail.smtp_password,
+        &config.mail.smtp_password_file,
+        "mail.smtp_password_file",
+    )?;
     Ok(())
 }
 

@@ -239,8 +239,12 @@ async fn sign_in_and_collect(app: &TestApp, secret: &str) -> Minted {
     let (_, _, page) = browser
         .submit(&page, base, &[("email", "a@example.com")])
         .await;
-    let (_, back, _) = browser
+    let sent = app.mail.messages_to("a@example.com").len();
+    let (_, _, page) = browser
         .submit(&page, base, &[("password", lanyard_testkit::PASSWORD)])
+        .await;
+    let (back, _) = browser
+        .second_step(page, base, &app.mail, "a@example.com", sent)
         .await;
     assert!(back.starts_with(REDIRECT), "{back}");
     let code = query_param(&back, "code").unwrap();
@@ -403,7 +407,7 @@ where
 async fn bulk_sessions(app: &TestApp, auth: &Authenticated) -> Vec<String> {
     let mut ids = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
-        let jar = start_session(&app.app.state, CookieJar::new(), auth)
+        let jar = start_session(&app.app.state, CookieJar::new(), auth, None)
             .await
             .unwrap();
         ids.push(jar.get(SESSION_COOKIE).unwrap().value().to_owned());
@@ -419,11 +423,7 @@ async fn bulk_flows(app: &TestApp) -> Vec<String> {
         .validate_authorization(&bulk_request_params(), &Origin::default())
         .await
         .unwrap();
-    let flow = Flow {
-        request,
-        email: None,
-        signed_in: false,
-    };
+    let flow = Flow::for_request(request);
     let mut ids = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
         ids.push(save_flow(&app.app.state, None, &flow).await.unwrap());

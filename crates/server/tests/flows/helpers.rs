@@ -74,6 +74,7 @@ pub async fn obtain_code(app: &TestApp, client_id: &str, email: &str) -> String 
         .sign_in(
             &authorize_url(app, client_id, ""),
             &app.base_url,
+            &app.mail,
             email,
             lanyard_testkit::PASSWORD,
         )

@@ -46,6 +46,7 @@ async fn relying_party_signs_in_with_code_and_pkce_then_refreshes_and_logs_out()
             .sign_in(
                 auth_url.as_str(),
                 &app.base_url,
+                &app.mail,
                 "alice@example.com",
                 lanyard_testkit::PASSWORD,
             )

@@ -17,7 +17,7 @@ use lanyard_crypto::Kek;
 use lanyard_crypto::keys::{KeyRing, generate_signing_key};
 use lanyard_store::testing::{TempPostgres, cleanup_redis_prefix, temp_redis_prefix};
 use lanyard_testkit::recording::{cookie_value, hidden_field};
-use lanyard_testkit::{Backend, Browser};
+use lanyard_testkit::{Backend, Browser, SmtpSink};
 use reqwest::RequestBuilder;
 
 use crate::dump::{self, Cell};
@@ -188,6 +188,16 @@ pub async fn run(backend: Backend) -> Run {
     } else {
         format!("sqlite://{}/lanyard.db?mode=rwc", data_dir.display())
     };
+    // Mail goes through the real SMTP transport to a sink in this process.
+    let sink = SmtpSink::start().await;
+    for (key, value) in [
+        ("LANYARD_MAIL__TRANSPORT", "smtp".to_owned()),
+        ("LANYARD_MAIL__SMTP_HOST", "127.0.0.1".to_owned()),
+        ("LANYARD_MAIL__SMTP_PORT", sink.port().to_string()),
+        ("LANYARD_MAIL__SMTP_TLS", "none".to_owned()),
+    ] {
+        vars.push((key.to_owned(), value));
+    }
     let env = Env {
         vars,
         cwd: dir.path().to_owned(),
@@ -363,6 +373,32 @@ pub async fn run(backend: Backend) -> Run {
         .submit(&page, &base, &[("password", &password)])
         .await;
     assert_eq!(status, 200);
+    // The second step. The 6-digit code itself is too short to grep for (trace timestamps
+    // carry 6-digit fractions); the backup code and the device cookie are not.
+    assert!(page.contains("name=\"code\""), "code page: {page}");
+    let mails = sink.wait_for(EMAIL, 1).await;
+    let otp = lanyard_testkit::code_in(&mails[0].text);
+    let wrong = if otp == "135790" { "246801" } else { "135790" };
+    let (status, _, page) = browser.submit(&page, &base, &[("code", wrong)]).await;
+    assert_eq!(status, 400);
+    rec.keep("wrong code", status, &page, "", &[FLOW_ID, CSRF_TOKEN]);
+    let (status, _, page) = browser.submit(&page, &base, &[("code", &otp)]).await;
+    assert_eq!(status, 200);
+    let shown = page
+        .split("<code>")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .expect("the first sign-in shows a backup code");
+    rec.mint("backup code", shown);
+    rec.mint("backup code, as typed", &shown.replace('-', ""));
+    let (_, _, page) = browser.submit(&page, &base, &[("saved", "yes")]).await;
+    assert!(page.contains("name=\"trust\""), "trust page: {page}");
+    let (status, _, page) = browser.submit(&page, &base, &[("trust", "yes")]).await;
+    assert_eq!(status, 200);
+    rec.mint(
+        "device cookie",
+        &cookie_value(&jar, &base, "lanyard_device").expect("a device cookie"),
+    );
     assert!(page.contains("name=\"decision\""), "consent page: {page}");
     let session = rec.mint(
         "session cookie",

@@ -3,8 +3,12 @@
 
 pub mod account;
 pub mod audit_event;
+pub mod backup_code;
 pub mod client;
 pub mod consent;
+pub mod mfa_account;
 pub mod refresh_family;
 pub mod refresh_token;
 pub mod signing_key;
+pub mod totp_credential;
+pub mod trusted_device;

@@ -5,6 +5,7 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 
 mod m0001_initial;
 mod m0002_refresh_grace;
+mod m0003_mfa;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_initial::Migration),
             Box::new(m0002_refresh_grace::Migration),
+            Box::new(m0003_mfa::Migration),
         ]
     }
 }

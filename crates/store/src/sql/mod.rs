@@ -6,6 +6,7 @@ mod accounts;
 mod audit;
 mod clients;
 mod keys;
+mod mfa;
 mod refresh;
 
 use std::path::Path;

@@ -62,6 +62,7 @@ macro_rules! ephemeral_contract {
 
 mod accounts;
 mod ephemeral;
+mod mfa;
 mod misc;
 mod refresh;
 mod support;

@@ -111,7 +111,10 @@ async fn migrating_again_is_a_no_op(store: &SqlStore) {
 /// stores migrating at once (two nodes starting together) both succeed.
 async fn fresh_database_migrates_once_under_concurrency(db: &Db, url_twin: SqlStore) {
     let pending = db.store.pending_migrations().await.unwrap();
-    assert_eq!(pending, ["m0001_initial", "m0002_refresh_grace"]);
+    assert_eq!(
+        pending,
+        ["m0001_initial", "m0002_refresh_grace", "m0003_mfa"]
+    );
     assert_eq!(
         db.store.pending_migrations().await.unwrap(),
         pending,

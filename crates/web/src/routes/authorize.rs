@@ -44,11 +44,7 @@ async fn authorize_get(
             return Ok(redirect(&location, StatusCode::FOUND));
         }
     };
-    let flow = Flow {
-        email: request.login_hint.clone(),
-        request,
-        signed_in: false,
-    };
+    let flow = Flow::for_request(request);
     proceed(&state, jar, &origin, None, flow, StatusCode::FOUND).await
 }
 
@@ -74,10 +70,18 @@ pub(crate) async fn proceed(
     flow: Flow,
     redirect_status: StatusCode,
 ) -> Result<Response, PageError> {
+    let Some(request) = flow.request.as_ref() else {
+        // An account-page sign-in: back to the page that asked.
+        if let Some(id) = flow_id {
+            finish_flow(state, id).await?;
+        }
+        let to = flow.return_to.as_deref().unwrap_or(endpoints::ACCOUNT);
+        return Ok(redirect(to, StatusCode::SEE_OTHER));
+    };
     let session = current_session(state, &jar).await?;
     let next = state
         .issuer
-        .next_step(&flow.request, session.as_ref(), flow.signed_in, origin)
+        .next_step(request, session.as_ref(), flow.signed_in, origin)
         .await?;
     match next {
         Next::SignIn => {

@@ -1,7 +1,6 @@
 //! The sign-in pages (one question per page: email, then password) and the consent page.
 //!
-//! The second step (email code, authenticator app, ...) slots in at [`complete_sign_in`]:
-//! today a correct password completes sign-in at `urn:lanyard:loa:1`.
+//! A correct password hands over to the second step (`routes::second_step`).
 
 use axum::Router;
 use axum::extract::State;
@@ -10,8 +9,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use lanyard_core::Secret;
-use lanyard_core::model::Authenticated;
-use lanyard_core::model::authenticated::acr;
 use lanyard_identity::IdentityError;
 use lanyard_issuer::endpoints;
 
@@ -19,7 +16,8 @@ use crate::error::PageError;
 use crate::origin::RequestOrigin;
 use crate::params::{Form, Params, Query};
 use crate::routes::authorize::{proceed, redirect};
-use crate::session::{Flow, current_session, load_flow, save_flow, start_session};
+use crate::routes::second_step;
+use crate::session::{Flow, current_session, load_flow, save_flow};
 use crate::state::AppState;
 use crate::ui::csrf::{self, CSRF_FIELD, CsrfConfig};
 use crate::ui::{
@@ -204,15 +202,7 @@ async fn password_post(
         .authenticate_password(&email, Secret::new(password), &origin)
         .await
     {
-        Ok(account) => {
-            let auth = Authenticated {
-                account_id: account.id,
-                auth_time: state.clock.now(),
-                acr: acr::LOA1.to_owned(),
-                amr: vec!["pwd".to_owned()],
-            };
-            complete_sign_in(&state, jar, &id, flow, &auth).await
-        }
+        Ok(account) => second_step::begin(&state, jar, &origin, &id, flow, &account, None).await,
         Err(IdentityError::InvalidCredentials) => {
             let error =
                 wrong("The email address or password is not right. Check them and try again.");
@@ -229,50 +219,22 @@ async fn password_post(
     }
 }
 
-/// The seam for the second step: everything that completes a sign-in goes through here.
-async fn complete_sign_in(
-    state: &AppState,
-    jar: CookieJar,
-    flow_id: &str,
-    flow: Flow,
-    auth: &Authenticated,
-) -> Result<Response, PageError> {
-    let jar = start_session(state, jar, auth).await?;
-    let flow = Flow {
-        signed_in: true,
-        ..flow
-    };
-    save_flow(state, Some(flow_id), &flow).await?;
-    Ok((
-        jar,
-        redirect(
-            &format!("{}?flow={flow_id}", endpoints::AUTHORIZE_CONTINUE),
-            StatusCode::SEE_OTHER,
-        ),
-    )
-        .into_response())
-}
-
 pub(crate) async fn consent_page(
     state: &AppState,
     jar: CookieJar,
     flow_id: &str,
     flow: &Flow,
 ) -> Result<Response, PageError> {
+    let request = flow.request.as_ref().ok_or_else(PageError::expired_flow)?;
     let client = state
         .issuer
         .clients()
-        .find(&flow.request.client_id)
+        .find(&request.client_id)
         .await
         .map_err(|e| PageError::from_oauth(e.into()))?
         .ok_or_else(PageError::expired_flow)?;
     let (jar, csrf) = csrf_token(state, jar)?;
-    let scopes = flow
-        .request
-        .scope
-        .iter()
-        .filter_map(describe_scope)
-        .collect();
+    let scopes = request.scope.iter().filter_map(describe_scope).collect();
     let page = ConsentPage {
         theme: theme(state),
         action: endpoints::CONSENT.to_owned(),
@@ -302,7 +264,10 @@ async fn consent_post(
     Form(form): Form,
 ) -> Result<Response, PageError> {
     check_csrf(&jar, &form)?;
-    let (id, flow) = flow_from(&state, &form).await?;
+    let (id, mut flow) = flow_from(&state, &form).await?;
+    let Some(mut request) = flow.request.take() else {
+        return Err(PageError::expired_flow());
+    };
     let Some(session) = current_session(&state, &jar).await? else {
         return Ok(redirect(
             &format!("{}?flow={id}", endpoints::LOGIN),
@@ -313,17 +278,17 @@ async fn consent_post(
         Some("allow") => {
             state
                 .issuer
-                .grant_consent(&flow.request, &session, &origin)
+                .grant_consent(&request, &session, &origin)
                 .await?;
             // `prompt=consent` is now satisfied for this flow.
-            let mut flow = flow;
-            flow.request.prompt.consent = false;
+            request.prompt.consent = false;
+            flow.request = Some(request);
             proceed(&state, jar, &origin, Some(&id), flow, StatusCode::SEE_OTHER).await
         }
         Some("deny") => {
             crate::session::finish_flow(&state, &id).await?;
             Ok(redirect(
-                &state.issuer.deny(&flow.request),
+                &state.issuer.deny(&request),
                 StatusCode::SEE_OTHER,
             ))
         }

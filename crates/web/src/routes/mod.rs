@@ -1,10 +1,12 @@
 //! Routers per area.
 
+pub mod account;
 pub mod authorize;
 pub mod backchannel;
 pub mod health;
 pub mod login;
 pub mod logout;
 pub mod metadata;
+pub mod second_step;
 pub mod token;
 pub mod userinfo;

@@ -7,6 +7,7 @@
 
 pub mod assets;
 pub mod csrf;
+pub mod mfa_pages;
 pub mod pages;
 
 use askama::Template;
@@ -16,6 +17,10 @@ use http::{HeaderValue, StatusCode};
 
 pub use assets::{STYLESHEET_PATH, asset_routes};
 pub use csrf::{CSRF_COOKIE, CSRF_FIELD, CsrfConfig, CsrfError, ensure_token, verify};
+pub use mfa_pages::{
+    BackupCodePage, ChallengePage, DeviceView, ReconfirmPage, SecurityPage, TotpSetupPage,
+    TrustDevicePage,
+};
 pub use pages::{
     ConsentPage, ErrorPage, LogoutPage, SignInEmailPage, SignInPasswordPage, SignedOutPage,
 };

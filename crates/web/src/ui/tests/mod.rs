@@ -3,6 +3,7 @@
 
 mod assets;
 mod csrf;
+mod mfa_pages;
 
 use std::fmt;
 

@@ -1,0 +1,436 @@
+//! A challenge: the second question of one sign-in (or one step-up), from a correct password
+//! to a correct code. It lives in the ephemeral store under the keyed hash of an opaque id
+//! that the page carries; an emailed code belongs to exactly one challenge (S32: a code from
+//! sign-in A does not work in sign-in B), and only its latest code counts.
+
+use std::time::Duration;
+
+use lanyard_core::model::{Account, MfaMethod};
+use lanyard_core::{AccountId, Origin, Timestamp};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::lockout::{self, Lock};
+use crate::{Factor, MfaError, MfaService, code, totp};
+
+/// Why the second step is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    SignIn,
+    /// Reconfirming identity before a sensitive action (B8).
+    StepUp,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EmailCode {
+    /// Keyed hash of `challenge id + code`: the binding to this challenge is in the hash.
+    mac: String,
+    sent_at: Timestamp,
+    expires_at: Timestamp,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Record {
+    account_id: AccountId,
+    email: String,
+    purpose: Purpose,
+    created_at: Timestamp,
+    /// Step-up only accepts factors enrolled before this time (the protected session's
+    /// start), so a factor added in a hijacked session can not vouch for it (CVE-2023-3597).
+    factors_before: Option<Timestamp>,
+    email_code: Option<EmailCode>,
+}
+
+/// What the challenge page shows.
+#[derive(Debug, Clone)]
+pub struct ChallengeView {
+    pub account_id: AccountId,
+    pub purpose: Purpose,
+    /// The account's method: the question asked first.
+    pub method: MfaMethod,
+    /// Set once a code was emailed: when it expires and when another may be asked for.
+    pub email_code_expires_at: Option<Timestamp>,
+    pub resend_at: Option<Timestamp>,
+    pub has_backup_code: bool,
+}
+
+/// A typed answer, not yet normalised.
+#[derive(Debug, Clone, Copy)]
+pub enum Answer<'a> {
+    EmailCode(&'a str),
+    Totp(&'a str),
+    BackupCode(&'a str),
+}
+
+impl Answer<'_> {
+    fn factor(self) -> Factor {
+        match self {
+            Answer::EmailCode(_) => Factor::EmailCode,
+            Answer::Totp(_) => Factor::Totp,
+            Answer::BackupCode(_) => Factor::BackupCode,
+        }
+    }
+}
+
+/// A passed second step.
+#[derive(Debug)]
+pub struct Verified {
+    pub account_id: AccountId,
+    pub purpose: Purpose,
+    pub factor: Factor,
+    /// After a backup code was used, its replacement: shown once, right away (B4).
+    pub new_backup_code: Option<String>,
+}
+
+/// The challenge id is the page's only handle; anything else is refused before a lookup.
+const ID_LEN: usize = 43;
+
+impl MfaService {
+    fn challenge_key(&self, id: &str) -> String {
+        format!("mfa_challenge:{}", self.hasher.hash(id))
+    }
+
+    fn tries_key(&self, id: &str) -> String {
+        format!("mfa_tries:{}", self.hasher.hash(id))
+    }
+
+    fn challenge_ttl(&self) -> Duration {
+        Duration::from_secs(self.settings.challenge_ttl_secs.max(1) as u64)
+    }
+
+    async fn load(&self, id: &str) -> Result<Record, MfaError> {
+        if id.len() != ID_LEN {
+            return Err(MfaError::ChallengeGone);
+        }
+        let bytes = self
+            .ephemeral
+            .get(&self.challenge_key(id))
+            .await?
+            .ok_or(MfaError::ChallengeGone)?;
+        let record: Record = serde_json::from_slice(&bytes).map_err(|_| MfaError::ChallengeGone)?;
+        if self.clock.now()
+            >= record
+                .created_at
+                .plus_secs(self.settings.challenge_ttl_secs)
+        {
+            return Err(MfaError::ChallengeGone);
+        }
+        Ok(record)
+    }
+
+    async fn save(&self, id: &str, record: &Record) -> Result<(), MfaError> {
+        let bytes = serde_json::to_vec(record).map_err(|e| MfaError::Internal(e.to_string()))?;
+        self.ephemeral
+            .put(&self.challenge_key(id), &bytes, self.challenge_ttl())
+            .await?;
+        Ok(())
+    }
+
+    async fn view_of(&self, record: &Record) -> Result<ChallengeView, MfaError> {
+        let state = self.repo.mfa_state(record.account_id).await?;
+        let has_backup_code = self.repo.backup_code(record.account_id).await?.is_some();
+        Ok(ChallengeView {
+            account_id: record.account_id,
+            purpose: record.purpose,
+            method: state.method,
+            email_code_expires_at: record.email_code.as_ref().map(|c| c.expires_at),
+            resend_at: record
+                .email_code
+                .as_ref()
+                .map(|c| c.sent_at.plus_secs(self.settings.resend_interval_secs)),
+            has_backup_code,
+        })
+    }
+
+    /// Starts the second step for an account whose password was just verified, under `id`
+    /// (the sign-in flow's id: the page already carries it, so no second handle exists).
+    /// Starting again replaces an earlier challenge under the same id and its try count —
+    /// which takes a correct password, while the account's count keeps running.
+    /// Email-method accounts get their code right away. A locked account gets
+    /// [`MfaError::Locked`] and no challenge.
+    pub async fn begin(
+        &self,
+        id: &str,
+        account: &Account,
+        purpose: Purpose,
+        factors_before: Option<Timestamp>,
+        origin: &Origin,
+    ) -> Result<ChallengeView, MfaError> {
+        if id.len() != ID_LEN {
+            return Err(MfaError::ChallengeGone);
+        }
+        self.refuse_if_locked(account.id, origin).await?;
+        self.ephemeral.delete(&self.tries_key(id)).await?;
+        let mut record = Record {
+            account_id: account.id,
+            email: account.email.clone(),
+            purpose,
+            created_at: self.clock.now(),
+            factors_before,
+            email_code: None,
+        };
+        let state = self.repo.mfa_state(account.id).await?;
+        if state.method == MfaMethod::Email {
+            self.email_code(id, &mut record, origin).await?;
+        }
+        self.save(id, &record).await?;
+        self.view_of(&record).await
+    }
+
+    /// Ends a challenge (sign-in abandoned or restarted).
+    pub async fn abandon(&self, id: &str) -> Result<(), MfaError> {
+        self.ephemeral.delete(&self.challenge_key(id)).await?;
+        self.ephemeral.delete(&self.tries_key(id)).await?;
+        Ok(())
+    }
+
+    pub async fn view(&self, id: &str) -> Result<ChallengeView, MfaError> {
+        let record = self.load(id).await?;
+        self.view_of(&record).await
+    }
+
+    /// "Get code by email" / "Send a new code": replaces the challenge's code (latest only),
+    /// at most once per `resend_interval_secs` per challenge and `sends_per_hour` per
+    /// account and per source address.
+    pub async fn send_email_code(&self, id: &str, origin: &Origin) -> Result<Timestamp, MfaError> {
+        let mut record = self.load(id).await?;
+        self.refuse_if_locked(record.account_id, origin).await?;
+        if let Some(sent) = &record.email_code {
+            let at = sent.sent_at.plus_secs(self.settings.resend_interval_secs);
+            if self.clock.now() < at {
+                return Err(MfaError::ResendTooSoon { at });
+            }
+        }
+        let expires_at = self.email_code(id, &mut record, origin).await?;
+        self.save(id, &record).await?;
+        Ok(expires_at)
+    }
+
+    async fn email_code(
+        &self,
+        id: &str,
+        record: &mut Record,
+        origin: &Origin,
+    ) -> Result<Timestamp, MfaError> {
+        let hour = Duration::from_secs(3600);
+        let per_account = self
+            .ephemeral
+            .increment(&format!("mfa_sends:{}", record.account_id), hour)
+            .await?;
+        let per_ip = match &origin.ip {
+            Some(ip) => {
+                self.ephemeral
+                    .increment(&format!("mfa_sends_ip:{ip}"), hour)
+                    .await?
+            }
+            None => 0,
+        };
+        if per_account > self.settings.sends_per_hour
+            || per_ip > self.settings.sends_per_hour_per_ip
+        {
+            self.audit(
+                record.account_id,
+                "mfa.email.send_limited",
+                "failure",
+                None,
+                origin,
+            )
+            .await;
+            return Err(MfaError::TooManySends);
+        }
+        let now = self.clock.now();
+        let code = code::otp_from(&*self.rng);
+        let expires_at = now.plus_secs(self.settings.email_code_ttl_secs);
+        self.send_code_mail(&record.email, &code, now, expires_at)
+            .await?;
+        record.email_code = Some(EmailCode {
+            mac: self.hasher.hash(&format!("{id}:{code}")),
+            sent_at: now,
+            expires_at,
+        });
+        self.audit(record.account_id, "mfa.email.sent", "success", None, origin)
+            .await;
+        Ok(expires_at)
+    }
+
+    async fn refuse_if_locked(&self, account: AccountId, origin: &Origin) -> Result<(), MfaError> {
+        let state = self.repo.mfa_state(account).await?;
+        match lockout::lock(&state, self.clock.now(), &self.settings) {
+            Lock::Open => Ok(()),
+            Lock::Until(until) => {
+                self.audit(account, "mfa.locked", "failure", Some("backoff"), origin)
+                    .await;
+                Err(MfaError::Locked { until: Some(until) })
+            }
+            Lock::Hard => {
+                self.audit(account, "mfa.locked", "failure", Some("hard_limit"), origin)
+                    .await;
+                Err(MfaError::Locked { until: None })
+            }
+        }
+    }
+
+    /// Checks an answer. Every evaluated wrong answer counts against the challenge (five and
+    /// it is gone) and against the account (backoff, then the hard limit); the count is taken
+    /// atomically *before* the comparison, so parallel guesses can not outrun it (S30).
+    pub async fn verify(
+        &self,
+        id: &str,
+        answer: Answer<'_>,
+        origin: &Origin,
+    ) -> Result<Verified, MfaError> {
+        let record = self.load(id).await?;
+        let account = record.account_id;
+        self.refuse_if_locked(account, origin).await?;
+        let normalized = match answer {
+            Answer::EmailCode(typed) | Answer::Totp(typed) => code::normalize_otp(typed),
+            Answer::BackupCode(typed) => code::normalize_backup_code(typed),
+        }
+        .ok_or(MfaError::Malformed)?;
+
+        let tries = self
+            .ephemeral
+            .increment(&self.tries_key(id), self.challenge_ttl())
+            .await?;
+        let max = u64::from(self.settings.tries_per_challenge);
+        if tries > max {
+            self.ephemeral.delete(&self.challenge_key(id)).await?;
+            return Err(MfaError::TooManyTries);
+        }
+
+        let factor = answer.factor();
+        let outcome = match answer {
+            Answer::EmailCode(_) => self.check_email_code(id, &record, &normalized).await?,
+            Answer::Totp(_) => self.check_totp(&record, &normalized, origin).await?,
+            Answer::BackupCode(_) => self.check_backup_code(account, &normalized).await?,
+        };
+        let Some(new_backup_code) = outcome else {
+            return Err(self.wrong(id, &record, factor, tries, max, origin).await);
+        };
+        // One winner per challenge: whoever takes it completes it.
+        if self
+            .ephemeral
+            .take(&self.challenge_key(id))
+            .await?
+            .is_none()
+        {
+            return Err(MfaError::ChallengeGone);
+        }
+        self.ephemeral.delete(&self.tries_key(id)).await?;
+        self.repo.clear_mfa_failures(account).await?;
+        let kind = format!("mfa.{}.verified", factor.as_str());
+        self.audit(account, &kind, "success", None, origin).await;
+        Ok(Verified {
+            account_id: account,
+            purpose: record.purpose,
+            factor,
+            new_backup_code: new_backup_code.0,
+        })
+    }
+
+    /// A counted failure: the account's count goes up (mail when a lock starts), and the
+    /// challenge ends at its last try.
+    async fn wrong(
+        &self,
+        id: &str,
+        record: &Record,
+        factor: Factor,
+        tries: u64,
+        max: u64,
+        origin: &Origin,
+    ) -> MfaError {
+        let account = record.account_id;
+        let kind = format!("mfa.{}.failed", factor.as_str());
+        self.audit(account, &kind, "failure", None, origin).await;
+        let state = match self
+            .repo
+            .record_mfa_failure(account, self.clock.now())
+            .await
+        {
+            Ok(state) => state,
+            Err(e) => return e.into(),
+        };
+        if state.failures == self.settings.backoff_after {
+            self.notify_lock(&record.email, false).await;
+        } else if state.failures == self.settings.hard_limit {
+            self.notify_lock(&record.email, true).await;
+        }
+        if tries >= max {
+            if let Err(e) = self.ephemeral.delete(&self.challenge_key(id)).await {
+                return e.into();
+            }
+            return MfaError::TooManyTries;
+        }
+        MfaError::WrongCode {
+            tries_left: u32::try_from(max - tries).unwrap_or(0),
+        }
+    }
+
+    /// `Some(Passed)` when the code is this challenge's latest, unexpired email code.
+    async fn check_email_code(
+        &self,
+        id: &str,
+        record: &Record,
+        code: &str,
+    ) -> Result<Option<Passed>, MfaError> {
+        let Some(sent) = &record.email_code else {
+            return Ok(None);
+        };
+        let mac = self.hasher.hash(&format!("{id}:{code}"));
+        let matches = bool::from(mac.as_bytes().ct_eq(sent.mac.as_bytes()));
+        Ok((matches && self.clock.now() < sent.expires_at).then_some(Passed(None)))
+    }
+
+    async fn check_totp(
+        &self,
+        record: &Record,
+        code: &str,
+        origin: &Origin,
+    ) -> Result<Option<Passed>, MfaError> {
+        let account = record.account_id;
+        let Some(credential) = self.repo.totp_credential(account, false).await? else {
+            return Err(MfaError::NotAvailable);
+        };
+        if let (Some(before), Some(confirmed)) = (record.factors_before, credential.confirmed_at)
+            && confirmed >= before
+        {
+            return Err(MfaError::FactorTooNew);
+        }
+        let secret = self
+            .kek
+            .decrypt(&credential.secret_sealed, &Self::totp_aad(account))?;
+        let now_step = totp::step_at(self.clock.now().seconds());
+        let Some(step) = totp::matching_step(&secret, code, now_step)? else {
+            return Ok(None);
+        };
+        if self.repo.advance_totp_step(account, step).await? {
+            Ok(Some(Passed(None)))
+        } else {
+            self.audit(account, "mfa.totp.replay", "failure", None, origin)
+                .await;
+            Ok(None)
+        }
+    }
+
+    async fn check_backup_code(
+        &self,
+        account: AccountId,
+        code: &str,
+    ) -> Result<Option<Passed>, MfaError> {
+        let replacement = self.new_backup_code();
+        let used = self
+            .repo
+            .consume_backup_code(
+                account,
+                &self.backup_hash(account, code),
+                &self.backup_hash(account, &replacement),
+                self.clock.now(),
+            )
+            .await?;
+        Ok(used.then_some(Passed(Some(replacement))))
+    }
+}
+
+/// A passed check, with the backup code's replacement when one was used.
+struct Passed(Option<String>);

@@ -1,0 +1,529 @@
+//! [`MfaRepo`] on SQL: the second step's lockout counter, authenticator-app credentials,
+//! backup codes and trusted devices.
+//!
+//! Every "exactly once" rule is a conditional update whose row count decides: a TOTP step is
+//! accepted by `SET last_used_step = ? WHERE last_used_step IS NULL OR last_used_step < ?`,
+//! a backup code is used by `SET used_at = ? WHERE used_at IS NULL`, a pending credential is
+//! confirmed by the update that turns it active. PostgreSQL re-checks the WHERE clause after
+//! waiting for a concurrent writer's row lock; SQLite's IMMEDIATE transactions run one at a
+//! time. Counters are incremented in SQL (`failures = failures + 1`), never read-modify-write.
+//!
+//! The `mfa_accounts` row is created on first write (the default state, `ON CONFLICT DO
+//! NOTHING`). Transactions that change more than one table first lock that row (`SELECT …
+//! FOR UPDATE`; SQLite needs no row lock), so two of them on one account run one after the
+//! other on PostgreSQL too: under READ COMMITTED a statement does not see rows a concurrent
+//! transaction inserted after the statement began, so without the lock two replacements of
+//! a backup code could each retire the old code and both insert a new one.
+
+use async_trait::async_trait;
+use lanyard_core::model::{
+    BackupCodeInfo, DeviceId, MfaMethod, MfaState, TotpCredential, TrustedDevice,
+};
+use lanyard_core::ports::MfaRepo;
+use lanyard_core::{AccountId, StoreError, Timestamp};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::{SqlStore, ts};
+use crate::entity::{
+    backup_code as code, mfa_account as state, totp_credential as totp, trusted_device as device,
+};
+use crate::error::{self, corrupt};
+
+fn to_state(row: state::Model) -> Result<MfaState, StoreError> {
+    Ok(MfaState {
+        account_id: AccountId(row.account_id),
+        method: MfaMethod::parse(&row.method).ok_or_else(|| corrupt("mfa method"))?,
+        credential_epoch: row.credential_epoch,
+        failures: u32::try_from(row.failures).map_err(|_| corrupt("mfa failure count"))?,
+        last_failure_at: row.last_failure_at.map(ts),
+    })
+}
+
+fn to_totp(row: totp::Model) -> TotpCredential {
+    TotpCredential {
+        account_id: AccountId(row.account_id),
+        secret_sealed: row.secret_sealed,
+        last_used_step: row.last_used_step,
+        created_at: ts(row.created_at),
+        confirmed_at: row.confirmed_at.map(ts),
+    }
+}
+
+fn to_device(row: device::Model) -> TrustedDevice {
+    TrustedDevice {
+        id: DeviceId(row.id),
+        account_id: AccountId(row.account_id),
+        token_hash: row.token_hash,
+        label: row.label,
+        credential_epoch: row.credential_epoch,
+        acr: row.acr,
+        created_at: ts(row.created_at),
+        expires_at: ts(row.expires_at),
+        last_used_at: ts(row.last_used_at),
+        revoked_at: row.revoked_at.map(ts),
+    }
+}
+
+/// Devices not revoked and not expired at `now`: the ones a list shows and a revocation
+/// counts.
+fn device_live_at(now: Timestamp) -> Condition {
+    Condition::all()
+        .add(device::Column::RevokedAt.is_null())
+        .add(device::Column::ExpiresAt.gt(now.seconds()))
+}
+
+/// Inserts the default state row unless the account has one.
+async fn ensure_state<C: ConnectionTrait>(
+    db: &C,
+    account: AccountId,
+    context: &'static str,
+) -> Result<(), StoreError> {
+    let default = MfaState::new(account);
+    let row = state::ActiveModel {
+        account_id: Set(account.0),
+        method: Set(default.method.as_str().to_owned()),
+        credential_epoch: Set(default.credential_epoch),
+        failures: Set(0),
+        last_failure_at: Set(None),
+    };
+    state::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(state::Column::AccountId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+        .map_err(|e| error::db(context, e))?;
+    Ok(())
+}
+
+async fn load_state<C: ConnectionTrait>(
+    db: &C,
+    account: AccountId,
+    context: &'static str,
+) -> Result<Option<state::Model>, StoreError> {
+    state::Entity::find_by_id(account.0)
+        .one(db)
+        .await
+        .map_err(|e| error::db(context, e))
+}
+
+/// Creates the state row if needed and locks it for the rest of `txn` (PostgreSQL; SQLite's
+/// IMMEDIATE transaction already excludes every other writer).
+async fn lock_state(
+    txn: &DatabaseTransaction,
+    account: AccountId,
+    context: &'static str,
+) -> Result<state::Model, StoreError> {
+    ensure_state(txn, account, context).await?;
+    state::Entity::find_by_id(account.0)
+        .lock_exclusive()
+        .one(txn)
+        .await
+        .map_err(|e| error::db(context, e))?
+        .ok_or_else(|| corrupt("mfa state vanished"))
+}
+
+/// An update of the account's state row (which must exist).
+fn update_state(account: AccountId) -> sea_orm::UpdateMany<state::Entity> {
+    state::Entity::update_many().filter(state::Column::AccountId.eq(account.0))
+}
+
+fn bump_epoch(update: sea_orm::UpdateMany<state::Entity>) -> sea_orm::UpdateMany<state::Entity> {
+    update.col_expr(
+        state::Column::CredentialEpoch,
+        Expr::col(state::Column::CredentialEpoch).add(1),
+    )
+}
+
+fn method_is(
+    update: sea_orm::UpdateMany<state::Entity>,
+    method: MfaMethod,
+) -> sea_orm::UpdateMany<state::Entity> {
+    update.col_expr(state::Column::Method, Expr::value(method.as_str()))
+}
+
+async fn rollback(txn: DatabaseTransaction, context: &'static str) -> Result<(), StoreError> {
+    txn.rollback().await.map_err(|e| error::db(context, e))
+}
+
+async fn commit(txn: DatabaseTransaction, context: &'static str) -> Result<(), StoreError> {
+    txn.commit().await.map_err(|e| error::db(context, e))
+}
+
+fn new_code(account: AccountId, code_hash: &str, now: Timestamp) -> code::ActiveModel {
+    code::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        account_id: Set(account.0),
+        code_hash: Set(code_hash.to_owned()),
+        created_at: Set(now.seconds()),
+        used_at: Set(None),
+    }
+}
+
+#[async_trait]
+impl MfaRepo for SqlStore {
+    async fn mfa_state(&self, account: AccountId) -> Result<MfaState, StoreError> {
+        match load_state(&self.db, account, "get mfa state").await? {
+            Some(row) => to_state(row),
+            None => Ok(MfaState::new(account)),
+        }
+    }
+
+    async fn record_mfa_failure(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+    ) -> Result<MfaState, StoreError> {
+        const CONTEXT: &str = "record mfa failure";
+        let txn = self.begin_write().await?;
+        ensure_state(&txn, account, CONTEXT).await?;
+        update_state(account)
+            .col_expr(
+                state::Column::Failures,
+                Expr::col(state::Column::Failures).add(1),
+            )
+            .col_expr(state::Column::LastFailureAt, Expr::value(now.seconds()))
+            .exec(&txn)
+            .await
+            .map_err(|e| error::db(CONTEXT, e))?;
+        // Read inside the transaction: exactly this call's increment, not a later one.
+        let row = load_state(&txn, account, CONTEXT)
+            .await?
+            .ok_or_else(|| corrupt("mfa state vanished"))?;
+        commit(txn, CONTEXT).await?;
+        to_state(row)
+    }
+
+    async fn clear_mfa_failures(&self, account: AccountId) -> Result<(), StoreError> {
+        // No row means no failures: nothing to insert.
+        update_state(account)
+            .col_expr(state::Column::Failures, Expr::value(0))
+            .col_expr(
+                state::Column::LastFailureAt,
+                Expr::value(Option::<i64>::None),
+            )
+            .exec(&self.db)
+            .await
+            .map_err(|e| error::db("clear mfa failures", e))?;
+        Ok(())
+    }
+
+    async fn bump_credential_epoch(&self, account: AccountId) -> Result<i64, StoreError> {
+        const CONTEXT: &str = "bump credential epoch";
+        let txn = self.begin_write().await?;
+        ensure_state(&txn, account, CONTEXT).await?;
+        bump_epoch(update_state(account))
+            .exec(&txn)
+            .await
+            .map_err(|e| error::db(CONTEXT, e))?;
+        let row = load_state(&txn, account, CONTEXT)
+            .await?
+            .ok_or_else(|| corrupt("mfa state vanished"))?;
+        commit(txn, CONTEXT).await?;
+        Ok(row.credential_epoch)
+    }
+
+    async fn totp_credential(
+        &self,
+        account: AccountId,
+        pending: bool,
+    ) -> Result<Option<TotpCredential>, StoreError> {
+        Ok(totp::Entity::find_by_id((account.0, pending))
+            .one(&self.db)
+            .await
+            .map_err(|e| error::db("find totp credential", e))?
+            .map(to_totp))
+    }
+
+    async fn put_pending_totp(
+        &self,
+        account: AccountId,
+        secret_sealed: &[u8],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let row = totp::ActiveModel {
+            account_id: Set(account.0),
+            pending: Set(true),
+            secret_sealed: Set(secret_sealed.to_vec()),
+            last_used_step: Set(None),
+            created_at: Set(now.seconds()),
+            confirmed_at: Set(None),
+        };
+        // One statement: a second setup replaces the first pending secret whole.
+        let on_conflict = OnConflict::columns([totp::Column::AccountId, totp::Column::Pending])
+            .update_columns([
+                totp::Column::SecretSealed,
+                totp::Column::LastUsedStep,
+                totp::Column::CreatedAt,
+                totp::Column::ConfirmedAt,
+            ])
+            .to_owned();
+        totp::Entity::insert(row)
+            .on_conflict(on_conflict)
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(|e| error::db("put pending totp", e))?;
+        Ok(())
+    }
+
+    async fn activate_pending_totp(
+        &self,
+        account: AccountId,
+        step: i64,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        const CONTEXT: &str = "activate totp";
+        let txn = self.begin_write().await?;
+        lock_state(&txn, account, CONTEXT).await?;
+        // The old active credential makes room for the new one (same key but `pending`).
+        // Undone by the rollback below when there turns out to be nothing to activate.
+        totp::Entity::delete_many()
+            .filter(totp::Column::AccountId.eq(account.0))
+            .filter(totp::Column::Pending.eq(false))
+            .exec(&txn)
+            .await
+            .map_err(|e| error::db(CONTEXT, e))?;
+        let activated = totp::Entity::update_many()
+            .col_expr(totp::Column::Pending, Expr::value(false))
+            .col_expr(totp::Column::ConfirmedAt, Expr::value(now.seconds()))
+            .col_expr(totp::Column::LastUsedStep, Expr::value(step))
+            .filter(totp::Column::AccountId.eq(account.0))
+            .filter(totp::Column::Pending.eq(true))
+            .exec(&txn)
+            .await
+            .map_err(|e| error::db(CONTEXT, e))?;
+        if activated.rows_affected != 1 {
+            // A concurrent confirm won (or nothing was set up): keep the active credential.
+            rollback(txn, CONTEXT).await?;
+            return Ok(false);
+        }
+        bump_epoch(method_is(update_state(account), MfaMethod::Totp))
+            .exec(&txn)
+            .await
+            .map_err(|e| error::db(CONTEXT, e))?;
+        commit(txn, CONTEXT).await?;
+        Ok(true)
+    }
+
+    async fn advance_totp_step(&self, account: AccountId, step: i64) -> Result<bool, StoreError> {
+        let later = Condition::any()
+            .add(totp::Column::LastUsedStep.is_null())
+            .add(totp::Column::LastUsedStep.lt(step));
+        let result = totp::Entity::update_many()
+            .col_expr(totp::Column::LastUsedStep, Expr::value(step))
+            .filter(totp::Column::AccountId.eq(account.0))
+            .filter(totp::Column::Pending.eq(false))
+            .filter(later)
+            .exec(&self.db)
+            .await
+            .map_err(|e| error::db("advance totp step", e))?;
+        Ok(result.rows_affected == 1)
+    }
+
+    async fn delete_totp(&self, account: AccountId) -> Result<bool, StoreError> {
+        const CONTEXT: &str = "delete totp";
+        let txn = self.begin_write().await?;
+        lock_state(&txn, account, CONTEXT).await?;
+        let active = totp::Entity::delete_many()
+            .filter(totp::Column::AccountId.eq(account.0))
+            .filter(totp::Column::Pending.eq(false))
+            .exec(&txn)
+            .await
+            .map_err(|e| error::db(CONTEXT, e))?;
+        totp::Entity::delete_many()
+            .filter(totp::Column::AccountId.eq(account.0))
+            .exec(&txn)
+            .await
+            .map_err(|e| error::db(CONTEXT, e))?;
+        bump_epoch(method_is(update_state(account), MfaMethod::Email))
+            .exec(&txn)
+            .await
+            .map_err(|e| error::db(CONTEXT, e))?;
+        commit(txn, CONTEXT).await?;
+        Ok(active.rows_affected > 0)
+    }
+
+    async fn set_mfa_method(
+        &self,
+        account: AccountId,
+        method: MfaMethod,
+    ) -> Result<(), StoreError> {
+        const CONTEXT: &str = "set mfa method";
+        let txn = self.begin_write().await?;
+        ensure_state(&txn, account, CONTEXT).await?;
+        method_is(update_state(account), method)
+            .exec(&txn)
+            .await
+            .map_err(|e| error::db(CONTEXT, e))?;
+        commit(txn, CONTEXT).await
+    }
+
+    async fn backup_code(&self, account: AccountId) -> Result<Option<BackupCodeInfo>, StoreError> {
+        let row = code::Entity::find()
+            .filter(code::Column::AccountId.eq(account.0))
+            .filter(code::Column::UsedAt.is_null())
+            .order_by_desc(code::Column::CreatedAt)
+            .one(&self.db)
+            .await
+            .map_err(|e| error::db("find backup code", e))?;
+        Ok(row.map(|row| BackupCodeInfo {
+            created_at: ts(row.created_at),
+        }))
+    }
+
+    async fn consume_backup_code(
+        &self,
+        account: AccountId,
+        code_hash: &str,
+        replacement_hash: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        const CONTEXT: &str = "consume backup code";
+        let txn = self.begin_write().await?;
+        lock_state(&txn, account, CONTEXT).await?;
+        let used = code::Entity::update_many()
+            .col_expr(code::Column::UsedAt, Expr::value(now.seconds()))
+            .filter(code::Column::AccountId.eq(account.0))
+            .filter(code::Column::CodeHash.eq(code_hash))
+            .filter(code::Column::UsedAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(|e| error::db(CONTEXT, e))?;
+        if used.rows_affected != 1 {
+            rollback(txn, CONTEXT).await?;
+            return Ok(false);
+        }
+        code::Entity::insert(new_code(account, replacement_hash, now))
+            .exec_without_returning(&txn)
+            .await
+            .map_err(|e| error::db(CONTEXT, e))?;
+        commit(txn, CONTEXT).await?;
+        Ok(true)
+    }
+
+    async fn replace_backup_code(
+        &self,
+        account: AccountId,
+        code_hash: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        const CONTEXT: &str = "replace backup code";
+        let txn = self.begin_write().await?;
+        lock_state(&txn, account, CONTEXT).await?;
+        code::Entity::update_many()
+            .col_expr(code::Column::UsedAt, Expr::value(now.seconds()))
+            .filter(code::Column::AccountId.eq(account.0))
+            .filter(code::Column::UsedAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(|e| error::db(CONTEXT, e))?;
+        code::Entity::insert(new_code(account, code_hash, now))
+            .exec_without_returning(&txn)
+            .await
+            .map_err(|e| error::db(CONTEXT, e))?;
+        commit(txn, CONTEXT).await
+    }
+
+    async fn insert_trusted_device(&self, d: &TrustedDevice) -> Result<(), StoreError> {
+        let row = device::ActiveModel {
+            id: Set(d.id.0),
+            account_id: Set(d.account_id.0),
+            token_hash: Set(d.token_hash.clone()),
+            label: Set(d.label.clone()),
+            credential_epoch: Set(d.credential_epoch),
+            acr: Set(d.acr.clone()),
+            created_at: Set(d.created_at.seconds()),
+            expires_at: Set(d.expires_at.seconds()),
+            last_used_at: Set(d.last_used_at.seconds()),
+            revoked_at: Set(d.revoked_at.map(Timestamp::seconds)),
+        };
+        device::Entity::insert(row)
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(|e| error::db("insert trusted device", e))?;
+        Ok(())
+    }
+
+    async fn find_trusted_device(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<TrustedDevice>, StoreError> {
+        Ok(device::Entity::find()
+            .filter(device::Column::TokenHash.eq(token_hash))
+            .one(&self.db)
+            .await
+            .map_err(|e| error::db("find trusted device", e))?
+            .map(to_device))
+    }
+
+    async fn touch_trusted_device(&self, id: DeviceId, now: Timestamp) -> Result<(), StoreError> {
+        // A device revoked or deleted meanwhile is no error: the caller checked it a moment
+        // ago, and a stale `last_used_at` harms nobody.
+        device::Entity::update_many()
+            .col_expr(device::Column::LastUsedAt, Expr::value(now.seconds()))
+            .filter(device::Column::Id.eq(id.0))
+            .exec(&self.db)
+            .await
+            .map_err(|e| error::db("touch trusted device", e))?;
+        Ok(())
+    }
+
+    async fn list_trusted_devices(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+    ) -> Result<Vec<TrustedDevice>, StoreError> {
+        // Ties in the second broken by id: UUIDv7, so the later insert comes first.
+        Ok(device::Entity::find()
+            .filter(device::Column::AccountId.eq(account.0))
+            .filter(device_live_at(now))
+            .order_by_desc(device::Column::CreatedAt)
+            .order_by_desc(device::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(|e| error::db("list trusted devices", e))?
+            .into_iter()
+            .map(to_device)
+            .collect())
+    }
+
+    async fn revoke_trusted_device(
+        &self,
+        account: AccountId,
+        id: DeviceId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let result = device::Entity::update_many()
+            .col_expr(device::Column::RevokedAt, Expr::value(now.seconds()))
+            .filter(device::Column::AccountId.eq(account.0))
+            .filter(device::Column::Id.eq(id.0))
+            .filter(device_live_at(now))
+            .exec(&self.db)
+            .await
+            .map_err(|e| error::db("revoke trusted device", e))?;
+        Ok(result.rows_affected == 1)
+    }
+
+    async fn revoke_trusted_devices(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        // Expired devices are dead already and keep their row as it was.
+        let result = device::Entity::update_many()
+            .col_expr(device::Column::RevokedAt, Expr::value(now.seconds()))
+            .filter(device::Column::AccountId.eq(account.0))
+            .filter(device_live_at(now))
+            .exec(&self.db)
+            .await
+            .map_err(|e| error::db("revoke trusted devices", e))?;
+        Ok(result.rows_affected)
+    }
+}
