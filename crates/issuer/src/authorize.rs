@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use lanyard_core::model::authenticated::acr;
 use lanyard_core::model::{AuditEvent, Authenticated, Client, GrantType};
 use lanyard_core::{Origin, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -54,6 +55,9 @@ pub enum AuthorizeRejection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Next {
     SignIn,
+    /// Signed in, but below the `acr_values` the app asked for: ask only for a stronger
+    /// second step (authenticator app or backup code), not the password again.
+    RaiseAssurance,
     Consent,
     /// Redirect to the client: a code, or an error the client must handle.
     Redirect(String),
@@ -298,6 +302,18 @@ impl Issuer {
         let Some(auth) = session else {
             return Ok(Next::SignIn);
         };
+        let has = acr::level(&auth.acr).unwrap_or(0);
+        if acr::required(&request.acr_values).is_some_and(|needed| has < needed) {
+            return Ok(if request.prompt.none {
+                Next::Redirect(self.error_for(
+                    request,
+                    ErrorCode::InteractionRequired,
+                    "a stronger sign-in is required",
+                ))
+            } else {
+                Next::RaiseAssurance
+            });
+        }
         let Some(client) = self.clients.find(&request.client_id).await? else {
             return Ok(Next::Redirect(self.error_for(
                 request,

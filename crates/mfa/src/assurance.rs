@@ -41,14 +41,3 @@ impl Factor {
         }
     }
 }
-
-/// Rank of an acr value for "at least" comparisons; unknown values rank above everything,
-/// so an RP asking for a level we do not offer is never satisfied by accident.
-pub fn level(acr_value: &str) -> u8 {
-    match acr_value {
-        acr::LOA1 => 1,
-        acr::LOA2 => 2,
-        acr::LOA3 => 3,
-        _ => u8::MAX,
-    }
-}

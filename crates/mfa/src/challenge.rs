@@ -20,6 +20,9 @@ pub enum Purpose {
     SignIn,
     /// Reconfirming identity before a sensitive action (B8).
     StepUp,
+    /// A signed-in user whose app asks for a higher level (`acr_values`): only the
+    /// authenticator app or the backup code can answer, so no code is emailed up front.
+    RaiseAssurance,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -171,7 +174,7 @@ impl MfaService {
             email_code: None,
         };
         let state = self.repo.mfa_state(account.id).await?;
-        if state.method == MfaMethod::Email {
+        if state.method == MfaMethod::Email && purpose != Purpose::RaiseAssurance {
             self.email_code(id, &mut record, origin).await?;
         }
         self.save(id, &record).await?;

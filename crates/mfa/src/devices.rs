@@ -64,27 +64,53 @@ impl MfaService {
         account: AccountId,
         cookie: Option<&str>,
     ) -> Result<bool, MfaError> {
-        let Some(token) = cookie.filter(|t| t.len() == TOKEN_LEN) else {
+        let state = self.repo.mfa_state(account).await?;
+        if state.method != MfaMethod::Email {
             return Ok(false);
+        }
+        let Some(device) = self
+            .live_device(account, cookie, state.credential_epoch)
+            .await?
+        else {
+            return Ok(false);
+        };
+        self.repo
+            .touch_trusted_device(device.id, self.clock.now())
+            .await?;
+        Ok(true)
+    }
+
+    /// Whether the cookie names a live trusted device of this account (any method).
+    pub async fn is_trusted_device(
+        &self,
+        account: AccountId,
+        cookie: Option<&str>,
+    ) -> Result<bool, MfaError> {
+        let epoch = self.repo.mfa_state(account).await?.credential_epoch;
+        Ok(self.live_device(account, cookie, epoch).await?.is_some())
+    }
+
+    async fn live_device(
+        &self,
+        account: AccountId,
+        cookie: Option<&str>,
+        epoch: i64,
+    ) -> Result<Option<TrustedDevice>, MfaError> {
+        let Some(token) = cookie.filter(|t| t.len() == TOKEN_LEN) else {
+            return Ok(None);
         };
         let Some(device) = self
             .repo
             .find_trusted_device(&self.hasher.hash(token))
             .await?
         else {
-            return Ok(false);
+            return Ok(None);
         };
-        let now = self.clock.now();
-        let state = self.repo.mfa_state(account).await?;
-        let trusted = device.account_id == account
+        let live = device.account_id == account
             && device.revoked_at.is_none()
-            && now < device.expires_at
-            && device.credential_epoch == state.credential_epoch
-            && state.method == MfaMethod::Email;
-        if trusted {
-            self.repo.touch_trusted_device(device.id, now).await?;
-        }
-        Ok(trusted)
+            && self.clock.now() < device.expires_at
+            && device.credential_epoch == epoch;
+        Ok(live.then_some(device))
     }
 
     pub async fn trusted_devices(

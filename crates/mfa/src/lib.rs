@@ -17,6 +17,7 @@ mod error;
 pub mod lockout;
 mod notify;
 mod settings;
+mod signin_limits;
 pub mod stepup;
 pub mod totp;
 pub mod when;

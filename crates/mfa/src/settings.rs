@@ -21,6 +21,9 @@ pub struct MfaSettings {
     pub hard_limit: u32,
     /// The longest backoff step.
     pub max_backoff_secs: i64,
+    /// Wrong passwords from one address within the window before it must wait (S53a).
+    pub password_failures_per_ip: u64,
+    pub password_failure_window_secs: i64,
     /// How long a device stays trusted (B6: 30 days).
     pub device_trust_secs: i64,
     /// A fresh second step within this window satisfies the step-up guard (B8: 10 minutes).
@@ -39,6 +42,8 @@ impl Default for MfaSettings {
             backoff_after: 5,
             hard_limit: 100,
             max_backoff_secs: 60 * 60,
+            password_failures_per_ip: 50,
+            password_failure_window_secs: 15 * 60,
             device_trust_secs: 30 * 24 * 3600,
             step_up_window_secs: 10 * 60,
         }

@@ -108,6 +108,13 @@ pub enum UserCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Clears the account's failed sign-in count (the way out of the hard limit).
+    Unlock {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

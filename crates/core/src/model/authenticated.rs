@@ -13,6 +13,23 @@ pub mod acr {
     /// Password + authenticator app or backup code.
     pub const LOA3: &str = "urn:lanyard:loa:3";
     pub const SUPPORTED: [&str; 3] = [LOA1, LOA2, LOA3];
+
+    /// Rank of a level for "at least" comparisons; `None` for values we do not define.
+    pub fn level(value: &str) -> Option<u8> {
+        match value {
+            LOA1 => Some(1),
+            LOA2 => Some(2),
+            LOA3 => Some(3),
+            _ => None,
+        }
+    }
+
+    /// The lowest level an `acr_values` list accepts, ignoring values we do not define (the
+    /// parameter is a list of acceptable levels, in order of preference); `None` when it
+    /// names none of ours.
+    pub fn required(acr_values: &[String]) -> Option<u8> {
+        acr_values.iter().filter_map(|v| level(v)).min()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,4 +1,4 @@
-//! `lanyard user create|list|disable`.
+//! `lanyard user create|list|disable|unlock`.
 
 use std::io::Read;
 
@@ -68,6 +68,22 @@ pub async fn run(app: &App, cmd: UserCommand) -> CommandResult {
                 print_json(&describe(&account));
             } else {
                 println!("disabled account {} <{}>", account.id, account.email);
+            }
+            Ok(())
+        }
+        UserCommand::Unlock {
+            email,
+            json: as_json,
+        } => {
+            let account = accounts
+                .find_by_email(&email)
+                .await?
+                .ok_or("no account with this email")?;
+            app.state.mfa.unlock(account.id, &Origin::cli()).await?;
+            if as_json {
+                print_json(&describe(&account));
+            } else {
+                println!("unlocked account {} <{}>", account.id, account.email);
             }
             Ok(())
         }

@@ -81,6 +81,8 @@ pub struct MfaConfig {
     pub backoff_after: u32,
     pub hard_limit: u32,
     pub max_backoff_secs: i64,
+    pub password_failures_per_ip: u64,
+    pub password_failure_window_secs: i64,
     pub device_trust_days: i64,
     pub step_up_window_secs: i64,
 }
@@ -97,6 +99,8 @@ impl Default for MfaConfig {
             backoff_after: d.backoff_after,
             hard_limit: d.hard_limit,
             max_backoff_secs: d.max_backoff_secs,
+            password_failures_per_ip: d.password_failures_per_ip,
+            password_failure_window_secs: d.password_failure_window_secs,
             device_trust_days: d.device_trust_secs / 86_400,
             step_up_window_secs: d.step_up_window_secs,
         }
@@ -114,6 +118,8 @@ impl MfaConfig {
             backoff_after: self.backoff_after,
             hard_limit: self.hard_limit,
             max_backoff_secs: self.max_backoff_secs,
+            password_failures_per_ip: self.password_failures_per_ip,
+            password_failure_window_secs: self.password_failure_window_secs,
             device_trust_secs: self.device_trust_days * 86_400,
             step_up_window_secs: self.step_up_window_secs,
             ..lanyard_mfa::MfaSettings::default()
@@ -139,6 +145,12 @@ impl MfaConfig {
         }
         if self.max_backoff_secs < 60 {
             return Err(("mfa.max_backoff_secs", "must be at least 60"));
+        }
+        if self.password_failures_per_ip < 1 || self.password_failure_window_secs < 60 {
+            return Err((
+                "mfa.password_failures_per_ip",
+                "needs at least 1 failure per window of at least 60 seconds",
+            ));
         }
         if !(1..=30).contains(&self.device_trust_days) {
             return Err(("mfa.device_trust_days", "must be 1 to 30"));

@@ -99,6 +99,17 @@ pub(crate) async fn proceed(
                 StatusCode::SEE_OTHER,
             ))
         }
+        Next::RaiseAssurance => {
+            let Some(session) = session else {
+                return Err(PageError::expired_flow());
+            };
+            let id = match flow_id {
+                Some(id) => id.to_owned(),
+                None => save_flow(state, None, &flow).await?,
+            };
+            crate::routes::second_step::raise(state, jar, origin, &id, flow, session.account_id)
+                .await
+        }
         Next::Consent => {
             let id = save_flow(state, flow_id, &flow).await?;
             consent_page(state, jar, &id, &flow).await

@@ -197,11 +197,37 @@ async fn password_post(
         let error = wrong("Enter your password");
         return sign_in_page(&state, jar, Step::Password, &id, &email, Some(error));
     }
-    match state
+    if let Some(wait) = state.mfa.address_throttled(&origin).await? {
+        return Ok(second_step::throttled_page(&state, wait));
+    }
+    // Looked up before the password check so the account's lock applies, and the password is
+    // checked even when locked, so a locked account costs the same time as any other (S53f).
+    let named = state.accounts.find_by_email(&email).await.ok().flatten();
+    let locked = match &named {
+        Some(account) => {
+            state
+                .mfa
+                .account_locked(account.id, crate::device_cookie::read(&state, &jar))
+                .await?
+        }
+        None => false,
+    };
+    let outcome = state
         .accounts
         .authenticate_password(&email, Secret::new(password), &origin)
-        .await
-    {
+        .await;
+    let outcome = match outcome {
+        Ok(_) if locked => Err(IdentityError::InvalidCredentials),
+        Err(IdentityError::InvalidCredentials) => {
+            state
+                .mfa
+                .password_failed(named.as_ref().map(|a| a.id), &origin)
+                .await?;
+            Err(IdentityError::InvalidCredentials)
+        }
+        other => other,
+    };
+    match outcome {
         Ok(account) => second_step::begin(&state, jar, &origin, &id, flow, &account, None).await,
         Err(IdentityError::InvalidCredentials) => {
             let error =

@@ -17,7 +17,6 @@ use lanyard_core::model::authenticated::acr;
 use lanyard_core::model::{Authenticated, MfaMethod};
 use lanyard_core::{Origin, Timestamp};
 use lanyard_issuer::endpoints;
-use lanyard_mfa::assurance::level;
 use lanyard_mfa::{Answer, ChallengeView, Factor, MfaError, Purpose, when};
 
 use crate::device_cookie;
@@ -39,11 +38,11 @@ pub fn routes() -> Router<AppState> {
         .route(endpoints::LOGIN_TRUST, post(trust_post))
 }
 
-/// The lowest assurance the flow's app accepts (`acr_values`); sign-in alone is loa:2.
+/// The lowest assurance the flow's app accepts (`acr_values`); a sign-in is at least loa:2.
 fn required_level(flow: &Flow) -> u8 {
     flow.request
         .as_ref()
-        .and_then(|r| r.acr_values.iter().map(|v| level(v)).min())
+        .and_then(|r| acr::required(&r.acr_values))
         .unwrap_or(2)
         .max(2)
 }
@@ -60,8 +59,61 @@ pub(crate) async fn begin(
     jar: CookieJar,
     origin: &Origin,
     flow_id: &str,
+    flow: Flow,
+    account: &Account,
+    step_up_of: Option<Timestamp>,
+) -> Result<Response, PageError> {
+    let purpose = if step_up_of.is_some() {
+        Purpose::StepUp
+    } else if required_level(&flow) > 2 {
+        // The app needs the authenticator app or the backup code: no point emailing a code.
+        Purpose::RaiseAssurance
+    } else {
+        Purpose::SignIn
+    };
+    start(
+        state, jar, origin, flow_id, flow, account, purpose, step_up_of,
+    )
+    .await
+}
+
+/// A signed-in user whose app asked for more (`acr_values`): only the stronger second step,
+/// not the password again (B9).
+pub(crate) async fn raise(
+    state: &AppState,
+    jar: CookieJar,
+    origin: &Origin,
+    flow_id: &str,
+    flow: Flow,
+    account_id: lanyard_core::AccountId,
+) -> Result<Response, PageError> {
+    let account = state
+        .accounts
+        .get(account_id)
+        .await
+        .map_err(|_| PageError::expired_flow())?;
+    start(
+        state,
+        jar,
+        origin,
+        flow_id,
+        flow,
+        &account,
+        Purpose::RaiseAssurance,
+        None,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn start(
+    state: &AppState,
+    jar: CookieJar,
+    origin: &Origin,
+    flow_id: &str,
     mut flow: Flow,
     account: &Account,
+    purpose: Purpose,
     step_up_of: Option<Timestamp>,
 ) -> Result<Response, PageError> {
     let now = state.clock.now();
@@ -72,8 +124,8 @@ pub(crate) async fn begin(
         passed: None,
         backup_code_unacknowledged: false,
     };
-    // Step-up never accepts a trusted device (S36).
-    if step_up_of.is_none()
+    // Only a plain sign-in accepts a trusted device; step-up never does (S36).
+    if purpose == Purpose::SignIn
         && required_level(&flow) <= 2
         && state
             .mfa
@@ -84,11 +136,6 @@ pub(crate) async fn begin(
         flow.pending = Some(pending);
         return finish(state, jar, flow_id, flow).await;
     }
-    let purpose = if step_up_of.is_some() {
-        Purpose::StepUp
-    } else {
-        Purpose::SignIn
-    };
     match state
         .mfa
         .begin(flow_id, account, purpose, step_up_of, origin)
@@ -549,6 +596,21 @@ pub(crate) fn locked_page(state: &AppState, until: Option<Timestamp>) -> Respons
     let mut response = ErrorPage::new(theme(state), "Too many attempts", message)
         .respond(StatusCode::TOO_MANY_REQUESTS);
     if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// 429 for an address that failed too often (S53a); it says nothing about any account.
+pub(crate) fn throttled_page(state: &AppState, wait_secs: i64) -> Response {
+    let mut response = ErrorPage::new(
+        theme(state),
+        "Too many attempts",
+        "There were too many unsuccessful sign-ins from your network. Wait a few minutes and \
+         try again.",
+    )
+    .respond(StatusCode::TOO_MANY_REQUESTS);
+    if let Ok(value) = HeaderValue::from_str(&wait_secs.max(1).to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
