@@ -162,10 +162,13 @@ pub trait MfaRepo: Send + Sync {
     ) -> Result<(), StoreError>;
     /// In one transaction: the pending credential becomes the active one (replacing the old
     /// active one) with `last_used_step = step`, the method becomes `totp`, and the epoch is
-    /// bumped. False when there was no pending credential (a concurrent confirm won).
+    /// bumped — but only while the pending secret is still `checked_secret`, the one the code
+    /// was checked against. False when there was no such pending credential (a concurrent
+    /// confirm won, or another set-up replaced it meanwhile).
     async fn activate_pending_totp(
         &self,
         account: AccountId,
+        checked_secret: &[u8],
         step: i64,
         now: Timestamp,
     ) -> Result<bool, StoreError>;

@@ -78,7 +78,7 @@ impl MfaService {
         let activated = match step {
             Some(step) => {
                 self.repo
-                    .activate_pending_totp(account.id, step, now)
+                    .activate_pending_totp(account.id, &pending.secret_sealed, step, now)
                     .await?
             }
             None => false,

@@ -276,6 +276,7 @@ impl MfaRepo for SqlStore {
     async fn activate_pending_totp(
         &self,
         account: AccountId,
+        checked_secret: &[u8],
         step: i64,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
@@ -296,6 +297,7 @@ impl MfaRepo for SqlStore {
             .col_expr(totp::Column::LastUsedStep, Expr::value(step))
             .filter(totp::Column::AccountId.eq(account.0))
             .filter(totp::Column::Pending.eq(true))
+            .filter(totp::Column::SecretSealed.eq(checked_secret.to_vec()))
             .exec(&txn)
             .await
             .map_err(|e| error::db(CONTEXT, e))?;

@@ -168,7 +168,12 @@ async fn set_mfa_method_switches_only_the_method(store: &SqlStore) {
 async fn a_pending_totp_is_replaced_and_activated_once(store: &SqlStore) {
     let id = new_account(store).await;
     // Nothing pending: nothing to activate, and nothing changes.
-    assert!(!store.activate_pending_totp(id, 5, NOW).await.unwrap());
+    assert!(
+        !store
+            .activate_pending_totp(id, b"none", 5, NOW)
+            .await
+            .unwrap()
+    );
     assert_eq!(store.mfa_state(id).await.unwrap(), MfaState::new(id));
 
     store.put_pending_totp(id, b"first", NOW).await.unwrap();
@@ -193,15 +198,22 @@ async fn a_pending_totp_is_replaced_and_activated_once(store: &SqlStore) {
     );
 
     let confirmed_at = later.plus_secs(20);
+    // A confirm that checked the code against the replaced secret activates nothing.
+    assert!(
+        !store
+            .activate_pending_totp(id, b"first", 42, confirmed_at)
+            .await
+            .unwrap()
+    );
     assert!(
         store
-            .activate_pending_totp(id, 42, confirmed_at)
+            .activate_pending_totp(id, &secret, 42, confirmed_at)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .activate_pending_totp(id, 43, confirmed_at)
+            .activate_pending_totp(id, &secret, 43, confirmed_at)
             .await
             .unwrap()
     );
@@ -224,7 +236,10 @@ async fn a_pending_totp_is_replaced_and_activated_once(store: &SqlStore) {
     // Concurrent confirms of one pending credential: one wins, one epoch bump.
     store.put_pending_totp(id, b"third", NOW).await.unwrap();
     let won = race(store, 8, |store, _| async move {
-        store.activate_pending_totp(id, 100, NOW).await.unwrap()
+        store
+            .activate_pending_totp(id, b"third", 100, NOW)
+            .await
+            .unwrap()
     })
     .await;
     assert_eq!(won.iter().filter(|w| **w).count(), 1);
@@ -236,7 +251,12 @@ async fn a_pending_totp_is_replaced_and_activated_once(store: &SqlStore) {
 async fn activation_replaces_the_active_credential(store: &SqlStore) {
     let id = new_account(store).await;
     store.put_pending_totp(id, b"old", NOW).await.unwrap();
-    assert!(store.activate_pending_totp(id, 10, NOW).await.unwrap());
+    assert!(
+        store
+            .activate_pending_totp(id, b"old", 10, NOW)
+            .await
+            .unwrap()
+    );
 
     // A new setup leaves the active credential working until it is confirmed.
     store
@@ -258,7 +278,7 @@ async fn activation_replaces_the_active_credential(store: &SqlStore) {
 
     assert!(
         store
-            .activate_pending_totp(id, 5, NOW.plus_secs(90))
+            .activate_pending_totp(id, b"new", 5, NOW.plus_secs(90))
             .await
             .unwrap()
     );
@@ -295,7 +315,12 @@ async fn totp_steps_only_move_forward(store: &SqlStore) {
             .last_used_step,
         None
     );
-    assert!(store.activate_pending_totp(id, 100, NOW).await.unwrap());
+    assert!(
+        store
+            .activate_pending_totp(id, b"s", 100, NOW)
+            .await
+            .unwrap()
+    );
 
     assert!(store.advance_totp_step(id, 101).await.unwrap());
     assert!(
@@ -328,7 +353,7 @@ async fn totp_steps_only_move_forward(store: &SqlStore) {
 async fn sixteen_concurrent_uses_of_one_step_accept_one(store: &SqlStore) {
     let id = new_account(store).await;
     store.put_pending_totp(id, b"s", NOW).await.unwrap();
-    assert!(store.activate_pending_totp(id, 1, NOW).await.unwrap());
+    assert!(store.activate_pending_totp(id, b"s", 1, NOW).await.unwrap());
     let accepted = race(store, 16, |store, _| async move {
         store.advance_totp_step(id, 2).await.unwrap()
     })
@@ -348,7 +373,7 @@ async fn sixteen_concurrent_uses_of_one_step_accept_one(store: &SqlStore) {
 async fn delete_totp_removes_both_credentials(store: &SqlStore) {
     let id = new_account(store).await;
     store.put_pending_totp(id, b"a", NOW).await.unwrap();
-    assert!(store.activate_pending_totp(id, 1, NOW).await.unwrap());
+    assert!(store.activate_pending_totp(id, b"a", 1, NOW).await.unwrap());
     store.put_pending_totp(id, b"b", NOW).await.unwrap();
     assert_eq!(store.mfa_state(id).await.unwrap().credential_epoch, 1);
 
