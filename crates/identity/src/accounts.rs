@@ -157,6 +157,40 @@ impl AccountService {
         Ok(self.accounts.count_accounts().await?)
     }
 
+    /// Sets a new password and revokes every grant the account holds, so a stolen refresh
+    /// token dies with the old password (ASVS 6.2.3, 7.4.3). Callers put this behind step-up
+    /// and distrust the account's devices.
+    pub async fn change_password(
+        &self,
+        id: AccountId,
+        new_password: Secret,
+        origin: &Origin,
+    ) -> Result<u64, IdentityError> {
+        let hash = match self.passwords.hash(new_password).await {
+            Ok(hash) => hash,
+            Err(lanyard_crypto::CryptoError::PasswordTooShort { min }) => {
+                return Err(IdentityError::WeakPassword(format!(
+                    "at least {min} characters"
+                )));
+            }
+            Err(lanyard_crypto::CryptoError::PasswordTooLong) => {
+                return Err(IdentityError::WeakPassword("too long".to_owned()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let now = self.clock.now();
+        self.accounts.update_password_hash(id, &hash, now).await?;
+        let revoked = self.refresh.revoke_families_of_account(id, now).await?;
+        self.record(
+            AuditEvent::new(now, "account.password_changed", "success")
+                .subject(id.to_string())
+                .reason(format!("{revoked} grants revoked")),
+            origin,
+        )
+        .await;
+        Ok(revoked)
+    }
+
     /// Disables the account and revokes every grant it holds (ASVS 7.4.2).
     pub async fn disable(&self, email: &str, origin: &Origin) -> Result<Account, IdentityError> {
         let account = self

@@ -25,7 +25,7 @@ use crate::session::{Flow, Session, load_flow, save_flow};
 use crate::state::AppState;
 use crate::stepup::{Caller, fresh, safe_return_to, signed_in};
 use crate::ui::mfa_pages::{
-    BackupCodePage, DeviceView, ReconfirmPage, SecurityPage, TotpSetupPage,
+    BackupCodePage, DeviceView, PasswordChangePage, ReconfirmPage, SecurityPage, TotpSetupPage,
 };
 use crate::ui::{self, FieldError};
 
@@ -59,6 +59,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             endpoints::ACCOUNT_DEVICES_REVOKE_ALL,
             post(devices_revoke_all_post),
+        )
+        .route(
+            endpoints::ACCOUNT_PASSWORD,
+            get(password_get).post(password_post),
         )
 }
 
@@ -104,6 +108,7 @@ fn notice(done: Option<&str>) -> Option<String> {
         "backup" => "Your new backup code is saved. The old one no longer works.",
         "device-removed" => "The device was removed. It will be asked for a code next time.",
         "devices-removed" => "All trusted devices were removed.",
+        "password" => "Your password is changed. Apps you use will ask you to sign in again.",
         _ => return None,
     };
     Some(text.to_owned())
@@ -598,4 +603,111 @@ async fn devices_revoke_all_post(
         .await
         .map_err(|e| PageError::from(e).into_response())?;
     Ok(to_security("devices-removed"))
+}
+
+// ---- Password ----
+
+/// The policy's minimum, for the page's hint (the hasher enforces it).
+const MIN_PASSWORD_CHARS: usize = 8;
+
+async fn password_get(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    method: Method,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> Result<Response, Response> {
+    let caller = Caller::of(&method, &headers);
+    let session = fresh(&state, &jar, caller, &origin, endpoints::ACCOUNT_PASSWORD).await?;
+    password_page(&state, jar, &session, None)
+        .await
+        .map_err(IntoResponse::into_response)
+}
+
+async fn password_page(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    error: Option<FieldError>,
+) -> Result<Response, PageError> {
+    let account = state
+        .accounts
+        .get(session.auth.account_id)
+        .await
+        .map_err(|_| PageError::expired_flow())?;
+    let (jar, csrf) = csrf_token(state, jar)?;
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let page = PasswordChangePage {
+        theme: theme(state),
+        action: endpoints::ACCOUNT_PASSWORD.to_owned(),
+        csrf,
+        hidden: Vec::new(),
+        email: account.email,
+        min_len: MIN_PASSWORD_CHARS,
+        error,
+    };
+    Ok((jar, ui::render_with_status(status, page)).into_response())
+}
+
+async fn password_post(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    method: Method,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form,
+) -> Result<Response, Response> {
+    check_csrf(&jar, &form).map_err(IntoResponse::into_response)?;
+    let caller = Caller::of(&method, &headers);
+    let session = fresh(&state, &jar, caller, &origin, endpoints::ACCOUNT_PASSWORD).await?;
+    let new_password = form.get("new_password").unwrap_or("");
+    let too_short = new_password.chars().count() < MIN_PASSWORD_CHARS;
+    if too_short || new_password.len() > MAX_PASSWORD_LEN {
+        let error = FieldError::new(
+            "new_password",
+            format!("Enter a password of at least {MIN_PASSWORD_CHARS} characters"),
+        );
+        return password_page(&state, jar, &session, Some(error))
+            .await
+            .map_err(IntoResponse::into_response);
+    }
+    let account_id = session.auth.account_id;
+    match state
+        .accounts
+        .change_password(account_id, Secret::new(new_password), &origin)
+        .await
+    {
+        Ok(_) => {}
+        Err(IdentityError::WeakPassword(_)) => {
+            let error = FieldError::new(
+                "new_password",
+                format!("Enter a password of at least {MIN_PASSWORD_CHARS} characters"),
+            );
+            return password_page(&state, jar, &session, Some(error))
+                .await
+                .map_err(IntoResponse::into_response);
+        }
+        Err(e) => {
+            return Err(PageError {
+                internal: Some(e.to_string()),
+                ..PageError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Your password was not changed",
+                    "Something went wrong on our side. Try again in a few minutes.",
+                )
+            }
+            .into_response());
+        }
+    }
+    // A new password distrusts every device (S36).
+    state
+        .mfa
+        .revoke_all_devices(account_id, &origin)
+        .await
+        .map_err(|e| PageError::from(e).into_response())?;
+    Ok(to_security("password"))
 }

@@ -143,6 +143,23 @@ pub struct ReconfirmPage {
     pub error: Option<FieldError>,
 }
 
+/// Where the security page links for a password change.
+pub const PASSWORD_CHANGE_PATH: &str = "/account/password";
+
+/// Sets a new password (a sensitive action: the session is fresh when this shows).
+#[derive(Debug, Clone, Default, Template)]
+#[template(path = "password_change.html")]
+pub struct PasswordChangePage {
+    pub theme: Theme,
+    pub action: String,
+    pub csrf: String,
+    pub hidden: Vec<(String, String)>,
+    /// Offered to password managers as the username.
+    pub email: String,
+    pub min_len: usize,
+    pub error: Option<FieldError>,
+}
+
 /// The error message for `field`, if the page's error is about it.
 fn error_for<'a>(error: Option<&'a FieldError>, field: &str) -> Option<&'a str> {
     error
@@ -261,6 +278,12 @@ impl ReconfirmPage {
     }
 }
 
+impl PasswordChangePage {
+    pub fn error_for(&self, field: &str) -> Option<&str> {
+        error_for(self.error.as_ref(), field)
+    }
+}
+
 /// Lets handlers return a page directly; it renders with status 200.
 macro_rules! page_responses {
     ($($page:ty),+ $(,)?) => {$(
@@ -279,4 +302,5 @@ page_responses!(
     SecurityPage,
     TotpSetupPage,
     ReconfirmPage,
+    PasswordChangePage,
 );
