@@ -28,3 +28,7 @@ bench-sign:
 # smoke run). Figures and method: docs/performance.md.
 bench-token:
     bash scripts/bench-token.sh
+
+# Headless-browser test: the sign-in journey in Debian Chromium, axe-core on every page.
+browser:
+    bash scripts/install-browser.sh && cargo build -p lanyard-server && bash tests/browser/run.sh

@@ -431,7 +431,7 @@ impl MfaService {
                 self.clock.now(),
             )
             .await?;
-        Ok(used.then_some(Passed(Some(replacement))))
+        Ok(used.then(|| Passed(Some(code::display_backup_code(&replacement)))))
     }
 }
 

@@ -47,6 +47,10 @@ pub struct Flow {
     pub signed_in: bool,
     /// Between the password and the end of the second step.
     pub pending: Option<Pending>,
+    /// A reconfirmation belongs to the session that opened it (keyed hash of its id): only
+    /// that session can finish it and become fresh (S37).
+    #[serde(default)]
+    pub bound_session: Option<String>,
 }
 
 impl Flow {
@@ -57,6 +61,7 @@ impl Flow {
             return_to: None,
             signed_in: false,
             pending: None,
+            bound_session: None,
         }
     }
 
@@ -67,6 +72,7 @@ impl Flow {
             email,
             signed_in: false,
             pending: None,
+            bound_session: None,
         }
     }
 }
@@ -166,6 +172,13 @@ pub async fn start_session(
         .path("/")
         .build();
     Ok(jar.add(cookie))
+}
+
+/// What binds a flow to this browser's session: a keyed hash of the session id, distinct
+/// from the hash that keys the session record.
+pub fn session_binding(state: &AppState, jar: &CookieJar) -> Option<String> {
+    jar.get(SESSION_COOKIE)
+        .map(|c| state.hasher.hash(&format!("bind:{}", c.value())))
 }
 
 /// Records a step-up in the *current* session only: the proof is bound to this session id,

@@ -3,10 +3,12 @@
 //! `openidconnect` crate as relying party, and by raw requests for the refusals. Every test
 //! runs on SQLite + in-process store, and on PostgreSQL + Redis when their URLs are set.
 
+mod account_password;
 mod backchannel;
 mod entropy;
 mod helpers;
 mod injection;
+mod mfa_devices_stepup;
 mod oidc_rp;
 mod pages;
 mod refresh;

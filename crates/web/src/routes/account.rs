@@ -21,7 +21,7 @@ use crate::params::{Form, Query};
 use crate::routes::authorize::redirect;
 use crate::routes::login::{check_csrf, csrf_token, theme};
 use crate::routes::second_step;
-use crate::session::{Flow, Session, load_flow, save_flow};
+use crate::session::{Flow, Session, load_flow, save_flow, session_binding};
 use crate::state::AppState;
 use crate::stepup::{Caller, fresh, safe_return_to, signed_in};
 use crate::ui::mfa_pages::{
@@ -190,7 +190,8 @@ async fn reconfirm_get(
             .get(session.auth.account_id)
             .await
             .map_err(|_| PageError::expired_flow())?;
-        let flow = Flow::for_account(return_to, Some(account.email.clone()));
+        let mut flow = Flow::for_account(return_to, Some(account.email.clone()));
+        flow.bound_session = session_binding(&state, &jar);
         let id = save_flow(&state, None, &flow).await?;
         reconfirm_page(&state, jar, &id, &account.email, None)
     }
@@ -237,7 +238,12 @@ async fn reconfirm_post(
         let id = form.get("flow").unwrap_or("").to_owned();
         let flow = load_flow(&state, &id)
             .await?
-            .filter(|f| f.request.is_none() && f.pending.is_none())
+            .filter(|f| {
+                f.request.is_none()
+                    && f.pending.is_none()
+                    && f.bound_session.is_some()
+                    && f.bound_session == session_binding(&state, &jar)
+            })
             .ok_or_else(PageError::expired_flow)?;
         let account = state
             .accounts

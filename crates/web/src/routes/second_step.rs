@@ -344,7 +344,7 @@ async fn code_post(
         Ok(verified) => {
             pending.passed = Some(verified.factor);
             let shown = match verified.new_backup_code {
-                Some(code) => Some((code, false)),
+                Some(code) => Some((code, Shown::ReplacesUsed)),
                 // The first sign-in after the account was created (B4).
                 None if state
                     .mfa
@@ -357,16 +357,16 @@ async fn code_post(
                             .mfa
                             .issue_backup_code(pending.account_id, &origin)
                             .await?,
-                        true,
+                        Shown::First,
                     ))
                 }
                 None => None,
             };
-            if let Some((code, first_time)) = shown {
+            if let Some((code, why)) = shown {
                 pending.backup_code_unacknowledged = true;
                 flow.pending = Some(pending);
                 save_flow(&state, Some(&id), &flow).await?;
-                return backup_code_page(&state, jar, &id, &code, first_time, None).await;
+                return backup_code_page(&state, jar, &id, &code, why, None).await;
             }
             flow.pending = Some(pending);
             return after_code(&state, jar, &id, flow).await;
@@ -400,12 +400,23 @@ async fn code_post(
     render_code_page(&state, jar, &flow, &view, page).await
 }
 
+/// Why the backup code page shows a code.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    /// The first sign-in after the account was created.
+    First,
+    /// The code just used was replaced.
+    ReplacesUsed,
+    /// The page was left without "I saved my backup code": a new code replaced that one.
+    Again,
+}
+
 async fn backup_code_page(
     state: &AppState,
     jar: CookieJar,
     flow_id: &str,
     code: &str,
-    first_time: bool,
+    shown: Shown,
     error: Option<FieldError>,
 ) -> Result<Response, PageError> {
     let (jar, csrf) = csrf_token(state, jar)?;
@@ -416,8 +427,8 @@ async fn backup_code_page(
         hidden: vec![("flow".to_owned(), flow_id.to_owned())],
         code: code.to_owned(),
         generated_text: when::date_time(state.clock.now()),
-        first_time,
-        replaced_used: !first_time,
+        first_time: shown == Shown::First,
+        replaced_used: shown == Shown::ReplacesUsed,
         error,
     };
     let status = if page.error.is_some() {
@@ -452,7 +463,7 @@ async fn backup_ack_post(
             "saved",
             "Save this new backup code, then tick \"I saved my backup code\"",
         );
-        return backup_code_page(&state, jar, &id, &code, false, Some(error)).await;
+        return backup_code_page(&state, jar, &id, &code, Shown::Again, Some(error)).await;
     }
     pending.backup_code_unacknowledged = false;
     flow.pending = Some(pending);
@@ -550,7 +561,9 @@ async fn finish(
     };
     debug_assert!(auth.acr != acr::LOA1);
     if pending.step_up {
-        if !mark_verified(state, &jar, auth).await? {
+        let same_session = flow.bound_session.is_some()
+            && flow.bound_session == crate::session::session_binding(state, &jar);
+        if !same_session || !mark_verified(state, &jar, auth).await? {
             return Err(PageError::expired_flow());
         }
         crate::session::finish_flow(state, flow_id).await?;
