@@ -141,6 +141,25 @@ pub trait MfaRepo: Send + Sync {
         account: AccountId,
         now: Timestamp,
     ) -> Result<MfaState, StoreError>;
+    /// In one transaction with the account's row locked: when `open` says the account may
+    /// try now, adds one failure stamped `now` — an attempt is counted *before* it is checked,
+    /// so parallel attempts can not all pass the lock check first (CVE-2024-4629) — and
+    /// returns the state before and after; otherwise changes nothing and returns `None`.
+    async fn reserve_mfa_attempt(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+        open: &(dyn for<'s> Fn(&'s MfaState) -> bool + Send + Sync),
+    ) -> Result<Option<(MfaState, MfaState)>, StoreError>;
+    /// Takes back one failure reserved at `reserved_at` for an attempt that turned out right
+    /// (or no guess): the count goes down by one and, unless another failure was stamped
+    /// since, the last failure time goes back to `restore` (the reservation's `before`).
+    async fn release_mfa_attempt(
+        &self,
+        account: AccountId,
+        reserved_at: Timestamp,
+        restore: Option<Timestamp>,
+    ) -> Result<(), StoreError>;
     /// A successful second step: the failure count goes back to zero.
     async fn clear_mfa_failures(&self, account: AccountId) -> Result<(), StoreError>;
     /// Bumps the credential epoch (distrusting every device) and returns the new epoch.

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use lanyard_core::model::{Account, MfaMethod};
+use lanyard_core::model::{Account, MfaMethod, MfaState};
 use lanyard_core::{AccountId, Origin, Timestamp};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -302,14 +302,39 @@ impl MfaService {
             return Err(MfaError::TooManyTries);
         }
 
+        // The account's count takes this answer as a failure *before* it is compared, in one
+        // locked step with the lock decision: answers racing on other challenges of the same
+        // account can not all pass the lock first (S30, CVE-2024-4629). A right answer clears
+        // the count below.
+        let now = self.clock.now();
+        let settings = &self.settings;
+        let open = |s: &MfaState| lockout::lock(s, now, settings) == Lock::Open;
+        let Some((before, counted)) = self.repo.reserve_mfa_attempt(account, now, &open).await?
+        else {
+            self.refuse_if_locked(account, origin).await?;
+            // Opened in between (an unlock): the caller may simply try again.
+            return Err(MfaError::Locked { until: Some(now) });
+        };
         let factor = answer.factor();
         let outcome = match answer {
-            Answer::EmailCode(_) => self.check_email_code(id, &record, &normalized).await?,
-            Answer::Totp(_) => self.check_totp(&record, &normalized, origin).await?,
-            Answer::BackupCode(_) => self.check_backup_code(account, &normalized).await?,
+            Answer::EmailCode(_) => self.check_email_code(id, &record, &normalized).await,
+            Answer::Totp(_) => self.check_totp(&record, &normalized, origin).await,
+            Answer::BackupCode(_) => self.check_backup_code(account, &normalized).await,
+        };
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                // Not a guess (no authenticator app, a factor too new, a store error).
+                self.repo
+                    .release_mfa_attempt(account, now, before.last_failure_at)
+                    .await?;
+                return Err(e);
+            }
         };
         let Some(new_backup_code) = outcome else {
-            return Err(self.wrong(id, &record, factor, tries, max, origin).await);
+            return Err(self
+                .wrong(id, &record, factor, &counted, tries, max, origin)
+                .await);
         };
         // One winner per challenge: whoever takes it completes it.
         if self
@@ -332,13 +357,15 @@ impl MfaService {
         })
     }
 
-    /// A counted failure: the account's count goes up (mail when a lock starts), and the
+    /// A wrong answer (already counted against the account; mail when a lock starts), and the
     /// challenge ends at its last try.
+    #[allow(clippy::too_many_arguments)]
     async fn wrong(
         &self,
         id: &str,
         record: &Record,
         factor: Factor,
+        state: &MfaState,
         tries: u64,
         max: u64,
         origin: &Origin,
@@ -346,14 +373,6 @@ impl MfaService {
         let account = record.account_id;
         let kind = format!("mfa.{}.failed", factor.as_str());
         self.audit(account, &kind, "failure", None, origin).await;
-        let state = match self
-            .repo
-            .record_mfa_failure(account, self.clock.now())
-            .await
-        {
-            Ok(state) => state,
-            Err(e) => return e.into(),
-        };
         if state.failures == self.settings.backoff_after {
             self.notify_lock(&record.email, false).await;
         } else if state.failures == self.settings.hard_limit {

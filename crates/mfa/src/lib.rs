@@ -35,6 +35,7 @@ pub use enroll::TotpSetup;
 pub use error::MfaError;
 pub use lockout::Lock;
 pub use settings::MfaSettings;
+pub use signin_limits::PasswordGate;
 
 /// What the service needs from the outside world, injected so tests control time, randomness
 /// and mail.

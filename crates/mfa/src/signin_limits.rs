@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use lanyard_core::{AccountId, Origin};
+use lanyard_core::model::MfaState;
+use lanyard_core::{AccountId, Origin, Timestamp};
 
 use crate::lockout::{self, Lock};
 use crate::{MfaError, MfaService};
@@ -33,47 +34,77 @@ impl MfaService {
             .then_some(self.settings.password_failure_window_secs))
     }
 
-    /// Whether the account's failure count currently refuses sign-in. A trusted device of the
-    /// account (its cookie, any method) is let through to try its password.
-    pub async fn account_locked(
-        &self,
-        account: AccountId,
-        device_cookie: Option<&str>,
-    ) -> Result<bool, MfaError> {
-        let state = self.repo.mfa_state(account).await?;
-        if lockout::lock(&state, self.clock.now(), &self.settings) == Lock::Open {
-            return Ok(false);
-        }
-        Ok(!self.is_trusted_device(account, device_cookie).await?)
-    }
-
-    /// A wrong password: counted for the address and, when the email names an account that
-    /// is not already locked, for the account (a locked account's count does not grow, so
-    /// each wait must pass before the next tries count).
-    pub async fn password_failed(
+    /// Called before a password is checked. The attempt is counted against the account
+    /// *before* the check, in one locked step with the lock decision, so parallel guesses can
+    /// not all slip past the lock (CVE-2024-4629 class); [`MfaService::password_checked`]
+    /// takes it back when the password was right.
+    pub async fn password_attempt(
         &self,
         account: Option<AccountId>,
+        device_cookie: Option<&str>,
+        origin: &Origin,
+    ) -> Result<PasswordGate, MfaError> {
+        let Some(account) = account else {
+            return Ok(PasswordGate::NoAccount);
+        };
+        let now = self.clock.now();
+        let settings = &self.settings;
+        let open = |s: &MfaState| lockout::lock(s, now, settings) == Lock::Open;
+        match self.repo.reserve_mfa_attempt(account, now, &open).await? {
+            Some((before, after)) => {
+                if after.failures == self.settings.backoff_after {
+                    self.audit(account, "signin.account_throttled", "failure", None, origin)
+                        .await;
+                }
+                Ok(PasswordGate::Counted {
+                    at: now,
+                    restore: before.last_failure_at,
+                })
+            }
+            None if self.is_trusted_device(account, device_cookie).await? => {
+                Ok(PasswordGate::TrustedDevice)
+            }
+            None => Ok(PasswordGate::Locked),
+        }
+    }
+
+    /// After the check: a right password takes back the attempt counted in advance (it does
+    /// not clear earlier failures: only a full sign-in does); a wrong one also counts for the
+    /// source address.
+    pub async fn password_checked(
+        &self,
+        account: Option<AccountId>,
+        gate: PasswordGate,
+        right: bool,
         origin: &Origin,
     ) -> Result<(), MfaError> {
+        if right {
+            if let (Some(account), PasswordGate::Counted { at, restore }) = (account, gate) {
+                self.repo.release_mfa_attempt(account, at, restore).await?;
+            }
+            return Ok(());
+        }
         if let Some(ip) = &origin.ip {
             let window = Duration::from_secs(self.settings.password_failure_window_secs as u64);
             self.ephemeral.increment(&ip_key(ip), window).await?;
         }
-        let Some(account) = account else {
-            return Ok(());
-        };
-        let state = self.repo.mfa_state(account).await?;
-        if lockout::lock(&state, self.clock.now(), &self.settings) != Lock::Open {
-            return Ok(());
-        }
-        let state = self
-            .repo
-            .record_mfa_failure(account, self.clock.now())
-            .await?;
-        if state.failures == self.settings.backoff_after {
-            self.audit(account, "signin.account_throttled", "failure", None, origin)
-                .await;
-        }
         Ok(())
     }
+}
+
+/// What the account's limits say about a password attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordGate {
+    /// Counted in advance as a failure (stamped `at`; `restore` is the last failure time
+    /// before it); the check may go ahead.
+    Counted {
+        at: Timestamp,
+        restore: Option<Timestamp>,
+    },
+    /// The account is locked, but this browser is one of its trusted devices (S53e).
+    TrustedDevice,
+    /// Locked: answer exactly like a wrong password, whatever the password (S53f).
+    Locked,
+    /// The email names no account: only the address is counted.
+    NoAccount,
 }

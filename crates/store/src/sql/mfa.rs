@@ -201,6 +201,71 @@ impl MfaRepo for SqlStore {
         to_state(row)
     }
 
+    async fn reserve_mfa_attempt(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+        open: &(dyn for<'s> Fn(&'s MfaState) -> bool + Send + Sync),
+    ) -> Result<Option<(MfaState, MfaState)>, StoreError> {
+        const CONTEXT: &str = "reserve mfa attempt";
+        let txn = self.begin_write().await?;
+        // Locked row (PostgreSQL) or the one writer (SQLite): the decision and the increment
+        // see no concurrent change in between.
+        let before = to_state(lock_state(&txn, account, CONTEXT).await?)?;
+        if !open(&before) {
+            rollback(txn, CONTEXT).await?;
+            return Ok(None);
+        }
+        update_state(account)
+            .col_expr(
+                state::Column::Failures,
+                Expr::col(state::Column::Failures).add(1),
+            )
+            .col_expr(state::Column::LastFailureAt, Expr::value(now.seconds()))
+            .exec(&txn)
+            .await
+            .map_err(|e| error::db(CONTEXT, e))?;
+        let row = load_state(&txn, account, CONTEXT)
+            .await?
+            .ok_or_else(|| corrupt("mfa state vanished"))?;
+        commit(txn, CONTEXT).await?;
+        Ok(Some((before, to_state(row)?)))
+    }
+
+    async fn release_mfa_attempt(
+        &self,
+        account: AccountId,
+        reserved_at: Timestamp,
+        restore: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
+        const CONTEXT: &str = "release mfa attempt";
+        let txn = self.begin_write().await?;
+        let current = to_state(lock_state(&txn, account, CONTEXT).await?)?;
+        if current.failures == 0 {
+            rollback(txn, CONTEXT).await?;
+            return Ok(());
+        }
+        // Another failure stamped since keeps its time; otherwise the reservation's stamp goes.
+        let last = if current.last_failure_at == Some(reserved_at) {
+            restore
+        } else {
+            current.last_failure_at
+        };
+        update_state(account)
+            .col_expr(
+                state::Column::Failures,
+                Expr::col(state::Column::Failures).sub(1),
+            )
+            .col_expr(
+                state::Column::LastFailureAt,
+                Expr::value(last.map(Timestamp::seconds)),
+            )
+            .exec(&txn)
+            .await
+            .map_err(|e| error::db(CONTEXT, e))?;
+        commit(txn, CONTEXT).await
+    }
+
     async fn clear_mfa_failures(&self, account: AccountId) -> Result<(), StoreError> {
         // No row means no failures: nothing to insert.
         update_state(account)

@@ -11,6 +11,7 @@ use axum_extra::extract::CookieJar;
 use lanyard_core::Secret;
 use lanyard_identity::IdentityError;
 use lanyard_issuer::endpoints;
+use lanyard_mfa::PasswordGate;
 
 use crate::error::PageError;
 use crate::origin::RequestOrigin;
@@ -200,31 +201,32 @@ async fn password_post(
     if let Some(wait) = state.mfa.address_throttled(&origin).await? {
         return Ok(second_step::throttled_page(&state, wait));
     }
-    // Looked up before the password check so the account's lock applies, and the password is
+    // Looked up before the password check so the account's lock applies; the password is
     // checked even when locked, so a locked account costs the same time as any other (S53f).
-    let named = state.accounts.find_by_email(&email).await.ok().flatten();
-    let locked = match &named {
-        Some(account) => {
-            state
-                .mfa
-                .account_locked(account.id, crate::device_cookie::read(&state, &jar))
-                .await?
-        }
-        None => false,
-    };
+    let named = state
+        .accounts
+        .find_by_email(&email)
+        .await
+        .ok()
+        .flatten()
+        .map(|a| a.id);
+    let gate = state
+        .mfa
+        .password_attempt(named, crate::device_cookie::read(&state, &jar), &origin)
+        .await?;
     let outcome = state
         .accounts
         .authenticate_password(&email, Secret::new(password), &origin)
         .await;
+    let right = outcome.is_ok();
+    if right || matches!(outcome, Err(IdentityError::InvalidCredentials)) {
+        state
+            .mfa
+            .password_checked(named, gate, right, &origin)
+            .await?;
+    }
     let outcome = match outcome {
-        Ok(_) if locked => Err(IdentityError::InvalidCredentials),
-        Err(IdentityError::InvalidCredentials) => {
-            state
-                .mfa
-                .password_failed(named.as_ref().map(|a| a.id), &origin)
-                .await?;
-            Err(IdentityError::InvalidCredentials)
-        }
+        Ok(_) if gate == PasswordGate::Locked => Err(IdentityError::InvalidCredentials),
         other => other,
     };
     match outcome {
