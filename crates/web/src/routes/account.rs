@@ -172,6 +172,29 @@ async fn security_page(
     Ok((jar, no_store(ui::render(page))).into_response())
 }
 
+/// A sensitive form post: the CSRF token first, then a fresh session (or the way to one).
+async fn fresh_form(
+    state: &AppState,
+    jar: &CookieJar,
+    (method, headers): (&Method, &HeaderMap),
+    origin: &lanyard_core::Origin,
+    form: &crate::params::Params,
+    return_to: &str,
+) -> Result<Session, Response> {
+    check_csrf(jar, form).map_err(IntoResponse::into_response)?;
+    fresh(state, jar, Caller::of(method, headers), origin, return_to).await
+}
+
+/// An API change's answer: 204 when it changed something, 404 when there was nothing to
+/// change (another account's device, no authenticator app).
+fn api_outcome(outcome: Result<bool, MfaError>) -> Response {
+    match outcome {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => PageError::from(e).into_response(),
+    }
+}
+
 // ---- Reconfirm identity (step-up) ----
 
 async fn reconfirm_get(
@@ -207,11 +230,7 @@ fn reconfirm_page(
     error: Option<FieldError>,
 ) -> Result<Response, PageError> {
     let (jar, csrf) = csrf_token(state, jar)?;
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = ui::status_for(error.as_ref());
     let page = ReconfirmPage {
         theme: theme(state),
         action: endpoints::ACCOUNT_RECONFIRM.to_owned(),
@@ -326,11 +345,7 @@ fn totp_setup_page(
     error: Option<FieldError>,
 ) -> Result<Response, PageError> {
     let (jar, csrf) = csrf_token(state, jar)?;
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = ui::status_for(error.as_ref());
     let page = TotpSetupPage {
         theme: theme(state),
         action: endpoints::ACCOUNT_TOTP_SETUP.to_owned(),
@@ -353,9 +368,15 @@ async fn totp_setup_post(
     jar: CookieJar,
     Form(form): Form,
 ) -> Result<Response, Response> {
-    let caller = Caller::of(&method, &headers);
-    check_csrf(&jar, &form).map_err(IntoResponse::into_response)?;
-    let session = fresh(&state, &jar, caller, &origin, endpoints::ACCOUNT_TOTP_SETUP).await?;
+    let session = fresh_form(
+        &state,
+        &jar,
+        (&method, &headers),
+        &origin,
+        &form,
+        endpoints::ACCOUNT_TOTP_SETUP,
+    )
+    .await?;
     let result = async {
         let account = state
             .accounts
@@ -404,9 +425,15 @@ async fn totp_turn_off_post(
     jar: CookieJar,
     Form(form): Form,
 ) -> Result<Response, Response> {
-    check_csrf(&jar, &form).map_err(IntoResponse::into_response)?;
-    let caller = Caller::of(&method, &headers);
-    let session = fresh(&state, &jar, caller, &origin, endpoints::ACCOUNT_SECURITY).await?;
+    let session = fresh_form(
+        &state,
+        &jar,
+        (&method, &headers),
+        &origin,
+        &form,
+        endpoints::ACCOUNT_SECURITY,
+    )
+    .await?;
     let account = state
         .accounts
         .get(session.auth.account_id)
@@ -440,11 +467,9 @@ async fn totp_delete(
         .get(session.auth.account_id)
         .await
         .map_err(|_| StatusCode::NOT_FOUND.into_response())?;
-    match state.mfa.turn_off_totp(&account, &origin).await {
-        Ok(true) => Ok(StatusCode::NO_CONTENT.into_response()),
-        Ok(false) => Ok(StatusCode::NOT_FOUND.into_response()),
-        Err(e) => Err(PageError::from(e).into_response()),
-    }
+    Ok(api_outcome(
+        state.mfa.turn_off_totp(&account, &origin).await,
+    ))
 }
 
 // ---- Backup code ----
@@ -457,9 +482,15 @@ async fn backup_regenerate_post(
     jar: CookieJar,
     Form(form): Form,
 ) -> Result<Response, Response> {
-    check_csrf(&jar, &form).map_err(IntoResponse::into_response)?;
-    let caller = Caller::of(&method, &headers);
-    let session = fresh(&state, &jar, caller, &origin, endpoints::ACCOUNT_SECURITY).await?;
+    let session = fresh_form(
+        &state,
+        &jar,
+        (&method, &headers),
+        &origin,
+        &form,
+        endpoints::ACCOUNT_SECURITY,
+    )
+    .await?;
     regenerated_page(&state, jar, &session, &origin, None)
         .await
         .map_err(IntoResponse::into_response)
@@ -477,11 +508,7 @@ async fn regenerated_page(
         .issue_backup_code(session.auth.account_id, origin)
         .await?;
     let (jar, csrf) = csrf_token(state, jar)?;
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = ui::status_for(error.as_ref());
     let page = BackupCodePage {
         theme: theme(state),
         action: BACKUP_SAVED.to_owned(),
@@ -545,9 +572,15 @@ async fn device_revoke_post(
     Path(id): Path<String>,
     Form(form): Form,
 ) -> Result<Response, Response> {
-    check_csrf(&jar, &form).map_err(IntoResponse::into_response)?;
-    let caller = Caller::of(&method, &headers);
-    let session = fresh(&state, &jar, caller, &origin, endpoints::ACCOUNT_SECURITY).await?;
+    let session = fresh_form(
+        &state,
+        &jar,
+        (&method, &headers),
+        &origin,
+        &form,
+        endpoints::ACCOUNT_SECURITY,
+    )
+    .await?;
     let Some(device) = parse_device(&id) else {
         return Err(device_missing());
     };
@@ -581,15 +614,12 @@ async fn device_delete(
     let Some(device) = parse_device(&id) else {
         return Ok(StatusCode::NOT_FOUND.into_response());
     };
-    match state
-        .mfa
-        .revoke_device(session.auth.account_id, device, &origin)
-        .await
-    {
-        Ok(true) => Ok(StatusCode::NO_CONTENT.into_response()),
-        Ok(false) => Ok(StatusCode::NOT_FOUND.into_response()),
-        Err(e) => Err(PageError::from(e).into_response()),
-    }
+    Ok(api_outcome(
+        state
+            .mfa
+            .revoke_device(session.auth.account_id, device, &origin)
+            .await,
+    ))
 }
 
 async fn devices_revoke_all_post(
@@ -600,9 +630,15 @@ async fn devices_revoke_all_post(
     jar: CookieJar,
     Form(form): Form,
 ) -> Result<Response, Response> {
-    check_csrf(&jar, &form).map_err(IntoResponse::into_response)?;
-    let caller = Caller::of(&method, &headers);
-    let session = fresh(&state, &jar, caller, &origin, endpoints::ACCOUNT_SECURITY).await?;
+    let session = fresh_form(
+        &state,
+        &jar,
+        (&method, &headers),
+        &origin,
+        &form,
+        endpoints::ACCOUNT_SECURITY,
+    )
+    .await?;
     state
         .mfa
         .revoke_all_devices(session.auth.account_id, &origin)
@@ -642,11 +678,7 @@ async fn password_page(
         .await
         .map_err(|_| PageError::expired_flow())?;
     let (jar, csrf) = csrf_token(state, jar)?;
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = ui::status_for(error.as_ref());
     let page = PasswordChangePage {
         theme: theme(state),
         action: endpoints::ACCOUNT_PASSWORD.to_owned(),
@@ -667,9 +699,15 @@ async fn password_post(
     jar: CookieJar,
     Form(form): Form,
 ) -> Result<Response, Response> {
-    check_csrf(&jar, &form).map_err(IntoResponse::into_response)?;
-    let caller = Caller::of(&method, &headers);
-    let session = fresh(&state, &jar, caller, &origin, endpoints::ACCOUNT_PASSWORD).await?;
+    let session = fresh_form(
+        &state,
+        &jar,
+        (&method, &headers),
+        &origin,
+        &form,
+        endpoints::ACCOUNT_PASSWORD,
+    )
+    .await?;
     let new_password = form.get("new_password").unwrap_or("");
     let too_short = new_password.chars().count() < MIN_PASSWORD_CHARS;
     if too_short || new_password.len() > MAX_PASSWORD_LEN {

@@ -99,11 +99,7 @@ fn sign_in_page(
     error: Option<FieldError>,
 ) -> Result<Response, PageError> {
     let (jar, csrf) = csrf_token(state, jar)?;
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = ui::status_for(error.as_ref());
     let hidden = vec![("flow".to_owned(), flow_id.to_owned())];
     let page = match step {
         Step::Email => ui::render_with_status(

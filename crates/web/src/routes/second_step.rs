@@ -431,11 +431,7 @@ async fn backup_code_page(
         replaced_used: shown == Shown::ReplacesUsed,
         error,
     };
-    let status = if page.error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = ui::status_for(page.error.as_ref());
     let mut response = ui::render_with_status(status, page);
     no_store(&mut response);
     Ok((jar, response).into_response())

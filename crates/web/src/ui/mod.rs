@@ -85,6 +85,15 @@ impl ScopeView {
     }
 }
 
+/// 400 for a page that shows a form error, 200 otherwise.
+pub fn status_for(error: Option<&FieldError>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    }
+}
+
 static HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
 static PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
 
