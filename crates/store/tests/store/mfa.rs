@@ -16,6 +16,8 @@ durable_contract!(
     an_account_without_mfa_rows_has_the_default_state,
     failures_count_up_and_clear,
     two_hundred_concurrent_failures_all_count,
+    an_attempt_is_reserved_only_while_open_and_a_release_restores_the_time,
+    concurrent_reservations_stop_at_the_budget,
     the_credential_epoch_bumps,
     set_mfa_method_switches_only_the_method,
     a_pending_totp_is_replaced_and_activated_once,
@@ -754,4 +756,70 @@ async fn a_duplicate_device_token_conflicts(store: &SqlStore) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+}
+
+async fn an_attempt_is_reserved_only_while_open_and_a_release_restores_the_time(store: &SqlStore) {
+    let id = new_account(store).await;
+    let open = |s: &MfaState| s.failures < 2;
+    let (before, after) = store
+        .reserve_mfa_attempt(id, NOW, &open)
+        .await
+        .unwrap()
+        .expect("open: reserved");
+    assert_eq!((before.failures, after.failures), (0, 1));
+    assert_eq!(after.last_failure_at, Some(NOW));
+    let later = NOW.plus_secs(30);
+    store
+        .reserve_mfa_attempt(id, later, &open)
+        .await
+        .unwrap()
+        .unwrap();
+    // Closed: nothing changes.
+    assert_eq!(
+        store
+            .reserve_mfa_attempt(id, NOW.plus_secs(60), &open)
+            .await
+            .unwrap(),
+        None
+    );
+    let state = store.mfa_state(id).await.unwrap();
+    assert_eq!((state.failures, state.last_failure_at), (2, Some(later)));
+
+    // Releasing the latest reservation restores the time of the one before it.
+    store
+        .release_mfa_attempt(id, later, Some(NOW))
+        .await
+        .unwrap();
+    let state = store.mfa_state(id).await.unwrap();
+    assert_eq!((state.failures, state.last_failure_at), (1, Some(NOW)));
+    // A release whose stamp was overtaken by a newer failure keeps the newer time.
+    store
+        .record_mfa_failure(id, later.plus_secs(5))
+        .await
+        .unwrap();
+    store.release_mfa_attempt(id, NOW, None).await.unwrap();
+    let state = store.mfa_state(id).await.unwrap();
+    assert_eq!(
+        (state.failures, state.last_failure_at),
+        (1, Some(later.plus_secs(5)))
+    );
+    // Never below zero.
+    store.clear_mfa_failures(id).await.unwrap();
+    store.release_mfa_attempt(id, NOW, None).await.unwrap();
+    assert_eq!(store.mfa_state(id).await.unwrap().failures, 0);
+}
+
+async fn concurrent_reservations_stop_at_the_budget(store: &SqlStore) {
+    let id = new_account(store).await;
+    let won = race(store, 40, |store, _| async move {
+        let open = |s: &MfaState| s.failures < 5;
+        store
+            .reserve_mfa_attempt(id, NOW, &open)
+            .await
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    assert_eq!(won.iter().filter(|w| **w).count(), 5);
+    assert_eq!(store.mfa_state(id).await.unwrap().failures, 5);
 }
