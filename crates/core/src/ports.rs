@@ -195,8 +195,8 @@ pub trait MfaRepo: Send + Sync {
     /// one (`UPDATE … WHERE last_used_step IS NULL OR last_used_step < step`). True when
     /// this call advanced it: of two concurrent calls with the same step, one wins.
     async fn advance_totp_step(&self, account: AccountId, step: i64) -> Result<bool, StoreError>;
-    /// Removes both credentials, sets the method back to `email` and bumps the epoch. True
-    /// when an active credential was removed.
+    /// Removes both credentials; when an active one was among them (the only case it returns
+    /// true), also sets the method back to `email` and bumps the epoch.
     async fn delete_totp(&self, account: AccountId) -> Result<bool, StoreError>;
     /// Only switches the method (both methods must be usable: `totp` needs an active
     /// credential, which the caller checked).

@@ -336,13 +336,17 @@ impl MfaService {
                 .wrong(id, &record, factor, &counted, tries, max, origin)
                 .await);
         };
-        // One winner per challenge: whoever takes it completes it.
+        // One winner per challenge: whoever takes it completes it. The loser of two right
+        // answers on one challenge made no guess: its reservation goes back.
         if self
             .ephemeral
             .take(&self.challenge_key(id))
             .await?
             .is_none()
         {
+            self.repo
+                .release_mfa_attempt(account, now, before.last_failure_at)
+                .await?;
             return Err(MfaError::ChallengeGone);
         }
         self.ephemeral.delete(&self.tries_key(id)).await?;

@@ -32,10 +32,13 @@ pub fn lock(state: &MfaState, now: Timestamp, settings: &MfaSettings) -> Lock {
     if state.failures >= settings.hard_limit {
         return Lock::Hard;
     }
-    let Some(last) = state.last_failure_at else {
+    let wait = backoff_secs(state.failures, settings);
+    // No wait owed: open, even when the last failure carries a later time (another node's
+    // clock a second ahead must not lock anyone).
+    let Some(last) = state.last_failure_at.filter(|_| wait > 0) else {
         return Lock::Open;
     };
-    let until = last.plus_secs(backoff_secs(state.failures, settings));
+    let until = last.plus_secs(wait);
     if now < until {
         Lock::Until(until)
     } else {
@@ -77,6 +80,16 @@ mod tests {
             Lock::Until(Timestamp(1060))
         );
         assert_eq!(lock(&state(5, 1000), Timestamp(1060), &s), Lock::Open);
+    }
+
+    #[test]
+    fn below_the_backoff_a_failure_stamped_in_the_future_locks_nothing() {
+        let s = MfaSettings::default();
+        assert_eq!(lock(&state(4, 1001), Timestamp(1000), &s), Lock::Open);
+        assert_eq!(
+            lock(&state(5, 1001), Timestamp(1000), &s),
+            Lock::Until(Timestamp(1061))
+        );
     }
 
     #[test]

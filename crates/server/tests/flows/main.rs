@@ -12,6 +12,7 @@ mod mfa_devices_stepup;
 mod mfa_email_backup;
 mod mfa_limits_assurance;
 mod mfa_totp;
+mod mfa_two_nodes;
 mod oidc_rp;
 mod pages;
 mod refresh;

@@ -409,12 +409,16 @@ impl MfaRepo for SqlStore {
             .exec(&txn)
             .await
             .map_err(|e| error::db(CONTEXT, e))?;
-        bump_epoch(method_is(update_state(account), MfaMethod::Email))
-            .exec(&txn)
-            .await
-            .map_err(|e| error::db(CONTEXT, e))?;
+        let removed = active.rows_affected > 0;
+        // Nothing was on: devices keep their trust.
+        if removed {
+            bump_epoch(method_is(update_state(account), MfaMethod::Email))
+                .exec(&txn)
+                .await
+                .map_err(|e| error::db(CONTEXT, e))?;
+        }
         commit(txn, CONTEXT).await?;
-        Ok(active.rows_affected > 0)
+        Ok(removed)
     }
 
     async fn set_mfa_method(
