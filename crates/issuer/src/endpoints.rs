@@ -31,3 +31,4 @@ pub const ACCOUNT_BACKUP_REGENERATE: &str = "/account/backup-codes/regenerate";
 pub const ACCOUNT_DEVICES: &str = "/account/devices";
 pub const ACCOUNT_DEVICES_REVOKE_ALL: &str = "/account/devices/revoke-all";
 pub const ACCOUNT_PASSWORD: &str = "/account/password";
+pub const ACCOUNT_END_OTHER_SESSIONS: &str = "/account/sessions/end-others";

@@ -32,6 +32,10 @@ pub struct Session {
     /// The last password + second step seen by this session (not a trusted-device skip).
     pub verified_at: Option<Timestamp>,
     pub last_seen: Timestamp,
+    /// Set on the one session that used "sign out everywhere else" at that time, so it
+    /// survives the cut that ends every session of the account started until then.
+    #[serde(default)]
+    pub kept_at: Option<Timestamp>,
 }
 
 /// One sign-in in progress: the authorization request it serves (or the account page to
@@ -128,6 +132,10 @@ pub async fn current(state: &AppState, jar: &CookieJar) -> Result<Option<Session
     let Ok(mut session) = serde_json::from_slice::<Session>(&bytes) else {
         return Ok(None);
     };
+    if ended_by_cut(state, &session).await? {
+        state.ephemeral.delete(&key).await?;
+        return Ok(None);
+    }
     let now = state.clock.now();
     let idle = now.seconds() - session.last_seen.seconds();
     let age = now.seconds() - session.started_at.seconds();
@@ -163,6 +171,7 @@ pub async fn start_session(
         started_at: now,
         verified_at,
         last_seen: now,
+        kept_at: None,
     };
     store(state, &session_key(state, &id), &session).await?;
     let cookie = Cookie::build((SESSION_COOKIE, id))
@@ -172,6 +181,57 @@ pub async fn start_session(
         .path("/")
         .build();
     Ok(jar.add(cookie))
+}
+
+fn cut_key(account: AccountId) -> String {
+    format!("sessions_ended:{account}")
+}
+
+/// Whether "sign out everywhere else" ended this session: it started at or before the
+/// account's last cut and is not the session that made it.
+async fn ended_by_cut(state: &AppState, session: &Session) -> Result<bool, OAuthError> {
+    let Some(bytes) = state
+        .ephemeral
+        .get(&cut_key(session.auth.account_id))
+        .await?
+    else {
+        return Ok(false);
+    };
+    let cut = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(Timestamp);
+    Ok(match cut {
+        Some(cut) => session.started_at <= cut && session.kept_at != Some(cut),
+        // Unreadable: fail closed.
+        None => true,
+    })
+}
+
+/// Ends every other session of the signed-in account (S31: after a factor change); this
+/// browser's session is marked as the one kept. False without a session.
+pub async fn end_other_sessions(state: &AppState, jar: &CookieJar) -> Result<bool, OAuthError> {
+    let Some(cookie) = jar.get(SESSION_COOKIE) else {
+        return Ok(false);
+    };
+    let key = session_key(state, cookie.value());
+    let Some(mut session) = current(state, jar).await? else {
+        return Ok(false);
+    };
+    let now = state.clock.now();
+    // Kept as long as any session it ends could live.
+    let ttl = Duration::from_secs(state.settings.session_max_secs.max(1) as u64);
+    state
+        .ephemeral
+        .put(
+            &cut_key(session.auth.account_id),
+            now.seconds().to_string().as_bytes(),
+            ttl,
+        )
+        .await?;
+    session.kept_at = Some(now);
+    store(state, &key, &session).await?;
+    Ok(true)
 }
 
 /// What binds a flow to this browser's session: a keyed hash of the session id, distinct

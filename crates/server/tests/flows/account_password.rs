@@ -134,3 +134,56 @@ async fn page_of(browser: &Browser, app: &TestApp) -> String {
     assert!(at.contains("/account/reconfirm"), "{at}");
     page
 }
+
+#[tokio::test]
+async fn s31_sign_out_everywhere_else_ends_the_other_sessions_only() {
+    for backend in Backend::available() {
+        let app = TestApp::spawn(backend).await;
+        app.create_client(confidential("rp")).await.unwrap();
+        app.create_user(EMAIL).await;
+        let base = app.base_url.clone();
+        let mine = Browser::new();
+        let (back, _) = sign_in(&app, &mine, PASSWORD, "no").await;
+        assert!(query_param(&back, "code").is_some(), "{back}");
+        let other = Browser::new();
+        let (back, _) = sign_in(&app, &other, PASSWORD, "no").await;
+        assert!(query_param(&back, "code").is_some(), "{back}");
+        let (_, at, _) = other.get(&app.url("/account/security"), &base).await;
+        assert!(at.ends_with("/account/security"), "signed in: {at}");
+
+        // A forged CSRF token changes nothing.
+        let refused = mine
+            .http
+            .post(app.url("/account/sessions/end-others"))
+            .form(&[("csrf_token", "forged")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 403);
+        let (_, at, _) = other.get(&app.url("/account/security"), &base).await;
+        assert!(at.ends_with("/account/security"), "{at}");
+
+        let (_, _, page) = mine.get(&app.url("/account/security"), &base).await;
+        let csrf = lanyard_testkit::recording::hidden_field(&page, "csrf_token").unwrap();
+        let ended = mine
+            .http
+            .post(app.url("/account/sessions/end-others"))
+            .form(&[("csrf_token", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ended.status(), 303);
+        let (_, at, page) = mine.get(&app.url("/account/security"), &base).await;
+        assert!(at.contains("/account/security"), "this session stays: {at}");
+        assert!(page.contains("Security"), "{page}");
+        let (_, at, _) = other.get(&app.url("/account/security"), &base).await;
+        assert!(at.contains("/login"), "the other session is gone: {at}");
+        // A session started after the cut is not affected by it.
+        app.clock.advance(1);
+        let later = Browser::new();
+        sign_in(&app, &later, PASSWORD, "no").await;
+        let (_, at, _) = later.get(&app.url("/account/security"), &base).await;
+        assert!(at.ends_with("/account/security"), "{at}");
+        app.cleanup().await;
+    }
+}

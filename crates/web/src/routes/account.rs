@@ -21,7 +21,7 @@ use crate::params::{Form, Query};
 use crate::routes::authorize::redirect;
 use crate::routes::login::{check_csrf, csrf_token, theme};
 use crate::routes::second_step;
-use crate::session::{Flow, Session, load_flow, save_flow, session_binding};
+use crate::session::{Flow, Session, end_other_sessions, load_flow, save_flow, session_binding};
 use crate::state::AppState;
 use crate::stepup::{Caller, fresh, safe_return_to, signed_in};
 use crate::ui::mfa_pages::{
@@ -64,6 +64,10 @@ pub fn routes() -> Router<AppState> {
             endpoints::ACCOUNT_PASSWORD,
             get(password_get).post(password_post),
         )
+        .route(
+            endpoints::ACCOUNT_END_OTHER_SESSIONS,
+            post(end_other_sessions_post),
+        )
 }
 
 fn no_store(mut response: Response) -> Response {
@@ -100,7 +104,8 @@ async fn account_get() -> Response {
 fn notice(done: Option<&str>) -> Option<String> {
     let text = match done? {
         "totp-on" => {
-            "Your authenticator app is turned on. We will ask for its code when you sign in."
+            "Your authenticator app is turned on. We will ask for its code when you sign in. \
+             If you are signed in somewhere you no longer trust, sign out everywhere else below."
         }
         "totp-off" => {
             "Your authenticator app is turned off. We will email you a code when you sign in."
@@ -108,7 +113,10 @@ fn notice(done: Option<&str>) -> Option<String> {
         "backup" => "Your new backup code is saved. The old one no longer works.",
         "device-removed" => "The device was removed. It will be asked for a code next time.",
         "devices-removed" => "All trusted devices were removed.",
-        "password" => "Your password is changed. Apps you use will ask you to sign in again.",
+        "password" => {
+            "Your password is changed. You are signed out everywhere else, and apps you use will ask you to sign in again."
+        }
+        "sessions-ended" => "You are signed out everywhere else.",
         _ => return None,
     };
     Some(text.to_owned())
@@ -167,6 +175,7 @@ async fn security_page(
         devices,
         revoke_all_action: endpoints::ACCOUNT_DEVICES_REVOKE_ALL.to_owned(),
         notice,
+        end_other_sessions_action: endpoints::ACCOUNT_END_OTHER_SESSIONS.to_owned(),
         sign_out_href: endpoints::LOGOUT.to_owned(),
     };
     Ok((jar, no_store(ui::render(page))).into_response())
@@ -747,11 +756,38 @@ async fn password_post(
             .into_response());
         }
     }
-    // A new password distrusts every device (S36).
+    // A new password distrusts every device (S36) and ends every other session.
     state
         .mfa
         .revoke_all_devices(account_id, &origin)
         .await
         .map_err(|e| PageError::from(e).into_response())?;
+    end_other_sessions(&state, &jar)
+        .await
+        .map_err(|e| PageError::from(e).into_response())?;
     Ok(to_security("password"))
+}
+
+// ---- Sessions ----
+
+/// "Sign out everywhere else": protective, so a signed-in session is enough (no step-up).
+async fn end_other_sessions_post(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    method: Method,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form,
+) -> Result<Response, Response> {
+    check_csrf(&jar, &form).map_err(IntoResponse::into_response)?;
+    let caller = Caller::of(&method, &headers);
+    let session = signed_in(&state, &jar, caller, endpoints::ACCOUNT_SECURITY).await?;
+    end_other_sessions(&state, &jar)
+        .await
+        .map_err(|e| PageError::from(e).into_response())?;
+    let event =
+        lanyard_core::model::AuditEvent::new(state.clock.now(), "session.ended_others", "success")
+            .subject(session.auth.account_id.to_string());
+    state.audit.record(event, &origin).await;
+    Ok(to_security("sessions-ended"))
 }

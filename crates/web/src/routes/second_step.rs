@@ -201,7 +201,6 @@ struct CodePage<'a> {
 async fn render_code_page(
     state: &AppState,
     jar: CookieJar,
-    flow: &Flow,
     view: &ChallengeView,
     page: CodePage<'_>,
 ) -> Result<Response, PageError> {
@@ -215,7 +214,6 @@ async fn render_code_page(
             internal: Some(e.to_string()),
             ..PageError::expired_flow()
         })?;
-    let _ = flow;
     let flow_id = page.flow_id;
     let body = ChallengePage {
         theme: theme(state),
@@ -270,7 +268,7 @@ async fn code_get(
         error: None,
         status: StatusCode::OK,
     };
-    render_code_page(&state, jar, &flow, &view, page).await
+    render_code_page(&state, jar, &view, page).await
 }
 
 async fn email_post(
@@ -302,7 +300,7 @@ async fn email_post(
         error: None,
         status: StatusCode::OK,
     };
-    render_code_page(&state, jar, &flow, &view, page).await
+    render_code_page(&state, jar, &view, page).await
 }
 
 async fn code_post(
@@ -397,7 +395,7 @@ async fn code_post(
         error,
         status,
     };
-    render_code_page(&state, jar, &flow, &view, page).await
+    render_code_page(&state, jar, &view, page).await
 }
 
 /// Why the backup code page shows a code.
@@ -555,7 +553,6 @@ async fn finish(
         acr: factor.acr().to_owned(),
         amr: factor.amr(),
     };
-    debug_assert!(auth.acr != acr::LOA1);
     if pending.step_up {
         let same_session = flow.bound_session.is_some()
             && flow.bound_session == crate::session::session_binding(state, &jar);

@@ -108,6 +108,8 @@ pub struct SecurityPage {
     pub revoke_all_action: String,
     /// A status message, e.g. "Your authenticator app is turned off".
     pub notice: Option<String>,
+    /// Where the "Sign out everywhere else" form posts to.
+    pub end_other_sessions_action: String,
     /// A link to the sign-out page; omitted if not a safe link.
     pub sign_out_href: String,
 }

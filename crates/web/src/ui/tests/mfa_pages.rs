@@ -84,6 +84,7 @@ fn security_page() -> SecurityPage {
         devices: vec![device("Firefox on Linux", 1), device("Safari on iPhone", 2)],
         revoke_all_action: "/security/devices/remove-all".into(),
         notice: None,
+        end_other_sessions_action: "/account/sessions/end-others".into(),
         sign_out_href: "/logout".into(),
     }
 }
@@ -696,8 +697,8 @@ fn security_page_with_an_app_and_devices() {
     }
     assert!(html.contains("Trusted until 21 December 2026"));
     assert!(html.contains(">Remove all trusted devices</button>"));
-    // Turn off, backup, two devices, remove all.
-    assert_eq!(forms(&html).len(), 5);
+    // Turn off, backup, two devices, remove all, sign out everywhere else.
+    assert_eq!(forms(&html).len(), 6);
 }
 
 #[test]
@@ -725,13 +726,18 @@ fn security_page_without_an_app_or_devices() {
             "<p class=\"notice\" role=\"status\">Your authenticator app is turned off</p>"
         )
     );
-    assert_eq!(forms(&html).len(), 1, "only the backup code form");
+    assert_eq!(
+        forms(&html).len(),
+        2,
+        "only the backup code and the sign-out-everywhere-else forms"
+    );
 }
 
 #[test]
 fn security_page_drops_unsafe_links() {
     let html = SecurityPage {
         setup_href: "javascript:alert(1)".into(),
+        end_other_sessions_action: "/account/sessions/end-others".into(),
         sign_out_href: "//evil.example".into(),
         ..security_page()
     }
@@ -739,7 +745,7 @@ fn security_page_drops_unsafe_links() {
     .unwrap();
     assert!(!html.contains("javascript"));
     assert!(!html.contains("evil"));
-    assert!(!html.contains("Sign out"));
+    assert!(!html.contains(">Sign out</a>"));
     assert!(!html.contains(">Replace<"));
 }
 
