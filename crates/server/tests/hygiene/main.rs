@@ -267,14 +267,22 @@ fn is_hash(s: &str) -> bool {
 }
 
 /// Every key the server used ends in a keyed hash (`code:<hmac>`, `jti:<client>:<hmac>`,
-/// and whatever kinds come later), except `revoked_jti:<jti>`, whose suffix is an access
-/// token's id (an identifier the token carries in the clear, not a secret). The hashes of
+/// and whatever kinds come later), except the kinds keyed by an identifier that is no
+/// secret: `revoked_jti:<jti>` (an access token's id, which the token carries in the clear),
+/// the per-account counters `mfa_sends:<account id>` and `sessions_ended:<account id>`, and
+/// the per-address counters `mfa_sends_ip:<ip>` and `signin_fail_ip:<ip>`. The hashes of
 /// this run's codes, sessions and flows are among them.
 fn check_key_shapes(run: &Run, keys: &BTreeSet<String>) {
     for key in keys {
         let (kind, rest) = key.split_once(':').unwrap_or((key, ""));
         let last = rest.rsplit(':').next().unwrap_or("");
-        let ok = is_hash(last) || (kind == "revoked_jti" && rest.len() == 22);
+        let identifier = match kind {
+            "revoked_jti" => rest.len() == 22,
+            "mfa_sends" | "sessions_ended" => uuid::Uuid::parse_str(rest).is_ok(),
+            "mfa_sends_ip" | "signin_fail_ip" => rest.parse::<std::net::IpAddr>().is_ok(),
+            _ => false,
+        };
+        let ok = is_hash(last) || identifier;
         assert!(
             ok,
             "{:?}: a Redis key that is not a hash: {key:?}",
