@@ -50,11 +50,11 @@ impl MfaService {
     /// Sent when a backoff starts and when the hard limit is reached (S30).
     pub(crate) async fn notify_lock(&self, to: &str, hard: bool) {
         let body = if hard {
-            "Too many wrong sign-in codes were entered for your account, so confirming \
-             sign-ins is locked. Contact your administrator to unlock it."
+            "Too many wrong passwords or sign-in codes were entered for your account, so \
+             signing in is locked. Contact your administrator to unlock it."
         } else {
-            "Several wrong sign-in codes were entered for your account. For your security, \
-             new attempts must wait a few minutes."
+            "Several wrong passwords or sign-in codes were entered for your account. For your \
+             security, new attempts must wait a few minutes."
         };
         self.notify(to, "Wrong sign-in codes", body).await;
     }

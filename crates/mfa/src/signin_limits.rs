@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use lanyard_core::model::MfaState;
-use lanyard_core::{AccountId, Origin, Timestamp};
+use lanyard_core::model::{Account, MfaState};
+use lanyard_core::{Origin, Timestamp};
 
 use crate::lockout::{self, Lock};
 use crate::{MfaError, MfaService};
@@ -40,27 +40,22 @@ impl MfaService {
     /// takes it back when the password was right.
     pub async fn password_attempt(
         &self,
-        account: Option<AccountId>,
+        named: Option<&Account>,
         device_cookie: Option<&str>,
-        origin: &Origin,
     ) -> Result<PasswordGate, MfaError> {
-        let Some(account) = account else {
+        let Some(named) = named else {
             return Ok(PasswordGate::NoAccount);
         };
+        let account = named.id;
         let now = self.clock.now();
         let settings = &self.settings;
         let open = |s: &MfaState| lockout::lock(s, now, settings) == Lock::Open;
         match self.repo.reserve_mfa_attempt(account, now, &open).await? {
-            Some((before, after)) => {
-                if after.failures == self.settings.backoff_after {
-                    self.audit(account, "signin.account_throttled", "failure", None, origin)
-                        .await;
-                }
-                Ok(PasswordGate::Counted {
-                    at: now,
-                    restore: before.last_failure_at,
-                })
-            }
+            Some((before, after)) => Ok(PasswordGate::Counted {
+                at: now,
+                restore: before.last_failure_at,
+                failures: after.failures,
+            }),
             None if self.is_trusted_device(account, device_cookie).await? => {
                 Ok(PasswordGate::TrustedDevice)
             }
@@ -73,15 +68,40 @@ impl MfaService {
     /// source address.
     pub async fn password_checked(
         &self,
-        account: Option<AccountId>,
+        named: Option<&Account>,
         gate: PasswordGate,
         right: bool,
         origin: &Origin,
     ) -> Result<(), MfaError> {
-        if right {
-            if let (Some(account), PasswordGate::Counted { at, restore }) = (account, gate) {
-                self.repo.release_mfa_attempt(account, at, restore).await?;
+        if let (
+            Some(named),
+            PasswordGate::Counted {
+                at,
+                restore,
+                failures,
+            },
+        ) = (named, gate)
+        {
+            if right {
+                self.repo.release_mfa_attempt(named.id, at, restore).await?;
+                return Ok(());
             }
+            // The owner hears of it when a wait starts and at the hard limit, as for codes.
+            if failures == self.settings.backoff_after {
+                self.audit(
+                    named.id,
+                    "signin.account_throttled",
+                    "failure",
+                    None,
+                    origin,
+                )
+                .await;
+                self.notify_lock(&named.email, false).await;
+            } else if failures == self.settings.hard_limit {
+                self.notify_lock(&named.email, true).await;
+            }
+        }
+        if right {
             return Ok(());
         }
         if let Some(ip) = &origin.ip {
@@ -96,10 +116,11 @@ impl MfaService {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordGate {
     /// Counted in advance as a failure (stamped `at`; `restore` is the last failure time
-    /// before it); the check may go ahead.
+    /// before it; `failures` the count with it); the check may go ahead.
     Counted {
         at: Timestamp,
         restore: Option<Timestamp>,
+        failures: u32,
     },
     /// The account is locked, but this browser is one of its trusted devices (S53e).
     TrustedDevice,

@@ -217,14 +217,13 @@ impl Harness {
         right: bool,
         from: &Origin,
     ) -> PasswordGate {
-        let id = account.map(|a| a.id);
         let gate = self
             .mfa
-            .password_attempt(id, device_cookie, from)
+            .password_attempt(account, device_cookie)
             .await
             .unwrap();
         self.mfa
-            .password_checked(id, gate, right, from)
+            .password_checked(account, gate, right, from)
             .await
             .unwrap();
         gate
@@ -1773,6 +1772,11 @@ async fn wrong_passwords_feed_the_account_count_but_not_while_locked() {
         Lock::Until(t.plus_secs(60))
     );
     assert_eq!(h.audit_count("signin.account_throttled", &ann).await, 1);
+    assert_eq!(
+        h.lock_notices(&ann.email).len(),
+        1,
+        "a wait started by wrong passwords is mailed too"
+    );
     h.clock.advance(30);
     for _ in 0..3 {
         assert_eq!(h.wrong_password(&ann).await, PasswordGate::Locked);

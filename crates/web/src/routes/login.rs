@@ -199,16 +199,10 @@ async fn password_post(
     }
     // Looked up before the password check so the account's lock applies; the password is
     // checked even when locked, so a locked account costs the same time as any other (S53f).
-    let named = state
-        .accounts
-        .find_by_email(&email)
-        .await
-        .ok()
-        .flatten()
-        .map(|a| a.id);
+    let named = state.accounts.find_by_email(&email).await.ok().flatten();
     let gate = state
         .mfa
-        .password_attempt(named, crate::device_cookie::read(&state, &jar), &origin)
+        .password_attempt(named.as_ref(), crate::device_cookie::read(&state, &jar))
         .await?;
     let outcome = state
         .accounts
@@ -218,7 +212,7 @@ async fn password_post(
     if right || matches!(outcome, Err(IdentityError::InvalidCredentials)) {
         state
             .mfa
-            .password_checked(named, gate, right, &origin)
+            .password_checked(named.as_ref(), gate, right, &origin)
             .await?;
     }
     let outcome = match outcome {

@@ -193,6 +193,8 @@ fn pick_method(asked: Option<&str>, view: &ChallengeView, min_level: u8) -> &'st
 struct CodePage<'a> {
     flow_id: &'a str,
     method: &'a str,
+    /// False when the app asked for more than an emailed code gives (no email block).
+    email_allowed: bool,
     notice: Option<String>,
     error: Option<FieldError>,
     status: StatusCode,
@@ -225,7 +227,11 @@ async fn render_code_page(
         expires_text: view
             .email_code_expires_at
             .map(|at| format!("{} ({})", when::clock_time(at), when::from_now(now, at))),
-        resend_action: endpoints::LOGIN_CODE_EMAIL.to_owned(),
+        resend_action: if page.email_allowed {
+            endpoints::LOGIN_CODE_EMAIL.to_owned()
+        } else {
+            String::new()
+        },
         resend_text: view
             .resend_at
             .filter(|at| *at > now)
@@ -263,6 +269,7 @@ async fn code_get(
     let method = pick_method(params.get("method"), &view, required_level(&flow));
     let page = CodePage {
         flow_id: &id,
+        email_allowed: required_level(&flow) <= 2,
         method,
         notice: None,
         error: None,
@@ -295,6 +302,7 @@ async fn email_post(
     let view = state.mfa.view(&id).await?;
     let page = CodePage {
         flow_id: &id,
+        email_allowed: required_level(&flow) <= 2,
         method: "email",
         notice: Some(notice),
         error: None,
@@ -390,6 +398,7 @@ async fn code_post(
     let view = state.mfa.view(&id).await?;
     let page = CodePage {
         flow_id: &id,
+        email_allowed: required_level(&flow) <= 2,
         method,
         notice: None,
         error,
