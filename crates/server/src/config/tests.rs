@@ -178,7 +178,52 @@ fn the_production_example_is_valid_once_its_secret_files_exist() {
     config.keys.token_hash_key_file = write_secret(dir.path(), "hash", "aGFzaA==");
     config.database.url_file = write_secret(dir.path(), "db", "postgres://u:p@db/lanyard");
     config.ephemeral.redis_url_file = write_secret(dir.path(), "redis", "redis://cache:6379");
+    assert_eq!(config.mail.transport, super::MailTransport::Smtp);
+    config.mail.smtp_password_file = write_secret(dir.path(), "smtp", "relay password");
     secret_files::read_into(&mut config).unwrap();
+    assert_eq!(config.mail.smtp_password, "relay password");
     config.validate().unwrap();
     assert_eq!(config.database.url, "postgres://u:p@db/lanyard");
+}
+
+#[test]
+fn second_step_limits_can_be_tightened_but_not_loosened() {
+    let refused = |tweak: &dyn Fn(&mut Config), key: &str| {
+        let mut config = Config::default();
+        tweak(&mut config);
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains(key), "{key}: {err}");
+    };
+    refused(
+        &|c| c.mfa.email_code_ttl_secs = 601,
+        "mfa.email_code_ttl_secs",
+    );
+    refused(
+        &|c| c.mfa.tries_per_challenge = 6,
+        "mfa.tries_per_challenge",
+    );
+    refused(
+        &|c| c.mfa.tries_per_challenge = 0,
+        "mfa.tries_per_challenge",
+    );
+    refused(&|c| c.mfa.hard_limit = 101, "mfa.hard_limit");
+    refused(&|c| c.mfa.device_trust_days = 31, "mfa.device_trust_days");
+    refused(
+        &|c| c.mfa.step_up_window_secs = 59,
+        "mfa.step_up_window_secs",
+    );
+    refused(
+        &|c| c.mfa.password_failures_per_ip = 0,
+        "mfa.password_failures_per_ip",
+    );
+    refused(&|c| c.sessions.max_secs = 60, "sessions.max_secs");
+
+    let mut tight = Config::default();
+    tight.mfa.tries_per_challenge = 3;
+    tight.mfa.device_trust_days = 7;
+    tight.mfa.step_up_window_secs = 300;
+    tight.validate().unwrap();
+    let settings = tight.mfa.settings();
+    assert_eq!(settings.tries_per_challenge, 3);
+    assert_eq!(settings.device_trust_secs, 7 * 86_400);
 }

@@ -99,6 +99,12 @@ async fn s37_a_password_change_needs_step_up_and_s36_it_distrusts_every_device()
             .submit(&page, &base, &[("new_password", "short")])
             .await;
         assert!(page.contains("at least 8 characters"), "{at} {page}");
+        let oversized = "x".repeat(5000);
+        let (status, _, page) = browser
+            .submit(&page, &base, &[("new_password", &oversized)])
+            .await;
+        assert_eq!(status, 400);
+        assert!(page.contains("at least 8 characters"), "{page}");
         let (_, at, _) = browser
             .submit(&page, &base, &[("new_password", NEW_PASSWORD)])
             .await;

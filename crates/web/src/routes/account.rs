@@ -19,7 +19,7 @@ use crate::error::PageError;
 use crate::origin::RequestOrigin;
 use crate::params::{Form, Query};
 use crate::routes::authorize::redirect;
-use crate::routes::login::{check_csrf, csrf_token, theme};
+use crate::routes::login::{MAX_PASSWORD_LEN, check_csrf, csrf_token, theme};
 use crate::routes::second_step;
 use crate::session::{Flow, Session, end_other_sessions, load_flow, save_flow, session_binding};
 use crate::state::AppState;
@@ -32,8 +32,6 @@ use crate::ui::{self, FieldError};
 const BACKUP_SAVED: &str = "/account/backup-codes/saved";
 const DEVICE_REVOKE: &str = "/account/devices/{id}/revoke";
 const DEVICE: &str = "/account/devices/{id}";
-/// Longest password we hash; longer input is refused before argon2 runs (S51).
-const MAX_PASSWORD_LEN: usize = 1024;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -717,17 +715,8 @@ async fn password_post(
         endpoints::ACCOUNT_PASSWORD,
     )
     .await?;
+    // The hasher's policy refuses short and oversized passwords before argon2 runs.
     let new_password = form.get("new_password").unwrap_or("");
-    let too_short = new_password.chars().count() < MIN_PASSWORD_CHARS;
-    if too_short || new_password.len() > MAX_PASSWORD_LEN {
-        let error = FieldError::new(
-            "new_password",
-            format!("Enter a password of at least {MIN_PASSWORD_CHARS} characters"),
-        );
-        return password_page(&state, jar, &session, Some(error))
-            .await
-            .map_err(IntoResponse::into_response);
-    }
     let account_id = session.auth.account_id;
     match state
         .accounts
@@ -738,7 +727,10 @@ async fn password_post(
         Err(IdentityError::WeakPassword(_)) => {
             let error = FieldError::new(
                 "new_password",
-                format!("Enter a password of at least {MIN_PASSWORD_CHARS} characters"),
+                format!(
+                    "Enter a password of at least {MIN_PASSWORD_CHARS} characters (and at most \
+                     {MAX_PASSWORD_LEN} bytes)"
+                ),
             );
             return password_page(&state, jar, &session, Some(error))
                 .await

@@ -26,7 +26,7 @@ use crate::ui::{
 };
 
 /// Longest password we hash; longer input is refused before argon2 runs (S51).
-const MAX_PASSWORD_LEN: usize = 1024;
+pub(crate) const MAX_PASSWORD_LEN: usize = 1024;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
