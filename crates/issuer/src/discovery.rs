@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::endpoints;
 use crate::settings::IssuerSettings;
+use lanyard_core::model::GrantType;
 use lanyard_core::model::authenticated::acr;
 
 #[derive(Debug, Clone, Serialize)]
@@ -12,6 +13,7 @@ struct Metadata<'a> {
     issuer: &'a str,
     authorization_endpoint: String,
     token_endpoint: String,
+    device_authorization_endpoint: String,
     userinfo_endpoint: String,
     jwks_uri: String,
     introspection_endpoint: String,
@@ -20,7 +22,7 @@ struct Metadata<'a> {
     scopes_supported: &'a [String],
     response_types_supported: [&'static str; 1],
     response_modes_supported: [&'static str; 1],
-    grant_types_supported: [&'static str; 3],
+    grant_types_supported: [&'static str; 5],
     subject_types_supported: [&'static str; 1],
     id_token_signing_alg_values_supported: [&'static str; 1],
     token_endpoint_auth_methods_supported: [&'static str; 4],
@@ -50,6 +52,7 @@ impl Discovery {
             issuer: &settings.issuer,
             authorization_endpoint: settings.endpoint(endpoints::AUTHORIZE),
             token_endpoint: settings.endpoint(endpoints::TOKEN),
+            device_authorization_endpoint: settings.endpoint(endpoints::DEVICE_AUTHORIZATION),
             userinfo_endpoint: settings.endpoint(endpoints::USERINFO),
             jwks_uri: settings.endpoint(endpoints::JWKS),
             introspection_endpoint: settings.endpoint(endpoints::INTROSPECT),
@@ -58,7 +61,13 @@ impl Discovery {
             scopes_supported: &settings.scopes_supported,
             response_types_supported: ["code"],
             response_modes_supported: ["query"],
-            grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
+            grant_types_supported: [
+                GrantType::AuthorizationCode.as_str(),
+                GrantType::RefreshToken.as_str(),
+                GrantType::ClientCredentials.as_str(),
+                GrantType::TokenExchange.as_str(),
+                GrantType::DeviceCode.as_str(),
+            ],
             subject_types_supported: ["public"],
             id_token_signing_alg_values_supported: [id_alg],
             token_endpoint_auth_methods_supported: [

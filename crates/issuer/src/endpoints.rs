@@ -8,6 +8,9 @@ pub const AUTHORIZE: &str = "/authorize";
 /// Where the sign-in and consent pages send the browser back to finish an authorization.
 pub const AUTHORIZE_CONTINUE: &str = "/authorize/continue";
 pub const TOKEN: &str = "/token";
+/// RFC 8628 §3.1 (device authorization request) and §3.3 (where the user enters the code).
+pub const DEVICE_AUTHORIZATION: &str = "/device_authorization";
+pub const DEVICE: &str = "/device";
 pub const USERINFO: &str = "/userinfo";
 pub const INTROSPECT: &str = "/introspect";
 pub const REVOKE: &str = "/revoke";
@@ -32,3 +35,5 @@ pub const ACCOUNT_DEVICES: &str = "/account/devices";
 pub const ACCOUNT_DEVICES_REVOKE_ALL: &str = "/account/devices/revoke-all";
 pub const ACCOUNT_PASSWORD: &str = "/account/password";
 pub const ACCOUNT_END_OTHER_SESSIONS: &str = "/account/sessions/end-others";
+/// Personal access tokens: the account page and API (E1, E2).
+pub const ACCOUNT_PATS: &str = "/account/pats";

@@ -10,6 +10,10 @@ pub enum GrantType {
     AuthorizationCode,
     RefreshToken,
     ClientCredentials,
+    /// RFC 8693 token exchange (a personal access token for a JWT).
+    TokenExchange,
+    /// RFC 8628 device authorization.
+    DeviceCode,
 }
 
 impl GrantType {
@@ -18,6 +22,8 @@ impl GrantType {
             Self::AuthorizationCode => "authorization_code",
             Self::RefreshToken => "refresh_token",
             Self::ClientCredentials => "client_credentials",
+            Self::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
+            Self::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
         }
     }
 
@@ -26,6 +32,8 @@ impl GrantType {
             "authorization_code" => Some(Self::AuthorizationCode),
             "refresh_token" => Some(Self::RefreshToken),
             "client_credentials" => Some(Self::ClientCredentials),
+            "urn:ietf:params:oauth:grant-type:token-exchange" => Some(Self::TokenExchange),
+            "urn:ietf:params:oauth:grant-type:device_code" => Some(Self::DeviceCode),
             _ => None,
         }
     }

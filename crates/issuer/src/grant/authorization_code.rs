@@ -108,6 +108,7 @@ impl Issuer {
             refresh_token,
             id_token,
             scope: Some(pending.scope),
+            issued_token_type: None,
         })
     }
 }

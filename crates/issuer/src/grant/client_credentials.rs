@@ -49,6 +49,7 @@ impl Issuer {
             refresh_token: None,
             id_token: None,
             scope,
+            issued_token_type: None,
         })
     }
 }

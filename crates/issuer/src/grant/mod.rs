@@ -3,7 +3,10 @@
 mod authorization_code;
 pub use authorization_code::REFRESH_TOKEN_PREFIX;
 mod client_credentials;
+mod device_code;
 mod refresh_token;
+mod token_exchange;
+pub use token_exchange::{ACCESS_TOKEN_TYPE, PAT_TOKEN_TYPE};
 
 use lanyard_core::model::{Account, Client};
 use lanyard_core::{FamilyId, Origin, Secret, Timestamp};
@@ -29,6 +32,24 @@ pub enum GrantRequest {
     ClientCredentials {
         scope: Option<String>,
     },
+    /// RFC 8693 §2.1. Only a personal access token may be the subject; no actor token.
+    TokenExchange(TokenExchangeRequest),
+    /// RFC 8628 §3.4.
+    DeviceCode {
+        device_code: Secret,
+    },
+}
+
+/// The parameters of an RFC 8693 request, as sent (the grant checks them).
+#[derive(Debug)]
+pub struct TokenExchangeRequest {
+    pub subject_token: Secret,
+    pub subject_token_type: String,
+    pub requested_token_type: Option<String>,
+    pub audience: Option<String>,
+    pub resource: Option<String>,
+    pub scope: Option<String>,
+    pub actor_token_present: bool,
 }
 
 /// RFC 6749 §5.1 (and OIDC Core §3.1.3.3 for `id_token`).
@@ -43,6 +64,9 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// RFC 8693 §2.2.1: set on token-exchange responses only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
 }
 
 impl Issuer {
@@ -76,6 +100,12 @@ impl Issuer {
             }
             GrantRequest::ClientCredentials { scope } => {
                 self.client_credentials(client, scope.as_deref())
+            }
+            GrantRequest::TokenExchange(request) => {
+                self.exchange_token(client, request, origin).await
+            }
+            GrantRequest::DeviceCode { device_code } => {
+                self.redeem_device_code(client, &device_code, origin).await
             }
         }
     }

@@ -138,6 +138,7 @@ impl Issuer {
             refresh_token: Some(refresh_token),
             id_token,
             scope: Some(scope.to_string()),
+            issued_token_type: None,
         })
     }
 

@@ -6,7 +6,8 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
 use lanyard_core::Secret;
-use lanyard_issuer::grant::GrantRequest;
+use lanyard_core::model::GrantType;
+use lanyard_issuer::grant::{GrantRequest, TokenExchangeRequest};
 use lanyard_issuer::{ErrorCode, OAuthError, endpoints};
 
 use crate::authenticated::{AuthenticatedClient, no_store_json};
@@ -47,6 +48,25 @@ fn grant_request(form: &Params) -> Result<GrantRequest, OAuthError> {
         }),
         Some("client_credentials") => Ok(GrantRequest::ClientCredentials {
             scope: form.get_nonempty("scope").map(str::to_owned),
+        }),
+        Some(g) if g == GrantType::TokenExchange.as_str() => {
+            Ok(GrantRequest::TokenExchange(TokenExchangeRequest {
+                subject_token: Secret::new(required("subject_token", "subject_token is required")?),
+                subject_token_type: required(
+                    "subject_token_type",
+                    "subject_token_type is required",
+                )?
+                .to_owned(),
+                requested_token_type: form.get_nonempty("requested_token_type").map(str::to_owned),
+                audience: form.get_nonempty("audience").map(str::to_owned),
+                resource: form.get_nonempty("resource").map(str::to_owned),
+                scope: form.get_nonempty("scope").map(str::to_owned),
+                actor_token_present: form.get("actor_token").is_some()
+                    || form.get("actor_token_type").is_some(),
+            }))
+        }
+        Some(g) if g == GrantType::DeviceCode.as_str() => Ok(GrantRequest::DeviceCode {
+            device_code: Secret::new(required("device_code", "device_code is required")?),
         }),
         Some(_) => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
