@@ -10,6 +10,7 @@ pub mod error;
 pub mod ids;
 pub mod mail;
 pub mod model;
+pub mod pat_token;
 pub mod ports;
 pub mod rng;
 pub mod secret;

@@ -4,6 +4,7 @@
 //! Anything that must be atomic is one method here, so the implementation can make it one
 //! transaction (or one Redis command).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,7 +12,7 @@ use async_trait::async_trait;
 use crate::model::GraceSeal;
 use crate::model::{
     Account, AccountStatus, AuditEvent, BackupCodeInfo, Client, Consent, DeviceId, MfaMethod,
-    MfaState, NewAccount, NewRefreshFamily, RefreshFamily, RotateOutcome, SigningKeyRecord,
+    MfaState, NewAccount, NewRefreshFamily, Pat, PatId, VerifiedPat, RefreshFamily, RotateOutcome, SigningKeyRecord,
     TotpCredential, TrustedDevice,
 };
 use crate::{AccountId, ClientId, FamilyId, StoreError, Timestamp};
@@ -252,6 +253,73 @@ pub trait MfaRepo: Send + Sync {
     ) -> Result<u64, StoreError>;
 }
 
+/// Personal access tokens (E1–E3). The exchange looks tokens up by hash; everything else
+/// goes by id.
+#[async_trait]
+pub trait PatRepo: Send + Sync {
+    /// Fails with [`StoreError::Conflict`] when the hash is taken (a repeated random draw).
+    async fn insert_pat(&self, pat: &Pat) -> Result<(), StoreError>;
+    /// The PAT whose token hashes to `token_hash`, revoked or not (one indexed lookup).
+    async fn find_pat_by_hash(&self, token_hash: &str) -> Result<Option<Pat>, StoreError>;
+    async fn get_pat(&self, id: PatId) -> Result<Option<Pat>, StoreError>;
+    /// Not revoked (expired ones included), newest first; every account's when `None`.
+    async fn list_pats(
+        &self,
+        account: Option<AccountId>,
+        limit: u64,
+    ) -> Result<Vec<Pat>, StoreError>;
+    /// Not revoked and not expired at `now`.
+    async fn count_live_pats(&self, account: AccountId, now: Timestamp)
+    -> Result<u64, StoreError>;
+    /// True when a PAT that was not revoked is now revoked. With `owner`, only that
+    /// account's PAT is touched (a foreign id changes nothing).
+    async fn revoke_pat(
+        &self,
+        id: PatId,
+        owner: Option<AccountId>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Revokes every PAT of the account; returns how many were not revoked yet.
+    async fn revoke_pats_of_account(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+    ) -> Result<u64, StoreError>;
+    /// Moves `last_used_at` forward to `used_at` (never back: nodes flush in any order).
+    async fn touch_pat(&self, id: PatId, used_at: Timestamp) -> Result<(), StoreError>;
+}
+
+/// How the token issuer checks a personal access token without knowing how PATs are stored
+/// or cached (the identity service implements it; the server wires it in).
+#[async_trait]
+pub trait PatVerifier: Send + Sync {
+    /// The PAT behind a well-formed `token` when it is live and its account active; `None`
+    /// for every other case, all alike (unknown, revoked, expired, account disabled).
+    /// `origin` goes into the (coalesced) `pat.used` audit event.
+    async fn verify(
+        &self,
+        token: &crate::Secret,
+        origin: &crate::Origin,
+    ) -> Result<Option<VerifiedPat>, StoreError>;
+    /// Whether tokens minted from this PAT are still good (introspection).
+    async fn is_live(&self, id: PatId) -> Result<bool, StoreError>;
+}
+
+/// Tells every node that something it may cache changed (a PAT was revoked). In-process for
+/// the embedded default; Redis pub/sub for a cluster.
+#[async_trait]
+pub trait Invalidations: Send + Sync {
+    /// Delivers `message` to every node's listener, this node's included, and returns once
+    /// each node listening has handled it (or a bounded wait has passed, logged).
+    async fn publish(&self, message: &str) -> Result<(), StoreError>;
+    /// Registers this node's listener.
+    fn listen(&self, listener: Arc<dyn Fn(&str) + Send + Sync>);
+    /// `None` while this node may be missing messages (its subscription is down): nothing
+    /// cached may be trusted then. A new value after each reconnect: what was cached under
+    /// an older one may have missed a message.
+    fn sync_epoch(&self) -> Option<u64>;
+}
+
 #[async_trait]
 pub trait AuditRepo: Send + Sync {
     async fn insert_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
@@ -289,11 +357,25 @@ pub trait EphemeralStore: Send + Sync {
 
 /// Every durable repository, for wiring convenience.
 pub trait DurableStore:
-    AccountRepo + ClientRepo + ConsentRepo + SigningKeyRepo + RefreshRepo + MfaRepo + AuditRepo
+    AccountRepo
+    + ClientRepo
+    + ConsentRepo
+    + SigningKeyRepo
+    + RefreshRepo
+    + MfaRepo
+    + PatRepo
+    + AuditRepo
 {
 }
 
 impl<T> DurableStore for T where
-    T: AccountRepo + ClientRepo + ConsentRepo + SigningKeyRepo + RefreshRepo + MfaRepo + AuditRepo
+    T: AccountRepo
+        + ClientRepo
+        + ConsentRepo
+        + SigningKeyRepo
+        + RefreshRepo
+        + MfaRepo
+        + PatRepo
+        + AuditRepo
 {
 }

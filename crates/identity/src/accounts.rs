@@ -8,13 +8,14 @@ use lanyard_core::ports::{AccountRepo, RefreshRepo};
 use lanyard_core::{AccountId, Auditor, Clock, Origin, Secret, StoreError};
 use lanyard_crypto::password::PasswordHasher;
 
-use crate::{IdentityError, normalize_email};
+use crate::{IdentityError, PatService, normalize_email};
 
 const MAX_NAME_LEN: usize = 200;
 
 pub struct AccountService {
     accounts: Arc<dyn AccountRepo>,
     refresh: Arc<dyn RefreshRepo>,
+    pats: Arc<PatService>,
     audit: Auditor,
     passwords: Arc<PasswordHasher>,
     clock: Arc<dyn Clock>,
@@ -24,6 +25,7 @@ impl AccountService {
     pub fn new(
         accounts: Arc<dyn AccountRepo>,
         refresh: Arc<dyn RefreshRepo>,
+        pats: Arc<PatService>,
         audit: Auditor,
         passwords: Arc<PasswordHasher>,
         clock: Arc<dyn Clock>,
@@ -31,6 +33,7 @@ impl AccountService {
         Self {
             accounts,
             refresh,
+            pats,
             audit,
             passwords,
             clock,
@@ -191,7 +194,8 @@ impl AccountService {
         Ok(revoked)
     }
 
-    /// Disables the account and revokes every grant it holds (ASVS 7.4.2).
+    /// Disables the account and revokes every grant and personal access token it holds
+    /// (ASVS 7.4.2).
     pub async fn disable(&self, email: &str, origin: &Origin) -> Result<Account, IdentityError> {
         let account = self
             .find_by_email(email)
@@ -205,6 +209,7 @@ impl AccountService {
             .refresh
             .revoke_families_of_account(account.id, now)
             .await?;
+        self.pats.revoke_all(account.id, origin).await?;
         self.record(
             AuditEvent::new(now, "account.disabled", "success")
                 .subject(account.id.to_string())

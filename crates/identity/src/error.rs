@@ -16,8 +16,13 @@ pub enum IdentityError {
     WeakPassword(String),
     #[error("an account with this email already exists")]
     EmailTaken,
-    #[error("no such account")]
+    #[error("not found")]
     NotFound,
+    /// A PAT request the policy refuses; the text is fixed and safe to show.
+    #[error("{0}")]
+    InvalidPat(&'static str),
+    #[error("an account may hold at most {0} personal access tokens")]
+    TooManyPats(u64),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("password hashing failed")]

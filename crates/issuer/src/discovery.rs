@@ -23,6 +23,8 @@ struct Metadata<'a> {
     response_types_supported: [&'static str; 1],
     response_modes_supported: [&'static str; 1],
     grant_types_supported: [&'static str; 5],
+    /// Lanyard's own: the subject token types token exchange accepts (docs/pats.md).
+    token_exchange_subject_token_types_supported: [&'static str; 1],
     subject_types_supported: [&'static str; 1],
     id_token_signing_alg_values_supported: [&'static str; 1],
     token_endpoint_auth_methods_supported: [&'static str; 4],
@@ -68,6 +70,7 @@ impl Discovery {
                 GrantType::TokenExchange.as_str(),
                 GrantType::DeviceCode.as_str(),
             ],
+            token_exchange_subject_token_types_supported: [crate::grant::PAT_TOKEN_TYPE],
             subject_types_supported: ["public"],
             id_token_signing_alg_values_supported: [id_alg],
             token_endpoint_auth_methods_supported: [

@@ -11,6 +11,8 @@ pub enum ErrorCode {
     UnsupportedGrantType,
     UnsupportedResponseType,
     InvalidScope,
+    /// RFC 8707 §2: the audience or resource is not one the token may be for.
+    InvalidTarget,
     AccessDenied,
     LoginRequired,
     ConsentRequired,
@@ -33,6 +35,7 @@ impl ErrorCode {
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::InvalidScope => "invalid_scope",
+            Self::InvalidTarget => "invalid_target",
             Self::AccessDenied => "access_denied",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
@@ -54,6 +57,8 @@ pub struct OAuthError {
     pub code: ErrorCode,
     pub description: &'static str,
     pub internal: Option<String>,
+    /// Set when the caller is being throttled: the answer is 429 with `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -62,6 +67,7 @@ impl OAuthError {
             code,
             description,
             internal: None,
+            retry_after: None,
         }
     }
 
@@ -81,12 +87,24 @@ impl OAuthError {
         Self::new(ErrorCode::InvalidToken, "the access token is invalid")
     }
 
+    /// Too many failures from this caller: try again after `secs` seconds.
+    pub fn throttled(secs: u64) -> Self {
+        Self {
+            retry_after: Some(secs.max(1)),
+            ..Self::new(
+                ErrorCode::InvalidRequest,
+                "too many failed attempts, try again later",
+            )
+        }
+    }
+
     /// A store failure: the caller should retry later (fail closed, never a false success).
     pub fn unavailable(cause: impl std::fmt::Display) -> Self {
         Self {
             code: ErrorCode::TemporarilyUnavailable,
             description: "the service is temporarily unavailable, try again shortly",
             internal: Some(cause.to_string()),
+            retry_after: None,
         }
     }
 
@@ -95,6 +113,7 @@ impl OAuthError {
             code: ErrorCode::ServerError,
             description: "internal error",
             internal: Some(cause.to_string()),
+            retry_after: None,
         }
     }
 }

@@ -149,6 +149,14 @@ impl Issuer {
                 return Ok(None);
             }
         }
+        if let Some(pat) = &claims.pat_id {
+            let Some(id) = lanyard_core::model::PatId::parse(pat) else {
+                return Ok(None);
+            };
+            if !self.pats.is_live(id).await? {
+                return Ok(None);
+            }
+        }
         Ok(Some(claims))
     }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use lanyard_core::model::AuditEvent;
-use lanyard_core::ports::{AccountRepo, ConsentRepo, EphemeralStore, RefreshRepo};
+use lanyard_core::ports::{AccountRepo, ConsentRepo, EphemeralStore, PatVerifier, RefreshRepo};
 use lanyard_core::{Auditor, Clock, Origin, Rng};
 use lanyard_crypto::keys::{KeyRing, SharedKeyRing};
 use lanyard_crypto::token_hash::TokenHasher;
@@ -20,6 +20,8 @@ pub struct IssuerDeps {
     pub consents: Arc<dyn ConsentRepo>,
     pub refresh: Arc<dyn RefreshRepo>,
     pub ephemeral: Arc<dyn EphemeralStore>,
+    /// Checks personal access tokens for token exchange.
+    pub pats: Arc<dyn PatVerifier>,
     /// The current key ring; a background job swaps in a new one after rotation.
     pub keys: Arc<SharedKeyRing>,
     pub hasher: Arc<TokenHasher>,
@@ -35,6 +37,8 @@ pub struct Issuer {
     pub(crate) consents: Arc<dyn ConsentRepo>,
     pub(crate) refresh: Arc<dyn RefreshRepo>,
     pub(crate) ephemeral: Arc<dyn EphemeralStore>,
+    pub(crate) pats: Arc<dyn PatVerifier>,
+    pub(crate) exchange_limits: crate::grant::ExchangeLimits,
     pub(crate) keys: Arc<SharedKeyRing>,
     pub(crate) hasher: Arc<TokenHasher>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -53,6 +57,8 @@ impl Issuer {
             consents: deps.consents,
             refresh: deps.refresh,
             ephemeral: deps.ephemeral,
+            pats: deps.pats,
+            exchange_limits: crate::grant::ExchangeLimits::default(),
             keys: deps.keys,
             hasher: deps.hasher,
             clock: deps.clock,

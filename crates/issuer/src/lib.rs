@@ -1,7 +1,8 @@
 //! The token issuer: clients and their authentication, the authorization endpoint's rules,
-//! grants (authorization code + PKCE, refresh, client credentials), access and ID tokens,
-//! discovery, userinfo, introspection, revocation and logout. No HTTP in here: the web crate
-//! parses requests into these types and maps [`OAuthError`] to responses.
+//! grants (authorization code + PKCE, refresh, client credentials, token exchange, device
+//! code), access and ID tokens, discovery, userinfo, introspection, revocation and logout.
+//! No HTTP in here: the web crate parses requests into these types and maps [`OAuthError`]
+//! to responses.
 
 pub mod authorize;
 pub mod client_auth;
@@ -20,6 +21,8 @@ pub mod revoke;
 pub mod scope;
 pub mod settings;
 pub mod tokens;
+#[cfg(test)]
+mod test_support;
 mod unverified;
 pub mod userinfo;
 

@@ -1,6 +1,6 @@
 //! Lifetimes, algorithms and identifiers the issuer runs with.
 
-use lanyard_core::model::SigningAlg;
+use lanyard_core::model::{Resources, SigningAlg};
 
 #[derive(Debug, Clone)]
 pub struct IssuerSettings {
@@ -27,6 +27,15 @@ pub struct IssuerSettings {
     /// A client assertion may not live longer than this (RFC 7523 §3 leaves it to the AS).
     pub max_assertion_lifetime_secs: i64,
     pub scopes_supported: Vec<String>,
+    /// The APIs (audiences) access tokens may be minted for by token exchange.
+    pub resources: Resources,
+    /// Lifetime of a token minted from a PAT (E3: default 5 minutes, at most an hour).
+    pub exchange_ttl_secs: i64,
+    /// Failed exchanges allowed per source address, and per client, in a window (S26);
+    /// past either, that caller gets 429 until the window ends.
+    pub exchange_failures_per_ip: u64,
+    pub exchange_failures_per_client: u64,
+    pub exchange_failure_window_secs: i64,
 }
 
 impl IssuerSettings {
@@ -47,6 +56,11 @@ impl IssuerSettings {
             scopes_supported: ["openid", "profile", "email", "offline_access"]
                 .map(str::to_owned)
                 .to_vec(),
+            resources: Resources::default(),
+            exchange_ttl_secs: 300,
+            exchange_failures_per_ip: 20,
+            exchange_failures_per_client: 1000,
+            exchange_failure_window_secs: 900,
         }
     }
 

@@ -4,7 +4,7 @@
 use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use lanyard_core::model::SigningAlg;
+use lanyard_core::model::{PatId, SigningAlg};
 use lanyard_core::rng::random_token;
 use lanyard_core::{FamilyId, Timestamp};
 use lanyard_crypto::jws::Validation;
@@ -56,6 +56,10 @@ pub struct AccessTokenClaims {
     /// introspection and userinfo treat the token as inactive.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub gid: Option<String>,
+    /// The personal access token this token was exchanged for: revoking the PAT makes
+    /// introspection treat the token as inactive.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub pat_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -92,6 +96,9 @@ pub struct AccessTokenRequest<'a> {
     pub amr: Option<Vec<String>>,
     pub grant: Option<FamilyId>,
     pub ttl_secs: i64,
+    /// A resource server's identifier; `None`: the issuer itself.
+    pub audience: Option<&'a str>,
+    pub pat: Option<PatId>,
 }
 
 #[derive(Debug, Clone)]
@@ -109,7 +116,7 @@ impl Issuer {
         let claims = AccessTokenClaims {
             iss: self.settings.issuer.clone(),
             sub: req.subject.to_owned(),
-            aud: Audience::One(self.settings.issuer.clone()),
+            aud: Audience::One(req.audience.unwrap_or(&self.settings.issuer).to_owned()),
             exp: now + req.ttl_secs,
             iat: now,
             jti: random_token(&*self.rng, 16),
@@ -119,6 +126,7 @@ impl Issuer {
             acr: req.acr,
             amr: req.amr,
             gid: req.grant.map(|g| g.to_string()),
+            pat_id: req.pat.map(|p| p.to_string()),
         };
         let token = self.sign(self.settings.access_token_alg, ACCESS_TOKEN_TYP, &claims)?;
         Ok(MintedAccessToken {
@@ -157,21 +165,31 @@ impl Issuer {
     }
 
     /// Validates an access token we issued: signature by one of our keys, `typ` at+jwt,
-    /// issuer, audience, lifetime. Revocation is checked by the callers that need it.
+    /// issuer, lifetime, and an audience we mint for (the issuer or a registered API).
+    /// Revocation is checked by the callers that need it.
     pub(crate) fn verify_access_token(&self, token: &str) -> Option<AccessTokenClaims> {
         let ring = self.keys.current();
         let params = Validation {
             issuer: &self.settings.issuer,
-            audience: Some(&self.settings.issuer),
+            audience: None,
             leeway_secs: 0,
             now: self.clock.now(),
         };
-        lanyard_crypto::jws::verify_jwt::<AccessTokenClaims>(
+        let claims = lanyard_crypto::jws::verify_jwt::<AccessTokenClaims>(
             token,
             &ring,
             ACCESS_TOKEN_TYP,
             &params,
         )
-        .ok()
+        .ok()?;
+        let ours = match &claims.aud {
+            Audience::One(aud) => self.is_our_audience(aud),
+            Audience::Many(all) => !all.is_empty() && all.iter().all(|a| self.is_our_audience(a)),
+        };
+        ours.then_some(claims)
+    }
+
+    fn is_our_audience(&self, aud: &str) -> bool {
+        aud == self.settings.issuer || self.settings.resources.find(aud).is_some()
     }
 }

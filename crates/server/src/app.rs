@@ -6,17 +6,18 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use lanyard_core::ports::{DurableStore, EphemeralStore};
+use lanyard_core::ports::{DurableStore, EphemeralStore, Invalidations};
 use lanyard_core::{Auditor, Clock, Mailer, OsRng, Rng, Secret, SystemClock};
 use lanyard_crypto::keys::{KeyManager, RotationPolicy, SharedKeyRing};
 use lanyard_crypto::password::{PasswordHasher, PasswordPolicy};
 use lanyard_crypto::{Kek, TokenHasher};
-use lanyard_identity::AccountService;
+use lanyard_identity::pats::PatDeps;
+use lanyard_identity::{AccountService, PatService};
 use lanyard_issuer::clients::ClientService;
 use lanyard_issuer::{Issuer, IssuerDeps, IssuerSettings};
 use lanyard_mail::{OutboxMailer, SmtpMailer, SmtpSettings};
 use lanyard_mfa::{MfaDeps, MfaService};
-use lanyard_store::{MemoryStore, RedisStore, SqlStore};
+use lanyard_store::{LocalInvalidations, MemoryStore, RedisInvalidations, RedisStore, SqlStore};
 use lanyard_web::{AppState, WebSettings};
 
 use crate::config::{Config, MailTransport};
@@ -150,20 +151,28 @@ pub fn rotation_policy(config: &Config) -> RotationPolicy {
 pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<App, StartupError> {
     let Runtime { clock, rng } = runtime;
     let stores = open_database(config, migrate).await?;
-    let (ephemeral, memory): (Arc<dyn EphemeralStore>, Option<Arc<MemoryStore>>) =
-        if config.ephemeral.redis_url.is_empty() {
-            let memory = Arc::new(MemoryStore::with_max_entries(
-                clock.clone(),
-                config.ephemeral.max_memory_entries,
-            ));
-            (memory.clone(), Some(memory))
-        } else {
-            let redis =
-                RedisStore::connect(&config.ephemeral.redis_url, &config.ephemeral.redis_prefix)
-                    .await
-                    .map_err(|e| StartupError::Ephemeral(e.to_string()))?;
-            (Arc::new(redis), None)
-        };
+    let (ephemeral, memory, invalidations): (
+        Arc<dyn EphemeralStore>,
+        Option<Arc<MemoryStore>>,
+        Arc<dyn Invalidations>,
+    ) = if config.ephemeral.redis_url.is_empty() {
+        let memory = Arc::new(MemoryStore::with_max_entries(
+            clock.clone(),
+            config.ephemeral.max_memory_entries,
+        ));
+        let local = Arc::new(LocalInvalidations::default());
+        (memory.clone(), Some(memory), local)
+    } else {
+        let e = &config.ephemeral;
+        let redis = RedisStore::connect(&e.redis_url, &e.redis_prefix)
+            .await
+            .map_err(|e| StartupError::Ephemeral(e.to_string()))?;
+        let invalidations =
+            RedisInvalidations::start(&e.redis_url, &e.redis_prefix, redis.connection())
+                .await
+                .map_err(|e| StartupError::Ephemeral(e.to_string()))?;
+        (Arc::new(redis), None, Arc::new(invalidations))
+    };
     let (kek, hasher) = key_material(config, &*rng)?;
     let hasher = Arc::new(hasher);
     let keys = Arc::new(KeyManager::new(
@@ -194,6 +203,24 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
     settings.access_token_alg = config.access_token_alg()?;
     settings.id_token_alg = config.id_token_alg()?;
     settings.client_cache_ttl_secs = t.client_cache_ttl_secs;
+    let resources = config.resources();
+    settings.resources = resources.clone();
+    settings.exchange_ttl_secs = config.pats.exchange_ttl_secs;
+    settings.exchange_failures_per_ip = config.pats.exchange_failures_per_ip;
+    settings.exchange_failures_per_client = config.pats.exchange_failures_per_client;
+    settings.exchange_failure_window_secs = config.pats.exchange_failure_window_secs;
+    let pats = PatService::new(
+        PatDeps {
+            repo: stores.sql.clone(),
+            accounts: stores.sql.clone(),
+            invalidations,
+            hasher: hasher.clone(),
+            clock: clock.clone(),
+            rng: rng.clone(),
+            audit: audit.clone(),
+        },
+        config.pats.settings(resources),
+    );
 
     let clients = Arc::new(ClientService::new(
         stores.sql.clone(),
@@ -210,6 +237,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         consents: stores.sql.clone(),
         refresh: stores.sql.clone(),
         ephemeral: ephemeral.clone(),
+        pats: pats.clone(),
         keys: key_ring.clone(),
         hasher: hasher.clone(),
         clock: clock.clone(),
@@ -230,6 +258,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
     let accounts = Arc::new(AccountService::new(
         stores.sql.clone(),
         stores.sql.clone(),
+        pats.clone(),
         audit.clone(),
         passwords,
         clock.clone(),
@@ -258,6 +287,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         issuer,
         accounts,
         mfa,
+        pats,
         ephemeral,
         hasher,
         clock,

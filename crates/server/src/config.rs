@@ -22,6 +22,9 @@ pub struct Config {
     pub sessions: SessionsConfig,
     pub mail: MailConfig,
     pub mfa: MfaConfig,
+    pub pats: PatsConfig,
+    /// The APIs (audiences) token exchange may mint tokens for.
+    pub resources: Vec<ResourceConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -323,7 +326,18 @@ impl Config {
         if let Err((key, reason)) = self.mfa.validate() {
             return Err(invalid(key, reason));
         }
+        if let Err((key, reason)) = self.pats.validate() {
+            return Err(invalid(key, reason));
+        }
+        if let Err((key, reason)) = pats::resources(&self.resources) {
+            return Err(invalid(key, reason));
+        }
         Ok(())
+    }
+
+    /// The `[[resources]]` entries (checked by `validate`).
+    pub fn resources(&self) -> lanyard_core::model::Resources {
+        pats::resources(&self.resources).unwrap_or_default()
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
@@ -383,9 +397,11 @@ fn environment() -> Env {
 }
 
 mod redacted;
+mod pats;
 mod second_step;
 mod secret_files;
 
+pub use pats::{PatsConfig, ResourceConfig};
 pub use second_step::{MailConfig, MailTransport, MfaConfig};
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@
 
 mod entity;
 mod error;
+mod invalidations;
 mod memory;
 mod migration;
 mod redis_store;
@@ -15,6 +16,7 @@ mod sql;
 #[doc(hidden)]
 pub mod testing;
 
+pub use invalidations::{LocalInvalidations, RedisInvalidations};
 pub use memory::{DEFAULT_MAX_ENTRIES, MemoryStore};
 pub use redis_store::RedisStore;
 pub use sql::SqlStore;

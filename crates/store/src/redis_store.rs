@@ -77,6 +77,11 @@ impl RedisStore {
         })
     }
 
+    /// A handle on the shared connection (for publishing cache invalidations).
+    pub fn connection(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
     pub fn prefix(&self) -> &str {
         &self.prefix
     }

@@ -52,6 +52,7 @@ impl IntoResponse for TokenError {
         let err = self.0;
         log_internal(&err);
         let status = match err.code {
+            _ if err.retry_after.is_some() => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -67,7 +68,9 @@ impl IntoResponse for TokenError {
                 HeaderValue::from_static("Basic realm=\"lanyard\""),
             );
         }
-        if err.code == ErrorCode::TemporarilyUnavailable {
+        if let Some(secs) = err.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        } else if err.code == ErrorCode::TemporarilyUnavailable {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response
@@ -147,6 +150,14 @@ impl PageError {
         Self::new(StatusCode::BAD_REQUEST, title, message)
     }
 
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Page not found",
+            "There is nothing here. Check the address, or go back to your account.",
+        )
+    }
+
     pub fn expired_flow() -> Self {
         Self::bad_request(
             "Your sign-in has expired",
@@ -186,6 +197,26 @@ impl From<lanyard_mfa::MfaError> for PageError {
                 )
             },
             MfaError::ChallengeGone | MfaError::TooManyTries => Self::expired_flow(),
+            other => Self {
+                internal: Some(other.to_string()),
+                ..Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "We could not finish this step. Try again in a few minutes.",
+                )
+            },
+        }
+    }
+}
+
+/// The identity service's infrastructure failures as pages (its rule outcomes are answered
+/// by the pages that asked).
+impl From<lanyard_identity::IdentityError> for PageError {
+    fn from(e: lanyard_identity::IdentityError) -> Self {
+        use lanyard_identity::IdentityError;
+        match e {
+            IdentityError::Store(store) => Self::from_oauth(store.into()),
+            IdentityError::NotFound => Self::not_found(),
             other => Self {
                 internal: Some(other.to_string()),
                 ..Self::new(

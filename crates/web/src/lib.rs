@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::login::routes())
         .merge(routes::second_step::routes())
         .merge(routes::account::routes())
+        .merge(routes::account_pats::routes())
         .merge(routes::token::routes())
         .merge(routes::backchannel::routes())
         .merge(routes::userinfo::routes())

@@ -6,7 +6,9 @@ pub mod authenticated;
 pub mod client;
 pub mod consent;
 pub mod mfa;
+pub mod pat;
 pub mod refresh;
+pub mod resource;
 pub mod signing_key;
 
 pub use account::{Account, AccountStatus, NewAccount};
@@ -15,5 +17,7 @@ pub use authenticated::Authenticated;
 pub use client::{Client, ClientAuthMethod, GrantType};
 pub use consent::Consent;
 pub use mfa::{BackupCodeInfo, DeviceId, MfaMethod, MfaState, TotpCredential, TrustedDevice};
+pub use pat::{Pat, PatId, VerifiedPat};
 pub use refresh::{GraceSeal, NewRefreshFamily, RefreshFamily, RotateOutcome};
+pub use resource::{ResourceServer, Resources};
 pub use signing_key::{SigningAlg, SigningKeyRecord};

@@ -178,7 +178,8 @@ pub struct Validation<'a> {
     /// Compared byte for byte with `iss` (OIDC Core §16.15: no normalization).
     pub issuer: &'a str,
     /// When set, `aud` must be present and contain it. `None` skips the audience check;
-    /// only for tokens whose audience the caller checks itself (an `id_token_hint`).
+    /// only for tokens whose audience the caller checks itself (an `id_token_hint`, an
+    /// access token that may name the issuer or a registered API).
     pub audience: Option<&'a str>,
     /// Capped at [`MAX_LEEWAY_SECS`].
     pub leeway_secs: u32,

@@ -41,6 +41,8 @@ impl Issuer {
             amr: None,
             grant: None,
             ttl_secs: self.access_ttl(client),
+            audience: None,
+            pat: None,
         })?;
         Ok(TokenResponse {
             access_token: access.token,

@@ -4,9 +4,11 @@ mod authorization_code;
 pub use authorization_code::REFRESH_TOKEN_PREFIX;
 mod client_credentials;
 mod device_code;
+mod exchange_limits;
+pub(crate) use exchange_limits::ExchangeLimits;
 mod refresh_token;
 mod token_exchange;
-pub use token_exchange::{ACCESS_TOKEN_TYPE, PAT_TOKEN_TYPE};
+pub use token_exchange::{ACCESS_TOKEN_TYPE, AMR_PAT, PAT_TOKEN_TYPE};
 
 use lanyard_core::model::{Account, Client};
 use lanyard_core::{FamilyId, Origin, Secret, Timestamp};
@@ -131,6 +133,8 @@ impl Issuer {
             amr: Some(how.amr.clone()),
             grant: Some(grant),
             ttl_secs: self.access_ttl(client),
+            audience: None,
+            pat: None,
         })?;
         if !scope.contains(OPENID) {
             return Ok((access, None));

@@ -453,6 +453,7 @@ mod tests {
             consents: store.clone(),
             refresh: store.clone(),
             ephemeral: store.clone(),
+            pats: crate::test_support::NoPats::shared(),
             keys: Arc::new(SharedKeyRing::new(ring)),
             hasher: hasher.clone(),
             clock,

@@ -1,27 +1,221 @@
-//! Token exchange (RFC 8693): a personal access token for a short-lived JWT access token.
+//! Token exchange (RFC 8693): a personal access token for a short-lived JWT access token
+//! (E3, E4). The hot path: the client is cached, the PAT lookup is cached per node (see
+//! `lanyard_identity::pats`), and the only other work is one signature.
+//!
+//! Every refusal of the subject token is `invalid_grant` with one fixed description, whether
+//! the token is malformed, mistyped (checksum), unknown, revoked, expired or its account
+//! disabled (requirements E3; RFC 8693 §2.2.2 would say `invalid_request`: docs/pats.md).
+//! Malformed tokens are refused before any lookup, and every refusal is counted.
 
-use lanyard_core::Origin;
-use lanyard_core::model::Client;
+use std::time::Duration;
 
-use super::{TokenExchangeRequest, TokenResponse};
+use lanyard_core::model::authenticated::acr;
+use lanyard_core::model::{AuditEvent, Client, GrantType, Pat, ResourceServer};
+use lanyard_core::{Origin, pat_token};
+
+use super::{TokenExchangeRequest, TokenResponse, unauthorized_client};
 use crate::error::{ErrorCode, OAuthError};
 use crate::issuer::Issuer;
+use crate::scope::Scopes;
+use crate::tokens::AccessTokenRequest;
 
-/// The token type URI of a Lanyard personal access token (documented in discovery).
+/// The token type URI of a Lanyard personal access token (listed in discovery).
 pub const PAT_TOKEN_TYPE: &str = "urn:lanyard:token-type:pat";
 /// RFC 8693 §3: what the exchange issues.
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+/// The `amr` value of a token minted from a PAT (not in RFC 8176's registry; documented).
+pub const AMR_PAT: &str = "pat";
+/// RFC 8707 §2 / RFC 8693 §2.2.2.
+const INVALID_TARGET: &str = "the audience or resource is not available";
 
 impl Issuer {
     pub(super) async fn exchange_token(
         &self,
-        _client: &Client,
-        _request: TokenExchangeRequest,
-        _origin: &Origin,
+        client: &Client,
+        request: TokenExchangeRequest,
+        origin: &Origin,
     ) -> Result<TokenResponse, OAuthError> {
-        Err(OAuthError::new(
-            ErrorCode::UnsupportedGrantType,
-            "the grant type is not supported",
-        ))
+        if !client.allows_grant(GrantType::TokenExchange) {
+            return Err(unauthorized_client());
+        }
+        let now = self.clock.now();
+        let ip_key = format!("pat_fail_ip:{}", origin.ip.as_deref().unwrap_or("unknown"));
+        let client_key = format!("pat_fail_client:{}", client.id);
+        if let Some(secs) = self
+            .exchange_limits
+            .retry_after(&[&ip_key, &client_key], now)
+        {
+            return Err(OAuthError::throttled(secs));
+        }
+        if request.subject_token_type != PAT_TOKEN_TYPE {
+            return Err(OAuthError::invalid_request(
+                "subject_token_type must be urn:lanyard:token-type:pat",
+            ));
+        }
+        if request.actor_token_present {
+            return Err(OAuthError::invalid_request("actor tokens are not supported"));
+        }
+        if request
+            .requested_token_type
+            .as_deref()
+            .is_some_and(|t| t != ACCESS_TOKEN_TYPE)
+        {
+            return Err(OAuthError::invalid_request(
+                "only access tokens can be requested",
+            ));
+        }
+        let named = self.named_resource(&request)?;
+        let token = &request.subject_token;
+        if !pat_token::is_well_formed(token.expose()) {
+            return Err(self.refuse(client, origin, [ip_key, client_key]).await);
+        }
+        let Some(verified) = self.pats.verify(token, origin).await? else {
+            return Err(self.refuse(client, origin, [ip_key, client_key]).await);
+        };
+        let pat = &verified.pat;
+        let resource = self.resource_for(pat, named)?;
+        let scope = granted_scope(pat, resource, request.scope.as_deref())?;
+        let mut ttl = self.settings.exchange_ttl_secs;
+        if let Some(expires_at) = pat.expires_at {
+            ttl = ttl.min(expires_at.seconds() - now.seconds());
+        }
+        let subject = pat.account_id.to_string();
+        let scope = scope.to_string();
+        let access = self.mint_access_token(AccessTokenRequest {
+            subject: &subject,
+            client_id: client.id.as_str(),
+            scope: Some(scope.clone()),
+            auth_time: None,
+            acr: Some(acr::LOA1.to_owned()),
+            amr: Some(vec![AMR_PAT.to_owned()]),
+            grant: None,
+            ttl_secs: ttl,
+            audience: Some(&resource.identifier),
+            pat: Some(pat.id),
+        })?;
+        Ok(TokenResponse {
+            access_token: access.token,
+            token_type: "Bearer",
+            expires_in: access.expires_in,
+            refresh_token: None,
+            id_token: None,
+            scope: Some(scope),
+            issued_token_type: Some(ACCESS_TOKEN_TYPE),
+        })
     }
+
+    /// The registered API that `audience` / `resource` name (both, if given, must agree).
+    fn named_resource(
+        &self,
+        request: &TokenExchangeRequest,
+    ) -> Result<Option<&ResourceServer>, OAuthError> {
+        let named = match (&request.audience, &request.resource) {
+            (Some(a), Some(r)) if a != r => return Err(invalid_target()),
+            (Some(a), _) | (None, Some(a)) => a,
+            (None, None) => return Ok(None),
+        };
+        self.settings
+            .resources
+            .find(named)
+            .map(Some)
+            .ok_or_else(invalid_target)
+    }
+
+    /// The API the token will be for: the one named, else the PAT's only one, else the
+    /// server's only one. It must be one the PAT allows.
+    fn resource_for<'s>(
+        &'s self,
+        pat: &Pat,
+        named: Option<&'s ResourceServer>,
+    ) -> Result<&'s ResourceServer, OAuthError> {
+        let resources = &self.settings.resources;
+        let resource = match named {
+            Some(resource) => resource,
+            None => match (pat.audiences.as_slice(), resources.0.as_slice()) {
+                ([only], _) => resources.find(only).ok_or_else(invalid_target)?,
+                ([], [only]) => only,
+                _ => {
+                    return Err(OAuthError::invalid_request(
+                        "audience or resource is required",
+                    ));
+                }
+            },
+        };
+        let allowed = pat.audiences.is_empty() || pat.audiences.contains(&resource.identifier);
+        allowed.then_some(resource).ok_or_else(invalid_target)
+    }
+
+    /// Counts a refused subject token against the caller's address and client, and throttles
+    /// them past their limits (once per window, a `pat.exchange_throttled` audit event).
+    async fn refuse(&self, client: &Client, origin: &Origin, keys: [String; 2]) -> OAuthError {
+        let now = self.clock.now();
+        let window = self.settings.exchange_failure_window_secs;
+        let ttl = Duration::from_secs(u64::try_from(window).unwrap_or(900));
+        let limits = [
+            self.settings.exchange_failures_per_ip,
+            self.settings.exchange_failures_per_client,
+        ];
+        let mut throttled = false;
+        for (key, limit) in keys.into_iter().zip(limits) {
+            let count = match self.ephemeral.increment(&key, ttl).await {
+                Ok(count) => count,
+                Err(e) => return e.into(),
+            };
+            if count == limit {
+                let event = AuditEvent::new(now, "pat.exchange_throttled", "failure")
+                    .client(client.id.as_str())
+                    .reason(key.split(':').next().unwrap_or_default());
+                self.audit.record(event, origin).await;
+            }
+            if count >= limit {
+                self.exchange_limits
+                    .block(key, lanyard_core::Timestamp(now.seconds() + window));
+                throttled = true;
+            }
+        }
+        if throttled {
+            OAuthError::throttled(u64::try_from(window).unwrap_or(900))
+        } else {
+            OAuthError::invalid_grant("the subject token is not valid")
+        }
+    }
+}
+
+/// The PAT's scopes that the API understands, narrowed to `requested` when given.
+fn granted_scope(
+    pat: &Pat,
+    resource: &ResourceServer,
+    requested: Option<&str>,
+) -> Result<Scopes, OAuthError> {
+    let available = Scopes::from_list(
+        pat.scopes
+            .iter()
+            .filter(|s| resource.scopes.contains(s))
+            .cloned(),
+    );
+    let granted = match requested {
+        Some(requested) => {
+            let requested = Scopes::parse(requested).ok_or_else(invalid_scope)?;
+            if !requested.is_subset_of(&available) {
+                return Err(invalid_scope());
+            }
+            requested
+        }
+        None => available,
+    };
+    if granted.is_empty() {
+        return Err(invalid_scope());
+    }
+    Ok(granted)
+}
+
+fn invalid_target() -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidTarget, INVALID_TARGET)
+}
+
+fn invalid_scope() -> OAuthError {
+    OAuthError::new(
+        ErrorCode::InvalidScope,
+        "a requested scope is not available to this token",
+    )
 }

@@ -7,6 +7,7 @@ pub mod backup_code;
 pub mod client;
 pub mod consent;
 pub mod mfa_account;
+pub mod pat;
 pub mod refresh_family;
 pub mod refresh_token;
 pub mod signing_key;

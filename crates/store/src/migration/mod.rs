@@ -6,6 +6,7 @@ use sea_orm_migration::{MigrationTrait, MigratorTrait};
 mod m0001_initial;
 mod m0002_refresh_grace;
 mod m0003_mfa;
+mod m0004_pats;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_initial::Migration),
             Box::new(m0002_refresh_grace::Migration),
             Box::new(m0003_mfa::Migration),
+            Box::new(m0004_pats::Migration),
         ]
     }
 }

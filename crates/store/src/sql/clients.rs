@@ -8,20 +8,10 @@ use lanyard_core::{AccountId, ClientId, StoreError};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder};
 
-use super::{SqlStore, ts};
+use super::{SqlStore, from_json, to_json, ts};
 use crate::entity::{client, consent};
 use crate::error::{self, corrupt};
 
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|_| StoreError::Other("encode client field".to_owned()))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(
-    text: &str,
-    what: &'static str,
-) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|_| corrupt(what))
-}
 
 fn client_row(c: &Client) -> Result<client::ActiveModel, StoreError> {
     let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();

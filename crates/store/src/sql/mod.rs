@@ -7,6 +7,7 @@ mod audit;
 mod clients;
 mod keys;
 mod mfa;
+mod pats;
 mod refresh;
 
 use std::path::Path;
@@ -152,6 +153,18 @@ fn create_parent_folder(file: &Path) -> Result<(), StoreError> {
 }
 
 /// Seconds as stored; the `Timestamp` newtype stays in the domain.
+/// List fields are JSON text: read whole, never queried.
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|_| StoreError::Other("encode list field".to_owned()))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    what: &'static str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|_| crate::error::corrupt(what))
+}
+
 fn ts(value: i64) -> lanyard_core::Timestamp {
     lanyard_core::Timestamp(value)
 }

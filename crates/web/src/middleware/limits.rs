@@ -122,16 +122,29 @@ pub fn refuse_oversized_headers(headers: &HeaderMap) -> Option<Response> {
     })
 }
 
-/// The refusal for a malformed query string (400), if it is one.
+/// Also when the underscores are percent-encoded (`lyd%5Fpat%5F`).
+fn mentions_pat(query: &str) -> bool {
+    use lanyard_core::pat_token::mentions_pat as plain;
+    plain(query) || (query.contains('%') && plain(&query.to_ascii_lowercase().replace("%5f", "_")))
+}
+
+/// The refusal for a malformed query string (400), if it is one. A personal access token in
+/// a query string is refused too, anywhere: URLs end up in logs, history and referrers, and
+/// PATs are only ever sent in a token-exchange body.
 pub fn refuse_bad_query(query: Option<&str>) -> Option<Response> {
-    if query.is_none_or(check_query) {
+    let query = query?;
+    let description = if !check_query(query) {
+        "The query string is not valid percent-encoded UTF-8."
+    } else if mentions_pat(query) {
+        "Personal access tokens are never accepted in a URL."
+    } else {
         return None;
-    }
+    };
     Some(
         (
             StatusCode::BAD_REQUEST,
             [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-            r#"{"error":"invalid_request","error_description":"The query string is not valid percent-encoded UTF-8."}"#,
+            format!(r#"{{"error":"invalid_request","error_description":"{description}"}}"#),
         )
             .into_response(),
     )

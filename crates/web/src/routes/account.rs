@@ -68,7 +68,7 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-fn no_store(mut response: Response) -> Response {
+pub(crate) fn no_store(mut response: Response) -> Response {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -83,7 +83,7 @@ fn to_security(done: &str) -> Response {
 }
 
 /// API callers prove same-origin intent with the CSRF token in a header (double submit).
-fn check_api_csrf(jar: &CookieJar, headers: &HeaderMap) -> Result<(), (StatusCode, &'static str)> {
+pub(crate) fn check_api_csrf(jar: &CookieJar, headers: &HeaderMap) -> Result<(), (StatusCode, &'static str)> {
     let token = headers
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
@@ -180,7 +180,7 @@ async fn security_page(
 }
 
 /// A sensitive form post: the CSRF token first, then a fresh session (or the way to one).
-async fn fresh_form(
+pub(crate) async fn fresh_form(
     state: &AppState,
     jar: &CookieJar,
     (method, headers): (&Method, &HeaderMap),

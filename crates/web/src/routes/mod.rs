@@ -1,6 +1,7 @@
 //! Routers per area.
 
 pub mod account;
+pub mod account_pats;
 pub mod authorize;
 pub mod backchannel;
 pub mod health;

@@ -163,7 +163,7 @@ pub struct PasswordChangePage {
 }
 
 /// The error message for `field`, if the page's error is about it.
-fn error_for<'a>(error: Option<&'a FieldError>, field: &str) -> Option<&'a str> {
+pub(super) fn error_for<'a>(error: Option<&'a FieldError>, field: &str) -> Option<&'a str> {
     error
         .filter(|e| e.field_id == field)
         .map(|e| e.message.as_str())

@@ -9,6 +9,7 @@ pub mod assets;
 pub mod csrf;
 pub mod mfa_pages;
 pub mod pages;
+pub mod pat_pages;
 
 use askama::Template;
 use axum::response::{IntoResponse, Response};

@@ -1,0 +1,70 @@
+//! A personal access token record (E1, E2). The token itself is never stored: only its keyed
+//! hash and a short display form.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{AccountId, Timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PatId(pub Uuid);
+
+impl PatId {
+    pub fn new() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Uuid::parse_str(value).ok().map(Self)
+    }
+}
+
+impl Default for PatId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for PatId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pat {
+    pub id: PatId,
+    pub account_id: AccountId,
+    pub name: String,
+    /// Keyed hash (HMAC-SHA-256, hex) of the token: the lookup key.
+    pub token_hash: String,
+    /// `lyd_pat_AbCd…wXyZ`, for listings.
+    pub display: String,
+    /// What exchanges may ask for (a subset of the registered resources' scopes).
+    pub scopes: Vec<String>,
+    /// The resource servers (audiences) it may be exchanged for; empty: any registered one.
+    pub audiences: Vec<String>,
+    /// The site user it is linked to (E2). Sites arrive with their own issue; until then no
+    /// PAT has one, and an exchange for a site's audience will check this link.
+    pub site_user: Option<String>,
+    pub created_at: Timestamp,
+    /// `None` only where the operator allows tokens without expiry.
+    pub expires_at: Option<Timestamp>,
+    /// Coalesced: written at most once a minute per node.
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl Pat {
+    /// Neither revoked nor expired at `now`.
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| now < at)
+    }
+}
+
+/// What the exchange learns from a presented token: a live PAT of an active account.
+#[derive(Debug, Clone)]
+pub struct VerifiedPat {
+    pub pat: std::sync::Arc<Pat>,
+}

@@ -1,0 +1,123 @@
+//! The per-node cache of the exchange's lookup: token hash → live PAT of an active account.
+//!
+//! Entries are dropped when any node publishes an invalidation for their PAT or account, and
+//! are trusted only under the subscription epoch they were read in, only for `ttl`, and only
+//! while the PAT itself is live. A lookup that races an invalidation does not store what it
+//! read: the invalidation counter must be unchanged between the read and the insert.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use lanyard_core::model::Pat;
+use lanyard_core::{AccountId, Timestamp};
+
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub pat: Arc<Pat>,
+    epoch: u64,
+    fetched_at: Timestamp,
+    /// When this node last wrote `last_used_at` for the PAT (seconds).
+    pub last_written: AtomicI64,
+}
+
+#[derive(Debug)]
+pub(crate) struct PatCache {
+    entries: RwLock<HashMap<String, Arc<Entry>>>,
+    invalidations: AtomicU64,
+    max_entries: usize,
+    ttl_secs: i64,
+}
+
+/// What the caller saw before reading the database; [`PatCache::insert`] checks it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ticket {
+    invalidations: u64,
+    epoch: u64,
+}
+
+impl PatCache {
+    pub fn new(max_entries: usize, ttl_secs: i64) -> Self {
+        Self {
+            entries: RwLock::new(HashMap::new()),
+            invalidations: AtomicU64::new(0),
+            max_entries,
+            ttl_secs,
+        }
+    }
+
+    pub fn get(&self, token_hash: &str, epoch: u64, now: Timestamp) -> Option<Arc<Entry>> {
+        let entry = read(&self.entries).get(token_hash).cloned()?;
+        let fresh = entry.epoch == epoch
+            && now.seconds() < entry.fetched_at.seconds() + self.ttl_secs
+            && entry.pat.is_live(now);
+        fresh.then_some(entry)
+    }
+
+    pub fn ticket(&self, epoch: u64) -> Ticket {
+        Ticket {
+            invalidations: self.invalidations.load(Ordering::SeqCst),
+            epoch,
+        }
+    }
+
+    /// Stores what was read under `ticket`, unless an invalidation arrived meanwhile.
+    pub fn insert(
+        &self,
+        token_hash: &str,
+        pat: Arc<Pat>,
+        ticket: Ticket,
+        now: Timestamp,
+    ) -> Arc<Entry> {
+        let entry = Arc::new(Entry {
+            last_written: AtomicI64::new(pat.last_used_at.map_or(i64::MIN, |t| t.seconds())),
+            pat,
+            epoch: ticket.epoch,
+            fetched_at: now,
+        });
+        let mut entries = write(&self.entries);
+        if self.invalidations.load(Ordering::SeqCst) != ticket.invalidations {
+            return entry;
+        }
+        if entries.len() >= self.max_entries {
+            entries.retain(|_, e| e.pat.is_live(now) && e.epoch == ticket.epoch);
+            if entries.len() >= self.max_entries {
+                // Simple and rare: a node with more hot PATs than room starts over.
+                entries.clear();
+            }
+        }
+        entries.insert(token_hash.to_owned(), entry.clone());
+        entry
+    }
+
+    pub fn forget_pat(&self, id: &str) {
+        self.forget(|pat| pat.id.to_string() == id);
+    }
+
+    pub fn forget_account(&self, account: AccountId) {
+        self.forget(|pat| pat.account_id == account);
+    }
+
+    fn forget(&self, matches: impl Fn(&Pat) -> bool) {
+        let mut entries = write(&self.entries);
+        // Counted under the lock, so an insert either sees the new count or is removed here.
+        self.invalidations.fetch_add(1, Ordering::SeqCst);
+        entries.retain(|_, e| !matches(&e.pat));
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        read(&self.entries).len()
+    }
+}
+
+// A poisoned lock means a panic elsewhere while holding it; a map of immutable entries is
+// still consistent.
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1,0 +1,284 @@
+//! Personal access tokens (E1–E4): creation (the caller has checked step-up), listing,
+//! revocation, and the exchange's lookup behind the [`PatVerifier`] port.
+//!
+//! The token format lives in `lanyard_core::pat_token`. Only the keyed hash (HMAC-SHA-256
+//! with the server's token hash key) is stored: the token carries 256 random bits, so a fast
+//! hash is right (E4), and the key means a stolen database alone can't even confirm a
+//! token found elsewhere.
+
+mod cache;
+mod request;
+mod settings;
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Weak};
+
+use async_trait::async_trait;
+use lanyard_core::model::{Account, AccountStatus, AuditEvent, Pat, PatId, VerifiedPat};
+use lanyard_core::pat_token;
+use lanyard_core::ports::{AccountRepo, Invalidations, PatRepo, PatVerifier};
+use lanyard_core::{AccountId, Auditor, Clock, Origin, Rng, Secret, StoreError, Timestamp};
+use lanyard_crypto::token_hash::TokenHasher;
+
+use crate::IdentityError;
+use cache::PatCache;
+pub use request::{Expiry, PatRequest};
+pub use settings::PatSettings;
+
+/// `last_used_at` is written at most this often per PAT and node (S27).
+const LAST_USED_EVERY_SECS: i64 = 60;
+/// Listings show at most this many tokens.
+const LIST_LIMIT: u64 = 1000;
+
+pub struct PatDeps {
+    pub repo: Arc<dyn PatRepo>,
+    pub accounts: Arc<dyn AccountRepo>,
+    pub invalidations: Arc<dyn Invalidations>,
+    pub hasher: Arc<TokenHasher>,
+    pub clock: Arc<dyn Clock>,
+    pub rng: Arc<dyn Rng>,
+    pub audit: Auditor,
+}
+
+pub struct PatService {
+    deps: PatDeps,
+    settings: PatSettings,
+    cache: Option<PatCache>,
+}
+
+impl PatService {
+    pub fn new(deps: PatDeps, settings: PatSettings) -> Arc<Self> {
+        let cache = settings
+            .cache
+            .then(|| PatCache::new(settings.cache_max_entries, settings.cache_ttl_secs));
+        let service = Arc::new(Self {
+            deps,
+            settings,
+            cache,
+        });
+        if service.cache.is_some() {
+            let weak: Weak<Self> = Arc::downgrade(&service);
+            service.deps.invalidations.listen(Arc::new(move |message| {
+                if let Some(service) = weak.upgrade() {
+                    service.invalidated(message);
+                }
+            }));
+        }
+        service
+    }
+
+    pub fn settings(&self) -> &PatSettings {
+        &self.settings
+    }
+
+    /// Mints a PAT for `account` and returns it with its plaintext, which is never available
+    /// again. The caller has checked that the session is fresh (B8) or is the operator.
+    pub async fn create(
+        &self,
+        account: &Account,
+        request: PatRequest,
+        origin: &Origin,
+    ) -> Result<(Pat, Secret), IdentityError> {
+        let now = self.deps.clock.now();
+        let checked = request.validate(&self.settings, now)?;
+        if account.status != AccountStatus::Active {
+            return Err(IdentityError::NotFound);
+        }
+        let live = self.deps.repo.count_live_pats(account.id, now).await?;
+        if live >= self.settings.max_per_account {
+            return Err(IdentityError::TooManyPats(self.settings.max_per_account));
+        }
+        let minted = pat_token::mint(&*self.deps.rng);
+        let pat = Pat {
+            id: PatId::new(),
+            account_id: account.id,
+            name: checked.name,
+            token_hash: self.deps.hasher.hash(minted.token.expose()),
+            display: minted.display,
+            scopes: checked.scopes,
+            audiences: checked.audiences,
+            site_user: None,
+            created_at: now,
+            expires_at: checked.expires_at,
+            last_used_at: None,
+            revoked_at: None,
+        };
+        self.deps.repo.insert_pat(&pat).await?;
+        let event = AuditEvent::new(now, "pat.created", "success")
+            .subject(account.id.to_string())
+            .reason(format!("pat {}", pat.id));
+        self.deps.audit.record(event, origin).await;
+        Ok((pat, minted.token))
+    }
+
+    /// The account's PATs that are not revoked (expired ones included), newest first.
+    pub async fn list(&self, account: AccountId) -> Result<Vec<Pat>, IdentityError> {
+        Ok(self.deps.repo.list_pats(Some(account), LIST_LIMIT).await?)
+    }
+
+    /// Every account's PATs that are not revoked, newest first (operators).
+    pub async fn list_all(&self) -> Result<Vec<Pat>, IdentityError> {
+        Ok(self.deps.repo.list_pats(None, LIST_LIMIT).await?)
+    }
+
+    /// One PAT of `owner` (any account's when `None`); a foreign id is "not found".
+    pub async fn get(&self, owner: Option<AccountId>, id: PatId) -> Result<Pat, IdentityError> {
+        match self.deps.repo.get_pat(id).await? {
+            Some(pat) if owner.is_none_or(|o| o == pat.account_id) => Ok(pat),
+            _ => Err(IdentityError::NotFound),
+        }
+    }
+
+    /// Revokes a PAT of `owner` (or, for operators, of anyone). New exchanges fail on every
+    /// node once this returns; tokens already minted live out their short lifetime and are
+    /// reported inactive by introspection. True when this call revoked it.
+    pub async fn revoke(
+        &self,
+        owner: Option<AccountId>,
+        id: PatId,
+        origin: &Origin,
+    ) -> Result<bool, IdentityError> {
+        let pat = self.get(owner, id).await?;
+        let now = self.deps.clock.now();
+        let revoked = self.deps.repo.revoke_pat(id, owner, now).await?;
+        // Published even when it was revoked already: a retry after a failed publish must
+        // still reach the other nodes.
+        self.deps.invalidations.publish(&format!("pat:{id}")).await?;
+        if revoked {
+            let actor = if owner.is_some() { "owner" } else { "operator" };
+            let event = AuditEvent::new(now, "pat.revoked", "success")
+                .subject(pat.account_id.to_string())
+                .actor(actor)
+                .reason(format!("pat {id}"));
+            self.deps.audit.record(event, origin).await;
+        }
+        Ok(revoked)
+    }
+
+    /// Revokes every PAT of the account (it was disabled); returns how many were live.
+    pub async fn revoke_all(
+        &self,
+        account: AccountId,
+        origin: &Origin,
+    ) -> Result<u64, IdentityError> {
+        let now = self.deps.clock.now();
+        let revoked = self.deps.repo.revoke_pats_of_account(account, now).await?;
+        self.deps
+            .invalidations
+            .publish(&format!("account:{account}"))
+            .await?;
+        if revoked > 0 {
+            let event = AuditEvent::new(now, "pat.revoked", "success")
+                .subject(account.to_string())
+                .reason(format!("{revoked} pats of the account"));
+            self.deps.audit.record(event, origin).await;
+        }
+        Ok(revoked)
+    }
+
+    fn invalidated(&self, message: &str) {
+        let Some(cache) = &self.cache else { return };
+        if let Some(id) = message.strip_prefix("pat:") {
+            cache.forget_pat(id);
+        } else if let Some(account) = message.strip_prefix("account:") {
+            if let Ok(uuid) = account.parse() {
+                cache.forget_account(AccountId(uuid));
+            }
+        }
+    }
+
+    /// The stored PAT behind `token_hash` if it is live and its account active.
+    async fn load(&self, token_hash: &str, now: Timestamp) -> Result<Option<Pat>, StoreError> {
+        let Some(pat) = self.deps.repo.find_pat_by_hash(token_hash).await? else {
+            return Ok(None);
+        };
+        if !pat.is_live(now) {
+            return Ok(None);
+        }
+        match self.deps.accounts.get_account(pat.account_id).await {
+            Ok(account) if account.status == AccountStatus::Active => Ok(Some(pat)),
+            Ok(_) | Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Coalesces "last used": one write (and one `pat.used` audit event) per PAT per minute
+    /// per node, off the request's path.
+    fn note_use(&self, pat: &Arc<Pat>, last_written: &AtomicI64, now: Timestamp, origin: &Origin) {
+        let previous = last_written.load(Ordering::Relaxed);
+        if now.seconds().saturating_sub(previous) < LAST_USED_EVERY_SECS {
+            return;
+        }
+        if last_written
+            .compare_exchange(previous, now.seconds(), Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        let repo = self.deps.repo.clone();
+        let audit = self.deps.audit.clone();
+        let (id, account) = (pat.id, pat.account_id);
+        let origin = origin.clone();
+        tokio::spawn(async move {
+            if let Err(e) = repo.touch_pat(id, now).await {
+                tracing::warn!(error = %e, pat = %id, "recording a PAT's last use failed");
+            }
+            let event = AuditEvent::new(now, "pat.used", "success")
+                .subject(account.to_string())
+                .reason(format!("pat {id}"));
+            audit.record(event, &origin).await;
+        });
+    }
+}
+
+#[async_trait]
+impl PatVerifier for PatService {
+    async fn verify(
+        &self,
+        token: &Secret,
+        origin: &Origin,
+    ) -> Result<Option<VerifiedPat>, StoreError> {
+        let now = self.deps.clock.now();
+        let token_hash = self.deps.hasher.hash(token.expose());
+        let epoch = self.deps.invalidations.sync_epoch();
+        if let (Some(cache), Some(epoch)) = (&self.cache, epoch) {
+            if let Some(entry) = cache.get(&token_hash, epoch, now) {
+                self.note_use(&entry.pat, &entry.last_written, now, origin);
+                return Ok(Some(VerifiedPat {
+                    pat: entry.pat.clone(),
+                }));
+            }
+            let ticket = cache.ticket(epoch);
+            let Some(pat) = self.load(&token_hash, now).await? else {
+                return Ok(None);
+            };
+            let entry = cache.insert(&token_hash, Arc::new(pat), ticket, now);
+            self.note_use(&entry.pat, &entry.last_written, now, origin);
+            return Ok(Some(VerifiedPat {
+                pat: entry.pat.clone(),
+            }));
+        }
+        let Some(pat) = self.load(&token_hash, now).await? else {
+            return Ok(None);
+        };
+        let pat = Arc::new(pat);
+        let last_written = AtomicI64::new(pat.last_used_at.map_or(i64::MIN, |t| t.seconds()));
+        self.note_use(&pat, &last_written, now, origin);
+        Ok(Some(VerifiedPat { pat }))
+    }
+
+    async fn is_live(&self, id: PatId) -> Result<bool, StoreError> {
+        let now = self.deps.clock.now();
+        let Some(pat) = self.deps.repo.get_pat(id).await? else {
+            return Ok(false);
+        };
+        if !pat.is_live(now) {
+            return Ok(false);
+        }
+        match self.deps.accounts.get_account(pat.account_id).await {
+            Ok(account) => Ok(account.status == AccountStatus::Active),
+            Err(StoreError::NotFound) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}

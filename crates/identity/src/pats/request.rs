@@ -1,0 +1,205 @@
+//! What a creator asks for, and the checks that turn it into a PAT's fields.
+
+use lanyard_core::Timestamp;
+
+use super::PatSettings;
+use crate::IdentityError;
+
+const MAX_NAME_CHARS: usize = 100;
+const MAX_SCOPES: usize = 32;
+const MAX_SCOPE_LEN: usize = 128;
+const DAY_SECS: i64 = 86_400;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// The operator's default lifetime.
+    Default,
+    Days(i64),
+    /// Only where the operator allows it.
+    Never,
+}
+
+#[derive(Debug, Clone)]
+pub struct PatRequest {
+    pub name: String,
+    pub scopes: Vec<String>,
+    /// Resource servers the PAT may be exchanged for; empty: any registered one.
+    pub audiences: Vec<String>,
+    pub expiry: Expiry,
+    /// The site whose user the PAT is for (E2). No sites exist yet, so any value is refused.
+    pub site: Option<String>,
+}
+
+pub(super) struct Checked {
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub audiences: Vec<String>,
+    pub expires_at: Option<Timestamp>,
+}
+
+impl PatRequest {
+    pub(super) fn validate(
+        self,
+        settings: &PatSettings,
+        now: Timestamp,
+    ) -> Result<Checked, IdentityError> {
+        let invalid = IdentityError::InvalidPat;
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+            return Err(invalid("the name must be 1 to 100 characters"));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(invalid("the name can not contain control characters"));
+        }
+        if self.site.is_some() {
+            return Err(invalid("no such site"));
+        }
+        let expires_at = match self.expiry {
+            Expiry::Default => Some(settings.default_lifetime_days),
+            Expiry::Days(days) if (1..=settings.max_lifetime_days).contains(&days) => Some(days),
+            Expiry::Days(_) => return Err(invalid("the expiry is outside the allowed range")),
+            Expiry::Never if settings.allow_no_expiry => None,
+            Expiry::Never => return Err(invalid("tokens without expiry are not allowed")),
+        }
+        .map(|days| Timestamp(now.seconds() + days * DAY_SECS));
+
+        let resources = &settings.resources;
+        let mut audiences = self.audiences;
+        audiences.sort();
+        audiences.dedup();
+        if audiences.iter().any(|a| resources.find(a).is_none()) {
+            return Err(invalid("an audience is not a registered API"));
+        }
+        let mut scopes = self.scopes;
+        scopes.sort();
+        scopes.dedup();
+        if scopes.is_empty() || scopes.len() > MAX_SCOPES {
+            return Err(invalid("choose between 1 and 32 scopes"));
+        }
+        if scopes.iter().any(|s| s.is_empty() || s.len() > MAX_SCOPE_LEN) {
+            return Err(invalid("a scope is not available"));
+        }
+        let offered = |scope: &str| {
+            if audiences.is_empty() {
+                resources.offers(scope)
+            } else {
+                audiences.iter().any(|a| {
+                    resources
+                        .find(a)
+                        .is_some_and(|r| r.scopes.iter().any(|s| s == scope))
+                })
+            }
+        };
+        if !scopes.iter().all(|s| offered(s)) {
+            return Err(invalid("a scope is not available"));
+        }
+        Ok(Checked {
+            name: name.to_owned(),
+            scopes,
+            audiences,
+            expires_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lanyard_core::model::{ResourceServer, Resources};
+
+    use super::*;
+
+    fn settings() -> PatSettings {
+        PatSettings {
+            resources: Resources(vec![
+                ResourceServer {
+                    identifier: "api.example.com".to_owned(),
+                    scopes: vec!["repo:read".to_owned(), "repo:write".to_owned()],
+                },
+                ResourceServer {
+                    identifier: "files.example.com".to_owned(),
+                    scopes: vec!["files:read".to_owned()],
+                },
+            ]),
+            ..PatSettings::default()
+        }
+    }
+
+    fn request(scopes: &[&str]) -> PatRequest {
+        PatRequest {
+            name: " ci ".to_owned(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            audiences: vec![],
+            expiry: Expiry::Default,
+            site: None,
+        }
+    }
+
+    const NOW: Timestamp = Timestamp(1_000_000);
+
+    #[test]
+    fn defaults_give_ninety_days_and_a_trimmed_name() {
+        let checked = request(&["repo:read"]).validate(&settings(), NOW).ok();
+        let checked = checked.as_ref();
+        assert_eq!(checked.map(|c| c.name.as_str()), Some("ci"));
+        assert_eq!(
+            checked.and_then(|c| c.expires_at),
+            Some(Timestamp(1_000_000 + 90 * 86_400))
+        );
+    }
+
+    #[test]
+    fn expiry_is_bounded_by_the_policy() {
+        let s = settings();
+        let with = |expiry| PatRequest {
+            expiry,
+            ..request(&["repo:read"])
+        };
+        assert!(with(Expiry::Days(366)).validate(&s, NOW).is_ok());
+        assert!(with(Expiry::Days(367)).validate(&s, NOW).is_err());
+        assert!(with(Expiry::Days(0)).validate(&s, NOW).is_err());
+        assert!(with(Expiry::Days(-1)).validate(&s, NOW).is_err());
+        assert!(with(Expiry::Never).validate(&s, NOW).is_err());
+        let open = PatSettings {
+            allow_no_expiry: true,
+            ..settings()
+        };
+        let never = with(Expiry::Never).validate(&open, NOW).ok();
+        assert!(never.is_some_and(|c| c.expires_at.is_none()));
+    }
+
+    #[test]
+    fn scopes_must_be_offered_by_a_registered_api_of_the_audiences() {
+        let s = settings();
+        assert!(request(&["repo:read", "files:read"]).validate(&s, NOW).is_ok());
+        assert!(request(&["admin"]).validate(&s, NOW).is_err());
+        assert!(request(&[]).validate(&s, NOW).is_err());
+        let narrowed = PatRequest {
+            audiences: vec!["files.example.com".to_owned()],
+            ..request(&["repo:read"])
+        };
+        assert!(narrowed.validate(&s, NOW).is_err());
+        let unknown = PatRequest {
+            audiences: vec!["evil.example.com".to_owned()],
+            ..request(&["repo:read"])
+        };
+        assert!(unknown.validate(&s, NOW).is_err());
+    }
+
+    #[test]
+    fn names_and_sites_are_checked() {
+        let s = settings();
+        let named = |name: &str| PatRequest {
+            name: name.to_owned(),
+            ..request(&["repo:read"])
+        };
+        assert!(named("   ").validate(&s, NOW).is_err());
+        assert!(named(&"x".repeat(101)).validate(&s, NOW).is_err());
+        assert!(named("a\u{7}b").validate(&s, NOW).is_err());
+        assert!(named(&"é".repeat(100)).validate(&s, NOW).is_ok());
+        let sited = PatRequest {
+            site: Some("acme".to_owned()),
+            ..request(&["repo:read"])
+        };
+        assert!(sited.validate(&s, NOW).is_err());
+    }
+}

@@ -1,0 +1,41 @@
+//! Fakes shared by the issuer's unit tests.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use lanyard_core::model::{PatId, VerifiedPat};
+use lanyard_core::ports::PatVerifier;
+use lanyard_core::{Origin, Secret, StoreError};
+
+/// A PAT verifier that knows no tokens and counts how often it was asked.
+#[derive(Debug, Default)]
+pub struct NoPats {
+    pub lookups: AtomicUsize,
+}
+
+impl NoPats {
+    pub fn shared() -> Arc<NoPats> {
+        Arc::new(NoPats::default())
+    }
+
+    pub fn lookups(&self) -> usize {
+        self.lookups.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl PatVerifier for NoPats {
+    async fn verify(
+        &self,
+        _token: &Secret,
+        _origin: &Origin,
+    ) -> Result<Option<VerifiedPat>, StoreError> {
+        self.lookups.fetch_add(1, Ordering::SeqCst);
+        Ok(None)
+    }
+
+    async fn is_live(&self, _id: PatId) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+}

@@ -1,0 +1,254 @@
+//! The [`Invalidations`] port: in-process for one node, Redis pub/sub for a cluster.
+//!
+//! A Redis publish returns how many nodes received the message; each node's listener
+//! answers on the publishing node's own acknowledgement channel once it has handled it, so
+//! [`Invalidations::publish`] returns only when every node has dropped what it cached (or
+//! after [`ACK_WAIT`], logged). A node that loses its subscription reports `None` from
+//! [`Invalidations::sync_epoch`] until it has subscribed again, and then a new epoch, so
+//! callers never trust a cache that may have missed a message.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use lanyard_core::StoreError;
+use lanyard_core::ports::Invalidations;
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+use tokio::sync::Notify;
+
+use crate::error;
+
+type Listener = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// One node: listeners run inside `publish`.
+#[derive(Default)]
+pub struct LocalInvalidations {
+    listeners: RwLock<Vec<Listener>>,
+}
+
+impl std::fmt::Debug for LocalInvalidations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LocalInvalidations")
+    }
+}
+
+#[async_trait]
+impl Invalidations for LocalInvalidations {
+    async fn publish(&self, message: &str) -> Result<(), StoreError> {
+        for listener in read(&self.listeners).iter() {
+            listener(message);
+        }
+        Ok(())
+    }
+
+    fn listen(&self, listener: Listener) {
+        write(&self.listeners).push(listener);
+    }
+
+    fn sync_epoch(&self) -> Option<u64> {
+        Some(1)
+    }
+}
+
+/// How long `publish` waits for every node's acknowledgement.
+const ACK_WAIT: Duration = Duration::from_secs(1);
+/// Pause between attempts to subscribe again after the connection dropped.
+const RESUBSCRIBE_PAUSE: Duration = Duration::from_millis(250);
+
+/// A cluster: Redis pub/sub under the deployment's key prefix.
+#[derive(Clone)]
+pub struct RedisInvalidations {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    publisher: ConnectionManager,
+    channel: String,
+    /// This node's acknowledgement channel (unique per process).
+    ack_channel: String,
+    listeners: RwLock<Vec<Listener>>,
+    /// 0 while unsubscribed; otherwise the subscription's generation.
+    epoch: AtomicU64,
+    generations: AtomicU64,
+    waiting: Mutex<HashMap<String, Waiter>>,
+    next_id: AtomicU64,
+}
+
+struct Waiter {
+    acks: u64,
+    done: Arc<Notify>,
+}
+
+impl std::fmt::Debug for RedisInvalidations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisInvalidations")
+            .field("channel", &self.inner.channel)
+            .finish()
+    }
+}
+
+impl RedisInvalidations {
+    /// Connects, subscribes in the background and keeps resubscribing after failures until
+    /// the returned value and its clones are dropped.
+    pub async fn start(
+        url: &str,
+        prefix: &str,
+        publisher: ConnectionManager,
+    ) -> Result<RedisInvalidations, StoreError> {
+        let client = redis::Client::open(url)
+            .map_err(|_| StoreError::Other("invalid redis url".to_owned()))?;
+        let node = uuid::Uuid::new_v4().simple().to_string();
+        let inner = Arc::new(Inner {
+            publisher,
+            channel: format!("{prefix}invalidate"),
+            ack_channel: format!("{prefix}invalidate_ack:{node}"),
+            listeners: RwLock::new(Vec::new()),
+            epoch: AtomicU64::new(0),
+            generations: AtomicU64::new(0),
+            waiting: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
+        });
+        let weak = Arc::downgrade(&inner);
+        tokio::spawn(async move {
+            while let Some(inner) = weak.upgrade() {
+                if let Err(e) = inner.subscribe_and_serve(&client).await {
+                    tracing::warn!(error = %e, "cache invalidation subscription lost");
+                }
+                inner.epoch.store(0, Ordering::SeqCst);
+                drop(inner);
+                tokio::time::sleep(RESUBSCRIBE_PAUSE).await;
+            }
+        });
+        Ok(RedisInvalidations { inner })
+    }
+}
+
+impl Inner {
+    async fn subscribe_and_serve(&self, client: &redis::Client) -> Result<(), StoreError> {
+        let mut pubsub = client
+            .get_async_pubsub()
+            .await
+            .map_err(|e| error::redis("subscribe", &e))?;
+        for channel in [&self.channel, &self.ack_channel] {
+            pubsub
+                .subscribe(channel)
+                .await
+                .map_err(|e| error::redis("subscribe", &e))?;
+        }
+        let generation = self.generations.fetch_add(1, Ordering::SeqCst) + 1;
+        self.epoch.store(generation, Ordering::SeqCst);
+        let mut messages = pubsub.on_message();
+        while let Some(message) = messages.next().await {
+            let Ok(payload) = message.get_payload::<String>() else {
+                continue;
+            };
+            if message.get_channel_name() == self.ack_channel {
+                self.acknowledged(&payload);
+            } else {
+                self.deliver(&payload).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// `<ack channel> <id> <message>`: hand the message to the listeners, then tell the
+    /// publisher this node is done.
+    async fn deliver(&self, payload: &str) {
+        let mut parts = payload.splitn(3, ' ');
+        let (Some(ack_channel), Some(id), Some(message)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return;
+        };
+        for listener in read(&self.listeners).iter() {
+            listener(message);
+        }
+        let mut conn = self.publisher.clone();
+        let sent: Result<u64, _> = conn.publish(ack_channel, id).await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %error::redis("acknowledge", &e), "acknowledging an invalidation failed");
+        }
+    }
+
+    fn acknowledged(&self, id: &str) {
+        let mut waiting = lock(&self.waiting);
+        if let Some(waiter) = waiting.get_mut(id) {
+            waiter.acks += 1;
+            waiter.done.notify_one();
+        }
+    }
+}
+
+#[async_trait]
+impl Invalidations for RedisInvalidations {
+    async fn publish(&self, message: &str) -> Result<(), StoreError> {
+        let inner = &self.inner;
+        let id = inner.next_id.fetch_add(1, Ordering::Relaxed).to_string();
+        let done = Arc::new(Notify::new());
+        lock(&inner.waiting).insert(
+            id.clone(),
+            Waiter {
+                acks: 0,
+                done: done.clone(),
+            },
+        );
+        let payload = format!("{} {id} {message}", inner.ack_channel);
+        let mut conn = inner.publisher.clone();
+        let receivers: Result<u64, _> = conn.publish(&inner.channel, payload).await;
+        let receivers = match receivers {
+            Ok(n) => n,
+            Err(e) => {
+                lock(&inner.waiting).remove(&id);
+                return Err(error::redis("publish", &e));
+            }
+        };
+        let all_acked = tokio::time::timeout(ACK_WAIT, async {
+            loop {
+                let acks = lock(&inner.waiting).get(&id).map_or(0, |w| w.acks);
+                if acks >= receivers {
+                    return;
+                }
+                done.notified().await;
+            }
+        })
+        .await
+        .is_ok();
+        lock(&inner.waiting).remove(&id);
+        if !all_acked {
+            tracing::warn!(
+                receivers,
+                "not every node acknowledged a cache invalidation in time"
+            );
+        }
+        Ok(())
+    }
+
+    fn listen(&self, listener: Listener) {
+        write(&self.inner.listeners).push(listener);
+    }
+
+    fn sync_epoch(&self) -> Option<u64> {
+        match self.inner.epoch.load(Ordering::SeqCst) {
+            0 => None,
+            n => Some(n),
+        }
+    }
+}
+
+// A poisoned lock only means a listener panicked; the data (a list of listeners, a map of
+// counters) is still consistent, so keep going.
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
