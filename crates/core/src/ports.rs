@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use crate::model::GraceSeal;
 use crate::model::{
     Account, AccountStatus, AuditEvent, BackupCodeInfo, Client, Consent, DeviceId, MfaMethod,
-    MfaState, NewAccount, NewRefreshFamily, Pat, PatId, VerifiedPat, RefreshFamily, RotateOutcome, SigningKeyRecord,
-    TotpCredential, TrustedDevice,
+    MfaState, NewAccount, NewRefreshFamily, Pat, PatId, RefreshFamily, RotateOutcome,
+    SigningKeyRecord, TotpCredential, TrustedDevice, VerifiedPat,
 };
 use crate::{AccountId, ClientId, FamilyId, StoreError, Timestamp};
 
@@ -269,8 +269,7 @@ pub trait PatRepo: Send + Sync {
         limit: u64,
     ) -> Result<Vec<Pat>, StoreError>;
     /// Not revoked and not expired at `now`.
-    async fn count_live_pats(&self, account: AccountId, now: Timestamp)
-    -> Result<u64, StoreError>;
+    async fn count_live_pats(&self, account: AccountId, now: Timestamp) -> Result<u64, StoreError>;
     /// True when a PAT that was not revoked is now revoked. With `owner`, only that
     /// account's PAT is touched (a foreign id changes nothing).
     async fn revoke_pat(

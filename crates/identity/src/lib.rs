@@ -9,5 +9,5 @@ pub mod pats;
 pub use accounts::AccountService;
 pub use email::normalize_email;
 pub use error::IdentityError;
-pub use pats::{PatService, PatSettings};
 pub use lanyard_core::Origin;
+pub use pats::{PatService, PatSettings};

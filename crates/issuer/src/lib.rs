@@ -20,9 +20,9 @@ pub mod redirect_uri;
 pub mod revoke;
 pub mod scope;
 pub mod settings;
-pub mod tokens;
 #[cfg(test)]
 mod test_support;
+pub mod tokens;
 mod unverified;
 pub mod userinfo;
 

@@ -17,7 +17,7 @@ use lanyard_issuer::clients::ClientService;
 use lanyard_issuer::{Issuer, IssuerDeps, IssuerSettings};
 use lanyard_mail::{OutboxMailer, SmtpMailer, SmtpSettings};
 use lanyard_mfa::{MfaDeps, MfaService};
-use lanyard_store::{LocalInvalidations, MemoryStore, RedisInvalidations, RedisStore, SqlStore};
+use lanyard_store::{FileInvalidations, MemoryStore, RedisInvalidations, RedisStore, SqlStore};
 use lanyard_web::{AppState, WebSettings};
 
 use crate::config::{Config, MailTransport};
@@ -160,7 +160,13 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             clock.clone(),
             config.ephemeral.max_memory_entries,
         ));
-        let local = Arc::new(LocalInvalidations::default());
+        // The CLI runs beside the server on the same data folder: a file reaches both.
+        std::fs::create_dir_all(&config.server.data_dir)
+            .map_err(|e| StartupError::Ephemeral(format!("creating the data folder: {e}")))?;
+        let path = config.server.data_dir.join("invalidations.log");
+        let local = Arc::new(
+            FileInvalidations::open(path).map_err(|e| StartupError::Ephemeral(e.to_string()))?,
+        );
         (memory.clone(), Some(memory), local)
     } else {
         let e = &config.ephemeral;

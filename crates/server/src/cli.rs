@@ -34,6 +34,50 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage personal access tokens (for automation; users create theirs on their account page).
+    #[command(subcommand)]
+    Pat(PatCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PatCommand {
+    /// Mint a token for a user; prints it once.
+    Create(PatCreate),
+    /// Tokens that are not revoked (one user's with --user).
+    List {
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    Revoke {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PatCreate {
+    /// The owner's email.
+    #[arg(long)]
+    pub user: String,
+    #[arg(long)]
+    pub name: String,
+    /// The site whose user the token is for (sites are not available yet).
+    #[arg(long)]
+    pub site: Option<String>,
+    /// Repeatable; at least one.
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// Repeatable: limit the token to these APIs.
+    #[arg(long = "audience")]
+    pub audiences: Vec<String>,
+    /// `30d`, `90d`, ... or `never` (when allowed); default: the configured default.
+    #[arg(long)]
+    pub expires_in: Option<String>,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

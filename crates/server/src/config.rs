@@ -396,8 +396,8 @@ fn environment() -> Env {
         })
 }
 
-mod redacted;
 mod pats;
+mod redacted;
 mod second_step;
 mod secret_files;
 

@@ -1,4 +1,6 @@
-//! The [`Invalidations`] port: in-process for one node, Redis pub/sub for a cluster.
+//! The [`Invalidations`] port: a shared file for the embedded default
+//! (where the `lanyard` CLI is another process beside the server), Redis pub/sub for a
+//! cluster.
 //!
 //! A Redis publish returns how many nodes received the message; each node's listener
 //! answers on the publishing node's own acknowledgement channel once it has handled it, so
@@ -24,21 +26,83 @@ use crate::error;
 
 type Listener = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// One node: listeners run inside `publish`.
-#[derive(Default)]
-pub struct LocalInvalidations {
+/// The embedded default: one append-only file in the data folder. `publish` appends a line
+/// and runs this process's listeners; [`Invalidations::sync_epoch`] (asked before every
+/// cached lookup) checks the file's length with one `stat` and replays lines another
+/// process (the CLI) appended. Lines before this process started are irrelevant: its cache
+/// starts empty.
+pub struct FileInvalidations {
+    path: std::path::PathBuf,
     listeners: RwLock<Vec<Listener>>,
+    /// How far this process has read (or written) the file.
+    seen: Mutex<u64>,
 }
 
-impl std::fmt::Debug for LocalInvalidations {
+impl std::fmt::Debug for FileInvalidations {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LocalInvalidations")
+        f.debug_struct("FileInvalidations")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl FileInvalidations {
+    pub fn open(path: std::path::PathBuf) -> Result<FileInvalidations, StoreError> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| StoreError::Other(format!("invalidation file: {e}")))?;
+        let len = file
+            .metadata()
+            .map_err(|e| StoreError::Other(format!("invalidation file: {e}")))?
+            .len();
+        Ok(FileInvalidations {
+            path,
+            listeners: RwLock::new(Vec::new()),
+            seen: Mutex::new(len),
+        })
+    }
+
+    /// Replays what other processes appended since the last look.
+    fn catch_up(&self) -> Result<(), std::io::Error> {
+        use std::io::{Read, Seek, SeekFrom};
+        let len = std::fs::metadata(&self.path)?.len();
+        let mut seen = lock(&self.seen);
+        if len <= *seen {
+            return Ok(());
+        }
+        let mut file = std::fs::File::open(&self.path)?;
+        file.seek(SeekFrom::Start(*seen))?;
+        let mut text = String::new();
+        file.take(len - *seen).read_to_string(&mut text)?;
+        // Only whole lines count; a line still being written is read next time.
+        let complete = text.rfind('\n').map_or(0, |i| i + 1);
+        *seen += complete as u64;
+        drop(seen);
+        for line in text[..complete].lines() {
+            for listener in read(&self.listeners).iter() {
+                listener(line);
+            }
+        }
+        Ok(())
     }
 }
 
 #[async_trait]
-impl Invalidations for LocalInvalidations {
+impl Invalidations for FileInvalidations {
     async fn publish(&self, message: &str) -> Result<(), StoreError> {
+        use std::io::Write;
+        let io = |e: std::io::Error| StoreError::Unavailable(format!("invalidation file: {e}"));
+        self.catch_up().map_err(io)?;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.path)
+            .map_err(io)?;
+        // One short write with O_APPEND: lines of concurrent writers never interleave.
+        file.write_all(format!("{message}\n").as_bytes())
+            .map_err(io)?;
+        self.catch_up().map_err(io)?;
         for listener in read(&self.listeners).iter() {
             listener(message);
         }
@@ -50,7 +114,13 @@ impl Invalidations for LocalInvalidations {
     }
 
     fn sync_epoch(&self) -> Option<u64> {
-        Some(1)
+        match self.catch_up() {
+            Ok(()) => Some(1),
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the invalidation file failed");
+                None
+            }
+        }
     }
 }
 
@@ -242,13 +312,17 @@ impl Invalidations for RedisInvalidations {
 // A poisoned lock only means a listener panicked; the data (a list of listeners, a map of
 // counters) is still consistent, so keep going.
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -16,7 +16,7 @@ mod sql;
 #[doc(hidden)]
 pub mod testing;
 
-pub use invalidations::{LocalInvalidations, RedisInvalidations};
+pub use invalidations::{FileInvalidations, RedisInvalidations};
 pub use memory::{DEFAULT_MAX_ENTRIES, MemoryStore};
 pub use redis_store::RedisStore;
 pub use sql::SqlStore;

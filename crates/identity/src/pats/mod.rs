@@ -143,7 +143,10 @@ impl PatService {
         let revoked = self.deps.repo.revoke_pat(id, owner, now).await?;
         // Published even when it was revoked already: a retry after a failed publish must
         // still reach the other nodes.
-        self.deps.invalidations.publish(&format!("pat:{id}")).await?;
+        self.deps
+            .invalidations
+            .publish(&format!("pat:{id}"))
+            .await?;
         if revoked {
             let actor = if owner.is_some() { "owner" } else { "operator" };
             let event = AuditEvent::new(now, "pat.revoked", "success")

@@ -76,7 +76,10 @@ impl PatRequest {
         if scopes.is_empty() || scopes.len() > MAX_SCOPES {
             return Err(invalid("choose between 1 and 32 scopes"));
         }
-        if scopes.iter().any(|s| s.is_empty() || s.len() > MAX_SCOPE_LEN) {
+        if scopes
+            .iter()
+            .any(|s| s.is_empty() || s.len() > MAX_SCOPE_LEN)
+        {
             return Err(invalid("a scope is not available"));
         }
         let offered = |scope: &str| {
@@ -170,7 +173,11 @@ mod tests {
     #[test]
     fn scopes_must_be_offered_by_a_registered_api_of_the_audiences() {
         let s = settings();
-        assert!(request(&["repo:read", "files:read"]).validate(&s, NOW).is_ok());
+        assert!(
+            request(&["repo:read", "files:read"])
+                .validate(&s, NOW)
+                .is_ok()
+        );
         assert!(request(&["admin"]).validate(&s, NOW).is_err());
         assert!(request(&[]).validate(&s, NOW).is_err());
         let narrowed = PatRequest {

@@ -49,7 +49,10 @@ mod tests {
         let limits = ExchangeLimits::default();
         assert_eq!(limits.retry_after(&["ip:a"], Timestamp(100)), None);
         limits.block("ip:a".to_owned(), Timestamp(1000));
-        assert_eq!(limits.retry_after(&["ip:a", "client:x"], Timestamp(100)), Some(900));
+        assert_eq!(
+            limits.retry_after(&["ip:a", "client:x"], Timestamp(100)),
+            Some(900)
+        );
         assert_eq!(limits.retry_after(&["ip:b"], Timestamp(100)), None);
         assert_eq!(limits.retry_after(&["ip:a"], Timestamp(1000)), None);
         assert!(limits.lock().is_empty());

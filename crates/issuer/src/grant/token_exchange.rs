@@ -53,7 +53,9 @@ impl Issuer {
             ));
         }
         if request.actor_token_present {
-            return Err(OAuthError::invalid_request("actor tokens are not supported"));
+            return Err(OAuthError::invalid_request(
+                "actor tokens are not supported",
+            ));
         }
         if request
             .requested_token_type

@@ -2,6 +2,7 @@
 
 mod client;
 mod keys;
+mod pat;
 mod user;
 
 use crate::app::{self, Runtime};
@@ -27,6 +28,10 @@ pub async fn run(cli: Cli) -> CommandResult {
         Command::User(cmd) => {
             let app = app::build(&config, Runtime::default(), embedded(&config)).await?;
             user::run(&app, cmd).await
+        }
+        Command::Pat(cmd) => {
+            let app = app::build(&config, Runtime::default(), embedded(&config)).await?;
+            pat::run(&app, cmd).await
         }
         Command::Keys(cmd) => {
             let app = app::build(&config, Runtime::default(), embedded(&config)).await?;

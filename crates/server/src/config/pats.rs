@@ -113,7 +113,8 @@ pub fn resources(entries: &[ResourceConfig]) -> Result<Resources, (&'static str,
         let scope_ok = |s: &String| {
             !s.is_empty()
                 && s.len() <= 128
-                && s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+                && s.bytes()
+                    .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
         };
         if entry.scopes.is_empty() || !entry.scopes.iter().all(scope_ok) {
             return Err((

@@ -15,6 +15,7 @@ mod mfa_totp;
 mod mfa_two_nodes;
 mod oidc_rp;
 mod pages;
+mod pats;
 mod refresh;
 mod refusals;
 mod revocation;

@@ -12,7 +12,6 @@ use super::{SqlStore, from_json, to_json, ts};
 use crate::entity::{client, consent};
 use crate::error::{self, corrupt};
 
-
 fn client_row(c: &Client) -> Result<client::ActiveModel, StoreError> {
     let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
     Ok(client::ActiveModel {

@@ -7,8 +7,8 @@ use lanyard_core::ports::PatRepo;
 use lanyard_core::{AccountId, StoreError, Timestamp};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::{SqlStore, from_json, to_json, ts};
@@ -103,11 +103,7 @@ impl PatRepo for SqlStore {
             .collect()
     }
 
-    async fn count_live_pats(
-        &self,
-        account: AccountId,
-        now: Timestamp,
-    ) -> Result<u64, StoreError> {
+    async fn count_live_pats(&self, account: AccountId, now: Timestamp) -> Result<u64, StoreError> {
         pat::Entity::find()
             .filter(pat::Column::AccountId.eq(account.0))
             .filter(live_at(now))

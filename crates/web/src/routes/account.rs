@@ -83,7 +83,10 @@ fn to_security(done: &str) -> Response {
 }
 
 /// API callers prove same-origin intent with the CSRF token in a header (double submit).
-pub(crate) fn check_api_csrf(jar: &CookieJar, headers: &HeaderMap) -> Result<(), (StatusCode, &'static str)> {
+pub(crate) fn check_api_csrf(
+    jar: &CookieJar,
+    headers: &HeaderMap,
+) -> Result<(), (StatusCode, &'static str)> {
     let token = headers
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())

@@ -180,7 +180,9 @@ fn pats_page(
         notice: notice.map(str::to_owned),
         error,
     };
-    Ok(no_store((jar, ui::render_with_status(status, page)).into_response()))
+    Ok(no_store(
+        (jar, ui::render_with_status(status, page)).into_response(),
+    ))
 }
 
 /// The expiry choices: common lifetimes up to the maximum, the default first.

@@ -1,0 +1,741 @@
+//! Personal access tokens over HTTP (S24–S27): creation behind step-up, display once, keyed
+//! hash only; the RFC 8693 exchange and every refusal; revocation reaching new exchanges and
+//! introspection; throttling; PATs never accepted as bearer tokens or in URLs; lifecycle.
+
+use std::sync::Arc;
+
+use lanyard_core::model::{ClientAuthMethod, GrantType, PatId};
+use lanyard_core::{Clock, Origin};
+use lanyard_server::NewClient;
+use lanyard_server::config::{Config, ResourceConfig};
+use lanyard_testkit::recording::cookie_value;
+use lanyard_testkit::{Browser, PASSWORD, TestApp};
+use reqwest::cookie::Jar;
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    database_snapshot, each_backend_with, ephemeral_snapshot, json as body_json, jwt_claims,
+    side_connection,
+};
+
+const EMAIL: &str = "pat-owner@example.com";
+const TOOL: &str = "desktop-tool";
+const SERVICE: &str = "api-service";
+const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const PAT_TYPE: &str = "urn:lanyard:token-type:pat";
+const AT_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+const API: &str = "api.example.com";
+const FILES: &str = "files.example.com";
+
+fn configure(c: &mut Config) {
+    c.resources = vec![
+        ResourceConfig {
+            identifier: API.to_owned(),
+            scopes: vec!["repo:read".to_owned(), "repo:write".to_owned()],
+        },
+        ResourceConfig {
+            identifier: FILES.to_owned(),
+            scopes: vec!["files:read".to_owned()],
+        },
+    ];
+    c.pats.exchange_failures_per_ip = 8;
+}
+
+fn client(id: &str, auth: ClientAuthMethod, grants: Vec<GrantType>) -> NewClient {
+    NewClient {
+        id: id.to_owned(),
+        name: format!("Client {id}"),
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        grant_types: grants,
+        auth_method: auth,
+        jwks: None,
+        first_party: true,
+        allowed_scopes: vec![],
+    }
+}
+
+struct Owner {
+    browser: Browser,
+    jar: Arc<Jar>,
+}
+
+/// The user, a public desktop tool allowed to exchange, and a confidential service (which
+/// may introspect); then the owner signs in through the pages, second step included.
+async fn setup(app: &TestApp) -> (Owner, Option<String>) {
+    app.create_user(EMAIL).await;
+    app.create_client(client(
+        TOOL,
+        ClientAuthMethod::None,
+        vec![GrantType::TokenExchange],
+    ))
+    .await;
+    let secret = app
+        .create_client(client(
+            SERVICE,
+            ClientAuthMethod::ClientSecretBasic,
+            vec![GrantType::TokenExchange, GrantType::ClientCredentials],
+        ))
+        .await;
+    let jar = Arc::new(Jar::default());
+    let browser = Browser::with_cookie_jar(jar.clone());
+    let base = &app.base_url;
+    let (_, _, page) = browser.get(&app.url("/account/pats"), base).await;
+    let (_, _, page) = browser.submit(&page, base, &[("email", EMAIL)]).await;
+    let sent = app.mail.messages_to(EMAIL).len();
+    let (_, _, page) = browser.submit(&page, base, &[("password", PASSWORD)]).await;
+    let (_, page) = browser
+        .second_step(page, base, &app.mail, EMAIL, sent)
+        .await;
+    assert!(page.contains("<h1>Personal access tokens</h1>"), "{page}");
+    (Owner { browser, jar }, secret)
+}
+
+impl Owner {
+    fn csrf(&self, app: &TestApp) -> String {
+        cookie_value(&self.jar, &app.base_url, "lanyard_csrf").expect("a CSRF cookie")
+    }
+
+    async fn create(&self, app: &TestApp, body: Value) -> (u16, Value) {
+        let response = self
+            .browser
+            .http
+            .post(app.url("/account/pats"))
+            .header("accept", "application/json")
+            .header("x-csrf-token", self.csrf(app))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        body_json(response).await
+    }
+
+    async fn token(&self, app: &TestApp, scopes: &[&str]) -> (String, String) {
+        let (status, body) = self
+            .create(app, json!({ "name": "ci", "scopes": scopes }))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        (
+            body["token"].as_str().unwrap().to_owned(),
+            body["id"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    async fn get(&self, app: &TestApp, path: &str) -> (u16, Value) {
+        let response = self
+            .browser
+            .http
+            .get(app.url(path))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        body_json(response).await
+    }
+
+    async fn revoke(&self, app: &TestApp, id: &str) -> u16 {
+        self.browser
+            .http
+            .delete(app.url(&format!("/account/pats/{id}")))
+            .header("x-csrf-token", self.csrf(app))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+async fn exchange(app: &TestApp, fields: &[(&str, &str)]) -> (u16, Value) {
+    let mut form = vec![("grant_type", EXCHANGE), ("client_id", TOOL)];
+    form.extend_from_slice(fields);
+    let response = reqwest::Client::new()
+        .post(app.url("/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    body_json(response).await
+}
+
+async fn exchange_pat(app: &TestApp, pat: &str, extra: &[(&str, &str)]) -> (u16, Value) {
+    let mut fields = vec![("subject_token", pat), ("subject_token_type", PAT_TYPE)];
+    fields.extend_from_slice(extra);
+    exchange(app, &fields).await
+}
+
+fn assert_refused(status: u16, body: &Value) {
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body,
+        &json!({"error": "invalid_grant", "error_description": "the subject token is not valid"})
+    );
+}
+
+async fn introspect(app: &TestApp, secret: &str, token: &str) -> Value {
+    let response = reqwest::Client::new()
+        .post(app.url("/introspect"))
+        .basic_auth(SERVICE, Some(secret))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    body_json(response).await.1
+}
+
+#[tokio::test]
+async fn s24_a_pat_is_shown_once_and_stored_as_a_keyed_hash() {
+    each_backend_with(configure, |app| async move {
+        let (owner, _) = setup(&app).await;
+        let (token, id) = owner.token(&app, &["repo:read"]).await;
+        // lyd_pat_ + 43 base62 + _ + 6 base62 checksum.
+        assert_eq!(token.len(), 58);
+        assert!(token.starts_with("lyd_pat_") && lanyard_core::pat_token::is_well_formed(&token));
+
+        let (status, list) = owner.get(&app, "/account/pats").await;
+        assert_eq!(status, 200);
+        let listed = &list.as_array().unwrap()[0];
+        assert_eq!(listed["id"], id.as_str());
+        assert_eq!(listed["scopes"], json!(["repo:read"]));
+        assert_eq!(
+            listed["display"],
+            format!("{}…{}", &token[..12], &token[54..]).as_str()
+        );
+        assert!(listed.get("token").is_none());
+        let (status, one) = owner.get(&app, &format!("/account/pats/{id}")).await;
+        assert_eq!(status, 200);
+        assert!(one.get("token").is_none() && !one.to_string().contains(&token[8..51]));
+
+        // Only the keyed hash is stored; the plaintext is nowhere in the stores.
+        let db = side_connection(&app).await;
+        let dump = format!("{:?}", database_snapshot(&db).await);
+        assert!(!dump.contains(&token[8..51]));
+        let hash = app.app.state.hasher.hash(&token);
+        assert!(dump.contains(&hash));
+        let keys = ephemeral_snapshot(&app).await.join("\n");
+        assert!(!keys.contains(&token[8..51]));
+        let created = app
+            .app
+            .stores
+            .durable
+            .list_audit(Some("pat.created"), 10)
+            .await
+            .unwrap();
+        assert_eq!(created.len(), 1);
+        assert!(!format!("{created:?}").contains(&token[8..51]));
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn s24_creation_needs_a_fresh_session_and_the_csrf_header() {
+    each_backend_with(configure, |app| async move {
+        let (owner, _) = setup(&app).await;
+        // No CSRF header: refused, nothing created.
+        let response = owner
+            .browser
+            .http
+            .post(app.url("/account/pats"))
+            .json(&json!({"name": "ci", "scopes": ["repo:read"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 403);
+        // Not signed in at all.
+        let response = reqwest::Client::new()
+            .post(app.url("/account/pats"))
+            .header("accept", "application/json")
+            .json(&json!({"name": "ci", "scopes": ["repo:read"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 403);
+        // Eleven minutes later the session is no longer fresh (B8).
+        app.clock.advance(11 * 60);
+        let (status, body) = owner
+            .create(&app, json!({"name": "ci", "scopes": ["repo:read"]}))
+            .await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(body["error"], "insufficient_user_authentication");
+        let (_, list) = owner.get(&app, "/account/pats").await;
+        assert_eq!(list, json!([]));
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn s24_bad_creation_requests_are_refused_and_create_nothing() {
+    each_backend_with(configure, |app| async move {
+        let (owner, _) = setup(&app).await;
+        for body in [
+            json!({"name": "ci", "scopes": ["repo:read"], "expires_in_days": 367}),
+            json!({"name": "ci", "scopes": ["repo:read"], "expires_in_days": 0}),
+            json!({"name": "ci", "scopes": ["repo:read"], "no_expiry": true}),
+            json!({"name": "ci", "scopes": ["admin"]}),
+            json!({"name": "ci", "scopes": []}),
+            json!({"name": "", "scopes": ["repo:read"]}),
+            json!({"name": "x".repeat(101), "scopes": ["repo:read"]}),
+            json!({"name": "ci", "scopes": ["repo:read"], "audiences": ["evil.example.com"]}),
+            json!({"name": "ci", "scopes": ["repo:read"], "extra": 1}),
+            json!({"name": "ci"}),
+            json!(["not", "an", "object"]),
+            json!({"name": "ci", "scopes": ["repo:read"], "padding": "x".repeat(10_000)}),
+        ] {
+            let (status, reply) = owner.create(&app, body.clone()).await;
+            assert!(status == 400 || status == 413, "{body} → {status} {reply}");
+            assert_eq!(reply["error"], "invalid_request", "{body}");
+        }
+        let (_, list) = owner.get(&app, "/account/pats").await;
+        assert_eq!(list, json!([]));
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn s25_a_pat_exchanges_for_a_short_lived_jwt() {
+    each_backend_with(configure, |app| async move {
+        let (owner, _) = setup(&app).await;
+        let (token, id) = owner
+            .token(&app, &["repo:read", "repo:write", "files:read"])
+            .await;
+        let (status, body) = exchange_pat(
+            &app,
+            &token,
+            &[
+                ("audience", API),
+                ("scope", "repo:read"),
+                ("requested_token_type", AT_TYPE),
+            ],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["issued_token_type"], AT_TYPE);
+        assert_eq!(body["token_type"], "Bearer");
+        assert_eq!(body["expires_in"], 300);
+        assert_eq!(body["scope"], "repo:read");
+        assert!(body.get("refresh_token").is_none() && body.get("id_token").is_none());
+        let jwt = body["access_token"].as_str().unwrap();
+        let header: Value = serde_json::from_slice(
+            &base64::Engine::decode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                jwt.split('.').next().unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header["typ"], "at+jwt");
+        let claims = jwt_claims(jwt);
+        let account = app
+            .app
+            .state
+            .accounts
+            .find_by_email(EMAIL)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(claims["sub"], account.id.to_string().as_str());
+        assert_eq!(claims["aud"], API);
+        assert_eq!(claims["client_id"], TOOL);
+        assert_eq!(claims["scope"], "repo:read");
+        assert_eq!(claims["pat_id"], id.as_str());
+        assert_eq!(claims["amr"], json!(["pat"]));
+        assert_eq!(claims["acr"], "urn:lanyard:loa:1");
+        assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 16));
+        let now = app.clock.now().seconds();
+        assert!(claims["exp"].as_i64().unwrap() <= now + 15 * 60);
+
+        // Without scope: every PAT scope the API understands; `resource` works like audience.
+        let (status, body) = exchange_pat(&app, &token, &[("resource", FILES)]).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["scope"], "files:read");
+        // Never longer than the PAT itself.
+        app.clock.advance(90 * 86_400 - 60);
+        let (status, body) = exchange_pat(&app, &token, &[("audience", API)]).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["expires_in"], 60);
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn s25_policy_refusals() {
+    each_backend_with(configure, |app| async move {
+        let (owner, _) = setup(&app).await;
+        let (token, _) = owner.token(&app, &["repo:read"]).await;
+        let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+            (
+                vec![("audience", API), ("scope", "repo:write")],
+                "invalid_scope",
+            ),
+            (vec![("audience", FILES)], "invalid_scope"),
+            (vec![("audience", "evil.example.com")], "invalid_target"),
+            (
+                vec![("audience", API), ("resource", FILES)],
+                "invalid_target",
+            ),
+            (vec![], "invalid_request"),
+            (
+                vec![
+                    ("audience", API),
+                    (
+                        "requested_token_type",
+                        "urn:ietf:params:oauth:token-type:refresh_token",
+                    ),
+                ],
+                "invalid_request",
+            ),
+            (
+                vec![
+                    ("audience", API),
+                    ("actor_token", "x"),
+                    ("actor_token_type", AT_TYPE),
+                ],
+                "invalid_request",
+            ),
+        ];
+        for (extra, error) in cases {
+            let (status, body) = exchange_pat(&app, &token, &extra).await;
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (400, Some(error)),
+                "{extra:?}: {body}"
+            );
+        }
+        let (status, body) = exchange(
+            &app,
+            &[
+                ("subject_token", token.as_str()),
+                ("subject_token_type", AT_TYPE),
+                ("audience", API),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_request"))
+        );
+        let (status, body) = exchange(&app, &[("subject_token_type", PAT_TYPE)]).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_request"))
+        );
+        // A client not registered for token exchange.
+        app.create_client(client(
+            "other",
+            ClientAuthMethod::None,
+            vec![GrantType::DeviceCode],
+        ))
+        .await;
+        let response = reqwest::Client::new()
+            .post(app.url("/token"))
+            .form(&[
+                ("grant_type", EXCHANGE),
+                ("client_id", "other"),
+                ("subject_token", &token),
+                ("subject_token_type", PAT_TYPE),
+                ("audience", API),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = body_json(response).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("unauthorized_client"))
+        );
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn s25_s26_every_bad_subject_token_gets_the_same_answer() {
+    each_backend_with(configure, |app| async move {
+        let (owner, _) = setup(&app).await;
+        let (revoked, revoked_id) = owner.token(&app, &["repo:read"]).await;
+        assert_eq!(owner.revoke(&app, &revoked_id).await, 204);
+        let (good, _) = owner.token(&app, &["repo:read"]).await;
+        // A well-formed token (valid checksum) nobody holds.
+        let unknown = lanyard_core::pat_token::mint(&lanyard_core::OsRng).token;
+        let mut bad_checksum = good.clone();
+        bad_checksum.replace_range(57..58, if good.ends_with('A') { "B" } else { "A" });
+        let oversized = format!("lyd_pat_{}", "a".repeat(10_000));
+        for bad in [
+            unknown.expose(),
+            revoked.as_str(),
+            bad_checksum.as_str(),
+            "lyd_pat_short",
+            "not-a-token",
+            oversized.as_str(),
+            "lyd_pat_ÄÖÜ",
+        ] {
+            let (status, body) = exchange_pat(&app, bad, &[("audience", API)]).await;
+            assert_refused(status, &body);
+        }
+        // Not UTF-8 at all: the form is refused before anything else.
+        let response = reqwest::Client::new()
+            .post(app.url("/token"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&client_id=desktop-tool&subject_token=%FF%FE".to_vec())
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = body_json(response).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")));
+        // The good token still works: nothing above throttled this address yet (7 < 8).
+        let (status, body) = exchange_pat(&app, &good, &[("audience", API)]).await;
+        assert_eq!(status, 200, "{body}");
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn s26_failures_are_throttled_per_address_and_audited_once() {
+    each_backend_with(configure, |app| async move {
+        let (owner, _) = setup(&app).await;
+        let (good, _) = owner.token(&app, &["repo:read"]).await;
+        let unknown = lanyard_core::pat_token::mint(&lanyard_core::OsRng).token;
+        for _ in 0..7 {
+            let (status, body) = exchange_pat(&app, unknown.expose(), &[("audience", API)]).await;
+            assert_refused(status, &body);
+        }
+        // The eighth failure reaches the limit: 429 with Retry-After, for every token.
+        for token in [unknown.expose(), good.as_str()] {
+            let response = reqwest::Client::new()
+                .post(app.url("/token"))
+                .form(&[
+                    ("grant_type", EXCHANGE),
+                    ("client_id", TOOL),
+                    ("subject_token", token),
+                    ("subject_token_type", PAT_TYPE),
+                    ("audience", API),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 429);
+            let retry: u64 = response.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=900).contains(&retry));
+        }
+        let throttled = app
+            .app
+            .stores
+            .durable
+            .list_audit(Some("pat.exchange_throttled"), 10)
+            .await
+            .unwrap();
+        assert_eq!(throttled.len(), 1, "{throttled:?}");
+        // The window ends; the owner's token works again.
+        app.clock.advance(901);
+        let (status, body) = exchange_pat(&app, &good, &[("audience", API)]).await;
+        assert_eq!(status, 200, "{body}");
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn s25_s27_revocation_stops_exchanges_and_deactivates_minted_tokens() {
+    each_backend_with(configure, |app| async move {
+        let (owner, secret) = setup(&app).await;
+        let secret = secret.unwrap();
+        let (token, id) = owner.token(&app, &["repo:read"]).await;
+        let (_, body) = exchange_pat(&app, &token, &[("audience", API)]).await;
+        let jwt = body["access_token"].as_str().unwrap().to_owned();
+        // The API (a registered client named like the audience would do too) introspects.
+        let (_, service_body) = exchange_pat(&app, &token, &[("audience", API)]).await;
+        assert!(service_body["access_token"].is_string());
+        // Introspection by the service that is neither the token's client nor audience: inactive.
+        assert_eq!(
+            introspect(&app, &secret, &jwt).await,
+            json!({"active": false})
+        );
+
+        // Issued to the tool, so the tool may not introspect (public); check liveness via a
+        // token minted for the service client instead.
+        let response = reqwest::Client::new()
+            .post(app.url("/token"))
+            .basic_auth(SERVICE, Some(&secret))
+            .form(&[
+                ("grant_type", EXCHANGE),
+                ("subject_token", token.as_str()),
+                ("subject_token_type", PAT_TYPE),
+                ("audience", API),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = body_json(response).await;
+        assert_eq!(status, 200, "{body}");
+        let service_jwt = body["access_token"].as_str().unwrap().to_owned();
+        let active = introspect(&app, &secret, &service_jwt).await;
+        assert_eq!(active["active"], true, "{active}");
+        assert_eq!(active["aud"], API);
+
+        // Revoked by its owner: the next exchange fails at once, minted tokens go inactive.
+        assert_eq!(owner.revoke(&app, &id).await, 204);
+        let (status, body) = exchange_pat(&app, &token, &[("audience", API)]).await;
+        assert_refused(status, &body);
+        assert_eq!(
+            introspect(&app, &secret, &service_jwt).await,
+            json!({"active": false})
+        );
+        // Revoking again, or someone else's id, says nothing useful.
+        assert_eq!(owner.revoke(&app, &id).await, 204);
+        assert_eq!(owner.revoke(&app, &PatId::new().to_string()).await, 404);
+        assert_eq!(owner.revoke(&app, "not-an-id").await, 404);
+        let (_, list) = owner.get(&app, "/account/pats").await;
+        assert_eq!(list, json!([]));
+
+        // The operator revokes, and disabling the account revokes everything.
+        let (second, second_id) = owner.token(&app, &["repo:read"]).await;
+        assert_eq!(
+            exchange_pat(&app, &second, &[("audience", API)]).await.0,
+            200
+        );
+        let revoked = app
+            .app
+            .state
+            .pats
+            .revoke(None, PatId::parse(&second_id).unwrap(), &Origin::cli())
+            .await
+            .unwrap();
+        assert!(revoked);
+        let (status, body) = exchange_pat(&app, &second, &[("audience", API)]).await;
+        assert_refused(status, &body);
+        let (third, _) = owner.token(&app, &["repo:read"]).await;
+        assert_eq!(
+            exchange_pat(&app, &third, &[("audience", API)]).await.0,
+            200
+        );
+        app.app
+            .state
+            .accounts
+            .disable(EMAIL, &Origin::cli())
+            .await
+            .unwrap();
+        let (status, body) = exchange_pat(&app, &third, &[("audience", API)]).await;
+        assert_refused(status, &body);
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn s27_a_pat_is_never_a_bearer_token_nor_part_of_a_url() {
+    each_backend_with(configure, |app| async move {
+        let (owner, _) = setup(&app).await;
+        let (token, _) = owner.token(&app, &["repo:read"]).await;
+        let http = reqwest::Client::new();
+        let userinfo = http
+            .get(app.url("/userinfo"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(userinfo.status().as_u16(), 401);
+        for url in [
+            format!("/userinfo?access_token={token}"),
+            format!("/token?subject_token={token}"),
+            format!("/account/pats?x={}", token.replace('_', "%5F")),
+        ] {
+            let response = http.get(app.url(&url)).send().await.unwrap();
+            assert_eq!(response.status().as_u16(), 400, "{url}");
+            assert!(!response.text().await.unwrap().contains(&token[8..51]));
+        }
+        // A JWT minted from the PAT can't reach userinfo or create PATs.
+        let (_, body) = exchange_pat(&app, &token, &[("audience", API)]).await;
+        let jwt = body["access_token"].as_str().unwrap();
+        let response = http
+            .get(app.url("/userinfo"))
+            .bearer_auth(jwt)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 401);
+        let response = http
+            .post(app.url("/account/pats"))
+            .bearer_auth(jwt)
+            .header("accept", "application/json")
+            .json(&json!({"name": "ci", "scopes": ["repo:read"]}))
+            .send()
+            .await
+            .unwrap();
+        assert!(matches!(response.status().as_u16(), 401 | 403));
+        app
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn s27_expiry_and_coalesced_last_use() {
+    each_backend_with(configure, |app| async move {
+        let (owner, _) = setup(&app).await;
+        let (status, body) = owner
+            .create(
+                &app,
+                json!({"name": "short", "scopes": ["repo:read"], "expires_in_days": 1}),
+            )
+            .await;
+        assert_eq!(status, 201);
+        let token = body["token"].as_str().unwrap().to_owned();
+        let id = PatId::parse(body["id"].as_str().unwrap()).unwrap();
+        let start = app.clock.now();
+        for _ in 0..5 {
+            assert_eq!(
+                exchange_pat(&app, &token, &[("audience", API)]).await.0,
+                200
+            );
+        }
+        let repo = app.app.stores.durable.clone();
+        let last_used = || async { repo.get_pat(id).await.unwrap().unwrap().last_used_at };
+        wait_until(|| async { last_used().await == Some(start) }).await;
+        // Within the minute: no further write.
+        app.clock.advance(30);
+        assert_eq!(
+            exchange_pat(&app, &token, &[("audience", API)]).await.0,
+            200
+        );
+        app.clock.advance(31);
+        let later = app.clock.now();
+        assert_eq!(
+            exchange_pat(&app, &token, &[("audience", API)]).await.0,
+            200
+        );
+        wait_until(|| async { last_used().await == Some(later) }).await;
+        let uses = || async { repo.list_audit(Some("pat.used"), 10).await.unwrap().len() };
+        wait_until(|| async { uses().await == 2 }).await;
+        // A day later it has expired.
+        app.clock.advance(86_400);
+        let (status, body) = exchange_pat(&app, &token, &[("audience", API)]).await;
+        assert_refused(status, &body);
+        let stored = repo.get_pat(id).await.unwrap().unwrap();
+        assert!(!stored.is_live(app.clock.now()) && stored.revoked_at.is_none());
+        app
+    })
+    .await;
+}
+
+/// Waits (bounded) for a write the server makes off the request path.
+async fn wait_until<F, Fut>(condition: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if condition().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the condition did not become true within 2 s");
+}
