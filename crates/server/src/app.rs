@@ -148,37 +148,43 @@ pub fn rotation_policy(config: &Config) -> RotationPolicy {
     }
 }
 
+/// The ephemeral store, the in-process one when it is that, and the invalidation channel
+/// that goes with it.
+type EphemeralParts = (
+    Arc<dyn EphemeralStore>,
+    Option<Arc<MemoryStore>>,
+    Arc<dyn Invalidations>,
+);
+
 pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<App, StartupError> {
     let Runtime { clock, rng } = runtime;
     let stores = open_database(config, migrate).await?;
-    let (ephemeral, memory, invalidations): (
-        Arc<dyn EphemeralStore>,
-        Option<Arc<MemoryStore>>,
-        Arc<dyn Invalidations>,
-    ) = if config.ephemeral.redis_url.is_empty() {
-        let memory = Arc::new(MemoryStore::with_max_entries(
-            clock.clone(),
-            config.ephemeral.max_memory_entries,
-        ));
-        // The CLI runs beside the server on the same data folder: a file reaches both.
-        std::fs::create_dir_all(&config.server.data_dir)
-            .map_err(|e| StartupError::Ephemeral(format!("creating the data folder: {e}")))?;
-        let path = config.server.data_dir.join("invalidations.log");
-        let local = Arc::new(
-            FileInvalidations::open(path).map_err(|e| StartupError::Ephemeral(e.to_string()))?,
-        );
-        (memory.clone(), Some(memory), local)
-    } else {
-        let e = &config.ephemeral;
-        let redis = RedisStore::connect(&e.redis_url, &e.redis_prefix)
-            .await
-            .map_err(|e| StartupError::Ephemeral(e.to_string()))?;
-        let invalidations =
-            RedisInvalidations::start(&e.redis_url, &e.redis_prefix, redis.connection())
+    let (ephemeral, memory, invalidations): EphemeralParts =
+        if config.ephemeral.redis_url.is_empty() {
+            let memory = Arc::new(MemoryStore::with_max_entries(
+                clock.clone(),
+                config.ephemeral.max_memory_entries,
+            ));
+            // The CLI runs beside the server on the same data folder: a file reaches both.
+            std::fs::create_dir_all(&config.server.data_dir)
+                .map_err(|e| StartupError::Ephemeral(format!("creating the data folder: {e}")))?;
+            let path = config.server.data_dir.join("invalidations.log");
+            let local = Arc::new(
+                FileInvalidations::open(path)
+                    .map_err(|e| StartupError::Ephemeral(e.to_string()))?,
+            );
+            (memory.clone(), Some(memory), local)
+        } else {
+            let e = &config.ephemeral;
+            let redis = RedisStore::connect(&e.redis_url, &e.redis_prefix)
                 .await
                 .map_err(|e| StartupError::Ephemeral(e.to_string()))?;
-        (Arc::new(redis), None, Arc::new(invalidations))
-    };
+            let invalidations =
+                RedisInvalidations::start(&e.redis_url, &e.redis_prefix, redis.connection())
+                    .await
+                    .map_err(|e| StartupError::Ephemeral(e.to_string()))?;
+            (Arc::new(redis), None, Arc::new(invalidations))
+        };
     let (kek, hasher) = key_material(config, &*rng)?;
     let hasher = Arc::new(hasher);
     let keys = Arc::new(KeyManager::new(

@@ -123,3 +123,72 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+#[cfg(test)]
+mod tests {
+    use lanyard_core::model::PatId;
+
+    use super::*;
+
+    fn pat(account: AccountId) -> Arc<Pat> {
+        Arc::new(Pat {
+            id: PatId::new(),
+            account_id: account,
+            name: "ci".to_owned(),
+            token_hash: "h".to_owned(),
+            display: "lyd_pat_…".to_owned(),
+            scopes: vec![],
+            audiences: vec![],
+            site_user: None,
+            created_at: Timestamp(0),
+            expires_at: Some(Timestamp(1000)),
+            last_used_at: None,
+            revoked_at: None,
+        })
+    }
+
+    #[test]
+    fn entries_live_within_their_epoch_ttl_and_the_pats_lifetime() {
+        let cache = PatCache::new(10, 60);
+        let p = pat(AccountId::new());
+        cache.insert("a", p, cache.ticket(1), Timestamp(100));
+        assert!(cache.get("a", 1, Timestamp(159)).is_some());
+        assert!(cache.get("a", 1, Timestamp(160)).is_none(), "ttl");
+        assert!(cache.get("a", 2, Timestamp(100)).is_none(), "another epoch");
+        let late = PatCache::new(10, 5000);
+        late.insert("a", pat(AccountId::new()), late.ticket(1), Timestamp(100));
+        assert!(
+            late.get("a", 1, Timestamp(1000)).is_none(),
+            "the PAT expired"
+        );
+    }
+
+    #[test]
+    fn invalidations_remove_entries_and_stop_racing_inserts() {
+        let cache = PatCache::new(10, 60);
+        let (owner, other) = (AccountId::new(), AccountId::new());
+        let first = pat(owner);
+        cache.insert("a", first.clone(), cache.ticket(1), Timestamp(0));
+        cache.insert("b", pat(owner), cache.ticket(1), Timestamp(0));
+        cache.insert("c", pat(other), cache.ticket(1), Timestamp(0));
+        cache.forget_pat(&first.id.to_string());
+        assert_eq!(cache.len(), 2);
+        cache.forget_account(owner);
+        assert_eq!(cache.len(), 1);
+        // A lookup that read the database before an invalidation must not store its result.
+        let ticket = cache.ticket(1);
+        cache.forget_pat("unrelated");
+        cache.insert("d", pat(other), ticket, Timestamp(0));
+        assert!(cache.get("d", 1, Timestamp(0)).is_none());
+    }
+
+    #[test]
+    fn a_full_cache_starts_over_rather_than_growing() {
+        let cache = PatCache::new(2, 60);
+        for key in ["a", "b", "c"] {
+            cache.insert(key, pat(AccountId::new()), cache.ticket(1), Timestamp(0));
+        }
+        assert_eq!(cache.len(), 1);
+        assert!(cache.get("c", 1, Timestamp(0)).is_some());
+    }
+}

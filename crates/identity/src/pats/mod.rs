@@ -183,10 +183,8 @@ impl PatService {
         let Some(cache) = &self.cache else { return };
         if let Some(id) = message.strip_prefix("pat:") {
             cache.forget_pat(id);
-        } else if let Some(account) = message.strip_prefix("account:") {
-            if let Ok(uuid) = account.parse() {
-                cache.forget_account(AccountId(uuid));
-            }
+        } else if let Some(Ok(uuid)) = message.strip_prefix("account:").map(str::parse) {
+            cache.forget_account(AccountId(uuid));
         }
     }
 

@@ -176,7 +176,7 @@ fn invalid_scope() -> OAuthError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! The grant's handling of each rotation outcome, against a scripted store: what it asks
     //! the store to keep in strict and grace mode, and what a replay hands back.
 
@@ -363,8 +363,9 @@ mod tests {
         async fn delete(&self, _: &str) -> Result<bool, StoreError> {
             Err(unused())
         }
+        /// Counters start at one: the exchange tests count failures through here.
         async fn increment(&self, _: &str, _: Duration) -> Result<u64, StoreError> {
-            Err(unused())
+            Ok(1)
         }
     }
 
@@ -379,14 +380,15 @@ mod tests {
         }
     }
 
-    struct Harness {
-        issuer: Issuer,
+    pub(crate) struct Harness {
+        pub issuer: Issuer,
         store: Arc<Scripted>,
         hasher: Arc<TokenHasher>,
-        client: Client,
+        pub client: Client,
+        pub pats: Arc<crate::test_support::NoPats>,
     }
 
-    fn harness(grace_secs: i64) -> Harness {
+    pub(crate) fn harness(grace_secs: i64) -> Harness {
         let client_id = ClientId::parse("rp").unwrap();
         let account = Account {
             id: AccountId::new(),
@@ -436,6 +438,7 @@ mod tests {
         .unwrap();
         let ring = KeyRing::load(&[record], &kek, NOW).unwrap();
         let hasher = Arc::new(TokenHasher::new(&[9u8; 32]));
+        let pats = crate::test_support::NoPats::shared();
         let clock = Arc::new(ManualClock::new(NOW));
         let audit = Auditor::new(store.clone());
         let clients = Arc::new(ClientService::new(
@@ -453,7 +456,7 @@ mod tests {
             consents: store.clone(),
             refresh: store.clone(),
             ephemeral: store.clone(),
-            pats: crate::test_support::NoPats::shared(),
+            pats: pats.clone(),
             keys: Arc::new(SharedKeyRing::new(ring)),
             hasher: hasher.clone(),
             clock,
@@ -481,6 +484,7 @@ mod tests {
             store,
             hasher,
             client,
+            pats,
         }
     }
 

@@ -221,3 +221,54 @@ fn invalid_scope() -> OAuthError {
         "a requested scope is not available to this token",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use lanyard_core::model::GrantType;
+    use lanyard_core::{Origin, OsRng, Secret, pat_token};
+
+    use super::PAT_TOKEN_TYPE;
+    use crate::grant::refresh_token::tests::harness;
+    use crate::grant::{GrantRequest, TokenExchangeRequest};
+
+    fn request(token: &str) -> GrantRequest {
+        GrantRequest::TokenExchange(TokenExchangeRequest {
+            subject_token: Secret::new(token),
+            subject_token_type: PAT_TOKEN_TYPE.to_owned(),
+            requested_token_type: None,
+            audience: None,
+            resource: None,
+            scope: None,
+            actor_token_present: false,
+        })
+    }
+
+    /// S26 (a): a token whose checksum does not match is refused before any lookup; a
+    /// well-formed one is looked up.
+    #[tokio::test]
+    async fn s26_mistyped_tokens_never_reach_a_lookup() {
+        let mut h = harness(0);
+        h.client.grant_types.push(GrantType::TokenExchange);
+        for _ in 0..100 {
+            let mut token = pat_token::mint(&OsRng).token.expose().to_owned();
+            let last = if token.ends_with('0') { "1" } else { "0" };
+            token.replace_range(57..58, last);
+            let refused = h
+                .issuer
+                .exchange(&h.client, request(&token), &Origin::default())
+                .await;
+            assert_eq!(
+                refused.map(|_| ()).map_err(|e| e.code.as_str()),
+                Err("invalid_grant")
+            );
+        }
+        assert_eq!(h.pats.lookups(), 0);
+        let token = pat_token::mint(&OsRng).token;
+        let refused = h
+            .issuer
+            .exchange(&h.client, request(token.expose()), &Origin::default())
+            .await;
+        assert!(refused.is_err());
+        assert_eq!(h.pats.lookups(), 1);
+    }
+}
