@@ -113,7 +113,12 @@ async fn fresh_database_migrates_once_under_concurrency(db: &Db, url_twin: SqlSt
     let pending = db.store.pending_migrations().await.unwrap();
     assert_eq!(
         pending,
-        ["m0001_initial", "m0002_refresh_grace", "m0003_mfa"]
+        [
+            "m0001_initial",
+            "m0002_refresh_grace",
+            "m0003_mfa",
+            "m0004_pats"
+        ]
     );
     assert_eq!(
         db.store.pending_migrations().await.unwrap(),
