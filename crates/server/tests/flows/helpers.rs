@@ -259,3 +259,40 @@ pub fn jwt_claims(jwt: &str) -> serde_json::Value {
         .unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }
+
+/// `configured`, or the key `a` generated in its data folder (`app::key_material`).
+fn key_of(a: &TestApp, configured: &str, file: &str) -> String {
+    if !configured.is_empty() {
+        return configured.to_owned();
+    }
+    let path = a.config.server.data_dir.join(file);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .trim()
+        .to_owned()
+}
+
+/// A second node on `a`'s database, keys and Redis prefix. It is started as "embedded" so it
+/// owns no temporary database or Redis prefix of its own: `a`'s cleanup removes what both
+/// used.
+pub async fn second_node(
+    a: &TestApp,
+    tweak: impl Fn(&mut lanyard_server::config::Config),
+) -> TestApp {
+    let database_url = a.config.database_url();
+    let kek = key_of(a, &a.config.keys.kek, "kek");
+    let token_hash_key = key_of(a, &a.config.keys.token_hash_key, "token_hash_key");
+    let (redis_url, redis_prefix) = (
+        a.config.ephemeral.redis_url.clone(),
+        a.config.ephemeral.redis_prefix.clone(),
+    );
+    TestApp::spawn_with(Backend::Embedded, |c| {
+        tweak(c);
+        c.database.url = database_url;
+        c.keys.kek = kek;
+        c.keys.token_hash_key = token_hash_key;
+        c.ephemeral.redis_url = redis_url;
+        c.ephemeral.redis_prefix = redis_prefix;
+    })
+    .await
+}

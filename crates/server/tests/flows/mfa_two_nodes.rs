@@ -29,39 +29,12 @@ fn room_for_twenty(config: &mut Config) {
     config.mfa.sends_per_hour_per_ip = 100;
 }
 
-/// `configured`, or the key `a` generated in its data folder (`app::key_material`).
-fn key_of(a: &TestApp, configured: &str, file: &str) -> String {
-    if !configured.is_empty() {
-        return configured.to_owned();
-    }
-    let path = a.config.server.data_dir.join(file);
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .trim()
-        .to_owned()
-}
-
 /// Node A as the backend gives it, and node B on A's database, keys and Redis prefix. B is
 /// started as "embedded" so it owns no temporary database or Redis prefix of its own: A's
 /// cleanup removes what both used.
 async fn two_nodes(backend: Backend) -> (TestApp, TestApp) {
     let a = TestApp::spawn_with(backend, room_for_twenty).await;
-    let database_url = a.config.database_url();
-    let kek = key_of(&a, &a.config.keys.kek, "kek");
-    let token_hash_key = key_of(&a, &a.config.keys.token_hash_key, "token_hash_key");
-    let (redis_url, redis_prefix) = (
-        a.config.ephemeral.redis_url.clone(),
-        a.config.ephemeral.redis_prefix.clone(),
-    );
-    let b = TestApp::spawn_with(Backend::Embedded, |c| {
-        room_for_twenty(c);
-        c.database.url = database_url;
-        c.keys.kek = kek;
-        c.keys.token_hash_key = token_hash_key;
-        c.ephemeral.redis_url = redis_url;
-        c.ephemeral.redis_prefix = redis_prefix;
-    })
-    .await;
+    let b = crate::helpers::second_node(&a, room_for_twenty).await;
     // Both manual clocks start at the real time of their own start, so B's may be a second
     // ahead of A's; synchronized nodes show the same time. (A failure stamped by a node a
     // second ahead locks nothing below the backoff: see `lockout` unit tests.)

@@ -725,6 +725,37 @@ async fn s27_expiry_and_coalesced_last_use() {
     .await;
 }
 
+/// Revoking on one node stops the next exchange on another that had the PAT cached: on
+/// PostgreSQL + Redis through pub/sub, on the embedded default through the file in the
+/// shared data folder (the CLI beside a running server).
+#[tokio::test]
+async fn s25_revocation_reaches_every_node_before_it_returns() {
+    each_backend_with(configure, |a| async move {
+        let embedded = a.app.memory.is_some();
+        let data_dir = a.config.server.data_dir.clone();
+        let b = crate::helpers::second_node(&a, |c| {
+            configure(c);
+            if embedded {
+                c.server.data_dir = data_dir.clone();
+            }
+        })
+        .await;
+        b.clock.set(a.clock.now());
+        let (owner, _) = setup(&a).await;
+        let (token, id) = owner.token(&a, &["repo:read"]).await;
+        for node in [&a, &b, &b] {
+            let (status, body) = exchange_pat(node, &token, &[("audience", API)]).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        assert_eq!(owner.revoke(&a, &id).await, 204);
+        let (status, body) = exchange_pat(&b, &token, &[("audience", API)]).await;
+        assert_refused(status, &body);
+        b.cleanup().await;
+        a
+    })
+    .await;
+}
+
 /// Waits (bounded) for a write the server makes off the request path.
 async fn wait_until<F, Fut>(condition: F)
 where

@@ -260,6 +260,26 @@ fn monitored_keys(lines: &[&str], prefix: &str) -> BTreeSet<String> {
     keys
 }
 
+/// `<node> [<n> <pat|account>:<uuid>]`: a channel, or a message naming only ids.
+fn invalidation_is_ids_only(rest: &str) -> bool {
+    let mut parts = rest.split(' ');
+    let node_ok = parts
+        .next()
+        .is_some_and(|n| n.len() == 32 && n.bytes().all(|b| b.is_ascii_hexdigit()));
+    let message: Vec<&str> = parts.collect();
+    node_ok
+        && match message.as_slice() {
+            [] => true,
+            [n, what] => {
+                n.parse::<u64>().is_ok()
+                    && what.split_once(':').is_some_and(|(k, id)| {
+                        matches!(k, "pat" | "account") && uuid::Uuid::parse_str(id).is_ok()
+                    })
+            }
+            _ => false,
+        }
+}
+
 fn is_hash(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
@@ -270,7 +290,8 @@ fn is_hash(s: &str) -> bool {
 /// and whatever kinds come later), except the kinds keyed by an identifier that is no
 /// secret: `revoked_jti:<jti>` (an access token's id, which the token carries in the clear),
 /// the per-account counters `mfa_sends:<account id>` and `sessions_ended:<account id>`, and
-/// the per-address counters `mfa_sends_ip:<ip>` and `signin_fail_ip:<ip>`. The hashes of
+/// the per-address counters `mfa_sends_ip:<ip>`, `signin_fail_ip:<ip>` and `pat_fail_ip:<ip>`,
+/// and the per-client `pat_fail_client:<client id>`. The hashes of
 /// this run's codes, sessions and flows are among them.
 fn check_key_shapes(run: &Run, keys: &BTreeSet<String>) {
     for key in keys {
@@ -279,7 +300,13 @@ fn check_key_shapes(run: &Run, keys: &BTreeSet<String>) {
         let identifier = match kind {
             "revoked_jti" => rest.len() == 22,
             "mfa_sends" | "sessions_ended" => uuid::Uuid::parse_str(rest).is_ok(),
-            "mfa_sends_ip" | "signin_fail_ip" => rest.parse::<std::net::IpAddr>().is_ok(),
+            "mfa_sends_ip" | "signin_fail_ip" | "pat_fail_ip" => {
+                rest.parse::<std::net::IpAddr>().is_ok()
+            }
+            "pat_fail_client" => lanyard_core::ClientId::parse(rest).is_some(),
+            // Pub/sub channels and payloads, not keys: cache invalidations name ids only.
+            "invalidate" => rest.is_empty(),
+            "invalidate_ack" => invalidation_is_ids_only(rest),
             _ => false,
         };
         let ok = is_hash(last) || identifier;
