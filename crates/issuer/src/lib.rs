@@ -1,12 +1,14 @@
 //! The token issuer: clients and their authentication, the authorization endpoint's rules,
-//! grants (authorization code + PKCE, refresh, client credentials), access and ID tokens,
-//! discovery, userinfo, introspection, revocation and logout. No HTTP in here: the web crate
-//! parses requests into these types and maps [`OAuthError`] to responses.
+//! grants (authorization code + PKCE, refresh, client credentials, device authorization),
+//! access and ID tokens, discovery, userinfo, introspection, revocation and logout. No HTTP
+//! in here: the web crate parses requests into these types and maps [`OAuthError`] to
+//! responses.
 
 pub mod authorize;
 pub mod client_auth;
 pub mod clients;
 pub mod code;
+pub mod device;
 pub mod discovery;
 pub mod endpoints;
 pub mod error;

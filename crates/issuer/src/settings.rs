@@ -27,6 +27,10 @@ pub struct IssuerSettings {
     /// A client assertion may not live longer than this (RFC 7523 §3 leaves it to the AS).
     pub max_assertion_lifetime_secs: i64,
     pub scopes_supported: Vec<String>,
+    /// RFC 8628 §3.2 `expires_in`: how long a device code and its user code work.
+    pub device_code_ttl_secs: i64,
+    /// RFC 8628 §3.2 `interval`: the least time between two polls of one device code.
+    pub device_poll_interval_secs: i64,
 }
 
 impl IssuerSettings {
@@ -47,6 +51,8 @@ impl IssuerSettings {
             scopes_supported: ["openid", "profile", "email", "offline_access"]
                 .map(str::to_owned)
                 .to_vec(),
+            device_code_ttl_secs: 600,
+            device_poll_interval_secs: 5,
         }
     }
 

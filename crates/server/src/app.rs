@@ -194,6 +194,8 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
     settings.access_token_alg = config.access_token_alg()?;
     settings.id_token_alg = config.id_token_alg()?;
     settings.client_cache_ttl_secs = t.client_cache_ttl_secs;
+    settings.device_code_ttl_secs = t.device_code_ttl_secs;
+    settings.device_poll_interval_secs = t.device_poll_interval_secs;
 
     let clients = Arc::new(ClientService::new(
         stores.sql.clone(),

@@ -29,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::second_step::routes())
         .merge(routes::account::routes())
         .merge(routes::token::routes())
+        .merge(routes::device::routes())
         .merge(routes::backchannel::routes())
         .merge(routes::userinfo::routes())
         .merge(routes::logout::routes())

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod authorize;
 pub mod backchannel;
+pub mod device;
 pub mod health;
 pub mod login;
 pub mod logout;
