@@ -265,7 +265,8 @@ impl Issuer {
         Ok((request, client))
     }
 
-    fn scope_allowed(&self, client: &Client, scope: &Scopes) -> bool {
+    /// Requested scopes within the client's allowed list (or, without one, the server's).
+    pub(crate) fn scope_allowed(&self, client: &Client, scope: &Scopes) -> bool {
         let allowed = if client.allowed_scopes.is_empty() {
             &self.settings.scopes_supported
         } else {

@@ -190,9 +190,11 @@ fn validate(new: &NewClient) -> Result<(), ClientError> {
             "the authorization_code grant needs at least one redirect URI",
         ));
     }
-    if new.grant_types.contains(&GrantType::RefreshToken) && !uses_code {
+    // A refresh token continues a grant a person approved: by code or on a device.
+    let user_grant = uses_code || new.grant_types.contains(&GrantType::DeviceCode);
+    if new.grant_types.contains(&GrantType::RefreshToken) && !user_grant {
         return Err(ClientError::Invalid(
-            "the refresh_token grant needs the authorization_code grant",
+            "the refresh_token grant needs the authorization_code or device_code grant",
         ));
     }
     if new.auth_method == ClientAuthMethod::None
@@ -278,5 +280,39 @@ impl ClientCache {
         if let Ok(mut entries) = self.entries.write() {
             entries.remove(id);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn public(grant_types: Vec<GrantType>) -> NewClient {
+        NewClient {
+            id: "tool".to_owned(),
+            name: "Tool".to_owned(),
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            grant_types,
+            auth_method: ClientAuthMethod::None,
+            jwks: None,
+            first_party: false,
+            allowed_scopes: vec![],
+        }
+    }
+
+    #[test]
+    fn refresh_needs_a_grant_a_person_approved() {
+        validate(&public(vec![GrantType::DeviceCode])).unwrap();
+        validate(&public(vec![
+            GrantType::DeviceCode,
+            GrantType::RefreshToken,
+        ]))
+        .unwrap();
+        let err = validate(&public(vec![GrantType::RefreshToken])).unwrap_err();
+        assert!(err.to_string().contains("device_code"), "{err}");
+        let mut service = public(vec![GrantType::ClientCredentials, GrantType::RefreshToken]);
+        service.auth_method = ClientAuthMethod::ClientSecretBasic;
+        assert!(validate(&service).is_err());
     }
 }

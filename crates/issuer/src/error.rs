@@ -1,5 +1,5 @@
 //! OAuth errors as the protocol names them (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1;
-//! OIDC Core §3.1.2.6). The web crate maps them to statuses and bodies in one place.
+//! OIDC Core §3.1.2.6; RFC 8628 §3.5). The web crate maps them to statuses and bodies in one place.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -23,6 +23,12 @@ pub enum ErrorCode {
     InsufficientScope,
     ServerError,
     TemporarilyUnavailable,
+    /// RFC 8628 §3.5: the user has not decided yet; poll again after the interval.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: polled too soon; the interval grows by 5 seconds.
+    SlowDown,
+    /// RFC 8628 §3.5: the device code expired; start a new device authorization.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -46,6 +52,9 @@ impl ErrorCode {
             Self::InsufficientScope => "insufficient_scope",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod authorize;
 pub mod client_auth;
 pub mod clients;
 pub mod code;
+pub mod device;
 pub mod discovery;
 pub mod endpoints;
 pub mod error;

@@ -36,6 +36,10 @@ pub struct IssuerSettings {
     pub exchange_failures_per_ip: u64,
     pub exchange_failures_per_client: u64,
     pub exchange_failure_window_secs: i64,
+    /// RFC 8628 §3.2 `expires_in`: how long a device code and its user code work.
+    pub device_code_ttl_secs: i64,
+    /// RFC 8628 §3.2 `interval`: the least time between two polls of one device code.
+    pub device_poll_interval_secs: i64,
 }
 
 impl IssuerSettings {
@@ -61,6 +65,8 @@ impl IssuerSettings {
             exchange_failures_per_ip: 20,
             exchange_failures_per_client: 1000,
             exchange_failure_window_secs: 900,
+            device_code_ttl_secs: 600,
+            device_poll_interval_secs: 5,
         }
     }
 

@@ -233,6 +233,8 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         },
         config.pats.settings(resources),
     );
+    settings.device_code_ttl_secs = t.device_code_ttl_secs;
+    settings.device_poll_interval_secs = t.device_poll_interval_secs;
 
     let clients = Arc::new(ClientService::new(
         stores.sql.clone(),

@@ -90,6 +90,10 @@ pub struct TokensConfig {
     pub access_token_alg: String,
     pub id_token_alg: String,
     pub client_cache_ttl_secs: i64,
+    /// RFC 8628: how long a device code and its user code work...
+    pub device_code_ttl_secs: i64,
+    /// ...and the least time between two polls of one device code.
+    pub device_poll_interval_secs: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -162,6 +166,8 @@ impl Default for TokensConfig {
             access_token_alg: "ES256".to_owned(),
             id_token_alg: "RS256".to_owned(),
             client_cache_ttl_secs: 10,
+            device_code_ttl_secs: 600,
+            device_poll_interval_secs: 5,
         }
     }
 }
@@ -298,6 +304,19 @@ impl Config {
             return Err(invalid(
                 "tokens.refresh_grace_secs",
                 "must be 0 (strict) to 60 seconds",
+            ));
+        }
+        // The user code has ~34.6 bits: its lifetime bounds how long guesses can aim at it.
+        if !(60..=1800).contains(&t.device_code_ttl_secs) {
+            return Err(invalid(
+                "tokens.device_code_ttl_secs",
+                "must be 60-1800 seconds",
+            ));
+        }
+        if !(1..=60).contains(&t.device_poll_interval_secs) {
+            return Err(invalid(
+                "tokens.device_poll_interval_secs",
+                "must be 1-60 seconds",
             ));
         }
         self.access_token_alg()?;

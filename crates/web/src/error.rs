@@ -56,6 +56,10 @@ impl IntoResponse for TokenError {
             ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            // RFC 8628 §3.5: the polling answers are ordinary token-endpoint errors.
+            ErrorCode::AuthorizationPending | ErrorCode::SlowDown | ErrorCode::ExpiredToken => {
+                StatusCode::BAD_REQUEST
+            }
             _ => StatusCode::BAD_REQUEST,
         };
         let mut response = error_json(status, &err);

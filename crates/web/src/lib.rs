@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::account::routes())
         .merge(routes::account_pats::routes())
         .merge(routes::token::routes())
+        .merge(routes::device::routes())
         .merge(routes::backchannel::routes())
         .merge(routes::userinfo::routes())
         .merge(routes::logout::routes())

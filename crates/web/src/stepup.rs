@@ -68,9 +68,13 @@ fn api_error(status: StatusCode, challenge: String, error: &str, description: &s
     response
 }
 
-/// Only paths of the account pages may be returned to.
+/// Only paths of the account pages and the device page may be returned to.
 pub fn safe_return_to(path: &str) -> &str {
-    let ok = path.starts_with("/account")
+    let device = path == endpoints::DEVICE
+        || path
+            .strip_prefix(endpoints::DEVICE)
+            .is_some_and(|rest| rest.starts_with('?'));
+    let ok = (path.starts_with("/account") || device)
         && !path.contains("//")
         && !path.contains('\\')
         && path.bytes().all(|b| b.is_ascii_graphic());
@@ -150,4 +154,32 @@ pub async fn fresh(
             StatusCode::SEE_OTHER,
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return_to;
+
+    #[test]
+    fn only_account_pages_and_the_device_page_are_returned_to() {
+        for ok in [
+            "/account/security",
+            "/device",
+            "/device?user_code=BCDF-GHJK",
+        ] {
+            assert_eq!(safe_return_to(ok), ok);
+        }
+        for bad in [
+            "/devices",
+            "/device/confirm",
+            "/device#x",
+            "/device?x=//evil.example",
+            "//evil.example/device",
+            "https://evil.example/device",
+            "/device?x=a b",
+            "/token",
+        ] {
+            assert_eq!(safe_return_to(bad), "/account/security", "{bad}");
+        }
+    }
 }

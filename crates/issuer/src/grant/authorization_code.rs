@@ -1,12 +1,10 @@
 //! The authorization code grant (RFC 6749 §4.1.3) with PKCE (RFC 7636 §4.6) and the
 //! downgrade defence of RFC 9700 §4.8.2.
 
-use lanyard_core::model::{
-    AccountStatus, AuditEvent, Client, GrantType, NewRefreshFamily, RefreshFamily,
-};
-use lanyard_core::rng::random_token;
+use lanyard_core::model::{AccountStatus, AuditEvent, Client, GrantType};
 use lanyard_core::{ClientId, Origin, Secret, Timestamp};
 
+use super::user_grant::NewUserGrant;
 use super::{HowAuthenticated, TokenResponse, unauthorized_client};
 use crate::code::PendingCode;
 use crate::error::OAuthError;
@@ -54,43 +52,25 @@ impl Issuer {
             return Err(OAuthError::invalid_grant("invalid authorization code"));
         }
         let scope = Scopes::parse(&pending.scope).unwrap_or_default();
-        let refresh_token = client
-            .allows_grant(GrantType::RefreshToken)
-            .then(|| format!("{REFRESH_TOKEN_PREFIX}{}", random_token(&*self.rng, 32)));
-        let family = RefreshFamily {
-            id: pending.grant,
-            client_id: client.id.clone(),
-            account_id: account.id,
-            scope: pending.scope.clone(),
-            auth_time: Timestamp(pending.auth_time),
-            acr: Some(pending.acr.clone()),
-            amr: pending.amr.join(" "),
-            created_at: now,
-            absolute_expires_at: now.plus_secs(
-                client
-                    .refresh_absolute_ttl
-                    .unwrap_or(self.settings.refresh_absolute_ttl_secs),
-            ),
-            idle_expires_at: now.plus_secs(
-                client
-                    .refresh_idle_ttl
-                    .unwrap_or(self.settings.refresh_idle_ttl_secs),
-            ),
-            revoked_at: None,
-        };
-        self.refresh
-            .insert_family(NewRefreshFamily {
-                family,
-                first_token_hash: refresh_token.as_deref().map(|t| self.hasher.hash(t)),
-            })
-            .await?;
-        self.revoke_if_replayed(code.expose(), &pending, origin)
-            .await?;
         let how = HowAuthenticated {
             auth_time: Timestamp(pending.auth_time),
             acr: pending.acr.clone(),
             amr: pending.amr.clone(),
         };
+        let refresh_token = self
+            .start_user_grant(
+                client,
+                NewUserGrant {
+                    id: pending.grant,
+                    account_id: account.id,
+                    scope: &pending.scope,
+                    how: &how,
+                },
+                now,
+            )
+            .await?;
+        self.revoke_if_replayed(code.expose(), &pending, origin)
+            .await?;
         let (access, id_token) =
             self.mint_user_tokens(client, &account, &scope, &how, pending.grant, pending.nonce)?;
         self.record(

@@ -1,4 +1,4 @@
-//! The grants of the token endpoint (RFC 6749 §4.1.3, §4.4, §6).
+//! The grants of the token endpoint (RFC 6749 §4.1.3, §4.4, §6; RFC 8628 §3.4).
 
 mod authorization_code;
 pub use authorization_code::REFRESH_TOKEN_PREFIX;
@@ -8,6 +8,7 @@ mod exchange_limits;
 pub(crate) use exchange_limits::ExchangeLimits;
 mod refresh_token;
 mod token_exchange;
+mod user_grant;
 pub use token_exchange::{ACCESS_TOKEN_TYPE, AMR_PAT, PAT_TOKEN_TYPE};
 
 use lanyard_core::model::{Account, Client};

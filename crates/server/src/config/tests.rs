@@ -227,3 +227,36 @@ fn second_step_limits_can_be_tightened_but_not_loosened() {
     assert_eq!(settings.tries_per_challenge, 3);
     assert_eq!(settings.device_trust_secs, 7 * 86_400);
 }
+
+#[test]
+fn device_grant_lifetimes_are_bounded() {
+    let defaults = Config::default();
+    assert_eq!(defaults.tokens.device_code_ttl_secs, 600);
+    assert_eq!(defaults.tokens.device_poll_interval_secs, 5);
+    let refused = |tweak: &dyn Fn(&mut Config), key: &str| {
+        let mut config = Config::default();
+        tweak(&mut config);
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains(key), "{key}: {err}");
+    };
+    refused(
+        &|c| c.tokens.device_code_ttl_secs = 59,
+        "tokens.device_code_ttl_secs",
+    );
+    refused(
+        &|c| c.tokens.device_code_ttl_secs = 1801,
+        "tokens.device_code_ttl_secs",
+    );
+    refused(
+        &|c| c.tokens.device_poll_interval_secs = 0,
+        "tokens.device_poll_interval_secs",
+    );
+    refused(
+        &|c| c.tokens.device_poll_interval_secs = 61,
+        "tokens.device_poll_interval_secs",
+    );
+    let mut ok = Config::default();
+    ok.tokens.device_code_ttl_secs = 1800;
+    ok.tokens.device_poll_interval_secs = 1;
+    ok.validate().unwrap();
+}

@@ -290,9 +290,9 @@ fn is_hash(s: &str) -> bool {
 /// and whatever kinds come later), except the kinds keyed by an identifier that is no
 /// secret: `revoked_jti:<jti>` (an access token's id, which the token carries in the clear),
 /// the per-account counters `mfa_sends:<account id>` and `sessions_ended:<account id>`, and
-/// the per-address counters `mfa_sends_ip:<ip>`, `signin_fail_ip:<ip>` and `pat_fail_ip:<ip>`,
-/// and the per-client `pat_fail_client:<client id>`. The hashes of
-/// this run's codes, sessions and flows are among them.
+/// the per-address counters `mfa_sends_ip:<ip>`, `signin_fail_ip:<ip>`, `pat_fail_ip:<ip>`
+/// and `device_tries_ip:<ip>`, and the per-client `pat_fail_client:<client id>`. The hashes
+/// of this run's codes, device codes, sessions and flows are among them.
 fn check_key_shapes(run: &Run, keys: &BTreeSet<String>) {
     for key in keys {
         let (kind, rest) = key.split_once(':').unwrap_or((key, ""));
@@ -300,7 +300,7 @@ fn check_key_shapes(run: &Run, keys: &BTreeSet<String>) {
         let identifier = match kind {
             "revoked_jti" => rest.len() == 22,
             "mfa_sends" | "sessions_ended" => uuid::Uuid::parse_str(rest).is_ok(),
-            "mfa_sends_ip" | "signin_fail_ip" | "pat_fail_ip" => {
+            "mfa_sends_ip" | "signin_fail_ip" | "pat_fail_ip" | "device_tries_ip" => {
                 rest.parse::<std::net::IpAddr>().is_ok()
             }
             "pat_fail_client" => lanyard_core::ClientId::parse(rest).is_some(),
@@ -324,6 +324,8 @@ fn check_key_shapes(run: &Run, keys: &BTreeSet<String>) {
         }
     };
     expect("code", &run.codes);
+    expect("device", &run.device_codes);
+    expect("device_poll", &run.device_codes);
     expect("session", &run.sessions);
     expect("flow", &run.flows);
 }

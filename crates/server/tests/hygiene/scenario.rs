@@ -61,6 +61,7 @@ pub struct Run {
     pub token_hash_key: String,
     /// Secrets by role, for the at-rest checks.
     pub codes: Vec<String>,
+    pub device_codes: Vec<String>,
     pub sessions: Vec<String>,
     pub flows: Vec<String>,
     pub refresh_tokens: Vec<String>,
@@ -344,6 +345,29 @@ pub async fn run(backend: Backend) -> Run {
     )
     .await;
     keep_log(&svc, true);
+
+    // A public client on a device (RFC 8628).
+    let tv = process::run(
+        &env,
+        &[
+            "client",
+            "create",
+            "--id",
+            "tv",
+            "--grant",
+            "urn:ietf:params:oauth:grant-type:device_code,refresh_token",
+            "--auth",
+            "none",
+            "--scope",
+            "openid",
+            "--scope",
+            "email",
+            "--json",
+        ],
+        None,
+    )
+    .await;
+    keep_log(&tv, true);
 
     // --- The server.
     let server = Server::start(&env).await;
@@ -723,6 +747,79 @@ pub async fn run(backend: Backend) -> Run {
     rec.mint("ID token 5b", &text(&rotated5, "id_token"));
     let rt5b = rec.mint("refresh token 5b", &text(&rotated5, "refresh_token"));
 
+    // The device grant: the device code, the user code (as shown and as typed), the
+    // confirmation token and the tokens are secrets like any other.
+    let (status, _, body) = rec
+        .send(
+            "device authorization",
+            http()
+                .post(format!("{base}/device_authorization"))
+                .form(&[("client_id", "tv"), ("scope", "openid email")]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let started: serde_json::Value = serde_json::from_str(&body).unwrap();
+    for what in ["device code", "user code"] {
+        controls.push((
+            "device authorization response".into(),
+            body.clone(),
+            what.into(),
+        ));
+    }
+    let device_code = rec.mint("device code", &text(&started, "device_code"));
+    let user_code = rec.mint("user code", &text(&started, "user_code"));
+    rec.mint("user code, as typed", &user_code.replace('-', ""));
+    let poll = || {
+        http().post(&token).form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("client_id", "tv"),
+            ("device_code", device_code.as_str()),
+        ])
+    };
+    let (status, _, _) = rec.send("device poll, pending", poll()).await;
+    assert_eq!(status, 400);
+    let (status, _, _) = rec.send("device poll, too soon", poll()).await;
+    assert_eq!(status, 400);
+    let (_, _, page) = browser.get(&format!("{base}/device"), &base).await;
+    assert!(page.contains("name=\"user_code\""), "device page: {page}");
+    let wrong_user_code = if user_code == "BCDF-GHJK" {
+        "GHJK-BCDF"
+    } else {
+        "BCDF-GHJK"
+    };
+    let (status, _, wrong_page) = browser
+        .submit(&page, &base, &[("user_code", wrong_user_code)])
+        .await;
+    assert_eq!(status, 400);
+    rec.keep("wrong user code", status, &wrong_page, "", &[CSRF_TOKEN]);
+    let (status, _, page) = browser
+        .submit(&page, &base, &[("user_code", &user_code.to_lowercase())])
+        .await;
+    assert_eq!(status, 200, "{page}");
+    rec.mint(
+        "device confirmation",
+        &hidden_field(&page, "confirm").unwrap(),
+    );
+    let (status, _, page) = browser
+        .submit(&page, &base, &[("decision", "approve")])
+        .await;
+    assert_eq!(status, 200, "{page}");
+    // An approved request answers at once, whatever the interval.
+    let (status, _, body) = rec.send("device poll, approved", poll()).await;
+    assert_eq!(status, 200, "{body}");
+    let device_grant: serde_json::Value = serde_json::from_str(&body).unwrap();
+    rec.mint(
+        "access token (device)",
+        &text(&device_grant, "access_token"),
+    );
+    rec.mint("ID token (device)", &text(&device_grant, "id_token"));
+    let rt_device = rec.mint(
+        "refresh token (device)",
+        &text(&device_grant, "refresh_token"),
+    );
+    let (status, _, _) = rec.send("device poll, redeemed", poll()).await;
+    assert_eq!(status, 400);
+
     // Logout with the ID token as hint signs this browser out.
     let (status, location, _) = rec
         .send(
@@ -776,9 +873,10 @@ pub async fn run(backend: Backend) -> Run {
         kek,
         token_hash_key,
         codes: vec![code1, code2, code3, code4, code5],
+        device_codes: vec![device_code.clone()],
         sessions: vec![session],
         flows: vec![flow],
-        refresh_tokens: vec![rt1, rt2, rt2b, rt3, rt5, rt5b],
+        refresh_tokens: vec![rt1, rt2, rt2b, rt3, rt5, rt5b, rt_device],
         client_secrets: vec![("rp".into(), rp_secret), ("batch".into(), batch_secret)],
         controls,
     }

@@ -264,7 +264,7 @@ pub(crate) async fn consent_page(
     Ok((jar, ui::render(page)).into_response())
 }
 
-fn describe_scope(scope: &str) -> Option<ScopeView> {
+pub(crate) fn describe_scope(scope: &str) -> Option<ScopeView> {
     let description = match scope {
         "openid" => "Know who you are when you sign in",
         "profile" => "See your name",

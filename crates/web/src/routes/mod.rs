@@ -4,6 +4,7 @@ pub mod account;
 pub mod account_pats;
 pub mod authorize;
 pub mod backchannel;
+pub mod device;
 pub mod health;
 pub mod login;
 pub mod logout;

@@ -7,6 +7,7 @@
 
 pub mod assets;
 pub mod csrf;
+pub mod device_pages;
 pub mod mfa_pages;
 pub mod pages;
 pub mod pat_pages;
@@ -18,6 +19,7 @@ use http::{HeaderValue, StatusCode};
 
 pub use assets::{STYLESHEET_PATH, asset_routes};
 pub use csrf::{CSRF_COOKIE, CSRF_FIELD, CsrfConfig, CsrfError, ensure_token, verify};
+pub use device_pages::{DeviceCodePage, DeviceConfirmPage, DeviceDonePage};
 pub use mfa_pages::{
     BackupCodePage, ChallengePage, DeviceView, ReconfirmPage, SecurityPage, TotpSetupPage,
     TrustDevicePage,

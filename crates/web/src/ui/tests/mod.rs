@@ -3,6 +3,7 @@
 
 mod assets;
 mod csrf;
+mod device_pages;
 mod mfa_pages;
 
 use std::fmt;
