@@ -19,8 +19,8 @@ pub enum IdentityError {
     #[error("not found")]
     NotFound,
     /// A PAT request the policy refuses; the text is fixed and safe to show.
-    #[error("{0}")]
-    InvalidPat(&'static str),
+    #[error("{1}")]
+    InvalidPat(crate::pats::PatField, &'static str),
     #[error("an account may hold at most {0} personal access tokens")]
     TooManyPats(u64),
     #[error(transparent)]

@@ -162,8 +162,8 @@ impl std::fmt::Debug for RedisInvalidations {
 }
 
 impl RedisInvalidations {
-    /// Connects, subscribes in the background and keeps resubscribing after failures until
-    /// the returned value and its clones are dropped.
+    /// Connects, subscribes in the background and resubscribes after failures; once every
+    /// handle is dropped, the task stops at its next reconnect.
     pub async fn start(
         url: &str,
         prefix: &str,

@@ -6,7 +6,10 @@
 //! gets RFC 9470's `insufficient_user_authentication` challenge. Either way nothing changes
 //! and the refusal is audited.
 
+use std::marker::PhantomData;
+
 use axum::Json;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
@@ -17,7 +20,10 @@ use lanyard_mfa::stepup::is_fresh;
 use serde::Serialize;
 
 use crate::error::PageError;
+use crate::origin::RequestOrigin;
+use crate::params::{Form, Params};
 use crate::routes::authorize::redirect;
+use crate::routes::login::check_csrf;
 use crate::session::{Flow, Session, current, save_flow};
 use crate::state::AppState;
 
@@ -154,6 +160,77 @@ pub async fn fresh(
             StatusCode::SEE_OTHER,
         ),
     })
+}
+
+/// A sensitive form post: the CSRF token first, then a fresh session (or the way to one).
+pub async fn fresh_form(
+    state: &AppState,
+    jar: &CookieJar,
+    (method, headers): (&Method, &HeaderMap),
+    origin: &Origin,
+    form: &Params,
+    return_to: &str,
+) -> Result<Session, Response> {
+    check_csrf(jar, form).map_err(IntoResponse::into_response)?;
+    fresh(state, jar, Caller::of(method, headers), origin, return_to).await
+}
+
+/// The page a browser comes back to after reconfirming for a refused [`FreshForm`].
+pub trait ReturnTo {
+    const PATH: &'static str;
+}
+
+pub struct ToSecurity;
+pub struct ToTotpSetup;
+pub struct ToPassword;
+
+impl ReturnTo for ToSecurity {
+    const PATH: &'static str = endpoints::ACCOUNT_SECURITY;
+}
+
+impl ReturnTo for ToTotpSetup {
+    const PATH: &'static str = endpoints::ACCOUNT_TOTP_SETUP;
+}
+
+impl ReturnTo for ToPassword {
+    const PATH: &'static str = endpoints::ACCOUNT_PASSWORD;
+}
+
+/// The extractor of a sensitive form post ([`fresh_form`]): the handler runs only with a
+/// valid CSRF token and a fresh session; otherwise the answer is the refusal or the way to
+/// reconfirm and come back to `R::PATH`.
+pub struct FreshForm<R> {
+    pub session: Session,
+    pub form: Params,
+    pub origin: Origin,
+    pub jar: CookieJar,
+    pub return_to: PhantomData<R>,
+}
+
+impl<R: ReturnTo> FromRequest<AppState> for FreshForm<R> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let RequestOrigin(origin) = match RequestOrigin::from_request_parts(&mut parts, state).await
+        {
+            Ok(origin) => origin,
+            Err(never) => match never {},
+        };
+        let jar = CookieJar::from_headers(&parts.headers);
+        let (method, headers) = (parts.method.clone(), parts.headers.clone());
+        let Form(form) = Form::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let session = fresh_form(state, &jar, (&method, &headers), &origin, &form, R::PATH).await?;
+        Ok(FreshForm {
+            session,
+            form,
+            origin,
+            jar,
+            return_to: PhantomData,
+        })
+    }
 }
 
 #[cfg(test)]

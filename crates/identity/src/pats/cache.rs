@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-use lanyard_core::model::Pat;
+use lanyard_core::model::{Pat, PatId};
 use lanyard_core::{AccountId, Timestamp};
 
 #[derive(Debug)]
@@ -91,8 +91,8 @@ impl PatCache {
         entry
     }
 
-    pub fn forget_pat(&self, id: &str) {
-        self.forget(|pat| pat.id.to_string() == id);
+    pub fn forget_pat(&self, id: PatId) {
+        self.forget(|pat| pat.id == id);
     }
 
     pub fn forget_account(&self, account: AccountId) {
@@ -126,8 +126,6 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
-    use lanyard_core::model::PatId;
-
     use super::*;
 
     fn pat(account: AccountId) -> Arc<Pat> {
@@ -171,13 +169,13 @@ mod tests {
         cache.insert("a", first.clone(), cache.ticket(1), Timestamp(0));
         cache.insert("b", pat(owner), cache.ticket(1), Timestamp(0));
         cache.insert("c", pat(other), cache.ticket(1), Timestamp(0));
-        cache.forget_pat(&first.id.to_string());
+        cache.forget_pat(first.id);
         assert_eq!(cache.len(), 2);
         cache.forget_account(owner);
         assert_eq!(cache.len(), 1);
         // A lookup that read the database before an invalidation must not store its result.
         let ticket = cache.ticket(1);
-        cache.forget_pat("unrelated");
+        cache.forget_pat(PatId::new());
         cache.insert("d", pat(other), ticket, Timestamp(0));
         assert!(cache.get("d", 1, Timestamp(0)).is_none());
     }

@@ -22,7 +22,7 @@ use lanyard_crypto::token_hash::TokenHasher;
 
 use crate::IdentityError;
 use cache::PatCache;
-pub use request::{Expiry, PatRequest};
+pub use request::{Expiry, PatField, PatRequest};
 pub use settings::PatSettings;
 
 /// `last_used_at` is written at most this often per PAT and node (S27).
@@ -179,12 +179,22 @@ impl PatService {
         Ok(revoked)
     }
 
+    /// `pat:<id>` or `account:<id>`, as [`PatService::revoke`] and
+    /// [`PatService::revoke_all`] publish them.
     fn invalidated(&self, message: &str) {
         let Some(cache) = &self.cache else { return };
-        if let Some(id) = message.strip_prefix("pat:") {
-            cache.forget_pat(id);
-        } else if let Some(Ok(uuid)) = message.strip_prefix("account:").map(str::parse) {
-            cache.forget_account(AccountId(uuid));
+        match message.split_once(':') {
+            Some(("pat", id)) => {
+                if let Some(id) = PatId::parse(id) {
+                    cache.forget_pat(id);
+                }
+            }
+            Some(("account", id)) => {
+                if let Ok(uuid) = id.parse() {
+                    cache.forget_account(AccountId(uuid));
+                }
+            }
+            _ => tracing::warn!("an invalidation message of an unknown kind was ignored"),
         }
     }
 

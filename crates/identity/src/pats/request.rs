@@ -30,6 +30,16 @@ pub struct PatRequest {
     pub site: Option<String>,
 }
 
+/// Which part of a request the policy refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatField {
+    Name,
+    Scopes,
+    Audiences,
+    Expiry,
+    Site,
+}
+
 pub(super) struct Checked {
     pub name: String,
     pub scopes: Vec<String>,
@@ -43,23 +53,34 @@ impl PatRequest {
         settings: &PatSettings,
         now: Timestamp,
     ) -> Result<Checked, IdentityError> {
-        let invalid = IdentityError::InvalidPat;
+        use PatField::{Audiences, Expiry as ExpiryField, Name, Scopes, Site};
+        let invalid = |field, why| IdentityError::InvalidPat(field, why);
         let name = self.name.trim();
         if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-            return Err(invalid("the name must be 1 to 100 characters"));
+            return Err(invalid(Name, "the name must be 1 to 100 characters"));
         }
         if name.chars().any(char::is_control) {
-            return Err(invalid("the name can not contain control characters"));
+            return Err(invalid(Name, "the name can not contain control characters"));
         }
         if self.site.is_some() {
-            return Err(invalid("no such site"));
+            return Err(invalid(Site, "no such site"));
         }
         let expires_at = match self.expiry {
             Expiry::Default => Some(settings.default_lifetime_days),
             Expiry::Days(days) if (1..=settings.max_lifetime_days).contains(&days) => Some(days),
-            Expiry::Days(_) => return Err(invalid("the expiry is outside the allowed range")),
+            Expiry::Days(_) => {
+                return Err(invalid(
+                    ExpiryField,
+                    "the expiry is outside the allowed range",
+                ));
+            }
             Expiry::Never if settings.allow_no_expiry => None,
-            Expiry::Never => return Err(invalid("tokens without expiry are not allowed")),
+            Expiry::Never => {
+                return Err(invalid(
+                    ExpiryField,
+                    "tokens without expiry are not allowed",
+                ));
+            }
         }
         .map(|days| Timestamp(now.seconds() + days * DAY_SECS));
 
@@ -68,19 +89,19 @@ impl PatRequest {
         audiences.sort();
         audiences.dedup();
         if audiences.iter().any(|a| resources.find(a).is_none()) {
-            return Err(invalid("an audience is not a registered API"));
+            return Err(invalid(Audiences, "an audience is not a registered API"));
         }
         let mut scopes = self.scopes;
         scopes.sort();
         scopes.dedup();
         if scopes.is_empty() || scopes.len() > MAX_SCOPES {
-            return Err(invalid("choose between 1 and 32 scopes"));
+            return Err(invalid(Scopes, "choose between 1 and 32 scopes"));
         }
         if scopes
             .iter()
             .any(|s| s.is_empty() || s.len() > MAX_SCOPE_LEN)
         {
-            return Err(invalid("a scope is not available"));
+            return Err(invalid(Scopes, "a scope is not available"));
         }
         let offered = |scope: &str| {
             if audiences.is_empty() {
@@ -94,7 +115,7 @@ impl PatRequest {
             }
         };
         if !scopes.iter().all(|s| offered(s)) {
-            return Err(invalid("a scope is not available"));
+            return Err(invalid(Scopes, "a scope is not available"));
         }
         Ok(Checked {
             name: name.to_owned(),

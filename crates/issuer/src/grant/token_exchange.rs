@@ -39,12 +39,7 @@ impl Issuer {
             return Err(unauthorized_client());
         }
         let now = self.clock.now();
-        let ip_key = format!("pat_fail_ip:{}", origin.ip.as_deref().unwrap_or("unknown"));
-        let client_key = format!("pat_fail_client:{}", client.id);
-        if let Some(secs) = self
-            .exchange_limits
-            .retry_after(&[&ip_key, &client_key], now)
-        {
+        if let Some(secs) = self.exchange_limits.retry_after(origin, &client.id, now) {
             return Err(OAuthError::throttled(secs));
         }
         if request.subject_token_type != PAT_TOKEN_TYPE {
@@ -69,10 +64,10 @@ impl Issuer {
         let named = self.named_resource(&request)?;
         let token = &request.subject_token;
         if !pat_token::is_well_formed(token.expose()) {
-            return Err(self.refuse(client, origin, [ip_key, client_key]).await);
+            return Err(self.refuse(client, origin).await);
         }
         let Some(verified) = self.pats.verify(token, origin).await? else {
-            return Err(self.refuse(client, origin, [ip_key, client_key]).await);
+            return Err(self.refuse(client, origin).await);
         };
         let pat = &verified.pat;
         let resource = self.resource_for(pat, named)?;
@@ -149,7 +144,8 @@ impl Issuer {
 
     /// Counts a refused subject token against the caller's address and client, and throttles
     /// them past their limits (once per window, a `pat.exchange_throttled` audit event).
-    async fn refuse(&self, client: &Client, origin: &Origin, keys: [String; 2]) -> OAuthError {
+    async fn refuse(&self, client: &Client, origin: &Origin) -> OAuthError {
+        let keys = super::exchange_limits::counter_keys(origin, &client.id);
         let now = self.clock.now();
         let window = self.settings.exchange_failure_window_secs;
         let ttl = Duration::from_secs(u64::try_from(window).unwrap_or(900));

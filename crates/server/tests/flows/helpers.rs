@@ -296,3 +296,99 @@ pub async fn second_node(
     })
     .await
 }
+
+// ---- Driving the pages without following redirects ----
+
+/// A response as the browser got it, redirects not followed.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub location: String,
+    pub cache_control: String,
+    pub retry_after: String,
+    pub body: String,
+}
+
+pub async fn reply(response: reqwest::Response) -> Reply {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let status = response.status().as_u16();
+    let location = header("location");
+    let cache_control = header("cache-control");
+    let retry_after = header("retry-after");
+    let body = response.text().await.unwrap();
+    Reply {
+        status,
+        location,
+        cache_control,
+        retry_after,
+        body,
+    }
+}
+
+/// Posts a form from `browser` (its cookies), without following a redirect.
+pub async fn post(
+    app: &TestApp,
+    browser: &lanyard_testkit::Browser,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> Reply {
+    let response = browser
+        .http
+        .post(app.url(path))
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    reply(response).await
+}
+
+/// The hidden field `name` of `page`, which must be there.
+pub fn field(page: &str, name: &str) -> String {
+    lanyard_testkit::recording::hidden_field(page, name)
+        .unwrap_or_else(|| panic!("no hidden {name} on: {page}"))
+}
+
+/// `lanyard <args>` run as the real binary against the test server's database, data folder
+/// (and Redis prefix), as an operator would; `config_toml`, when not empty, is its
+/// configuration file.
+pub async fn lanyard_cli(app: &TestApp, args: &[&str], config_toml: &str) -> std::process::Output {
+    let data_dir = app.config.server.data_dir.clone();
+    let cwd = data_dir.parent().unwrap().to_owned();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_lanyard"));
+    cmd.args(args)
+        .current_dir(&cwd)
+        .kill_on_drop(true)
+        .stdin(std::process::Stdio::null());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("LANYARD_") || key == "RUST_LOG" {
+            cmd.env_remove(key);
+        }
+    }
+    if !config_toml.is_empty() {
+        let path = cwd.join("cli.toml");
+        std::fs::write(&path, config_toml).unwrap();
+        cmd.env("LANYARD_CONFIG", path);
+    }
+    cmd.env("LANYARD_DATA_DIR", &data_dir)
+        .env("LANYARD_ISSUER", &app.base_url)
+        .env("LANYARD_DATABASE_URL", app.config.database_url())
+        .env("NO_COLOR", "1");
+    if !app.config.ephemeral.redis_url.is_empty() {
+        cmd.env("LANYARD_REDIS_URL", &app.config.ephemeral.redis_url)
+            .env(
+                "LANYARD_EPHEMERAL__REDIS_PREFIX",
+                &app.config.ephemeral.redis_prefix,
+            );
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(120), cmd.output())
+        .await
+        .expect("the lanyard command finished")
+        .unwrap()
+}

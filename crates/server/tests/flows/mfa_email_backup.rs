@@ -9,12 +9,12 @@ use std::sync::Arc;
 use lanyard_core::model::{Account, AuditEvent};
 use lanyard_core::ports::AuditRepo as _;
 use lanyard_core::{Clock as _, Timestamp};
-use lanyard_testkit::recording::hidden_field;
 use lanyard_testkit::{Browser, PASSWORD, TestApp};
 
 use crate::helpers::{
-    REDIRECT, VERIFIER, authorize_url, confidential, database_snapshot, each_backend,
-    each_backend_with, json, jwt_claims, query_param, query_strings, redeem, side_connection,
+    REDIRECT, Reply, VERIFIER, authorize_url, confidential, database_snapshot, each_backend,
+    each_backend_with, field, json, jwt_claims, post, query_param, query_strings, redeem, reply,
+    side_connection,
 };
 
 const EMAIL: &str = "a@example.com";
@@ -26,55 +26,6 @@ const WRONG_BACKUP: &str = "The backup code is not right";
 const FLOW_OVER: &str = "Your sign-in has expired";
 
 // ---- Driving the pages ----
-
-/// A response as the browser got it, redirects not followed.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    location: String,
-    cache_control: String,
-    retry_after: String,
-    body: String,
-}
-
-async fn reply(response: reqwest::Response) -> Reply {
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned()
-    };
-    let status = response.status().as_u16();
-    let location = header("location");
-    let cache_control = header("cache-control");
-    let retry_after = header("retry-after");
-    let body = response.text().await.unwrap();
-    Reply {
-        status,
-        location,
-        cache_control,
-        retry_after,
-        body,
-    }
-}
-
-/// Posts a form from `browser` (its cookies), without following a redirect.
-async fn post(app: &TestApp, browser: &Browser, path: &str, fields: &[(&str, &str)]) -> Reply {
-    let response = browser
-        .http
-        .post(app.url(path))
-        .form(fields)
-        .send()
-        .await
-        .unwrap();
-    reply(response).await
-}
-
-fn field(page: &str, name: &str) -> String {
-    hidden_field(page, name).unwrap_or_else(|| panic!("no hidden {name} on: {page}"))
-}
 
 async fn setup(app: &TestApp) -> (String, Account) {
     let secret = app.create_client(confidential("rp")).await.unwrap();

@@ -843,33 +843,8 @@ async fn s53_e_the_owners_trusted_device_signs_in_while_attackers_lock_the_accou
 /// `lanyard user unlock --email E --json` run as the real binary against the test server's
 /// database (and Redis prefix), as an operator would.
 async fn run_unlock_cli(app: &TestApp, email: &str) -> serde_json::Value {
-    let data_dir = app.config.server.data_dir.clone();
-    let cwd = data_dir.parent().unwrap().to_owned();
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_lanyard"));
-    cmd.args(["user", "unlock", "--email", email, "--json"])
-        .current_dir(&cwd)
-        .kill_on_drop(true)
-        .stdin(std::process::Stdio::null());
-    for (key, _) in std::env::vars() {
-        if key.starts_with("LANYARD_") || key == "RUST_LOG" {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env("LANYARD_DATA_DIR", &data_dir)
-        .env("LANYARD_ISSUER", &app.base_url)
-        .env("LANYARD_DATABASE_URL", app.config.database_url())
-        .env("NO_COLOR", "1");
-    if !app.config.ephemeral.redis_url.is_empty() {
-        cmd.env("LANYARD_REDIS_URL", &app.config.ephemeral.redis_url)
-            .env(
-                "LANYARD_EPHEMERAL__REDIS_PREFIX",
-                &app.config.ephemeral.redis_prefix,
-            );
-    }
-    let out = tokio::time::timeout(std::time::Duration::from_secs(120), cmd.output())
-        .await
-        .expect("lanyard user unlock finished")
-        .unwrap();
+    let out =
+        crate::helpers::lanyard_cli(app, &["user", "unlock", "--email", email, "--json"], "").await;
     assert!(
         out.status.success(),
         "lanyard user unlock failed: {}\n{}",

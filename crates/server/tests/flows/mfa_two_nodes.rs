@@ -7,10 +7,11 @@ use std::sync::Arc;
 use lanyard_core::model::{Account, AuditEvent};
 use lanyard_core::ports::AuditRepo as _;
 use lanyard_server::config::Config;
-use lanyard_testkit::recording::hidden_field;
 use lanyard_testkit::{Backend, Browser, PASSWORD, TestApp};
 
-use crate::helpers::{authorize_url, confidential, query_strings, side_connection};
+use crate::helpers::{
+    Reply, authorize_url, confidential, field, post, query_strings, reply, side_connection,
+};
 
 const EMAIL: &str = "a@example.com";
 const WRONG_BACKUP: &str = "The backup code is not right";
@@ -45,46 +46,6 @@ async fn two_nodes(backend: Backend) -> (TestApp, TestApp) {
 }
 
 // ---- Driving the pages ----
-
-/// A response as the browser got it, redirects not followed.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    location: String,
-    body: String,
-}
-
-async fn reply(response: reqwest::Response) -> Reply {
-    let status = response.status().as_u16();
-    let location = response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let body = response.text().await.unwrap();
-    Reply {
-        status,
-        location,
-        body,
-    }
-}
-
-/// Posts a form from `browser` (its cookies), without following a redirect.
-async fn post(app: &TestApp, browser: &Browser, path: &str, fields: &[(&str, &str)]) -> Reply {
-    let response = browser
-        .http
-        .post(app.url(path))
-        .form(fields)
-        .send()
-        .await
-        .unwrap();
-    reply(response).await
-}
-
-fn field(page: &str, name: &str) -> String {
-    hidden_field(page, name).unwrap_or_else(|| panic!("no hidden {name} on: {page}"))
-}
 
 /// A sign-in of `email` in `browser` on `app`, past the password, to the code page: the page
 /// and how many mails `email` had on that node before the password.

@@ -725,6 +725,295 @@ async fn s27_expiry_and_coalesced_last_use() {
     .await;
 }
 
+/// The value of the read-only input holding a new token on the page that shows it once.
+fn shown_token(page: &str) -> String {
+    let from = page.find("id=\"token\"").expect("the token field");
+    let value = page[from..].find("value=\"").unwrap() + from + 7;
+    let end = page[value..].find('"').unwrap() + value;
+    page[value..end].to_owned()
+}
+
+/// The page: create with the form (refusals keep what was typed and create nothing), the
+/// token shown once, revoke with the list's form; every form needs its CSRF token.
+#[tokio::test]
+async fn s24_the_page_creates_shows_once_and_revokes() {
+    each_backend_with(configure, |app| async move {
+        let (owner, _) = setup(&app).await;
+        let base = &app.base_url;
+        let (status, _, page) = owner.browser.get(&app.url("/account/pats"), base).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("You have no tokens.") && page.contains("repo:read"));
+
+        // No scope, a tampered expiry, a tampered scope: the form again, nothing created.
+        for (fields, message) in [
+            (vec![("name", "laptop")], "Choose at least one scope"),
+            (
+                vec![
+                    ("name", "laptop"),
+                    ("scope_0", "repo:read"),
+                    ("expires", "999"),
+                ],
+                "Choose when the token expires",
+            ),
+            (
+                vec![("name", "laptop"), ("scope_0", "admin")],
+                "Choose at least one scope",
+            ),
+            (vec![("name", ""), ("scope_0", "repo:read")], "Enter a name"),
+        ] {
+            let (status, _, again) = owner.browser.submit(&page, base, &fields).await;
+            assert_eq!(status, 400, "{fields:?}");
+            assert!(again.contains(message), "{fields:?}: {again}");
+            assert!(again.contains("aria-invalid=\"true\"") || again.contains("scope-error"));
+        }
+        // Without the CSRF token.
+        let response = owner
+            .browser
+            .http
+            .post(app.url("/account/pats"))
+            .form(&[
+                ("name", "laptop"),
+                ("scope_0", "repo:read"),
+                ("expires", "30"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 403);
+        let (_, list) = owner.get(&app, "/account/pats").await;
+        assert_eq!(list, json!([]));
+
+        let (status, _, shown) = owner
+            .browser
+            .submit(
+                &page,
+                base,
+                &[
+                    ("name", "laptop"),
+                    ("scope_0", "repo:read"),
+                    ("expires", "30"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200);
+        let token = shown_token(&shown);
+        assert!(lanyard_core::pat_token::is_well_formed(&token));
+        let (_, list) = owner.get(&app, "/account/pats").await;
+        assert_eq!(list[0]["name"], "laptop");
+        let thirty_days = app.clock.now().seconds() + 30 * 86_400;
+        assert_eq!(list[0]["expires_at"], thirty_days);
+        let (_, _, listed) = owner.browser.get(&app.url("/account/pats"), base).await;
+        assert!(!listed.contains(&token[8..51]) && listed.contains(&token[..12]));
+        assert_eq!(
+            exchange_pat(&app, &token, &[("audience", API)]).await.0,
+            200
+        );
+
+        // The first form on the list is the token's Revoke button; without CSRF it fails.
+        let action = lanyard_testkit::form_action(&listed).unwrap();
+        let response = owner
+            .browser
+            .http
+            .post(app.url(&action))
+            .form(&[("csrf_token", "forged")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 403);
+        let (_, at, after) = owner.browser.submit(&listed, base, &[]).await;
+        assert!(at.ends_with("/account/pats?done=revoked"), "{at}");
+        assert!(after.contains("The token is revoked") && after.contains("You have no tokens."));
+        let (status, body) = exchange_pat(&app, &token, &[("audience", API)]).await;
+        assert_refused(status, &body);
+
+        // After the step-up window, creating sends the browser to reconfirm first.
+        app.clock.advance(11 * 60);
+        let (_, _, page) = owner.browser.get(&app.url("/account/pats"), base).await;
+        let (_, at, _) = owner
+            .browser
+            .submit(&page, base, &[("name", "late"), ("scope_0", "repo:read")])
+            .await;
+        assert!(at.contains("/account/reconfirm"), "{at}");
+        let (_, list) = owner.get(&app, "/account/pats").await;
+        assert_eq!(list, json!([]));
+        app
+    })
+    .await;
+}
+
+/// The APIs of [`configure`], as the CLI's configuration file.
+const CLI_CONFIG: &str = r#"
+[[resources]]
+identifier = "api.example.com"
+scopes = ["repo:read", "repo:write"]
+
+[[resources]]
+identifier = "files.example.com"
+scopes = ["files:read"]
+"#;
+
+/// `lanyard pat …` beside the running server: bad input fails with a message and creates
+/// nothing; the token is printed once and exchanges; a revocation by the CLI process stops
+/// the server's next exchange although the server had the token cached.
+#[tokio::test]
+async fn s24_s27_lanyard_pat_commands() {
+    each_backend_with(configure, |app| async move {
+        app.create_user(EMAIL).await;
+        app.create_client(client(
+            TOOL,
+            ClientAuthMethod::None,
+            vec![GrantType::TokenExchange],
+        ))
+        .await;
+        for (args, says) in [
+            (
+                vec![
+                    "pat",
+                    "create",
+                    "--user",
+                    "nobody@example.com",
+                    "--name",
+                    "x",
+                    "--scope",
+                    "repo:read",
+                ],
+                "no such account",
+            ),
+            (
+                vec![
+                    "pat", "create", "--user", EMAIL, "--name", "x", "--scope", "admin",
+                ],
+                "scope",
+            ),
+            (
+                vec!["pat", "create", "--user", EMAIL, "--name", "x"],
+                "scopes",
+            ),
+            (
+                vec![
+                    "pat",
+                    "create",
+                    "--user",
+                    EMAIL,
+                    "--name",
+                    "x",
+                    "--scope",
+                    "repo:read",
+                    "--expires-in",
+                    "1y",
+                ],
+                "--expires-in",
+            ),
+            (
+                vec![
+                    "pat",
+                    "create",
+                    "--user",
+                    EMAIL,
+                    "--name",
+                    "x",
+                    "--scope",
+                    "repo:read",
+                    "--expires-in",
+                    "367d",
+                ],
+                "expiry",
+            ),
+            (
+                vec![
+                    "pat",
+                    "create",
+                    "--user",
+                    EMAIL,
+                    "--name",
+                    "x",
+                    "--scope",
+                    "repo:read",
+                    "--site",
+                    "acme",
+                ],
+                "no such site",
+            ),
+            (
+                vec!["pat", "revoke", "01a2032a-7093-7338-a3bd-53a65fb2e40b"],
+                "no such token",
+            ),
+            (vec!["pat", "revoke", "not-an-id"], "no such token"),
+        ] {
+            let out = pat_cli(&app, &args).await;
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{args:?}");
+            assert!(stderr.contains(says), "{args:?}: {stderr}");
+        }
+        let out = pat_cli(&app, &["pat", "list", "--json"]).await;
+        assert_eq!(
+            serde_json::from_slice::<Value>(&out.stdout).unwrap(),
+            json!([])
+        );
+
+        let out = pat_cli(
+            &app,
+            &[
+                "pat",
+                "create",
+                "--user",
+                EMAIL,
+                "--name",
+                "ci",
+                "--scope",
+                "repo:read",
+                "--expires-in",
+                "30d",
+                "--json",
+            ],
+        )
+        .await;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let token = created["token"].as_str().unwrap().to_owned();
+        assert!(!String::from_utf8_lossy(&out.stderr).contains(&token[8..51]));
+        let id = created["id"].as_str().unwrap().to_owned();
+        // The CLI runs on the real clock; the test server's clock started at it moments ago.
+        let late =
+            created["expires_at"].as_i64().unwrap() - (app.clock.now().seconds() + 30 * 86_400);
+        assert!((0..=120).contains(&late), "{created}");
+        let listed = pat_cli(&app, &["pat", "list", "--json"]).await;
+        let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+        assert_eq!(listed[0]["id"], id.as_str());
+        assert!(listed[0].get("token").is_none());
+
+        // Twice: the second exchange is served from the server's cache.
+        for _ in 0..2 {
+            assert_eq!(
+                exchange_pat(&app, &token, &[("audience", API)]).await.0,
+                200
+            );
+        }
+        let out = pat_cli(
+            &app,
+            &["pat", "revoke", Box::leak(id.clone().into_boxed_str())],
+        )
+        .await;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (status, body) = exchange_pat(&app, &token, &[("audience", API)]).await;
+        assert_refused(status, &body);
+        app
+    })
+    .await;
+}
+
+async fn pat_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+    crate::helpers::lanyard_cli(app, args, CLI_CONFIG).await
+}
+
 /// Revoking on one node stops the next exchange on another that had the PAT cached: on
 /// PostgreSQL + Redis through pub/sub, on the embedded default through the file in the
 /// shared data folder (the CLI beside a running server).

@@ -23,7 +23,9 @@ use crate::routes::login::{MAX_PASSWORD_LEN, check_csrf, csrf_token, theme};
 use crate::routes::second_step;
 use crate::session::{Flow, Session, end_other_sessions, load_flow, save_flow, session_binding};
 use crate::state::AppState;
-use crate::stepup::{Caller, fresh, safe_return_to, signed_in};
+use crate::stepup::{
+    Caller, FreshForm, ToPassword, ToSecurity, ToTotpSetup, fresh, safe_return_to, signed_in,
+};
 use crate::ui::mfa_pages::{
     BackupCodePage, DeviceView, PasswordChangePage, ReconfirmPage, SecurityPage, TotpSetupPage,
 };
@@ -180,19 +182,6 @@ async fn security_page(
         sign_out_href: endpoints::LOGOUT.to_owned(),
     };
     Ok((jar, no_store(ui::render(page))).into_response())
-}
-
-/// A sensitive form post: the CSRF token first, then a fresh session (or the way to one).
-pub(crate) async fn fresh_form(
-    state: &AppState,
-    jar: &CookieJar,
-    (method, headers): (&Method, &HeaderMap),
-    origin: &lanyard_core::Origin,
-    form: &crate::params::Params,
-    return_to: &str,
-) -> Result<Session, Response> {
-    check_csrf(jar, form).map_err(IntoResponse::into_response)?;
-    fresh(state, jar, Caller::of(method, headers), origin, return_to).await
 }
 
 /// An API change's answer: 204 when it changed something, 404 when there was nothing to
@@ -372,21 +361,14 @@ fn totp_setup_page(
 
 async fn totp_setup_post(
     State(state): State<AppState>,
-    RequestOrigin(origin): RequestOrigin,
-    method: Method,
-    headers: HeaderMap,
-    jar: CookieJar,
-    Form(form): Form,
+    FreshForm {
+        session,
+        form,
+        origin,
+        jar,
+        ..
+    }: FreshForm<ToTotpSetup>,
 ) -> Result<Response, Response> {
-    let session = fresh_form(
-        &state,
-        &jar,
-        (&method, &headers),
-        &origin,
-        &form,
-        endpoints::ACCOUNT_TOTP_SETUP,
-    )
-    .await?;
     let result = async {
         let account = state
             .accounts
@@ -429,21 +411,10 @@ async fn totp_setup_post(
 
 async fn totp_turn_off_post(
     State(state): State<AppState>,
-    RequestOrigin(origin): RequestOrigin,
-    method: Method,
-    headers: HeaderMap,
-    jar: CookieJar,
-    Form(form): Form,
+    FreshForm {
+        session, origin, ..
+    }: FreshForm<ToSecurity>,
 ) -> Result<Response, Response> {
-    let session = fresh_form(
-        &state,
-        &jar,
-        (&method, &headers),
-        &origin,
-        &form,
-        endpoints::ACCOUNT_SECURITY,
-    )
-    .await?;
     let account = state
         .accounts
         .get(session.auth.account_id)
@@ -486,21 +457,13 @@ async fn totp_delete(
 
 async fn backup_regenerate_post(
     State(state): State<AppState>,
-    RequestOrigin(origin): RequestOrigin,
-    method: Method,
-    headers: HeaderMap,
-    jar: CookieJar,
-    Form(form): Form,
+    FreshForm {
+        session,
+        origin,
+        jar,
+        ..
+    }: FreshForm<ToSecurity>,
 ) -> Result<Response, Response> {
-    let session = fresh_form(
-        &state,
-        &jar,
-        (&method, &headers),
-        &origin,
-        &form,
-        endpoints::ACCOUNT_SECURITY,
-    )
-    .await?;
     regenerated_page(&state, jar, &session, &origin, None)
         .await
         .map_err(IntoResponse::into_response)
@@ -575,22 +538,11 @@ fn device_missing() -> Response {
 
 async fn device_revoke_post(
     State(state): State<AppState>,
-    RequestOrigin(origin): RequestOrigin,
-    method: Method,
-    headers: HeaderMap,
-    jar: CookieJar,
     Path(id): Path<String>,
-    Form(form): Form,
+    FreshForm {
+        session, origin, ..
+    }: FreshForm<ToSecurity>,
 ) -> Result<Response, Response> {
-    let session = fresh_form(
-        &state,
-        &jar,
-        (&method, &headers),
-        &origin,
-        &form,
-        endpoints::ACCOUNT_SECURITY,
-    )
-    .await?;
     let Some(device) = parse_device(&id) else {
         return Err(device_missing());
     };
@@ -634,21 +586,10 @@ async fn device_delete(
 
 async fn devices_revoke_all_post(
     State(state): State<AppState>,
-    RequestOrigin(origin): RequestOrigin,
-    method: Method,
-    headers: HeaderMap,
-    jar: CookieJar,
-    Form(form): Form,
+    FreshForm {
+        session, origin, ..
+    }: FreshForm<ToSecurity>,
 ) -> Result<Response, Response> {
-    let session = fresh_form(
-        &state,
-        &jar,
-        (&method, &headers),
-        &origin,
-        &form,
-        endpoints::ACCOUNT_SECURITY,
-    )
-    .await?;
     state
         .mfa
         .revoke_all_devices(session.auth.account_id, &origin)
@@ -703,21 +644,14 @@ async fn password_page(
 
 async fn password_post(
     State(state): State<AppState>,
-    RequestOrigin(origin): RequestOrigin,
-    method: Method,
-    headers: HeaderMap,
-    jar: CookieJar,
-    Form(form): Form,
+    FreshForm {
+        session,
+        form,
+        origin,
+        jar,
+        ..
+    }: FreshForm<ToPassword>,
 ) -> Result<Response, Response> {
-    let session = fresh_form(
-        &state,
-        &jar,
-        (&method, &headers),
-        &origin,
-        &form,
-        endpoints::ACCOUNT_PASSWORD,
-    )
-    .await?;
     // The hasher's policy refuses short and oversized passwords before argon2 runs.
     let new_password = form.get("new_password").unwrap_or("");
     let account_id = session.auth.account_id;

@@ -14,19 +14,19 @@ use axum_extra::extract::CookieJar;
 use lanyard_core::Timestamp;
 use lanyard_core::model::{Pat, PatId};
 use lanyard_identity::IdentityError;
-use lanyard_identity::pats::{Expiry, PatRequest};
+use lanyard_identity::pats::{Expiry, PatField, PatRequest};
 use lanyard_issuer::endpoints;
 use serde::{Deserialize, Serialize};
 
 use crate::error::PageError;
 use crate::origin::RequestOrigin;
 use crate::params::{Form, Params, Query};
-use crate::routes::account::{check_api_csrf, fresh_form, no_store};
+use crate::routes::account::{check_api_csrf, no_store};
 use crate::routes::authorize::redirect;
 use crate::routes::login::{csrf_token, theme};
 use crate::session::Session;
 use crate::state::AppState;
-use crate::stepup::{Caller, fresh, signed_in};
+use crate::stepup::{Caller, fresh, fresh_form, signed_in};
 use crate::ui::pat_pages::{PatCreatedPage, PatView, PatsPage, ScopeChoice};
 use crate::ui::{self, FieldError};
 
@@ -101,7 +101,7 @@ fn api_error(status: StatusCode, error: &str, description: &str) -> Response {
 
 fn identity_error(e: IdentityError) -> Response {
     match e {
-        IdentityError::InvalidPat(why) => {
+        IdentityError::InvalidPat(_, why) => {
             api_error(StatusCode::BAD_REQUEST, "invalid_request", why)
         }
         IdentityError::TooManyPats(_) => api_error(
@@ -208,7 +208,7 @@ async fn pats_post(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if is_json {
-        return create_api(&state, &origin, (&method, &headers), jar, &body).await;
+        return create_api(&state, &origin, &headers, jar, &body).await;
     }
     let form = Params::parse(&body).map_err(|_| {
         PageError::new(
@@ -255,51 +255,48 @@ async fn pats_post(
             };
             Ok(no_store(ui::render(page)))
         }
-        Err(IdentityError::InvalidPat(why)) => {
-            let field = if why.contains("name") {
-                "name"
-            } else if why.contains("scope") {
-                "scope_0"
-            } else {
-                "expires"
-            };
-            let error = FieldError::new(field, why_for_people(why));
-            let pats = state
-                .pats
-                .list(session.auth.account_id)
-                .await
-                .map_err(identity_error)?;
-            pats_page(&state, jar, &pats, None, Some(error), &form).map_err(|e| e.into_response())
+        Err(IdentityError::InvalidPat(field, _)) => {
+            let error = field_error(field);
+            form_error(&state, jar, &session, error, &form).await
         }
         Err(IdentityError::TooManyPats(max)) => {
             let error = FieldError::new(
                 "name",
                 format!("You have {max} tokens, the most allowed. Revoke one first."),
             );
-            let pats = state
-                .pats
-                .list(session.auth.account_id)
-                .await
-                .map_err(identity_error)?;
-            pats_page(&state, jar, &pats, None, Some(error), &form).map_err(|e| e.into_response())
+            form_error(&state, jar, &session, error, &form).await
         }
         Err(e) => Err(PageError::from(e).into_response()),
     }
 }
 
-fn why_for_people(why: &str) -> String {
-    match why {
-        "choose between 1 and 32 scopes" | "a scope is not available" => {
-            "Choose at least one scope".to_owned()
-        }
-        "the name must be 1 to 100 characters" => "Enter a name of up to 100 characters".to_owned(),
-        other => {
-            let mut text = other.to_owned();
-            if let Some(first) = text.get_mut(0..1) {
-                first.make_ascii_uppercase();
-            }
-            text
-        }
+/// The list and the create form again, with what was typed and what to fix.
+async fn form_error(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    error: FieldError,
+    form: &Params,
+) -> Result<Response, Response> {
+    let pats = state
+        .pats
+        .list(session.auth.account_id)
+        .await
+        .map_err(identity_error)?;
+    pats_page(state, jar, &pats, None, Some(error), form).map_err(IntoResponse::into_response)
+}
+
+/// Where the page shows a refusal, in the page's words. The form has no audience or site
+/// fields, so those can only come from a tampered form: shown at the name.
+fn field_error(field: PatField) -> FieldError {
+    match field {
+        PatField::Scopes => FieldError::new("scope_0", "Choose at least one scope"),
+        PatField::Expiry => FieldError::new("expires", "Choose when the token expires"),
+        PatField::Name => FieldError::new("name", "Enter a name of up to 100 characters"),
+        PatField::Audiences | PatField::Site => FieldError::new(
+            "name",
+            "The form was changed; reload the page and try again",
+        ),
     }
 }
 
@@ -317,13 +314,12 @@ async fn create(
 async fn create_api(
     state: &AppState,
     origin: &lanyard_core::Origin,
-    (method, headers): (&Method, &HeaderMap),
+    headers: &HeaderMap,
     jar: CookieJar,
     body: &[u8],
 ) -> Result<Response, Response> {
     check_api_csrf(&jar, headers).map_err(IntoResponse::into_response)?;
     let session = fresh(state, &jar, Caller::Api, origin, endpoints::ACCOUNT_PATS).await?;
-    let _ = method;
     if body.len() > MAX_JSON_BODY {
         return Err(api_error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -369,15 +365,13 @@ async fn create_api(
     ))
 }
 
+/// API only: the page lists every token on `/account/pats`.
 async fn pat_get(
     State(state): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
     jar: CookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, Response> {
     let session = signed_in(&state, &jar, Caller::Api, endpoints::ACCOUNT_PATS).await?;
-    let _ = (method, headers);
     let id = PatId::parse(&id)
         .ok_or_else(|| api_error(StatusCode::NOT_FOUND, "not_found", "no such token"))?;
     let pat = state
