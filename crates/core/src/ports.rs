@@ -11,9 +11,9 @@ use async_trait::async_trait;
 
 use crate::model::GraceSeal;
 use crate::model::{
-    Account, AccountStatus, AuditEvent, BackupCodeInfo, Client, Consent, DeviceId, MfaMethod,
-    MfaState, NewAccount, NewRefreshFamily, Pat, PatId, RefreshFamily, RotateOutcome,
-    SigningKeyRecord, TotpCredential, TrustedDevice, VerifiedPat,
+    Account, AccountStatus, AuditEvent, BackupCodeInfo, Client, Consent, DeviceId, Membership,
+    MfaMethod, MfaState, NewAccount, NewRefreshFamily, OrgId, OrgRole, Organization, Pat, PatId,
+    RefreshFamily, RotateOutcome, SigningKeyRecord, TotpCredential, TrustedDevice, VerifiedPat,
 };
 use crate::{AccountId, ClientId, FamilyId, StoreError, Timestamp};
 
@@ -304,6 +304,50 @@ pub trait PatVerifier: Send + Sync {
     async fn is_live(&self, id: PatId) -> Result<bool, StoreError>;
 }
 
+/// Organizations, their members and their sign-in policy (S54).
+#[async_trait]
+pub trait OrgRepo: Send + Sync {
+    /// Fails with [`StoreError::Conflict`] when the slug is taken.
+    async fn insert_org(&self, org: &Organization) -> Result<(), StoreError>;
+    async fn org_by_slug(&self, slug: &str) -> Result<Option<Organization>, StoreError>;
+    /// Adds the account or changes its role; the join time stays that of the first join.
+    async fn put_member(&self, member: &Membership) -> Result<(), StoreError>;
+    /// True when the account was a member.
+    async fn remove_member(&self, org: OrgId, account: AccountId) -> Result<bool, StoreError>;
+    async fn member_role(
+        &self,
+        org: OrgId,
+        account: AccountId,
+    ) -> Result<Option<OrgRole>, StoreError>;
+    async fn list_members(&self, org: OrgId) -> Result<Vec<Membership>, StoreError>;
+    /// Turns the authenticator requirement on (`Some(since)`) or off (`None`); true when it
+    /// changed (turning it on again keeps the first `since`).
+    async fn set_authenticator_required(
+        &self,
+        org: OrgId,
+        since: Option<Timestamp>,
+    ) -> Result<bool, StoreError>;
+    /// Since when the account must have an authenticator app: over the organizations that
+    /// require one, the latest of (policy turned on, account joined); `None` when none does.
+    async fn authenticator_required_since(
+        &self,
+        account: AccountId,
+    ) -> Result<Option<Timestamp>, StoreError>;
+}
+
+/// Whether an account's sign-in policy still accepts a grant (the identity service
+/// implements it; the issuer asks before refreshing).
+#[async_trait]
+pub trait SignInPolicy: Send + Sync {
+    /// False when the account's policy changed after the grant's sign-in (`auth_time`) in a
+    /// way that sign-in did not meet: the grant needs a new authorization.
+    async fn grant_still_allowed(
+        &self,
+        account: AccountId,
+        auth_time: Timestamp,
+    ) -> Result<bool, StoreError>;
+}
+
 /// Tells every node that something it may cache changed (a PAT was revoked). In-process for
 /// the embedded default; Redis pub/sub for a cluster.
 #[async_trait]
@@ -363,6 +407,7 @@ pub trait DurableStore:
     + RefreshRepo
     + MfaRepo
     + PatRepo
+    + OrgRepo
     + AuditRepo
 {
 }
@@ -375,6 +420,7 @@ impl<T> DurableStore for T where
         + RefreshRepo
         + MfaRepo
         + PatRepo
+        + OrgRepo
         + AuditRepo
 {
 }

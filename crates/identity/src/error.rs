@@ -23,6 +23,18 @@ pub enum IdentityError {
     InvalidPat(crate::pats::PatField, &'static str),
     #[error("an account may hold at most {0} personal access tokens")]
     TooManyPats(u64),
+    /// Creating a PAT (or anything else that needs it) while an organization of the account
+    /// requires an authenticator app that is not set up yet (S54).
+    #[error("your organization requires an authenticator app: set one up first")]
+    AuthenticatorRequired,
+    #[error("an organization with this slug already exists")]
+    OrgTaken,
+    /// The text is fixed and safe to show.
+    #[error("invalid organization: {0}")]
+    InvalidOrg(&'static str),
+    /// The caller may not do this (not an admin of the organization).
+    #[error("not allowed")]
+    Forbidden,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("password hashing failed")]

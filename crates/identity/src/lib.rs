@@ -1,13 +1,16 @@
-//! The identity store service: accounts, their passwords and status (requirement A1), and
-//! personal access tokens (E1–E4). Sites, invitations and the rest arrive with their issues.
+//! The identity store service: accounts, their passwords and status (requirement A1),
+//! personal access tokens (E1–E4), and organizations with their sign-in policy (G1, S54).
+//! Sites, invitations and the rest arrive with their issues.
 
 pub mod accounts;
 pub mod email;
 pub mod error;
+pub mod orgs;
 pub mod pats;
 
 pub use accounts::AccountService;
 pub use email::normalize_email;
 pub use error::IdentityError;
 pub use lanyard_core::Origin;
+pub use orgs::{EnrollmentPolicy, OrgService};
 pub use pats::{PatService, PatSettings};

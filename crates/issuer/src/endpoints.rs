@@ -23,6 +23,8 @@ pub const LOGIN_CODE: &str = "/login/code";
 pub const LOGIN_CODE_EMAIL: &str = "/login/code/email";
 pub const LOGIN_BACKUP_CODE: &str = "/login/backup-code";
 pub const LOGIN_TRUST: &str = "/login/trust";
+/// Setting up an authenticator app during sign-in, when an organization requires one (S54).
+pub const LOGIN_ENROLL: &str = "/login/authenticator";
 /// Account pages (security settings) and the step-up reconfirmation.
 pub const ACCOUNT: &str = "/account";
 pub const ACCOUNT_SECURITY: &str = "/account/security";
@@ -37,3 +39,5 @@ pub const ACCOUNT_PASSWORD: &str = "/account/password";
 pub const ACCOUNT_END_OTHER_SESSIONS: &str = "/account/sessions/end-others";
 /// Personal access tokens: the account page and API (E1, E2).
 pub const ACCOUNT_PATS: &str = "/account/pats";
+/// An organization's sign-in policy, for its admins (S54).
+pub const ORG_POLICY: &str = "/orgs/{slug}/policy";

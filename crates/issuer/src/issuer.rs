@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use lanyard_core::model::AuditEvent;
-use lanyard_core::ports::{AccountRepo, ConsentRepo, EphemeralStore, PatVerifier, RefreshRepo};
+use lanyard_core::ports::{
+    AccountRepo, ConsentRepo, EphemeralStore, PatVerifier, RefreshRepo, SignInPolicy,
+};
 use lanyard_core::{Auditor, Clock, Origin, Rng};
 use lanyard_crypto::keys::{KeyRing, SharedKeyRing};
 use lanyard_crypto::token_hash::TokenHasher;
@@ -22,6 +24,8 @@ pub struct IssuerDeps {
     pub ephemeral: Arc<dyn EphemeralStore>,
     /// Checks personal access tokens for token exchange.
     pub pats: Arc<dyn PatVerifier>,
+    /// Whether an account's sign-in policy still accepts a grant's sign-in (refresh).
+    pub sign_in_policy: Arc<dyn SignInPolicy>,
     /// The current key ring; a background job swaps in a new one after rotation.
     pub keys: Arc<SharedKeyRing>,
     pub hasher: Arc<TokenHasher>,
@@ -38,6 +42,7 @@ pub struct Issuer {
     pub(crate) refresh: Arc<dyn RefreshRepo>,
     pub(crate) ephemeral: Arc<dyn EphemeralStore>,
     pub(crate) pats: Arc<dyn PatVerifier>,
+    pub(crate) sign_in_policy: Arc<dyn SignInPolicy>,
     pub(crate) exchange_limits: crate::grant::ExchangeLimits,
     pub(crate) keys: Arc<SharedKeyRing>,
     pub(crate) hasher: Arc<TokenHasher>,
@@ -58,6 +63,7 @@ impl Issuer {
             refresh: deps.refresh,
             ephemeral: deps.ephemeral,
             pats: deps.pats,
+            sign_in_policy: deps.sign_in_policy,
             exchange_limits: crate::grant::ExchangeLimits::default(),
             keys: deps.keys,
             hasher: deps.hasher,

@@ -1,12 +1,12 @@
 //! Fakes shared by the issuer's unit tests.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use lanyard_core::model::{PatId, VerifiedPat};
-use lanyard_core::ports::PatVerifier;
-use lanyard_core::{Origin, Secret, StoreError};
+use lanyard_core::ports::{PatVerifier, SignInPolicy};
+use lanyard_core::{AccountId, Origin, Secret, StoreError, Timestamp};
 
 /// A PAT verifier that knows no tokens and counts how often it was asked.
 #[derive(Debug, Default)]
@@ -37,5 +37,26 @@ impl PatVerifier for NoPats {
 
     async fn is_live(&self, _id: PatId) -> Result<bool, StoreError> {
         Ok(false)
+    }
+}
+
+/// A sign-in policy whose answer the test sets (every grant allowed until told otherwise).
+#[derive(Debug)]
+pub struct FixedPolicy {
+    pub allowed: AtomicBool,
+}
+
+impl FixedPolicy {
+    pub fn shared() -> Arc<FixedPolicy> {
+        Arc::new(FixedPolicy {
+            allowed: AtomicBool::new(true),
+        })
+    }
+}
+
+#[async_trait]
+impl SignInPolicy for FixedPolicy {
+    async fn grant_still_allowed(&self, _: AccountId, _: Timestamp) -> Result<bool, StoreError> {
+        Ok(self.allowed.load(Ordering::SeqCst))
     }
 }

@@ -11,8 +11,9 @@ use lanyard_core::{Auditor, Clock, Mailer, OsRng, Rng, Secret, SystemClock};
 use lanyard_crypto::keys::{KeyManager, RotationPolicy, SharedKeyRing};
 use lanyard_crypto::password::{PasswordHasher, PasswordPolicy};
 use lanyard_crypto::{Kek, TokenHasher};
+use lanyard_identity::orgs::OrgDeps;
 use lanyard_identity::pats::PatDeps;
-use lanyard_identity::{AccountService, PatService};
+use lanyard_identity::{AccountService, EnrollmentPolicy, OrgService, PatService};
 use lanyard_issuer::clients::ClientService;
 use lanyard_issuer::{Issuer, IssuerDeps, IssuerSettings};
 use lanyard_mail::{OutboxMailer, SmtpMailer, SmtpSettings};
@@ -221,6 +222,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
     settings.exchange_failures_per_ip = config.pats.exchange_failures_per_ip;
     settings.exchange_failures_per_client = config.pats.exchange_failures_per_client;
     settings.exchange_failure_window_secs = config.pats.exchange_failure_window_secs;
+    let sign_in_policy = EnrollmentPolicy::new(stores.sql.clone(), stores.sql.clone());
     let pats = PatService::new(
         PatDeps {
             repo: stores.sql.clone(),
@@ -230,9 +232,18 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             clock: clock.clone(),
             rng: rng.clone(),
             audit: audit.clone(),
+            policy: sign_in_policy.clone(),
         },
         config.pats.settings(resources),
     );
+    let orgs = Arc::new(OrgService::new(OrgDeps {
+        repo: stores.sql.clone(),
+        accounts: stores.sql.clone(),
+        policy: sign_in_policy.clone(),
+        pats: pats.clone(),
+        clock: clock.clone(),
+        audit: audit.clone(),
+    }));
     settings.device_code_ttl_secs = t.device_code_ttl_secs;
     settings.device_poll_interval_secs = t.device_poll_interval_secs;
 
@@ -252,6 +263,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         refresh: stores.sql.clone(),
         ephemeral: ephemeral.clone(),
         pats: pats.clone(),
+        sign_in_policy: Arc::new(sign_in_policy),
         keys: key_ring.clone(),
         hasher: hasher.clone(),
         clock: clock.clone(),
@@ -302,6 +314,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         accounts,
         mfa,
         pats,
+        orgs,
         ephemeral,
         hasher,
         clock,

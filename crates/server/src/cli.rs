@@ -37,6 +37,58 @@ pub enum Command {
     /// Manage personal access tokens (for automation; users create theirs on their account page).
     #[command(subcommand)]
     Pat(PatCommand),
+    /// Manage organizations, their members and their sign-in policy.
+    #[command(subcommand)]
+    Org(OrgCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organization.
+    Create {
+        /// 2–63 lower-case letters, digits and hyphens; used in URLs.
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add an account to the organization, or change its role.
+    AddMember {
+        #[arg(long)]
+        org: String,
+        /// The account's email.
+        #[arg(long)]
+        user: String,
+        /// `member` or `admin`.
+        #[arg(long, default_value = "member")]
+        role: String,
+        #[arg(long)]
+        json: bool,
+    },
+    RemoveMember {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The organization, its policy and its members.
+    Show {
+        slug: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Require an authenticator app of every member (`on`), or stop requiring it (`off`).
+    RequireAuthenticator {
+        slug: String,
+        /// `on` or `off`.
+        state: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

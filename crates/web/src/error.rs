@@ -221,6 +221,16 @@ impl From<lanyard_identity::IdentityError> for PageError {
         match e {
             IdentityError::Store(store) => Self::from_oauth(store.into()),
             IdentityError::NotFound => Self::not_found(),
+            IdentityError::Forbidden => Self::new(
+                StatusCode::FORBIDDEN,
+                "You can't do this",
+                "Only an administrator of the organization can change its settings.",
+            ),
+            IdentityError::AuthenticatorRequired => Self::new(
+                StatusCode::FORBIDDEN,
+                "Set up an authenticator app first",
+                "Your organization requires an authenticator app. Sign in again to set one up.",
+            ),
             other => Self {
                 internal: Some(other.to_string()),
                 ..Self::new(

@@ -27,6 +27,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::authorize::routes())
         .merge(routes::login::routes())
         .merge(routes::second_step::routes())
+        .merge(routes::forced_enrollment::routes())
+        .merge(routes::orgs::routes())
         .merge(routes::account::routes())
         .merge(routes::account_pats::routes())
         .merge(routes::token::routes())

@@ -136,6 +136,17 @@ pub async fn current(state: &AppState, jar: &CookieJar) -> Result<Option<Session
         state.ephemeral.delete(&key).await?;
         return Ok(None);
     }
+    // S54: an organization now requires an authenticator app this account lacks. The
+    // session stays stored but counts for nothing until a new sign-in, which is forced
+    // through setting one up, so a pre-policy session gets no codes or tokens.
+    if state
+        .orgs
+        .policy()
+        .enrollment_due(session.auth.account_id)
+        .await?
+    {
+        return Ok(None);
+    }
     let now = state.clock.now();
     let idle = now.seconds() - session.last_seen.seconds();
     let age = now.seconds() - session.started_at.seconds();

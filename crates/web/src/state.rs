@@ -5,7 +5,7 @@ use std::sync::Arc;
 use lanyard_core::ports::EphemeralStore;
 use lanyard_core::{Auditor, Clock, Rng};
 use lanyard_crypto::token_hash::TokenHasher;
-use lanyard_identity::{AccountService, PatService};
+use lanyard_identity::{AccountService, OrgService, PatService};
 use lanyard_issuer::Issuer;
 use lanyard_mfa::MfaService;
 
@@ -46,6 +46,7 @@ pub struct AppState {
     pub accounts: Arc<AccountService>,
     pub mfa: Arc<MfaService>,
     pub pats: Arc<PatService>,
+    pub orgs: Arc<OrgService>,
     pub ephemeral: Arc<dyn EphemeralStore>,
     pub hasher: Arc<TokenHasher>,
     pub clock: Arc<dyn Clock>,

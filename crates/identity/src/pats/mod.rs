@@ -38,6 +38,8 @@ pub struct PatDeps {
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<dyn Rng>,
     pub audit: Auditor,
+    /// PATs are not created while an organization's policy waits for an authenticator app.
+    pub policy: crate::EnrollmentPolicy,
 }
 
 pub struct PatService {
@@ -83,6 +85,9 @@ impl PatService {
         let checked = request.validate(&self.settings, now)?;
         if account.status != AccountStatus::Active {
             return Err(IdentityError::NotFound);
+        }
+        if self.deps.policy.enrollment_due(account.id).await? {
+            return Err(IdentityError::AuthenticatorRequired);
         }
         let live = self.deps.repo.count_live_pats(account.id, now).await?;
         if live >= self.settings.max_per_account {

@@ -119,6 +119,26 @@ impl Issuer {
             self.refresh.revoke_family(family.id, now).await?;
             return Err(invalid_refresh());
         }
+        // S54: an organization's policy that this grant's sign-in did not meet ends the
+        // grant; the app sends the user through a new sign-in (docs/orgs.md).
+        if !self
+            .sign_in_policy
+            .grant_still_allowed(account.id, family.auth_time)
+            .await?
+        {
+            self.refresh.revoke_family(family.id, now).await?;
+            self.record(
+                AuditEvent::new(now, "token.refresh_refused", "failure")
+                    .subject(format!("grant:{}", family.id))
+                    .client(client.id.as_str())
+                    .reason("the account's sign-in policy changed after this grant's sign-in"),
+                origin,
+            )
+            .await;
+            return Err(OAuthError::invalid_grant(
+                "the account's sign-in policy changed: sign in again",
+            ));
+        }
         let how = HowAuthenticated {
             auth_time: family.auth_time,
             acr: family.acr.clone().unwrap_or_default(),
@@ -386,6 +406,7 @@ pub(crate) mod tests {
         hasher: Arc<TokenHasher>,
         pub client: Client,
         pub pats: Arc<crate::test_support::NoPats>,
+        policy: Arc<crate::test_support::FixedPolicy>,
     }
 
     pub(crate) fn harness(grace_secs: i64) -> Harness {
@@ -439,6 +460,7 @@ pub(crate) mod tests {
         let ring = KeyRing::load(&[record], &kek, NOW).unwrap();
         let hasher = Arc::new(TokenHasher::new(&[9u8; 32]));
         let pats = crate::test_support::NoPats::shared();
+        let policy = crate::test_support::FixedPolicy::shared();
         let clock = Arc::new(ManualClock::new(NOW));
         let audit = Auditor::new(store.clone());
         let clients = Arc::new(ClientService::new(
@@ -457,6 +479,7 @@ pub(crate) mod tests {
             refresh: store.clone(),
             ephemeral: store.clone(),
             pats: pats.clone(),
+            sign_in_policy: policy.clone(),
             keys: Arc::new(SharedKeyRing::new(ring)),
             hasher: hasher.clone(),
             clock,
@@ -485,6 +508,7 @@ pub(crate) mod tests {
             hasher,
             client,
             pats,
+            policy,
         }
     }
 
@@ -617,5 +641,19 @@ pub(crate) mod tests {
         let err = h.refresh(RT1).await.unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidGrant);
         assert_eq!(*h.store.revoked.lock().unwrap(), [h.store.family.id]);
+    }
+
+    #[tokio::test]
+    async fn s54_a_grant_the_sign_in_policy_no_longer_accepts_is_refused_and_revoked() {
+        let h = harness(0);
+        h.refresh(RT1).await.unwrap();
+        h.policy
+            .allowed
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        let err = h.refresh(RT1).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidGrant);
+        assert_eq!(*h.store.revoked.lock().unwrap(), [h.store.family.id]);
+        let audit = h.store.audit.lock().unwrap();
+        assert!(audit.iter().any(|e| e.kind == "token.refresh_refused"));
     }
 }

@@ -2,6 +2,7 @@
 
 mod client;
 mod keys;
+mod org;
 mod pat;
 mod user;
 
@@ -32,6 +33,10 @@ pub async fn run(cli: Cli) -> CommandResult {
         Command::Pat(cmd) => {
             let app = app::build(&config, Runtime::default(), embedded(&config)).await?;
             pat::run(&app, cmd).await
+        }
+        Command::Org(cmd) => {
+            let app = app::build(&config, Runtime::default(), embedded(&config)).await?;
+            org::run(&app, cmd).await
         }
         Command::Keys(cmd) => {
             let app = app::build(&config, Runtime::default(), embedded(&config)).await?;

@@ -15,6 +15,7 @@ mod mfa_limits_assurance;
 mod mfa_totp;
 mod mfa_two_nodes;
 mod oidc_rp;
+mod org_policy;
 mod pages;
 mod pats;
 mod refresh;

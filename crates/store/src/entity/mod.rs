@@ -7,6 +7,8 @@ pub mod backup_code;
 pub mod client;
 pub mod consent;
 pub mod mfa_account;
+pub mod org_member;
+pub mod organization;
 pub mod pat;
 pub mod refresh_family;
 pub mod refresh_token;

@@ -7,6 +7,7 @@ mod m0001_initial;
 mod m0002_refresh_grace;
 mod m0003_mfa;
 mod m0004_pats;
+mod m0005_orgs;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_refresh_grace::Migration),
             Box::new(m0003_mfa::Migration),
             Box::new(m0004_pats::Migration),
+            Box::new(m0005_orgs::Migration),
         ]
     }
 }

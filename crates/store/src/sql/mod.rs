@@ -7,6 +7,7 @@ mod audit;
 mod clients;
 mod keys;
 mod mfa;
+mod orgs;
 mod pats;
 mod refresh;
 

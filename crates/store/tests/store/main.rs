@@ -64,5 +64,6 @@ mod accounts;
 mod ephemeral;
 mod mfa;
 mod misc;
+mod orgs;
 mod refresh;
 mod support;

@@ -353,6 +353,7 @@ fn totp_setup_page(
         qr_svg: setup.enrollment.qr_svg,
         secret_text: setup.enrollment.secret_text,
         replacing,
+        required: false,
         error,
     };
     // The secret is on this page: never cached (S31).
@@ -420,6 +421,14 @@ async fn totp_turn_off_post(
         .get(session.auth.account_id)
         .await
         .map_err(|_| PageError::expired_flow().into_response())?;
+    if org_requires_authenticator(&state, &account).await? {
+        return Err(PageError::new(
+            StatusCode::CONFLICT,
+            "Your organization requires an authenticator app",
+            "You can replace your authenticator app with a new one, but not turn it off.",
+        )
+        .into_response());
+    }
     state
         .mfa
         .turn_off_totp(&account, &origin)
@@ -448,9 +457,30 @@ async fn totp_delete(
         .get(session.auth.account_id)
         .await
         .map_err(|_| StatusCode::NOT_FOUND.into_response())?;
+    if org_requires_authenticator(&state, &account).await? {
+        return Err(crate::routes::account_pats::api_error(
+            StatusCode::CONFLICT,
+            "authenticator_required",
+            "an organization of this account requires an authenticator app",
+        ));
+    }
     Ok(api_outcome(
         state.mfa.turn_off_totp(&account, &origin).await,
     ))
+}
+
+/// S54: members of an organization that requires an authenticator app may replace theirs but
+/// not turn it off (that would end the policy's guarantee without a sign-in).
+async fn org_requires_authenticator(
+    state: &AppState,
+    account: &lanyard_core::model::Account,
+) -> Result<bool, Response> {
+    state
+        .orgs
+        .policy()
+        .authenticator_required(account.id)
+        .await
+        .map_err(|e| PageError::from(lanyard_issuer::OAuthError::from(e)).into_response())
 }
 
 // ---- Backup code ----

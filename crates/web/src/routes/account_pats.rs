@@ -33,7 +33,7 @@ use crate::ui::{self, FieldError};
 const PAT: &str = "/account/pats/{id}";
 const PAT_REVOKE: &str = "/account/pats/{id}/revoke";
 /// A JSON request body larger than this is refused before parsing.
-const MAX_JSON_BODY: usize = 8 * 1024;
+pub(crate) const MAX_JSON_BODY: usize = 8 * 1024;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -94,7 +94,7 @@ struct CreateJson {
     no_expiry: bool,
 }
 
-fn api_error(status: StatusCode, error: &str, description: &str) -> Response {
+pub(crate) fn api_error(status: StatusCode, error: &str, description: &str) -> Response {
     let body = serde_json::json!({ "error": error, "error_description": description });
     no_store((status, Json(body)).into_response())
 }

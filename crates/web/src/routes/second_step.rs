@@ -124,9 +124,11 @@ async fn start(
         passed: None,
         backup_code_unacknowledged: false,
     };
-    // Only a plain sign-in accepts a trusted device; step-up never does (S36).
+    // Only a plain sign-in accepts a trusted device; step-up never does (S36), nor a sign-in
+    // that must set up an authenticator app: that needs a code proven now (S54).
     if purpose == Purpose::SignIn
         && required_level(&flow) <= 2
+        && !enrollment_due(state, account.id).await?
         && state
             .mfa
             .device_skips_code(account.id, device_cookie::read(state, &jar))
@@ -159,7 +161,7 @@ async fn start(
 }
 
 /// The flow and its pending second step, when the step is still open.
-async fn open_flow(
+pub(crate) async fn open_flow(
     state: &AppState,
     params: &Params,
 ) -> Result<(String, Flow, Pending), PageError> {
@@ -250,7 +252,7 @@ async fn render_code_page(
     Ok((jar, response).into_response())
 }
 
-fn no_store(response: &mut Response) {
+pub(crate) fn no_store(response: &mut Response) {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -481,10 +483,14 @@ async fn after_code(
     flow_id: &str,
     flow: Flow,
 ) -> Result<Response, PageError> {
-    let offer_trust = flow
-        .pending
-        .as_ref()
-        .is_some_and(|p| !p.step_up && p.passed == Some(Factor::EmailCode));
+    let Some(pending) = flow.pending.as_ref() else {
+        return Err(PageError::expired_flow());
+    };
+    // A device is not offered trust while its account must still set up an authenticator
+    // app: turning one on distrusts every device anyway.
+    let offer_trust = !pending.step_up
+        && pending.passed == Some(Factor::EmailCode)
+        && !enrollment_due(state, pending.account_id).await?;
     if !offer_trust {
         return finish(state, jar, flow_id, flow).await;
     }
@@ -538,9 +544,24 @@ async fn trust_post(
     finish(&state, jar, &id, flow).await
 }
 
+/// Whether an organization's policy (S54) requires this account to set up an authenticator
+/// app before the sign-in may end.
+pub(crate) async fn enrollment_due(
+    state: &AppState,
+    account: lanyard_core::AccountId,
+) -> Result<bool, PageError> {
+    Ok(state
+        .orgs
+        .policy()
+        .enrollment_due(account)
+        .await
+        .map_err(lanyard_issuer::OAuthError::from)?)
+}
+
 /// The end of the second step: a new session for a sign-in, or a fresh mark on the current
-/// session for a step-up; then on to the app or the account page.
-async fn finish(
+/// session for a step-up; then on to the app or the account page. A sign-in whose account
+/// must set up an authenticator app first goes to that page instead, with no session yet.
+pub(crate) async fn finish(
     state: &AppState,
     jar: CookieJar,
     flow_id: &str,
@@ -554,6 +575,18 @@ async fn finish(
     };
     if pending.backup_code_unacknowledged {
         return Err(PageError::expired_flow());
+    }
+    if !pending.step_up && enrollment_due(state, pending.account_id).await? {
+        flow.pending = Some(pending);
+        save_flow(state, Some(flow_id), &flow).await?;
+        return Ok((
+            jar,
+            redirect(
+                &format!("{}?flow={flow_id}", endpoints::LOGIN_ENROLL),
+                StatusCode::SEE_OTHER,
+            ),
+        )
+            .into_response());
     }
     let now = state.clock.now();
     let auth = Authenticated {

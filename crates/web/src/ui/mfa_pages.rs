@@ -129,6 +129,8 @@ pub struct TotpSetupPage {
     pub secret_text: String,
     /// True when an app is already set up and this one will replace it.
     pub replacing: bool,
+    /// True during sign-in when an organization requires an app (S54): no way around it.
+    pub required: bool,
     pub error: Option<FieldError>,
 }
 

@@ -98,6 +98,7 @@ fn totp_page() -> TotpSetupPage {
         qr_svg: SVG.into(),
         secret_text: "JBSW Y3DP EHPK 3PXP".into(),
         replacing: false,
+        required: false,
         error: None,
     }
 }
@@ -182,6 +183,15 @@ fn all_pages() -> Vec<(&'static str, String)> {
             .unwrap(),
         ),
         ("totp setup", totp_page().render().unwrap()),
+        (
+            "totp setup required by the organization",
+            TotpSetupPage {
+                required: true,
+                ..totp_page()
+            }
+            .render()
+            .unwrap(),
+        ),
         (
             "totp setup with error",
             TotpSetupPage {
@@ -776,6 +786,16 @@ fn totp_setup_shows_the_qr_code_and_the_key() {
     .render()
     .unwrap();
     assert!(replacing.contains("<h1>Replace your authenticator app</h1>"));
+    assert!(!html.contains("Your organization requires"));
+
+    let required = TotpSetupPage {
+        required: true,
+        ..totp_page()
+    }
+    .render()
+    .unwrap();
+    assert!(required.contains("<h1>Set up your authenticator app</h1>"));
+    assert!(required.contains("Your organization requires an authenticator app to sign in."));
 }
 
 #[test]
