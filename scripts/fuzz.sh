@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(jws redirect_uri params codes)
+[ ${#targets[@]} -eq 0 ] && targets=(jws redirect_uri params codes pat_token)
 
 export PATH="$PWD/.tools/bin:$PATH"
 if ! cargo fuzz --version >/dev/null 2>&1; then

@@ -3,9 +3,13 @@
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import * as jose from 'jose';
 import * as client from 'openid-client';
 
-import { CookieJar, outboxCodeReader, runAuthorization } from './lib/browser.mjs';
+import { CookieJar, outboxCodeReader, runAuthorization, runDeviceApproval } from './lib/browser.mjs';
 import { decodeJwt, verifyJwt } from './lib/jwt.mjs';
 
 function required(name) {
@@ -23,10 +27,49 @@ const FP_CLIENT_ID = process.env.INTEROP_FP_CLIENT_ID || '';
 const FP_CLIENT_SECRET = process.env.INTEROP_FP_CLIENT_SECRET || '';
 const EMAIL = required('INTEROP_EMAIL');
 const PASSWORD = required('INTEROP_PASSWORD');
+// Token exchange (RFC 8693) with personal access tokens: a public client, the API the PATs
+// are for, and two `lanyard pat create --json` answers in files (never on argv).
+const EXCHANGE_CLIENT_ID = process.env.INTEROP_EXCHANGE_CLIENT_ID || '';
+const PAT_AUDIENCE = process.env.INTEROP_PAT_AUDIENCE || '';
+const PAT_FILE = process.env.INTEROP_PAT_FILE || '';
+const REVOKE_PAT_FILE = process.env.INTEROP_REVOKE_PAT_FILE || '';
+const LANYARD_BIN = process.env.INTEROP_LANYARD_BIN || '';
+// Device authorization grant (RFC 8628): a public client allowed openid and email.
+const DEVICE_CLIENT_ID = process.env.INTEROP_DEVICE_CLIENT_ID || '';
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const PAT_TOKEN_TYPE = 'urn:lanyard:token-type:pat';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
 
 const SCOPE = 'openid email profile';
 // Sign-in codes arrive in the server's outbox folder (the embedded default mail transport).
 const readCode = outboxCodeReader(`${required('LANYARD_DATA_DIR')}/outbox`);
+
+/** openid-client Configuration for a public client (no secret: a tool or a device). */
+function discoverPublic(clientId) {
+  return client.discovery(new URL(ISSUER), clientId, undefined, client.None(), {
+    execute: [client.allowInsecureRequests],
+    timeout: 15,
+  });
+}
+
+/** The `lanyard pat create --json` answer run.sh saved: { id, token, scopes, … }. */
+async function readPat(file) {
+  const pat = JSON.parse(await readFile(file, 'utf8'));
+  assert.match(pat.token, /^lyd_pat_[0-9A-Za-z]{43}_[0-9A-Za-z]{6}$/);
+  return pat;
+}
+
+/** RFC 8693 §2.1: the PAT as subject token, for the API it names. */
+function exchangePat(config, token, extra = {}) {
+  return client.genericGrantRequest(config, TOKEN_EXCHANGE, {
+    subject_token: token,
+    subject_token_type: PAT_TOKEN_TYPE,
+    requested_token_type: ACCESS_TOKEN_TYPE,
+    audience: PAT_AUDIENCE,
+    ...extra,
+  });
+}
 
 /** openid-client Configuration for a confidential client_secret_basic client. */
 function discover(clientId, secret) {
@@ -390,3 +433,140 @@ test(
     assert.equal(after.pages[0], 'email', `signed out (pages: ${after.pages})`);
   },
 );
+
+const noExchange = !(EXCHANGE_CLIENT_ID && PAT_FILE && REVOKE_PAT_FILE && LANYARD_BIN) && 'no PAT or exchange client configured';
+
+test('token exchange (RFC 8693): a PAT becomes an RFC 9068 JWT that jose validates', { skip: noExchange }, async () => {
+  const meta = rp.serverMetadata();
+  assert.ok(meta.grant_types_supported.includes(TOKEN_EXCHANGE), 'discovery lists the grant');
+  assert.ok(meta.token_exchange_subject_token_types_supported?.includes(PAT_TOKEN_TYPE), 'and the PAT token type');
+
+  const tool = await discoverPublic(EXCHANGE_CLIENT_ID);
+  const pat = await readPat(PAT_FILE);
+  const tokens = await exchangePat(tool, pat.token);
+  assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+  assert.equal(tokens.issued_token_type, ACCESS_TOKEN_TYPE);
+  assert.equal(tokens.refresh_token, undefined, 'never a refresh token');
+  assert.equal(tokens.id_token, undefined);
+  assert.equal(tokens.scope, 'repo:read');
+
+  // jose checks the signature against the published JWK Set, the header's typ, iss, aud,
+  // and the time claims.
+  const { payload, protectedHeader } = await jose.jwtVerify(tokens.access_token, jose.createLocalJWKSet(jwks), {
+    issuer: ISSUER,
+    audience: PAT_AUDIENCE,
+    typ: 'at+jwt',
+    requiredClaims: ['sub', 'jti', 'iat', 'exp', 'client_id', 'scope'],
+  });
+  assert.equal(protectedHeader.typ.toLowerCase(), 'at+jwt');
+  assert.equal(payload.pat_id, pat.id);
+  assert.deepEqual(payload.amr, ['pat']);
+  assert.equal(payload.client_id, EXCHANGE_CLIENT_ID);
+  assert.equal(payload.sub, pat.account_id);
+  assert.equal(payload.scope, 'repo:read');
+  assert.equal(payload.exp - payload.iat, tokens.expires_in);
+  assert.equal(payload.act, undefined, 'no actor: client_id names the tool');
+  // A signature made with another key does not pass.
+  const [h, p, sig] = tokens.access_token.split('.');
+  const flipped = `${h}.${p}.${sig.slice(0, -2)}${sig.slice(-2) === 'AA' ? 'AB' : 'AA'}`;
+  await assert.rejects(jose.jwtVerify(flipped, jose.createLocalJWKSet(jwks)));
+
+  // Scopes beyond the PAT's, or an API it is not for, are refused.
+  await rejectsWith(exchangePat(tool, pat.token, { scope: 'repo:write' }), 'invalid_scope', 'wider scope');
+  await rejectsWith(exchangePat(tool, pat.token, { audience: 'other.example.com' }), 'invalid_target', 'unknown API');
+});
+
+test('token exchange: a revoked PAT is refused with invalid_grant, also by a running server', { skip: noExchange }, async () => {
+  // The confidential `rp` may exchange too, and introspect what it got (introspection
+  // answers only the client a token was issued to).
+  const pat = await readPat(REVOKE_PAT_FILE);
+  const before = await exchangePat(rp, pat.token);
+  assert.equal(decodeJwt(before.access_token).payload.client_id, CLIENT_ID);
+  assert.equal((await client.tokenIntrospection(rp, before.access_token)).active, true);
+
+  // The operator revokes it with the CLI (the same environment as the server: data folder
+  // or database and Redis). The id is not a secret; the token never leaves its file.
+  const { stdout } = await promisify(execFile)(LANYARD_BIN, ['pat', 'revoke', pat.id, '--json'], {
+    env: process.env,
+    timeout: 30_000,
+  });
+  assert.deepEqual(JSON.parse(stdout), { id: pat.id, revoked: true });
+
+  await assert.rejects(exchangePat(rp, pat.token), (err) => {
+    assert.equal(err.error, 'invalid_grant', `${err.name}: ${err.message}`);
+    assert.equal(err.error_description, 'the subject token is not valid');
+    assert.ok(!JSON.stringify(err.cause ?? {}).includes(pat.token), 'the refusal does not echo the PAT');
+    return true;
+  });
+  // A token minted before the revocation is reported inactive at once.
+  assert.equal((await client.tokenIntrospection(rp, before.access_token)).active, false);
+  // A mistyped PAT (checksum) gets the same answer.
+  const typo = pat.token.slice(0, 20) + (pat.token[20] === 'a' ? 'b' : 'a') + pat.token.slice(21);
+  const tool = await discoverPublic(EXCHANGE_CLIENT_ID);
+  await rejectsWith(exchangePat(tool, typo), 'invalid_grant', 'mistyped PAT');
+});
+
+const noDevice = !DEVICE_CLIENT_ID && 'no device client configured';
+
+/** Starts a device authorization and polls with openid-client while the person decides. */
+async function deviceFlow(decision) {
+  const device = await discoverPublic(DEVICE_CLIENT_ID);
+  assert.ok(device.serverMetadata().device_authorization_endpoint, 'discovery names the endpoint');
+  const started = await client.initiateDeviceAuthorization(device, { scope: 'openid email' });
+  assert.match(started.user_code, /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
+  assert.equal(started.verification_uri, `${ISSUER}/device`);
+  assert.ok(started.verification_uri_complete.startsWith(`${ISSUER}/device?user_code=`));
+  assert.ok(started.expires_in > 0 && started.interval > 0);
+  // The device polls (answered authorization_pending, perhaps slow_down, which
+  // openid-client handles) while the person opens the link on another device.
+  const polling = client.pollDeviceAuthorizationGrant(device, started, undefined, {
+    signal: AbortSignal.timeout(60_000),
+  });
+  polling.catch(() => {}); // awaited below; avoid an unhandled rejection meanwhile
+  const approval = await runDeviceApproval(started.verification_uri_complete, {
+    userCode: started.user_code,
+    email: EMAIL,
+    password: PASSWORD,
+    readCode,
+    decision,
+  });
+  return { device, started, polling, approval };
+}
+
+test('device authorization (RFC 8628): approved on the /device pages, polled to tokens', { skip: noDevice }, async () => {
+  const { device, started, polling, approval } = await deviceFlow('approve');
+  assert.deepEqual(approval.pages, ['email', 'password', 'device-code', 'device-confirm']);
+  assert.equal(approval.shownCode, started.user_code, 'the confirmation page shows the code to compare');
+  assert.equal(approval.outcome, 'approved');
+
+  const tokens = await polling;
+  assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+  assert.ok(tokens.refresh_token, 'the client may refresh');
+  // openid-client validated the ID token (signature, iss, aud, exp).
+  const claims = tokens.claims();
+  assert.equal(claims.iss, ISSUER);
+  assert.ok([claims.aud].flat().includes(DEVICE_CLIENT_ID));
+  assert.equal(claims.email, EMAIL);
+  const at = await verifyJwt(tokens.access_token, jwks);
+  assert.equal(at.header.typ.toLowerCase(), 'at+jwt');
+  assert.equal(at.payload.client_id, DEVICE_CLIENT_ID);
+  assert.equal(at.payload.sub, claims.sub);
+  const info = await client.fetchUserInfo(device, tokens.access_token, claims.sub);
+  assert.equal(info.email, EMAIL);
+  // The refresh token works like one from the code flow.
+  const refreshed = await client.refreshTokenGrant(device, tokens.refresh_token);
+  assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
+
+  // The device code is spent.
+  await rejectsWith(
+    client.genericGrantRequest(device, DEVICE_CODE, { device_code: started.device_code }),
+    'invalid_grant',
+    'a redeemed device code',
+  );
+});
+
+test('device authorization: denied on the confirmation page, the device hears access_denied', { skip: noDevice }, async () => {
+  const { polling, approval } = await deviceFlow('deny');
+  assert.equal(approval.outcome, 'denied');
+  await rejectsWith(polling, 'access_denied', 'denied device request');
+});

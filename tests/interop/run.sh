@@ -73,8 +73,16 @@ if [[ -n "${LANYARD_REDIS_URL:-}" ]]; then
   # A Redis shared between runs: keep this run's keys apart.
   export LANYARD_EPHEMERAL__REDIS_PREFIX="lanyard-interop-$port:"
 fi
-# Defaults + the environment above only: no config file (the working dir has none either).
-unset LANYARD_CONFIG
+# The device flow test polls: a short interval keeps it quick (1–60 s are allowed).
+export LANYARD_TOKENS__DEVICE_POLL_INTERVAL_SECS=1
+# Defaults + the environment above, and one config file for what only a file can hold: the
+# API that PATs are exchanged for (`[[resources]]` is a list of tables).
+export LANYARD_CONFIG="$tmp/lanyard.toml"
+cat >"$LANYARD_CONFIG" <<'TOML'
+[[resources]]
+identifier = "api.example.com"
+scopes = ["repo:read", "repo:write"]
+TOML
 mkdir -p "$LANYARD_DATA_DIR"
 
 log="$tmp/server.log"
@@ -105,7 +113,8 @@ redirect_uri="http://127.0.0.1:$rp_port/cb"
 post_logout_uri="http://127.0.0.1:$rp_port/logged-out"
 "$BIN" client create --id rp --name "Interop RP" \
   --redirect-uri "$redirect_uri" --post-logout-redirect-uri "$post_logout_uri" \
-  --grant authorization_code,refresh_token,client_credentials --auth client_secret_basic \
+  --grant authorization_code,refresh_token,client_credentials,urn:ietf:params:oauth:grant-type:token-exchange \
+  --auth client_secret_basic \
   --scope openid --scope email --scope profile --scope api --json >"$tmp/rp.json" 2>>"$log" ||
   fail "client create rp failed"
 "$BIN" client create --id rp-first-party --name "Interop first-party" --first-party \
@@ -113,6 +122,24 @@ post_logout_uri="http://127.0.0.1:$rp_port/logged-out"
   --grant authorization_code,refresh_token --auth client_secret_basic \
   --scope openid --scope email --scope profile --json >"$tmp/fp.json" 2>>"$log" ||
   fail "client create rp-first-party failed"
+# Public clients: a command-line tool that exchanges PATs (RFC 8693), and a device that
+# signs in with the device authorization grant (RFC 8628).
+"$BIN" client create --id tool --name "Interop tool" --auth none \
+  --grant urn:ietf:params:oauth:grant-type:token-exchange --json >/dev/null 2>>"$log" ||
+  fail "client create tool failed"
+"$BIN" client create --id device --name "Interop device" --auth none \
+  --grant urn:ietf:params:oauth:grant-type:device_code,refresh_token \
+  --scope openid --scope email --json >/dev/null 2>>"$log" ||
+  fail "client create device failed"
+# Two PATs: one to exchange, one the suite revokes. Each `--json` answer (the token is in it,
+# shown this once) goes to an owner-only file; node reads the files, never argv.
+(
+  umask 077
+  for name in exchange revoke; do
+    "$BIN" pat create --user "$email" --name "interop-$name" --scope repo:read --json \
+      >"$tmp/pat-$name.json" 2>>"$log" || exit 1
+  done
+) || fail "pat create failed"
 rp_secret="$(json_field client_secret <"$tmp/rp.json")" || fail "no client_secret in $(cat "$tmp/rp.json")"
 fp_secret="$(json_field client_secret <"$tmp/fp.json")" || fail "no client_secret in $(cat "$tmp/fp.json")"
 
@@ -143,6 +170,11 @@ export INTEROP_CLIENT_ID=rp INTEROP_CLIENT_SECRET="$rp_secret"
 export INTEROP_FP_CLIENT_ID=rp-first-party INTEROP_FP_CLIENT_SECRET="$fp_secret"
 export INTEROP_REDIRECT_URI="$redirect_uri" INTEROP_POST_LOGOUT_REDIRECT_URI="$post_logout_uri"
 export INTEROP_EMAIL="$email" INTEROP_PASSWORD="$password"
+export INTEROP_EXCHANGE_CLIENT_ID=tool INTEROP_PAT_AUDIENCE=api.example.com
+export INTEROP_PAT_FILE="$tmp/pat-exchange.json" INTEROP_REVOKE_PAT_FILE="$tmp/pat-revoke.json"
+export INTEROP_DEVICE_CLIENT_ID=device
+# The suite revokes a PAT with the CLI while the server runs (same environment).
+export INTEROP_LANYARD_BIN="$BIN"
 
 status=0
 (cd "$here" && timeout --kill-after=10 "${INTEROP_TIMEOUT:-300}" \

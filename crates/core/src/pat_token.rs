@@ -45,7 +45,7 @@ pub fn mint(rng: &dyn Rng) -> MintedPat {
     let mut token = String::with_capacity(PAT_LEN);
     token.push_str(PAT_PREFIX);
     token.push_str(&body);
-    let checksum = checksum_of(&token);
+    let checksum = checksum_of(token.as_bytes());
     token.push('_');
     token.push_str(&checksum);
     let display = display_of(&token);
@@ -58,20 +58,21 @@ pub fn mint(rng: &dyn Rng) -> MintedPat {
 /// True when `candidate` has the exact shape and a matching checksum. Cheap and free of
 /// I/O: everything that fails here is refused without a lookup.
 pub fn is_well_formed(candidate: &str) -> bool {
-    let Some(rest) = candidate.strip_prefix(PAT_PREFIX) else {
-        return false;
-    };
-    if candidate.len() != PAT_LEN {
-        return false;
-    }
-    let (body, tail) = rest.split_at(BODY_LEN);
-    let Some(checksum) = tail.strip_prefix('_') else {
-        return false;
-    };
-    if !body.bytes().chain(checksum.bytes()).all(is_base62) {
+    // Bytes, not `str` slicing: a multibyte character straddling the body's end would make
+    // a `str` split panic (found by the `pat_token` fuzz target).
+    let bytes = candidate.as_bytes();
+    if bytes.len() != PAT_LEN || !bytes.starts_with(PAT_PREFIX.as_bytes()) {
         return false;
     }
-    checksum_of(&candidate[..PAT_PREFIX.len() + BODY_LEN]) == checksum
+    let (head, tail) = bytes.split_at(PAT_PREFIX.len() + BODY_LEN);
+    let body = &head[PAT_PREFIX.len()..];
+    let Some(checksum) = tail.strip_prefix(b"_") else {
+        return false;
+    };
+    if !body.iter().chain(checksum).copied().all(is_base62) {
+        return false;
+    }
+    checksum_of(head).as_bytes() == checksum
 }
 
 /// True when `text` contains something that starts like a token: used to refuse tokens in
@@ -91,8 +92,8 @@ fn is_base62(b: u8) -> bool {
     b.is_ascii_alphanumeric()
 }
 
-fn checksum_of(prefix_and_body: &str) -> String {
-    let crc = CRC32.checksum(prefix_and_body.as_bytes());
+fn checksum_of(prefix_and_body: &[u8]) -> String {
+    let crc = CRC32.checksum(prefix_and_body);
     base62_fixed(&crc.to_be_bytes(), CHECKSUM_LEN)
 }
 
@@ -178,6 +179,10 @@ mod tests {
         assert!(!is_well_formed(&token.replacen('_', "-", 3)));
         let multibyte = format!("lyd_pat_{}é{}", &token[8..50], &token[51..]);
         assert!(!is_well_formed(&multibyte));
+        // 58 bytes with a two-byte character across the body's end: refused, not a panic.
+        let straddling = format!("lyd_pat_{}é{}", "a".repeat(42), "a".repeat(6));
+        assert_eq!(straddling.len(), PAT_LEN);
+        assert!(!is_well_formed(&straddling));
     }
 
     #[test]

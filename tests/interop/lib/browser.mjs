@@ -143,6 +143,37 @@ async function submit(jar, form, extra) {
 }
 
 /**
+ * Answers one sign-in page — email, password, the second step's code, "I saved my backup
+ * code", "Trust this device?" — and returns the server's response, or null when `form` is
+ * not a sign-in page. Records the pages in `ctx.seen` / `ctx.secondStep`.
+ */
+async function answerSignInPage(jar, form, ctx) {
+  if (form.fields.includes('email')) {
+    ctx.seen.push('email');
+    return submit(jar, form, { email: ctx.email });
+  }
+  if (form.fields.includes('password')) {
+    ctx.seen.push('password');
+    ctx.before = ctx.readCode ? await ctx.readCode.snapshot() : null;
+    return submit(jar, form, { password: ctx.password });
+  }
+  if (form.fields.includes('code')) {
+    if (!ctx.readCode) throw new Error(`a code page but no readCode (trail: ${ctx.trail.join(' → ')})`);
+    ctx.secondStep.push('code');
+    return submit(jar, form, { code: await ctx.readCode(ctx.before) });
+  }
+  if (form.fields.includes('saved')) {
+    ctx.secondStep.push('backup-code');
+    return submit(jar, form, { saved: 'yes' });
+  }
+  if (form.buttons.some((b) => b.name === 'trust')) {
+    ctx.secondStep.push('trust');
+    return submit(jar, form, { trust: ctx.trust });
+  }
+  return null;
+}
+
+/**
  * Drives the browser side of an authorization request: follows redirects, fills in the
  * email and password pages, the second step (the emailed code from `readCode`, "I saved my
  * backup code", "Don't trust this device") and answers the consent page, until the server
@@ -159,10 +190,8 @@ export async function runAuthorization(authorizationUrl, {
   readCode,
   trust = 'no',
 }) {
-  const seen = [];
-  const secondStep = [];
-  let before = null;
-  const trail = [];
+  const ctx = { seen: [], secondStep: [], before: null, trail: [], email, password, readCode, trust };
+  const { seen, secondStep, trail } = ctx;
   let response = await jar.fetch(authorizationUrl);
   let url = new URL(authorizationUrl);
   for (let step = 0; step < MAX_STEPS; step++) {
@@ -188,23 +217,9 @@ export async function runAuthorization(authorizationUrl, {
       throw new Error(`expected a POST form at ${url.pathname}: ${pageText(html)}`);
     }
     const [form] = forms;
-    if (form.fields.includes('email')) {
-      seen.push('email');
-      response = await submit(jar, form, { email });
-    } else if (form.fields.includes('password')) {
-      seen.push('password');
-      before = readCode ? await readCode.snapshot() : null;
-      response = await submit(jar, form, { password });
-    } else if (form.fields.includes('code')) {
-      if (!readCode) throw new Error(`a code page but no readCode (trail: ${trail.join(' → ')})`);
-      secondStep.push('code');
-      response = await submit(jar, form, { code: await readCode(before) });
-    } else if (form.fields.includes('saved')) {
-      secondStep.push('backup-code');
-      response = await submit(jar, form, { saved: 'yes' });
-    } else if (form.buttons.some((b) => b.name === 'trust')) {
-      secondStep.push('trust');
-      response = await submit(jar, form, { trust });
+    const answered = await answerSignInPage(jar, form, ctx);
+    if (answered) {
+      response = answered;
     } else if (form.buttons.some((b) => b.name === 'decision' && b.value === decision)) {
       if (seen.includes('consent')) {
         throw new Error(`the consent page came back after decision=${decision} (trail: ${trail.join(' → ')})`);
@@ -217,6 +232,71 @@ export async function runAuthorization(authorizationUrl, {
     url = form.action;
   }
   throw new Error(`no redirect to ${redirectUri} after ${MAX_STEPS} steps (trail: ${trail.join(' → ')})`);
+}
+
+/**
+ * The person's side of the device flow (RFC 8628 §3.3): opens `verificationUrl` (the
+ * `verification_uri_complete` from the device authorization response, or the plain
+ * `verification_uri`), signs in when asked, enters `userCode` on the code page, and answers
+ * the confirmation page with `decision` ('approve' or 'deny'). Returns the pages seen
+ * ('email', 'password', 'device-code', 'device-confirm'), the code shown for comparison on
+ * the confirmation page, and the outcome the last page states ('approved' or 'denied').
+ */
+export async function runDeviceApproval(verificationUrl, {
+  jar = new CookieJar(),
+  userCode,
+  email,
+  password,
+  decision = 'approve',
+  readCode,
+  trust = 'no',
+}) {
+  const ctx = { seen: [], secondStep: [], before: null, trail: [], email, password, readCode, trust };
+  const { seen, trail } = ctx;
+  let shownCode = null;
+  let response = await jar.fetch(verificationUrl);
+  let url = new URL(verificationUrl);
+  for (let step = 0; step < MAX_STEPS; step++) {
+    trail.push(`${response.status} ${url.pathname}`);
+    if (REDIRECT_STATUSES.has(response.status)) {
+      const location = response.headers.get('location');
+      if (!location) throw new Error(`redirect without Location from ${url}`);
+      url = new URL(location, url);
+      await response.arrayBuffer();
+      response = await jar.fetch(url);
+      continue;
+    }
+    const html = await response.text();
+    if (response.status !== 200) {
+      throw new Error(`HTTP ${response.status} at ${url.pathname}: ${pageText(html)} (trail: ${trail.join(' → ')})`);
+    }
+    const forms = parseForms(html, url).filter((f) => f.method === 'post');
+    if (forms.length === 0) {
+      // The last page: no form, it says what happened.
+      const outcome = /Your device is connected/.test(html) ? 'approved' : /You denied access/.test(html) ? 'denied' : null;
+      if (!outcome) throw new Error(`unexpected page at ${url.pathname}: ${pageText(html)}`);
+      return { pages: seen, secondStep: ctx.secondStep, shownCode, outcome, jar, trail };
+    }
+    const [form] = forms;
+    const answered = await answerSignInPage(jar, form, ctx);
+    if (answered) {
+      response = answered;
+    } else if (form.fields.includes('user_code')) {
+      if (seen.includes('device-code')) {
+        throw new Error(`the code page came back: ${pageText(html)} (trail: ${trail.join(' → ')})`);
+      }
+      seen.push('device-code');
+      response = await submit(jar, form, { user_code: userCode });
+    } else if (form.buttons.some((b) => b.name === 'decision' && b.value === decision)) {
+      seen.push('device-confirm');
+      shownCode = html.match(/<code>([^<]*)<\/code>/)?.[1] ?? null;
+      response = await submit(jar, form, { decision });
+    } else {
+      throw new Error(`unrecognised page at ${url.pathname}: ${pageText(html)}`);
+    }
+    url = form.action;
+  }
+  throw new Error(`the device pages did not finish after ${MAX_STEPS} steps (trail: ${trail.join(' → ')})`);
 }
 
 /**

@@ -494,6 +494,33 @@ async fn s25_s26_every_bad_subject_token_gets_the_same_answer() {
     .await;
 }
 
+/// Regression: 58 bytes whose two-byte character straddles the end of the body made the
+/// format check slice through it and panic — a crash of the whole server in release builds
+/// (`panic = "abort"`), reachable with a public client id. Found by the `pat_token` fuzz
+/// target.
+#[tokio::test]
+async fn s25_a_multibyte_character_across_the_body_end_is_refused_not_a_crash() {
+    each_backend_with(configure, |app| async move {
+        app.create_client(client(
+            TOOL,
+            ClientAuthMethod::None,
+            vec![GrantType::TokenExchange],
+        ))
+        .await;
+        for straddling in [
+            format!("lyd_pat_{}é{}", "a".repeat(42), "a".repeat(6)),
+            format!("lyd_pat_{}€{}", "a".repeat(41), "a".repeat(6)),
+            format!("lyd_pat_{}😀{}", "a".repeat(40), "a".repeat(6)),
+        ] {
+            assert_eq!(straddling.len(), 58);
+            let (status, body) = exchange_pat(&app, &straddling, &[("audience", API)]).await;
+            assert_refused(status, &body);
+        }
+        app
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn s26_failures_are_throttled_per_address_and_audited_once() {
     each_backend_with(configure, |app| async move {

@@ -1,7 +1,11 @@
 //! Secret hygiene, on the real `lanyard` binary run as a subprocess at TRACE
-//! (`LANYARD_LOG=trace`), on every backend (security tests S55 and S56,
+//! (`LANYARD_LOG=trace`), on every backend (security tests S24, S55 and S56,
 //! shared/design/security-tests.md):
 //!
+//! * S24 — personal access tokens (one from the account API, one from `lanyard pat create`,
+//!   a mistyped one and an unknown one) and the JWTs exchanged for them appear nowhere: not
+//!   in the logs, the error responses, the database (which holds the keyed hash and the
+//!   shortened display form) or Redis.
 //! * S55 — no secret the run minted appears, in any usual spelling, in the processes' output,
 //!   the error responses, the audit table, or (PostgreSQL + Redis) the Redis key names and
 //!   every argument of every command `MONITOR` saw; keys of codes, sessions and flows are
@@ -241,6 +245,114 @@ fn s55_no_minted_secret_in_logs_errors_audit_or_redis() {
             check_key_shapes(run, &keys);
         }
         assert!(hits.is_empty(), "{}", report(run.backend, &hits));
+    }
+}
+
+#[test]
+fn s24_pats_and_their_exchanged_jwts_never_in_logs_errors_db_or_redis() {
+    for run in runs() {
+        let backend = run.backend;
+        let pat_secrets: Vec<Minted> = run
+            .secrets
+            .iter()
+            .filter(|s| s.what.contains("PAT"))
+            .cloned()
+            .collect();
+        let kinds: Vec<&str> = pat_secrets.iter().map(|s| s.what.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "PAT (operator)",
+                "PAT (account API)",
+                "access token (PAT exchange 1)",
+                "access token (PAT exchange 2)",
+                "mistyped PAT",
+                "unknown PAT",
+            ],
+            "{backend:?}: the scenario no longer covers PATs as it did"
+        );
+        assert_eq!((run.pats.len(), run.pat_jwts.len()), (2, 2));
+        let needles = needles(&pat_secrets);
+        // The search finds them where they are by design.
+        for what in [
+            "PAT (operator)",
+            "PAT (account API)",
+            "access token (PAT exchange 1)",
+        ] {
+            assert!(
+                run.controls.iter().any(|(place, text, w)| w == what
+                    && search(&needles, place, text).iter().any(|h| h.what == what)),
+                "{backend:?}: the search misses {what}"
+            );
+        }
+
+        let mut hits = Vec::new();
+        for (name, text) in &run.logs {
+            hits.extend(search(&needles, name, text));
+        }
+        let refusals = [
+            "exchange, revoked PAT",
+            "exchange, mistyped PAT",
+            "exchange, unknown PAT",
+            "token, PAT in query",
+            "userinfo, PAT as bearer",
+        ];
+        for label in refusals {
+            let error = run
+                .errors
+                .iter()
+                .find(|e| e.request == label)
+                .unwrap_or_else(|| panic!("{backend:?}: no error response to {label}"));
+            let place = format!("error response to {label} ({})", error.status);
+            hits.extend(search(&needles, &place, &error.text));
+        }
+        for cell in &run.dump {
+            let place = format!("{}.{} row {}", cell.table, cell.column, cell.row);
+            match &cell.value {
+                Value::Text(t) => hits.extend(search(&needles, &place, t)),
+                Value::Bytes(b) => hits.extend(search_bytes(&pat_secrets, &needles, &place, b)),
+                Value::Null => {}
+            }
+        }
+        if backend == Backend::Production {
+            let monitor = run.monitor.as_deref().unwrap();
+            hits.extend(search(&needles, "Redis MONITOR", monitor));
+            for key in &run.redis_keys {
+                hits.extend(search(&needles, "Redis key name", key));
+            }
+        }
+        assert!(hits.is_empty(), "{}", report(backend, &hits));
+
+        // At rest: the keyed hash and the display form, nothing else; the audit trail knows
+        // the PATs by id.
+        let hasher = TokenHasher::from_base64(&run.token_hash_key).unwrap();
+        let column = |name: &str| -> Vec<&str> {
+            run.dump
+                .iter()
+                .filter(|c| c.table == "pats" && c.column == name)
+                .filter_map(|c| c.text())
+                .collect()
+        };
+        let hashes = column("token_hash");
+        let displays = column("display");
+        assert_eq!(hashes.len(), 2, "{backend:?}: {hashes:?}");
+        for pat in &run.pats {
+            assert!(hashes.contains(&hasher.hash(pat).as_str()), "{backend:?}");
+            let shown = lanyard_core::pat_token::display_of(pat);
+            assert!(
+                displays.contains(&shown.as_str()),
+                "{backend:?}: {displays:?}"
+            );
+        }
+        let audit_kinds: BTreeSet<&str> = run
+            .dump
+            .iter()
+            .filter(|c| c.table == "audit_events" && c.column == "kind")
+            .filter_map(|c| c.text())
+            .collect();
+        for kind in ["pat.created", "pat.revoked"] {
+            assert!(audit_kinds.contains(kind), "{backend:?}: no {kind}");
+        }
     }
 }
 

@@ -33,12 +33,39 @@ fn percent_encode(value: &str) -> String {
         .collect()
 }
 
-/// The random part of an opaque token: after its `lyd_xx_` prefix, if any.
+/// The random part of an opaque token: after its `lyd_xx_` or `lyd_pat_` prefix, if any.
 fn opaque_payload(value: &str) -> &str {
-    match value.strip_prefix("lyd_") {
-        Some(rest) if rest.len() > 3 && rest.as_bytes()[2] == b'_' => &rest[3..],
+    let Some(rest) = value.strip_prefix("lyd_") else {
+        return value;
+    };
+    match rest.find('_') {
+        Some(kind) if (2..=3).contains(&kind) && rest.len() > kind + 1 => &rest[kind + 1..],
         _ => value,
     }
+}
+
+/// The random bytes behind a token's payload: a PAT's body is a base62 number (32 bytes,
+/// docs/pats.md), the other tokens' payloads are base64.
+fn decoded_payload(value: &str) -> Option<Vec<u8>> {
+    if lanyard_core::pat_token::is_well_formed(value) {
+        const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let mut number = [0u8; 33];
+        for c in value["lyd_pat_".len()..][..43].bytes() {
+            let mut carry = BASE62.iter().position(|&b| b == c)? as u32;
+            for byte in number.iter_mut().rev() {
+                let acc = u32::from(*byte) * 62 + carry;
+                *byte = acc as u8;
+                carry = acc >> 8;
+            }
+        }
+        return Some(number[1..].to_vec());
+    }
+    let payload = opaque_payload(value);
+    URL_SAFE_NO_PAD
+        .decode(payload)
+        .or_else(|_| STANDARD.decode(payload))
+        .ok()
+        .filter(|b| b.len() >= 16)
 }
 
 fn is_jwt(value: &str) -> bool {
@@ -89,11 +116,7 @@ impl Minted {
                     payload[payload.len() - 16..].to_owned(),
                 ));
             }
-            if let Ok(bytes) = URL_SAFE_NO_PAD
-                .decode(payload)
-                .or_else(|_| STANDARD.decode(payload))
-                && bytes.len() >= 16
-            {
+            if let Some(bytes) = decoded_payload(v) {
                 forms.push(("payload as hex", hex::encode(&bytes)));
                 forms.push(("payload as HEX", hex::encode_upper(&bytes)));
             }
@@ -115,12 +138,7 @@ impl Minted {
         if is_jwt(&self.value) {
             return None;
         }
-        let payload = opaque_payload(&self.value);
-        URL_SAFE_NO_PAD
-            .decode(payload)
-            .or_else(|_| STANDARD.decode(payload))
-            .ok()
-            .filter(|b| b.len() >= 16)
+        decoded_payload(&self.value)
     }
 }
 
@@ -234,6 +252,16 @@ fn the_jwt_finder_and_the_needles_work() {
     );
     assert!(hits.iter().all(|h| h.form != "raw"), "{hits:?}");
     assert!(search(&needles, "log", "nothing here").is_empty());
+    // A PAT: the body without the prefix, windows of it, and its 32 random bytes.
+    let pat = lanyard_core::pat_token::mint(&lanyard_core::OsRng);
+    let pat = Minted::new("pat", pat.token.expose());
+    let body = &pat.value[8..51];
+    let hits = search(&pat.needles(), "log", &format!("t={}", &body[5..40]));
+    assert!(
+        hits.iter().any(|h| h.form == "middle 16 characters"),
+        "{hits:?}"
+    );
+    assert_eq!(pat.payload_bytes().map(|b| b.len()), Some(32));
     let password = Minted::new("pw", "a b&c");
     let forms: Vec<String> = password.needles().into_iter().map(|n| n.text).collect();
     assert!(forms.contains(&"a+b%26c".to_owned()), "{forms:?}");

@@ -31,6 +31,9 @@ const EMAIL: &str = "alice@example.com";
 const FLOW_ID: &str = "sign-in flow id";
 const CSRF_TOKEN: &str = "CSRF token";
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+const PAT_API: &str = "api.example.com";
+const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const PAT_TYPE: &str = "urn:lanyard:token-type:pat";
 
 /// A response the scenario got with an error status, or an error sent back by redirect.
 pub struct ErrorResponse {
@@ -66,6 +69,9 @@ pub struct Run {
     pub flows: Vec<String>,
     pub refresh_tokens: Vec<String>,
     pub client_secrets: Vec<(String, String)>,
+    /// The personal access tokens the server issued (S24), and the JWTs exchanged for them.
+    pub pats: Vec<String>,
+    pub pat_jwts: Vec<String>,
     /// Places that do hold secrets, by design — (place, text, which secret) — so the search
     /// is shown to find them where they are.
     pub controls: Vec<(String, String, String)>,
@@ -199,6 +205,18 @@ pub async fn run(backend: Backend) -> Run {
     ] {
         vars.push((key.to_owned(), value));
     }
+    // A registered API, so that PATs can be minted and exchanged (S24); `[[resources]]` is
+    // a list of tables, which only a file can hold.
+    let config_file = dir.path().join("lanyard.toml");
+    std::fs::write(
+        &config_file,
+        format!("[[resources]]\nidentifier = \"{PAT_API}\"\nscopes = [\"repo:read\"]\n"),
+    )
+    .unwrap();
+    vars.push((
+        "LANYARD_CONFIG".into(),
+        config_file.to_string_lossy().into_owned(),
+    ));
     let env = Env {
         vars,
         cwd: dir.path().to_owned(),
@@ -368,6 +386,43 @@ pub async fn run(backend: Backend) -> Run {
     )
     .await;
     keep_log(&tv, true);
+
+    // A public desktop tool that exchanges PATs, and a PAT an operator mints for it (S24).
+    // `pat create` prints the token once on stdout by design; its stderr is searched.
+    let tool = process::run(
+        &env,
+        &[
+            "client", "create", "--id", "tool", "--grant", EXCHANGE, "--auth", "none", "--json",
+        ],
+        None,
+    )
+    .await;
+    keep_log(&tool, true);
+    let operator_pat = process::run(
+        &env,
+        &[
+            "pat",
+            "create",
+            "--user",
+            EMAIL,
+            "--name",
+            "ci",
+            "--scope",
+            "repo:read",
+            "--json",
+        ],
+        None,
+    )
+    .await;
+    keep_log(&operator_pat, false);
+    let created: serde_json::Value = serde_json::from_slice(&operator_pat.stdout).unwrap();
+    let pat_cli = rec.mint("PAT (operator)", &text(&created, "token"));
+    let pat_cli_id = text(&created, "id");
+    controls.push((
+        "stdout of pat create".into(),
+        String::from_utf8_lossy(&operator_pat.stdout).into_owned(),
+        "PAT (operator)".into(),
+    ));
 
     // --- The server.
     let server = Server::start(&env).await;
@@ -820,6 +875,98 @@ pub async fn run(backend: Backend) -> Run {
     let (status, _, _) = rec.send("device poll, redeemed", poll()).await;
     assert_eq!(status, 400);
 
+    // S24: a PAT minted through the account API (the session is fresh: it just signed in
+    // with both steps), both PATs exchanged for JWTs, the operator's revoked from the CLI
+    // while the server runs, and the refusals that carry a PAT: revoked, mistyped, unknown,
+    // in a query string, as a bearer token.
+    let (status, _, _) = browser.get(&format!("{base}/account/pats"), &base).await;
+    assert_eq!(status, 200);
+    let (status, _, body) = rec
+        .send(
+            "account API, create PAT",
+            browser
+                .http
+                .post(format!("{base}/account/pats"))
+                .header("accept", "application/json")
+                .header(
+                    "x-csrf-token",
+                    cookie_value(&jar, &base, "lanyard_csrf").expect("a CSRF cookie"),
+                )
+                .json(&serde_json::json!({"name": "laptop", "scopes": ["repo:read"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    controls.push((
+        "PAT creation response".into(),
+        body.clone(),
+        "PAT (account API)".into(),
+    ));
+    let created: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let pat_api = rec.mint("PAT (account API)", &text(&created, "token"));
+    let exchange = |pat: &str| {
+        http().post(&token).form(&[
+            ("grant_type", EXCHANGE),
+            ("client_id", "tool"),
+            ("subject_token", pat),
+            ("subject_token_type", PAT_TYPE),
+            ("audience", PAT_API),
+        ])
+    };
+    let mut pat_jwts = Vec::new();
+    for (label, pat, what) in [
+        (
+            "exchange, account PAT",
+            &pat_api,
+            "access token (PAT exchange 1)",
+        ),
+        (
+            "exchange, operator PAT",
+            &pat_cli,
+            "access token (PAT exchange 2)",
+        ),
+    ] {
+        let (status, _, body) = rec.send(label, exchange(pat)).await;
+        assert_eq!(status, 200, "{body}");
+        controls.push(("exchange response".into(), body.clone(), what.into()));
+        let issued: serde_json::Value = serde_json::from_str(&body).unwrap();
+        pat_jwts.push(rec.mint(what, &text(&issued, "access_token")));
+    }
+    let revoked = process::run(&env, &["pat", "revoke", &pat_cli_id], None).await;
+    keep_log(&revoked, true);
+    let (status, _, body) = rec.send("exchange, revoked PAT", exchange(&pat_cli)).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("invalid_grant"), "{body}");
+    let mut typo = pat_api.clone().into_bytes();
+    typo[30] = if typo[30] == b'a' { b'b' } else { b'a' };
+    let typo = rec.mint("mistyped PAT", &String::from_utf8(typo).unwrap());
+    let unknown = rec.mint(
+        "unknown PAT",
+        lanyard_core::pat_token::mint(&OsRng).token.expose(),
+    );
+    for (label, pat) in [
+        ("exchange, mistyped PAT", &typo),
+        ("exchange, unknown PAT", &unknown),
+    ] {
+        let (status, _, body) = rec.send(label, exchange(pat)).await;
+        assert_eq!(status, 400, "{body}");
+    }
+    let (status, _, _) = rec
+        .send(
+            "token, PAT in query",
+            http()
+                .post(format!("{token}?subject_token={pat_api}"))
+                .form(&[("grant_type", EXCHANGE), ("client_id", "tool")]),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, _, _) = rec
+        .send(
+            "userinfo, PAT as bearer",
+            http().get(&userinfo).bearer_auth(&pat_api),
+        )
+        .await;
+    assert_eq!(status, 401);
+
     // Logout with the ID token as hint signs this browser out.
     let (status, location, _) = rec
         .send(
@@ -878,6 +1025,8 @@ pub async fn run(backend: Backend) -> Run {
         flows: vec![flow],
         refresh_tokens: vec![rt1, rt2, rt2b, rt3, rt5, rt5b, rt_device],
         client_secrets: vec![("rp".into(), rp_secret), ("batch".into(), batch_secret)],
+        pats: vec![pat_api, pat_cli],
+        pat_jwts,
         controls,
     }
 }
