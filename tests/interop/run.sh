@@ -21,12 +21,18 @@ done
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/lanyard-interop.XXXXXX")"
 server_pid=""
+own_redis_prefix=""
 cleanup() {
   if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
     kill "$server_pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
+  fi
+  # Keys under a prefix this script made up (a caller's own prefix is the caller's to clean).
+  if [[ -n "$own_redis_prefix" ]] && command -v redis-cli >/dev/null; then
+    timeout 10 redis-cli -u "$LANYARD_REDIS_URL" --scan --pattern "${own_redis_prefix}*" |
+      timeout 10 xargs -r redis-cli -u "$LANYARD_REDIS_URL" del >/dev/null 2>&1 || true
   fi
   rm -rf "$tmp"
 }
@@ -70,8 +76,12 @@ fi
 if [[ -n "${LANYARD_REDIS_URL:-}" ]]; then
   export LANYARD_REDIS_URL
   export LANYARD_EPHEMERAL__REDIS_URL="$LANYARD_REDIS_URL"
-  # A Redis shared between runs: keep this run's keys apart.
-  export LANYARD_EPHEMERAL__REDIS_PREFIX="lanyard-interop-$port:"
+  # A Redis shared between runs: keep this run's keys apart (under the caller's prefix if
+  # it set one, else under one made up here and removed on exit).
+  if [[ -z "${LANYARD_EPHEMERAL__REDIS_PREFIX:-}" ]]; then
+    own_redis_prefix="lanyard-interop-$port:"
+    export LANYARD_EPHEMERAL__REDIS_PREFIX="$own_redis_prefix"
+  fi
 fi
 # The device flow test polls: a short interval keeps it quick (1–60 s are allowed).
 export LANYARD_TOKENS__DEVICE_POLL_INTERVAL_SECS=1
