@@ -392,3 +392,17 @@ pub async fn lanyard_cli(app: &TestApp, args: &[&str], config_toml: &str) -> std
         .expect("the lanyard command finished")
         .unwrap()
 }
+
+/// The base32 secret the set-up page shows (groups of four), decoded.
+pub fn totp_secret_from(page: &str) -> Vec<u8> {
+    let open = "<code class=\"secret-block\">";
+    let start = page.find(open).expect("the secret on the set-up page") + open.len();
+    let end = page[start..].find("</code>").unwrap() + start;
+    let text: String = page[start..end]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    data_encoding::BASE32_NOPAD
+        .decode(text.as_bytes())
+        .unwrap_or_else(|e| panic!("{text:?} is not base32: {e}"))
+}

@@ -16,7 +16,7 @@ use tokio::sync::Barrier;
 
 use crate::helpers::{
     REDIRECT, authorize_url, confidential, database_snapshot, each_backend, is_sqlite,
-    query_strings, side_connection,
+    query_strings, side_connection, totp_secret_from,
 };
 
 const EMAIL: &str = "ada@example.com";
@@ -146,20 +146,6 @@ fn wrong_code(secret: &[u8], step: i64) -> String {
         .map(|d| d.to_string().repeat(6))
         .find(|c| !near.contains(c))
         .unwrap()
-}
-
-/// The base32 secret the set-up page shows (groups of four), decoded.
-fn secret_from(page: &str) -> Vec<u8> {
-    let open = "<code class=\"secret-block\">";
-    let start = page.find(open).expect("the secret on the set-up page") + open.len();
-    let end = page[start..].find("</code>").unwrap() + start;
-    let text: String = page[start..end]
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    data_encoding::BASE32_NOPAD
-        .decode(text.as_bytes())
-        .unwrap_or_else(|e| panic!("{text:?} is not base32: {e}"))
 }
 
 // ---- Server-side state ----
@@ -329,7 +315,7 @@ async fn email_sign_in(app: &TestApp, browser: &Browser) {
 async fn open_setup(app: &TestApp, browser: &Browser) -> (Reply, Vec<u8>) {
     let page = get(browser, app, SETUP).await;
     assert_eq!(page.status, 200, "{page:?}");
-    let secret = secret_from(&page.body);
+    let secret = totp_secret_from(&page.body);
     (page, secret)
 }
 
@@ -1021,7 +1007,11 @@ async fn s31_the_app_is_not_active_until_a_correct_code_confirms_it() {
             Some("The code is not right. Check the app shows the new entry and try again.")
         );
         assert_eq!(reply.cache_control.as_deref(), Some("no-store"));
-        assert_eq!(secret_from(&reply.body), secret, "the same pending secret");
+        assert_eq!(
+            totp_secret_from(&reply.body),
+            secret,
+            "the same pending secret"
+        );
         let reply = confirm(&app, &browser, &page.body, &code_at(&replaced, step)).await;
         assert_eq!(reply.status, 400, "the replaced secret: {reply:?}");
         let reply = confirm(&app, &browser, &page.body, "12345").await;

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{
     REDIRECT, VERIFIER, authorize_url, confidential, each_backend_with, field, json as body_json,
-    lanyard_cli, query_param, redeem, refresh, sign_in_tokens,
+    lanyard_cli, query_param, redeem, refresh, sign_in_tokens, totp_secret_from,
 };
 
 const ORG: &str = "acme";
@@ -125,17 +125,6 @@ async fn exchange(app: &TestApp, pat: &str) -> (u16, Value) {
     body_json(response).await
 }
 
-fn secret_from(page: &str) -> Vec<u8> {
-    let open = "<code class=\"secret-block\">";
-    let start = page.find(open).expect("the secret on the set-up page") + open.len();
-    let end = page[start..].find("</code>").unwrap() + start;
-    let text: String = page[start..end]
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    data_encoding::BASE32_NOPAD.decode(text.as_bytes()).unwrap()
-}
-
 fn code_now(app: &TestApp, secret: &[u8]) -> String {
     totp::code_at_step(secret, totp::step_at(app.clock.now().seconds())).unwrap()
 }
@@ -162,7 +151,7 @@ async fn password_and_code(
 /// The forced set-up page, answered with a correct code: where the sign-in went on to.
 async fn enroll(app: &TestApp, browser: &Browser, page: &str) -> (String, String) {
     assert!(page.contains(ENROLL_TEXT), "{page}");
-    let secret = secret_from(page);
+    let secret = totp_secret_from(page);
     let (_, at, page) = browser
         .submit(page, &app.base_url, &[("code", &code_now(app, &secret))])
         .await;
@@ -210,7 +199,7 @@ async fn s54_sign_in_is_forced_into_enrollment_and_gets_no_code_until_it_is_done
         );
 
         // A wrong code is refused on the page; a forged flow id finds nothing.
-        let totp_secret = secret_from(&page);
+        let totp_secret = totp_secret_from(&page);
         let good = code_now(&app, &totp_secret);
         let wrong = if good == "000000" { "111111" } else { "000000" };
         let (status, _, wrong_page) = browser
@@ -219,7 +208,7 @@ async fn s54_sign_in_is_forced_into_enrollment_and_gets_no_code_until_it_is_done
         assert_eq!(status, 400);
         assert!(wrong_page.contains("The code is not right"), "{wrong_page}");
         assert_eq!(
-            secret_from(&wrong_page),
+            totp_secret_from(&wrong_page),
             totp_secret,
             "the secret shown stays the same"
         );

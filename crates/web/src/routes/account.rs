@@ -330,30 +330,48 @@ async fn totp_setup_get(
             .map_err(|_| PageError::expired_flow())?;
         let replacing = state.mfa.has_totp(account.id).await?;
         let setup = state.mfa.start_totp_setup(&account, &origin).await?;
-        totp_setup_page(&state, jar, setup, replacing, None)
+        totp_setup_page(&state, jar, setup, SetupFor::Account { replacing }, None)
     }
     .await;
     result.map_err(IntoResponse::into_response)
 }
 
-fn totp_setup_page(
+/// Which set-up page: the account's own (possibly replacing an app), or the one a sign-in
+/// is forced through when an organization requires an app (S54).
+pub(crate) enum SetupFor<'a> {
+    Account { replacing: bool },
+    SignIn { flow_id: &'a str },
+}
+
+pub(crate) fn totp_setup_page(
     state: &AppState,
     jar: CookieJar,
     setup: lanyard_mfa::TotpSetup,
-    replacing: bool,
+    setup_for: SetupFor<'_>,
     error: Option<FieldError>,
 ) -> Result<Response, PageError> {
     let (jar, csrf) = csrf_token(state, jar)?;
     let status = ui::status_for(error.as_ref());
+    let (action, hidden, replacing, required) = match setup_for {
+        SetupFor::Account { replacing } => {
+            (endpoints::ACCOUNT_TOTP_SETUP, Vec::new(), replacing, false)
+        }
+        SetupFor::SignIn { flow_id } => (
+            endpoints::LOGIN_ENROLL,
+            vec![("flow".to_owned(), flow_id.to_owned())],
+            false,
+            true,
+        ),
+    };
     let page = TotpSetupPage {
         theme: theme(state),
-        action: endpoints::ACCOUNT_TOTP_SETUP.to_owned(),
+        action: action.to_owned(),
         csrf,
-        hidden: Vec::new(),
+        hidden,
         qr_svg: setup.enrollment.qr_svg,
         secret_text: setup.enrollment.secret_text,
         replacing,
-        required: false,
+        required,
         error,
     };
     // The secret is on this page: never cached (S31).
@@ -402,7 +420,7 @@ async fn totp_setup_post(
             &state,
             jar,
             setup,
-            replacing,
+            SetupFor::Account { replacing },
             Some(FieldError::new("code", message)),
         )
     }

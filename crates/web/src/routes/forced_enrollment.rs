@@ -6,21 +6,21 @@
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use lanyard_core::model::Account;
 use lanyard_issuer::endpoints;
-use lanyard_mfa::{MfaError, TotpSetup};
+use lanyard_mfa::MfaError;
 
 use crate::error::PageError;
 use crate::origin::RequestOrigin;
 use crate::params::{Form, Params, Query};
-use crate::routes::login::{check_csrf, csrf_token, theme};
-use crate::routes::second_step::{enrollment_due, finish, no_store, open_flow};
+use crate::routes::account::{SetupFor, totp_setup_page};
+use crate::routes::login::check_csrf;
+use crate::routes::second_step::{enrollment_due, finish, open_flow};
 use crate::state::AppState;
-use crate::ui::mfa_pages::TotpSetupPage;
-use crate::ui::{self, FieldError};
+use crate::ui::FieldError;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route(endpoints::LOGIN_ENROLL, get(enroll_get).post(enroll_post))
@@ -48,32 +48,6 @@ async fn enrolling_account(
     Ok((id, flow, account))
 }
 
-fn page(
-    state: &AppState,
-    jar: CookieJar,
-    flow_id: &str,
-    setup: TotpSetup,
-    error: Option<FieldError>,
-) -> Result<Response, PageError> {
-    let (jar, csrf) = csrf_token(state, jar)?;
-    let status = ui::status_for(error.as_ref());
-    let body = TotpSetupPage {
-        theme: theme(state),
-        action: endpoints::LOGIN_ENROLL.to_owned(),
-        csrf,
-        hidden: vec![("flow".to_owned(), flow_id.to_owned())],
-        qr_svg: setup.enrollment.qr_svg,
-        secret_text: setup.enrollment.secret_text,
-        replacing: false,
-        required: true,
-        error,
-    };
-    // The secret is on this page: never cached (S31).
-    let mut response = ui::render_with_status(status, body);
-    no_store(&mut response);
-    Ok((jar, response).into_response())
-}
-
 async fn enroll_get(
     State(state): State<AppState>,
     RequestOrigin(origin): RequestOrigin,
@@ -86,7 +60,7 @@ async fn enroll_get(
         Some(setup) => setup,
         None => state.mfa.start_totp_setup(&account, &origin).await?,
     };
-    page(&state, jar, &id, setup, None)
+    totp_setup_page(&state, jar, setup, SetupFor::SignIn { flow_id: &id }, None)
 }
 
 async fn enroll_post(
@@ -115,11 +89,11 @@ async fn enroll_post(
     let Some(setup) = state.mfa.pending_setup(&account).await? else {
         return Err(PageError::expired_flow());
     };
-    page(
+    totp_setup_page(
         &state,
         jar,
-        &id,
         setup,
+        SetupFor::SignIn { flow_id: &id },
         Some(FieldError::new("code", message)),
     )
 }

@@ -252,7 +252,7 @@ async fn render_code_page(
     Ok((jar, response).into_response())
 }
 
-pub(crate) fn no_store(response: &mut Response) {
+fn no_store(response: &mut Response) {
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
