@@ -637,19 +637,25 @@ fmt_int() { printf "%'d" "$1" 2>/dev/null || echo "$1"; }
     echo
     echo "## Targets (exchange at c=64, cache on)"
     echo
-    echo "| target | backend | PATs | measured | met |"
-    echo "|---|---|---:|---|---|"
-    awk -v small=$((LIVE_PATS + REVOKED_PATS)) '$3 == "on" && $5 == 64 && ($4 == "exchange" || $4 == "cc") { k = $1 " " $2; v[k, $4] = $6; p[k, $4] = $8
+    echo "| target | backend | PATs | measured | met | per busy core (for a disturbed run) |"
+    echo "|---|---|---:|---|---|---|"
+    awk -v small=$((LIVE_PATS + REVOKED_PATS)) '$3 == "on" && $5 == 64 && ($4 == "exchange" || $4 == "cc") { k = $1 " " $2; v[k, $4] = $6; p[k, $4] = $8; c[k, $4] = ($12 > 0 ? $6 * 100 / $12 : 0)
             if ($4 == "exchange" && !(k in seen)) { seen[k] = 1; order[++n] = k } }
          END { for (i = 1; i <= n; i++) { k = order[i]; split(k, a, " ")
-                 printf "| >= 12,000 req/s, p99 <= 10 ms | %s | %s | %s req/s, p99 %s ms | %s |\n", a[1], a[2], v[k, "exchange"], p[k, "exchange"],
-                   (v[k, "exchange"] >= 12000 && p[k, "exchange"] <= 10 ? "yes" : "no")
+                 printf "| >= 12,000 req/s, p99 <= 10 ms | %s | %s | %s req/s, p99 %s ms | %s | %.0f req/s |\n", a[1], a[2], v[k, "exchange"], p[k, "exchange"],
+                   (v[k, "exchange"] >= 12000 && p[k, "exchange"] <= 10 ? "yes" : "no"), c[k, "exchange"]
                  r = (v[k, "cc"] > 0 ? v[k, "exchange"] / v[k, "cc"] : 0)
-                 printf "| >= 80 %% of client_credentials | %s | %s | %.0f %% | %s |\n", a[1], a[2], r * 100, (r >= 0.8 ? "yes" : "no") }
+                 rc = (c[k, "cc"] > 0 ? c[k, "exchange"] / c[k, "cc"] : 0)
+                 printf "| >= 80 %% of client_credentials | %s | %s | %.0f %% | %s | %.0f %% |\n", a[1], a[2], r * 100, (r >= 0.8 ? "yes" : "no"), rc * 100 }
                for (i = 1; i <= n; i++) { k = order[i]; split(k, a, " "); if (a[2] != small) continue
                  for (j = 1; j <= n; j++) { k2 = order[j]; split(k2, b, " "); if (b[1] != a[1] || b[2] == small) continue
                    d = (v[k, "exchange"] > 0 ? v[k2, "exchange"] / v[k, "exchange"] - 1 : 0)
-                   printf "| flat within 10 %% from %s to %s PATs | %s | | %+.1f %% | %s |\n", small, b[2], a[1], d * 100, (d >= -0.1 && d <= 0.1 ? "yes" : "no") } } }' "$RESULTS"
+                   dc = (c[k, "exchange"] > 0 ? c[k2, "exchange"] / c[k, "exchange"] - 1 : 0)
+                   printf "| flat within 10 %% from %s to %s PATs | %s | | %+.1f %% | %s | %+.1f %% |\n", small, b[2], a[1], d * 100, (d >= -0.1 && d <= 0.1 ? "yes" : "no"), dc * 100 } } }' "$RESULTS"
+    echo
+    echo "The targets are judged on req/s and p99 as measured. When 'other CPU' is not near 0 the"
+    echo "server did not have its core: the per-busy-core column (req/s divided by the server's"
+    echo "CPU share) is then the better guide, but it is not what the targets say."
     echo
     echo "## Servers"
     echo
