@@ -21,7 +21,7 @@
 # would answer the S26 runs with 429 after a few requests: the bench config raises both to
 # 1,000,000,000 (docs/performance.md says so).
 #
-#   bash scripts/bench-exchange.sh                  # full run (about 12 minutes on a quiet machine)
+#   bash scripts/bench-exchange.sh                  # full run (about 10 minutes on a quiet machine)
 #   BENCH_SECONDS=2 BENCH_WARMUP=1 bash scripts/bench-exchange.sh   # smoke run
 #
 # Environment:
