@@ -29,6 +29,12 @@ bench-sign:
 bench-token:
     bash scripts/bench-token.sh
 
+# PAT exchange (RFC 8693) benchmark against client_credentials: SQLite and PostgreSQL + Redis,
+# 100 and 1,000,000 PATs, cache on and off, S26 refusals (BENCH_SECONDS=2 for a smoke run).
+# Figures and method: docs/performance.md.
+bench-exchange:
+    bash scripts/bench-exchange.sh
+
 # Headless-browser test: the sign-in journey in Debian Chromium, axe-core on every page.
 browser:
     bash scripts/install-browser.sh && cargo build -p lanyard-server && bash tests/browser/run.sh

@@ -12,11 +12,14 @@
 #   bash scripts/bench/profile-token.sh                         # callgrind, 30 s of /token
 #   PROFILE_TOOL=perf PROFILE_SECONDS=10 bash scripts/bench/profile-token.sh
 #   PROFILE_PATH=/jwks bash scripts/bench/profile-token.sh
+#   PROFILE_GRANT=exchange bash scripts/bench/profile-token.sh  # PAT exchange (RFC 8693)
 #
 # Environment: LANYARD_BIN (default target/release/lanyard; not built here), PROFILE_TOOL,
 # PROFILE_SECONDS (default 30), PROFILE_CONNECTIONS (default 4 for callgrind, 64 for perf),
 # PROFILE_PATH (default /token), PROFILE_OUT (directory for the raw profile and the reports;
-# default bench-results/).
+# default bench-results/), PROFILE_GRANT (client_credentials, the default, or exchange: a
+# public client exchanges 20 PATs in turn for tokens for one registered API, as
+# scripts/bench-exchange.sh does), PROFILE_PAT_CACHE (on, the default, or off).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -24,6 +27,8 @@ LANYARD_BIN="${LANYARD_BIN:-$ROOT/target/release/lanyard}"
 TOOL="${PROFILE_TOOL:-callgrind}"
 SECONDS_TO_RUN="${PROFILE_SECONDS:-30}"
 URL_PATH="${PROFILE_PATH:-/token}"
+GRANT="${PROFILE_GRANT:-client_credentials}"
+PAT_CACHE="${PROFILE_PAT_CACHE:-on}"
 OUT_DIR="${PROFILE_OUT:-$ROOT/bench-results}"
 export BENCH_LUA_DIR="$ROOT/scripts/bench"
 export BENCH_SCOPE="api:read"
@@ -32,6 +37,8 @@ die() {
     echo "profile-token: $*" >&2
     exit 1
 }
+case "$GRANT" in client_credentials | exchange) ;; *) die "PROFILE_GRANT must be client_credentials or exchange" ;; esac
+case "$PAT_CACHE" in on | off) ;; *) die "PROFILE_PAT_CACHE must be on or off" ;; esac
 case "$TOOL" in
 callgrind)
     CONNS="${PROFILE_CONNECTIONS:-4}"
@@ -70,6 +77,23 @@ export LANYARD_DATA_DIR="$WORK/data" LANYARD_LISTEN="127.0.0.1:$PORT" LANYARD_IS
 export LANYARD_CONFIG="$WORK/lanyard.toml"
 echo "# profile-token: defaults only" >"$LANYARD_CONFIG"
 mkdir -p "$LANYARD_DATA_DIR"
+if [ "$GRANT" = exchange ]; then
+    printf '[[resources]]\nidentifier = "https://api.example.com"\nscopes = ["repo:read"]\n' >>"$LANYARD_CONFIG"
+    export LANYARD_PATS__CACHE="$([ "$PAT_CACHE" = on ] && echo true || echo false)"
+    export BENCH_MODE=exchange BENCH_CLIENT_ID=tool BENCH_AUDIENCE="https://api.example.com"
+    export BENCH_TOKENS="$WORK/pats"
+    "$LANYARD_BIN" client create --id tool --grant urn:ietf:params:oauth:grant-type:token-exchange \
+        --auth none --json >/dev/null 2>"$WORK/create.log" || { cat "$WORK/create.log" >&2; die "lanyard client create failed"; }
+    head -c 24 /dev/urandom | base64 | "$LANYARD_BIN" user create --email owner@bench.test \
+        --name Owner --password-stdin --json >/dev/null 2>"$WORK/create.log" ||
+        { cat "$WORK/create.log" >&2; die "lanyard user create failed"; }
+    for i in $(seq 20); do
+        "$LANYARD_BIN" pat create --user owner@bench.test --name "profile $i" --scope repo:read \
+            --audience https://api.example.com --json 2>"$WORK/create.log" |
+            sed -n 's/.*"token" *: *"\([^"]*\)".*/\1/p' >>"$BENCH_TOKENS"
+    done
+    [ "$(wc -l <"$BENCH_TOKENS")" = 20 ] || { cat "$WORK/create.log" >&2; die "lanyard pat create failed"; }
+fi
 
 created="$("$LANYARD_BIN" client create --id bench --grant client_credentials \
     --auth client_secret_basic --scope "$BENCH_SCOPE" --json 2>"$WORK/create.log")" ||
@@ -95,6 +119,7 @@ done
 
 script="$BENCH_LUA_DIR/post-token.lua"
 [ "$URL_PATH" = /token ] || script="$BENCH_LUA_DIR/get.lua"
+[ "$GRANT" = client_credentials ] || script="$BENCH_LUA_DIR/exchange.lua"
 # Warm-up: the client lookup fills the cache, allocator and runtime reach a steady state.
 "${wrk_cmd[@]}" -t1 -c"$CONNS" -d5s --timeout 10s -s "$script" "$URL$URL_PATH" >/dev/null
 
@@ -104,6 +129,7 @@ run_load() {
 }
 mkdir -p "$OUT_DIR"
 stamp="$(basename "$URL_PATH" | tr -c "a-z0-9\n" "-")-$(date -u +%Y%m%dT%H%M%SZ)"
+[ "$GRANT" = client_credentials ] || stamp="exchange-cache-$PAT_CACHE-$stamp"
 
 if [ "$TOOL" = callgrind ]; then
     callgrind_control --zero "$PID" >/dev/null
@@ -146,6 +172,7 @@ else
           if (dso ~ /kernel/) k = "kernel (TCP loopback, epoll, syscalls, scheduling)"
           else if (dso ~ /libc/) k = "libc (malloc, free, memcpy, memset)"
           else if (sym ~ /aws_lc|ecp_nistz|bignum|_block_data_order|rdrand|aes_hw|ecdsa|sha256|sha512|hmac|pkey_|felem|ec_(GFp|point|scalar|get)|^(BN|EC|EVP|ECDSA|HMAC|SHA|RAND|CRYPTO)_/) k = "aws-lc (ECDSA P-256, SHA-2, HMAC, DRBG)"
+          else if (sym ~ /^sqlite3/) k = "SQLite (bundled: the PAT and account lookups)"
           else if (dso ~ /lanyard/) k = "lanyard and its Rust crates (hyper, axum, tokio, serde, base64, ...)"
           else k = "other (" dso ")"
           share[k] += pct }

@@ -256,7 +256,11 @@ impl PatVerifier for PatService {
     ) -> Result<Option<VerifiedPat>, StoreError> {
         let now = self.deps.clock.now();
         let token_hash = self.deps.hasher.hash(token.expose());
-        let epoch = self.deps.invalidations.sync_epoch();
+        // Only a cache needs the invalidations (on the embedded default, one `stat`).
+        let epoch = self
+            .cache
+            .as_ref()
+            .and_then(|_| self.deps.invalidations.sync_epoch());
         if let (Some(cache), Some(epoch)) = (&self.cache, epoch) {
             if let Some(entry) = cache.get(&token_hash, epoch, now) {
                 self.note_use(&entry.pat, &entry.last_written, now, origin);

@@ -1072,6 +1072,47 @@ async fn s25_revocation_reaches_every_node_before_it_returns() {
     .await;
 }
 
+/// `pats.cache = false`: every exchange reads the store and no invalidation is consulted, so
+/// a revocation by the CLI (another process) stops the next exchange, and so does disabling
+/// the account.
+#[tokio::test]
+async fn s25_s27_without_the_cache_every_exchange_reads_the_store() {
+    let uncached = |c: &mut Config| {
+        configure(c);
+        c.pats.cache = false;
+    };
+    each_backend_with(uncached, |app| async move {
+        let (owner, _) = setup(&app).await;
+        let (token, id) = owner.token(&app, &["repo:read"]).await;
+        for _ in 0..2 {
+            let (status, body) = exchange_pat(&app, &token, &[("audience", API)]).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let out = pat_cli(&app, &["pat", "revoke", id.as_str()]).await;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (status, body) = exchange_pat(&app, &token, &[("audience", API)]).await;
+        assert_refused(status, &body);
+
+        let (second, _) = owner.token(&app, &["repo:read"]).await;
+        let (status, body) = exchange_pat(&app, &second, &[("audience", API)]).await;
+        assert_eq!(status, 200, "{body}");
+        app.app
+            .state
+            .accounts
+            .disable(EMAIL, &Origin::cli())
+            .await
+            .unwrap();
+        let (status, body) = exchange_pat(&app, &second, &[("audience", API)]).await;
+        assert_refused(status, &body);
+        app
+    })
+    .await;
+}
+
 /// Waits (bounded) for a write the server makes off the request path.
 async fn wait_until<F, Fut>(condition: F)
 where

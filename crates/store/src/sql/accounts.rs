@@ -9,7 +9,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use sea_orm::{QueryOrder, QuerySelect};
 
-use super::{SqlStore, ts};
+use super::{SqlStore, ts, unique_row};
 use crate::entity::account::{ActiveModel, Column, Entity, Model};
 use crate::error::{self, corrupt};
 
@@ -86,8 +86,8 @@ impl AccountRepo for SqlStore {
     }
 
     async fn get_account(&self, id: AccountId) -> Result<Account, StoreError> {
-        let row = Entity::find_by_id(id.0)
-            .one(&self.db)
+        // By primary key, without a LIMIT (see `unique_row`): the exchange's second lookup.
+        let row = unique_row(Entity::find_by_id(id.0), &self.db)
             .await
             .map_err(|e| error::db("get account", e))?;
         to_domain(row.ok_or(StoreError::NotFound)?)

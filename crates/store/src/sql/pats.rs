@@ -11,7 +11,7 @@ use sea_orm::{
     QuerySelect,
 };
 
-use super::{SqlStore, from_json, to_json, ts};
+use super::{SqlStore, from_json, to_json, ts, unique_row};
 use crate::entity::pat;
 use crate::error;
 
@@ -65,9 +65,9 @@ impl PatRepo for SqlStore {
     }
 
     async fn find_pat_by_hash(&self, token_hash: &str) -> Result<Option<Pat>, StoreError> {
-        pat::Entity::find()
-            .filter(pat::Column::TokenHash.eq(token_hash))
-            .one(&self.db)
+        // The exchange's lookup (on a cache miss): by the unique index, without a LIMIT.
+        let select = pat::Entity::find().filter(pat::Column::TokenHash.eq(token_hash));
+        unique_row(select, &self.db)
             .await
             .map_err(|e| error::db("find pat", e))?
             .map(to_pat)
