@@ -78,28 +78,13 @@ PAT_SCOPE="repo:read"
 LIVE_PATS=100
 REVOKED_PATS=20
 THROTTLE_RAISED=1000000000
-# Only the settings made here reach the server (LANYARD_BIN and LANYARD_LOG are ours).
-for var in $(compgen -e | grep "^LANYARD_" || true); do
-    case "$var" in LANYARD_BIN | LANYARD_LOG) ;; *) unset "$var" ;; esac
-done
-
-die() {
-    echo "bench-exchange: $*" >&2
-    exit 1
-}
-log() { echo "== $*" >&2; }
+BENCH_NAME=bench-exchange
+# shellcheck source=bench/common.sh
+source "$ROOT/scripts/bench/common.sh"
+bench_scrub_env
 
 # --- tools -------------------------------------------------------------------------------
-if ! command -v wrk >/dev/null; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        log "installing wrk (Debian package)"
-        apt-get install -y wrk >/dev/null 2>&1 ||
-            { apt-get update >/dev/null 2>&1 && apt-get install -y wrk >/dev/null 2>&1; } ||
-            die "could not install wrk; install it (apt-get install wrk) and rerun"
-    else
-        die "wrk is not installed; install it (apt-get install wrk) and rerun"
-    fi
-fi
+bench_require_wrk
 for tool in taskset curl awk python3 sqlite3; do
     command -v "$tool" >/dev/null || die "$tool is required"
 done

@@ -42,28 +42,13 @@ NODE_DIR="$ROOT/bench/oidc-provider"
 export BENCH_LUA_DIR="$ROOT/scripts/bench"
 export BENCH_SCOPE="api:read"
 CLIENT_ID="bench"
-# Only the settings made here reach the server (LANYARD_BIN and LANYARD_LOG are ours).
-for var in $(compgen -e | grep "^LANYARD_" || true); do
-    case "$var" in LANYARD_BIN | LANYARD_LOG) ;; *) unset "$var" ;; esac
-done
-
-die() {
-    echo "bench-token: $*" >&2
-    exit 1
-}
-log() { echo "== $*" >&2; }
+BENCH_NAME=bench-token
+# shellcheck source=bench/common.sh
+source "$ROOT/scripts/bench/common.sh"
+bench_scrub_env
 
 # --- tools -------------------------------------------------------------------------------
-if ! command -v wrk >/dev/null; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        log "installing wrk (Debian package)"
-        apt-get install -y wrk >/dev/null 2>&1 ||
-            { apt-get update >/dev/null 2>&1 && apt-get install -y wrk >/dev/null 2>&1; } ||
-            die "could not install wrk; install it (apt-get install wrk) and rerun"
-    else
-        die "wrk is not installed; install it (apt-get install wrk) and rerun"
-    fi
-fi
+bench_require_wrk
 for tool in taskset curl base64 awk; do
     command -v "$tool" >/dev/null || die "$tool is required"
 done
