@@ -466,6 +466,13 @@ async fn s54_only_an_admin_changes_the_policy_with_step_up_and_every_change_is_a
             .await
             .unwrap();
         assert_eq!(response.status().as_u16(), 403, "no CSRF cookie either");
+        let response = anonymous
+            .http
+            .get(app.url(&format!("/orgs/{ORG}/policy")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 401, "reading needs a session");
 
         // A member and an outsider: 403, nothing changes, the refusal is audited.
         for email in [MEMBER, OUTSIDER] {
@@ -630,6 +637,21 @@ async fn s54_the_org_commands_refuse_bad_input_and_change_nothing() {
                 "no such",
             ),
             (vec!["org", "show", "nope"], "no such"),
+            (
+                vec!["org", "remove-member", "--org", "nope", "--user", MEMBER],
+                "no such",
+            ),
+            (
+                vec![
+                    "org",
+                    "remove-member",
+                    "--org",
+                    ORG,
+                    "--user",
+                    "nobody@example.com",
+                ],
+                "no such",
+            ),
         ] {
             let out = run(args.clone()).await;
             assert!(!out.status.success(), "{args:?}");
@@ -653,6 +675,24 @@ async fn s54_the_org_commands_refuse_bad_input_and_change_nothing() {
         let out = run(vec!["org", "show", ORG, "--json"]).await;
         let body: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(body["members"].as_array().unwrap().len(), 2);
+
+        // Removing twice: the second finds nothing to remove and says so.
+        let remove = vec![
+            "org",
+            "remove-member",
+            "--org",
+            ORG,
+            "--user",
+            MEMBER,
+            "--json",
+        ];
+        let out = run(remove.clone()).await;
+        let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(body["removed"], true);
+        let out = run(remove).await;
+        let body: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(body["removed"], false);
+        assert_eq!(audits(&app, "org.member_removed").await.len(), 1);
         app
     })
     .await;
