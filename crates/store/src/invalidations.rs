@@ -27,7 +27,7 @@ use crate::error;
 type Listener = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// The embedded default: one append-only file in the data folder. `publish` appends a line
-/// and runs this process's listeners; [`Invalidations::sync_epoch`] (asked before every
+/// and reads the file back, which runs this process's listeners; [`Invalidations::sync_epoch`] (asked before every
 /// cached lookup) checks the file's length with one `stat` and replays lines another
 /// process (the CLI) appended. Lines before this process started are irrelevant: its cache
 /// starts empty.
@@ -94,7 +94,6 @@ impl Invalidations for FileInvalidations {
     async fn publish(&self, message: &str) -> Result<(), StoreError> {
         use std::io::Write;
         let io = |e: std::io::Error| StoreError::Unavailable(format!("invalidation file: {e}"));
-        self.catch_up().map_err(io)?;
         let mut file = std::fs::OpenOptions::new()
             .append(true)
             .open(&self.path)
@@ -102,10 +101,9 @@ impl Invalidations for FileInvalidations {
         // One short write with O_APPEND: lines of concurrent writers never interleave.
         file.write_all(format!("{message}\n").as_bytes())
             .map_err(io)?;
+        // Reading the file back delivers this line too (once), with any another process
+        // appended before it.
         self.catch_up().map_err(io)?;
-        for listener in read(&self.listeners).iter() {
-            listener(message);
-        }
         Ok(())
     }
 
@@ -325,4 +323,37 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn counting(inv: &FileInvalidations) -> Arc<AtomicUsize> {
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = seen.clone();
+        inv.listen(Arc::new(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }));
+        seen
+    }
+
+    #[tokio::test]
+    async fn each_message_reaches_each_process_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("invalidations.log");
+        let server = FileInvalidations::open(path.clone()).unwrap();
+        let cli = FileInvalidations::open(path).unwrap();
+        let heard = counting(&server);
+        server.publish("pat:1").await.unwrap();
+        assert_eq!(heard.load(Ordering::SeqCst), 1, "its own message, once");
+        cli.publish("pat:2").await.unwrap();
+        assert_eq!(heard.load(Ordering::SeqCst), 1, "not before it looks");
+        assert_eq!(server.sync_epoch(), Some(1));
+        assert_eq!(heard.load(Ordering::SeqCst), 2, "the other process's, once");
+        assert_eq!(server.sync_epoch(), Some(1));
+        assert_eq!(heard.load(Ordering::SeqCst), 2);
+    }
 }

@@ -149,7 +149,7 @@ impl OrgService {
             .reason(format!("org {slug} role {}", role.as_str()));
         self.deps.audit.record(event, origin).await;
         if org.authenticator_required_since.is_some() {
-            self.revoke_pats_if_due(account.id, origin).await?;
+            self.revoke_pats_unless_enrolled(account.id, origin).await?;
         }
         Ok(member)
     }
@@ -228,9 +228,13 @@ impl OrgService {
                 ));
             self.deps.audit.record(event, origin).await;
         }
-        if changed && required {
+        // Also when nothing changed: a retry after a failure part-way must finish the job.
+        if required {
             for member in self.deps.repo.list_members(org.id).await? {
-                if self.revoke_pats_if_due(member.account_id, origin).await? {
+                if self
+                    .revoke_pats_unless_enrolled(member.account_id, origin)
+                    .await?
+                {
                     members_with_pats_revoked += 1;
                 }
             }
@@ -242,13 +246,14 @@ impl OrgService {
         })
     }
 
-    /// True when the account had live PATs and lacks the authenticator app it now needs.
-    async fn revoke_pats_if_due(
+    /// For a member of an organization that requires an app: revokes the account's PATs when
+    /// it has none. True when live PATs were revoked.
+    async fn revoke_pats_unless_enrolled(
         &self,
         account: AccountId,
         origin: &Origin,
     ) -> Result<bool, IdentityError> {
-        if !self.deps.policy.enrollment_due(account).await? {
+        if self.deps.policy.has_authenticator(account).await? {
             return Ok(false);
         }
         Ok(self.deps.pats.revoke_all(account, origin).await? > 0)

@@ -39,7 +39,8 @@ impl EnrollmentPolicy {
         Ok(!self.has_authenticator(account).await?)
     }
 
-    async fn has_authenticator(&self, account: AccountId) -> Result<bool, StoreError> {
+    /// Whether the account has an active authenticator app.
+    pub async fn has_authenticator(&self, account: AccountId) -> Result<bool, StoreError> {
         Ok(self.mfa.totp_credential(account, false).await?.is_some())
     }
 }

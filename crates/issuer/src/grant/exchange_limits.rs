@@ -19,31 +19,45 @@ pub(crate) fn counter_keys(origin: &Origin, client: &ClientId) -> [String; 2] {
 
 #[derive(Debug, Default)]
 pub(crate) struct ExchangeLimits {
+    blocked: Mutex<Blocked>,
+}
+
+#[derive(Debug, Default)]
+struct Blocked {
     /// Counter key → end of its window (seconds).
-    blocked: Mutex<HashMap<String, i64>>,
+    until: HashMap<String, i64>,
+    /// The latest end among them: past it, the whole map is stale and is dropped at once.
+    last_end: i64,
 }
 
 impl ExchangeLimits {
     /// Seconds until the caller's address or client, if blocked at `now`, opens again.
     pub fn retry_after(&self, origin: &Origin, client: &ClientId, now: Timestamp) -> Option<u64> {
         let mut blocked = self.lock();
-        if blocked.is_empty() {
+        if blocked.until.is_empty() {
             return None;
         }
-        blocked.retain(|_, until| *until > now.seconds());
+        if blocked.last_end <= now.seconds() {
+            blocked.until.clear();
+            return None;
+        }
+        // Two lookups, never a sweep: many blocked addresses must not slow every exchange.
         counter_keys(origin, client)
             .iter()
-            .filter_map(|key| blocked.get(key))
-            .map(|until| u64::try_from(until - now.seconds()).unwrap_or(1))
+            .filter_map(|key| blocked.until.get(key))
+            .filter(|end| **end > now.seconds())
+            .map(|end| u64::try_from(end - now.seconds()).unwrap_or(1))
             .max()
     }
 
     pub fn block(&self, key: String, until: Timestamp) {
-        self.lock().insert(key, until.seconds());
+        let mut blocked = self.lock();
+        blocked.last_end = blocked.last_end.max(until.seconds());
+        blocked.until.insert(key, until.seconds());
     }
 
     // The map holds plain numbers; a panic elsewhere can not leave it inconsistent.
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Blocked> {
         self.blocked
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -81,6 +95,6 @@ mod tests {
             Some(400)
         );
         assert_eq!(limits.retry_after(&a, &tool, Timestamp(1000)), None);
-        assert!(limits.lock().is_empty());
+        assert!(limits.lock().until.is_empty());
     }
 }

@@ -75,8 +75,8 @@ impl PatRepo for SqlStore {
     }
 
     async fn get_pat(&self, id: PatId) -> Result<Option<Pat>, StoreError> {
-        pat::Entity::find_by_id(id.0)
-            .one(&self.db)
+        // Introspection asks this for every PAT-derived token: no bound LIMIT (`unique_row`).
+        unique_row(pat::Entity::find_by_id(id.0), &self.db)
             .await
             .map_err(|e| error::db("get pat", e))?
             .map(to_pat)

@@ -72,10 +72,15 @@ fn count_cookies(value: &[u8]) -> usize {
 /// they are refused here rather than half-decoded by some later parser (the Authelia
 /// CVE-2021-32637 class: a malformed value must never fall through to a 200).
 pub fn check_query(query: &str) -> bool {
+    decode_query(query).is_some()
+}
+
+/// The query percent-decoded (borrowed when it has no escapes), or `None` when malformed.
+fn decode_query(query: &str) -> Option<std::borrow::Cow<'_, str>> {
     let bytes = query.as_bytes();
     // Fast path: the common query has no escapes and `&str` is already UTF-8.
     if !bytes.contains(&b'%') {
-        return true;
+        return Some(std::borrow::Cow::Borrowed(query));
     }
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -86,7 +91,7 @@ pub fn check_query(query: &str) -> bool {
                 bytes.get(i + 1).and_then(|h| hex_value(*h)),
                 bytes.get(i + 2).and_then(|l| hex_value(*l)),
             ) else {
-                return false;
+                return None;
             };
             decoded.push(hi << 4 | lo);
             i += 3;
@@ -95,7 +100,7 @@ pub fn check_query(query: &str) -> bool {
             i += 1;
         }
     }
-    std::str::from_utf8(&decoded).is_ok()
+    String::from_utf8(decoded).ok().map(std::borrow::Cow::Owned)
 }
 
 fn hex_value(b: u8) -> Option<u8> {
@@ -122,23 +127,18 @@ pub fn refuse_oversized_headers(headers: &HeaderMap) -> Option<Response> {
     })
 }
 
-/// Also when the underscores are percent-encoded (`lyd%5Fpat%5F`).
-fn mentions_pat(query: &str) -> bool {
-    use lanyard_core::pat_token::mentions_pat as plain;
-    plain(query) || (query.contains('%') && plain(&query.to_ascii_lowercase().replace("%5f", "_")))
-}
-
 /// The refusal for a malformed query string (400), if it is one. A personal access token in
 /// a query string is refused too, anywhere: URLs end up in logs, history and referrers, and
 /// PATs are only ever sent in a token-exchange body.
 pub fn refuse_bad_query(query: Option<&str>) -> Option<Response> {
     let query = query?;
-    let description = if !check_query(query) {
-        "The query string is not valid percent-encoded UTF-8."
-    } else if mentions_pat(query) {
-        "Personal access tokens are never accepted in a URL."
-    } else {
-        return None;
+    // Judged on the decoded text, so no escape (`%5F`, `%6C`, ...) hides a token.
+    let description = match decode_query(query) {
+        None => "The query string is not valid percent-encoded UTF-8.",
+        Some(decoded) if lanyard_core::pat_token::mentions_pat(&decoded) => {
+            "Personal access tokens are never accepted in a URL."
+        }
+        Some(_) => return None,
     };
     Some(
         (

@@ -284,3 +284,22 @@ fn check_headers_reports_which_limit() {
     headers.insert("x-big", "a".repeat(MAX_HEADER_BYTES).parse().unwrap());
     assert_eq!(check_headers(&headers), Err(HeaderLimitExceeded::TooLarge));
 }
+
+#[test]
+fn a_pat_in_a_query_is_refused_however_it_is_escaped() {
+    for query in [
+        "x=lyd_pat_abc",
+        "x=lyd%5Fpat%5Fabc",
+        "x=lyd%5fpat_abc",
+        "x=%6Cyd_pat_abc",
+        "x=lyd_p%61t_abc",
+    ] {
+        let response = refuse_bad_query(Some(query)).expect(query);
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+    }
+    for query in ["x=lyd-pat", "x=%6Cyd", "subject_token_type=pat"] {
+        assert!(refuse_bad_query(Some(query)).is_none(), "{query}");
+    }
+    assert!(refuse_bad_query(Some("x=%C0%AE")).is_some());
+    assert!(refuse_bad_query(None).is_none());
+}

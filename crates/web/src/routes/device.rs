@@ -17,6 +17,7 @@ use crate::authenticated::{AuthenticatedClient, no_store_json};
 use crate::error::{PageError, TokenError};
 use crate::origin::RequestOrigin;
 use crate::params::{Form, Query};
+use crate::routes::account::no_store;
 use crate::routes::login::{check_csrf, csrf_token, describe_scope, theme};
 use crate::session::session_binding;
 use crate::state::AppState;
@@ -53,13 +54,6 @@ async fn device_authorization_post(
         )
         .await?;
     Ok(no_store_json(&response))
-}
-
-fn no_store(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 /// The code page, prefilled from the device's link (`verification_uri_complete`) when that
