@@ -16,6 +16,10 @@ test-services:
 interop:
     cargo build -p lanyard-server && bash tests/interop/run.sh
 
+# Crate layering (who may import whom), licences and sources: cargo-deny, see deny.toml.
+deny:
+    bash scripts/deny.sh
+
 # Everything CI runs.
 ci:
     bash .ci/run
