@@ -398,7 +398,6 @@ async fn bad_pat_sources_are_refused_before_any_request() {
         let counted = s
             .app
             .app
-            .state
             .ephemeral
             .increment(
                 &format!("pat_fail_client:{TOOL}"),

@@ -42,11 +42,9 @@ pub struct Prompt {
 /// Why an authorization request can not proceed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthorizeRejection {
-    /// The client or redirect URI can not be trusted: show a page, never redirect.
-    ErrorPage {
-        title: &'static str,
-        message: &'static str,
-    },
+    /// The client or redirect URI can not be trusted: show a page, never redirect
+    /// (RFC 6749 §4.1.2.1). The web layer words it.
+    Untrusted(Untrusted),
     /// Send the error to the client's registered redirect URI.
     Redirect(String),
 }
@@ -63,8 +61,21 @@ pub enum Next {
     Redirect(String),
 }
 
-fn page(title: &'static str, message: &'static str) -> AuthorizeRejection {
-    AuthorizeRejection::ErrorPage { title, message }
+/// Why a request could not be tied to a client and a registered redirect URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Untrusted {
+    MissingClientId,
+    UnknownClient,
+    /// The client registry could not be read (a store outage, not the app's fault).
+    ClientLookupFailed,
+    RedirectUriNotRegistered,
+    MissingRedirectUri,
+    /// S04: a response mode other than `query`.
+    ResponseModeNotSupported,
+}
+
+fn page(why: Untrusted) -> AuthorizeRejection {
+    AuthorizeRejection::Untrusted(why)
 }
 
 impl Issuer {
@@ -80,23 +91,14 @@ impl Issuer {
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.as_str())
         };
-        let client_id = get("client_id").ok_or(page(
-            "The app's request is incomplete",
-            "The link you followed does not say which app it is for. Go back to the app and try again.",
-        ))?;
+        let client_id = get("client_id").ok_or(page(Untrusted::MissingClientId))?;
         let client = match self.clients.find(client_id).await {
             Ok(Some(client)) => client,
             Ok(None) => {
-                return Err(page(
-                    "Unknown app",
-                    "The app that sent you here is not registered with this service. Go back to the app and try again, or contact its support.",
-                ));
+                return Err(page(Untrusted::UnknownClient));
             }
             Err(_) => {
-                return Err(page(
-                    "Sign-in is unavailable",
-                    "Something went wrong on our side. Try again in a few minutes.",
-                ));
+                return Err(page(Untrusted::ClientLookupFailed));
             }
         };
         let redirect_uri = match get("redirect_uri") {
@@ -115,19 +117,13 @@ impl Issuer {
                             origin,
                         )
                         .await;
-                        return Err(page(
-                            "The app's request can not be completed",
-                            "The app asked to send you to an address it has not registered. Go back to the app and try again, or contact its support.",
-                        ));
+                        return Err(page(Untrusted::RedirectUriNotRegistered));
                     }
                 }
             }
             None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
             None => {
-                return Err(page(
-                    "The app's request is incomplete",
-                    "The app did not say where to send you back to. Go back to the app and try again.",
-                ));
+                return Err(page(Untrusted::MissingRedirectUri));
             }
         };
         let state = get("state").map(str::to_owned);
@@ -168,10 +164,7 @@ impl Issuer {
         // redirect: building any response in a mode the client did not register is how
         // response-mode confusion turns into leaked or smuggled parameters.
         if get("response_mode").is_some_and(|m| m != "query") {
-            return Err(page(
-                "The app's request can not be completed",
-                "The app asked for its answer in a form this service does not send. Go back to the app and try again, or contact its support.",
-            ));
+            return Err(page(Untrusted::ResponseModeNotSupported));
         }
         if !client.allows_grant(GrantType::AuthorizationCode) {
             return Err(fail(

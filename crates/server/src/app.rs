@@ -18,6 +18,7 @@ use lanyard_issuer::clients::ClientService;
 use lanyard_issuer::{Issuer, IssuerDeps, IssuerSettings};
 use lanyard_mail::{OutboxMailer, SmtpMailer, SmtpSettings};
 use lanyard_mfa::{MfaDeps, MfaService};
+use lanyard_signin::{SignInDeps, SignInService};
 use lanyard_store::{FileInvalidations, MemoryStore, RedisInvalidations, RedisStore, SqlStore};
 use lanyard_web::{AppState, WebSettings};
 
@@ -82,6 +83,10 @@ pub async fn open_database(config: &Config, migrate: bool) -> Result<Stores, Sta
 /// Everything a running server (or a test) holds.
 pub struct App {
     pub state: AppState,
+    /// The keyed hash of opaque tokens (tests look records up by it).
+    pub hasher: Arc<TokenHasher>,
+    /// The ephemeral store every service shares (tests inspect counters in it).
+    pub ephemeral: Arc<dyn EphemeralStore>,
     pub keys: Arc<KeyManager>,
     pub key_ring: Arc<SharedKeyRing>,
     pub stores: Stores,
@@ -303,11 +308,20 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         },
         config.mfa.settings(),
     ));
+    let signin = Arc::new(SignInService::new(
+        SignInDeps {
+            accounts: accounts.clone(),
+            mfa: mfa.clone(),
+            policy: orgs.policy().clone(),
+            ephemeral: ephemeral.clone(),
+            hasher: hasher.clone(),
+            clock: clock.clone(),
+            rng: rng.clone(),
+        },
+        config.sessions.clone(),
+    ));
     let mut web = WebSettings::for_issuer(&config.server.issuer);
     web.product_name = config.server.product_name.clone();
-    web.session_idle_secs = config.sessions.idle_secs;
-    web.session_max_secs = config.sessions.max_secs;
-    web.flow_ttl_secs = config.sessions.flow_ttl_secs;
     web.trust_forwarded_for = config.server.trust_forwarded_for;
     let state = AppState {
         issuer,
@@ -315,8 +329,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         mfa,
         pats,
         orgs,
-        ephemeral,
-        hasher,
+        signin,
         clock,
         audit,
         rng,
@@ -325,6 +338,8 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
     };
     Ok(App {
         state,
+        hasher,
+        ephemeral,
         keys,
         key_ring,
         stores,

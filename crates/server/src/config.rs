@@ -19,7 +19,7 @@ pub struct Config {
     pub keys: KeysConfig,
     pub tokens: TokensConfig,
     pub passwords: PasswordsConfig,
-    pub sessions: SessionsConfig,
+    pub sessions: lanyard_signin::SessionSettings,
     pub mail: MailConfig,
     pub mfa: MfaConfig,
     pub pats: PatsConfig,
@@ -105,16 +105,6 @@ pub struct PasswordsConfig {
     pub max_concurrent_hashes: usize,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SessionsConfig {
-    /// A browser session ends after this long unused (B7: 24 hours)...
-    pub idle_secs: i64,
-    /// ...and at the latest this long after sign-in (30 days).
-    pub max_secs: i64,
-    pub flow_ttl_secs: i64,
-}
-
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -179,16 +169,6 @@ impl Default for PasswordsConfig {
             argon2_t_cost: 2,
             argon2_p_cost: 1,
             max_concurrent_hashes: 2,
-        }
-    }
-}
-
-impl Default for SessionsConfig {
-    fn default() -> Self {
-        Self {
-            idle_secs: 24 * 3600,
-            max_secs: 30 * 86_400,
-            flow_ttl_secs: 30 * 60,
         }
     }
 }

@@ -1,94 +1,167 @@
-//! The one place where errors become HTTP responses.
+//! The one place where errors become HTTP responses: [`WebError`] and its `IntoResponse`.
+//! The body follows the kind of route that failed:
+//! - token, introspection, revocation and device authorization: RFC 6749 §5.2 JSON,
+//!   `no-store`, 401 with `WWW-Authenticate: Basic` for client authentication failures;
+//! - bearer-protected resources and the account/organization APIs: JSON with RFC 6750 §3
+//!   `WWW-Authenticate` (and RFC 9470's `insufficient_user_authentication` for step-up);
+//! - pages: a themed error page, never a redirect.
 //!
-//! - token, introspection and revocation endpoints: RFC 6749 §5.2 JSON, `no-store`, 401 with
-//!   `WWW-Authenticate` for client authentication failures;
-//! - bearer-protected resources: RFC 6750 §3 `WWW-Authenticate: Bearer error=...`;
-//! - pages: an error page, never a redirect;
-//! - internal causes are logged once here and never sent.
+//! A store that can not be reached is a 503 with `Retry-After`, never a user error. Internal
+//! causes are logged once, here, and never sent.
+
+use std::borrow::Cow;
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lanyard_issuer::{ErrorCode, OAuthError};
+use lanyard_signin::SignInError;
 use serde::Serialize;
 
-#[derive(Serialize)]
-struct ErrorBody {
-    error: &'static str,
-    error_description: &'static str,
+/// Seconds a client should wait after a 503.
+const UNAVAILABLE_RETRY_SECS: i64 = 5;
+
+/// An error page's words, carried on its response so that the `edge` middleware can render
+/// it again in the configured theme.
+#[derive(Debug, Clone)]
+pub struct ErrorPageContent {
+    pub title: Cow<'static, str>,
+    pub message: Cow<'static, str>,
 }
 
-fn error_json(status: StatusCode, err: &OAuthError) -> Response {
-    let body = ErrorBody {
-        error: err.code.as_str(),
-        error_description: err.description,
-    };
-    (status, Json(body)).into_response()
+#[derive(Debug)]
+enum Body {
+    Page(ErrorPageContent),
+    /// RFC 6749 §5.2.
+    OAuth(OAuthError),
+    /// JSON `{error, error_description}` with a `WWW-Authenticate` challenge when set.
+    Json {
+        error: Cow<'static, str>,
+        description: Cow<'static, str>,
+        challenge: Option<String>,
+    },
+    /// A bare status (an API's 404 for "nothing to change").
+    Empty,
+    /// A browser refused a page until it signs in or reconfirms: sent there, to come back.
+    Redirect(String),
 }
 
-fn log_internal(err: &OAuthError) {
-    if let Some(internal) = &err.internal {
-        match err.code {
-            ErrorCode::TemporarilyUnavailable => {
-                tracing::warn!(cause = %internal, "store unavailable")
-            }
-            _ => tracing::error!(cause = %internal, "request failed"),
+/// Every error a handler or extractor returns.
+#[derive(Debug)]
+pub struct WebError {
+    status: StatusCode,
+    body: Body,
+    retry_after: Option<i64>,
+    internal: Option<String>,
+}
+
+impl WebError {
+    // ---- pages ----
+
+    pub fn page(
+        status: StatusCode,
+        title: impl Into<Cow<'static, str>>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            status,
+            body: Body::Page(ErrorPageContent {
+                title: title.into(),
+                message: message.into(),
+            }),
+            retry_after: None,
+            internal: None,
         }
     }
-}
 
-/// An error of the token, introspection or revocation endpoint.
-#[derive(Debug)]
-pub struct TokenError(pub OAuthError);
-
-impl From<OAuthError> for TokenError {
-    fn from(e: OAuthError) -> Self {
-        Self(e)
+    pub fn bad_request(title: &'static str, message: &'static str) -> Self {
+        Self::page(StatusCode::BAD_REQUEST, title, message)
     }
-}
 
-impl IntoResponse for TokenError {
-    fn into_response(self) -> Response {
-        let err = self.0;
-        log_internal(&err);
+    pub fn not_found() -> Self {
+        Self::page(
+            StatusCode::NOT_FOUND,
+            "Page not found",
+            "There is nothing here. Check the address, or go back to your account.",
+        )
+    }
+
+    /// The flow is gone, finished, or not at the step posted (S37).
+    pub fn expired_flow() -> Self {
+        Self::bad_request(
+            "Your sign-in has expired",
+            "It took too long or the link was already used. Go back to the app and start again.",
+        )
+    }
+
+    pub fn bad_form() -> Self {
+        Self::page(
+            StatusCode::FORBIDDEN,
+            "This form has expired",
+            "For your security the form could not be sent. Go back, reload the page and try again.",
+        )
+    }
+
+    /// A 429 page with a concrete wait.
+    pub fn too_many(title: &'static str, message: String, retry_after_secs: i64) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs.max(1)),
+            ..Self::page(StatusCode::TOO_MANY_REQUESTS, title, message)
+        }
+    }
+
+    /// The same page with no `Retry-After` (nothing to wait for: start again).
+    pub fn without_retry_after(mut self) -> Self {
+        self.retry_after = None;
+        self
+    }
+
+    /// Something on our side failed: 503 (with `Retry-After`) when a store is unreachable,
+    /// else 500. The cause is logged, never shown.
+    pub fn internal(unavailable: bool, cause: impl Into<String>) -> Self {
+        let status = if unavailable {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        };
+        Self {
+            internal: Some(cause.into()),
+            ..Self::page(
+                status,
+                "Something went wrong",
+                "We could not finish this step. Try again in a few minutes.",
+            )
+        }
+    }
+
+    /// Keeps the cause for the log.
+    pub fn with_internal(mut self, cause: impl Into<String>) -> Self {
+        self.internal = Some(cause.into());
+        self
+    }
+
+    // ---- protocol endpoints ----
+
+    /// An error of the token, introspection, revocation or device authorization endpoint.
+    pub fn token(err: OAuthError) -> Self {
         let status = match err.code {
             _ if err.retry_after.is_some() => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             // RFC 8628 §3.5: the polling answers are ordinary token-endpoint errors.
-            ErrorCode::AuthorizationPending | ErrorCode::SlowDown | ErrorCode::ExpiredToken => {
-                StatusCode::BAD_REQUEST
-            }
             _ => StatusCode::BAD_REQUEST,
         };
-        let mut response = error_json(status, &err);
-        let headers = response.headers_mut();
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        if err.code == ErrorCode::InvalidClient {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"lanyard\""),
-            );
+        Self {
+            status,
+            retry_after: err.retry_after.map(|s| s as i64),
+            internal: err.internal.clone(),
+            body: Body::OAuth(err),
         }
-        if let Some(secs) = err.retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        } else if err.code == ErrorCode::TemporarilyUnavailable {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-        }
-        response
     }
-}
 
-/// An error of a bearer-token protected resource (RFC 6750 §3.1).
-#[derive(Debug)]
-pub struct BearerError(pub OAuthError);
-
-impl IntoResponse for BearerError {
-    fn into_response(self) -> Response {
-        let err = self.0;
-        log_internal(&err);
+    /// An error of a bearer-token protected resource (RFC 6750 §3.1).
+    pub fn bearer(err: OAuthError) -> Self {
         let (status, challenge) = match err.code {
             ErrorCode::InvalidRequest => (
                 StatusCode::BAD_REQUEST,
@@ -110,167 +183,236 @@ impl IntoResponse for BearerError {
                 "Bearer realm=\"lanyard\", error=\"invalid_token\"",
             ),
         };
-        let mut response = error_json(status, &err);
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static(challenge),
-        );
-        if err.code == ErrorCode::TemporarilyUnavailable {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-        }
-        response
-    }
-}
-
-/// What an error page says, carried on its response for re-rendering with the theme.
-#[derive(Debug, Clone, Copy)]
-pub struct ErrorPageContent {
-    pub title: &'static str,
-    pub message: &'static str,
-}
-
-/// An error shown to a person as a page. Never a redirect.
-#[derive(Debug)]
-pub struct PageError {
-    pub status: StatusCode,
-    pub title: &'static str,
-    pub message: &'static str,
-    pub internal: Option<String>,
-}
-
-impl PageError {
-    pub fn new(status: StatusCode, title: &'static str, message: &'static str) -> Self {
         Self {
             status,
-            title,
-            message,
+            body: Body::Json {
+                error: Cow::Borrowed(err.code.as_str()),
+                description: Cow::Borrowed(err.description),
+                challenge: Some(challenge.to_owned()),
+            },
+            retry_after: None,
+            internal: err.internal,
+        }
+    }
+
+    // ---- JSON APIs (account, organizations) ----
+
+    pub fn api(
+        status: StatusCode,
+        error: &'static str,
+        description: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            status,
+            body: Body::Json {
+                error: Cow::Borrowed(error),
+                description: description.into(),
+                challenge: None,
+            },
+            retry_after: None,
             internal: None,
         }
     }
 
-    pub fn bad_request(title: &'static str, message: &'static str) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, title, message)
-    }
-
-    pub fn not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "Page not found",
-            "There is nothing here. Check the address, or go back to your account.",
-        )
-    }
-
-    pub fn expired_flow() -> Self {
-        Self::bad_request(
-            "Your sign-in has expired",
-            "It took too long or the link was already used. Go back to the app and start again.",
-        )
-    }
-
-    pub fn from_oauth(err: OAuthError) -> Self {
-        let status = match err.code {
-            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+    /// An API call without a session (RFC 6750 §3).
+    pub fn api_sign_in_first() -> Self {
         Self {
-            internal: err.internal.clone().or_else(|| Some(err.to_string())),
-            ..Self::new(
-                status,
-                "Something went wrong",
-                "We could not finish this step. Try again in a few minutes.",
-            )
+            body: Body::Json {
+                error: Cow::Borrowed("invalid_token"),
+                description: Cow::Borrowed("sign in first"),
+                challenge: Some("Bearer realm=\"lanyard\", error=\"invalid_token\"".to_owned()),
+            },
+            ..Self::api(StatusCode::UNAUTHORIZED, "invalid_token", "")
+        }
+    }
+
+    /// An API call whose session is not fresh enough (RFC 9470 §3).
+    pub fn api_step_up(window_secs: i64) -> Self {
+        let description = "a fresh sign-in with a second step is required";
+        Self {
+            body: Body::Json {
+                error: Cow::Borrowed("insufficient_user_authentication"),
+                description: Cow::Borrowed(description),
+                challenge: Some(format!(
+                    "Bearer realm=\"lanyard\", error=\"insufficient_user_authentication\", \
+                     error_description=\"{description}\", max_age={window_secs}"
+                )),
+            },
+            ..Self::api(StatusCode::UNAUTHORIZED, "", "")
+        }
+    }
+
+    /// A browser sent to sign in or reconfirm first (303), to come back afterwards.
+    pub fn redirect_to(location: String) -> Self {
+        Self {
+            status: StatusCode::SEE_OTHER,
+            body: Body::Redirect(location),
+            retry_after: None,
+            internal: None,
+        }
+    }
+
+    /// A bare status, for an API's "nothing there".
+    pub fn status(status: StatusCode) -> Self {
+        Self {
+            status,
+            body: Body::Empty,
+            retry_after: None,
+            internal: None,
+        }
+    }
+
+    /// The same error with another status (413 for an oversized body).
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    pub fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn log(&self) {
+        let Some(cause) = &self.internal else {
+            return;
+        };
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::warn!(%cause, "store unavailable");
+        } else if self.status.is_server_error() {
+            tracing::error!(%cause, "request failed");
         }
     }
 }
 
-/// The MFA service's infrastructure failures as pages. Its rule outcomes (wrong code, locked,
-/// ...) are answered by the pages that asked, with their own words.
-impl From<lanyard_mfa::MfaError> for PageError {
-    fn from(e: lanyard_mfa::MfaError) -> Self {
-        use lanyard_mfa::MfaError;
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        self.log();
+        let status = self.status;
+        let mut response = match self.body {
+            Body::Page(content) => {
+                let page = crate::ui::ErrorPage {
+                    theme: crate::ui::Theme::default(),
+                    title: content.title.to_string(),
+                    message: content.message.to_string(),
+                };
+                let mut response = page.respond(status);
+                // Raised where the configured product name is out of reach; the `edge`
+                // middleware renders the page again with it.
+                response.extensions_mut().insert(content);
+                response
+            }
+            Body::OAuth(err) => {
+                let body = ErrorBody {
+                    error: err.code.as_str(),
+                    error_description: err.description,
+                };
+                let mut response = (status, Json(body)).into_response();
+                let headers = response.headers_mut();
+                headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+                if err.code == ErrorCode::InvalidClient {
+                    headers.insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Basic realm=\"lanyard\""),
+                    );
+                }
+                response
+            }
+            Body::Json {
+                error,
+                description,
+                challenge,
+            } => {
+                let body = ErrorBody {
+                    error: &error,
+                    error_description: &description,
+                };
+                let mut response = (status, Json(body)).into_response();
+                if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+                    response
+                        .headers_mut()
+                        .insert(header::WWW_AUTHENTICATE, value);
+                }
+                response
+            }
+            Body::Empty => status.into_response(),
+            Body::Redirect(location) => crate::kit::redirect(&location, status),
+        };
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let retry_after = self
+            .retry_after
+            .or((status == StatusCode::SERVICE_UNAVAILABLE).then_some(UNAVAILABLE_RETRY_SECS));
+        if let Some(secs) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+impl From<OAuthError> for WebError {
+    /// An issuer failure on a page: 503 when a store is down, else 500.
+    fn from(err: OAuthError) -> Self {
+        let unavailable = err.code == ErrorCode::TemporarilyUnavailable;
+        let cause = err.internal.clone().unwrap_or_else(|| err.to_string());
+        Self::internal(unavailable, cause)
+    }
+}
+
+impl From<lanyard_core::StoreError> for WebError {
+    fn from(e: lanyard_core::StoreError) -> Self {
+        let unavailable = matches!(e, lanyard_core::StoreError::Unavailable(_));
+        Self::internal(unavailable, e.to_string())
+    }
+}
+
+impl From<SignInError> for WebError {
+    fn from(e: SignInError) -> Self {
         match e {
-            MfaError::Store(store) => Self::from_oauth(store.into()),
-            MfaError::Mail(mail) => Self {
-                internal: Some(mail.to_string()),
-                ..Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "We could not send the email",
-                    "Sending your code failed on our side. Try again in a few minutes.",
-                )
-            },
-            MfaError::ChallengeGone | MfaError::TooManyTries => Self::expired_flow(),
-            other => Self {
-                internal: Some(other.to_string()),
-                ..Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "We could not finish this step. Try again in a few minutes.",
-                )
-            },
+            SignInError::FlowGone => Self::expired_flow(),
+            SignInError::Mail(cause) => Self::page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "We could not send the email",
+                "Sending your code failed on our side. Try again in a few minutes.",
+            )
+            .with_internal(cause),
+            SignInError::Unavailable(cause) => Self::internal(true, cause),
+            other => Self::internal(false, other.to_string()),
         }
     }
 }
 
-/// The identity service's infrastructure failures as pages (its rule outcomes are answered
-/// by the pages that asked).
-impl From<lanyard_identity::IdentityError> for PageError {
+/// The MFA service's infrastructure failures. Its rule outcomes (wrong code, locked, ...) are
+/// answered by the pages that asked, with their own words.
+impl From<lanyard_mfa::MfaError> for WebError {
+    fn from(e: lanyard_mfa::MfaError) -> Self {
+        SignInError::from(e).into()
+    }
+}
+
+/// The identity service's refusals and failures (its other rule outcomes are answered by the
+/// pages that asked).
+impl From<lanyard_identity::IdentityError> for WebError {
     fn from(e: lanyard_identity::IdentityError) -> Self {
         use lanyard_identity::IdentityError;
         match e {
-            IdentityError::Store(store) => Self::from_oauth(store.into()),
             IdentityError::NotFound => Self::not_found(),
-            IdentityError::Forbidden => Self::new(
+            IdentityError::Forbidden => Self::page(
                 StatusCode::FORBIDDEN,
                 "You can't do this",
                 "Only an administrator of the organization can change its settings.",
             ),
-            IdentityError::AuthenticatorRequired => Self::new(
+            IdentityError::AuthenticatorRequired => Self::page(
                 StatusCode::FORBIDDEN,
                 "Set up an authenticator app first",
                 "Your organization requires an authenticator app. Sign in again to set one up.",
             ),
-            other => Self {
-                internal: Some(other.to_string()),
-                ..Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "We could not finish this step. Try again in a few minutes.",
-                )
-            },
+            other => SignInError::from(other).into(),
         }
-    }
-}
-
-impl From<OAuthError> for PageError {
-    fn from(e: OAuthError) -> Self {
-        Self::from_oauth(e)
-    }
-}
-
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
-        if let Some(internal) = &self.internal {
-            tracing::error!(cause = %internal, "page request failed");
-        }
-        let page = crate::ui::ErrorPage {
-            theme: crate::ui::Theme::default(),
-            title: self.title.to_owned(),
-            message: self.message.to_owned(),
-        };
-        let mut response = page.respond(self.status);
-        // The error is raised where the configured product name is out of reach; the
-        // `edge` middleware renders the page again with it.
-        response.extensions_mut().insert(ErrorPageContent {
-            title: self.title,
-            message: self.message,
-        });
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-        }
-        response
     }
 }

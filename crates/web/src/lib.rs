@@ -1,18 +1,19 @@
-//! HTTP for Lanyard: axum routers per area, extractors, the one error→response mapping
-//! ([`error`]), pages, and middleware. Handlers are thin: extract, call one service method,
-//! map the result.
+//! HTTP for Lanyard. Find your way:
+//! - [`pages`]: what people see (authorize and consent, the sign-in pages, the account
+//!   pages, the device page, sign-out); the sign-in sequence itself is `lanyard_signin`;
+//! - [`api`]: JSON for programs (token, introspection, revocation, userinfo, discovery,
+//!   health, organizations);
+//! - [`kit`]: what every route uses (responses, CSRF, cookies, parameters, extractors,
+//!   paths) — routes import from here, never from each other;
+//! - [`error`]: the one error→response mapping; [`ui`]: view models and templates;
+//!   [`middleware`]: the `edge` layer.
 
-pub mod authenticated;
-pub mod client_credentials;
-pub mod device_cookie;
+pub mod api;
 pub mod error;
+pub mod kit;
 pub mod middleware;
-pub mod origin;
-pub mod params;
-pub mod routes;
-pub mod session;
+pub mod pages;
 pub mod state;
-pub mod stepup;
 pub mod ui;
 
 use axum::Router;
@@ -23,20 +24,20 @@ pub use state::{AppState, WebSettings};
 /// The whole HTTP surface with its middleware.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(routes::metadata::routes())
-        .merge(routes::authorize::routes())
-        .merge(routes::login::routes())
-        .merge(routes::second_step::routes())
-        .merge(routes::forced_enrollment::routes())
-        .merge(routes::orgs::routes())
-        .merge(routes::account::routes())
-        .merge(routes::account_pats::routes())
-        .merge(routes::token::routes())
-        .merge(routes::device::routes())
-        .merge(routes::backchannel::routes())
-        .merge(routes::userinfo::routes())
-        .merge(routes::logout::routes())
-        .merge(routes::health::routes())
+        .merge(api::metadata::routes())
+        .merge(pages::authorize::routes())
+        .merge(pages::signin::routes())
+        .merge(api::orgs::routes())
+        .merge(pages::account::routes())
+        .merge(api::account::routes())
+        .merge(pages::account::pats::routes())
+        .merge(api::token::routes())
+        .merge(api::device_authorization::routes())
+        .merge(pages::device::routes())
+        .merge(api::backchannel::routes())
+        .merge(api::userinfo::routes())
+        .merge(pages::logout::routes())
+        .merge(api::health::routes())
         .merge(ui::assets::asset_routes())
         .layer(DefaultBodyLimit::max(middleware::MAX_FORM_BODY))
         .layer(axum::middleware::from_fn_with_state(

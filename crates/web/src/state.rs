@@ -2,24 +2,17 @@
 
 use std::sync::Arc;
 
-use lanyard_core::ports::EphemeralStore;
 use lanyard_core::{Auditor, Clock, Rng};
-use lanyard_crypto::token_hash::TokenHasher;
 use lanyard_identity::{AccountService, OrgService, PatService};
 use lanyard_issuer::Issuer;
 use lanyard_mfa::MfaService;
+use lanyard_signin::SignInService;
 
 #[derive(Debug, Clone)]
 pub struct WebSettings {
     pub product_name: String,
     /// Secure cookies everywhere except a plain-http loopback issuer (local development).
     pub secure_cookies: bool,
-    /// A browser session ends after this long unused (B7: 24 hours)...
-    pub session_idle_secs: i64,
-    /// ...and at the latest this long after sign-in (B7: 30 days).
-    pub session_max_secs: i64,
-    /// How long a sign-in flow (from /authorize to the redirect back) may take.
-    pub flow_ttl_secs: i64,
     /// Trust `X-Forwarded-For` for the client IP (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
 }
@@ -32,9 +25,6 @@ impl WebSettings {
         Self {
             product_name: "Lanyard".to_owned(),
             secure_cookies: !loopback,
-            session_idle_secs: 24 * 3600,
-            session_max_secs: 30 * 24 * 3600,
-            flow_ttl_secs: 30 * 60,
             trust_forwarded_for: false,
         }
     }
@@ -47,8 +37,8 @@ pub struct AppState {
     pub mfa: Arc<MfaService>,
     pub pats: Arc<PatService>,
     pub orgs: Arc<OrgService>,
-    pub ephemeral: Arc<dyn EphemeralStore>,
-    pub hasher: Arc<TokenHasher>,
+    /// The sign-in sequence, its flows and the sessions.
+    pub signin: Arc<SignInService>,
     pub clock: Arc<dyn Clock>,
     pub audit: Auditor,
     pub rng: Arc<dyn Rng>,

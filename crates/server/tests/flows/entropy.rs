@@ -31,10 +31,11 @@ use lanyard_issuer::clients::CLIENT_SECRET_PREFIX;
 use lanyard_issuer::code::CODE_PREFIX;
 use lanyard_issuer::grant::{GrantRequest, REFRESH_TOKEN_PREFIX};
 use lanyard_server::NewClient;
+use lanyard_signin::Flow;
 use lanyard_testkit::recording::{RecordingRng, cookie_value, hidden_field};
 use lanyard_testkit::{Backend, Browser, TestApp};
-use lanyard_web::session::{Flow, SESSION_COOKIE, save_flow, start_session};
-use lanyard_web::ui::csrf::{CSRF_COOKIE, CSRF_FIELD, CsrfConfig, ensure_token};
+use lanyard_web::kit::cookies::SESSION_COOKIE;
+use lanyard_web::kit::csrf::{CSRF_COOKIE, CSRF_FIELD, CsrfConfig, ensure_token};
 
 use crate::helpers::{
     CHALLENGE, REDIRECT, VERIFIER, authorize_url, confidential, http, json, jwt_claims,
@@ -407,10 +408,15 @@ where
 async fn bulk_sessions(app: &TestApp, auth: &Authenticated) -> Vec<String> {
     let mut ids = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
-        let jar = start_session(&app.app.state, CookieJar::new(), auth, None)
+        let started = app
+            .app
+            .state
+            .signin
+            .sessions()
+            .start(None, auth, None)
             .await
             .unwrap();
-        ids.push(jar.get(SESSION_COOKIE).unwrap().value().to_owned());
+        ids.push(started.id);
     }
     ids
 }
@@ -426,7 +432,8 @@ async fn bulk_flows(app: &TestApp) -> Vec<String> {
     let flow = Flow::for_request(request);
     let mut ids = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
-        ids.push(save_flow(&app.app.state, None, &flow).await.unwrap());
+        let id = app.app.state.signin.flows().create(&flow).await.unwrap();
+        ids.push(id.as_str().to_owned());
     }
     ids
 }
@@ -485,9 +492,12 @@ fn bulk_kids(rng: &dyn Rng) -> Vec<String> {
 fn bulk_csrf() -> Vec<String> {
     (0..SAMPLES)
         .map(|_| {
-            ensure_token(CookieJar::new(), CsrfConfig::default())
-                .unwrap()
-                .1
+            ensure_token(
+                CookieJar::new(),
+                CsrfConfig::default(),
+                &lanyard_core::OsRng,
+            )
+            .1
         })
         .collect()
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use lanyard_core::model::authenticated::acr;
 use lanyard_core::ports::AuditRepo;
 use lanyard_core::{Clock, Origin};
-use lanyard_mfa::Lock;
+use lanyard_mfa::{Lock, MfaSettings};
 use lanyard_testkit::recording::{cookie_value, hidden_field};
 use lanyard_testkit::{Browser, PASSWORD, TestApp};
 
@@ -750,6 +750,119 @@ async fn s53_d_wrong_passwords_and_wrong_codes_feed_one_counter() {
         assert!(reply.retry_after.is_some());
         let reply = attempt(&app, &browser(None, None), email, PASSWORD).await;
         assert_bad_credentials(&reply, "right password while locked");
+        app
+    })
+    .await;
+}
+
+/// What one wrong password got: the reply's status, its Retry-After, and the account's
+/// durable failure count after it.
+type Outcome = (u16, Option<String>, u32);
+
+/// `n` wrong passwords posted on one password page (one flow), nothing else in between.
+async fn wrong_passwords_at_sign_in(
+    app: &TestApp,
+    account: lanyard_core::AccountId,
+    email: &str,
+    ip: &str,
+    n: usize,
+) -> Vec<Outcome> {
+    let b = browser(Some(ip), None);
+    let page = password_page(app, &b, email, "").await;
+    let mut outcomes = Vec::with_capacity(n);
+    for _ in 0..n {
+        let reply = post_password(app, &b, &page, WRONG).await;
+        outcomes.push((
+            reply.status,
+            reply.retry_after,
+            failures(app, account).await,
+        ));
+    }
+    outcomes
+}
+
+/// `n` wrong passwords posted on one reconfirm page, from one signed-in session.
+async fn wrong_passwords_at_reconfirm(
+    app: &TestApp,
+    account: lanyard_core::AccountId,
+    email: &str,
+    ip: &str,
+    n: usize,
+) -> Vec<Outcome> {
+    let b = browser(Some(ip), None);
+    sign_in(app, &b, email, "", false).await;
+    let url = app.url("/account/reconfirm?return_to=%2Faccount%2Fsecurity");
+    let response = b.http.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    let fields = [
+        ("flow", hidden(&page, "flow")),
+        ("csrf_token", hidden(&page, "csrf_token")),
+        ("password", WRONG.to_owned()),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut outcomes = Vec::with_capacity(n);
+    for _ in 0..n {
+        let reply = post_form(&b, &app.url("/account/reconfirm"), &fields).await;
+        outcomes.push((
+            reply.status,
+            reply.retry_after,
+            failures(app, account).await,
+        ));
+    }
+    outcomes
+}
+
+/// S53(d): the reconfirm page checks passwords through the same gate as the sign-in page. A
+/// stolen session cookie guessing the password there meets the per-address and per-account
+/// limits at exactly the same counts, and every guess counts in the durable failure count.
+#[tokio::test]
+async fn s53_d_reconfirm_page_guessing_is_limited_exactly_like_the_sign_in_page() {
+    each_backend(|app| async move {
+        const TRIES: usize = 60;
+        app.create_client(confidential("rp")).await;
+        let at_sign_in = app.create_user("sina@example.com").await;
+        let at_reconfirm = app.create_user("rena@example.com").await;
+        let sign_in_run =
+            wrong_passwords_at_sign_in(&app, at_sign_in.id, &at_sign_in.email, &address(1), TRIES)
+                .await;
+        let reconfirm_run = wrong_passwords_at_reconfirm(
+            &app,
+            at_reconfirm.id,
+            &at_reconfirm.email,
+            &address(2),
+            TRIES,
+        )
+        .await;
+        assert_eq!(
+            reconfirm_run, sign_in_run,
+            "the same answers at the same counts"
+        );
+
+        // What those answers are: the account backs off after five (answered like a wrong
+        // password, S53f), the address is throttled with Retry-After after fifty.
+        let per_ip = MfaSettings::default().password_failures_per_ip as usize;
+        let backoff = MfaSettings::default().backoff_after;
+        for (i, (status, retry_after, count)) in reconfirm_run.iter().enumerate() {
+            if i < per_ip {
+                assert_eq!(*status, 400, "attempt {}", i + 1);
+                assert!(retry_after.is_none(), "attempt {}", i + 1);
+            } else {
+                assert_eq!(*status, 429, "attempt {}", i + 1);
+                assert!(retry_after.is_some(), "attempt {}", i + 1);
+            }
+            assert_eq!(*count, (i as u32 + 1).min(backoff), "attempt {}", i + 1);
+        }
+        assert!(matches!(lock(&app, at_reconfirm.id).await, Lock::Until(_)));
+        assert_eq!(
+            audit_count(
+                &app,
+                "signin.account_throttled",
+                &at_reconfirm.id.to_string()
+            )
+            .await,
+            1
+        );
         app
     })
     .await;

@@ -210,7 +210,7 @@ async fn s24_a_pat_is_shown_once_and_stored_as_a_keyed_hash() {
         let db = side_connection(&app).await;
         let dump = format!("{:?}", database_snapshot(&db).await);
         assert!(!dump.contains(&token[8..51]));
-        let hash = app.app.state.hasher.hash(&token);
+        let hash = app.app.hasher.hash(&token);
         assert!(dump.contains(&hash));
         let keys = ephemeral_snapshot(&app).await.join("\n");
         assert!(!keys.contains(&token[8..51]));

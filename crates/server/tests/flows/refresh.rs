@@ -45,7 +45,7 @@ fn assert_invalid_grant((status, body): &(u16, Value), what: &str) {
 
 /// The family a refresh token belongs to, current or retired.
 async fn family_of(app: &TestApp, token: &str) -> RefreshFamily {
-    let hash = app.app.state.hasher.hash(token);
+    let hash = app.app.hasher.hash(token);
     app.app
         .stores
         .sql
@@ -71,7 +71,7 @@ async fn assert_at_most_one_current(app: &TestApp, family: &RefreshFamily) {
 }
 
 async fn is_current(app: &TestApp, token: &str) -> bool {
-    let hash = app.app.state.hasher.hash(token);
+    let hash = app.app.hasher.hash(token);
     let sql = &app.app.stores.sql;
     sql.find_family_by_current_token(&hash)
         .await

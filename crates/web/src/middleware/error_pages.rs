@@ -1,4 +1,4 @@
-//! Error pages in the configured theme. A `PageError` can be raised anywhere (extractors,
+//! Error pages in the configured theme. A `WebError` page can be raised anywhere (extractors,
 //! domain error mapping) without the app state at hand; [`super::edge`] renders it again with
 //! the product name once the response passes back through the router.
 
@@ -13,8 +13,8 @@ pub fn retheme(product_name: &str, mut response: Response) -> Response {
     };
     let page = ErrorPage {
         theme: Theme::new(product_name),
-        title: content.title.to_owned(),
-        message: content.message.to_owned(),
+        title: content.title.to_string(),
+        message: content.message.to_string(),
     };
     let themed = page.respond(response.status());
     let (mut parts, _) = response.into_parts();

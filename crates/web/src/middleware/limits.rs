@@ -3,6 +3,7 @@
 //!
 //! They answer with short static bodies so that a hostile request costs us almost nothing.
 
+use crate::error::WebError;
 use axum::response::{IntoResponse, Response};
 use http::header::{CONTENT_TYPE, COOKIE};
 use http::{HeaderMap, HeaderValue, StatusCode};
@@ -140,12 +141,5 @@ pub fn refuse_bad_query(query: Option<&str>) -> Option<Response> {
         }
         Some(_) => return None,
     };
-    Some(
-        (
-            StatusCode::BAD_REQUEST,
-            [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-            format!(r#"{{"error":"invalid_request","error_description":"{description}"}}"#),
-        )
-            .into_response(),
-    )
+    Some(WebError::api(StatusCode::BAD_REQUEST, "invalid_request", description).into_response())
 }

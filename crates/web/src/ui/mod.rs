@@ -6,7 +6,6 @@
 //! name) from becoming markup. Never mark a value `|safe`.
 
 pub mod assets;
-pub mod csrf;
 pub mod device_pages;
 pub mod mfa_pages;
 pub mod pages;
@@ -17,8 +16,8 @@ use axum::response::{IntoResponse, Response};
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, StatusCode};
 
+pub use crate::kit::csrf::CSRF_FIELD;
 pub use assets::{STYLESHEET_PATH, asset_routes};
-pub use csrf::{CSRF_COOKIE, CSRF_FIELD, CsrfConfig, CsrfError, ensure_token, verify};
 pub use device_pages::{DeviceCodePage, DeviceConfirmPage, DeviceDonePage};
 pub use mfa_pages::{
     BackupCodePage, ChallengePage, DeviceView, ReconfirmPage, SecurityPage, TotpSetupPage,
@@ -86,6 +85,18 @@ impl ScopeView {
             description: description.into(),
         }
     }
+}
+
+/// What a scope lets an app do, in words for the consent and device pages.
+pub fn describe_scope(scope: &str) -> ScopeView {
+    let description = match scope {
+        "openid" => "Know who you are when you sign in",
+        "profile" => "See your name",
+        "email" => "See your email address",
+        "offline_access" => "Stay connected when you are not using it",
+        _ => "Use a part of your account it asked for",
+    };
+    ScopeView::new(scope, description)
 }
 
 /// 400 for a page that shows a form error, 200 otherwise.

@@ -1,0 +1,107 @@
+//! The sign-in sequence, with no HTTP in it: email → password → second step (emailed code,
+//! authenticator app or backup code; the backup code shown once; "trust this device") →
+//! forced authenticator set-up (S54) → session. Step-up (B8) and raising the assurance level
+//! for an app (B9) run the same sequence from the second step on.
+//!
+//! It owns the flow state ([`flow`]), the sessions ([`session`]) and every rule of the
+//! order in which things happen; identity checks passwords and mfa checks codes. Each step
+//! answers with a [`Next`] that the web layer renders. Every password check goes through
+//! [`SignInService::check_password`], which applies the per-address and per-account limits
+//! (S53), so no page can check a password without them.
+
+mod enrollment;
+mod error;
+pub mod flow;
+mod next;
+mod password;
+mod reconfirm;
+mod second_step;
+pub mod session;
+mod settings;
+mod steps;
+
+use std::sync::Arc;
+
+use lanyard_core::ports::EphemeralStore;
+use lanyard_core::{Clock, Origin, Rng};
+use lanyard_crypto::TokenHasher;
+use lanyard_identity::{AccountService, EnrollmentPolicy};
+use lanyard_mfa::MfaService;
+
+pub use error::SignInError;
+pub use flow::{Flow, FlowId, FlowStore, Pending};
+pub use next::{BackupShown, CodeKind, CodeQuestion, Done, Next, Notice, Problem, Wait};
+pub use password::{MAX_PASSWORD_LEN, PasswordCheck};
+pub use second_step::device_label;
+pub use session::{NewSession, Session, SessionStore};
+pub use settings::SessionSettings;
+
+/// What the sign-in service needs, injected so tests control time, randomness and stores.
+pub struct SignInDeps {
+    pub accounts: Arc<AccountService>,
+    pub mfa: Arc<MfaService>,
+    pub policy: EnrollmentPolicy,
+    pub ephemeral: Arc<dyn EphemeralStore>,
+    pub hasher: Arc<TokenHasher>,
+    pub clock: Arc<dyn Clock>,
+    pub rng: Arc<dyn Rng>,
+}
+
+/// The browser a step comes from: where it is, and the cookies the sequence reads (the
+/// session for step-up, the trusted-device cookie for skipping the code).
+#[derive(Debug, Clone, Copy)]
+pub struct Browser<'a> {
+    pub origin: &'a Origin,
+    pub session: Option<&'a str>,
+    pub device: Option<&'a str>,
+}
+
+pub struct SignInService {
+    accounts: Arc<AccountService>,
+    mfa: Arc<MfaService>,
+    policy: EnrollmentPolicy,
+    clock: Arc<dyn Clock>,
+    flows: FlowStore,
+    sessions: SessionStore,
+}
+
+impl SignInService {
+    pub fn new(deps: SignInDeps, settings: SessionSettings) -> Self {
+        let flows = FlowStore::new(
+            deps.ephemeral.clone(),
+            deps.hasher.clone(),
+            deps.rng.clone(),
+            settings.flow_ttl_secs,
+        );
+        let sessions = SessionStore::new(
+            deps.ephemeral,
+            deps.hasher,
+            deps.clock.clone(),
+            deps.rng,
+            deps.policy.clone(),
+            settings,
+        );
+        Self {
+            accounts: deps.accounts,
+            mfa: deps.mfa,
+            policy: deps.policy,
+            clock: deps.clock,
+            flows,
+            sessions,
+        }
+    }
+
+    pub fn flows(&self) -> &FlowStore {
+        &self.flows
+    }
+
+    pub fn sessions(&self) -> &SessionStore {
+        &self.sessions
+    }
+
+    /// Whether an organization's policy (S54) requires this account to set up an
+    /// authenticator app before a sign-in may end.
+    async fn enrollment_due(&self, account: lanyard_core::AccountId) -> Result<bool, SignInError> {
+        Ok(self.policy.enrollment_due(account).await?)
+    }
+}

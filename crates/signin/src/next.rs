@@ -1,0 +1,167 @@
+//! What a sign-in step answers: the next thing to show or do. The web layer renders each
+//! value as a page or a redirect; the words people read are chosen there, not here.
+
+use lanyard_core::Timestamp;
+use lanyard_mfa::{TotpSetup, TrustedDeviceCookie};
+
+use crate::flow::FlowId;
+use crate::session::NewSession;
+
+/// The next step of a flow.
+#[derive(Debug)]
+pub enum Next {
+    /// Ask for the email address.
+    AskEmail {
+        flow: FlowId,
+        email: String,
+        problem: Option<Problem>,
+    },
+    /// Ask for the password of `email`.
+    AskPassword {
+        flow: FlowId,
+        email: String,
+        problem: Option<Problem>,
+    },
+    /// Ask for a code (emailed, from the authenticator app, or the backup code).
+    AskCode(CodeQuestion),
+    /// Show the new backup code once; the flow waits for "I saved it".
+    ShowBackupCode {
+        flow: FlowId,
+        code: String,
+        why: BackupShown,
+        generated_at: Timestamp,
+        problem: Option<Problem>,
+    },
+    /// Offer to trust this browser until the given time (after an emailed code).
+    OfferTrust { flow: FlowId, until: Timestamp },
+    /// An organization requires an authenticator app (S54): set one up before the session.
+    SetUpApp {
+        flow: FlowId,
+        setup: TotpSetup,
+        problem: Option<Problem>,
+    },
+    /// Refused for now; nothing was checked or nothing counts.
+    Wait(Wait),
+    /// The sequence is over.
+    Done(Done),
+}
+
+/// How the flow ended.
+#[derive(Debug)]
+pub enum Done {
+    /// A new session for this browser (its id goes into the cookie), and possibly a newly
+    /// trusted device; the flow continues where it came from (the app, or an account page).
+    SignedIn {
+        flow: FlowId,
+        session: NewSession,
+        trusted_device: Option<TrustedDeviceCookie>,
+    },
+    /// The current session is fresh again (step-up); back to the page that asked.
+    SteppedUp { return_to: Option<String> },
+}
+
+/// Why an answer can not go ahead now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// This address failed too often (S53a); it says nothing about any account.
+    AddressThrottled { retry_after_secs: i64 },
+    /// The account's failures ask for a wait, or (`until: None`) an operator unlock (S30).
+    Locked { until: Option<Timestamp> },
+    /// The hourly limit on emailed codes is reached.
+    TooManySends,
+    /// The challenge is over (too many wrong codes, or it took too long): start again at the
+    /// password.
+    StartAgain,
+}
+
+/// Which kind of code a page asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeKind {
+    Email,
+    App,
+    Backup,
+}
+
+impl CodeKind {
+    /// The form value that names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodeKind::Email => "email",
+            CodeKind::App => "totp",
+            CodeKind::Backup => "backup",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "email" => Some(CodeKind::Email),
+            "totp" => Some(CodeKind::App),
+            "backup" => Some(CodeKind::Backup),
+            _ => None,
+        }
+    }
+}
+
+/// Everything the code page shows.
+#[derive(Debug, Clone)]
+pub struct CodeQuestion {
+    pub flow: FlowId,
+    pub kind: CodeKind,
+    /// Where an emailed code goes.
+    pub email: String,
+    /// False when the app asked for more than an emailed code gives.
+    pub email_allowed: bool,
+    pub email_code_expires_at: Option<Timestamp>,
+    pub resend_at: Option<Timestamp>,
+    pub has_backup_code: bool,
+    pub has_app: bool,
+    pub step_up: bool,
+    pub notice: Option<Notice>,
+    pub problem: Option<Problem>,
+}
+
+/// Something the page tells without it being a problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    CodeSent,
+    /// Another code can be asked for at this time.
+    ResendAt(Timestamp),
+}
+
+/// Why the backup code page shows a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackupShown {
+    /// The first sign-in after the account was created (B4).
+    First,
+    /// The code just used was replaced.
+    ReplacesUsed,
+    /// The page was left without "I saved my backup code": a new code replaced that one.
+    Again,
+}
+
+/// What was wrong with an answer, for the page to explain next to the field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// Not an email address.
+    NotAnEmail,
+    /// Empty, or longer than any password we hash.
+    NoPassword,
+    /// The email and password do not match, or the account is locked (S53f: the same).
+    WrongPassword,
+    /// Not the shape of a code of this kind.
+    MalformedCode(CodeKind),
+    /// Wrong, expired, reused or replayed.
+    WrongCode(CodeKind),
+    /// The kind asked for is not set up.
+    KindNotAvailable,
+    /// Step-up can not use a factor set up in the session it protects.
+    AppTooNew,
+    /// "I saved my backup code" was not ticked.
+    BackupCodeNotSaved,
+    /// A set-up code was not 6 digits.
+    MalformedSetupCode,
+    /// A set-up code did not match the new secret.
+    WrongSetupCode,
+    /// Neither answer was chosen.
+    NoChoice,
+}

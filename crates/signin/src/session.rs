@@ -1,0 +1,240 @@
+//! Browser sessions, kept in the ephemeral store under the keyed hash of an opaque random id
+//! that lives in a cookie (the web layer owns the cookie; this module owns the record).
+//!
+//! A session ends after `idle_secs` without use (24 h, B7) and at the latest `max_secs` after
+//! it started. It remembers when *this* session last saw a password plus a second step
+//! (`verified_at`): the step-up guard (B8) looks at nothing else.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lanyard_core::model::Authenticated;
+use lanyard_core::ports::EphemeralStore;
+use lanyard_core::rng::random_token;
+use lanyard_core::{AccountId, Clock, Rng, Timestamp};
+use lanyard_crypto::TokenHasher;
+use lanyard_identity::EnrollmentPolicy;
+use serde::{Deserialize, Serialize};
+
+use crate::{SessionSettings, SignInError};
+
+/// Touching a session rewrites it; doing so at most this often keeps page views cheap.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+/// A session id has exactly this shape (32 random bytes, base64url).
+const ID_LEN: usize = 43;
+
+/// A signed-in browser.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Session {
+    pub auth: Authenticated,
+    pub started_at: Timestamp,
+    /// The last password + second step seen by this session (not a trusted-device skip).
+    pub verified_at: Option<Timestamp>,
+    pub last_seen: Timestamp,
+    /// Set on the one session that used "sign out everywhere else" at that time, so it
+    /// survives the cut that ends every session of the account started until then.
+    #[serde(default)]
+    pub kept_at: Option<Timestamp>,
+}
+
+/// A session just started: the id goes into the cookie, once.
+pub struct NewSession {
+    pub id: String,
+    pub session: Session,
+}
+
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession")
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
+}
+
+pub struct SessionStore {
+    ephemeral: Arc<dyn EphemeralStore>,
+    hasher: Arc<TokenHasher>,
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn Rng>,
+    policy: EnrollmentPolicy,
+    settings: SessionSettings,
+}
+
+impl SessionStore {
+    pub fn new(
+        ephemeral: Arc<dyn EphemeralStore>,
+        hasher: Arc<TokenHasher>,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
+        policy: EnrollmentPolicy,
+        settings: SessionSettings,
+    ) -> Self {
+        Self {
+            ephemeral,
+            hasher,
+            clock,
+            rng,
+            policy,
+            settings,
+        }
+    }
+
+    fn key(&self, id: &str) -> String {
+        format!("session:{}", self.hasher.hash(id))
+    }
+
+    fn cut_key(account: AccountId) -> String {
+        format!("sessions_ended:{account}")
+    }
+
+    fn idle_ttl(&self) -> Duration {
+        Duration::from_secs(self.settings.idle_secs.max(1) as u64)
+    }
+
+    /// The live session this id names, sliding its idle expiry.
+    pub async fn current(&self, id: Option<&str>) -> Result<Option<Session>, SignInError> {
+        let Some(id) = id.filter(|id| id.len() == ID_LEN) else {
+            return Ok(None);
+        };
+        let key = self.key(id);
+        let Some(bytes) = self.ephemeral.get(&key).await? else {
+            return Ok(None);
+        };
+        let Ok(mut session) = serde_json::from_slice::<Session>(&bytes) else {
+            return Ok(None);
+        };
+        if self.ended_by_cut(&session).await? {
+            self.ephemeral.delete(&key).await?;
+            return Ok(None);
+        }
+        // S54: an organization now requires an authenticator app this account lacks. The
+        // session stays stored but counts for nothing until a new sign-in, which is forced
+        // through setting one up, so a pre-policy session gets no codes or tokens.
+        if self.policy.enrollment_due(session.auth.account_id).await? {
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        let idle = now.seconds() - session.last_seen.seconds();
+        let age = now.seconds() - session.started_at.seconds();
+        if idle >= self.settings.idle_secs || age >= self.settings.max_secs {
+            self.ephemeral.delete(&key).await?;
+            return Ok(None);
+        }
+        if idle >= TOUCH_EVERY_SECS {
+            session.last_seen = now;
+            self.store(&key, &session).await?;
+        }
+        Ok(Some(session))
+    }
+
+    async fn store(&self, key: &str, session: &Session) -> Result<(), SignInError> {
+        let value = serde_json::to_vec(session)?;
+        self.ephemeral.put(key, &value, self.idle_ttl()).await?;
+        Ok(())
+    }
+
+    /// Starts a new session (a new id on every sign-in, ASVS 7.2.4) and ends the one this
+    /// browser had.
+    pub async fn start(
+        &self,
+        previous: Option<&str>,
+        auth: &Authenticated,
+        verified_at: Option<Timestamp>,
+    ) -> Result<NewSession, SignInError> {
+        self.end(previous).await?;
+        let id = random_token(&*self.rng, 32);
+        let now = self.clock.now();
+        let session = Session {
+            auth: auth.clone(),
+            started_at: now,
+            verified_at,
+            last_seen: now,
+            kept_at: None,
+        };
+        self.store(&self.key(&id), &session).await?;
+        Ok(NewSession { id, session })
+    }
+
+    pub async fn end(&self, id: Option<&str>) -> Result<(), SignInError> {
+        if let Some(id) = id {
+            self.ephemeral.delete(&self.key(id)).await?;
+        }
+        Ok(())
+    }
+
+    /// Whether "sign out everywhere else" ended this session: it started at or before the
+    /// account's last cut and is not the session that made it.
+    async fn ended_by_cut(&self, session: &Session) -> Result<bool, SignInError> {
+        let Some(bytes) = self
+            .ephemeral
+            .get(&Self::cut_key(session.auth.account_id))
+            .await?
+        else {
+            return Ok(false);
+        };
+        let cut = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map(Timestamp);
+        Ok(match cut {
+            Some(cut) => session.started_at <= cut && session.kept_at != Some(cut),
+            // Unreadable: fail closed.
+            None => true,
+        })
+    }
+
+    /// Ends every other session of the account signed in with `id` (S31: after a factor or
+    /// password change); this one is marked as the one kept. False without a live session.
+    pub async fn end_others(&self, id: Option<&str>) -> Result<bool, SignInError> {
+        let Some(mut session) = self.current(id).await? else {
+            return Ok(false);
+        };
+        let Some(id) = id else {
+            return Ok(false);
+        };
+        let now = self.clock.now();
+        // Kept as long as any session it ends could live.
+        let ttl = Duration::from_secs(self.settings.max_secs.max(1) as u64);
+        self.ephemeral
+            .put(
+                &Self::cut_key(session.auth.account_id),
+                now.seconds().to_string().as_bytes(),
+                ttl,
+            )
+            .await?;
+        session.kept_at = Some(now);
+        self.store(&self.key(id), &session).await?;
+        Ok(true)
+    }
+
+    /// What binds a flow to a session: a keyed hash of the session id, distinct from the hash
+    /// that keys the session record.
+    pub fn binding(&self, id: Option<&str>) -> Option<String> {
+        id.map(|id| self.hasher.hash(&format!("bind:{id}")))
+    }
+
+    /// Records a step-up in the session `id` only: the proof is bound to this session, so
+    /// copying a flag or cookie into another session carries nothing (S37).
+    pub async fn mark_verified(
+        &self,
+        id: Option<&str>,
+        auth: Authenticated,
+    ) -> Result<bool, SignInError> {
+        let Some(mut session) = self.current(id).await? else {
+            return Ok(false);
+        };
+        let Some(id) = id else {
+            return Ok(false);
+        };
+        if session.auth.account_id != auth.account_id {
+            return Ok(false);
+        }
+        let now = self.clock.now();
+        session.verified_at = Some(now);
+        session.last_seen = now;
+        session.auth = auth;
+        self.store(&self.key(id), &session).await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,707 @@
+//! The whole sign-in sequence through `SignInService`, with no HTTP: SQLite in memory as the
+//! durable store, the in-process ephemeral store, a recording mailer and a manual clock (no
+//! test sleeps). Each rule is checked by the `Next` it answers, not by the absence of a panic.
+
+// The harness helpers are plain fns called from the #[tokio::test]s, so clippy's
+// allow-*-in-tests does not reach them; failing loudly is what a test should do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use lanyard_core::model::{Account, Membership, OrgId, OrgRole, Organization};
+use lanyard_core::ports::{EphemeralStore, Invalidations, OrgRepo};
+use lanyard_core::{
+    Auditor, MailError, Mailer, ManualClock, Origin, OsRng, OutgoingMail, Secret, StoreError,
+    Timestamp,
+};
+use lanyard_crypto::password::{PasswordHasher, PasswordPolicy};
+use lanyard_crypto::{Kek, TokenHasher};
+use lanyard_identity::pats::PatDeps;
+use lanyard_identity::{AccountService, EnrollmentPolicy, PatService, PatSettings};
+use lanyard_mfa::{MfaDeps, MfaService, MfaSettings};
+use lanyard_signin::{
+    BackupShown, Browser, CodeKind, Done, Flow, FlowId, Next, Problem, SessionSettings, SignInDeps,
+    SignInError, SignInService, Wait,
+};
+use lanyard_store::{MemoryStore, SqlStore};
+
+const START: Timestamp = Timestamp(1_700_000_010);
+const PASSWORD: &str = "correct horse battery";
+const WRONG: &str = "not the password at all";
+const EMAIL: &str = "ada@example.com";
+
+// ---------------------------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Default)]
+struct RecordingMailer {
+    sent: Mutex<Vec<OutgoingMail>>,
+}
+
+#[async_trait]
+impl Mailer for RecordingMailer {
+    async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {
+        self.sent.lock().unwrap().push(mail.clone());
+        Ok(())
+    }
+}
+
+/// No other nodes: nothing to tell (the PAT cache is off in this harness).
+struct NoOtherNodes;
+
+#[async_trait]
+impl Invalidations for NoOtherNodes {
+    async fn publish(&self, _message: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn listen(&self, _listener: Arc<dyn Fn(&str) + Send + Sync>) {}
+    fn sync_epoch(&self) -> Option<u64> {
+        Some(0)
+    }
+}
+
+/// An ephemeral store that is down: every call fails as unreachable.
+struct DownStore;
+
+#[async_trait]
+impl EphemeralStore for DownStore {
+    async fn put(&self, _: &str, _: &[u8], _: Duration) -> Result<(), StoreError> {
+        Err(StoreError::Unavailable("test: down".to_owned()))
+    }
+    async fn put_if_absent(&self, _: &str, _: &[u8], _: Duration) -> Result<bool, StoreError> {
+        Err(StoreError::Unavailable("test: down".to_owned()))
+    }
+    async fn get(&self, _: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Err(StoreError::Unavailable("test: down".to_owned()))
+    }
+    async fn take(&self, _: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Err(StoreError::Unavailable("test: down".to_owned()))
+    }
+    async fn delete(&self, _: &str) -> Result<bool, StoreError> {
+        Err(StoreError::Unavailable("test: down".to_owned()))
+    }
+    async fn increment(&self, _: &str, _: Duration) -> Result<u64, StoreError> {
+        Err(StoreError::Unavailable("test: down".to_owned()))
+    }
+}
+
+struct Harness {
+    store: SqlStore,
+    clock: Arc<ManualClock>,
+    mailer: Arc<RecordingMailer>,
+    accounts: Arc<AccountService>,
+    mfa: Arc<MfaService>,
+    signin: SignInService,
+}
+
+async fn harness() -> Harness {
+    harness_with(None).await
+}
+
+async fn harness_with(ephemeral: Option<Arc<dyn EphemeralStore>>) -> Harness {
+    let store = SqlStore::connect("sqlite::memory:").await.unwrap();
+    store.migrate().await.unwrap();
+    let clock = Arc::new(ManualClock::new(START));
+    let ephemeral = ephemeral.unwrap_or_else(|| Arc::new(MemoryStore::new(clock.clone())));
+    let mailer = Arc::new(RecordingMailer::default());
+    let hasher = Arc::new(TokenHasher::new(&[7u8; 32]));
+    let audit = Auditor::new(Arc::new(store.clone()));
+    let durable = Arc::new(store.clone());
+    let policy = EnrollmentPolicy::new(durable.clone(), durable.clone());
+    let pats = PatService::new(
+        PatDeps {
+            repo: durable.clone(),
+            accounts: durable.clone(),
+            invalidations: Arc::new(NoOtherNodes),
+            hasher: hasher.clone(),
+            clock: clock.clone(),
+            rng: Arc::new(OsRng),
+            audit: audit.clone(),
+            policy: policy.clone(),
+        },
+        PatSettings {
+            cache: false,
+            ..PatSettings::default()
+        },
+    );
+    // The smallest argon2 parameters: these tests are about the sequence, not the hash.
+    let cheap = PasswordPolicy {
+        m_cost_kib: 64,
+        t_cost: 1,
+        p_cost: 1,
+        ..PasswordPolicy::default()
+    };
+    let passwords = Arc::new(PasswordHasher::new(cheap, 2, Arc::new(OsRng)).unwrap());
+    let accounts = Arc::new(AccountService::new(
+        durable.clone(),
+        durable.clone(),
+        pats,
+        audit.clone(),
+        passwords,
+        clock.clone(),
+    ));
+    let mfa = Arc::new(MfaService::new(
+        MfaDeps {
+            repo: durable.clone(),
+            ephemeral: ephemeral.clone(),
+            mailer: mailer.clone(),
+            clock: clock.clone(),
+            rng: Arc::new(OsRng),
+            hasher: hasher.clone(),
+            kek: Arc::new(Kek::from_bytes([9u8; 32])),
+            audit,
+            product_name: "Lanyard".to_owned(),
+        },
+        MfaSettings::default(),
+    ));
+    let signin = SignInService::new(
+        SignInDeps {
+            accounts: accounts.clone(),
+            mfa: mfa.clone(),
+            policy,
+            ephemeral,
+            hasher,
+            clock: clock.clone(),
+            rng: Arc::new(OsRng),
+        },
+        SessionSettings::default(),
+    );
+    Harness {
+        store,
+        clock,
+        mailer,
+        accounts,
+        mfa,
+        signin,
+    }
+}
+
+fn origin(ip: &str) -> Origin {
+    Origin {
+        ip: Some(ip.to_owned()),
+        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0".to_owned()),
+        actor: None,
+    }
+}
+
+fn browser<'a>(
+    origin: &'a Origin,
+    session: Option<&'a str>,
+    device: Option<&'a str>,
+) -> Browser<'a> {
+    Browser {
+        origin,
+        session,
+        device,
+    }
+}
+
+impl Harness {
+    async fn account(&self) -> Account {
+        self.accounts
+            .create_account(EMAIL, "Ada", Secret::new(PASSWORD), &Origin::cli())
+            .await
+            .unwrap()
+    }
+
+    async fn flow(&self) -> FlowId {
+        let flow = Flow::for_account("/account/security".to_owned(), None);
+        self.signin.flows().create(&flow).await.unwrap()
+    }
+
+    /// A flow with the email given, at the password question.
+    async fn at_password(&self) -> FlowId {
+        let id = self.flow().await;
+        let next = self.signin.submit_email(&id, EMAIL).await.unwrap();
+        assert!(
+            matches!(next, Next::AskPassword { problem: None, .. }),
+            "{next:?}"
+        );
+        id
+    }
+
+    fn newest_code(&self) -> String {
+        let sent = self.mailer.sent.lock().unwrap();
+        sent.iter()
+            .rev()
+            .find_map(|m| {
+                m.text
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .expect("a mailed code")
+            .to_owned()
+    }
+
+    async fn failures(&self, account: &Account) -> u32 {
+        self.mfa.state(account.id).await.unwrap().failures
+    }
+}
+
+fn other_than(code: &str) -> &'static str {
+    if code == "000000" { "111111" } else { "000000" }
+}
+
+/// Password, emailed code, backup code saved, "trust this device?" answered `trust`.
+async fn sign_in(h: &Harness, from: &Origin, device: Option<&str>, trust: bool) -> Done {
+    let id = h.at_password().await;
+    let b = browser(from, None, device);
+    let next = h.signin.submit_password(&id, PASSWORD, &b).await.unwrap();
+    let next = match next {
+        Next::AskCode(q) => {
+            assert_eq!(q.kind, CodeKind::Email);
+            h.signin
+                .submit_code(&id, Some(CodeKind::Email), &h.newest_code(), &b)
+                .await
+                .unwrap()
+        }
+        other => other,
+    };
+    let next = match next {
+        Next::ShowBackupCode { .. } => h
+            .signin
+            .acknowledge_backup_code(&id, true, &b)
+            .await
+            .unwrap(),
+        other => other,
+    };
+    let next = match next {
+        Next::OfferTrust { .. } => h.signin.answer_trust(&id, trust, &b).await.unwrap(),
+        other => other,
+    };
+    match next {
+        Next::Done(done) => done,
+        other => panic!("expected the end of the sequence, got {other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sequence
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn first_sign_in_asks_the_emailed_code_shows_the_backup_code_once_and_offers_trust() {
+    let h = harness().await;
+    let account = h.account().await;
+    let at = origin("192.0.2.1");
+    let b = browser(&at, None, None);
+    let id = h.at_password().await;
+
+    let Next::AskCode(question) = h.signin.submit_password(&id, PASSWORD, &b).await.unwrap() else {
+        panic!("expected the code question");
+    };
+    assert_eq!(question.kind, CodeKind::Email);
+    assert_eq!(question.email, EMAIL);
+    assert!(question.email_allowed && !question.step_up);
+
+    let code = h.newest_code();
+    let next = h
+        .signin
+        .submit_code(&id, Some(CodeKind::Email), other_than(&code), &b)
+        .await
+        .unwrap();
+    let Next::AskCode(again) = next else {
+        panic!("{next:?}")
+    };
+    assert_eq!(again.problem, Some(Problem::WrongCode(CodeKind::Email)));
+
+    let next = h
+        .signin
+        .submit_code(&id, Some(CodeKind::Email), &code, &b)
+        .await
+        .unwrap();
+    let Next::ShowBackupCode { why, .. } = next else {
+        panic!("{next:?}")
+    };
+    assert_eq!(why, BackupShown::First);
+    // Leaving without "I saved it" replaces the code: still exactly one.
+    let next = h
+        .signin
+        .acknowledge_backup_code(&id, false, &b)
+        .await
+        .unwrap();
+    let Next::ShowBackupCode { why, problem, .. } = next else {
+        panic!("{next:?}")
+    };
+    assert_eq!(
+        (why, problem),
+        (BackupShown::Again, Some(Problem::BackupCodeNotSaved))
+    );
+
+    let next = h
+        .signin
+        .acknowledge_backup_code(&id, true, &b)
+        .await
+        .unwrap();
+    let Next::OfferTrust { until, .. } = next else {
+        panic!("{next:?}")
+    };
+    assert_eq!(
+        until,
+        START.plus_secs(MfaSettings::default().device_trust_secs)
+    );
+
+    let next = h.signin.answer_trust(&id, true, &b).await.unwrap();
+    let Next::Done(Done::SignedIn {
+        session,
+        trusted_device,
+        ..
+    }) = next
+    else {
+        panic!("{next:?}")
+    };
+    assert!(trusted_device.is_some());
+    assert_eq!(session.session.auth.account_id, account.id);
+    assert_eq!(session.session.verified_at, Some(START));
+    let current = h
+        .signin
+        .sessions()
+        .current(Some(&session.id))
+        .await
+        .unwrap();
+    assert_eq!(current.unwrap().auth.account_id, account.id);
+    assert_eq!(h.failures(&account).await, 0);
+}
+
+#[tokio::test]
+async fn not_an_email_is_asked_again_and_nothing_is_stored() {
+    let h = harness().await;
+    let id = h.flow().await;
+    let next = h.signin.submit_email(&id, "not an address").await.unwrap();
+    let Next::AskEmail { problem, email, .. } = next else {
+        panic!("{next:?}")
+    };
+    assert_eq!(problem, Some(Problem::NotAnEmail));
+    assert_eq!(email, "not an address");
+    let Next::AskEmail { email, .. } = h.signin.password_question(&id).await.unwrap() else {
+        panic!("no address yet: the email question again")
+    };
+    assert_eq!(email, "");
+}
+
+#[tokio::test]
+async fn a_missing_or_oversized_password_is_asked_again_without_counting() {
+    let h = harness().await;
+    let account = h.account().await;
+    let at = origin("192.0.2.2");
+    let id = h.at_password().await;
+    for password in ["", &"x".repeat(lanyard_signin::MAX_PASSWORD_LEN + 1)] {
+        let next = h
+            .signin
+            .submit_password(&id, password, &browser(&at, None, None))
+            .await
+            .unwrap();
+        let Next::AskPassword { problem, .. } = next else {
+            panic!("{next:?}")
+        };
+        assert_eq!(problem, Some(Problem::NoPassword));
+    }
+    assert_eq!(h.failures(&account).await, 0);
+}
+
+#[tokio::test]
+async fn s53_wrong_passwords_back_off_the_account_and_then_the_right_one_is_answered_as_wrong() {
+    let h = harness().await;
+    let account = h.account().await;
+    let at = origin("192.0.2.3");
+    let b = browser(&at, None, None);
+    let id = h.at_password().await;
+    let backoff = MfaSettings::default().backoff_after;
+    for n in 1..=backoff {
+        let next = h.signin.submit_password(&id, WRONG, &b).await.unwrap();
+        let Next::AskPassword { problem, .. } = next else {
+            panic!("{next:?}")
+        };
+        assert_eq!(problem, Some(Problem::WrongPassword));
+        assert_eq!(h.failures(&account).await, n);
+    }
+    // Locked: the right password gets the wrong-password answer (S53f) and no code is sent.
+    let mails = h.mailer.sent.lock().unwrap().len();
+    let next = h.signin.submit_password(&id, PASSWORD, &b).await.unwrap();
+    let Next::AskPassword { problem, .. } = next else {
+        panic!("{next:?}")
+    };
+    assert_eq!(problem, Some(Problem::WrongPassword));
+    assert_eq!(h.mailer.sent.lock().unwrap().len(), mails);
+    // After the wait the right password goes on to the code.
+    h.clock.advance(61);
+    let next = h.signin.submit_password(&id, PASSWORD, &b).await.unwrap();
+    assert!(matches!(next, Next::AskCode(_)), "{next:?}");
+}
+
+#[tokio::test]
+async fn s53_one_address_failing_too_often_must_wait_whatever_the_account() {
+    let h = harness().await;
+    h.account().await;
+    let at = origin("192.0.2.4");
+    let b = browser(&at, None, None);
+    let limit = MfaSettings::default().password_failures_per_ip;
+    for _ in 0..limit {
+        let id = h.flow().await;
+        h.signin
+            .submit_email(&id, "nobody@example.com")
+            .await
+            .unwrap();
+        h.signin.submit_password(&id, WRONG, &b).await.unwrap();
+    }
+    let id = h.at_password().await;
+    let next = h.signin.submit_password(&id, PASSWORD, &b).await.unwrap();
+    let Next::Wait(Wait::AddressThrottled { retry_after_secs }) = next else {
+        panic!("{next:?}")
+    };
+    assert!(retry_after_secs > 0);
+    // Another address is not affected.
+    let elsewhere = origin("192.0.2.5");
+    let next = h
+        .signin
+        .submit_password(&id, PASSWORD, &browser(&elsewhere, None, None))
+        .await
+        .unwrap();
+    assert!(matches!(next, Next::AskCode(_)), "{next:?}");
+}
+
+#[tokio::test]
+async fn s37_steps_out_of_order_or_replayed_find_nothing_to_continue() {
+    let h = harness().await;
+    h.account().await;
+    let at = origin("192.0.2.6");
+    let b = browser(&at, None, None);
+    let id = h.at_password().await;
+    // Before the password: no second step to answer, acknowledge or trust.
+    assert!(matches!(
+        h.signin
+            .submit_code(&id, Some(CodeKind::Email), "123456", &b)
+            .await,
+        Err(SignInError::FlowGone)
+    ));
+    assert!(matches!(
+        h.signin.answer_trust(&id, true, &b).await,
+        Err(SignInError::FlowGone)
+    ));
+    assert!(matches!(
+        h.signin.acknowledge_backup_code(&id, true, &b).await,
+        Err(SignInError::FlowGone)
+    ));
+    h.signin.submit_password(&id, PASSWORD, &b).await.unwrap();
+    let code = h.newest_code();
+    // Trust before the code: refused.
+    assert!(matches!(
+        h.signin.answer_trust(&id, true, &b).await,
+        Err(SignInError::FlowGone)
+    ));
+    h.signin
+        .submit_code(&id, Some(CodeKind::Email), &code, &b)
+        .await
+        .unwrap();
+    // The same code again: the code step is over.
+    assert!(matches!(
+        h.signin
+            .submit_code(&id, Some(CodeKind::Email), &code, &b)
+            .await,
+        Err(SignInError::FlowGone)
+    ));
+    // An id that was never issued.
+    let unknown = FlowId::parse(&"A".repeat(43)).unwrap();
+    assert!(matches!(
+        h.signin.email_question(&unknown).await,
+        Err(SignInError::FlowGone)
+    ));
+    assert!(FlowId::parse("short").is_none());
+}
+
+#[tokio::test]
+async fn b6_a_trusted_device_skips_the_code_until_its_trust_ends() {
+    let h = harness().await;
+    let at = origin("192.0.2.7");
+    h.account().await;
+    let Done::SignedIn { trusted_device, .. } = sign_in(&h, &at, None, true).await else {
+        panic!("a sign-in")
+    };
+    let device = trusted_device.unwrap().token;
+    let mails = h.mailer.sent.lock().unwrap().len();
+    let id = h.at_password().await;
+    let next = h
+        .signin
+        .submit_password(&id, PASSWORD, &browser(&at, None, Some(&device)))
+        .await
+        .unwrap();
+    let Next::Done(Done::SignedIn { session, .. }) = next else {
+        panic!("{next:?}")
+    };
+    // A trusted-device sign-in is not a fresh second step (B8).
+    assert_eq!(session.session.verified_at, None);
+    assert_eq!(h.mailer.sent.lock().unwrap().len(), mails, "no code mailed");
+    h.clock
+        .advance(MfaSettings::default().device_trust_secs + 1);
+    let id = h.at_password().await;
+    let next = h
+        .signin
+        .submit_password(&id, PASSWORD, &browser(&at, None, Some(&device)))
+        .await
+        .unwrap();
+    assert!(matches!(next, Next::AskCode(_)), "{next:?}");
+}
+
+#[tokio::test]
+async fn b8_reconfirming_goes_through_the_password_gate_and_freshens_only_its_own_session() {
+    let h = harness().await;
+    let account = h.account().await;
+    let at = origin("192.0.2.8");
+    let Done::SignedIn { session, .. } = sign_in(&h, &at, None, false).await else {
+        panic!("a sign-in")
+    };
+    let Done::SignedIn { session: other, .. } = sign_in(&h, &at, None, false).await else {
+        panic!("a sign-in")
+    };
+    h.clock.advance(3600);
+    let mine = browser(&at, Some(&session.id), None);
+    let (id, email) = h
+        .signin
+        .begin_reconfirm(&session.session, "/account/security".to_owned(), &mine)
+        .await
+        .unwrap();
+    assert_eq!(email, EMAIL);
+
+    // A wrong password counts like one on the sign-in page (S53d).
+    let next = h
+        .signin
+        .submit_reconfirm_password(&id, &session.session, WRONG, &mine)
+        .await
+        .unwrap();
+    let Next::AskPassword { problem, .. } = next else {
+        panic!("{next:?}")
+    };
+    assert_eq!(problem, Some(Problem::WrongPassword));
+    assert_eq!(h.failures(&account).await, 1);
+
+    // Another session can not continue this reconfirmation (S37).
+    let theirs = browser(&at, Some(&other.id), None);
+    assert!(matches!(
+        h.signin
+            .submit_reconfirm_password(&id, &other.session, PASSWORD, &theirs)
+            .await,
+        Err(SignInError::FlowGone)
+    ));
+
+    let next = h
+        .signin
+        .submit_reconfirm_password(&id, &session.session, PASSWORD, &mine)
+        .await
+        .unwrap();
+    let Next::AskCode(question) = next else {
+        panic!("{next:?}")
+    };
+    assert!(question.step_up);
+    let next = h
+        .signin
+        .submit_code(&id, Some(CodeKind::Email), &h.newest_code(), &mine)
+        .await
+        .unwrap();
+    let Next::Done(Done::SteppedUp { return_to }) = next else {
+        panic!("{next:?}")
+    };
+    assert_eq!(return_to.as_deref(), Some("/account/security"));
+    let now = h.clock_now();
+    let fresh = h
+        .signin
+        .sessions()
+        .current(Some(&session.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(fresh.verified_at, Some(now));
+    let stale = h
+        .signin
+        .sessions()
+        .current(Some(&other.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stale.verified_at, Some(START));
+}
+
+#[tokio::test]
+async fn s54_an_organization_requiring_an_app_puts_the_set_up_before_the_session() {
+    let h = harness().await;
+    let account = h.account().await;
+    let org = Organization {
+        id: OrgId(uuid::Uuid::from_u128(1)),
+        slug: "acme".to_owned(),
+        name: "Acme".to_owned(),
+        authenticator_required_since: None,
+        created_at: START,
+    };
+    h.store.insert_org(&org).await.unwrap();
+    h.store
+        .put_member(&Membership {
+            org_id: org.id,
+            account_id: account.id,
+            role: OrgRole::Member,
+            joined_at: START,
+        })
+        .await
+        .unwrap();
+    h.store
+        .set_authenticator_required(org.id, Some(START))
+        .await
+        .unwrap();
+
+    let at = origin("192.0.2.9");
+    let b = browser(&at, None, None);
+    let id = h.at_password().await;
+    h.signin.submit_password(&id, PASSWORD, &b).await.unwrap();
+    let next = h
+        .signin
+        .submit_code(&id, Some(CodeKind::Email), &h.newest_code(), &b)
+        .await
+        .unwrap();
+    let next = match next {
+        Next::ShowBackupCode { .. } => h
+            .signin
+            .acknowledge_backup_code(&id, true, &b)
+            .await
+            .unwrap(),
+        other => other,
+    };
+    // No "trust this device?" and no session: the set-up comes first.
+    let Next::SetUpApp { problem: None, .. } = next else {
+        panic!("{next:?}")
+    };
+    let next = h.signin.confirm_setup(&id, "000000", &b).await.unwrap();
+    let Next::SetUpApp { problem, .. } = next else {
+        panic!("{next:?}")
+    };
+    assert!(matches!(
+        problem,
+        Some(Problem::WrongSetupCode | Problem::MalformedSetupCode)
+    ));
+    assert!(matches!(
+        h.signin.answer_trust(&id, true, &b).await,
+        Err(SignInError::FlowGone)
+    ));
+}
+
+#[tokio::test]
+async fn an_unreachable_store_is_an_outage_not_an_expired_sign_in() {
+    let h = harness_with(Some(Arc::new(DownStore))).await;
+    let id = FlowId::parse(&"B".repeat(43)).unwrap();
+    assert!(matches!(
+        h.signin.email_question(&id).await,
+        Err(SignInError::Unavailable(_))
+    ));
+    assert!(matches!(
+        h.signin.sessions().current(Some(&"C".repeat(43))).await,
+        Err(SignInError::Unavailable(_))
+    ));
+}
+
+impl Harness {
+    fn clock_now(&self) -> Timestamp {
+        use lanyard_core::Clock;
+        self.clock.now()
+    }
+}

@@ -1,0 +1,189 @@
+//! Extractors that open a handler, so handlers are: extract, call one method, render.
+//! - [`CsrfForm`]: a form whose CSRF token matched (S44);
+//! - [`SignedIn`]: a live session, or the way to one (sign in and come back to `R::PATH`);
+//! - [`Fresh`]: a session that reconfirmed within the step-up window (B8), or the way there;
+//! - [`FreshForm`]: both of the last, for a sensitive form post.
+//! - [`SignInPage`]: what a sign-in step reads from the browser (origin and cookies).
+
+use std::marker::PhantomData;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum_extra::extract::CookieJar;
+use lanyard_core::Origin;
+use lanyard_signin::{Browser, Session};
+
+use crate::error::WebError;
+use crate::kit::guard::{fresh, signed_in};
+use crate::kit::params::{Form, Params};
+use crate::kit::{Caller, RequestOrigin, check_csrf, cookies, paths};
+use crate::state::AppState;
+
+/// The page a browser comes back to after signing in or reconfirming.
+pub trait ReturnTo {
+    const PATH: &'static str;
+}
+
+macro_rules! return_to {
+    ($($name:ident => $path:expr),* $(,)?) => {
+        $(
+            pub struct $name;
+            impl ReturnTo for $name {
+                const PATH: &'static str = $path;
+            }
+        )*
+    };
+}
+
+return_to! {
+    ToAccount => paths::ACCOUNT,
+    ToSecurity => paths::ACCOUNT_SECURITY,
+    ToTotpSetup => paths::ACCOUNT_TOTP_SETUP,
+    ToPassword => paths::ACCOUNT_PASSWORD,
+    ToPats => paths::ACCOUNT_PATS,
+}
+
+fn origin_of(parts: &Parts, state: &AppState) -> Origin {
+    RequestOrigin::of(parts, state).0
+}
+
+/// A form post whose CSRF token matched the browser's cookie.
+pub struct CsrfForm {
+    pub form: Params,
+    pub jar: CookieJar,
+    pub origin: Origin,
+    pub caller: Caller,
+}
+
+impl FromRequest<AppState> for CsrfForm {
+    type Rejection = WebError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, WebError> {
+        let (parts, body) = request.into_parts();
+        let origin = origin_of(&parts, state);
+        let caller = Caller::of(&parts.method, &parts.headers);
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Form(form) = Form::from_request(Request::from_parts(parts, body), state).await?;
+        check_csrf(&jar, &form)?;
+        Ok(Self {
+            form,
+            jar,
+            origin,
+            caller,
+        })
+    }
+}
+
+/// A signed-in browser or API caller.
+pub struct SignedIn<R> {
+    pub session: Session,
+    pub jar: CookieJar,
+    pub origin: Origin,
+    pub caller: Caller,
+    return_to: PhantomData<R>,
+}
+
+impl<R: ReturnTo> FromRequestParts<AppState> for SignedIn<R> {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let origin = origin_of(parts, state);
+        let caller = Caller::of(&parts.method, &parts.headers);
+        let jar = CookieJar::from_headers(&parts.headers);
+        let session = signed_in(state, &jar, caller, R::PATH).await?;
+        Ok(Self {
+            session,
+            jar,
+            origin,
+            caller,
+            return_to: PhantomData,
+        })
+    }
+}
+
+/// A session that reconfirmed identity within the step-up window.
+pub struct Fresh<R> {
+    pub session: Session,
+    pub jar: CookieJar,
+    pub origin: Origin,
+    return_to: PhantomData<R>,
+}
+
+impl<R: ReturnTo> FromRequestParts<AppState> for Fresh<R> {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let origin = origin_of(parts, state);
+        let caller = Caller::of(&parts.method, &parts.headers);
+        let jar = CookieJar::from_headers(&parts.headers);
+        let session = fresh(state, &jar, caller, &origin, R::PATH).await?;
+        Ok(Self {
+            session,
+            jar,
+            origin,
+            return_to: PhantomData,
+        })
+    }
+}
+
+/// A sensitive form post: the CSRF token first, then a fresh session (or the way to one).
+pub struct FreshForm<R> {
+    pub session: Session,
+    pub form: Params,
+    pub origin: Origin,
+    pub jar: CookieJar,
+    return_to: PhantomData<R>,
+}
+
+impl<R: ReturnTo> FromRequest<AppState> for FreshForm<R> {
+    type Rejection = WebError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, WebError> {
+        let CsrfForm {
+            form,
+            jar,
+            origin,
+            caller,
+        } = CsrfForm::from_request(request, state).await?;
+        let session = fresh(state, &jar, caller, &origin, R::PATH).await?;
+        Ok(Self {
+            session,
+            form,
+            origin,
+            jar,
+            return_to: PhantomData,
+        })
+    }
+}
+
+/// What a sign-in step reads from the browser: where it is and its two cookies.
+pub struct SignInPage {
+    pub jar: CookieJar,
+    pub origin: Origin,
+    device: Option<String>,
+}
+
+impl SignInPage {
+    pub fn browser(&self) -> Browser<'_> {
+        Browser {
+            origin: &self.origin,
+            session: cookies::session(&self.jar),
+            device: self.device.as_deref(),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for SignInPage {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let origin = origin_of(parts, state);
+        let jar = CookieJar::from_headers(&parts.headers);
+        let device = cookies::device(state, &jar).map(str::to_owned);
+        Ok(Self {
+            jar,
+            origin,
+            device,
+        })
+    }
+}

@@ -1,0 +1,112 @@
+//! The guard in front of account pages and sensitive actions (B8, S37).
+//!
+//! [`signed_in`] wants a session; [`fresh`] also wants this session to have seen a password
+//! plus a second step within the window. A browser that fails is sent to sign in or to the
+//! reconfirm page and comes back; an API caller (a `DELETE`, or `Accept: application/json`)
+//! gets RFC 9470's `insufficient_user_authentication` challenge. Either way nothing changes
+//! and the refusal is audited.
+
+use axum_extra::extract::CookieJar;
+use lanyard_core::Origin;
+use lanyard_core::model::AuditEvent;
+use lanyard_issuer::endpoints;
+use lanyard_mfa::stepup::is_fresh;
+use lanyard_signin::{Flow, Session};
+
+use crate::error::WebError;
+use crate::kit::{Caller, cookies, paths};
+use crate::state::AppState;
+
+/// Only paths of the account pages and the device page may be returned to.
+pub fn safe_return_to(path: &str) -> &str {
+    let device = path == endpoints::DEVICE
+        || path
+            .strip_prefix(endpoints::DEVICE)
+            .is_some_and(|rest| rest.starts_with('?'));
+    let ok = (path.starts_with("/account") || device)
+        && !path.contains("//")
+        && !path.contains('\\')
+        && path.bytes().all(|b| b.is_ascii_graphic());
+    if ok { path } else { paths::ACCOUNT_SECURITY }
+}
+
+/// The session, or the way to get one.
+pub async fn signed_in(
+    state: &AppState,
+    jar: &CookieJar,
+    caller: Caller,
+    return_to: &str,
+) -> Result<Session, WebError> {
+    if let Some(session) = state
+        .signin
+        .sessions()
+        .current(cookies::session(jar))
+        .await?
+    {
+        return Ok(session);
+    }
+    Err(match caller {
+        Caller::Api => WebError::api_sign_in_first(),
+        Caller::Browser => {
+            let flow = Flow::for_account(safe_return_to(return_to).to_owned(), None);
+            let id = state.signin.flows().create(&flow).await?;
+            WebError::redirect_to(format!("{}?flow={}", paths::LOGIN, id.as_str()))
+        }
+    })
+}
+
+/// The session, if it reconfirmed identity within the step-up window.
+pub async fn fresh(
+    state: &AppState,
+    jar: &CookieJar,
+    caller: Caller,
+    origin: &Origin,
+    return_to: &str,
+) -> Result<Session, WebError> {
+    let session = signed_in(state, jar, caller, return_to).await?;
+    let window = state.mfa.settings().step_up_window_secs;
+    if is_fresh(session.verified_at, state.clock.now(), window) {
+        return Ok(session);
+    }
+    let event = AuditEvent::new(state.clock.now(), "stepup.required", "failure")
+        .subject(session.auth.account_id.to_string())
+        .reason(safe_return_to(return_to));
+    state.audit.record(event, origin).await;
+    Err(match caller {
+        Caller::Api => WebError::api_step_up(window),
+        Caller::Browser => WebError::redirect_to(format!(
+            "{}?return_to={}",
+            paths::ACCOUNT_RECONFIRM,
+            form_urlencoded::byte_serialize(safe_return_to(return_to).as_bytes())
+                .collect::<String>()
+        )),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return_to;
+
+    #[test]
+    fn only_account_pages_and_the_device_page_are_returned_to() {
+        for ok in [
+            "/account/security",
+            "/device",
+            "/device?user_code=BCDF-GHJK",
+        ] {
+            assert_eq!(safe_return_to(ok), ok);
+        }
+        for bad in [
+            "/devices",
+            "/device/confirm",
+            "/device#x",
+            "/device?x=//evil.example",
+            "//evil.example/device",
+            "https://evil.example/device",
+            "/device?x=a b",
+            "/token",
+        ] {
+            assert_eq!(safe_return_to(bad), "/account/security", "{bad}");
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! What every route uses: responses (redirect, `no-store`, the theme), the CSRF token, the
+//! cookies, strict parameter parsing, the caller's origin, the page paths, and the extractors
+//! that open a handler (signed-in session, fresh session, CSRF-checked form). Routes import
+//! from here, never from each other.
+
+pub mod authenticated;
+pub mod caller;
+pub mod client_credentials;
+pub mod cookies;
+pub mod csrf;
+pub mod extract;
+pub mod guard;
+pub mod origin;
+pub mod params;
+pub mod paths;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use lanyard_signin::FlowId;
+
+use crate::error::WebError;
+use crate::kit::params::Params;
+use crate::state::AppState;
+use crate::ui::Theme;
+
+pub use caller::Caller;
+pub use origin::RequestOrigin;
+pub use params::{Form, Query};
+
+/// A JSON request body larger than this is refused before parsing.
+pub const MAX_JSON_BODY: usize = 8 * 1024;
+
+/// A redirect; a location that is not a valid header value is an error page, never a panic.
+pub fn redirect(location: &str, status: StatusCode) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(value) => {
+            let mut response = status.into_response();
+            response.headers_mut().insert(header::LOCATION, value);
+            response
+        }
+        Err(_) => WebError::bad_request(
+            "The app's request can not be completed",
+            "The address to return to is not valid. Go back to the app and try again.",
+        )
+        .into_response(),
+    }
+}
+
+/// 303 to a page (after a form post).
+pub fn see_other(location: &str) -> Response {
+    redirect(location, StatusCode::SEE_OTHER)
+}
+
+/// 303 to a sign-in page of a flow.
+pub fn to_flow_page(path: &str, flow: &FlowId) -> Response {
+    see_other(&format!("{path}?flow={}", flow.as_str()))
+}
+
+/// Pages that show a secret (a code, a key) are never cached.
+pub fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+pub fn theme(state: &AppState) -> Theme {
+    Theme::new(state.settings.product_name.clone())
+}
+
+/// The browser's CSRF token for a new form (S44), and the jar that carries its cookie.
+pub fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+    let config = csrf::CsrfConfig {
+        secure_cookies: state.settings.secure_cookies,
+    };
+    csrf::ensure_token(jar, config, &*state.rng)
+}
+
+/// A posted form must carry the browser's CSRF token.
+pub fn check_csrf(jar: &CookieJar, form: &Params) -> Result<(), WebError> {
+    if csrf::verify(jar, form.get(csrf::CSRF_FIELD).unwrap_or("")) {
+        Ok(())
+    } else {
+        Err(WebError::bad_form())
+    }
+}
+
+/// API callers prove same-origin intent with the CSRF token in a header (double submit).
+pub fn check_api_csrf(jar: &CookieJar, headers: &axum::http::HeaderMap) -> Result<(), WebError> {
+    let token = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if csrf::verify(jar, token) {
+        Ok(())
+    } else {
+        Err(WebError::api(
+            StatusCode::FORBIDDEN,
+            "invalid_request",
+            "missing or wrong x-csrf-token",
+        ))
+    }
+}
+
+/// The `flow` field or query parameter of a sign-in page.
+pub fn flow_id(params: &Params) -> Result<FlowId, WebError> {
+    params
+        .get("flow")
+        .and_then(FlowId::parse)
+        .ok_or_else(WebError::expired_flow)
+}

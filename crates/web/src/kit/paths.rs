@@ -1,0 +1,33 @@
+//! Paths of the pages and the account and organization APIs. The issuer keeps the protocol
+//! endpoints (`lanyard_issuer::endpoints`), which discovery publishes; these are ours.
+
+/// Where the sign-in and consent pages send the browser back to finish an authorization.
+pub const AUTHORIZE_CONTINUE: &str = "/authorize/continue";
+pub const LOGIN: &str = "/login";
+pub const LOGIN_PASSWORD: &str = "/login/password";
+pub const CONSENT: &str = "/consent";
+/// The second step: the code page, "Get code by email", the backup code and trust pages.
+pub const LOGIN_CODE: &str = "/login/code";
+pub const LOGIN_CODE_EMAIL: &str = "/login/code/email";
+pub const LOGIN_BACKUP_CODE: &str = "/login/backup-code";
+pub const LOGIN_TRUST: &str = "/login/trust";
+/// Setting up an authenticator app during sign-in, when an organization requires one (S54).
+pub const LOGIN_ENROLL: &str = "/login/authenticator";
+/// Account pages (security settings) and the step-up reconfirmation.
+pub const ACCOUNT: &str = "/account";
+pub const ACCOUNT_SECURITY: &str = "/account/security";
+pub const ACCOUNT_RECONFIRM: &str = "/account/reconfirm";
+pub const ACCOUNT_TOTP_SETUP: &str = "/account/mfa/totp/setup";
+pub const ACCOUNT_TOTP: &str = "/account/mfa/totp";
+pub const ACCOUNT_TOTP_TURN_OFF: &str = "/account/mfa/totp/turn-off";
+pub const ACCOUNT_BACKUP_REGENERATE: &str = "/account/backup-codes/regenerate";
+pub const ACCOUNT_BACKUP_SAVED: &str = "/account/backup-codes/saved";
+pub const ACCOUNT_DEVICE_REVOKE: &str = "/account/devices/{id}/revoke";
+pub const ACCOUNT_DEVICE: &str = "/account/devices/{id}";
+pub const ACCOUNT_DEVICES_REVOKE_ALL: &str = "/account/devices/revoke-all";
+pub const ACCOUNT_PASSWORD: &str = "/account/password";
+pub const ACCOUNT_END_OTHER_SESSIONS: &str = "/account/sessions/end-others";
+/// Personal access tokens: the account page and API (E1, E2).
+pub const ACCOUNT_PATS: &str = "/account/pats";
+/// An organization's sign-in policy, for its admins (S54).
+pub const ORG_POLICY: &str = "/orgs/{slug}/policy";

@@ -1,0 +1,348 @@
+//! The account's security page (F3) and the sensitive actions on it, each behind the step-up
+//! guard (B8): the authenticator app ([`totp`]), the backup code (generate), trusted devices
+//! (remove one, remove all), the password, "sign out everywhere else", and the reconfirm page
+//! that makes a session fresh ([`reconfirm`]). Pages post forms; `DELETE` routes serve API
+//! callers with the same rules.
+
+pub mod pats;
+mod reconfirm;
+mod totp;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::CookieJar;
+use lanyard_core::Secret;
+use lanyard_core::model::{DeviceId, MfaMethod};
+use lanyard_identity::IdentityError;
+use lanyard_mfa::when;
+use lanyard_signin::{MAX_PASSWORD_LEN, Session};
+
+use crate::error::WebError;
+use crate::kit::extract::{CsrfForm, Fresh, FreshForm, SignedIn, ToPassword, ToSecurity};
+use crate::kit::guard::{fresh, signed_in};
+use crate::kit::{Query, cookies, csrf_token, no_store, paths, see_other, theme};
+use crate::state::AppState;
+use crate::ui::mfa_pages::{BackupCodePage, DeviceView, PasswordChangePage, SecurityPage};
+use crate::ui::{self, FieldError};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(paths::ACCOUNT, get(account_get))
+        .route(paths::ACCOUNT_SECURITY, get(security_get))
+        .route(
+            paths::ACCOUNT_RECONFIRM,
+            get(reconfirm::reconfirm_get).post(reconfirm::reconfirm_post),
+        )
+        .route(
+            paths::ACCOUNT_TOTP_SETUP,
+            get(totp::totp_setup_get).post(totp::totp_setup_post),
+        )
+        .route(paths::ACCOUNT_TOTP_TURN_OFF, post(totp::totp_turn_off_post))
+        .route(
+            paths::ACCOUNT_BACKUP_REGENERATE,
+            post(backup_regenerate_post),
+        )
+        .route(paths::ACCOUNT_BACKUP_SAVED, post(backup_saved_post))
+        .route(paths::ACCOUNT_DEVICE_REVOKE, post(device_revoke_post))
+        .route(
+            paths::ACCOUNT_DEVICES_REVOKE_ALL,
+            post(devices_revoke_all_post),
+        )
+        .route(
+            paths::ACCOUNT_PASSWORD,
+            get(password_get).post(password_post),
+        )
+        .route(
+            paths::ACCOUNT_END_OTHER_SESSIONS,
+            post(end_other_sessions_post),
+        )
+}
+
+fn to_security(done: &str) -> Response {
+    see_other(&format!("{}?done={done}", paths::ACCOUNT_SECURITY))
+}
+
+async fn account_get() -> Response {
+    see_other(paths::ACCOUNT_SECURITY)
+}
+
+fn notice(done: Option<&str>) -> Option<String> {
+    let text = match done? {
+        "totp-on" => {
+            "Your authenticator app is turned on. We will ask for its code when you sign in. \
+             If you are signed in somewhere you no longer trust, sign out everywhere else below."
+        }
+        "totp-off" => {
+            "Your authenticator app is turned off. We will email you a code when you sign in."
+        }
+        "backup" => "Your new backup code is saved. The old one no longer works.",
+        "device-removed" => "The device was removed. It will be asked for a code next time.",
+        "devices-removed" => "All trusted devices were removed.",
+        "password" => {
+            "Your password is changed. You are signed out everywhere else, and apps you use will ask you to sign in again."
+        }
+        "sessions-ended" => "You are signed out everywhere else.",
+        _ => return None,
+    };
+    Some(text.to_owned())
+}
+
+async fn security_get(
+    State(state): State<AppState>,
+    SignedIn { session, jar, .. }: SignedIn<ToSecurity>,
+    Query(params): Query,
+) -> Result<Response, WebError> {
+    security_page(&state, jar, &session, notice(params.get("done"))).await
+}
+
+async fn security_page(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    notice: Option<String>,
+) -> Result<Response, WebError> {
+    let account_id = session.auth.account_id;
+    let account = state.accounts.get(account_id).await?;
+    let mfa = state.mfa.state(account_id).await?;
+    let backup = state.mfa.backup_code_info(account_id).await?;
+    let devices = state
+        .mfa
+        .trusted_devices(account_id)
+        .await?
+        .into_iter()
+        .map(|d| DeviceView {
+            label: d.label,
+            trusted_until_text: when::date(d.expires_at),
+            last_used_text: when::date_time(d.last_used_at),
+            revoke_action: paths::ACCOUNT_DEVICE_REVOKE.replace("{id}", &d.id.to_string()),
+        })
+        .collect();
+    let (jar, csrf) = csrf_token(state, jar);
+    let page = SecurityPage {
+        theme: theme(state),
+        csrf,
+        email: account.email,
+        uses_authenticator: mfa.method == MfaMethod::Totp,
+        setup_href: paths::ACCOUNT_TOTP_SETUP.to_owned(),
+        turn_off_action: paths::ACCOUNT_TOTP_TURN_OFF.to_owned(),
+        backup_generated_text: backup.map(|b| when::date_time(b.created_at)),
+        backup_action: paths::ACCOUNT_BACKUP_REGENERATE.to_owned(),
+        devices,
+        revoke_all_action: paths::ACCOUNT_DEVICES_REVOKE_ALL.to_owned(),
+        notice,
+        end_other_sessions_action: paths::ACCOUNT_END_OTHER_SESSIONS.to_owned(),
+        sign_out_href: lanyard_issuer::endpoints::LOGOUT.to_owned(),
+    };
+    Ok((jar, no_store(ui::render(page))).into_response())
+}
+
+// ---- Backup code ----
+
+async fn backup_regenerate_post(
+    State(state): State<AppState>,
+    FreshForm {
+        session,
+        origin,
+        jar,
+        ..
+    }: FreshForm<ToSecurity>,
+) -> Result<Response, WebError> {
+    regenerated_page(&state, jar, &session, &origin, None).await
+}
+
+async fn regenerated_page(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    origin: &lanyard_core::Origin,
+    error: Option<FieldError>,
+) -> Result<Response, WebError> {
+    let code = state
+        .mfa
+        .issue_backup_code(session.auth.account_id, origin)
+        .await?;
+    let (jar, csrf) = csrf_token(state, jar);
+    let status = ui::status_for(error.as_ref());
+    let page = BackupCodePage {
+        theme: theme(state),
+        action: paths::ACCOUNT_BACKUP_SAVED.to_owned(),
+        csrf,
+        hidden: Vec::new(),
+        code,
+        generated_text: when::date_time(state.clock.now()),
+        first_time: false,
+        replaced_used: false,
+        error,
+    };
+    Ok((jar, no_store(ui::render_with_status(status, page))).into_response())
+}
+
+async fn backup_saved_post(
+    State(state): State<AppState>,
+    CsrfForm {
+        form,
+        jar,
+        origin,
+        caller,
+    }: CsrfForm,
+) -> Result<Response, WebError> {
+    if form.get("saved") == Some("yes") {
+        signed_in(&state, &jar, caller, paths::ACCOUNT_SECURITY).await?;
+        return Ok(to_security("backup"));
+    }
+    // Not confirmed: the shown code can not be shown again, so a new one replaces it.
+    let session = fresh(&state, &jar, caller, &origin, paths::ACCOUNT_SECURITY).await?;
+    let error = FieldError::new(
+        "saved",
+        "Save this new backup code, then tick \"I saved my backup code\"",
+    );
+    regenerated_page(&state, jar, &session, &origin, Some(error)).await
+}
+
+// ---- Trusted devices ----
+
+fn parse_device(id: &str) -> Option<DeviceId> {
+    uuid::Uuid::parse_str(id).ok().map(DeviceId)
+}
+
+fn device_missing() -> WebError {
+    WebError::page(
+        StatusCode::NOT_FOUND,
+        "That device is not in your list",
+        "It may have been removed already. Go back to your security page.",
+    )
+}
+
+async fn device_revoke_post(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    FreshForm {
+        session, origin, ..
+    }: FreshForm<ToSecurity>,
+) -> Result<Response, WebError> {
+    let device = parse_device(&id).ok_or_else(device_missing)?;
+    if state
+        .mfa
+        .revoke_device(session.auth.account_id, device, &origin)
+        .await?
+    {
+        Ok(to_security("device-removed"))
+    } else {
+        Err(device_missing())
+    }
+}
+
+async fn devices_revoke_all_post(
+    State(state): State<AppState>,
+    FreshForm {
+        session, origin, ..
+    }: FreshForm<ToSecurity>,
+) -> Result<Response, WebError> {
+    state
+        .mfa
+        .revoke_all_devices(session.auth.account_id, &origin)
+        .await?;
+    Ok(to_security("devices-removed"))
+}
+
+// ---- Password ----
+
+/// The policy's minimum, for the page's hint (the hasher enforces it).
+const MIN_PASSWORD_CHARS: usize = 8;
+
+async fn password_get(
+    State(state): State<AppState>,
+    Fresh { session, jar, .. }: Fresh<ToPassword>,
+) -> Result<Response, WebError> {
+    password_page(&state, jar, &session, None).await
+}
+
+async fn password_page(
+    state: &AppState,
+    jar: CookieJar,
+    session: &Session,
+    error: Option<FieldError>,
+) -> Result<Response, WebError> {
+    let account = state.accounts.get(session.auth.account_id).await?;
+    let (jar, csrf) = csrf_token(state, jar);
+    let status = ui::status_for(error.as_ref());
+    let page = PasswordChangePage {
+        theme: theme(state),
+        action: paths::ACCOUNT_PASSWORD.to_owned(),
+        csrf,
+        hidden: Vec::new(),
+        email: account.email,
+        min_len: MIN_PASSWORD_CHARS,
+        error,
+    };
+    Ok((jar, ui::render_with_status(status, page)).into_response())
+}
+
+async fn password_post(
+    State(state): State<AppState>,
+    FreshForm {
+        session,
+        form,
+        origin,
+        jar,
+        ..
+    }: FreshForm<ToPassword>,
+) -> Result<Response, WebError> {
+    // The hasher's policy refuses short and oversized passwords before argon2 runs.
+    let new_password = form.get("new_password").unwrap_or("");
+    let account_id = session.auth.account_id;
+    match state
+        .accounts
+        .change_password(account_id, Secret::new(new_password), &origin)
+        .await
+    {
+        Ok(_) => {}
+        Err(IdentityError::WeakPassword(_)) => {
+            let error = FieldError::new(
+                "new_password",
+                format!(
+                    "Enter a password of at least {MIN_PASSWORD_CHARS} characters (and at most \
+                     {MAX_PASSWORD_LEN} bytes)"
+                ),
+            );
+            return password_page(&state, jar, &session, Some(error)).await;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    // A new password distrusts every device (S36) and ends every other session.
+    state.mfa.revoke_all_devices(account_id, &origin).await?;
+    state
+        .signin
+        .sessions()
+        .end_others(cookies::session(&jar))
+        .await?;
+    Ok(to_security("password"))
+}
+
+// ---- Sessions ----
+
+/// "Sign out everywhere else": protective, so a signed-in session is enough (no step-up).
+async fn end_other_sessions_post(
+    State(state): State<AppState>,
+    CsrfForm {
+        jar,
+        origin,
+        caller,
+        ..
+    }: CsrfForm,
+) -> Result<Response, WebError> {
+    let session = signed_in(&state, &jar, caller, paths::ACCOUNT_SECURITY).await?;
+    state
+        .signin
+        .sessions()
+        .end_others(cookies::session(&jar))
+        .await?;
+    let event =
+        lanyard_core::model::AuditEvent::new(state.clock.now(), "session.ended_others", "success")
+            .subject(session.auth.account_id.to_string());
+    state.audit.record(event, &origin).await;
+    Ok(to_security("sessions-ended"))
+}

@@ -1,0 +1,81 @@
+//! The reconfirm page (B8): the password again, then the second step, and the session is
+//! fresh. The password goes through the sign-in service's one gate, with the same limits as
+//! the sign-in page (S53d).
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use lanyard_signin::{FlowId, Next, Problem};
+
+use crate::error::WebError;
+use crate::kit::extract::{CsrfForm, SignInPage, SignedIn, ToSecurity};
+use crate::kit::guard::{safe_return_to, signed_in};
+use crate::kit::{Query, csrf_token, flow_id, paths, theme};
+use crate::pages::signin::render::{After, field_error, hidden_flow, respond};
+use crate::state::AppState;
+use crate::ui::mfa_pages::ReconfirmPage;
+use crate::ui::{self, FieldError};
+
+pub async fn reconfirm_get(
+    State(state): State<AppState>,
+    page: SignInPage,
+    caller: crate::kit::Caller,
+    Query(params): Query,
+) -> Result<Response, WebError> {
+    let return_to = safe_return_to(params.get("return_to").unwrap_or("")).to_owned();
+    let session = signed_in(&state, &page.jar, caller, &return_to).await?;
+    let (id, email) = state
+        .signin
+        .begin_reconfirm(&session, return_to, &page.browser())
+        .await?;
+    Ok(reconfirm_page(&state, page.jar, &id, &email, None))
+}
+
+fn reconfirm_page(
+    state: &AppState,
+    jar: CookieJar,
+    id: &FlowId,
+    email: &str,
+    problem: Option<Problem>,
+) -> Response {
+    let (jar, csrf) = csrf_token(state, jar);
+    // The email is the signed-in account's: only the password can be wrong here.
+    let error = problem.map(|problem| match problem {
+        Problem::WrongPassword => FieldError::new(
+            "password",
+            "The password is not right. Check it and try again.",
+        ),
+        other => field_error(other),
+    });
+    let status = ui::status_for(error.as_ref());
+    let page = ReconfirmPage {
+        theme: theme(state),
+        action: paths::ACCOUNT_RECONFIRM.to_owned(),
+        csrf,
+        hidden: hidden_flow(id),
+        email: email.to_owned(),
+        error,
+    };
+    (jar, ui::render_with_status(status, page)).into_response()
+}
+
+pub async fn reconfirm_post(
+    State(state): State<AppState>,
+    signed: SignedIn<ToSecurity>,
+    page: SignInPage,
+    CsrfForm { form, .. }: CsrfForm,
+) -> Result<Response, WebError> {
+    let password = form.get("password").unwrap_or("");
+    let next = state
+        .signin
+        .submit_reconfirm_password(&flow_id(&form)?, &signed.session, password, &page.browser())
+        .await?;
+    Ok(match next {
+        Next::AskPassword {
+            flow,
+            email,
+            problem,
+        } => reconfirm_page(&state, page.jar, &flow, &email, problem),
+        other => respond(&state, page.jar, other, After::Post),
+    })
+}

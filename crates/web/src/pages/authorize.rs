@@ -1,0 +1,228 @@
+//! The authorization endpoint (RFC 6749 §3.1), the point the sign-in pages return to, and
+//! the consent page. Errors before the client and redirect URI are trusted are pages, never
+//! redirects (RFC 6749 §4.1.2.1).
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::CookieJar;
+use lanyard_issuer::authorize::{AuthorizeRejection, Next as IssuerNext, Untrusted};
+use lanyard_issuer::endpoints;
+use lanyard_signin::{Flow, FlowId};
+
+use crate::error::WebError;
+use crate::kit::extract::{CsrfForm, SignInPage};
+use crate::kit::{Query, cookies, csrf_token, flow_id, paths, redirect, see_other, theme};
+use crate::pages::signin::render::{After, hidden_flow, respond};
+use crate::state::AppState;
+use crate::ui::{self, ConsentPage, describe_scope};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(endpoints::AUTHORIZE, get(authorize_get))
+        .route(paths::AUTHORIZE_CONTINUE, get(authorize_continue_get))
+        .route(paths::CONSENT, post(consent_post))
+}
+
+async fn authorize_get(
+    State(state): State<AppState>,
+    page: SignInPage,
+    Query(params): Query,
+) -> Result<Response, WebError> {
+    let (request, _client) = match state
+        .issuer
+        .validate_authorization(&params.0, &page.origin)
+        .await
+    {
+        Ok(validated) => validated,
+        Err(AuthorizeRejection::Untrusted(why)) => return Err(untrusted(why)),
+        Err(AuthorizeRejection::Redirect(location)) => {
+            return Ok(redirect(&location, StatusCode::FOUND));
+        }
+    };
+    proceed(
+        &state,
+        page,
+        None,
+        Flow::for_request(request),
+        StatusCode::FOUND,
+    )
+    .await
+}
+
+async fn authorize_continue_get(
+    State(state): State<AppState>,
+    page: SignInPage,
+    Query(params): Query,
+) -> Result<Response, WebError> {
+    let id = flow_id(&params)?;
+    let flow = state.signin.flows().get(&id).await?;
+    proceed(&state, page, Some(id), flow, StatusCode::FOUND).await
+}
+
+/// The page for a request that can not be tied to a client and its redirect URI.
+fn untrusted(why: Untrusted) -> WebError {
+    let (title, message) = match why {
+        Untrusted::MissingClientId => (
+            "The app's request is incomplete",
+            "The link you followed does not say which app it is for. Go back to the app and try again.",
+        ),
+        Untrusted::UnknownClient => (
+            "Unknown app",
+            "The app that sent you here is not registered with this service. Go back to the app and try again, or contact its support.",
+        ),
+        Untrusted::ClientLookupFailed => {
+            return WebError::internal(true, "client registry unavailable at /authorize");
+        }
+        Untrusted::RedirectUriNotRegistered => (
+            "The app's request can not be completed",
+            "The app asked to send you to an address it has not registered. Go back to the app and try again, or contact its support.",
+        ),
+        Untrusted::MissingRedirectUri => (
+            "The app's request is incomplete",
+            "The app did not say where to send you back to. Go back to the app and try again.",
+        ),
+        Untrusted::ResponseModeNotSupported => (
+            "The app's request can not be completed",
+            "The app asked for its answer in a form this service does not send. Go back to the app and try again, or contact its support.",
+        ),
+    };
+    WebError::bad_request(title, message)
+}
+
+/// Moves a flow one step on: to sign-in, to consent, or back to the client.
+async fn proceed(
+    state: &AppState,
+    page: SignInPage,
+    id: Option<FlowId>,
+    flow: Flow,
+    redirect_status: StatusCode,
+) -> Result<Response, WebError> {
+    let flows = state.signin.flows();
+    let Some(request) = flow.request.as_ref() else {
+        // An account-page sign-in: back to the page that asked.
+        if let Some(id) = &id {
+            flows.finish(id).await?;
+        }
+        return Ok(see_other(
+            flow.return_to.as_deref().unwrap_or(paths::ACCOUNT),
+        ));
+    };
+    let session = state
+        .signin
+        .sessions()
+        .current(cookies::session(&page.jar))
+        .await?
+        .map(|s| s.auth);
+    let next = state
+        .issuer
+        .next_step(request, session.as_ref(), flow.signed_in, &page.origin)
+        .await?;
+    match next {
+        IssuerNext::SignIn => {
+            let flow = Flow {
+                signed_in: false,
+                ..flow
+            };
+            let id = saved(state, id.as_ref(), &flow).await?;
+            Ok(see_other(&format!("{}?flow={}", paths::LOGIN, id.as_str())))
+        }
+        IssuerNext::RaiseAssurance => {
+            let session = session.ok_or_else(WebError::expired_flow)?;
+            let id = saved(state, id.as_ref(), &flow).await?;
+            let next = state
+                .signin
+                .raise_assurance(&id, session.account_id, &page.browser())
+                .await?;
+            Ok(respond(state, page.jar, next, After::Post))
+        }
+        IssuerNext::Consent => {
+            let id = saved(state, id.as_ref(), &flow).await?;
+            consent_page(state, page.jar, &id, &flow).await
+        }
+        IssuerNext::Redirect(location) => {
+            if let Some(id) = &id {
+                flows.finish(id).await?;
+            }
+            Ok(redirect(&location, redirect_status))
+        }
+    }
+}
+
+/// Stores the flow under its id, or under a new one when it has none yet.
+async fn saved(state: &AppState, id: Option<&FlowId>, flow: &Flow) -> Result<FlowId, WebError> {
+    let flows = state.signin.flows();
+    Ok(match id {
+        Some(id) => {
+            flows.save(id, flow).await?;
+            id.clone()
+        }
+        None => flows.create(flow).await?,
+    })
+}
+
+async fn consent_page(
+    state: &AppState,
+    jar: CookieJar,
+    id: &FlowId,
+    flow: &Flow,
+) -> Result<Response, WebError> {
+    let request = flow.request.as_ref().ok_or_else(WebError::expired_flow)?;
+    let client = state
+        .issuer
+        .clients()
+        .find(&request.client_id)
+        .await
+        .map_err(lanyard_issuer::OAuthError::from)?
+        .ok_or_else(WebError::expired_flow)?;
+    let (jar, csrf) = csrf_token(state, jar);
+    let page = ConsentPage {
+        theme: theme(state),
+        action: paths::CONSENT.to_owned(),
+        csrf,
+        hidden: hidden_flow(id),
+        client_name: client.name.clone(),
+        scopes: request.scope.iter().map(describe_scope).collect(),
+    };
+    Ok((jar, ui::render(page)).into_response())
+}
+
+async fn consent_post(
+    State(state): State<AppState>,
+    page: SignInPage,
+    CsrfForm { form, .. }: CsrfForm,
+) -> Result<Response, WebError> {
+    let id = flow_id(&form)?;
+    let mut flow = state.signin.flows().get(&id).await?;
+    let mut request = flow.request.take().ok_or_else(WebError::expired_flow)?;
+    let session = state
+        .signin
+        .sessions()
+        .current(cookies::session(&page.jar))
+        .await?;
+    let Some(session) = session else {
+        return Ok(see_other(&format!("{}?flow={}", paths::LOGIN, id.as_str())));
+    };
+    match form.get("decision") {
+        Some("allow") => {
+            state
+                .issuer
+                .grant_consent(&request, &session.auth, &page.origin)
+                .await?;
+            // `prompt=consent` is now satisfied for this flow.
+            request.prompt.consent = false;
+            flow.request = Some(request);
+            proceed(&state, page, Some(id), flow, StatusCode::SEE_OTHER).await
+        }
+        Some("deny") => {
+            state.signin.flows().finish(&id).await?;
+            Ok(see_other(&state.issuer.deny(&request)))
+        }
+        _ => Err(WebError::bad_request(
+            "Choose an answer",
+            "Go back and choose whether to allow or deny the app.",
+        )),
+    }
+}

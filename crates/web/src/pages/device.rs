@@ -1,0 +1,227 @@
+//! The device authorization grant over HTTP (RFC 8628): the device authorization endpoint
+//! (§3.1, authenticated like the token endpoint, `no-store` JSON) and the pages where a
+//! signed-in person enters the user code and allows or denies the device (§3.3).
+//! The rules, including the limit on codes entered, are the issuer's (`issuer::device`).
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::CookieJar;
+use lanyard_issuer::device::{DeviceDecisionOutcome, TRIES_WINDOW_SECS, UserCode, UserCodeEntry};
+use lanyard_issuer::endpoints;
+use lanyard_mfa::when;
+
+use crate::error::WebError;
+use crate::kit::RequestOrigin;
+use crate::kit::guard::signed_in;
+use crate::kit::params::{Form, Query};
+use crate::kit::{Caller, check_csrf, cookies, csrf_token, no_store, theme};
+use crate::state::AppState;
+use crate::ui::device_pages::{DeviceCodePage, DeviceConfirmPage, DeviceDonePage};
+use crate::ui::{self, FieldError, describe_scope};
+
+/// Where the confirmation page's Allow / Deny form posts.
+const DEVICE_CONFIRM: &str = "/device/confirm";
+/// What a person may have typed and still see again in the field after an error.
+const MAX_ECHO_LEN: usize = 32;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(endpoints::DEVICE, get(device_get).post(device_post))
+        .route(DEVICE_CONFIRM, post(device_confirm_post))
+}
+
+/// The code page, prefilled from the device's link (`verification_uri_complete`) when that
+/// carries a well-formed code. Signing in comes first and returns here.
+async fn device_get(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Query(params): Query,
+) -> Result<Response, WebError> {
+    let prefill = params
+        .get("user_code")
+        .and_then(UserCode::parse)
+        .map(|code| code.display());
+    let return_to = match &prefill {
+        Some(code) => format!("{}?user_code={code}", endpoints::DEVICE),
+        None => endpoints::DEVICE.to_owned(),
+    };
+    signed_in(&state, &jar, Caller::of(&method, &headers), &return_to).await?;
+    Ok(code_page(&state, jar, prefill.unwrap_or_default(), None))
+}
+
+/// The code page (400 when it carries an error).
+fn code_page(
+    state: &AppState,
+    jar: CookieJar,
+    user_code: String,
+    error: Option<FieldError>,
+) -> Response {
+    let (jar, csrf) = csrf_token(state, jar);
+    let page = DeviceCodePage {
+        theme: theme(state),
+        action: endpoints::DEVICE.to_owned(),
+        csrf,
+        hidden: Vec::new(),
+        user_code,
+        error,
+    };
+    let status = ui::status_for(page.error.as_ref());
+    (jar, no_store(ui::render_with_status(status, page))).into_response()
+}
+
+async fn device_post(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    method: Method,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form,
+) -> Result<Response, WebError> {
+    check_csrf(&jar, &form)?;
+    signed_in(
+        &state,
+        &jar,
+        Caller::of(&method, &headers),
+        endpoints::DEVICE,
+    )
+    .await?;
+    let binding = state
+        .signin
+        .sessions()
+        .binding(cookies::session(&jar))
+        .ok_or_else(gone)?;
+    let typed = form.get("user_code").unwrap_or("");
+    let entry = state
+        .issuer
+        .enter_user_code(typed, &binding, &origin)
+        .await
+        .map_err(WebError::from)?;
+    let retry = |message: &str, echo: String| {
+        let error = FieldError::new("user_code", message);
+        code_page(&state, jar.clone(), echo, Some(error))
+    };
+    match entry {
+        UserCodeEntry::Malformed => {
+            let echo = if typed.len() <= MAX_ECHO_LEN {
+                typed.to_owned()
+            } else {
+                String::new()
+            };
+            Ok(retry(
+                "Enter the 8 letters shown on your device, like BCDF-GHJK",
+                echo,
+            ))
+        }
+        UserCodeEntry::Unknown => Ok(retry(
+            "That code did not work. Check the code on your device and try again, or start \
+             again on the device if the code has expired.",
+            UserCode::parse(typed)
+                .map(|c| c.display())
+                .unwrap_or_default(),
+        )),
+        UserCodeEntry::TooManyTries => Err(too_many_tries_page()),
+        UserCodeEntry::Found(prompt) => {
+            let (jar, csrf) = csrf_token(&state, jar);
+            let now = state.clock.now();
+            let page = DeviceConfirmPage {
+                theme: theme(&state),
+                action: DEVICE_CONFIRM.to_owned(),
+                csrf,
+                hidden: vec![("confirm".to_owned(), prompt.confirm.expose().to_owned())],
+                client_name: prompt.client_name,
+                user_code: prompt.user_code,
+                scopes: prompt
+                    .scopes
+                    .iter()
+                    .map(String::as_str)
+                    .map(describe_scope)
+                    .collect(),
+                expires_text: format!(
+                    "{} ({})",
+                    when::clock_time(prompt.expires_at),
+                    when::from_now(now, prompt.expires_at)
+                ),
+            };
+            Ok((jar, no_store(ui::render(page))).into_response())
+        }
+    }
+}
+
+async fn device_confirm_post(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    method: Method,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form,
+) -> Result<Response, WebError> {
+    check_csrf(&jar, &form)?;
+    let session = signed_in(
+        &state,
+        &jar,
+        Caller::of(&method, &headers),
+        endpoints::DEVICE,
+    )
+    .await?;
+    let binding = state
+        .signin
+        .sessions()
+        .binding(cookies::session(&jar))
+        .ok_or_else(gone)?;
+    let approve = match form.get("decision") {
+        Some("approve") => true,
+        Some("deny") => false,
+        _ => {
+            return Err(WebError::bad_request(
+                "Choose an answer",
+                "Go back and choose whether to allow or deny the device.",
+            ));
+        }
+    };
+    let outcome = state
+        .issuer
+        .decide_device(
+            form.get("confirm").unwrap_or(""),
+            &binding,
+            &session.auth,
+            approve,
+            &origin,
+        )
+        .await
+        .map_err(WebError::from)?;
+    let (approved, client_name) = match outcome {
+        DeviceDecisionOutcome::Approved { client_name } => (true, client_name),
+        DeviceDecisionOutcome::Denied { client_name } => (false, client_name),
+        DeviceDecisionOutcome::Gone => return Err(gone()),
+    };
+    Ok(no_store(ui::render(DeviceDonePage {
+        theme: theme(&state),
+        approved,
+        client_name,
+    })))
+}
+
+/// The request expired, was already answered, or belongs to another browser session.
+fn gone() -> WebError {
+    WebError::bad_request(
+        "This code no longer works",
+        "It expired or was already used. Start again on your device to get a new code.",
+    )
+}
+
+/// 429: this browser or network entered too many codes (RFC 8628 §5.1). Even a right code
+/// is refused until the window has passed.
+fn too_many_tries_page() -> WebError {
+    WebError::too_many(
+        "Too many tries",
+        "You entered too many codes. Wait 15 minutes, then try again with the code your \
+         device shows."
+            .to_owned(),
+        TRIES_WINDOW_SECS,
+    )
+}

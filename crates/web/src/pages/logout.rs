@@ -1,0 +1,117 @@
+//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0). Without a verified hint for
+//! this browser's user, the user confirms on a page (a cross-site link must not sign people
+//! out); the redirect afterwards goes only to a registered URI.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum_extra::extract::CookieJar;
+use lanyard_issuer::endpoints;
+use lanyard_issuer::logout::{LogoutPlan, LogoutRejection, LogoutRequest};
+
+use crate::error::WebError;
+use crate::kit::params::{Form, Params, Query};
+use crate::kit::{check_csrf, cookies, csrf_token, redirect, theme};
+use crate::state::AppState;
+use crate::ui::{self, LogoutPage, SignedOutPage};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route(endpoints::LOGOUT, get(logout_get).post(logout_post))
+}
+
+const FORWARDED: [&str; 4] = [
+    "id_token_hint",
+    "post_logout_redirect_uri",
+    "client_id",
+    "state",
+];
+
+fn request_from(params: &Params) -> LogoutRequest {
+    let get = |n: &str| params.get_nonempty(n).map(str::to_owned);
+    LogoutRequest {
+        id_token_hint: get("id_token_hint"),
+        post_logout_redirect_uri: get("post_logout_redirect_uri"),
+        client_id: get("client_id"),
+        state: get("state"),
+    }
+}
+
+async fn plan(state: &AppState, req: &LogoutRequest) -> Result<LogoutPlan, WebError> {
+    state.issuer.plan_logout(req).await.map_err(|rejection| {
+        let message = match rejection {
+            LogoutRejection::InvalidHint => "The app's sign-out request could not be verified.",
+            LogoutRejection::UnknownClient | LogoutRejection::ClientMismatch => {
+                "The app that sent you here is not known to this service."
+            }
+            LogoutRejection::UnregisteredRedirect => {
+                "The app asked to send you to an address it has not registered."
+            }
+        };
+        WebError::bad_request("We could not sign you out from this link", message)
+    })
+}
+
+async fn logout_get(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(params): Query,
+) -> Result<Response, WebError> {
+    let req = request_from(&params);
+    let plan = plan(&state, &req).await?;
+    let session = state
+        .signin
+        .sessions()
+        .current(cookies::session(&jar))
+        .await?
+        .map(|s| s.auth);
+    let hint_matches = match (&session, &plan.hinted_subject) {
+        (Some(s), Some(sub)) => &s.account_id.to_string() == sub,
+        (None, _) => true,
+        (Some(_), None) => false,
+    };
+    if hint_matches {
+        return finish(&state, jar, plan).await;
+    }
+    let (jar, csrf) = csrf_token(&state, jar);
+    let hidden = FORWARDED
+        .iter()
+        .filter_map(|n| {
+            params
+                .get_nonempty(n)
+                .map(|v| ((*n).to_owned(), v.to_owned()))
+        })
+        .collect();
+    let page = LogoutPage {
+        theme: theme(&state),
+        action: endpoints::LOGOUT.to_owned(),
+        csrf,
+        hidden,
+        client_name: plan.client.as_ref().map(|c| c.name.clone()),
+    };
+    Ok((jar, ui::render(page)).into_response())
+}
+
+async fn logout_post(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(form): Form,
+) -> Result<Response, WebError> {
+    check_csrf(&jar, &form)?;
+    let plan = plan(&state, &request_from(&form)).await?;
+    finish(&state, jar, plan).await
+}
+
+async fn finish(state: &AppState, jar: CookieJar, plan: LogoutPlan) -> Result<Response, WebError> {
+    state.signin.sessions().end(cookies::session(&jar)).await?;
+    let jar = cookies::remove_session(jar);
+    let response = match plan.redirect {
+        Some(location) => redirect(&location, StatusCode::SEE_OTHER),
+        None => ui::render(SignedOutPage {
+            theme: theme(state),
+            continue_href: None,
+        }),
+    };
+    Ok((jar, response).into_response())
+}

@@ -1,0 +1,8 @@
+//! Pages for people: the authorization endpoint and consent, the sign-in pages, the account
+//! pages, the device page and sign-out. Browser callers get HTML and redirects.
+
+pub mod account;
+pub mod authorize;
+pub mod device;
+pub mod logout;
+pub mod signin;

@@ -1,0 +1,352 @@
+//! Turns a sign-in step's [`Next`] into a response: the page that asks the next question, a
+//! 303 to it after a post, a 429 page for a wait, or the end of the sequence. The words
+//! people read about each problem are chosen here.
+
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use lanyard_core::Timestamp;
+use lanyard_mfa::when;
+use lanyard_signin::{
+    BackupShown, CodeKind, CodeQuestion, Done, FlowId, Next, Notice, Problem, Wait,
+};
+
+use crate::error::WebError;
+use crate::kit::{self, cookies, csrf_token, no_store, paths, theme};
+use crate::state::AppState;
+use crate::ui::mfa_pages::{BackupCodePage, ChallengePage, TotpSetupPage, TrustDevicePage};
+use crate::ui::{self, FieldError, SignInEmailPage, SignInPasswordPage};
+
+/// Whether the step came from a form post (a question without a problem is then a 303 to
+/// its page, so a reload does not post again) or from loading a page (it is shown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    Get,
+    Post,
+}
+
+pub fn respond(state: &AppState, jar: CookieJar, next: Next, after: After) -> Response {
+    match next {
+        Next::AskEmail {
+            flow,
+            email,
+            problem,
+        } => {
+            if after == After::Post && problem.is_none() {
+                return (jar, kit::to_flow_page(paths::LOGIN, &flow)).into_response();
+            }
+            email_page(state, jar, &flow, &email, problem)
+        }
+        Next::AskPassword {
+            flow,
+            email,
+            problem,
+        } => {
+            if after == After::Post && problem.is_none() {
+                return (jar, kit::to_flow_page(paths::LOGIN_PASSWORD, &flow)).into_response();
+            }
+            password_page(state, jar, &flow, &email, problem)
+        }
+        Next::AskCode(question) => {
+            if after == After::Post && question.problem.is_none() && question.notice.is_none() {
+                return (jar, kit::to_flow_page(paths::LOGIN_CODE, &question.flow)).into_response();
+            }
+            code_page(state, jar, question)
+        }
+        Next::ShowBackupCode {
+            flow,
+            code,
+            why,
+            generated_at,
+            problem,
+        } => {
+            let (jar, csrf) = csrf_token(state, jar);
+            let page = BackupCodePage {
+                theme: theme(state),
+                action: paths::LOGIN_BACKUP_CODE.to_owned(),
+                csrf,
+                hidden: hidden_flow(&flow),
+                code,
+                generated_text: when::date_time(generated_at),
+                first_time: why == BackupShown::First,
+                replaced_used: why == BackupShown::ReplacesUsed,
+                error: problem.map(field_error),
+            };
+            let status = ui::status_for(page.error.as_ref());
+            (jar, no_store(ui::render_with_status(status, page))).into_response()
+        }
+        Next::OfferTrust { flow, until } => {
+            let (jar, csrf) = csrf_token(state, jar);
+            let page = TrustDevicePage {
+                theme: theme(state),
+                action: paths::LOGIN_TRUST.to_owned(),
+                csrf,
+                hidden: hidden_flow(&flow),
+                until_text: when::date(until),
+            };
+            (jar, ui::render(page)).into_response()
+        }
+        Next::SetUpApp {
+            flow,
+            setup,
+            problem,
+        } => {
+            if after == After::Post && problem.is_none() {
+                return (jar, kit::to_flow_page(paths::LOGIN_ENROLL, &flow)).into_response();
+            }
+            let hidden = hidden_flow(&flow);
+            setup_page(state, jar, setup, SetupFor::SignIn(hidden), problem)
+        }
+        Next::Wait(wait) => (jar, wait_error(state, wait)).into_response(),
+        Next::Done(Done::SignedIn {
+            flow,
+            session,
+            trusted_device,
+        }) => {
+            let jar = match trusted_device {
+                Some(device) => cookies::set_device(state, jar, device.token, device.expires_at),
+                None => jar,
+            };
+            let jar = cookies::set_session(state, jar, session.id);
+            (jar, kit::to_flow_page(paths::AUTHORIZE_CONTINUE, &flow)).into_response()
+        }
+        Next::Done(Done::SteppedUp { return_to }) => {
+            let to = return_to.as_deref().unwrap_or(paths::ACCOUNT_SECURITY);
+            (jar, kit::see_other(to)).into_response()
+        }
+    }
+}
+
+pub fn hidden_flow(flow: &FlowId) -> Vec<(String, String)> {
+    vec![("flow".to_owned(), flow.as_str().to_owned())]
+}
+
+fn email_page(
+    state: &AppState,
+    jar: CookieJar,
+    flow: &FlowId,
+    email: &str,
+    problem: Option<Problem>,
+) -> Response {
+    let (jar, csrf) = csrf_token(state, jar);
+    let error = problem.map(field_error);
+    let status = ui::status_for(error.as_ref());
+    let page = SignInEmailPage {
+        theme: theme(state),
+        action: paths::LOGIN.to_owned(),
+        csrf,
+        hidden: hidden_flow(flow),
+        email: email.to_owned(),
+        error,
+    };
+    (jar, ui::render_with_status(status, page)).into_response()
+}
+
+fn password_page(
+    state: &AppState,
+    jar: CookieJar,
+    flow: &FlowId,
+    email: &str,
+    problem: Option<Problem>,
+) -> Response {
+    let (jar, csrf) = csrf_token(state, jar);
+    let error = problem.map(field_error);
+    let status = ui::status_for(error.as_ref());
+    let page = SignInPasswordPage {
+        theme: theme(state),
+        action: paths::LOGIN_PASSWORD.to_owned(),
+        csrf,
+        hidden: hidden_flow(flow),
+        email: email.to_owned(),
+        change_email_href: format!("{}?flow={}", paths::LOGIN, flow.as_str()),
+        error,
+    };
+    (jar, ui::render_with_status(status, page)).into_response()
+}
+
+fn code_href(flow: &FlowId, kind: CodeKind) -> String {
+    format!(
+        "{}?flow={}&method={}",
+        paths::LOGIN_CODE,
+        flow.as_str(),
+        kind.as_str()
+    )
+}
+
+fn code_page(state: &AppState, jar: CookieJar, q: CodeQuestion) -> Response {
+    let (jar, csrf) = csrf_token(state, jar);
+    let now = state.clock.now();
+    let error = q.problem.map(field_error);
+    let status = ui::status_for(error.as_ref());
+    let page = ChallengePage {
+        theme: theme(state),
+        action: paths::LOGIN_CODE.to_owned(),
+        csrf,
+        hidden: hidden_flow(&q.flow),
+        method: q.kind.as_str().to_owned(),
+        email: q.email,
+        expires_text: q
+            .email_code_expires_at
+            .map(|at| format!("{} ({})", when::clock_time(at), when::from_now(now, at))),
+        resend_action: if q.email_allowed {
+            paths::LOGIN_CODE_EMAIL.to_owned()
+        } else {
+            String::new()
+        },
+        resend_text: q
+            .resend_at
+            .map(|at| format!("You can ask for a new code at {}", when::clock_time(at))),
+        backup_href: (q.kind != CodeKind::Backup && q.has_backup_code)
+            .then(|| code_href(&q.flow, CodeKind::Backup)),
+        totp_href: (q.kind != CodeKind::App && q.has_app)
+            .then(|| code_href(&q.flow, CodeKind::App)),
+        notice: q.notice.map(notice_text),
+        step_up: q.step_up,
+        error,
+        submit_label: "Continue".to_owned(),
+    };
+    (jar, no_store(ui::render_with_status(status, page))).into_response()
+}
+
+/// Which set-up page: the account's own (possibly replacing an app), or the one a sign-in
+/// is forced through when an organization requires an app (S54).
+pub enum SetupFor {
+    Account { replacing: bool },
+    SignIn(Vec<(String, String)>),
+}
+
+pub fn setup_page(
+    state: &AppState,
+    jar: CookieJar,
+    setup: lanyard_mfa::TotpSetup,
+    setup_for: SetupFor,
+    problem: Option<Problem>,
+) -> Response {
+    let (jar, csrf) = csrf_token(state, jar);
+    let error = problem.map(field_error);
+    let status = ui::status_for(error.as_ref());
+    let (action, hidden, replacing, required) = match setup_for {
+        SetupFor::Account { replacing } => {
+            (paths::ACCOUNT_TOTP_SETUP, Vec::new(), replacing, false)
+        }
+        SetupFor::SignIn(hidden) => (paths::LOGIN_ENROLL, hidden, false, true),
+    };
+    let page = TotpSetupPage {
+        theme: theme(state),
+        action: action.to_owned(),
+        csrf,
+        hidden,
+        qr_svg: setup.enrollment.qr_svg,
+        secret_text: setup.enrollment.secret_text,
+        replacing,
+        required,
+        error,
+    };
+    // The secret is on this page: never cached (S31).
+    (jar, no_store(ui::render_with_status(status, page))).into_response()
+}
+
+fn notice_text(notice: Notice) -> String {
+    match notice {
+        Notice::CodeSent => "We sent a new code. Only the newest code works.".to_owned(),
+        Notice::ResendAt(at) => format!(
+            "We sent a code a moment ago. You can ask for a new one at {}.",
+            when::clock_time(at)
+        ),
+    }
+}
+
+/// The field a problem is about and what to do about it.
+pub fn field_error(problem: Problem) -> FieldError {
+    let (field, message) = match problem {
+        Problem::NotAnEmail => ("email", "Enter your email address, like name@example.com"),
+        Problem::NoPassword => ("password", "Enter your password"),
+        Problem::WrongPassword => (
+            "password",
+            "The email address or password is not right. Check them and try again.",
+        ),
+        Problem::MalformedCode(CodeKind::Backup) => (
+            "code",
+            "Enter your backup code, like ABCD-EFGH-JKMN-PQRS-TVWX-YZ01",
+        ),
+        Problem::MalformedCode(_) => ("code", "Enter the 6-digit code"),
+        Problem::WrongCode(CodeKind::Backup) => (
+            "code",
+            "The backup code is not right. Check it and try again.",
+        ),
+        Problem::WrongCode(_) => (
+            "code",
+            "The code is not right, or it has expired. Check it and try again.",
+        ),
+        Problem::KindNotAvailable => ("code", "Choose another way to confirm it's you."),
+        Problem::AppTooNew => (
+            "code",
+            "Your authenticator app was set up just now. Use a code sent by email instead.",
+        ),
+        Problem::NoChoice => (
+            "code",
+            "Choose how to confirm it's you: enter a code from your email, your authenticator \
+             app or your backup code.",
+        ),
+        Problem::BackupCodeNotSaved => (
+            "saved",
+            "Save this new backup code, then tick \"I saved my backup code\"",
+        ),
+        Problem::MalformedSetupCode => {
+            ("code", "Enter the 6-digit code from your authenticator app")
+        }
+        Problem::WrongSetupCode => (
+            "code",
+            "The code is not right. Check the app shows the new entry and try again.",
+        ),
+    };
+    FieldError::new(field, message)
+}
+
+/// The 429 pages: each says how long, and Retry-After says the same (S30, S53a, B2).
+pub fn wait_error(state: &AppState, wait: Wait) -> WebError {
+    let now = state.clock.now();
+    match wait {
+        Wait::AddressThrottled { retry_after_secs } => WebError::too_many(
+            "Too many attempts",
+            "There were too many unsuccessful sign-ins from your network. Wait a few minutes \
+             and try again."
+                .to_owned(),
+            retry_after_secs,
+        ),
+        Wait::Locked { until: Some(at) } => WebError::too_many(
+            "Too many attempts",
+            format!(
+                "For your security, wait until {} ({}) and then try again.",
+                when::clock_time(at),
+                when::from_now(now, at)
+            ),
+            seconds_until(now, at),
+        ),
+        Wait::Locked { until: None } => WebError::too_many(
+            "Too many attempts",
+            "For your security, confirming sign-ins for this account is locked. Contact your \
+             administrator to unlock it."
+                .to_owned(),
+            3600,
+        ),
+        Wait::TooManySends => WebError::too_many(
+            "Too many codes sent",
+            "We sent several codes in the last hour. Use the newest code you received, or try \
+             again in an hour."
+                .to_owned(),
+            3600,
+        ),
+        Wait::StartAgain => WebError::too_many(
+            "Start signing in again",
+            "That code can no longer be used: there were too many wrong tries, or it took too \
+             long. Go back and enter your password again to get a new code."
+                .to_owned(),
+            1,
+        )
+        .without_retry_after(),
+    }
+}
+
+fn seconds_until(now: Timestamp, at: Timestamp) -> i64 {
+    (at.seconds() - now.seconds()).max(1)
+}
