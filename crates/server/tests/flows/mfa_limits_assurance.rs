@@ -818,53 +818,63 @@ async fn wrong_passwords_at_reconfirm(
 /// limits at exactly the same counts, and every guess counts in the durable failure count.
 #[tokio::test]
 async fn s53_d_reconfirm_page_guessing_is_limited_exactly_like_the_sign_in_page() {
-    each_backend(|app| async move {
-        const TRIES: usize = 60;
-        app.create_client(confidential("rp")).await;
-        let at_sign_in = app.create_user("sina@example.com").await;
-        let at_reconfirm = app.create_user("rena@example.com").await;
-        let sign_in_run =
-            wrong_passwords_at_sign_in(&app, at_sign_in.id, &at_sign_in.email, &address(1), TRIES)
-                .await;
-        let reconfirm_run = wrong_passwords_at_reconfirm(
-            &app,
-            at_reconfirm.id,
-            &at_reconfirm.email,
-            &address(2),
-            TRIES,
-        )
-        .await;
-        assert_eq!(
-            reconfirm_run, sign_in_run,
-            "the same answers at the same counts"
-        );
-
-        // What those answers are: the account backs off after five (answered like a wrong
-        // password, S53f), the address is throttled with Retry-After after fifty.
-        let per_ip = MfaSettings::default().password_failures_per_ip as usize;
-        let backoff = MfaSettings::default().backoff_after;
-        for (i, (status, retry_after, count)) in reconfirm_run.iter().enumerate() {
-            if i < per_ip {
-                assert_eq!(*status, 400, "attempt {}", i + 1);
-                assert!(retry_after.is_none(), "attempt {}", i + 1);
-            } else {
-                assert_eq!(*status, 429, "attempt {}", i + 1);
-                assert!(retry_after.is_some(), "attempt {}", i + 1);
-            }
-            assert_eq!(*count, (i as u32 + 1).min(backoff), "attempt {}", i + 1);
-        }
-        assert!(matches!(lock(&app, at_reconfirm.id).await, Lock::Until(_)));
-        assert_eq!(
-            audit_count(
+    // Each run from its own address (a trusted proxy's X-Forwarded-For), so the two runs do
+    // not share the per-address counter.
+    each_backend_with(
+        |config| config.server.trust_forwarded_for = true,
+        |app| async move {
+            const TRIES: usize = 60;
+            app.create_client(confidential("rp")).await;
+            let at_sign_in = app.create_user("sina@example.com").await;
+            let at_reconfirm = app.create_user("rena@example.com").await;
+            let sign_in_run = wrong_passwords_at_sign_in(
                 &app,
-                "signin.account_throttled",
-                &at_reconfirm.id.to_string()
+                at_sign_in.id,
+                &at_sign_in.email,
+                &address(1),
+                TRIES,
             )
-            .await,
-            1
-        );
-        app
-    })
+            .await;
+            let reconfirm_run = wrong_passwords_at_reconfirm(
+                &app,
+                at_reconfirm.id,
+                &at_reconfirm.email,
+                &address(2),
+                TRIES,
+            )
+            .await;
+            assert_eq!(
+                reconfirm_run, sign_in_run,
+                "the same answers at the same counts"
+            );
+
+            // What those answers are: the account backs off after five (answered like a wrong
+            // password, S53f), the address is throttled with Retry-After after fifty.
+            let per_ip = MfaSettings::default().password_failures_per_ip as usize;
+            let backoff = MfaSettings::default().backoff_after;
+            for (i, (status, retry_after, count)) in reconfirm_run.iter().enumerate() {
+                if i < per_ip {
+                    assert_eq!(*status, 400, "attempt {}", i + 1);
+                    assert!(retry_after.is_none(), "attempt {}", i + 1);
+                } else {
+                    assert_eq!(*status, 429, "attempt {}", i + 1);
+                    assert!(retry_after.is_some(), "attempt {}", i + 1);
+                }
+                assert_eq!(*count, (i as u32 + 1).min(backoff), "attempt {}", i + 1);
+            }
+            assert!(matches!(lock(&app, at_reconfirm.id).await, Lock::Until(_)));
+            assert_eq!(
+                audit_count(
+                    &app,
+                    "signin.account_throttled",
+                    &at_reconfirm.id.to_string()
+                )
+                .await,
+                1
+            );
+            app
+        },
+    )
     .await;
 }
 

@@ -3,7 +3,9 @@
 //! - [`SignedIn`]: a live session, or the way to one (sign in and come back to `R::PATH`);
 //! - [`Fresh`]: a session that reconfirmed within the step-up window (B8), or the way there;
 //! - [`FreshForm`]: both of the last, for a sensitive form post.
-//! - [`SignInPage`]: what a sign-in step reads from the browser (origin and cookies).
+//! - [`SignInPage`]: what a sign-in step reads from the browser (origin and cookies);
+//! - [`FlowPage`] / [`FlowForm`]: a sign-in page loaded or posted for one flow (the `flow`
+//!   parameter, and for a post a matching CSRF token).
 
 use std::marker::PhantomData;
 
@@ -11,12 +13,12 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 use lanyard_core::Origin;
-use lanyard_signin::{Browser, Session};
+use lanyard_signin::{Browser, FlowId, Session};
 
 use crate::error::WebError;
 use crate::kit::guard::{fresh, signed_in};
-use crate::kit::params::{Form, Params};
-use crate::kit::{Caller, RequestOrigin, check_csrf, cookies, paths};
+use crate::kit::params::{Form, Params, Query};
+use crate::kit::{Caller, RequestOrigin, check_csrf, cookies, flow_id, paths};
 use crate::state::AppState;
 
 /// The page a browser comes back to after signing in or reconfirming.
@@ -41,6 +43,7 @@ return_to! {
     ToTotpSetup => paths::ACCOUNT_TOTP_SETUP,
     ToPassword => paths::ACCOUNT_PASSWORD,
     ToPats => paths::ACCOUNT_PATS,
+    ToDevice => lanyard_issuer::endpoints::DEVICE,
 }
 
 fn origin_of(parts: &Parts, state: &AppState) -> Origin {
@@ -70,6 +73,37 @@ impl FromRequest<AppState> for CsrfForm {
             jar,
             origin,
             caller,
+        })
+    }
+}
+
+/// A form post from a signed-in browser: the CSRF token first, then the session (or the way
+/// to one, coming back to `R::PATH`).
+pub struct SignedInForm<R> {
+    pub session: Session,
+    pub form: Params,
+    pub jar: CookieJar,
+    pub origin: Origin,
+    return_to: PhantomData<R>,
+}
+
+impl<R: ReturnTo> FromRequest<AppState> for SignedInForm<R> {
+    type Rejection = WebError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, WebError> {
+        let CsrfForm {
+            form,
+            jar,
+            origin,
+            caller,
+        } = CsrfForm::from_request(request, state).await?;
+        let session = signed_in(state, &jar, caller, R::PATH).await?;
+        Ok(Self {
+            session,
+            form,
+            jar,
+            origin,
+            return_to: PhantomData,
         })
     }
 }
@@ -185,5 +219,50 @@ impl FromRequestParts<AppState> for SignInPage {
             origin,
             device,
         })
+    }
+}
+
+/// A sign-in page loaded for one flow: `?flow=…` and the browser.
+pub struct FlowPage {
+    pub flow: FlowId,
+    pub query: Params,
+    pub page: SignInPage,
+}
+
+impl FromRequestParts<AppState> for FlowPage {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let Query(query) = Query::from_request_parts(parts, state).await?;
+        let flow = flow_id(&query)?;
+        let page = SignInPage::from_request_parts(parts, state).await?;
+        Ok(Self { flow, query, page })
+    }
+}
+
+/// A sign-in form posted for one flow, its CSRF token checked.
+pub struct FlowForm {
+    pub flow: FlowId,
+    pub form: Params,
+    pub page: SignInPage,
+}
+
+impl FlowForm {
+    /// A field's value; absent is empty.
+    pub fn field(&self, name: &str) -> &str {
+        self.form.get(name).unwrap_or("")
+    }
+}
+
+impl FromRequest<AppState> for FlowForm {
+    type Rejection = WebError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, WebError> {
+        let (mut parts, body) = request.into_parts();
+        let page = SignInPage::from_request_parts(&mut parts, state).await?;
+        let CsrfForm { form, .. } =
+            CsrfForm::from_request(Request::from_parts(parts, body), state).await?;
+        let flow = flow_id(&form)?;
+        Ok(Self { flow, form, page })
     }
 }

@@ -194,28 +194,26 @@ impl<S: Send + Sync> FromRequest<S> for ProtocolForm {
 
 /// Reads a form body: `application/x-www-form-urlencoded` only, strictly parsed.
 pub async fn read_form<S: Send + Sync>(req: Request, state: &S) -> Result<Params, ParamError> {
-    {
-        let is_form = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| {
-                v.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
-        if !is_form {
-            return Err(ParamError::WrongContentType);
-        }
-        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ParamError::BodyTooLarge
-            } else {
-                ParamError::Body
-            }
-        })?;
-        Params::parse(&body)
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(ParamError::WrongContentType);
     }
+    let body = Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ParamError::BodyTooLarge
+        } else {
+            ParamError::Body
+        }
+    })?;
+    Params::parse(&body)
 }
 
 #[cfg(test)]

@@ -13,8 +13,8 @@ use lanyard_issuer::endpoints;
 use lanyard_signin::{Flow, FlowId};
 
 use crate::error::WebError;
-use crate::kit::extract::{CsrfForm, SignInPage};
-use crate::kit::{Query, cookies, csrf_token, flow_id, paths, redirect, see_other, theme};
+use crate::kit::extract::{FlowForm, FlowPage, SignInPage};
+use crate::kit::{Query, cookies, csrf_token, paths, redirect, see_other, theme};
 use crate::pages::signin::render::{After, hidden_flow, respond};
 use crate::state::AppState;
 use crate::ui::{self, ConsentPage, describe_scope};
@@ -54,12 +54,10 @@ async fn authorize_get(
 
 async fn authorize_continue_get(
     State(state): State<AppState>,
-    page: SignInPage,
-    Query(params): Query,
+    p: FlowPage,
 ) -> Result<Response, WebError> {
-    let id = flow_id(&params)?;
-    let flow = state.signin.flows().get(&id).await?;
-    proceed(&state, page, Some(id), flow, StatusCode::FOUND).await
+    let flow = state.signin.flows().get(&p.flow).await?;
+    proceed(&state, p.page, Some(p.flow), flow, StatusCode::FOUND).await
 }
 
 /// The page for a request that can not be tied to a client and its redirect URI.
@@ -191,10 +189,12 @@ async fn consent_page(
 
 async fn consent_post(
     State(state): State<AppState>,
-    page: SignInPage,
-    CsrfForm { form, .. }: CsrfForm,
+    FlowForm {
+        flow: id,
+        form,
+        page,
+    }: FlowForm,
 ) -> Result<Response, WebError> {
-    let id = flow_id(&form)?;
     let mut flow = state.signin.flows().get(&id).await?;
     let mut request = flow.request.take().ok_or_else(WebError::expired_flow)?;
     let session = state

@@ -14,10 +14,10 @@ use lanyard_issuer::endpoints;
 use lanyard_mfa::when;
 
 use crate::error::WebError;
-use crate::kit::RequestOrigin;
+use crate::kit::extract::{SignedInForm, ToDevice};
 use crate::kit::guard::signed_in;
-use crate::kit::params::{Form, Query};
-use crate::kit::{Caller, check_csrf, cookies, csrf_token, no_store, theme};
+use crate::kit::params::Query;
+use crate::kit::{Caller, cookies, csrf_token, no_store, theme};
 use crate::state::AppState;
 use crate::ui::device_pages::{DeviceCodePage, DeviceConfirmPage, DeviceDonePage};
 use crate::ui::{self, FieldError, describe_scope};
@@ -76,25 +76,11 @@ fn code_page(
 
 async fn device_post(
     State(state): State<AppState>,
-    RequestOrigin(origin): RequestOrigin,
-    method: Method,
-    headers: HeaderMap,
-    jar: CookieJar,
-    Form(form): Form,
+    SignedInForm {
+        form, jar, origin, ..
+    }: SignedInForm<ToDevice>,
 ) -> Result<Response, WebError> {
-    check_csrf(&jar, &form)?;
-    signed_in(
-        &state,
-        &jar,
-        Caller::of(&method, &headers),
-        endpoints::DEVICE,
-    )
-    .await?;
-    let binding = state
-        .signin
-        .sessions()
-        .binding(cookies::session(&jar))
-        .ok_or_else(gone)?;
+    let binding = binding(&state, &jar)?;
     let typed = form.get("user_code").unwrap_or("");
     let entry = state
         .issuer
@@ -154,25 +140,15 @@ async fn device_post(
 
 async fn device_confirm_post(
     State(state): State<AppState>,
-    RequestOrigin(origin): RequestOrigin,
-    method: Method,
-    headers: HeaderMap,
-    jar: CookieJar,
-    Form(form): Form,
+    SignedInForm {
+        session,
+        form,
+        jar,
+        origin,
+        ..
+    }: SignedInForm<ToDevice>,
 ) -> Result<Response, WebError> {
-    check_csrf(&jar, &form)?;
-    let session = signed_in(
-        &state,
-        &jar,
-        Caller::of(&method, &headers),
-        endpoints::DEVICE,
-    )
-    .await?;
-    let binding = state
-        .signin
-        .sessions()
-        .binding(cookies::session(&jar))
-        .ok_or_else(gone)?;
+    let binding = binding(&state, &jar)?;
     let approve = match form.get("decision") {
         Some("approve") => true,
         Some("deny") => false,
@@ -204,6 +180,16 @@ async fn device_confirm_post(
         approved,
         client_name,
     })))
+}
+
+/// What ties a device request to this browser's session (S37: another session can not
+/// answer it).
+fn binding(state: &AppState, jar: &CookieJar) -> Result<String, WebError> {
+    state
+        .signin
+        .sessions()
+        .binding(cookies::session(jar))
+        .ok_or_else(gone)
 }
 
 /// The request expired, was already answered, or belongs to another browser session.

@@ -21,7 +21,9 @@ use lanyard_mfa::when;
 use lanyard_signin::{MAX_PASSWORD_LEN, Session};
 
 use crate::error::WebError;
-use crate::kit::extract::{CsrfForm, Fresh, FreshForm, SignedIn, ToPassword, ToSecurity};
+use crate::kit::extract::{
+    CsrfForm, Fresh, FreshForm, SignedIn, SignedInForm, ToPassword, ToSecurity,
+};
 use crate::kit::guard::{fresh, signed_in};
 use crate::kit::{Query, cookies, csrf_token, no_store, paths, see_other, theme};
 use crate::state::AppState;
@@ -327,14 +329,13 @@ async fn password_post(
 /// "Sign out everywhere else": protective, so a signed-in session is enough (no step-up).
 async fn end_other_sessions_post(
     State(state): State<AppState>,
-    CsrfForm {
+    SignedInForm {
+        session,
         jar,
         origin,
-        caller,
         ..
-    }: CsrfForm,
+    }: SignedInForm<ToSecurity>,
 ) -> Result<Response, WebError> {
-    let session = signed_in(&state, &jar, caller, paths::ACCOUNT_SECURITY).await?;
     state
         .signin
         .sessions()

@@ -8,9 +8,9 @@ use axum_extra::extract::CookieJar;
 use lanyard_signin::{FlowId, Next, Problem};
 
 use crate::error::WebError;
-use crate::kit::extract::{CsrfForm, SignInPage, SignedIn, ToSecurity};
+use crate::kit::extract::{FlowForm, SignInPage, SignedIn, ToSecurity};
 use crate::kit::guard::{safe_return_to, signed_in};
-use crate::kit::{Query, csrf_token, flow_id, paths, theme};
+use crate::kit::{Query, csrf_token, paths, theme};
 use crate::pages::signin::render::{After, field_error, hidden_flow, respond};
 use crate::state::AppState;
 use crate::ui::mfa_pages::ReconfirmPage;
@@ -62,14 +62,18 @@ fn reconfirm_page(
 pub async fn reconfirm_post(
     State(state): State<AppState>,
     signed: SignedIn<ToSecurity>,
-    page: SignInPage,
-    CsrfForm { form, .. }: CsrfForm,
+    f: FlowForm,
 ) -> Result<Response, WebError> {
-    let password = form.get("password").unwrap_or("");
     let next = state
         .signin
-        .submit_reconfirm_password(&flow_id(&form)?, &signed.session, password, &page.browser())
+        .submit_reconfirm_password(
+            &f.flow,
+            &signed.session,
+            f.field("password"),
+            &f.page.browser(),
+        )
         .await?;
+    let page = f.page;
     Ok(match next {
         Next::AskPassword {
             flow,

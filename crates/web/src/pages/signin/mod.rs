@@ -1,7 +1,7 @@
 //! The sign-in pages (F1): one question per page — email, password, the code, the backup code
 //! to save, "Trust this device?", and the forced authenticator set-up (S54). Each handler
-//! extracts, calls one step of `lanyard_signin::SignInService`, and renders its `Next`
-//! ([`render`]); the sequence and its rules live in the sign-in service.
+//! extracts the flow, calls one step of `lanyard_signin::SignInService`, and renders its
+//! `Next` ([`render`]); the sequence and its rules live in the sign-in service.
 
 pub mod render;
 
@@ -9,11 +9,11 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
-use lanyard_signin::CodeKind;
+use lanyard_signin::{CodeKind, Next};
 
 use crate::error::WebError;
-use crate::kit::extract::{CsrfForm, SignInPage};
-use crate::kit::{Query, flow_id, paths};
+use crate::kit::extract::{FlowForm, FlowPage};
+use crate::kit::paths;
 use crate::state::AppState;
 use render::{After, respond};
 
@@ -28,111 +28,76 @@ pub fn routes() -> Router<AppState> {
         .route(paths::LOGIN_ENROLL, get(enroll_get).post(enroll_post))
 }
 
-async fn email_get(
-    State(state): State<AppState>,
-    page: SignInPage,
-    Query(params): Query,
-) -> Result<Response, WebError> {
-    let next = state.signin.email_question(&flow_id(&params)?).await?;
-    Ok(respond(&state, page.jar, next, After::Get))
+async fn email_get(State(state): State<AppState>, p: FlowPage) -> Result<Response, WebError> {
+    let next = state.signin.email_question(&p.flow).await?;
+    Ok(respond(&state, p.page.jar, next, After::Get))
 }
 
-async fn email_post(
-    State(state): State<AppState>,
-    CsrfForm { form, jar, .. }: CsrfForm,
-) -> Result<Response, WebError> {
-    let email = form.get("email").unwrap_or("");
-    let next = state.signin.submit_email(&flow_id(&form)?, email).await?;
-    Ok(respond(&state, jar, next, After::Post))
+async fn email_post(State(state): State<AppState>, f: FlowForm) -> Result<Response, WebError> {
+    let next = state.signin.submit_email(&f.flow, f.field("email")).await?;
+    Ok(respond(&state, f.page.jar, next, After::Post))
 }
 
-async fn password_get(
-    State(state): State<AppState>,
-    page: SignInPage,
-    Query(params): Query,
-) -> Result<Response, WebError> {
-    let next = state.signin.password_question(&flow_id(&params)?).await?;
+async fn password_get(State(state): State<AppState>, p: FlowPage) -> Result<Response, WebError> {
+    let next = state.signin.password_question(&p.flow).await?;
     // No address yet: back to the email question (a redirect, not a page at this address).
     let after = match next {
-        lanyard_signin::Next::AskEmail { .. } => After::Post,
+        Next::AskEmail { .. } => After::Post,
         _ => After::Get,
     };
-    Ok(respond(&state, page.jar, next, after))
+    Ok(respond(&state, p.page.jar, next, after))
 }
 
-async fn password_post(
-    State(state): State<AppState>,
-    page: SignInPage,
-    CsrfForm { form, .. }: CsrfForm,
-) -> Result<Response, WebError> {
-    let password = form.get("password").unwrap_or("");
+async fn password_post(State(state): State<AppState>, f: FlowForm) -> Result<Response, WebError> {
     let next = state
         .signin
-        .submit_password(&flow_id(&form)?, password, &page.browser())
+        .submit_password(&f.flow, f.field("password"), &f.page.browser())
         .await?;
-    Ok(respond(&state, page.jar, next, After::Post))
+    Ok(respond(&state, f.page.jar, next, After::Post))
 }
 
-async fn code_get(
-    State(state): State<AppState>,
-    page: SignInPage,
-    Query(params): Query,
-) -> Result<Response, WebError> {
-    let asked = params.get("method").and_then(CodeKind::parse);
-    let next = state
-        .signin
-        .code_question(&flow_id(&params)?, asked)
-        .await?;
-    Ok(respond(&state, page.jar, next, After::Get))
+async fn code_get(State(state): State<AppState>, p: FlowPage) -> Result<Response, WebError> {
+    let asked = p.query.get("method").and_then(CodeKind::parse);
+    let next = state.signin.code_question(&p.flow, asked).await?;
+    Ok(respond(&state, p.page.jar, next, After::Get))
 }
 
-async fn code_post(
-    State(state): State<AppState>,
-    page: SignInPage,
-    CsrfForm { form, .. }: CsrfForm,
-) -> Result<Response, WebError> {
-    let kind = form.get("method").and_then(CodeKind::parse);
-    let typed = form.get("code").unwrap_or("");
+async fn code_post(State(state): State<AppState>, f: FlowForm) -> Result<Response, WebError> {
+    let kind = f.form.get("method").and_then(CodeKind::parse);
     let next = state
         .signin
-        .submit_code(&flow_id(&form)?, kind, typed, &page.browser())
+        .submit_code(&f.flow, kind, f.field("code"), &f.page.browser())
         .await?;
-    Ok(respond(&state, page.jar, next, After::Post))
+    Ok(respond(&state, f.page.jar, next, After::Post))
 }
 
 async fn code_by_email_post(
     State(state): State<AppState>,
-    page: SignInPage,
-    CsrfForm { form, .. }: CsrfForm,
+    f: FlowForm,
 ) -> Result<Response, WebError> {
     let next = state
         .signin
-        .send_email_code(&flow_id(&form)?, &page.browser())
+        .send_email_code(&f.flow, &f.page.browser())
         .await?;
-    Ok(respond(&state, page.jar, next, After::Post))
+    Ok(respond(&state, f.page.jar, next, After::Post))
 }
 
 async fn backup_saved_post(
     State(state): State<AppState>,
-    page: SignInPage,
-    CsrfForm { form, .. }: CsrfForm,
+    f: FlowForm,
 ) -> Result<Response, WebError> {
-    let saved = form.get("saved") == Some("yes");
+    let saved = f.field("saved") == "yes";
     let next = state
         .signin
-        .acknowledge_backup_code(&flow_id(&form)?, saved, &page.browser())
+        .acknowledge_backup_code(&f.flow, saved, &f.page.browser())
         .await?;
-    Ok(respond(&state, page.jar, next, After::Post))
+    Ok(respond(&state, f.page.jar, next, After::Post))
 }
 
-async fn trust_post(
-    State(state): State<AppState>,
-    page: SignInPage,
-    CsrfForm { form, .. }: CsrfForm,
-) -> Result<Response, WebError> {
-    let trust = match form.get("trust") {
-        Some("yes") => true,
-        Some("no") => false,
+async fn trust_post(State(state): State<AppState>, f: FlowForm) -> Result<Response, WebError> {
+    let trust = match f.field("trust") {
+        "yes" => true,
+        "no" => false,
         _ => {
             return Err(WebError::bad_request(
                 "Choose an answer",
@@ -142,32 +107,23 @@ async fn trust_post(
     };
     let next = state
         .signin
-        .answer_trust(&flow_id(&form)?, trust, &page.browser())
+        .answer_trust(&f.flow, trust, &f.page.browser())
         .await?;
-    Ok(respond(&state, page.jar, next, After::Post))
+    Ok(respond(&state, f.page.jar, next, After::Post))
 }
 
-async fn enroll_get(
-    State(state): State<AppState>,
-    page: SignInPage,
-    Query(params): Query,
-) -> Result<Response, WebError> {
+async fn enroll_get(State(state): State<AppState>, p: FlowPage) -> Result<Response, WebError> {
     let next = state
         .signin
-        .setup_question(&flow_id(&params)?, &page.browser())
+        .setup_question(&p.flow, &p.page.browser())
         .await?;
-    Ok(respond(&state, page.jar, next, After::Get))
+    Ok(respond(&state, p.page.jar, next, After::Get))
 }
 
-async fn enroll_post(
-    State(state): State<AppState>,
-    page: SignInPage,
-    CsrfForm { form, .. }: CsrfForm,
-) -> Result<Response, WebError> {
-    let typed = form.get("code").unwrap_or("");
+async fn enroll_post(State(state): State<AppState>, f: FlowForm) -> Result<Response, WebError> {
     let next = state
         .signin
-        .confirm_setup(&flow_id(&form)?, typed, &page.browser())
+        .confirm_setup(&f.flow, f.field("code"), &f.page.browser())
         .await?;
-    Ok(respond(&state, page.jar, next, After::Post))
+    Ok(respond(&state, f.page.jar, next, After::Post))
 }

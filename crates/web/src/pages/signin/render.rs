@@ -58,33 +58,8 @@ pub fn respond(state: &AppState, jar: CookieJar, next: Next, after: After) -> Re
             why,
             generated_at,
             problem,
-        } => {
-            let (jar, csrf) = csrf_token(state, jar);
-            let page = BackupCodePage {
-                theme: theme(state),
-                action: paths::LOGIN_BACKUP_CODE.to_owned(),
-                csrf,
-                hidden: hidden_flow(&flow),
-                code,
-                generated_text: when::date_time(generated_at),
-                first_time: why == BackupShown::First,
-                replaced_used: why == BackupShown::ReplacesUsed,
-                error: problem.map(field_error),
-            };
-            let status = ui::status_for(page.error.as_ref());
-            (jar, no_store(ui::render_with_status(status, page))).into_response()
-        }
-        Next::OfferTrust { flow, until } => {
-            let (jar, csrf) = csrf_token(state, jar);
-            let page = TrustDevicePage {
-                theme: theme(state),
-                action: paths::LOGIN_TRUST.to_owned(),
-                csrf,
-                hidden: hidden_flow(&flow),
-                until_text: when::date(until),
-            };
-            (jar, ui::render(page)).into_response()
-        }
+        } => backup_code_page(state, jar, &flow, code, (why, generated_at), problem),
+        Next::OfferTrust { flow, until } => trust_page(state, jar, &flow, until),
         Next::SetUpApp {
             flow,
             setup,
@@ -97,11 +72,60 @@ pub fn respond(state: &AppState, jar: CookieJar, next: Next, after: After) -> Re
             setup_page(state, jar, setup, SetupFor::SignIn(hidden), problem)
         }
         Next::Wait(wait) => (jar, wait_error(state, wait)).into_response(),
-        Next::Done(Done::SignedIn {
+        Next::Done(done) => finished(state, jar, done),
+    }
+}
+
+fn backup_code_page(
+    state: &AppState,
+    jar: CookieJar,
+    flow: &FlowId,
+    code: String,
+    (why, generated_at): (BackupShown, Timestamp),
+    problem: Option<Problem>,
+) -> Response {
+    let Form {
+        jar,
+        csrf,
+        error,
+        status,
+    } = Form::open(state, jar, problem);
+    let page = BackupCodePage {
+        theme: theme(state),
+        action: paths::LOGIN_BACKUP_CODE.to_owned(),
+        csrf,
+        hidden: hidden_flow(flow),
+        code,
+        generated_text: when::date_time(generated_at),
+        first_time: why == BackupShown::First,
+        replaced_used: why == BackupShown::ReplacesUsed,
+        error,
+    };
+    // The code is on this page: never cached.
+    (jar, no_store(ui::render_with_status(status, page))).into_response()
+}
+
+fn trust_page(state: &AppState, jar: CookieJar, flow: &FlowId, until: Timestamp) -> Response {
+    let (jar, csrf) = csrf_token(state, jar);
+    let page = TrustDevicePage {
+        theme: theme(state),
+        action: paths::LOGIN_TRUST.to_owned(),
+        csrf,
+        hidden: hidden_flow(flow),
+        until_text: when::date(until),
+    };
+    (jar, ui::render(page)).into_response()
+}
+
+/// The end: the new session's cookie (and a trusted device's) and on to where the flow came
+/// from; or, after a step-up, back to the page that asked.
+fn finished(state: &AppState, jar: CookieJar, done: Done) -> Response {
+    match done {
+        Done::SignedIn {
             flow,
             session,
             trusted_device,
-        }) => {
+        } => {
             let jar = match trusted_device {
                 Some(device) => cookies::set_device(state, jar, device.token, device.expires_at),
                 None => jar,
@@ -109,9 +133,32 @@ pub fn respond(state: &AppState, jar: CookieJar, next: Next, after: After) -> Re
             let jar = cookies::set_session(state, jar, session.id);
             (jar, kit::to_flow_page(paths::AUTHORIZE_CONTINUE, &flow)).into_response()
         }
-        Next::Done(Done::SteppedUp { return_to }) => {
+        Done::SteppedUp { return_to } => {
             let to = return_to.as_deref().unwrap_or(paths::ACCOUNT_SECURITY);
             (jar, kit::see_other(to)).into_response()
+        }
+    }
+}
+
+/// What every sign-in form needs: the CSRF token (and its cookie), the problem to show, and
+/// the status that goes with it (400 with a problem).
+struct Form {
+    jar: CookieJar,
+    csrf: String,
+    error: Option<FieldError>,
+    status: axum::http::StatusCode,
+}
+
+impl Form {
+    fn open(state: &AppState, jar: CookieJar, problem: Option<Problem>) -> Self {
+        let (jar, csrf) = csrf_token(state, jar);
+        let error = problem.map(field_error);
+        let status = ui::status_for(error.as_ref());
+        Self {
+            jar,
+            csrf,
+            error,
+            status,
         }
     }
 }
@@ -127,9 +174,12 @@ fn email_page(
     email: &str,
     problem: Option<Problem>,
 ) -> Response {
-    let (jar, csrf) = csrf_token(state, jar);
-    let error = problem.map(field_error);
-    let status = ui::status_for(error.as_ref());
+    let Form {
+        jar,
+        csrf,
+        error,
+        status,
+    } = Form::open(state, jar, problem);
     let page = SignInEmailPage {
         theme: theme(state),
         action: paths::LOGIN.to_owned(),
@@ -148,9 +198,12 @@ fn password_page(
     email: &str,
     problem: Option<Problem>,
 ) -> Response {
-    let (jar, csrf) = csrf_token(state, jar);
-    let error = problem.map(field_error);
-    let status = ui::status_for(error.as_ref());
+    let Form {
+        jar,
+        csrf,
+        error,
+        status,
+    } = Form::open(state, jar, problem);
     let page = SignInPasswordPage {
         theme: theme(state),
         action: paths::LOGIN_PASSWORD.to_owned(),
@@ -173,10 +226,13 @@ fn code_href(flow: &FlowId, kind: CodeKind) -> String {
 }
 
 fn code_page(state: &AppState, jar: CookieJar, q: CodeQuestion) -> Response {
-    let (jar, csrf) = csrf_token(state, jar);
+    let Form {
+        jar,
+        csrf,
+        error,
+        status,
+    } = Form::open(state, jar, q.problem);
     let now = state.clock.now();
-    let error = q.problem.map(field_error);
-    let status = ui::status_for(error.as_ref());
     let page = ChallengePage {
         theme: theme(state),
         action: paths::LOGIN_CODE.to_owned(),
@@ -221,9 +277,12 @@ pub fn setup_page(
     setup_for: SetupFor,
     problem: Option<Problem>,
 ) -> Response {
-    let (jar, csrf) = csrf_token(state, jar);
-    let error = problem.map(field_error);
-    let status = ui::status_for(error.as_ref());
+    let Form {
+        jar,
+        csrf,
+        error,
+        status,
+    } = Form::open(state, jar, problem);
     let (action, hidden, replacing, required) = match setup_for {
         SetupFor::Account { replacing } => {
             (paths::ACCOUNT_TOTP_SETUP, Vec::new(), replacing, false)
