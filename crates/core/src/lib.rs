@@ -17,7 +17,7 @@ pub mod secret;
 
 pub use audit::{Auditor, Origin};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use error::StoreError;
+pub use error::{InvalidSetting, StoreError};
 pub use ids::{AccountId, ClientId, FamilyId};
 pub use mail::{MailError, Mailer, OutgoingMail};
 pub use rng::{OsRng, Rng};

@@ -81,7 +81,7 @@ impl Issuer {
             grant: grant_of(&self.hasher, &code),
         };
         let value = serde_json::to_vec(&pending).map_err(OAuthError::server)?;
-        let ttl = Duration::from_secs(self.settings.code_ttl_secs.max(1) as u64);
+        let ttl = Duration::from_secs(self.settings.tokens.code_ttl_secs.max(1) as u64);
         self.ephemeral
             .put(&code_key(&self.hasher.hash(&code)), &value, ttl)
             .await?;

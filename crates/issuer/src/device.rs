@@ -191,7 +191,7 @@ impl Issuer {
                 )
             })?;
         let now = self.clock.now();
-        let ttl = self.settings.device_code_ttl_secs.max(1);
+        let ttl = self.settings.tokens.device_code_ttl_secs.max(1);
         let device_code = format!("{DEVICE_CODE_PREFIX}{}", random_token(&*self.rng, 32));
         let device_hash = self.hasher.hash(&device_code);
         let user_code = self.claim_user_code(&device_hash, now, ttl).await?;
@@ -200,7 +200,7 @@ impl Issuer {
             scope: scope.to_string(),
             issued_at: now.seconds(),
             expires_at: now.seconds() + ttl,
-            interval: self.settings.device_poll_interval_secs,
+            interval: self.settings.tokens.device_poll_interval_secs,
             status: DeviceStatus::Pending,
         };
         self.put_record(&device_hash, &record, now).await?;

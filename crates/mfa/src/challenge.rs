@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::lockout::{self, Lock};
+use crate::settings::CHALLENGE_TTL_SECS;
 use crate::{Factor, MfaError, MfaService, code, totp};
 
 /// Why the second step is asked.
@@ -99,7 +100,7 @@ impl MfaService {
     }
 
     fn challenge_ttl(&self) -> Duration {
-        Duration::from_secs(self.settings.challenge_ttl_secs.max(1) as u64)
+        Duration::from_secs(CHALLENGE_TTL_SECS.unsigned_abs())
     }
 
     async fn load(&self, id: &str) -> Result<Record, MfaError> {
@@ -112,11 +113,7 @@ impl MfaService {
             .await?
             .ok_or(MfaError::ChallengeGone)?;
         let record: Record = serde_json::from_slice(&bytes).map_err(|_| MfaError::ChallengeGone)?;
-        if self.clock.now()
-            >= record
-                .created_at
-                .plus_secs(self.settings.challenge_ttl_secs)
-        {
+        if self.clock.now() >= record.created_at.plus_secs(CHALLENGE_TTL_SECS) {
             return Err(MfaError::ChallengeGone);
         }
         Ok(record)

@@ -68,3 +68,29 @@ impl Pat {
 pub struct VerifiedPat {
     pub pat: std::sync::Arc<Pat>,
 }
+
+/// The limits of exchanging a PAT for an access token (RFC 8693), set under `[pats]` with
+/// the rest of the PAT policy and enforced by the issuer's token exchange. Shared here
+/// because the two sides of the [`PatVerifier`](crate::ports::PatVerifier) port (identity
+/// owns the section, the issuer runs the exchange) do not depend on each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PatExchangeSettings {
+    /// Lifetime of a minted token (E3: default 5 minutes, at most an hour).
+    pub ttl_secs: i64,
+    /// Failed exchanges allowed per source address, and per client, in a window (S26);
+    /// past either, that caller gets 429 until the window ends.
+    pub failures_per_ip: u64,
+    pub failures_per_client: u64,
+    pub failure_window_secs: i64,
+}
+
+impl Default for PatExchangeSettings {
+    fn default() -> Self {
+        Self {
+            ttl_secs: 300,
+            failures_per_ip: 20,
+            failures_per_client: 1000,
+            failure_window_secs: 900,
+        }
+    }
+}

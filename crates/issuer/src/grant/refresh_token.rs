@@ -70,7 +70,7 @@ impl Issuer {
         let successor = format!("{REFRESH_TOKEN_PREFIX}{}", random_token(&*self.rng, 32));
         let idle = client
             .refresh_idle_ttl
-            .unwrap_or(self.settings.refresh_idle_ttl_secs);
+            .unwrap_or(self.settings.tokens.refresh_idle_ttl_secs);
         let grace = self.grace_seal(presented, &successor, family.id)?;
         let (family, refresh_token) = match self
             .refresh
@@ -170,7 +170,7 @@ impl Issuer {
         successor: &str,
         family: FamilyId,
     ) -> Result<Option<GraceSeal>, OAuthError> {
-        let window_secs = self.settings.refresh_grace_secs;
+        let window_secs = self.settings.tokens.refresh_grace_secs;
         if window_secs <= 0 {
             return Ok(None);
         }
@@ -207,7 +207,8 @@ pub(crate) mod tests {
     use lanyard_core::model::GraceSeal;
     use lanyard_core::model::{
         Account, AccountStatus, AuditEvent, Client, ClientAuthMethod, Consent, GrantType,
-        NewAccount, NewRefreshFamily, RefreshFamily, RotateOutcome, SigningAlg,
+        NewAccount, NewRefreshFamily, PatExchangeSettings, RefreshFamily, Resources, RotateOutcome,
+        SigningAlg,
     };
     use lanyard_core::ports::{
         AccountRepo, AuditRepo, ClientRepo, ConsentRepo, EphemeralStore, RefreshRepo,
@@ -225,7 +226,7 @@ pub(crate) mod tests {
     use crate::error::ErrorCode;
     use crate::grant::{GrantRequest, TokenResponse};
     use crate::issuer::{Issuer, IssuerDeps};
-    use crate::settings::IssuerSettings;
+    use crate::settings::{IssuerSettings, TokenSettings};
 
     const NOW: Timestamp = Timestamp(1_800_000_000);
     const RT1: &str = "lyd_rt_c2VjcmV0LXJlZnJlc2gtdG9rZW4tb25lLWZvci10ZXN0cw";
@@ -443,11 +444,20 @@ pub(crate) mod tests {
             revoked: Mutex::new(Vec::new()),
             audit: Mutex::new(Vec::new()),
         });
-        let mut settings = IssuerSettings::new("https://id.example.com");
-        // ES256 for both: RSA key generation would dominate the test's run time.
-        settings.access_token_alg = SigningAlg::ES256;
-        settings.id_token_alg = SigningAlg::ES256;
-        settings.refresh_grace_secs = grace_secs;
+        let tokens = TokenSettings {
+            // ES256 for both: RSA key generation would dominate the test's run time.
+            access_token_alg: "ES256".to_owned(),
+            id_token_alg: "ES256".to_owned(),
+            refresh_grace_secs: grace_secs,
+            ..TokenSettings::default()
+        };
+        let settings = IssuerSettings::new(
+            "https://id.example.com",
+            tokens,
+            PatExchangeSettings::default(),
+            Resources::default(),
+        )
+        .unwrap();
         let kek = Kek::from_bytes([7u8; 32]);
         let record = generate_signing_key(
             SigningAlg::ES256,

@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use lanyard_core::model::{ClientAuthMethod, GrantType, PatId};
+use lanyard_core::model::{ResourceServer, Resources};
 use lanyard_core::{Clock, Origin};
 use lanyard_server::NewClient;
-use lanyard_server::config::{Config, ResourceConfig};
+use lanyard_server::config::Config;
 use lanyard_testkit::recording::cookie_value;
 use lanyard_testkit::{Browser, PASSWORD, TestApp};
 use reqwest::cookie::Jar;
@@ -28,16 +29,16 @@ const API: &str = "api.example.com";
 const FILES: &str = "files.example.com";
 
 fn configure(c: &mut Config) {
-    c.resources = vec![
-        ResourceConfig {
+    c.resources = Resources(vec![
+        ResourceServer {
             identifier: API.to_owned(),
             scopes: vec!["repo:read".to_owned(), "repo:write".to_owned()],
         },
-        ResourceConfig {
+        ResourceServer {
             identifier: FILES.to_owned(),
             scopes: vec!["files:read".to_owned()],
         },
-    ];
+    ]);
     c.pats.exchange_failures_per_ip = 8;
 }
 

@@ -499,7 +499,7 @@ async fn after_code(
     let until = state
         .clock
         .now()
-        .plus_secs(state.mfa.settings().device_trust_secs);
+        .plus_secs(state.mfa.settings().device_trust_secs());
     let page = TrustDevicePage {
         theme: theme(state),
         action: endpoints::LOGIN_TRUST.to_owned(),
