@@ -39,7 +39,7 @@ impl MfaService {
             .take(MAX_LABEL)
             .collect();
         let device = TrustedDevice {
-            id: DeviceId::new(),
+            id: DeviceId::new(&*self.clock, &*self.rng),
             account_id: account,
             token_hash: self.hasher.hash(&token),
             label,

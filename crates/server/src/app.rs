@@ -46,7 +46,13 @@ pub struct Stores {
     pub durable: Arc<dyn DurableStore>,
 }
 
-pub async fn open_database(config: &Config, migrate: bool) -> Result<Stores, StartupError> {
+/// Connects (new rows get ids from `runtime`'s clock and rng) and migrates or checks the
+/// schema.
+pub async fn open_database(
+    config: &Config,
+    runtime: &Runtime,
+    migrate: bool,
+) -> Result<Stores, StartupError> {
     let url = config.database_url();
     if url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.server.data_dir).map_err(|e| {
@@ -56,7 +62,7 @@ pub async fn open_database(config: &Config, migrate: bool) -> Result<Stores, Sta
             ))
         })?;
     }
-    let sql = SqlStore::connect(&url)
+    let sql = SqlStore::connect(&url, runtime.clock.clone(), runtime.rng.clone())
         .await
         .map_err(|e| StartupError::Database(e.to_string()))?;
     if migrate {
@@ -158,8 +164,8 @@ type EphemeralParts = (
 );
 
 pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<App, StartupError> {
+    let stores = open_database(config, &runtime, migrate).await?;
     let Runtime { clock, rng } = runtime;
-    let stores = open_database(config, migrate).await?;
     let (ephemeral, memory, invalidations): EphemeralParts =
         if config.ephemeral.redis_url.is_empty() {
             let memory = Arc::new(MemoryStore::with_max_entries(
@@ -181,7 +187,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
                 .await
                 .map_err(|e| StartupError::Ephemeral(e.to_string()))?;
             let invalidations =
-                RedisInvalidations::start(&e.redis_url, &e.redis_prefix, redis.connection())
+                RedisInvalidations::start(&e.redis_url, &e.redis_prefix, redis.connection(), &*rng)
                     .await
                     .map_err(|e| StartupError::Ephemeral(e.to_string()))?;
             (Arc::new(redis), None, Arc::new(invalidations))
@@ -233,6 +239,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         policy: sign_in_policy.clone(),
         pats: pats.clone(),
         clock: clock.clone(),
+        rng: rng.clone(),
         audit: audit.clone(),
     }));
 

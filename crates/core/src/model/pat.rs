@@ -4,25 +4,19 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{AccountId, Timestamp};
+use crate::{AccountId, Clock, Rng, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct PatId(pub Uuid);
 
 impl PatId {
-    pub fn new() -> Self {
-        Self(Uuid::now_v7())
+    pub fn new(clock: &dyn Clock, rng: &dyn Rng) -> Self {
+        Self(crate::ids::uuid_v7(clock, rng))
     }
 
     pub fn parse(value: &str) -> Option<Self> {
         Uuid::parse_str(value).ok().map(Self)
-    }
-}
-
-impl Default for PatId {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

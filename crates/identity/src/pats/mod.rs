@@ -105,7 +105,7 @@ impl PatService {
         }
         let minted = pat_token::mint(&*self.deps.rng);
         let pat = Pat {
-            id: PatId::new(),
+            id: PatId::new(&*self.deps.clock, &*self.deps.rng),
             account_id: account.id,
             name: checked.name,
             token_hash: self.deps.hasher.hash(minted.token.expose()),

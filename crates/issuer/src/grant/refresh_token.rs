@@ -204,6 +204,7 @@ pub(crate) mod tests {
     use std::time::Duration;
 
     use async_trait::async_trait;
+    use lanyard_core::ids::random_uuid;
     use lanyard_core::model::GraceSeal;
     use lanyard_core::model::{
         Account, AccountStatus, AuditEvent, Client, ClientAuthMethod, Consent, GrantType,
@@ -413,7 +414,7 @@ pub(crate) mod tests {
     pub(crate) fn harness(grace_secs: i64) -> Harness {
         let client_id = ClientId::parse("rp").unwrap();
         let account = Account {
-            id: AccountId::new(),
+            id: AccountId(random_uuid(&OsRng)),
             email: "a@example.com".to_owned(),
             email_normalized: "a@example.com".to_owned(),
             email_verified: true,
@@ -424,7 +425,7 @@ pub(crate) mod tests {
             updated_at: NOW,
         };
         let family = RefreshFamily {
-            id: FamilyId::new(),
+            id: FamilyId(random_uuid(&OsRng)),
             client_id: client_id.clone(),
             account_id: account.id,
             scope: "openid email".to_owned(),
@@ -582,7 +583,14 @@ pub(crate) mod tests {
             rt2
         );
         assert!(open_successor(&rt2, &seal.sealed_successor, &aad).is_err());
-        assert!(open_successor(RT1, &seal.sealed_successor, &seal_aad(FamilyId::new())).is_err());
+        assert!(
+            open_successor(
+                RT1,
+                &seal.sealed_successor,
+                &seal_aad(FamilyId(random_uuid(&OsRng)))
+            )
+            .is_err()
+        );
         let at_rest = String::from_utf8_lossy(&seal.sealed_successor);
         assert!(!at_rest.contains(&rt2[7..]));
     }

@@ -46,20 +46,13 @@ pub(crate) fn csrf_token(
     state: &AppState,
     jar: CookieJar,
 ) -> Result<(CookieJar, String), PageError> {
-    csrf::ensure_token(
+    Ok(csrf::ensure_token(
         jar,
         CsrfConfig {
             secure_cookies: state.settings.secure_cookies,
         },
-    )
-    .map_err(|e| PageError {
-        internal: Some(e.to_string()),
-        ..PageError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Something went wrong",
-            "Try again in a few minutes.",
-        )
-    })
+        &*state.rng,
+    ))
 }
 
 pub(crate) fn check_csrf(jar: &CookieJar, form: &Params) -> Result<(), PageError> {

@@ -6,8 +6,8 @@
 //! the form body. The cookie is per browser, not per form, so several tabs work at once.
 
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use lanyard_core::Rng;
+use lanyard_core::rng::random_token;
 use subtle::ConstantTimeEq as _;
 
 /// Name of the cookie holding the token.
@@ -27,36 +27,26 @@ pub struct CsrfConfig {
     pub secure_cookies: bool,
 }
 
-/// Why a token could not be issued.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum CsrfError {
-    /// The operating system's random number generator failed; we never fall back to a weaker one.
-    #[error("the OS random number generator failed: {0}")]
-    Random(getrandom::Error),
-}
-
 /// Returns the token to embed in a form, and the jar to send back with the response.
 ///
 /// Reuses the browser's existing token if it has a well-formed one (so open tabs stay valid);
-/// otherwise draws a new one from the OS RNG and adds the cookie to the jar.
-pub fn ensure_token(jar: CookieJar, config: CsrfConfig) -> Result<(CookieJar, String), CsrfError> {
+/// otherwise draws a new one from the injected `rng` (the OS generator in production, which
+/// aborts rather than fall back to a weaker one) and adds the cookie to the jar.
+pub fn ensure_token(jar: CookieJar, config: CsrfConfig, rng: &dyn Rng) -> (CookieJar, String) {
     if let Some(existing) = jar.get(CSRF_COOKIE).map(Cookie::value)
         && is_well_formed(existing)
     {
         let token = existing.to_owned();
-        return Ok((jar, token));
+        return (jar, token);
     }
-    let mut bytes = [0u8; TOKEN_BYTES];
-    getrandom::fill(&mut bytes).map_err(CsrfError::Random)?;
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let token = random_token(rng, TOKEN_BYTES);
     let cookie = Cookie::build((CSRF_COOKIE, token.clone()))
         .http_only(true)
         .same_site(SameSite::Strict)
         .path("/")
         .secure(config.secure_cookies)
         .build();
-    Ok((jar.add(cookie), token))
+    (jar.add(cookie), token)
 }
 
 /// Whether `submitted` (the form field) matches the browser's cookie. Refuses a missing cookie,

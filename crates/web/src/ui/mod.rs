@@ -18,7 +18,7 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderValue, StatusCode};
 
 pub use assets::{STYLESHEET_PATH, asset_routes};
-pub use csrf::{CSRF_COOKIE, CSRF_FIELD, CsrfConfig, CsrfError, ensure_token, verify};
+pub use csrf::{CSRF_COOKIE, CSRF_FIELD, CsrfConfig, ensure_token, verify};
 pub use device_pages::{DeviceCodePage, DeviceConfirmPage, DeviceDonePage};
 pub use mfa_pages::{
     BackupCodePage, ChallengePage, DeviceView, ReconfirmPage, SecurityPage, TotpSetupPage,

@@ -3,6 +3,7 @@
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar};
+use lanyard_core::OsRng;
 
 use crate::ui::{CSRF_COOKIE, CsrfConfig, ensure_token, verify};
 
@@ -15,15 +16,15 @@ fn cookie_from(response: &Response) -> Option<String> {
 
 #[test]
 fn s44_issued_token_verifies() {
-    let (jar, token) = ensure_token(CookieJar::new(), CsrfConfig::default()).unwrap();
+    let (jar, token) = ensure_token(CookieJar::new(), CsrfConfig::default(), &OsRng);
     assert_eq!(token.len(), 43);
     assert!(verify(&jar, &token));
 }
 
 #[test]
 fn s44_csrf_refuses_empty_other_and_missing_cookie() {
-    let (jar, token) = ensure_token(CookieJar::new(), CsrfConfig::default()).unwrap();
-    let (_, other) = ensure_token(CookieJar::new(), CsrfConfig::default()).unwrap();
+    let (jar, token) = ensure_token(CookieJar::new(), CsrfConfig::default(), &OsRng);
+    let (_, other) = ensure_token(CookieJar::new(), CsrfConfig::default(), &OsRng);
     assert_ne!(token, other);
     assert!(!verify(&jar, ""));
     assert!(!verify(&jar, &other), "a token from another browser");
@@ -40,8 +41,8 @@ fn s44_csrf_cookie_is_http_only_strict_and_secure_when_asked() {
         CsrfConfig {
             secure_cookies: true,
         },
-    )
-    .unwrap();
+        &OsRng,
+    );
     let set_cookie = cookie_from(&jar.into_response()).unwrap();
     assert!(set_cookie.starts_with("lanyard_csrf="));
     for part in ["HttpOnly", "SameSite=Strict", "Path=/", "Secure"] {
@@ -52,8 +53,8 @@ fn s44_csrf_cookie_is_http_only_strict_and_secure_when_asked() {
         CsrfConfig {
             secure_cookies: false,
         },
-    )
-    .unwrap();
+        &OsRng,
+    );
     assert!(
         !cookie_from(&jar.into_response())
             .unwrap()
@@ -63,14 +64,14 @@ fn s44_csrf_cookie_is_http_only_strict_and_secure_when_asked() {
 
 #[test]
 fn s44_existing_token_is_reused_and_junk_is_replaced() {
-    let (_, token) = ensure_token(CookieJar::new(), CsrfConfig::default()).unwrap();
+    let (_, token) = ensure_token(CookieJar::new(), CsrfConfig::default(), &OsRng);
     let mut request_headers = http::HeaderMap::new();
     request_headers.insert(
         header::COOKIE,
         format!("other=1; {CSRF_COOKIE}={token}").parse().unwrap(),
     );
     let browser = CookieJar::from_headers(&request_headers);
-    let (jar_again, again) = ensure_token(browser, CsrfConfig::default()).unwrap();
+    let (jar_again, again) = ensure_token(browser, CsrfConfig::default(), &OsRng);
     assert_eq!(again, token);
     assert!(verify(&jar_again, &token));
     assert!(
@@ -80,7 +81,7 @@ fn s44_existing_token_is_reused_and_junk_is_replaced() {
 
     let planted = CookieJar::new().add(Cookie::new(CSRF_COOKIE, "attacker-chosen"));
     assert!(!verify(&planted, "attacker-chosen"));
-    let (fixed, fresh) = ensure_token(planted, CsrfConfig::default()).unwrap();
+    let (fixed, fresh) = ensure_token(planted, CsrfConfig::default(), &OsRng);
     assert_ne!(fresh, "attacker-chosen");
     assert!(verify(&fixed, &fresh));
 }
