@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
-use lanyard_core::Origin;
 use lanyard_core::model::{ClientAuthMethod, GrantType, PatId};
 use lanyard_core::model::{ResourceServer, Resources};
+use lanyard_core::{ClientId, EphemeralKey, Origin};
 use lanyard_exchange_client::{Clock, SystemClock};
 use lanyard_identity::pats::{Expiry, PatRequest};
 use lanyard_server::NewClient;
@@ -401,7 +401,7 @@ async fn bad_pat_sources_are_refused_before_any_request() {
             .state
             .ephemeral
             .increment(
-                &format!("pat_fail_client:{TOOL}"),
+                &EphemeralKey::PatFailClient(&ClientId::parse(TOOL).unwrap()).to_string(),
                 std::time::Duration::from_secs(60),
             )
             .await

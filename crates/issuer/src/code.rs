@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use lanyard_core::model::{AccountStatus, AuditEvent, Authenticated};
 use lanyard_core::rng::random_token;
-use lanyard_core::{AccountId, FamilyId, Origin, StoreError};
+use lanyard_core::{AccountId, EphemeralKey, FamilyId, Origin, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::authorize::{AuthorizationRequest, append_query};
@@ -35,11 +35,11 @@ pub(crate) struct PendingCode {
 }
 
 fn code_key(hash: &str) -> String {
-    format!("code:{hash}")
+    EphemeralKey::Code(hash).to_string()
 }
 
 fn replayed_key(hash: &str) -> String {
-    format!("code_replayed:{hash}")
+    EphemeralKey::CodeReplayed(hash).to_string()
 }
 
 /// The grant a code starts, derived from the code with the server's key, so that a replay

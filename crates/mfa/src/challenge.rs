@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use lanyard_core::model::{Account, MfaMethod, MfaState};
-use lanyard_core::{AccountId, Origin, Timestamp};
+use lanyard_core::{AccountId, EphemeralKey, Origin, Timestamp};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
@@ -92,11 +92,11 @@ const ID_LEN: usize = 43;
 
 impl MfaService {
     fn challenge_key(&self, id: &str) -> String {
-        format!("mfa_challenge:{}", self.hasher.hash(id))
+        EphemeralKey::MfaChallenge(&self.hasher.hash(id)).to_string()
     }
 
     fn tries_key(&self, id: &str) -> String {
-        format!("mfa_tries:{}", self.hasher.hash(id))
+        EphemeralKey::MfaTries(&self.hasher.hash(id)).to_string()
     }
 
     fn challenge_ttl(&self) -> Duration {
@@ -216,12 +216,12 @@ impl MfaService {
         let hour = Duration::from_secs(3600);
         let per_account = self
             .ephemeral
-            .increment(&format!("mfa_sends:{}", record.account_id), hour)
+            .increment(&EphemeralKey::MfaSends(record.account_id).to_string(), hour)
             .await?;
         let per_ip = match &origin.ip {
             Some(ip) => {
                 self.ephemeral
-                    .increment(&format!("mfa_sends_ip:{ip}"), hour)
+                    .increment(&EphemeralKey::MfaSendsIp(ip).to_string(), hour)
                     .await?
             }
             None => 0,
