@@ -17,3 +17,18 @@ pub enum StoreError {
     #[error("store error: {0}")]
     Other(String),
 }
+
+/// A configured value a domain refuses: the settings structs are the config sections, so
+/// their checks name the operator's key (`mfa.hard_limit`) and say why in words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("configuration key `{key}`: {reason}")]
+pub struct InvalidSetting {
+    pub key: &'static str,
+    pub reason: &'static str,
+}
+
+impl InvalidSetting {
+    pub const fn new(key: &'static str, reason: &'static str) -> Self {
+        Self { key, reason }
+    }
+}

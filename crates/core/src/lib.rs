@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod ephemeral_key;
 pub mod error;
 pub mod ids;
 pub mod mail;
@@ -17,7 +18,8 @@ pub mod secret;
 
 pub use audit::{Auditor, Origin};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use error::StoreError;
+pub use ephemeral_key::EphemeralKey;
+pub use error::{InvalidSetting, StoreError};
 pub use ids::{AccountId, ClientId, FamilyId};
 pub use mail::{MailError, Mailer, OutgoingMail};
 pub use rng::{OsRng, Rng};

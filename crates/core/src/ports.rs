@@ -376,7 +376,8 @@ pub trait AuditRepo: Send + Sync {
 
 /// Short-lived state where absence means invalid: authorization codes, sessions, interaction
 /// state, replay guards, rate counters. In-process for the embedded default, Redis in
-/// production. Keys are never secrets: callers key by a hash of any secret value.
+/// production. Keys are never secrets: callers key by a hash of any secret value. Every key
+/// is an [`EphemeralKey`](crate::EphemeralKey) rendered to its string.
 #[async_trait]
 pub trait EphemeralStore: Send + Sync {
     async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError>;

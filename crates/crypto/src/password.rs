@@ -1,17 +1,18 @@
 //! Password hashing with argon2id on a bounded blocking pool.
 //!
 //! argon2 is slow and memory-hard on purpose, so each hash runs on tokio's blocking pool
-//! behind a semaphore: at most `max_concurrent` hashes run at once (bounding memory at
-//! `max_concurrent × m_cost`), and a burst of logins queues instead of starving token traffic.
-//! The permit moves into the blocking task, so a caller that gives up (client disconnect)
-//! does not free a slot while the hash is still running.
+//! behind a semaphore: at most `max_concurrent_hashes` hashes run at once (bounding memory
+//! at `max_concurrent_hashes × m_cost`), and a burst of logins queues instead of starving
+//! token traffic. The permit moves into the blocking task, so a caller that gives up (client
+//! disconnect) does not free a slot while the hash is still running.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
-use lanyard_core::{Rng, Secret};
+use lanyard_core::{InvalidSetting, Rng, Secret};
+use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use crate::CryptoError;
@@ -22,15 +23,25 @@ const SALT_LEN: usize = 16;
 /// rather than verified: a tampered row must not make one login allocate gigabytes.
 const MAX_STORED_M_COST_KIB: u32 = 256 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The `[passwords]` section: argon2id parameters (renamed to their config keys) and how
+/// many hashes run at once. The length bounds are not configurable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct PasswordPolicy {
+    #[serde(rename = "argon2_m_cost_kib")]
     pub m_cost_kib: u32,
+    #[serde(rename = "argon2_t_cost")]
     pub t_cost: u32,
+    #[serde(rename = "argon2_p_cost")]
     pub p_cost: u32,
+    /// Hashes computed at once: bounds a node's sign-in memory (`× m_cost`) and CPU.
+    pub max_concurrent_hashes: usize,
     /// Longest password accepted, in UTF-8 bytes; checked before any hashing (S51).
+    #[serde(skip)]
     pub max_len_bytes: usize,
     /// Shortest new password, in Unicode scalar values (ASVS 6.2.1); checked by `hash` only,
     /// so an old shorter password still verifies.
+    #[serde(skip)]
     pub min_len: usize,
 }
 
@@ -41,6 +52,7 @@ impl Default for PasswordPolicy {
             m_cost_kib: 19_456,
             t_cost: 2,
             p_cost: 1,
+            max_concurrent_hashes: 2,
             max_len_bytes: 1024,
             min_len: 8,
         }
@@ -48,6 +60,18 @@ impl Default for PasswordPolicy {
 }
 
 impl PasswordPolicy {
+    /// The config-time check; [`PasswordHasher::new`] refuses the same (and parameters
+    /// argon2 rejects) at startup.
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        if self.max_concurrent_hashes == 0 {
+            return Err(InvalidSetting::new(
+                "passwords.max_concurrent_hashes",
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+
     fn params(&self) -> Result<Params, CryptoError> {
         Params::new(self.m_cost_kib, self.t_cost, self.p_cost, None)
             .map_err(|_| CryptoError::InvalidPolicy("argon2 parameters out of range"))
@@ -76,14 +100,10 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     /// Computes the dummy hash once, synchronously (one argon2 run): call at startup.
-    pub fn new(
-        policy: PasswordPolicy,
-        max_concurrent: usize,
-        rng: Arc<dyn Rng>,
-    ) -> Result<PasswordHasher, CryptoError> {
-        if max_concurrent == 0 {
+    pub fn new(policy: PasswordPolicy, rng: Arc<dyn Rng>) -> Result<PasswordHasher, CryptoError> {
+        if policy.max_concurrent_hashes == 0 {
             return Err(CryptoError::InvalidPolicy(
-                "max_concurrent must be at least 1",
+                "max_concurrent_hashes must be at least 1",
             ));
         }
         if policy.max_len_bytes == 0 || policy.min_len > policy.max_len_bytes {
@@ -100,7 +120,7 @@ impl PasswordHasher {
         Ok(PasswordHasher {
             policy,
             params,
-            permits: Arc::new(Semaphore::new(max_concurrent)),
+            permits: Arc::new(Semaphore::new(policy.max_concurrent_hashes)),
             rng,
             dummy_phc,
             gauge: Arc::new(Gauge::default()),
@@ -161,7 +181,7 @@ impl PasswordHasher {
         })
     }
 
-    /// Hashes currently running (a metric; never above `max_concurrent`).
+    /// Hashes currently running (a metric; never above `max_concurrent_hashes`).
     pub fn in_flight(&self) -> usize {
         self.gauge.current.load(Ordering::SeqCst)
     }

@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
-use lanyard_core::Origin;
 use lanyard_core::model::{ClientAuthMethod, GrantType, PatId};
+use lanyard_core::model::{ResourceServer, Resources};
+use lanyard_core::{ClientId, EphemeralKey, Origin};
 use lanyard_exchange_client::{Clock, SystemClock};
 use lanyard_identity::pats::{Expiry, PatRequest};
 use lanyard_server::NewClient;
-use lanyard_server::config::ResourceConfig;
 use lanyard_testkit::{Backend, TestApp};
 use serde_json::Value;
 
@@ -64,16 +64,16 @@ fn client(id: &str, auth: ClientAuthMethod) -> NewClient {
 /// A server with two APIs, a public tool, two confidential clients and one PAT (in a file).
 async fn setup(backend: Backend) -> Setup {
     let app = TestApp::spawn_with(backend, |c| {
-        c.resources = vec![
-            ResourceConfig {
+        c.resources = Resources(vec![
+            ResourceServer {
                 identifier: API.to_owned(),
                 scopes: vec!["repo:read".to_owned(), "repo:write".to_owned()],
             },
-            ResourceConfig {
+            ResourceServer {
                 identifier: FILES.to_owned(),
                 scopes: vec!["files:read".to_owned()],
             },
-        ];
+        ]);
     })
     .await;
     let account = app.create_user(EMAIL).await;
@@ -400,7 +400,7 @@ async fn bad_pat_sources_are_refused_before_any_request() {
             .app
             .ephemeral
             .increment(
-                &format!("pat_fail_client:{TOOL}"),
+                &EphemeralKey::PatFailClient(&ClientId::parse(TOOL).unwrap()).to_string(),
                 std::time::Duration::from_secs(60),
             )
             .await

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lanyard_core::model::{AuditEvent, Client, ClientAuthMethod};
-use lanyard_core::{Origin, Secret};
+use lanyard_core::{EphemeralKey, Origin, Secret};
 use serde::Deserialize;
 
 use crate::endpoints;
@@ -160,7 +160,11 @@ impl Issuer {
         if claims.jti.is_empty() || claims.jti.len() > 256 {
             return Err(Failure::Refused("assertion jti missing or too long"));
         }
-        let key = format!("jti:{}:{}", id, self.hasher.hash(&claims.jti));
+        let key = EphemeralKey::AssertionJti {
+            client: &client.id,
+            jti: &self.hasher.hash(&claims.jti),
+        }
+        .to_string();
         let ttl = Duration::from_secs((claims.exp - now + self.settings.leeway_secs).max(1) as u64);
         match self.ephemeral.put_if_absent(&key, b"1", ttl).await {
             Ok(true) => Ok(()),

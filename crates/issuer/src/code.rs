@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use lanyard_core::model::{AccountStatus, AuditEvent, Authenticated};
 use lanyard_core::rng::random_token;
-use lanyard_core::{AccountId, FamilyId, Origin, StoreError};
+use lanyard_core::{AccountId, EphemeralKey, FamilyId, Origin, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::authorize::{AuthorizationRequest, append_query};
@@ -35,11 +35,11 @@ pub(crate) struct PendingCode {
 }
 
 fn code_key(hash: &str) -> String {
-    format!("code:{hash}")
+    EphemeralKey::Code(hash).to_string()
 }
 
 fn replayed_key(hash: &str) -> String {
-    format!("code_replayed:{hash}")
+    EphemeralKey::CodeReplayed(hash).to_string()
 }
 
 /// The grant a code starts, derived from the code with the server's key, so that a replay
@@ -81,7 +81,7 @@ impl Issuer {
             grant: grant_of(&self.hasher, &code),
         };
         let value = serde_json::to_vec(&pending).map_err(OAuthError::server)?;
-        let ttl = Duration::from_secs(self.settings.code_ttl_secs.max(1) as u64);
+        let ttl = Duration::from_secs(self.settings.tokens.code_ttl_secs.max(1) as u64);
         self.ephemeral
             .put(&code_key(&self.hasher.hash(&code)), &value, ttl)
             .await?;

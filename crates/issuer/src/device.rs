@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use lanyard_core::model::{AuditEvent, Authenticated, Client, GrantType};
 use lanyard_core::rng::random_token;
-use lanyard_core::{AccountId, Origin, Secret, Timestamp};
+use lanyard_core::{AccountId, EphemeralKey, Origin, Secret, Timestamp};
 use serde::{Deserialize, Serialize};
 
 pub use self::user_code::UserCode;
@@ -148,19 +148,19 @@ pub enum DeviceDecisionOutcome {
 }
 
 pub(crate) fn device_key(hash: &str) -> String {
-    format!("device:{hash}")
+    EphemeralKey::Device(hash).to_string()
 }
 
 pub(crate) fn poll_key(hash: &str) -> String {
-    format!("device_poll:{hash}")
+    EphemeralKey::DevicePoll(hash).to_string()
 }
 
 fn user_key(hash: &str) -> String {
-    format!("device_user:{hash}")
+    EphemeralKey::DeviceUser(hash).to_string()
 }
 
 fn confirm_key(hash: &str) -> String {
-    format!("device_confirm:{hash}")
+    EphemeralKey::DeviceConfirm(hash).to_string()
 }
 
 /// A TTL for the store that ends at `until` (at least one second).
@@ -191,7 +191,7 @@ impl Issuer {
                 )
             })?;
         let now = self.clock.now();
-        let ttl = self.settings.device_code_ttl_secs.max(1);
+        let ttl = self.settings.tokens.device_code_ttl_secs.max(1);
         let device_code = format!("{DEVICE_CODE_PREFIX}{}", random_token(&*self.rng, 32));
         let device_hash = self.hasher.hash(&device_code);
         let user_code = self.claim_user_code(&device_hash, now, ttl).await?;
@@ -200,7 +200,7 @@ impl Issuer {
             scope: scope.to_string(),
             issued_at: now.seconds(),
             expires_at: now.seconds() + ttl,
-            interval: self.settings.device_poll_interval_secs,
+            interval: self.settings.tokens.device_poll_interval_secs,
             status: DeviceStatus::Pending,
         };
         self.put_record(&device_hash, &record, now).await?;
@@ -340,12 +340,15 @@ impl Issuer {
         let window = Duration::from_secs(TRIES_WINDOW_SECS.unsigned_abs());
         let by_session = self
             .ephemeral
-            .increment(&format!("device_tries_session:{session}"), window)
+            .increment(
+                &EphemeralKey::DeviceTriesSession(session).to_string(),
+                window,
+            )
             .await?;
         let by_address = match &origin.ip {
             Some(ip) => {
                 self.ephemeral
-                    .increment(&format!("device_tries_ip:{ip}"), window)
+                    .increment(&EphemeralKey::DeviceTriesIp(ip).to_string(), window)
                     .await?
             }
             None => 0,

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use lanyard_core::FamilyId;
 use lanyard_core::model::Client;
+use lanyard_core::{EphemeralKey, FamilyId};
 use serde::Serialize;
 
 use crate::error::OAuthError;
@@ -43,7 +43,7 @@ pub struct Introspection {
 const MAX_TOKEN_LEN: usize = 8 * 1024;
 
 pub(crate) fn revoked_jti_key(jti: &str) -> String {
-    format!("revoked_jti:{jti}")
+    EphemeralKey::RevokedJti(jti).to_string()
 }
 
 impl Issuer {

@@ -29,4 +29,4 @@ pub mod userinfo;
 
 pub use error::{ErrorCode, OAuthError};
 pub use issuer::{Issuer, IssuerDeps};
-pub use settings::IssuerSettings;
+pub use settings::{IssuerSettings, MAX_REFRESH_GRACE_SECS, TokenSettings};

@@ -1,73 +1,161 @@
-//! Lifetimes, algorithms and identifiers the issuer runs with.
+//! Lifetimes, algorithms and identifiers the issuer runs with: the `[tokens]` section as the
+//! operator wrote it ([`TokenSettings`]), and [`IssuerSettings`], which adds what the issuer
+//! derives from other sections (the issuer URL, `[pats]` exchange limits, `[[resources]]`).
 
-use lanyard_core::model::{Resources, SigningAlg};
+use lanyard_core::InvalidSetting;
+use lanyard_core::model::{PatExchangeSettings, Resources, SigningAlg};
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone)]
-pub struct IssuerSettings {
-    /// The issuer identifier: an https URL (http only for loopback), no trailing slash.
-    pub issuer: String,
+/// Upper bound of `tokens.refresh_grace_secs`.
+pub const MAX_REFRESH_GRACE_SECS: i64 = 60;
+
+/// The `[tokens]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenSettings {
     /// RFC 6749 §4.1.2 recommends at most 10 minutes; one minute is plenty for a redirect.
     pub code_ttl_secs: i64,
     pub access_token_ttl_secs: i64,
     pub id_token_ttl_secs: i64,
+    /// A refresh token family dies after this long unused...
     pub refresh_idle_ttl_secs: i64,
+    /// ...and after this long in any case.
     pub refresh_absolute_ttl_secs: i64,
     /// 0 (the default) is strict rotation: any second use of a refresh token is reuse and
     /// revokes its family. N > 0 lets the immediately previous token be presented again for
     /// N seconds after its rotation and get the same successor (a retry after a lost
     /// response, FAPI 2.0's rotation note).
     pub refresh_grace_secs: i64,
-    pub access_token_alg: SigningAlg,
-    pub id_token_alg: SigningAlg,
+    /// `RS256`, `ES256` or `EdDSA`; kept as written so that a bad value is reported with
+    /// its key by [`TokenSettings::validate`], and parsed once by [`IssuerSettings::new`].
+    pub access_token_alg: String,
+    pub id_token_alg: String,
     /// How long a node may serve a cached client record (changes and deletions propagate to
     /// other nodes within this time).
     pub client_cache_ttl_secs: i64,
-    /// Clock leeway for validating JWTs we receive (client assertions, id_token_hint).
-    pub leeway_secs: i64,
-    /// A client assertion may not live longer than this (RFC 7523 §3 leaves it to the AS).
-    pub max_assertion_lifetime_secs: i64,
-    pub scopes_supported: Vec<String>,
-    /// The APIs (audiences) access tokens may be minted for by token exchange.
-    pub resources: Resources,
-    /// Lifetime of a token minted from a PAT (E3: default 5 minutes, at most an hour).
-    pub exchange_ttl_secs: i64,
-    /// Failed exchanges allowed per source address, and per client, in a window (S26);
-    /// past either, that caller gets 429 until the window ends.
-    pub exchange_failures_per_ip: u64,
-    pub exchange_failures_per_client: u64,
-    pub exchange_failure_window_secs: i64,
     /// RFC 8628 §3.2 `expires_in`: how long a device code and its user code work.
     pub device_code_ttl_secs: i64,
     /// RFC 8628 §3.2 `interval`: the least time between two polls of one device code.
     pub device_poll_interval_secs: i64,
 }
 
-impl IssuerSettings {
-    pub fn new(issuer: impl Into<String>) -> Self {
+impl Default for TokenSettings {
+    fn default() -> Self {
         Self {
-            issuer: issuer.into(),
             code_ttl_secs: 60,
             access_token_ttl_secs: 300,
             id_token_ttl_secs: 300,
             refresh_idle_ttl_secs: 30 * 86_400,
             refresh_absolute_ttl_secs: 90 * 86_400,
             refresh_grace_secs: 0,
-            access_token_alg: SigningAlg::ES256,
-            id_token_alg: SigningAlg::RS256,
+            access_token_alg: SigningAlg::ES256.as_str().to_owned(),
+            id_token_alg: SigningAlg::RS256.as_str().to_owned(),
             client_cache_ttl_secs: 10,
+            device_code_ttl_secs: 600,
+            device_poll_interval_secs: 5,
+        }
+    }
+}
+
+impl TokenSettings {
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        let invalid = |key, reason| Err(InvalidSetting::new(key, reason));
+        if !(1..=600).contains(&self.code_ttl_secs) {
+            return invalid(
+                "tokens.code_ttl_secs",
+                "must be 1-600 (RFC 6749 §4.1.2: at most 10 minutes)",
+            );
+        }
+        if !(30..=86_400).contains(&self.access_token_ttl_secs) {
+            return invalid("tokens.access_token_ttl_secs", "must be 30-86400");
+        }
+        if !(30..=86_400).contains(&self.id_token_ttl_secs) {
+            return invalid("tokens.id_token_ttl_secs", "must be 30-86400");
+        }
+        if self.refresh_idle_ttl_secs < 60
+            || self.refresh_absolute_ttl_secs < self.refresh_idle_ttl_secs
+        {
+            return invalid(
+                "tokens.refresh_absolute_ttl_secs",
+                "refresh lifetimes must be ≥ 60 s and absolute ≥ idle",
+            );
+        }
+        // Within the window a stolen previous token is as good as the current one, so it
+        // only covers a retry's round trip.
+        if !(0..=MAX_REFRESH_GRACE_SECS).contains(&self.refresh_grace_secs) {
+            return invalid(
+                "tokens.refresh_grace_secs",
+                "must be 0 (strict) to 60 seconds",
+            );
+        }
+        // The user code has ~34.6 bits: its lifetime bounds how long guesses can aim at it.
+        if !(60..=1800).contains(&self.device_code_ttl_secs) {
+            return invalid("tokens.device_code_ttl_secs", "must be 60-1800 seconds");
+        }
+        if !(1..=60).contains(&self.device_poll_interval_secs) {
+            return invalid("tokens.device_poll_interval_secs", "must be 1-60 seconds");
+        }
+        self.signing_algs()?;
+        Ok(())
+    }
+
+    /// The access token's and the ID token's signing algorithms.
+    pub fn signing_algs(&self) -> Result<(SigningAlg, SigningAlg), InvalidSetting> {
+        let parse = |value: &str, key| {
+            SigningAlg::parse(value)
+                .ok_or(InvalidSetting::new(key, "must be RS256, ES256 or EdDSA"))
+        };
+        Ok((
+            parse(&self.access_token_alg, "tokens.access_token_alg")?,
+            parse(&self.id_token_alg, "tokens.id_token_alg")?,
+        ))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct IssuerSettings {
+    /// The issuer identifier: an https URL (http only for loopback), no trailing slash.
+    pub issuer: String,
+    /// `[tokens]`.
+    pub tokens: TokenSettings,
+    /// `tokens.access_token_alg` and `tokens.id_token_alg`, parsed.
+    pub access_token_alg: SigningAlg,
+    pub id_token_alg: SigningAlg,
+    /// From `[pats]`: the token exchange's lifetime and failure limits.
+    pub exchange: PatExchangeSettings,
+    /// `[[resources]]`: the APIs (audiences) access tokens may be minted for by token
+    /// exchange.
+    pub resources: Resources,
+    /// Clock leeway for validating JWTs we receive (client assertions, id_token_hint).
+    pub leeway_secs: i64,
+    /// A client assertion may not live longer than this (RFC 7523 §3 leaves it to the AS).
+    pub max_assertion_lifetime_secs: i64,
+    pub scopes_supported: Vec<String>,
+}
+
+impl IssuerSettings {
+    /// Composes the sections; fails only on an algorithm [`TokenSettings::validate`] also
+    /// refuses.
+    pub fn new(
+        issuer: impl Into<String>,
+        tokens: TokenSettings,
+        exchange: PatExchangeSettings,
+        resources: Resources,
+    ) -> Result<Self, InvalidSetting> {
+        let (access_token_alg, id_token_alg) = tokens.signing_algs()?;
+        Ok(Self {
+            issuer: issuer.into(),
+            tokens,
+            access_token_alg,
+            id_token_alg,
+            exchange,
+            resources,
             leeway_secs: 30,
             max_assertion_lifetime_secs: 600,
             scopes_supported: ["openid", "profile", "email", "offline_access"]
                 .map(str::to_owned)
                 .to_vec(),
-            resources: Resources::default(),
-            exchange_ttl_secs: 300,
-            exchange_failures_per_ip: 20,
-            exchange_failures_per_client: 1000,
-            exchange_failure_window_secs: 900,
-            device_code_ttl_secs: 600,
-            device_poll_interval_secs: 5,
-        }
+        })
     }
 
     pub fn endpoint(&self, path: &str) -> String {

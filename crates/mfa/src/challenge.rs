@@ -6,11 +6,12 @@
 use std::time::Duration;
 
 use lanyard_core::model::{Account, MfaMethod, MfaState};
-use lanyard_core::{AccountId, Origin, Timestamp};
+use lanyard_core::{AccountId, EphemeralKey, Origin, Timestamp};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::lockout::{self, Lock};
+use crate::settings::CHALLENGE_TTL_SECS;
 use crate::{Factor, MfaError, MfaService, code, totp};
 
 /// Why the second step is asked.
@@ -91,15 +92,15 @@ const ID_LEN: usize = 43;
 
 impl MfaService {
     fn challenge_key(&self, id: &str) -> String {
-        format!("mfa_challenge:{}", self.hasher.hash(id))
+        EphemeralKey::MfaChallenge(&self.hasher.hash(id)).to_string()
     }
 
     fn tries_key(&self, id: &str) -> String {
-        format!("mfa_tries:{}", self.hasher.hash(id))
+        EphemeralKey::MfaTries(&self.hasher.hash(id)).to_string()
     }
 
     fn challenge_ttl(&self) -> Duration {
-        Duration::from_secs(self.settings.challenge_ttl_secs.max(1) as u64)
+        Duration::from_secs(CHALLENGE_TTL_SECS.unsigned_abs())
     }
 
     async fn load(&self, id: &str) -> Result<Record, MfaError> {
@@ -112,11 +113,7 @@ impl MfaService {
             .await?
             .ok_or(MfaError::ChallengeGone)?;
         let record: Record = serde_json::from_slice(&bytes).map_err(|_| MfaError::ChallengeGone)?;
-        if self.clock.now()
-            >= record
-                .created_at
-                .plus_secs(self.settings.challenge_ttl_secs)
-        {
+        if self.clock.now() >= record.created_at.plus_secs(CHALLENGE_TTL_SECS) {
             return Err(MfaError::ChallengeGone);
         }
         Ok(record)
@@ -219,12 +216,12 @@ impl MfaService {
         let hour = Duration::from_secs(3600);
         let per_account = self
             .ephemeral
-            .increment(&format!("mfa_sends:{}", record.account_id), hour)
+            .increment(&EphemeralKey::MfaSends(record.account_id).to_string(), hour)
             .await?;
         let per_ip = match &origin.ip {
             Some(ip) => {
                 self.ephemeral
-                    .increment(&format!("mfa_sends_ip:{ip}"), hour)
+                    .increment(&EphemeralKey::MfaSendsIp(ip).to_string(), hour)
                     .await?
             }
             None => 0,

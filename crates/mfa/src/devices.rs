@@ -32,14 +32,14 @@ impl MfaService {
         let state = self.repo.mfa_state(account).await?;
         let token = random_token(&*self.rng, 32);
         let now = self.clock.now();
-        let expires_at = now.plus_secs(self.settings.device_trust_secs);
+        let expires_at = now.plus_secs(self.settings.device_trust_secs());
         let label: String = label
             .chars()
             .filter(|c| !c.is_control())
             .take(MAX_LABEL)
             .collect();
         let device = TrustedDevice {
-            id: DeviceId::new(),
+            id: DeviceId::new(&*self.clock, &*self.rng),
             account_id: account,
             token_hash: self.hasher.hash(&token),
             label,

@@ -48,7 +48,8 @@ pub fn lock(state: &MfaState, now: Timestamp, settings: &MfaSettings) -> Lock {
 
 #[cfg(test)]
 mod tests {
-    use lanyard_core::AccountId;
+    use lanyard_core::ids::random_uuid;
+    use lanyard_core::{AccountId, OsRng};
 
     use super::*;
 
@@ -56,7 +57,7 @@ mod tests {
         MfaState {
             failures,
             last_failure_at: Some(Timestamp(last)),
-            ..MfaState::new(AccountId::new())
+            ..MfaState::new(AccountId(random_uuid(&OsRng)))
         }
     }
 

@@ -8,13 +8,13 @@
 use std::time::Duration;
 
 use lanyard_core::model::{Account, MfaState};
-use lanyard_core::{Origin, Timestamp};
+use lanyard_core::{EphemeralKey, Origin, Timestamp};
 
 use crate::lockout::{self, Lock};
 use crate::{MfaError, MfaService};
 
 fn ip_key(ip: &str) -> String {
-    format!("signin_fail_ip:{ip}")
+    EphemeralKey::SigninFailIp(ip).to_string()
 }
 
 impl MfaService {

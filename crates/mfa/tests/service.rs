@@ -64,9 +64,11 @@ struct Harness {
 }
 
 async fn harness() -> Harness {
-    let store = SqlStore::connect("sqlite::memory:").await.unwrap();
-    store.migrate().await.unwrap();
     let clock = Arc::new(ManualClock::new(START));
+    let store = SqlStore::connect("sqlite::memory:", clock.clone(), Arc::new(OsRng))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
     let mailer = Arc::new(RecordingMailer::default());
     let deps = MfaDeps {
         repo: Arc::new(store.clone()),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use lanyard_core::ports::{DurableStore, EphemeralStore, Invalidations};
 use lanyard_core::{Auditor, Clock, Mailer, OsRng, Rng, Secret, SystemClock};
 use lanyard_crypto::keys::{KeyManager, RotationPolicy, SharedKeyRing};
-use lanyard_crypto::password::{PasswordHasher, PasswordPolicy};
+use lanyard_crypto::password::PasswordHasher;
 use lanyard_crypto::{Kek, TokenHasher};
 use lanyard_identity::orgs::OrgDeps;
 use lanyard_identity::pats::PatDeps;
@@ -47,7 +47,13 @@ pub struct Stores {
     pub durable: Arc<dyn DurableStore>,
 }
 
-pub async fn open_database(config: &Config, migrate: bool) -> Result<Stores, StartupError> {
+/// Connects (new rows get ids from `runtime`'s clock and rng) and migrates or checks the
+/// schema.
+pub async fn open_database(
+    config: &Config,
+    runtime: &Runtime,
+    migrate: bool,
+) -> Result<Stores, StartupError> {
     let url = config.database_url();
     if url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.server.data_dir).map_err(|e| {
@@ -57,7 +63,7 @@ pub async fn open_database(config: &Config, migrate: bool) -> Result<Stores, Sta
             ))
         })?;
     }
-    let sql = SqlStore::connect(&url)
+    let sql = SqlStore::connect(&url, runtime.clock.clone(), runtime.rng.clone())
         .await
         .map_err(|e| StartupError::Database(e.to_string()))?;
     if migrate {
@@ -163,8 +169,8 @@ type EphemeralParts = (
 );
 
 pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<App, StartupError> {
+    let stores = open_database(config, &runtime, migrate).await?;
     let Runtime { clock, rng } = runtime;
-    let stores = open_database(config, migrate).await?;
     let (ephemeral, memory, invalidations): EphemeralParts =
         if config.ephemeral.redis_url.is_empty() {
             let memory = Arc::new(MemoryStore::with_max_entries(
@@ -186,7 +192,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
                 .await
                 .map_err(|e| StartupError::Ephemeral(e.to_string()))?;
             let invalidations =
-                RedisInvalidations::start(&e.redis_url, &e.redis_prefix, redis.connection())
+                RedisInvalidations::start(&e.redis_url, &e.redis_prefix, redis.connection(), &*rng)
                     .await
                     .map_err(|e| StartupError::Ephemeral(e.to_string()))?;
             (Arc::new(redis), None, Arc::new(invalidations))
@@ -210,23 +216,13 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
     let key_ring = Arc::new(SharedKeyRing::new(ring));
     let audit = Auditor::new(stores.sql.clone());
 
-    let mut settings = IssuerSettings::new(config.server.issuer.clone());
-    let t = &config.tokens;
-    settings.code_ttl_secs = t.code_ttl_secs;
-    settings.access_token_ttl_secs = t.access_token_ttl_secs;
-    settings.id_token_ttl_secs = t.id_token_ttl_secs;
-    settings.refresh_idle_ttl_secs = t.refresh_idle_ttl_secs;
-    settings.refresh_absolute_ttl_secs = t.refresh_absolute_ttl_secs;
-    settings.refresh_grace_secs = t.refresh_grace_secs;
-    settings.access_token_alg = config.access_token_alg()?;
-    settings.id_token_alg = config.id_token_alg()?;
-    settings.client_cache_ttl_secs = t.client_cache_ttl_secs;
-    let resources = config.resources();
-    settings.resources = resources.clone();
-    settings.exchange_ttl_secs = config.pats.exchange_ttl_secs;
-    settings.exchange_failures_per_ip = config.pats.exchange_failures_per_ip;
-    settings.exchange_failures_per_client = config.pats.exchange_failures_per_client;
-    settings.exchange_failure_window_secs = config.pats.exchange_failure_window_secs;
+    let settings = IssuerSettings::new(
+        config.server.issuer.clone(),
+        config.tokens.clone(),
+        config.pats.exchange(),
+        config.resources.clone(),
+    )
+    .map_err(crate::config::ConfigError::from)?;
     let sign_in_policy = EnrollmentPolicy::new(stores.sql.clone(), stores.sql.clone());
     let pats = PatService::new(
         PatDeps {
@@ -239,7 +235,8 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             audit: audit.clone(),
             policy: sign_in_policy.clone(),
         },
-        config.pats.settings(resources),
+        config.pats.clone(),
+        config.resources.clone(),
     );
     let orgs = Arc::new(OrgService::new(OrgDeps {
         repo: stores.sql.clone(),
@@ -247,10 +244,9 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         policy: sign_in_policy.clone(),
         pats: pats.clone(),
         clock: clock.clone(),
+        rng: rng.clone(),
         audit: audit.clone(),
     }));
-    settings.device_code_ttl_secs = t.device_code_ttl_secs;
-    settings.device_poll_interval_secs = t.device_poll_interval_secs;
 
     let clients = Arc::new(ClientService::new(
         stores.sql.clone(),
@@ -258,7 +254,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         clock.clone(),
         rng.clone(),
         audit.clone(),
-        settings.client_cache_ttl_secs,
+        settings.tokens.client_cache_ttl_secs,
     ));
     let issuer = Arc::new(Issuer::new(IssuerDeps {
         settings,
@@ -275,15 +271,8 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         rng: rng.clone(),
         audit: audit.clone(),
     }));
-    let p = &config.passwords;
-    let policy = PasswordPolicy {
-        m_cost_kib: p.argon2_m_cost_kib,
-        t_cost: p.argon2_t_cost,
-        p_cost: p.argon2_p_cost,
-        ..PasswordPolicy::default()
-    };
     let passwords = Arc::new(
-        PasswordHasher::new(policy, p.max_concurrent_hashes, rng.clone())
+        PasswordHasher::new(config.passwords, rng.clone())
             .map_err(|e| StartupError::Keys(format!("passwords: {e}")))?,
     );
     let accounts = Arc::new(AccountService::new(
@@ -306,7 +295,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             audit: audit.clone(),
             product_name: config.server.product_name.clone(),
         },
-        config.mfa.settings(),
+        config.mfa.clone(),
     ));
     let signin = Arc::new(SignInService::new(
         SignInDeps {

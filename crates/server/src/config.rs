@@ -1,13 +1,22 @@
 //! Configuration: defaults → `config/lanyard.toml` (or `--config`) → `LANYARD_…` environment,
 //! validated once into a typed tree. Unknown keys are errors, so a typo never silently
 //! falls back to a default.
+//!
+//! A section a domain crate reads is that crate's settings struct (`[tokens]` is
+//! `lanyard_issuer::TokenSettings`, `[mfa]` is `lanyard_mfa::MfaSettings`, …), defaults and
+//! checks included; the structs here are the sections only the server reads.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use lanyard_core::model::SigningAlg;
+use lanyard_core::InvalidSetting;
+use lanyard_core::model::Resources;
+use lanyard_crypto::PasswordPolicy;
+use lanyard_identity::PatSettings;
+use lanyard_issuer::TokenSettings;
+use lanyard_mfa::MfaSettings;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -17,14 +26,14 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub ephemeral: EphemeralConfig,
     pub keys: KeysConfig,
-    pub tokens: TokensConfig,
-    pub passwords: PasswordsConfig,
+    pub tokens: TokenSettings,
+    pub passwords: PasswordPolicy,
     pub sessions: lanyard_signin::SessionSettings,
     pub mail: MailConfig,
-    pub mfa: MfaConfig,
-    pub pats: PatsConfig,
+    pub mfa: MfaSettings,
+    pub pats: PatSettings,
     /// The APIs (audiences) token exchange may mint tokens for.
-    pub resources: Vec<ResourceConfig>,
+    pub resources: Resources,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -76,35 +85,6 @@ pub struct KeysConfig {
     pub reload_every_secs: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TokensConfig {
-    pub code_ttl_secs: i64,
-    pub access_token_ttl_secs: i64,
-    pub id_token_ttl_secs: i64,
-    pub refresh_idle_ttl_secs: i64,
-    pub refresh_absolute_ttl_secs: i64,
-    /// 0: strict reuse detection. N: a retry of the previous refresh token within N seconds
-    /// gets the same successor instead of revoking the family.
-    pub refresh_grace_secs: i64,
-    pub access_token_alg: String,
-    pub id_token_alg: String,
-    pub client_cache_ttl_secs: i64,
-    /// RFC 8628: how long a device code and its user code work...
-    pub device_code_ttl_secs: i64,
-    /// ...and the least time between two polls of one device code.
-    pub device_poll_interval_secs: i64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PasswordsConfig {
-    pub argon2_m_cost_kib: u32,
-    pub argon2_t_cost: u32,
-    pub argon2_p_cost: u32,
-    pub max_concurrent_hashes: usize,
-}
-
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
@@ -144,38 +124,6 @@ impl Default for KeysConfig {
     }
 }
 
-impl Default for TokensConfig {
-    fn default() -> Self {
-        Self {
-            code_ttl_secs: 60,
-            access_token_ttl_secs: 300,
-            id_token_ttl_secs: 300,
-            refresh_idle_ttl_secs: 30 * 86_400,
-            refresh_absolute_ttl_secs: 90 * 86_400,
-            refresh_grace_secs: 0,
-            access_token_alg: "ES256".to_owned(),
-            id_token_alg: "RS256".to_owned(),
-            client_cache_ttl_secs: 10,
-            device_code_ttl_secs: 600,
-            device_poll_interval_secs: 5,
-        }
-    }
-}
-
-impl Default for PasswordsConfig {
-    fn default() -> Self {
-        Self {
-            argon2_m_cost_kib: 19_456,
-            argon2_t_cost: 2,
-            argon2_p_cost: 1,
-            max_concurrent_hashes: 2,
-        }
-    }
-}
-
-/// Upper bound of `tokens.refresh_grace_secs`.
-pub const MAX_REFRESH_GRACE_SECS: i64 = 60;
-
 /// An invalid configuration: which key and why.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -183,6 +131,15 @@ pub enum ConfigError {
     Load(String),
     #[error("configuration key `{key}`: {reason}")]
     Invalid { key: &'static str, reason: String },
+}
+
+impl From<InvalidSetting> for ConfigError {
+    fn from(e: InvalidSetting) -> Self {
+        ConfigError::Invalid {
+            key: e.key,
+            reason: e.reason.to_owned(),
+        }
+    }
 }
 
 /// Short environment names for the options people set most, mapped onto their keys.
@@ -259,54 +216,8 @@ impl Config {
                 "several nodes need a shared Redis; the in-process store is per node",
             ));
         }
-        let t = &self.tokens;
-        if !(1..=600).contains(&t.code_ttl_secs) {
-            return Err(invalid(
-                "tokens.code_ttl_secs",
-                "must be 1-600 (RFC 6749 §4.1.2: at most 10 minutes)",
-            ));
-        }
-        if !(30..=86_400).contains(&t.access_token_ttl_secs) {
-            return Err(invalid("tokens.access_token_ttl_secs", "must be 30-86400"));
-        }
-        if !(30..=86_400).contains(&t.id_token_ttl_secs) {
-            return Err(invalid("tokens.id_token_ttl_secs", "must be 30-86400"));
-        }
-        if t.refresh_idle_ttl_secs < 60 || t.refresh_absolute_ttl_secs < t.refresh_idle_ttl_secs {
-            return Err(invalid(
-                "tokens.refresh_absolute_ttl_secs",
-                "refresh lifetimes must be ≥ 60 s and absolute ≥ idle",
-            ));
-        }
-        // Within the window a stolen previous token is as good as the current one, so it
-        // only covers a retry's round trip.
-        if !(0..=MAX_REFRESH_GRACE_SECS).contains(&t.refresh_grace_secs) {
-            return Err(invalid(
-                "tokens.refresh_grace_secs",
-                "must be 0 (strict) to 60 seconds",
-            ));
-        }
-        // The user code has ~34.6 bits: its lifetime bounds how long guesses can aim at it.
-        if !(60..=1800).contains(&t.device_code_ttl_secs) {
-            return Err(invalid(
-                "tokens.device_code_ttl_secs",
-                "must be 60-1800 seconds",
-            ));
-        }
-        if !(1..=60).contains(&t.device_poll_interval_secs) {
-            return Err(invalid(
-                "tokens.device_poll_interval_secs",
-                "must be 1-60 seconds",
-            ));
-        }
-        self.access_token_alg()?;
-        self.id_token_alg()?;
-        if self.passwords.max_concurrent_hashes == 0 {
-            return Err(invalid(
-                "passwords.max_concurrent_hashes",
-                "must be at least 1",
-            ));
-        }
+        self.tokens.validate()?;
+        self.passwords.validate()?;
         if self.keys.rotate_every_days < 0 {
             return Err(invalid("keys.rotate_every_days", "must be 0 (off) or more"));
         }
@@ -322,21 +233,10 @@ impl Config {
         if self.sessions.max_secs < self.sessions.idle_secs {
             return Err(invalid("sessions.max_secs", "must be at least idle_secs"));
         }
-        if let Err((key, reason)) = self.mfa.validate() {
-            return Err(invalid(key, reason));
-        }
-        if let Err((key, reason)) = self.pats.validate() {
-            return Err(invalid(key, reason));
-        }
-        if let Err((key, reason)) = pats::resources(&self.resources) {
-            return Err(invalid(key, reason));
-        }
+        self.mfa.validate()?;
+        self.pats.validate()?;
+        self.resources.validate()?;
         Ok(())
-    }
-
-    /// The `[[resources]]` entries (checked by `validate`).
-    pub fn resources(&self) -> lanyard_core::model::Resources {
-        pats::resources(&self.resources).unwrap_or_default()
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
@@ -358,20 +258,6 @@ impl Config {
         } else {
             self.database.url.clone()
         }
-    }
-
-    pub fn access_token_alg(&self) -> Result<SigningAlg, ConfigError> {
-        SigningAlg::parse(&self.tokens.access_token_alg).ok_or_else(|| ConfigError::Invalid {
-            key: "tokens.access_token_alg",
-            reason: "must be RS256, ES256 or EdDSA".to_owned(),
-        })
-    }
-
-    pub fn id_token_alg(&self) -> Result<SigningAlg, ConfigError> {
-        SigningAlg::parse(&self.tokens.id_token_alg).ok_or_else(|| ConfigError::Invalid {
-            key: "tokens.id_token_alg",
-            reason: "must be RS256, ES256 or EdDSA".to_owned(),
-        })
     }
 }
 
@@ -395,12 +281,10 @@ fn environment() -> Env {
         })
 }
 
-mod pats;
+mod mail;
 mod redacted;
-mod second_step;
 mod secret_files;
 
-pub use pats::{PatsConfig, ResourceConfig};
-pub use second_step::{MailConfig, MailTransport, MfaConfig};
+pub use mail::{MailConfig, MailTransport};
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use lanyard_core::model::authenticated::acr;
 use lanyard_core::ports::EphemeralStore;
 use lanyard_core::rng::random_token;
-use lanyard_core::{AccountId, Rng, Timestamp};
+use lanyard_core::{AccountId, EphemeralKey, Rng, Timestamp};
 use lanyard_crypto::TokenHasher;
 use lanyard_issuer::authorize::AuthorizationRequest;
 use lanyard_mfa::Factor;
@@ -159,7 +159,7 @@ impl FlowStore {
     }
 
     fn key(&self, id: &FlowId) -> String {
-        format!("flow:{}", self.hasher.hash(id.as_str()))
+        EphemeralKey::Flow(&self.hasher.hash(id.as_str())).to_string()
     }
 
     /// Stores a new flow under a new id.

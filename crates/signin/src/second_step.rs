@@ -299,7 +299,7 @@ impl SignInService {
         let until = self
             .clock
             .now()
-            .plus_secs(self.mfa.settings().device_trust_secs);
+            .plus_secs(self.mfa.settings().device_trust_secs());
         Ok(Next::OfferTrust {
             flow: id.clone(),
             until,

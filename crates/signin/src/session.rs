@@ -11,7 +11,7 @@ use std::time::Duration;
 use lanyard_core::model::Authenticated;
 use lanyard_core::ports::EphemeralStore;
 use lanyard_core::rng::random_token;
-use lanyard_core::{AccountId, Clock, Rng, Timestamp};
+use lanyard_core::{AccountId, Clock, EphemeralKey, Rng, Timestamp};
 use lanyard_crypto::TokenHasher;
 use lanyard_identity::EnrollmentPolicy;
 use serde::{Deserialize, Serialize};
@@ -81,11 +81,11 @@ impl SessionStore {
     }
 
     fn key(&self, id: &str) -> String {
-        format!("session:{}", self.hasher.hash(id))
+        EphemeralKey::Session(&self.hasher.hash(id)).to_string()
     }
 
     fn cut_key(account: AccountId) -> String {
-        format!("sessions_ended:{account}")
+        EphemeralKey::SessionsEnded(account).to_string()
     }
 
     fn idle_ttl(&self) -> Duration {

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lanyard_core::model::{Account, Membership, OrgId, OrgRole, Organization};
+use lanyard_core::model::{Account, Membership, OrgId, OrgRole, Organization, Resources};
 use lanyard_core::ports::{EphemeralStore, Invalidations, OrgRepo};
 use lanyard_core::{
     Auditor, MailError, Mailer, ManualClock, Origin, OsRng, OutgoingMail, Secret, StoreError,
@@ -102,9 +102,11 @@ async fn harness() -> Harness {
 }
 
 async fn harness_with(ephemeral: Option<Arc<dyn EphemeralStore>>) -> Harness {
-    let store = SqlStore::connect("sqlite::memory:").await.unwrap();
-    store.migrate().await.unwrap();
     let clock = Arc::new(ManualClock::new(START));
+    let store = SqlStore::connect("sqlite::memory:", clock.clone(), Arc::new(OsRng))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
     let ephemeral = ephemeral.unwrap_or_else(|| Arc::new(MemoryStore::new(clock.clone())));
     let mailer = Arc::new(RecordingMailer::default());
     let hasher = Arc::new(TokenHasher::new(&[7u8; 32]));
@@ -126,15 +128,17 @@ async fn harness_with(ephemeral: Option<Arc<dyn EphemeralStore>>) -> Harness {
             cache: false,
             ..PatSettings::default()
         },
+        Resources::default(),
     );
     // The smallest argon2 parameters: these tests are about the sequence, not the hash.
     let cheap = PasswordPolicy {
         m_cost_kib: 64,
         t_cost: 1,
         p_cost: 1,
+        max_concurrent_hashes: 2,
         ..PasswordPolicy::default()
     };
-    let passwords = Arc::new(PasswordHasher::new(cheap, 2, Arc::new(OsRng)).unwrap());
+    let passwords = Arc::new(PasswordHasher::new(cheap, Arc::new(OsRng)).unwrap());
     let accounts = Arc::new(AccountService::new(
         durable.clone(),
         durable.clone(),
@@ -342,7 +346,7 @@ async fn first_sign_in_asks_the_emailed_code_shows_the_backup_code_once_and_offe
     };
     assert_eq!(
         until,
-        START.plus_secs(MfaSettings::default().device_trust_secs)
+        START.plus_secs(MfaSettings::default().device_trust_secs())
     );
 
     let next = h.signin.answer_trust(&id, true, &b).await.unwrap();
@@ -536,7 +540,7 @@ async fn b6_a_trusted_device_skips_the_code_until_its_trust_ends() {
     assert_eq!(session.session.verified_at, None);
     assert_eq!(h.mailer.sent.lock().unwrap().len(), mails, "no code mailed");
     h.clock
-        .advance(MfaSettings::default().device_trust_secs + 1);
+        .advance(MfaSettings::default().device_trust_secs() + 1);
     let id = h.at_password().await;
     let next = h
         .signin

@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
-use lanyard_core::StoreError;
 use lanyard_core::ports::Invalidations;
+use lanyard_core::{Rng, StoreError};
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use tokio::sync::Notify;
@@ -161,15 +161,17 @@ impl std::fmt::Debug for RedisInvalidations {
 
 impl RedisInvalidations {
     /// Connects, subscribes in the background and resubscribes after failures; once every
-    /// handle is dropped, the task stops at its next reconnect.
+    /// handle is dropped, the task stops at its next reconnect. `rng` names this node's
+    /// acknowledgement channel.
     pub async fn start(
         url: &str,
         prefix: &str,
         publisher: ConnectionManager,
+        rng: &dyn Rng,
     ) -> Result<RedisInvalidations, StoreError> {
         let client = redis::Client::open(url)
             .map_err(|_| StoreError::Other("invalid redis url".to_owned()))?;
-        let node = uuid::Uuid::new_v4().simple().to_string();
+        let node = lanyard_core::ids::random_uuid(rng).simple().to_string();
         let inner = Arc::new(Inner {
             publisher,
             channel: format!("{prefix}invalidate"),

@@ -6,9 +6,9 @@
 //! `LANYARD_REQUIRE_SERVICES=1` a missing URL fails the test instead of skipping it, so CI
 //! can not go green without having run the PostgreSQL and Redis suites.
 
-use lanyard_core::StoreError;
+use lanyard_core::ids::random_uuid;
+use lanyard_core::{OsRng, StoreError};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
-use uuid::Uuid;
 
 use crate::error;
 
@@ -59,7 +59,8 @@ impl TempPostgres {
     /// Creates `lanyard_test_<uuid>` on the server of `admin_url`; returns its URL and the
     /// guard that removes it.
     pub async fn create(admin_url: &str) -> Result<(String, TempPostgres), StoreError> {
-        let name = format!("lanyard_test_{}", Uuid::new_v4().simple());
+        // Names only need to be unique: the OS generator directly, no injected one to honour.
+        let name = format!("lanyard_test_{}", random_uuid(&OsRng).simple());
         let mut url = url::Url::parse(admin_url)
             .map_err(|_| StoreError::Other("invalid postgres url".to_owned()))?;
         url.set_path(&format!("/{name}"));
@@ -134,7 +135,7 @@ async fn drop_database(admin_url: &str, name: &str) -> Result<(), StoreError> {
 
 /// A key prefix no other test uses: `lanyard_test:<uuid>:`.
 pub fn temp_redis_prefix() -> String {
-    format!("lanyard_test:{}:", Uuid::new_v4().simple())
+    format!("lanyard_test:{}:", random_uuid(&OsRng).simple())
 }
 
 async fn connect_redis(redis_url: &str) -> Result<redis::aio::MultiplexedConnection, StoreError> {

@@ -90,8 +90,8 @@ impl TestApp {
         config.server.data_dir = dir.path().join("data");
         // Cheap argon2 parameters keep the suite fast; the production defaults are tested
         // in the crypto crate.
-        config.passwords.argon2_m_cost_kib = 1024;
-        config.passwords.argon2_t_cost = 1;
+        config.passwords.m_cost_kib = 1024;
+        config.passwords.t_cost = 1;
         let mail = SmtpSink::start().await;
         config.mail.transport = lanyard_server::config::MailTransport::Smtp;
         config.mail.smtp_host = "127.0.0.1".to_owned();

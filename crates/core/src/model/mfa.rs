@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{AccountId, Timestamp};
+use crate::{AccountId, Clock, Rng, Timestamp};
 
 /// The method the challenge screen asks for first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,14 +83,8 @@ pub struct BackupCodeInfo {
 pub struct DeviceId(pub Uuid);
 
 impl DeviceId {
-    pub fn new() -> Self {
-        Self(Uuid::now_v7())
-    }
-}
-
-impl Default for DeviceId {
-    fn default() -> Self {
-        Self::new()
+    pub fn new(clock: &dyn Clock, rng: &dyn Rng) -> Self {
+        Self(crate::ids::uuid_v7(clock, rng))
     }
 }
 

@@ -19,7 +19,7 @@ pub use client::{Client, ClientAuthMethod, GrantType};
 pub use consent::Consent;
 pub use mfa::{BackupCodeInfo, DeviceId, MfaMethod, MfaState, TotpCredential, TrustedDevice};
 pub use org::{Membership, OrgId, OrgRole, Organization};
-pub use pat::{Pat, PatId, VerifiedPat};
+pub use pat::{Pat, PatExchangeSettings, PatId, VerifiedPat};
 pub use refresh::{GraceSeal, NewRefreshFamily, RefreshFamily, RotateOutcome};
 pub use resource::{ResourceServer, Resources};
 pub use signing_key::{SigningAlg, SigningKeyRecord};

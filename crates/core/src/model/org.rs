@@ -5,21 +5,15 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{AccountId, Timestamp};
+use crate::{AccountId, Clock, Rng, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct OrgId(pub Uuid);
 
 impl OrgId {
-    pub fn new() -> Self {
-        Self(Uuid::now_v7())
-    }
-}
-
-impl Default for OrgId {
-    fn default() -> Self {
-        Self::new()
+    pub fn new(clock: &dyn Clock, rng: &dyn Rng) -> Self {
+        Self(crate::ids::uuid_v7(clock, rng))
     }
 }
 

@@ -4,25 +4,19 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{AccountId, Timestamp};
+use crate::{AccountId, Clock, Rng, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct PatId(pub Uuid);
 
 impl PatId {
-    pub fn new() -> Self {
-        Self(Uuid::now_v7())
+    pub fn new(clock: &dyn Clock, rng: &dyn Rng) -> Self {
+        Self(crate::ids::uuid_v7(clock, rng))
     }
 
     pub fn parse(value: &str) -> Option<Self> {
         Uuid::parse_str(value).ok().map(Self)
-    }
-}
-
-impl Default for PatId {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -67,4 +61,30 @@ impl Pat {
 #[derive(Debug, Clone)]
 pub struct VerifiedPat {
     pub pat: std::sync::Arc<Pat>,
+}
+
+/// The limits of exchanging a PAT for an access token (RFC 8693), set under `[pats]` with
+/// the rest of the PAT policy and enforced by the issuer's token exchange. Shared here
+/// because the two sides of the [`PatVerifier`](crate::ports::PatVerifier) port (identity
+/// owns the section, the issuer runs the exchange) do not depend on each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PatExchangeSettings {
+    /// Lifetime of a minted token (E3: default 5 minutes, at most an hour).
+    pub ttl_secs: i64,
+    /// Failed exchanges allowed per source address, and per client, in a window (S26);
+    /// past either, that caller gets 429 until the window ends.
+    pub failures_per_ip: u64,
+    pub failures_per_client: u64,
+    pub failure_window_secs: i64,
+}
+
+impl Default for PatExchangeSettings {
+    fn default() -> Self {
+        Self {
+            ttl_secs: 300,
+            failures_per_ip: 20,
+            failures_per_client: 1000,
+            failure_window_secs: 900,
+        }
+    }
 }

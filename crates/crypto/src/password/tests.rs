@@ -12,8 +12,12 @@ fn cheap() -> PasswordPolicy {
     }
 }
 
-fn hasher(policy: PasswordPolicy, max_concurrent: usize) -> PasswordHasher {
-    PasswordHasher::new(policy, max_concurrent, Arc::new(OsRng)).unwrap()
+fn hasher(policy: PasswordPolicy, max_concurrent_hashes: usize) -> PasswordHasher {
+    let policy = PasswordPolicy {
+        max_concurrent_hashes,
+        ..policy
+    };
+    PasswordHasher::new(policy, Arc::new(OsRng)).unwrap()
 }
 
 #[test]
@@ -21,6 +25,20 @@ fn default_policy_is_owasp_argon2id() {
     let p = PasswordPolicy::default();
     assert_eq!((p.m_cost_kib, p.t_cost, p.p_cost), (19_456, 2, 1));
     assert_eq!(p.max_len_bytes, 1024);
+}
+
+#[test]
+fn the_policy_reads_as_the_passwords_section() {
+    let p: PasswordPolicy =
+        serde_json::from_str(r#"{"argon2_t_cost": 3, "max_concurrent_hashes": 4}"#).unwrap();
+    assert_eq!(
+        (p.m_cost_kib, p.t_cost, p.max_concurrent_hashes),
+        (19_456, 3, 4)
+    );
+    // The length bounds are not keys: they keep their defaults and can not be set.
+    assert_eq!((p.max_len_bytes, p.min_len), (1024, 8));
+    assert!(serde_json::from_str::<PasswordPolicy>(r#"{"min_len": 1}"#).is_err());
+    assert!(serde_json::from_str::<PasswordPolicy>(r#"{"m_cost_kib": 1}"#).is_err());
 }
 
 #[tokio::test]
@@ -230,14 +248,18 @@ async fn concurrency_is_bounded_by_the_semaphore() {
 #[test]
 fn invalid_configuration_is_refused() {
     let rng: Arc<dyn Rng> = Arc::new(OsRng);
-    assert!(PasswordHasher::new(cheap(), 0, rng.clone()).is_err());
+    let no_permits = PasswordPolicy {
+        max_concurrent_hashes: 0,
+        ..cheap()
+    };
+    assert!(no_permits.validate().is_err());
+    assert!(PasswordHasher::new(no_permits, rng.clone()).is_err());
     assert!(
         PasswordHasher::new(
             PasswordPolicy {
                 m_cost_kib: 1,
                 ..cheap()
             },
-            1,
             rng.clone()
         )
         .is_err()
@@ -248,7 +270,6 @@ fn invalid_configuration_is_refused() {
                 min_len: 2000,
                 ..cheap()
             },
-            1,
             rng
         )
         .is_err()

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use lanyard_core::model::{AuditEvent, Membership, OrgId, OrgRole, Organization};
 use lanyard_core::ports::{AccountRepo, OrgRepo};
-use lanyard_core::{AccountId, Auditor, Clock, Origin, StoreError};
+use lanyard_core::{AccountId, Auditor, Clock, Origin, Rng, StoreError};
 
 use crate::{IdentityError, PatService, normalize_email};
 pub use policy::EnrollmentPolicy;
@@ -49,6 +49,7 @@ pub struct OrgDeps {
     pub policy: EnrollmentPolicy,
     pub pats: Arc<PatService>,
     pub clock: Arc<dyn Clock>,
+    pub rng: Arc<dyn Rng>,
     pub audit: Auditor,
 }
 
@@ -75,7 +76,7 @@ impl OrgService {
         let name = slug::check_name(name)?;
         let now = self.deps.clock.now();
         let org = Organization {
-            id: OrgId::new(),
+            id: OrgId::new(&*self.deps.clock, &*self.deps.rng),
             slug: slug.to_owned(),
             name,
             authenticator_required_since: None,

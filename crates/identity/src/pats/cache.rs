@@ -126,11 +126,14 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
+    use lanyard_core::OsRng;
+    use lanyard_core::ids::random_uuid;
+
     use super::*;
 
     fn pat(account: AccountId) -> Arc<Pat> {
         Arc::new(Pat {
-            id: PatId::new(),
+            id: PatId(random_uuid(&OsRng)),
             account_id: account,
             name: "ci".to_owned(),
             token_hash: "h".to_owned(),
@@ -148,13 +151,18 @@ mod tests {
     #[test]
     fn entries_live_within_their_epoch_ttl_and_the_pats_lifetime() {
         let cache = PatCache::new(10, 60);
-        let p = pat(AccountId::new());
+        let p = pat(AccountId(random_uuid(&OsRng)));
         cache.insert("a", p, cache.ticket(1), Timestamp(100));
         assert!(cache.get("a", 1, Timestamp(159)).is_some());
         assert!(cache.get("a", 1, Timestamp(160)).is_none(), "ttl");
         assert!(cache.get("a", 2, Timestamp(100)).is_none(), "another epoch");
         let late = PatCache::new(10, 5000);
-        late.insert("a", pat(AccountId::new()), late.ticket(1), Timestamp(100));
+        late.insert(
+            "a",
+            pat(AccountId(random_uuid(&OsRng))),
+            late.ticket(1),
+            Timestamp(100),
+        );
         assert!(
             late.get("a", 1, Timestamp(1000)).is_none(),
             "the PAT expired"
@@ -164,7 +172,10 @@ mod tests {
     #[test]
     fn invalidations_remove_entries_and_stop_racing_inserts() {
         let cache = PatCache::new(10, 60);
-        let (owner, other) = (AccountId::new(), AccountId::new());
+        let (owner, other) = (
+            AccountId(random_uuid(&OsRng)),
+            AccountId(random_uuid(&OsRng)),
+        );
         let first = pat(owner);
         cache.insert("a", first.clone(), cache.ticket(1), Timestamp(0));
         cache.insert("b", pat(owner), cache.ticket(1), Timestamp(0));
@@ -175,7 +186,7 @@ mod tests {
         assert_eq!(cache.len(), 1);
         // A lookup that read the database before an invalidation must not store its result.
         let ticket = cache.ticket(1);
-        cache.forget_pat(PatId::new());
+        cache.forget_pat(PatId(random_uuid(&OsRng)));
         cache.insert("d", pat(other), ticket, Timestamp(0));
         assert!(cache.get("d", 1, Timestamp(0)).is_none());
     }
@@ -184,7 +195,12 @@ mod tests {
     fn a_full_cache_starts_over_rather_than_growing() {
         let cache = PatCache::new(2, 60);
         for key in ["a", "b", "c"] {
-            cache.insert(key, pat(AccountId::new()), cache.ticket(1), Timestamp(0));
+            cache.insert(
+                key,
+                pat(AccountId(random_uuid(&OsRng))),
+                cache.ticket(1),
+                Timestamp(0),
+            );
         }
         assert_eq!(cache.len(), 1);
         assert!(cache.get("c", 1, Timestamp(0)).is_some());

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Weak};
 
 use async_trait::async_trait;
-use lanyard_core::model::{Account, AccountStatus, AuditEvent, Pat, PatId, VerifiedPat};
+use lanyard_core::model::{Account, AccountStatus, AuditEvent, Pat, PatId, Resources, VerifiedPat};
 use lanyard_core::pat_token;
 use lanyard_core::ports::{AccountRepo, Invalidations, PatRepo, PatVerifier};
 use lanyard_core::{AccountId, Auditor, Clock, Origin, Rng, Secret, StoreError, Timestamp};
@@ -42,20 +42,26 @@ pub struct PatDeps {
     pub policy: crate::EnrollmentPolicy,
 }
 
+/// Entries in a node's exchange cache: a bound on its memory, not a config key.
+const CACHE_MAX_ENTRIES: usize = 100_000;
+
 pub struct PatService {
     deps: PatDeps,
     settings: PatSettings,
+    /// `[[resources]]`: the APIs PATs may name; their scopes are what a PAT may carry.
+    resources: Resources,
     cache: Option<PatCache>,
 }
 
 impl PatService {
-    pub fn new(deps: PatDeps, settings: PatSettings) -> Arc<Self> {
+    pub fn new(deps: PatDeps, settings: PatSettings, resources: Resources) -> Arc<Self> {
         let cache = settings
             .cache
-            .then(|| PatCache::new(settings.cache_max_entries, settings.cache_ttl_secs));
+            .then(|| PatCache::new(CACHE_MAX_ENTRIES, settings.cache_ttl_secs));
         let service = Arc::new(Self {
             deps,
             settings,
+            resources,
             cache,
         });
         if service.cache.is_some() {
@@ -73,6 +79,10 @@ impl PatService {
         &self.settings
     }
 
+    pub fn resources(&self) -> &Resources {
+        &self.resources
+    }
+
     /// Mints a PAT for `account` and returns it with its plaintext, which is never available
     /// again. The caller has checked that the session is fresh (B8) or is the operator.
     pub async fn create(
@@ -82,7 +92,7 @@ impl PatService {
         origin: &Origin,
     ) -> Result<(Pat, Secret), IdentityError> {
         let now = self.deps.clock.now();
-        let checked = request.validate(&self.settings, now)?;
+        let checked = request.validate(&self.settings, &self.resources, now)?;
         if account.status != AccountStatus::Active {
             return Err(IdentityError::NotFound);
         }
@@ -95,7 +105,7 @@ impl PatService {
         }
         let minted = pat_token::mint(&*self.deps.rng);
         let pat = Pat {
-            id: PatId::new(),
+            id: PatId::new(&*self.deps.clock, &*self.deps.rng),
             account_id: account.id,
             name: checked.name,
             token_hash: self.deps.hasher.hash(minted.token.expose()),

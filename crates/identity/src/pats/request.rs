@@ -1,6 +1,7 @@
 //! What a creator asks for, and the checks that turn it into a PAT's fields.
 
 use lanyard_core::Timestamp;
+use lanyard_core::model::Resources;
 
 use super::PatSettings;
 use crate::IdentityError;
@@ -51,6 +52,7 @@ impl PatRequest {
     pub(super) fn validate(
         self,
         settings: &PatSettings,
+        resources: &Resources,
         now: Timestamp,
     ) -> Result<Checked, IdentityError> {
         use PatField::{Audiences, Expiry as ExpiryField, Name, Scopes, Site};
@@ -84,7 +86,6 @@ impl PatRequest {
         }
         .map(|days| Timestamp(now.seconds() + days * DAY_SECS));
 
-        let resources = &settings.resources;
         let mut audiences = self.audiences;
         audiences.sort();
         audiences.dedup();
@@ -128,24 +129,25 @@ impl PatRequest {
 
 #[cfg(test)]
 mod tests {
-    use lanyard_core::model::{ResourceServer, Resources};
+    use lanyard_core::model::ResourceServer;
 
     use super::*;
 
     fn settings() -> PatSettings {
-        PatSettings {
-            resources: Resources(vec![
-                ResourceServer {
-                    identifier: "api.example.com".to_owned(),
-                    scopes: vec!["repo:read".to_owned(), "repo:write".to_owned()],
-                },
-                ResourceServer {
-                    identifier: "files.example.com".to_owned(),
-                    scopes: vec!["files:read".to_owned()],
-                },
-            ]),
-            ..PatSettings::default()
-        }
+        PatSettings::default()
+    }
+
+    fn apis() -> Resources {
+        Resources(vec![
+            ResourceServer {
+                identifier: "api.example.com".to_owned(),
+                scopes: vec!["repo:read".to_owned(), "repo:write".to_owned()],
+            },
+            ResourceServer {
+                identifier: "files.example.com".to_owned(),
+                scopes: vec!["files:read".to_owned()],
+            },
+        ])
     }
 
     fn request(scopes: &[&str]) -> PatRequest {
@@ -162,7 +164,9 @@ mod tests {
 
     #[test]
     fn defaults_give_ninety_days_and_a_trimmed_name() {
-        let checked = request(&["repo:read"]).validate(&settings(), NOW).ok();
+        let checked = request(&["repo:read"])
+            .validate(&settings(), &apis(), NOW)
+            .ok();
         let checked = checked.as_ref();
         assert_eq!(checked.map(|c| c.name.as_str()), Some("ci"));
         assert_eq!(
@@ -178,16 +182,16 @@ mod tests {
             expiry,
             ..request(&["repo:read"])
         };
-        assert!(with(Expiry::Days(366)).validate(&s, NOW).is_ok());
-        assert!(with(Expiry::Days(367)).validate(&s, NOW).is_err());
-        assert!(with(Expiry::Days(0)).validate(&s, NOW).is_err());
-        assert!(with(Expiry::Days(-1)).validate(&s, NOW).is_err());
-        assert!(with(Expiry::Never).validate(&s, NOW).is_err());
+        assert!(with(Expiry::Days(366)).validate(&s, &apis(), NOW).is_ok());
+        assert!(with(Expiry::Days(367)).validate(&s, &apis(), NOW).is_err());
+        assert!(with(Expiry::Days(0)).validate(&s, &apis(), NOW).is_err());
+        assert!(with(Expiry::Days(-1)).validate(&s, &apis(), NOW).is_err());
+        assert!(with(Expiry::Never).validate(&s, &apis(), NOW).is_err());
         let open = PatSettings {
             allow_no_expiry: true,
             ..settings()
         };
-        let never = with(Expiry::Never).validate(&open, NOW).ok();
+        let never = with(Expiry::Never).validate(&open, &apis(), NOW).ok();
         assert!(never.is_some_and(|c| c.expires_at.is_none()));
     }
 
@@ -196,21 +200,21 @@ mod tests {
         let s = settings();
         assert!(
             request(&["repo:read", "files:read"])
-                .validate(&s, NOW)
+                .validate(&s, &apis(), NOW)
                 .is_ok()
         );
-        assert!(request(&["admin"]).validate(&s, NOW).is_err());
-        assert!(request(&[]).validate(&s, NOW).is_err());
+        assert!(request(&["admin"]).validate(&s, &apis(), NOW).is_err());
+        assert!(request(&[]).validate(&s, &apis(), NOW).is_err());
         let narrowed = PatRequest {
             audiences: vec!["files.example.com".to_owned()],
             ..request(&["repo:read"])
         };
-        assert!(narrowed.validate(&s, NOW).is_err());
+        assert!(narrowed.validate(&s, &apis(), NOW).is_err());
         let unknown = PatRequest {
             audiences: vec!["evil.example.com".to_owned()],
             ..request(&["repo:read"])
         };
-        assert!(unknown.validate(&s, NOW).is_err());
+        assert!(unknown.validate(&s, &apis(), NOW).is_err());
     }
 
     #[test]
@@ -220,14 +224,14 @@ mod tests {
             name: name.to_owned(),
             ..request(&["repo:read"])
         };
-        assert!(named("   ").validate(&s, NOW).is_err());
-        assert!(named(&"x".repeat(101)).validate(&s, NOW).is_err());
-        assert!(named("a\u{7}b").validate(&s, NOW).is_err());
-        assert!(named(&"é".repeat(100)).validate(&s, NOW).is_ok());
+        assert!(named("   ").validate(&s, &apis(), NOW).is_err());
+        assert!(named(&"x".repeat(101)).validate(&s, &apis(), NOW).is_err());
+        assert!(named("a\u{7}b").validate(&s, &apis(), NOW).is_err());
+        assert!(named(&"é".repeat(100)).validate(&s, &apis(), NOW).is_ok());
         let sited = PatRequest {
             site: Some("acme".to_owned()),
             ..request(&["repo:read"])
         };
-        assert!(sited.validate(&s, NOW).is_err());
+        assert!(sited.validate(&s, &apis(), NOW).is_err());
     }
 }

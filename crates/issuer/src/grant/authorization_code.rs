@@ -36,7 +36,7 @@ impl Issuer {
             redirect_uri,
             code_verifier,
             now,
-            self.settings.code_ttl_secs,
+            self.settings.tokens.code_ttl_secs,
         ) {
             self.record(
                 AuditEvent::new(now, "token.code_rejected", "failure")

@@ -7,13 +7,13 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use lanyard_core::{ClientId, Origin, Timestamp};
+use lanyard_core::{ClientId, EphemeralKey, Origin, Timestamp};
 
 /// The ephemeral-store counters of a caller: its source address, then its client.
 pub(crate) fn counter_keys(origin: &Origin, client: &ClientId) -> [String; 2] {
     [
-        format!("pat_fail_ip:{}", origin.ip.as_deref().unwrap_or("unknown")),
-        format!("pat_fail_client:{client}"),
+        EphemeralKey::PatFailIp(origin.ip.as_deref().unwrap_or("unknown")).to_string(),
+        EphemeralKey::PatFailClient(client).to_string(),
     ]
 }
 

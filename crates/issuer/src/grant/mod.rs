@@ -146,7 +146,7 @@ impl Issuer {
             iss: self.settings.issuer.clone(),
             sub: subject,
             aud: client.id.as_str().to_owned(),
-            exp: now + self.settings.id_token_ttl_secs,
+            exp: now + self.settings.tokens.id_token_ttl_secs,
             iat: now,
             auth_time: how.auth_time.seconds(),
             nonce,
@@ -164,7 +164,7 @@ impl Issuer {
     fn access_ttl(&self, client: &Client) -> i64 {
         client
             .access_token_ttl
-            .unwrap_or(self.settings.access_token_ttl_secs)
+            .unwrap_or(self.settings.tokens.access_token_ttl_secs)
     }
 }
 

@@ -70,7 +70,7 @@ impl Issuer {
         let successor = format!("{REFRESH_TOKEN_PREFIX}{}", random_token(&*self.rng, 32));
         let idle = client
             .refresh_idle_ttl
-            .unwrap_or(self.settings.refresh_idle_ttl_secs);
+            .unwrap_or(self.settings.tokens.refresh_idle_ttl_secs);
         let grace = self.grace_seal(presented, &successor, family.id)?;
         let (family, refresh_token) = match self
             .refresh
@@ -170,7 +170,7 @@ impl Issuer {
         successor: &str,
         family: FamilyId,
     ) -> Result<Option<GraceSeal>, OAuthError> {
-        let window_secs = self.settings.refresh_grace_secs;
+        let window_secs = self.settings.tokens.refresh_grace_secs;
         if window_secs <= 0 {
             return Ok(None);
         }

@@ -72,7 +72,7 @@ impl Issuer {
         let pat = &verified.pat;
         let resource = self.resource_for(pat, named)?;
         let scope = granted_scope(pat, resource, request.scope.as_deref())?;
-        let mut ttl = self.settings.exchange_ttl_secs;
+        let mut ttl = self.settings.exchange.ttl_secs;
         if let Some(expires_at) = pat.expires_at {
             ttl = ttl.min(expires_at.seconds() - now.seconds());
         }
@@ -147,11 +147,11 @@ impl Issuer {
     async fn refuse(&self, client: &Client, origin: &Origin) -> OAuthError {
         let keys = super::exchange_limits::counter_keys(origin, &client.id);
         let now = self.clock.now();
-        let window = self.settings.exchange_failure_window_secs;
+        let window = self.settings.exchange.failure_window_secs;
         let ttl = Duration::from_secs(u64::try_from(window).unwrap_or(900));
         let limits = [
-            self.settings.exchange_failures_per_ip,
-            self.settings.exchange_failures_per_client,
+            self.settings.exchange.failures_per_ip,
+            self.settings.exchange.failures_per_client,
         ];
         let mut throttled = false;
         for (key, limit) in keys.into_iter().zip(limits) {

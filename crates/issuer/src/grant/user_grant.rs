@@ -43,12 +43,12 @@ impl Issuer {
             absolute_expires_at: now.plus_secs(
                 client
                     .refresh_absolute_ttl
-                    .unwrap_or(self.settings.refresh_absolute_ttl_secs),
+                    .unwrap_or(self.settings.tokens.refresh_absolute_ttl_secs),
             ),
             idle_expires_at: now.plus_secs(
                 client
                     .refresh_idle_ttl
-                    .unwrap_or(self.settings.refresh_idle_ttl_secs),
+                    .unwrap_or(self.settings.tokens.refresh_idle_ttl_secs),
             ),
             revoked_at: None,
         };

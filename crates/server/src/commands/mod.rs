@@ -17,7 +17,7 @@ pub async fn run(cli: Cli) -> CommandResult {
     match cli.command {
         Command::Serve => crate::serve::serve(config).await,
         Command::Migrate => {
-            let stores = app::open_database(&config, true).await?;
+            let stores = app::open_database(&config, &Runtime::default(), true).await?;
             let pending = stores.sql.pending_migrations().await?;
             println!("database is up to date ({} pending)", pending.len());
             Ok(())

@@ -223,9 +223,9 @@ fn second_step_limits_can_be_tightened_but_not_loosened() {
     tight.mfa.device_trust_days = 7;
     tight.mfa.step_up_window_secs = 300;
     tight.validate().unwrap();
-    let settings = tight.mfa.settings();
+    let settings = &tight.mfa;
     assert_eq!(settings.tries_per_challenge, 3);
-    assert_eq!(settings.device_trust_secs, 7 * 86_400);
+    assert_eq!(settings.device_trust_secs(), 7 * 86_400);
 }
 
 #[test]
@@ -259,4 +259,42 @@ fn device_grant_lifetimes_are_bounded() {
     ok.tokens.device_code_ttl_secs = 1800;
     ok.tokens.device_poll_interval_secs = 1;
     ok.validate().unwrap();
+}
+
+#[test]
+fn domain_sections_read_the_keys_operators_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = load_with(
+        dir.path(),
+        "[tokens]\nid_token_alg = \"ES256\"\n\
+         [passwords]\nargon2_m_cost_kib = 20000\nmax_concurrent_hashes = 3\n\
+         [mfa]\ndevice_trust_days = 7\n\
+         [pats]\ncache = false\nexchange_ttl_secs = 600\n\
+         [[resources]]\nidentifier = \"api.example.com\"\nscopes = [\"repo:read\"]\n",
+    )
+    .unwrap();
+    assert_eq!(config.tokens.id_token_alg, "ES256");
+    assert_eq!(config.passwords.m_cost_kib, 20_000);
+    assert_eq!(config.passwords.max_concurrent_hashes, 3);
+    assert_eq!(
+        config.passwords.max_len_bytes, 1024,
+        "not a key: the default"
+    );
+    assert_eq!(config.mfa.device_trust_secs(), 7 * 86_400);
+    assert!(!config.pats.cache);
+    assert_eq!(config.pats.exchange().ttl_secs, 600);
+    assert!(config.resources.find("api.example.com").is_some());
+
+    for (section, key) in [
+        ("passwords", "m_cost_kib"),
+        ("passwords", "min_len"),
+        ("mfa", "challenge_ttl_secs"),
+        ("pats", "cache_max_entries"),
+        ("pats", "resources"),
+    ] {
+        let err = load_with(dir.path(), &format!("[{section}]\n{key} = 1\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{section}.{key}: {err}");
+    }
 }

@@ -3,13 +3,12 @@
 //! Two halves, both on every backend:
 //!
 //! * Over HTTP, with a recording `Rng` injected into the server: every secret the server mints
-//!   with the `Rng` — client secret, sign-in flow id, session id, authorization code, refresh
-//!   token — and the other values it draws (the access token's `jti`, the signing keys' `kid`,
-//!   the key-encryption and token-hash key files, the argon2 salt) is its prefix plus the
-//!   encoding of exactly one whole draw of the `Rng`. So its payload is CSPRNG output and nothing else: not the
-//!   time, not the user, not a counter. Two sign-ins of one user at one `ManualClock` instant
-//!   get different values of every kind. The CSRF token, drawn from the OS by `getrandom`
-//!   directly, gets the shape checks.
+//!   with the `Rng` — client secret, sign-in flow id, session id, CSRF token, authorization
+//!   code, refresh token — and the other values it draws (the access token's `jti`, the
+//!   signing keys' `kid`, the key-encryption and token-hash key files, the argon2 salt) is its
+//!   prefix plus the encoding of exactly one whole draw of the `Rng`. So its payload is CSPRNG
+//!   output and nothing else: not the time, not the user, not a counter. Two sign-ins of one
+//!   user at one `ManualClock` instant get different values of every kind.
 //! * In bulk: 10,000 values of each kind from the functions production calls (for refresh
 //!   tokens the exact expression the grant uses; see [`bulk_refresh_tokens`]), all at one
 //!   clock instant for one user: unique, base64url of ≥ 128 random bits after the kind
@@ -176,16 +175,14 @@ async fn s11_every_minted_secret_is_one_whole_rng_draw_and_two_sign_ins_at_one_i
                     kind.name
                 );
             }
-            // Not from the injected Rng but from the OS: the shape is all we can see.
-            payload(CSRF, &minted.csrf);
         }
-        for ((kind, a), (_, b)) in first.all().into_iter().zip(second.all()) {
+        for ((kind, a), (_, b)) in first.drawn().into_iter().zip(second.drawn()) {
             assert_ne!(a, b, "{}: same user, same instant, same value", kind.name);
         }
         let everything: Vec<&str> = first
-            .all()
+            .drawn()
             .into_iter()
-            .chain(second.all())
+            .chain(second.drawn())
             .map(|(_, v)| v)
             .collect();
         let distinct: HashSet<&str> = everything.iter().copied().collect();
@@ -210,18 +207,13 @@ impl Minted {
     fn drawn(&self) -> Vec<(Kind, &str)> {
         vec![
             (FLOW, self.flow.as_str()),
+            (CSRF, &self.csrf),
             (SESSION, &self.session),
             (CODE, &self.code),
             (REFRESH, &self.refresh),
             (REFRESH, &self.rotated_refresh),
             (JTI, &self.jti),
         ]
-    }
-
-    fn all(&self) -> Vec<(Kind, &str)> {
-        let mut all = self.drawn();
-        all.push((CSRF, &self.csrf));
-        all
     }
 }
 
@@ -307,20 +299,20 @@ async fn s11_ten_thousand_of_each_kind_are_unique_base64url_and_pass_chi_square(
             (CLIENT_SECRET, bulk_client_secrets(&app).await),
             (JTI, bulk_jtis(&app).await),
             (KID, bulk_kids(&*app.app.state.rng)),
-            (CSRF, bulk_csrf()),
+            (CSRF, bulk_csrf(&*app.app.state.rng)),
             (REFRESH, bulk_refresh_tokens()),
         ];
         assert_eq!(app.clock.now(), instant, "all minted at one instant");
 
-        // Everything but the CSRF tokens (OS) and the refresh tokens (see below) came out of
-        // the app's Rng, one whole draw per value.
+        // Everything but the refresh tokens (see below) came out of the app's Rng, one whole
+        // draw per value.
         let draws: HashSet<Vec<u8>> = rng.draws().into_iter().collect();
         let mut seen = HashSet::new();
         let tests = chi_square_tests_per_kind(&samples) * samples.len();
         for (kind, values) in &mut samples {
             assert_eq!(values.len(), SAMPLES, "{}", kind.name);
             let payloads: Vec<Vec<u8>> = values.iter().map(|v| payload(*kind, v)).collect();
-            if kind.name != CSRF.name && kind.name != REFRESH.name {
+            if kind.name != REFRESH.name {
                 assert!(
                     payloads.iter().all(|p| draws.contains(p)),
                     "{}: a value is not one whole draw of the Rng",
@@ -489,16 +481,9 @@ fn bulk_kids(rng: &dyn Rng) -> Vec<String> {
         .collect()
 }
 
-fn bulk_csrf() -> Vec<String> {
+fn bulk_csrf(rng: &dyn Rng) -> Vec<String> {
     (0..SAMPLES)
-        .map(|_| {
-            ensure_token(
-                CookieJar::new(),
-                CsrfConfig::default(),
-                &lanyard_core::OsRng,
-            )
-            .1
-        })
+        .map(|_| ensure_token(CookieJar::new(), CsrfConfig::default(), rng).1)
         .collect()
 }
 

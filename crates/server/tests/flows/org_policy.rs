@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use lanyard_core::model::{AccountStatus, ClientAuthMethod, GrantType, OrgRole};
+use lanyard_core::model::{ResourceServer, Resources};
 use lanyard_core::ports::AuditRepo;
 use lanyard_core::{Clock as _, Origin};
 use lanyard_identity::IdentityError;
@@ -15,7 +16,7 @@ use lanyard_identity::orgs::Actor;
 use lanyard_identity::pats::{Expiry, PatRequest};
 use lanyard_mfa::totp;
 use lanyard_server::NewClient;
-use lanyard_server::config::{Config, ResourceConfig};
+use lanyard_server::config::Config;
 use lanyard_testkit::recording::cookie_value;
 use lanyard_testkit::{Browser, PASSWORD, TestApp};
 use reqwest::cookie::Jar;
@@ -36,10 +37,10 @@ const API: &str = "api.example.com";
 const ENROLL_TEXT: &str = "Your organization requires an authenticator app";
 
 fn configure(c: &mut Config) {
-    c.resources = vec![ResourceConfig {
+    c.resources = Resources(vec![ResourceServer {
         identifier: API.to_owned(),
         scopes: vec!["repo:read".to_owned()],
-    }];
+    }]);
 }
 
 /// The org with a member and an admin (neither has an authenticator app), an outsider, an

@@ -4,10 +4,12 @@
 
 use std::sync::Arc;
 
+use lanyard_core::ids::random_uuid;
 use lanyard_core::model::{ClientAuthMethod, GrantType, PatId};
-use lanyard_core::{Clock, Origin};
+use lanyard_core::model::{ResourceServer, Resources};
+use lanyard_core::{Clock, Origin, OsRng};
 use lanyard_server::NewClient;
-use lanyard_server::config::{Config, ResourceConfig};
+use lanyard_server::config::Config;
 use lanyard_testkit::recording::cookie_value;
 use lanyard_testkit::{Browser, PASSWORD, TestApp};
 use reqwest::cookie::Jar;
@@ -28,16 +30,16 @@ const API: &str = "api.example.com";
 const FILES: &str = "files.example.com";
 
 fn configure(c: &mut Config) {
-    c.resources = vec![
-        ResourceConfig {
+    c.resources = Resources(vec![
+        ResourceServer {
             identifier: API.to_owned(),
             scopes: vec!["repo:read".to_owned(), "repo:write".to_owned()],
         },
-        ResourceConfig {
+        ResourceServer {
             identifier: FILES.to_owned(),
             scopes: vec!["files:read".to_owned()],
         },
-    ];
+    ]);
     c.pats.exchange_failures_per_ip = 8;
 }
 
@@ -618,7 +620,12 @@ async fn s25_s27_revocation_stops_exchanges_and_deactivates_minted_tokens() {
         );
         // Revoking again, or someone else's id, says nothing useful.
         assert_eq!(owner.revoke(&app, &id).await, 204);
-        assert_eq!(owner.revoke(&app, &PatId::new().to_string()).await, 404);
+        assert_eq!(
+            owner
+                .revoke(&app, &PatId(random_uuid(&OsRng)).to_string())
+                .await,
+            404
+        );
         assert_eq!(owner.revoke(&app, "not-an-id").await, 404);
         let (_, list) = owner.get(&app, "/account/pats").await;
         assert_eq!(list, json!([]));

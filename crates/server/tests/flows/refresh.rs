@@ -380,7 +380,8 @@ async fn s15_disabling_the_user_ends_their_refresh_tokens() {
 
 #[test]
 fn s14_the_grace_window_is_off_by_default_and_bounded() {
-    use lanyard_server::config::{Config, ConfigError, MAX_REFRESH_GRACE_SECS};
+    use lanyard_issuer::MAX_REFRESH_GRACE_SECS;
+    use lanyard_server::config::{Config, ConfigError};
     let mut config = Config::default();
     assert_eq!(config.tokens.refresh_grace_secs, 0, "strict by default");
     for ok in [0, 1, MAX_REFRESH_GRACE_SECS] {

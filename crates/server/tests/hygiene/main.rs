@@ -37,7 +37,7 @@ use base64::engine::general_purpose::STANDARD;
 use lanyard_core::{OsRng, Secret};
 use lanyard_crypto::password::{PasswordHasher, PasswordPolicy};
 use lanyard_crypto::{Kek, TokenHasher};
-use lanyard_server::config::PasswordsConfig;
+use lanyard_server::config::Config;
 use lanyard_testkit::Backend;
 
 use crate::dump::Value;
@@ -471,14 +471,10 @@ fn s56_the_database_holds_hashes_and_ciphertext_never_a_secret_or_a_jwt() {
 
         // Passwords: argon2id PHC strings at the configured parameters — the production
         // defaults, since the scenario sets none — which are the documented minimum.
-        let configured = PasswordsConfig::default();
+        let configured = Config::default().passwords;
         let policy = PasswordPolicy::default();
         assert_eq!(
-            (
-                configured.argon2_m_cost_kib,
-                configured.argon2_t_cost,
-                configured.argon2_p_cost
-            ),
+            (configured.m_cost_kib, configured.t_cost, configured.p_cost),
             (policy.m_cost_kib, policy.t_cost, policy.p_cost),
             "the server's default is the crypto crate's documented policy"
         );
@@ -501,9 +497,7 @@ fn s56_the_database_holds_hashes_and_ciphertext_never_a_secret_or_a_jwt() {
                 parts[3],
                 format!(
                     "m={},t={},p={}",
-                    configured.argon2_m_cost_kib,
-                    configured.argon2_t_cost,
-                    configured.argon2_p_cost
+                    configured.m_cost_kib, configured.t_cost, configured.p_cost
                 ),
                 "{phc}"
             );
@@ -512,7 +506,7 @@ fn s56_the_database_holds_hashes_and_ciphertext_never_a_secret_or_a_jwt() {
             assert_eq!(b64.decode(parts[5]).unwrap().len(), 32, "hash of {phc}");
             // And it is the hash of the password the scenario chose.
             let password = run.secrets.iter().find(|s| s.what == "password").unwrap();
-            let hasher = PasswordHasher::new(policy, 1, std::sync::Arc::new(OsRng)).unwrap();
+            let hasher = PasswordHasher::new(policy, std::sync::Arc::new(OsRng)).unwrap();
             let check = tokio::runtime::Runtime::new()
                 .unwrap()
                 .block_on(hasher.verify(Secret::new(password.value.clone()), Some(phc)))

@@ -88,7 +88,10 @@ impl Monitor {
     /// Sends a sentinel command from another connection and returns everything MONITOR
     /// printed up to it: all commands sent before this call are in it.
     pub async fn finish(self) -> String {
-        let sentinel = format!("lanyard-hygiene-sentinel-{}", uuid::Uuid::new_v4().simple());
+        let sentinel = format!(
+            "lanyard-hygiene-sentinel-{}",
+            lanyard_core::ids::random_uuid(&lanyard_core::OsRng).simple()
+        );
         let mut other = connect(&self.url).await;
         other.write_all(&resp(&["ECHO", &sentinel])).await.unwrap();
         let wait = async {

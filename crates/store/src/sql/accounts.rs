@@ -57,7 +57,7 @@ impl SqlStore {
 impl AccountRepo for SqlStore {
     async fn insert_account(&self, new: NewAccount, now: Timestamp) -> Result<Account, StoreError> {
         let account = Account {
-            id: AccountId::new(),
+            id: AccountId(self.new_id()),
             email: new.email,
             email_normalized: new.email_normalized,
             email_verified: new.email_verified,

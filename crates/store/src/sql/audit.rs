@@ -1,11 +1,11 @@
-//! [`AuditRepo`] on SQL: append-only; the row id is a fresh UUIDv7.
+//! [`AuditRepo`] on SQL: append-only; the row id is a fresh UUIDv7 from the injected clock
+//! and rng, so ties within a second list in insertion order.
 
 use async_trait::async_trait;
 use lanyard_core::StoreError;
 use lanyard_core::model::AuditEvent;
 use lanyard_core::ports::AuditRepo;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use uuid::Uuid;
 
 use super::{SqlStore, ts};
 use crate::entity::audit_event::{ActiveModel, Column, Entity, Model};
@@ -29,7 +29,7 @@ fn to_domain(row: Model) -> AuditEvent {
 impl AuditRepo for SqlStore {
     async fn insert_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let row = ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(self.new_id()),
             at: Set(event.at.seconds()),
             kind: Set(event.kind.clone()),
             actor: Set(event.actor.clone()),

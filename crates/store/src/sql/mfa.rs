@@ -157,9 +157,9 @@ async fn commit(txn: DatabaseTransaction, context: &'static str) -> Result<(), S
     txn.commit().await.map_err(|e| error::db(context, e))
 }
 
-fn new_code(account: AccountId, code_hash: &str, now: Timestamp) -> code::ActiveModel {
+fn new_code(id: Uuid, account: AccountId, code_hash: &str, now: Timestamp) -> code::ActiveModel {
     code::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         account_id: Set(account.0),
         code_hash: Set(code_hash.to_owned()),
         created_at: Set(now.seconds()),
@@ -471,7 +471,7 @@ impl MfaRepo for SqlStore {
             rollback(txn, CONTEXT).await?;
             return Ok(false);
         }
-        code::Entity::insert(new_code(account, replacement_hash, now))
+        code::Entity::insert(new_code(self.new_id(), account, replacement_hash, now))
             .exec_without_returning(&txn)
             .await
             .map_err(|e| error::db(CONTEXT, e))?;
@@ -495,7 +495,7 @@ impl MfaRepo for SqlStore {
             .exec(&txn)
             .await
             .map_err(|e| error::db(CONTEXT, e))?;
-        code::Entity::insert(new_code(account, code_hash, now))
+        code::Entity::insert(new_code(self.new_id(), account, code_hash, now))
             .exec_without_returning(&txn)
             .await
             .map_err(|e| error::db(CONTEXT, e))?;

@@ -13,9 +13,10 @@ mod refresh;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use lanyard_core::StoreError;
+use lanyard_core::{Clock, Rng, StoreError};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
@@ -40,15 +41,31 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const MIGRATION_LOCK_KEY: i64 = 0x6c61_6e79_6172_644d;
 
 /// The durable store. Cheap to clone: clones share one connection pool.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SqlStore {
     db: DatabaseConnection,
+    /// What the ids of new rows (accounts, audit events, backup codes) are made from.
+    clock: Arc<dyn Clock>,
+    rng: Arc<dyn Rng>,
+}
+
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore")
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SqlStore {
     /// Connects to `sqlite://path?mode=rwc` (creating the parent folder and the file) or
-    /// `postgres://…`. The URL never appears in errors: it may carry a password.
-    pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
+    /// `postgres://…`. The URL never appears in errors: it may carry a password. New rows
+    /// get ids from `clock` and `rng` (UUIDv7, `lanyard_core::ids::uuid_v7`).
+    pub async fn connect(
+        url: &str,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn Rng>,
+    ) -> Result<SqlStore, StoreError> {
         let mut options = ConnectOptions::new(url);
         options
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -79,7 +96,12 @@ impl SqlStore {
         let db = Database::connect(options)
             .await
             .map_err(|e| error::db("connect", e))?;
-        Ok(SqlStore { db })
+        Ok(SqlStore { db, clock, rng })
+    }
+
+    /// A UUIDv7 for a new row: ordered by creation, like the rows' second-resolution times.
+    fn new_id(&self) -> uuid::Uuid {
+        lanyard_core::ids::uuid_v7(&*self.clock, &*self.rng)
     }
 
     pub fn is_sqlite(&self) -> bool {

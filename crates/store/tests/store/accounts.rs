@@ -5,7 +5,7 @@ use lanyard_core::ports::{AccountRepo, ClientRepo, ConsentRepo};
 use lanyard_core::{AccountId, ClientId, StoreError};
 use lanyard_store::SqlStore;
 
-use crate::support::{NOW, account, client, new_account};
+use crate::support::{self, NOW, account, client, new_account};
 
 durable_contract!(
     inserted_account_round_trips,
@@ -72,7 +72,10 @@ async fn email_lookup_is_case_insensitive_through_the_normalized_column(store: &
 }
 
 async fn unknown_account_is_not_found(store: &SqlStore) {
-    let err = store.get_account(AccountId::new()).await.unwrap_err();
+    let err = store
+        .get_account(AccountId(support::random_id()))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
 }
 
@@ -115,7 +118,7 @@ async fn status_and_password_updates_persist(store: &SqlStore) {
     assert_eq!(account.updated_at, later.plus_secs(1));
     assert_eq!(account.created_at, NOW);
 
-    let missing = AccountId::new();
+    let missing = AccountId(support::random_id());
     let err = store
         .update_account_status(missing, AccountStatus::Active, later)
         .await

@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use lanyard_core::model::{DeviceId, MfaMethod, MfaState, TrustedDevice};
 use lanyard_core::ports::MfaRepo;
-use lanyard_core::{AccountId, StoreError, Timestamp};
+use lanyard_core::{AccountId, ManualClock, OsRng, StoreError, Timestamp};
 use lanyard_store::SqlStore;
 use tokio::sync::Barrier;
 
-use crate::support::{NOW, account};
+use crate::support::{self, NOW, account};
 
 durable_contract!(
     an_account_without_mfa_rows_has_the_default_state,
@@ -35,7 +35,7 @@ durable_contract!(
 );
 
 async fn new_account(store: &SqlStore) -> AccountId {
-    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let tag = support::random_id().simple().to_string();
     account(store, &format!("{tag}@example.com")).await
 }
 
@@ -83,7 +83,7 @@ async fn an_account_without_mfa_rows_has_the_default_state(store: &SqlStore) {
             .is_empty()
     );
     // An account nobody created has the default too (reads never fail on absence).
-    let ghost = AccountId::new();
+    let ghost = AccountId(support::random_id());
     assert_eq!(store.mfa_state(ghost).await.unwrap(), MfaState::new(ghost));
     // Clearing failures creates nothing.
     store.clear_mfa_failures(id).await.unwrap();
@@ -570,7 +570,7 @@ async fn replacing_the_backup_code_retires_the_old_one(store: &SqlStore) {
 
 fn device(account: AccountId, token_hash: &str, created_at: Timestamp) -> TrustedDevice {
     TrustedDevice {
-        id: DeviceId::new(),
+        id: DeviceId::new(&ManualClock::new(created_at), &OsRng),
         account_id: account,
         token_hash: token_hash.to_owned(),
         label: "Firefox on Linux — Zoë's \"laptop\" 🦀".to_owned(),
@@ -616,7 +616,7 @@ async fn trusted_devices_insert_find_touch_and_list(store: &SqlStore) {
     assert_eq!(touched.last_used_at, used);
     assert_eq!(touched.created_at, NOW);
     store
-        .touch_trusted_device(DeviceId::new(), used)
+        .touch_trusted_device(DeviceId(support::random_id()), used)
         .await
         .unwrap();
 
@@ -668,7 +668,7 @@ async fn revoking_a_trusted_device_needs_its_own_account(store: &SqlStore) {
     );
     assert!(
         !store
-            .revoke_trusted_device(id, DeviceId::new(), at)
+            .revoke_trusted_device(id, DeviceId(support::random_id()), at)
             .await
             .unwrap()
     );
@@ -757,7 +757,7 @@ async fn a_duplicate_device_token_conflicts(store: &SqlStore) {
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     // A device of an account that does not exist is refused by the foreign key.
     let err = store
-        .insert_trusted_device(&device(AccountId::new(), "orphan", NOW))
+        .insert_trusted_device(&device(AccountId(support::random_id()), "orphan", NOW))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");

@@ -138,8 +138,8 @@ async fn fresh_database_migrates_once_under_concurrency(db: &Db, url_twin: SqlSt
 async fn sqlite_fresh_database_migrates_once_under_concurrency() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/a/b/lanyard.db?mode=rwc", dir.path().display());
-    let first = SqlStore::connect(&url).await.unwrap();
-    let twin = SqlStore::connect(&url).await.unwrap();
+    let first = support::connect(&url).await.unwrap();
+    let twin = support::connect(&url).await.unwrap();
     assert!(
         dir.path().join("a/b/lanyard.db").exists(),
         "folder and file created"
@@ -153,14 +153,14 @@ async fn postgres_fresh_database_migrates_once_under_concurrency() {
     let Some(db) = support::postgres_unmigrated().await else {
         return;
     };
-    let twin = SqlStore::connect(&db.url).await.unwrap();
+    let twin = support::connect(&db.url).await.unwrap();
     fresh_database_migrates_once_under_concurrency(&db, twin).await;
     db.cleanup().await;
 }
 
 #[tokio::test]
 async fn an_unreachable_postgres_is_unavailable_and_the_url_stays_secret() {
-    let err = SqlStore::connect("postgres://lanyard:hunter2@127.0.0.1:1/lanyard")
+    let err = support::connect("postgres://lanyard:hunter2@127.0.0.1:1/lanyard")
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
@@ -169,7 +169,7 @@ async fn an_unreachable_postgres_is_unavailable_and_the_url_stays_secret() {
 
 #[tokio::test]
 async fn in_memory_sqlite_works() {
-    let store = SqlStore::connect("sqlite::memory:").await.unwrap();
+    let store = support::connect("sqlite::memory:").await.unwrap();
     store.migrate().await.unwrap();
     assert!(store.pending_migrations().await.unwrap().is_empty());
     assert!(store.list_signing_keys().await.unwrap().is_empty());

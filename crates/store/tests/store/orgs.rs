@@ -4,10 +4,10 @@
 
 use lanyard_core::model::{Membership, OrgId, OrgRole, Organization};
 use lanyard_core::ports::OrgRepo;
-use lanyard_core::{AccountId, StoreError, Timestamp};
+use lanyard_core::{AccountId, ManualClock, OsRng, StoreError, Timestamp};
 use lanyard_store::SqlStore;
 
-use crate::support::{NOW, account};
+use crate::support::{self, NOW, account};
 
 durable_contract!(
     a_slug_is_taken_once,
@@ -19,7 +19,7 @@ durable_contract!(
 
 fn org(slug: &str) -> Organization {
     Organization {
-        id: OrgId::new(),
+        id: OrgId::new(&ManualClock::new(NOW), &OsRng),
         slug: slug.to_owned(),
         name: format!("Org {slug}"),
         authenticator_required_since: None,
@@ -28,7 +28,7 @@ fn org(slug: &str) -> Organization {
 }
 
 async fn new_account(store: &SqlStore) -> AccountId {
-    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let tag = support::random_id().simple().to_string();
     account(store, &format!("{tag}@example.com")).await
 }
 
@@ -72,7 +72,7 @@ async fn a_member_keeps_the_first_join_time_when_the_role_changes(store: &SqlSto
     let stranger = new_account(store).await;
     assert_eq!(store.member_role(o.id, stranger).await.unwrap(), None);
     // A membership of an account that does not exist is refused by the foreign key.
-    let ghost = member(&o, AccountId::new(), OrgRole::Member, 100);
+    let ghost = member(&o, AccountId(support::random_id()), OrgRole::Member, 100);
     assert!(store.put_member(&ghost).await.is_err());
 }
 
@@ -111,7 +111,7 @@ async fn the_policy_switch_reports_only_changes(store: &SqlStore) {
     assert!(store.set_authenticator_required(o.id, None).await.unwrap());
     assert!(
         !store
-            .set_authenticator_required(OrgId::new(), Some(Timestamp(1)))
+            .set_authenticator_required(OrgId(support::random_id()), Some(Timestamp(1)))
             .await
             .unwrap()
     );

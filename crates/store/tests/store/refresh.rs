@@ -10,7 +10,7 @@ use lanyard_core::{FamilyId, StoreError, Timestamp};
 use lanyard_store::SqlStore;
 use tokio::sync::Barrier;
 
-use crate::support::{NOW, account, client, family, family_for};
+use crate::support::{self, NOW, account, client, family, family_for};
 
 durable_contract!(
     rotation_retires_the_token_and_moves_the_idle_expiry,
@@ -185,7 +185,13 @@ async fn an_unknown_token_is_unknown(store: &SqlStore) {
     assert_eq!(outcome, RotateOutcome::Unknown);
     assert_eq!(store.find_family_by_token("t1").await.unwrap(), None);
     assert_eq!(store.find_family_by_token("nope").await.unwrap(), None);
-    assert_eq!(store.find_family(FamilyId::new()).await.unwrap(), None);
+    assert_eq!(
+        store
+            .find_family(FamilyId(support::random_id()))
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 async fn twenty_concurrent_rotations_of_one_token_rotate_once(store: &SqlStore) {
@@ -237,7 +243,12 @@ async fn revoke_family_reports_whether_it_was_live(store: &SqlStore) {
         Some(NOW.plus_secs(1)),
         "first revocation time kept"
     );
-    assert!(!store.revoke_family(FamilyId::new(), NOW).await.unwrap());
+    assert!(
+        !store
+            .revoke_family(FamilyId(support::random_id()), NOW)
+            .await
+            .unwrap()
+    );
 
     let expired = family(store, "t1").await;
     assert!(
@@ -288,7 +299,7 @@ async fn revoking_an_accounts_families_spares_other_accounts(store: &SqlStore) {
 async fn families_insert_with_or_without_a_first_token(store: &SqlStore) {
     let fam = family(store, "first").await;
     let mut tokenless = fam.clone();
-    tokenless.id = FamilyId::new();
+    tokenless.id = FamilyId(support::random_id());
     store
         .insert_family(NewRefreshFamily {
             family: tokenless.clone(),
@@ -316,7 +327,7 @@ async fn families_insert_with_or_without_a_first_token(store: &SqlStore) {
 
     // A family must belong to a known client and account.
     let mut stray = fam.clone();
-    stray.id = FamilyId::new();
+    stray.id = FamilyId(support::random_id());
     stray.client_id = lanyard_core::ClientId::parse("ghost").unwrap();
     let err = store
         .insert_family(NewRefreshFamily {

@@ -7,7 +7,7 @@ use lanyard_core::model::{
     AccountStatus, Client, ClientAuthMethod, GrantType, NewAccount, NewRefreshFamily, RefreshFamily,
 };
 use lanyard_core::ports::{AccountRepo, ClientRepo, EphemeralStore, RefreshRepo};
-use lanyard_core::{AccountId, ClientId, FamilyId, ManualClock, Timestamp};
+use lanyard_core::{AccountId, ClientId, FamilyId, ManualClock, OsRng, StoreError, Timestamp};
 use lanyard_store::testing::{
     TempPostgres, cleanup_redis_prefix, postgres_url_from_env, redis_url_from_env,
     temp_redis_prefix,
@@ -15,6 +15,16 @@ use lanyard_store::testing::{
 use lanyard_store::{MemoryStore, RedisStore, SqlStore};
 
 pub const NOW: Timestamp = Timestamp(1_700_000_000);
+
+/// A SQL store whose new rows get ids from a clock at [`NOW`] and the OS generator.
+pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
+    SqlStore::connect(url, Arc::new(ManualClock::new(NOW)), Arc::new(OsRng)).await
+}
+
+/// An id no row has (or a unique tag).
+pub fn random_id() -> uuid::Uuid {
+    lanyard_core::ids::random_uuid(&OsRng)
+}
 
 pub struct Db {
     pub store: SqlStore,
@@ -51,7 +61,7 @@ pub async fn sqlite_unmigrated() -> Db {
         "sqlite://{}/nested/lanyard.db?mode=rwc",
         dir.path().display()
     );
-    let store = SqlStore::connect(&url).await.unwrap();
+    let store = connect(&url).await.unwrap();
     assert!(store.is_sqlite());
     Db {
         store,
@@ -70,7 +80,7 @@ pub async fn sqlite() -> Db {
 pub async fn postgres_unmigrated() -> Option<Db> {
     let admin = postgres_url_from_env()?;
     let (url, guard) = TempPostgres::create(&admin).await.unwrap();
-    let store = SqlStore::connect(&url).await.unwrap();
+    let store = connect(&url).await.unwrap();
     assert!(!store.is_sqlite());
     Some(Db {
         store,
@@ -210,7 +220,7 @@ pub fn client(id: &str) -> Client {
 /// A live family (idle expiry NOW+100, absolute NOW+1000) of a new account and client,
 /// whose current token is `first_token`.
 pub async fn family(store: &SqlStore, first_token: &str) -> RefreshFamily {
-    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let tag = random_id().simple().to_string();
     let account = account(store, &format!("{tag}@example.com")).await;
     let client = client(&format!("client-{tag}"));
     store.insert_client(&client).await.unwrap();
@@ -224,7 +234,7 @@ pub async fn family_for(
     first_token: &str,
 ) -> RefreshFamily {
     let family = RefreshFamily {
-        id: FamilyId::new(),
+        id: FamilyId::new(&ManualClock::new(NOW), &OsRng),
         client_id: client.clone(),
         account_id: account,
         scope: "openid offline_access".to_owned(),

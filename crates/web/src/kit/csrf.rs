@@ -30,7 +30,8 @@ pub struct CsrfConfig {
 /// Returns the token to embed in a form, and the jar to send back with the response.
 ///
 /// Reuses the browser's existing token if it has a well-formed one (so open tabs stay valid);
-/// otherwise draws a new one from the injected RNG and adds the cookie to the jar.
+/// otherwise draws a new one from the injected `rng` (the OS generator in production, which
+/// aborts rather than fall back to a weaker one) and adds the cookie to the jar.
 pub fn ensure_token(jar: CookieJar, config: CsrfConfig, rng: &dyn Rng) -> (CookieJar, String) {
     if let Some(existing) = jar.get(CSRF_COOKIE).map(Cookie::value)
         && is_well_formed(existing)

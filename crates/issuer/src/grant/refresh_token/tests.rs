@@ -5,10 +5,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use lanyard_core::ids::random_uuid;
 use lanyard_core::model::GraceSeal;
 use lanyard_core::model::{
     Account, AccountStatus, AuditEvent, Client, ClientAuthMethod, Consent, GrantType, NewAccount,
-    NewRefreshFamily, RefreshFamily, RotateOutcome, SigningAlg,
+    NewRefreshFamily, PatExchangeSettings, RefreshFamily, Resources, RotateOutcome, SigningAlg,
 };
 use lanyard_core::ports::{
     AccountRepo, AuditRepo, ClientRepo, ConsentRepo, EphemeralStore, RefreshRepo,
@@ -26,7 +27,7 @@ use crate::clients::ClientService;
 use crate::error::ErrorCode;
 use crate::grant::{GrantRequest, TokenResponse};
 use crate::issuer::{Issuer, IssuerDeps};
-use crate::settings::IssuerSettings;
+use crate::settings::{IssuerSettings, TokenSettings};
 
 const NOW: Timestamp = Timestamp(1_800_000_000);
 const RT1: &str = "lyd_rt_c2VjcmV0LXJlZnJlc2gtdG9rZW4tb25lLWZvci10ZXN0cw";
@@ -213,7 +214,7 @@ pub(crate) struct Harness {
 pub(crate) fn harness(grace_secs: i64) -> Harness {
     let client_id = ClientId::parse("rp").unwrap();
     let account = Account {
-        id: AccountId::new(),
+        id: AccountId(random_uuid(&OsRng)),
         email: "a@example.com".to_owned(),
         email_normalized: "a@example.com".to_owned(),
         email_verified: true,
@@ -224,7 +225,7 @@ pub(crate) fn harness(grace_secs: i64) -> Harness {
         updated_at: NOW,
     };
     let family = RefreshFamily {
-        id: FamilyId::new(),
+        id: FamilyId(random_uuid(&OsRng)),
         client_id: client_id.clone(),
         account_id: account.id,
         scope: "openid email".to_owned(),
@@ -244,11 +245,20 @@ pub(crate) fn harness(grace_secs: i64) -> Harness {
         revoked: Mutex::new(Vec::new()),
         audit: Mutex::new(Vec::new()),
     });
-    let mut settings = IssuerSettings::new("https://id.example.com");
-    // ES256 for both: RSA key generation would dominate the test's run time.
-    settings.access_token_alg = SigningAlg::ES256;
-    settings.id_token_alg = SigningAlg::ES256;
-    settings.refresh_grace_secs = grace_secs;
+    let tokens = TokenSettings {
+        // ES256 for both: RSA key generation would dominate the test's run time.
+        access_token_alg: "ES256".to_owned(),
+        id_token_alg: "ES256".to_owned(),
+        refresh_grace_secs: grace_secs,
+        ..TokenSettings::default()
+    };
+    let settings = IssuerSettings::new(
+        "https://id.example.com",
+        tokens,
+        PatExchangeSettings::default(),
+        Resources::default(),
+    )
+    .unwrap();
     let kek = Kek::from_bytes([7u8; 32]);
     let record = generate_signing_key(
         SigningAlg::ES256,
@@ -373,7 +383,14 @@ async fn s14_grace_mode_seals_the_successor_for_the_presented_token_only() {
         rt2
     );
     assert!(open_successor(&rt2, &seal.sealed_successor, &aad).is_err());
-    assert!(open_successor(RT1, &seal.sealed_successor, &seal_aad(FamilyId::new())).is_err());
+    assert!(
+        open_successor(
+            RT1,
+            &seal.sealed_successor,
+            &seal_aad(FamilyId(random_uuid(&OsRng)))
+        )
+        .is_err()
+    );
     let at_rest = String::from_utf8_lossy(&seal.sealed_successor);
     assert!(!at_rest.contains(&rt2[7..]));
 }

@@ -149,7 +149,7 @@ fn pats_page(
     let now = state.clock.now();
     let settings = state.pats.settings();
     let mut scopes: Vec<ScopeChoice> = Vec::new();
-    for resource in &settings.resources.0 {
+    for resource in &state.pats.resources().0 {
         for scope in &resource.scopes {
             if scopes.iter().all(|s| &s.value != scope) {
                 let index = scopes.len();

@@ -3,7 +3,6 @@
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar};
-
 use lanyard_core::OsRng;
 
 use crate::kit::csrf::{CSRF_COOKIE, CsrfConfig, ensure_token, verify};

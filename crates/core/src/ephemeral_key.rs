@@ -1,0 +1,165 @@
+//! Every key the ephemeral store holds, as one enum: the shapes are in one place, so two
+//! crates can not pick the same prefix and a key can not be built from the wrong parts.
+//!
+//! The rendered strings are a storage format: Redis holds values under them across
+//! upgrades, and the hygiene tests check that each one ends in a keyed hash or an identifier
+//! that is no secret. `tests::every_key_renders_as_stored` pins them.
+
+use std::fmt;
+
+use crate::{AccountId, ClientId};
+
+/// A key of the [`EphemeralStore`](crate::ports::EphemeralStore), which takes it rendered
+/// (`Display`). "hash" parts are keyed hashes (HMAC-SHA-256, hex) of a secret, never the
+/// secret; the store adds its own prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EphemeralKey<'a> {
+    /// `code:<hash>`: an authorization code waiting to be redeemed.
+    Code(&'a str),
+    /// `code_replayed:<hash>`: a redeemed code, so that a replay revokes its grant.
+    CodeReplayed(&'a str),
+    /// `jti:<client>:<hash of jti>`: a client assertion's id, refused when seen again
+    /// (RFC 7523 §3).
+    AssertionJti { client: &'a ClientId, jti: &'a str },
+    /// `revoked_jti:<jti>`: a revoked access token's id, which the token carries in the clear.
+    RevokedJti(&'a str),
+    /// `device:<hash of device code>`: a device authorization request (RFC 8628).
+    Device(&'a str),
+    /// `device_poll:<hash of device code>`: when the device last polled.
+    DevicePoll(&'a str),
+    /// `device_user:<hash of user code>`: the request a user code leads to.
+    DeviceUser(&'a str),
+    /// `device_confirm:<hash>`: a confirmation page's one-time token.
+    DeviceConfirm(&'a str),
+    /// `device_tries_session:<binding>`: user codes entered by one browser session.
+    DeviceTriesSession(&'a str),
+    /// `device_tries_ip:<address>`: user codes entered from one address.
+    DeviceTriesIp(&'a str),
+    /// `pat_fail_ip:<address>`: failed PAT exchanges from one address.
+    PatFailIp(&'a str),
+    /// `pat_fail_client:<client id>`: failed PAT exchanges by one client.
+    PatFailClient(&'a ClientId),
+    /// `mfa_challenge:<hash of challenge id>`: a second-step challenge.
+    MfaChallenge(&'a str),
+    /// `mfa_tries:<hash of challenge id>`: wrong answers to one challenge.
+    MfaTries(&'a str),
+    /// `mfa_sends:<account>`: codes emailed to one account this hour.
+    MfaSends(AccountId),
+    /// `mfa_sends_ip:<address>`: codes emailed for requests from one address this hour.
+    MfaSendsIp(&'a str),
+    /// `signin_fail_ip:<address>`: wrong passwords from one address.
+    SigninFailIp(&'a str),
+    /// `session:<hash of session id>`: a browser session.
+    Session(&'a str),
+    /// `flow:<hash of flow id>`: a sign-in flow.
+    Flow(&'a str),
+    /// `sessions_ended:<account>`: when the account's sessions were last ended.
+    SessionsEnded(AccountId),
+}
+
+impl fmt::Display for EphemeralKey<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Code(hash) => write!(f, "code:{hash}"),
+            Self::CodeReplayed(hash) => write!(f, "code_replayed:{hash}"),
+            Self::AssertionJti { client, jti } => write!(f, "jti:{client}:{jti}"),
+            Self::RevokedJti(jti) => write!(f, "revoked_jti:{jti}"),
+            Self::Device(hash) => write!(f, "device:{hash}"),
+            Self::DevicePoll(hash) => write!(f, "device_poll:{hash}"),
+            Self::DeviceUser(hash) => write!(f, "device_user:{hash}"),
+            Self::DeviceConfirm(hash) => write!(f, "device_confirm:{hash}"),
+            Self::DeviceTriesSession(binding) => write!(f, "device_tries_session:{binding}"),
+            Self::DeviceTriesIp(ip) => write!(f, "device_tries_ip:{ip}"),
+            Self::PatFailIp(ip) => write!(f, "pat_fail_ip:{ip}"),
+            Self::PatFailClient(client) => write!(f, "pat_fail_client:{client}"),
+            Self::MfaChallenge(hash) => write!(f, "mfa_challenge:{hash}"),
+            Self::MfaTries(hash) => write!(f, "mfa_tries:{hash}"),
+            Self::MfaSends(account) => write!(f, "mfa_sends:{account}"),
+            Self::MfaSendsIp(ip) => write!(f, "mfa_sends_ip:{ip}"),
+            Self::SigninFailIp(ip) => write!(f, "signin_fail_ip:{ip}"),
+            Self::Session(hash) => write!(f, "session:{hash}"),
+            Self::Flow(hash) => write!(f, "flow:{hash}"),
+            Self::SessionsEnded(account) => write!(f, "sessions_ended:{account}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+
+    #[test]
+    fn every_key_renders_as_stored() {
+        let h = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        let client = ClientId::parse("my-app_1.x~").unwrap();
+        let account = AccountId(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001));
+        let cases: [(EphemeralKey<'_>, String); 20] = [
+            (EphemeralKey::Code(h), format!("code:{h}")),
+            (EphemeralKey::CodeReplayed(h), format!("code_replayed:{h}")),
+            (
+                EphemeralKey::AssertionJti {
+                    client: &client,
+                    jti: h,
+                },
+                format!("jti:my-app_1.x~:{h}"),
+            ),
+            (
+                EphemeralKey::RevokedJti("AAAAAAAAAAAAAAAAAAAAAA"),
+                "revoked_jti:AAAAAAAAAAAAAAAAAAAAAA".to_owned(),
+            ),
+            (EphemeralKey::Device(h), format!("device:{h}")),
+            (EphemeralKey::DevicePoll(h), format!("device_poll:{h}")),
+            (EphemeralKey::DeviceUser(h), format!("device_user:{h}")),
+            (
+                EphemeralKey::DeviceConfirm(h),
+                format!("device_confirm:{h}"),
+            ),
+            (
+                EphemeralKey::DeviceTriesSession(h),
+                format!("device_tries_session:{h}"),
+            ),
+            (
+                EphemeralKey::DeviceTriesIp("2001:db8::1"),
+                "device_tries_ip:2001:db8::1".to_owned(),
+            ),
+            (
+                EphemeralKey::PatFailIp("192.0.2.7"),
+                "pat_fail_ip:192.0.2.7".to_owned(),
+            ),
+            (
+                EphemeralKey::PatFailClient(&client),
+                "pat_fail_client:my-app_1.x~".to_owned(),
+            ),
+            (EphemeralKey::MfaChallenge(h), format!("mfa_challenge:{h}")),
+            (EphemeralKey::MfaTries(h), format!("mfa_tries:{h}")),
+            (
+                EphemeralKey::MfaSends(account),
+                "mfa_sends:01900000-0000-7000-8000-000000000001".to_owned(),
+            ),
+            (
+                EphemeralKey::MfaSendsIp("192.0.2.7"),
+                "mfa_sends_ip:192.0.2.7".to_owned(),
+            ),
+            (
+                EphemeralKey::SigninFailIp("192.0.2.7"),
+                "signin_fail_ip:192.0.2.7".to_owned(),
+            ),
+            (EphemeralKey::Session(h), format!("session:{h}")),
+            (EphemeralKey::Flow(h), format!("flow:{h}")),
+            (
+                EphemeralKey::SessionsEnded(account),
+                "sessions_ended:01900000-0000-7000-8000-000000000001".to_owned(),
+            ),
+        ];
+        let kinds: std::collections::HashSet<_> = cases
+            .iter()
+            .map(|(key, _)| std::mem::discriminant(key))
+            .collect();
+        assert_eq!(kinds.len(), cases.len(), "one case per variant");
+        for (key, stored) in cases {
+            assert_eq!(key.to_string(), stored, "{key:?}");
+        }
+    }
+}
