@@ -11,10 +11,18 @@ use lanyard_core::{AccountId, Origin, Timestamp};
 use crate::{Factor, MfaError, MfaService};
 
 /// A new device cookie's value and when it stops counting.
-#[derive(Debug)]
 pub struct TrustedDeviceCookie {
     pub token: String,
     pub expires_at: Timestamp,
+}
+
+impl std::fmt::Debug for TrustedDeviceCookie {
+    // The token is a bearer credential for skipping the code: never in logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustedDeviceCookie")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 const TOKEN_LEN: usize = 43;

@@ -49,11 +49,22 @@ pub struct SignInDeps {
 
 /// The browser a step comes from: where it is, and the cookies the sequence reads (the
 /// session for step-up, the trusted-device cookie for skipping the code).
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Browser<'a> {
     pub origin: &'a Origin,
     pub session: Option<&'a str>,
     pub device: Option<&'a str>,
+}
+
+impl std::fmt::Debug for Browser<'_> {
+    // Both cookies are bearer credentials: say whether they are there, never what they hold.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Browser")
+            .field("origin", self.origin)
+            .field("has_session", &self.session.is_some())
+            .field("has_device", &self.device.is_some())
+            .finish()
+    }
 }
 
 pub struct SignInService {

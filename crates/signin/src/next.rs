@@ -1,7 +1,7 @@
 //! What a sign-in step answers: the next thing to show or do. The web layer renders each
 //! value as a page or a redirect; the words people read are chosen there, not here.
 
-use lanyard_core::Timestamp;
+use lanyard_core::{Secret, Timestamp};
 use lanyard_mfa::{TotpSetup, TrustedDeviceCookie};
 
 use crate::flow::FlowId;
@@ -27,7 +27,7 @@ pub enum Next {
     /// Show the new backup code once; the flow waits for "I saved it".
     ShowBackupCode {
         flow: FlowId,
-        code: String,
+        code: Secret,
         why: BackupShown,
         generated_at: Timestamp,
         problem: Option<Problem>,

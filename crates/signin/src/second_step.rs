@@ -6,7 +6,7 @@
 
 use lanyard_core::model::account::Account;
 use lanyard_core::model::{Authenticated, MfaMethod};
-use lanyard_core::{AccountId, Timestamp};
+use lanyard_core::{AccountId, Secret, Timestamp};
 use lanyard_mfa::{Answer, ChallengeView, Factor, MfaError, Purpose};
 
 use crate::next::{BackupShown, CodeKind, CodeQuestion, Done, Next, Notice, Problem, Wait};
@@ -245,7 +245,7 @@ impl SignInService {
     ) -> Next {
         Next::ShowBackupCode {
             flow: id.clone(),
-            code,
+            code: Secret::new(code),
             why,
             generated_at: self.clock.now(),
             problem,

@@ -80,7 +80,7 @@ fn backup_code_page(
     state: &AppState,
     jar: CookieJar,
     flow: &FlowId,
-    code: String,
+    code: lanyard_core::Secret,
     (why, generated_at): (BackupShown, Timestamp),
     problem: Option<Problem>,
 ) -> Response {
@@ -95,7 +95,7 @@ fn backup_code_page(
         action: paths::LOGIN_BACKUP_CODE.to_owned(),
         csrf,
         hidden: hidden_flow(flow),
-        code,
+        code: code.expose().to_owned(),
         generated_text: when::date_time(generated_at),
         first_time: why == BackupShown::First,
         replaced_used: why == BackupShown::ReplacesUsed,
