@@ -52,6 +52,11 @@ pub fn see_other(location: &str) -> Response {
     redirect(location, StatusCode::SEE_OTHER)
 }
 
+/// 303 to the security page with a notice of what was `done`.
+pub fn to_security(done: &str) -> Response {
+    see_other(&format!("{}?done={done}", paths::ACCOUNT_SECURITY))
+}
+
 /// 303 to a sign-in page of a flow.
 pub fn to_flow_page(path: &str, flow: &FlowId) -> Response {
     see_other(&format!("{path}?flow={}", flow.as_str()))

@@ -15,8 +15,8 @@ use lanyard_signin::{Flow, FlowId};
 use crate::error::WebError;
 use crate::kit::extract::{FlowForm, FlowPage, SignInPage};
 use crate::kit::{Query, cookies, csrf_token, paths, redirect, see_other, theme};
-use crate::pages::signin::render::{After, hidden_flow, respond};
 use crate::state::AppState;
+use crate::ui::signin::{After, hidden_flow, respond};
 use crate::ui::{self, ConsentPage, describe_scope};
 
 pub fn routes() -> Router<AppState> {

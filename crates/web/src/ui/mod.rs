@@ -10,6 +10,7 @@ pub mod device_pages;
 pub mod mfa_pages;
 pub mod pages;
 pub mod pat_pages;
+pub mod signin;
 
 use askama::Template;
 use axum::response::{IntoResponse, Response};

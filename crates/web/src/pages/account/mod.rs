@@ -25,7 +25,7 @@ use crate::kit::extract::{
     CsrfForm, Fresh, FreshForm, SignedIn, SignedInForm, ToPassword, ToSecurity,
 };
 use crate::kit::guard::{fresh, signed_in};
-use crate::kit::{Query, cookies, csrf_token, no_store, paths, see_other, theme};
+use crate::kit::{Query, cookies, csrf_token, no_store, paths, see_other, theme, to_security};
 use crate::state::AppState;
 use crate::ui::mfa_pages::{BackupCodePage, DeviceView, PasswordChangePage, SecurityPage};
 use crate::ui::{self, FieldError};
@@ -61,10 +61,6 @@ pub fn routes() -> Router<AppState> {
             paths::ACCOUNT_END_OTHER_SESSIONS,
             post(end_other_sessions_post),
         )
-}
-
-fn to_security(done: &str) -> Response {
-    see_other(&format!("{}?done={done}", paths::ACCOUNT_SECURITY))
 }
 
 async fn account_get() -> Response {

@@ -11,9 +11,9 @@ use crate::error::WebError;
 use crate::kit::extract::{FlowForm, SignInPage, SignedIn, ToSecurity};
 use crate::kit::guard::{safe_return_to, signed_in};
 use crate::kit::{Query, csrf_token, paths, theme};
-use crate::pages::signin::render::{After, field_error, hidden_flow, respond};
 use crate::state::AppState;
 use crate::ui::mfa_pages::ReconfirmPage;
+use crate::ui::signin::{After, field_error, hidden_flow, respond};
 use crate::ui::{self, FieldError};
 
 pub async fn reconfirm_get(

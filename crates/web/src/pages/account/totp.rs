@@ -11,10 +11,9 @@ use lanyard_signin::Problem;
 
 use crate::error::WebError;
 use crate::kit::extract::{Fresh, FreshForm, ToSecurity, ToTotpSetup};
-use crate::kit::{paths, see_other};
-use crate::pages::account::to_security;
-use crate::pages::signin::render::{SetupFor, setup_page};
+use crate::kit::{paths, see_other, to_security};
 use crate::state::AppState;
+use crate::ui::signin::{SetupFor, setup_page};
 
 pub async fn totp_setup_get(
     State(state): State<AppState>,

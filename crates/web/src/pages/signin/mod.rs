@@ -1,9 +1,7 @@
 //! The sign-in pages (F1): one question per page — email, password, the code, the backup code
 //! to save, "Trust this device?", and the forced authenticator set-up (S54). Each handler
 //! extracts the flow, calls one step of `lanyard_signin::SignInService`, and renders its
-//! `Next` ([`render`]); the sequence and its rules live in the sign-in service.
-
-pub mod render;
+//! `Next` (`ui::signin`); the sequence and its rules live in the sign-in service.
 
 use axum::Router;
 use axum::extract::State;
@@ -15,7 +13,7 @@ use crate::error::WebError;
 use crate::kit::extract::{FlowForm, FlowPage};
 use crate::kit::paths;
 use crate::state::AppState;
-use render::{After, respond};
+use crate::ui::signin::{After, respond};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -1,4 +1,4 @@
-//! Turns a sign-in step's [`Next`] into a response: the page that asks the next question, a
+//! The sign-in pages' view: turns a sign-in step's [`Next`] into a response: the page that asks the next question, a
 //! 303 to it after a post, a 429 page for a wait, or the end of the sequence. The words
 //! people read about each problem are chosen here.
 
