@@ -4,7 +4,7 @@
 //! can't see different parameters than we do.
 #![no_main]
 
-use lanyard_web::params::Params;
+use lanyard_web::kit::params::Params;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
