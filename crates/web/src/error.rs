@@ -268,10 +268,6 @@ impl WebError {
         self
     }
 
-    pub fn status_code(&self) -> StatusCode {
-        self.status
-    }
-
     fn log(&self) {
         let Some(cause) = &self.internal else {
             return;
