@@ -35,6 +35,12 @@ pub enum EphemeralKey<'a> {
     DeviceTriesSession(&'a str),
     /// `device_tries_ip:<address>`: user codes entered from one address.
     DeviceTriesIp(&'a str),
+    /// `device_requests_client:<window>:<client id>`: device requests one client started in
+    /// one minute (`window` = the clock's seconds / 60).
+    DeviceRequestsClient { window: i64, client: &'a ClientId },
+    /// `device_requests_ip:<window>:<address>`: device requests from one address in one
+    /// minute.
+    DeviceRequestsIp { window: i64, ip: &'a str },
     /// `pat_fail_ip:<address>`: failed PAT exchanges from one address.
     PatFailIp(&'a str),
     /// `pat_fail_client:<client id>`: failed PAT exchanges by one client.
@@ -70,6 +76,10 @@ impl fmt::Display for EphemeralKey<'_> {
             Self::DeviceConfirm(hash) => write!(f, "device_confirm:{hash}"),
             Self::DeviceTriesSession(binding) => write!(f, "device_tries_session:{binding}"),
             Self::DeviceTriesIp(ip) => write!(f, "device_tries_ip:{ip}"),
+            Self::DeviceRequestsClient { window, client } => {
+                write!(f, "device_requests_client:{window}:{client}")
+            }
+            Self::DeviceRequestsIp { window, ip } => write!(f, "device_requests_ip:{window}:{ip}"),
             Self::PatFailIp(ip) => write!(f, "pat_fail_ip:{ip}"),
             Self::PatFailClient(client) => write!(f, "pat_fail_client:{client}"),
             Self::MfaChallenge(hash) => write!(f, "mfa_challenge:{hash}"),
@@ -95,7 +105,7 @@ mod tests {
         let h = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
         let client = ClientId::parse("my-app_1.x~").unwrap();
         let account = AccountId(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001));
-        let cases: [(EphemeralKey<'_>, String); 20] = [
+        let cases: [(EphemeralKey<'_>, String); 22] = [
             (EphemeralKey::Code(h), format!("code:{h}")),
             (EphemeralKey::CodeReplayed(h), format!("code_replayed:{h}")),
             (
@@ -123,6 +133,20 @@ mod tests {
             (
                 EphemeralKey::DeviceTriesIp("2001:db8::1"),
                 "device_tries_ip:2001:db8::1".to_owned(),
+            ),
+            (
+                EphemeralKey::DeviceRequestsClient {
+                    window: 29_000_000,
+                    client: &client,
+                },
+                "device_requests_client:29000000:my-app_1.x~".to_owned(),
+            ),
+            (
+                EphemeralKey::DeviceRequestsIp {
+                    window: 29_000_000,
+                    ip: "2001:db8::1",
+                },
+                "device_requests_ip:29000000:2001:db8::1".to_owned(),
             ),
             (
                 EphemeralKey::PatFailIp("192.0.2.7"),

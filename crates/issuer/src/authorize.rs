@@ -280,7 +280,7 @@ impl Issuer {
         let now = self.clock.now();
         let needs_sign_in = match session {
             None => true,
-            Some(auth) => !signed_in_now && self.reauthentication_required(request, auth, now),
+            Some(auth) => !signed_in_now && reauthentication_required(request, auth, now),
         };
         if needs_sign_in {
             return Ok(if request.prompt.none {
@@ -332,18 +332,6 @@ impl Issuer {
             Some(redirect) => Ok(Next::Redirect(redirect)),
             None => Ok(Next::SignIn),
         }
-    }
-
-    fn reauthentication_required(
-        &self,
-        request: &AuthorizationRequest,
-        auth: &Authenticated,
-        now: Timestamp,
-    ) -> bool {
-        request.prompt.login
-            || request
-                .max_age
-                .is_some_and(|max_age| now.seconds() - auth.auth_time.seconds() > max_age)
     }
 
     async fn has_consent(
@@ -453,6 +441,24 @@ fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
     serializer.finish()
 }
 
+/// `prompt=login`, or a sign-in older than `max_age` (OIDC Core §3.1.2.1).
+///
+/// Times are whole seconds, so a sign-in that shows `d` seconds ago happened between `d - 1`
+/// and `d + 1` seconds ago: it is accepted only while `d < max_age`, which can never let a
+/// sign-in older than `max_age` through. In particular `max_age=0` always asks again, even
+/// within the second of the last sign-in — the OIDC Core errata's "max_age=0 is equivalent
+/// to prompt=login".
+fn reauthentication_required(
+    request: &AuthorizationRequest,
+    auth: &Authenticated,
+    now: Timestamp,
+) -> bool {
+    request.prompt.login
+        || request
+            .max_age
+            .is_some_and(|max_age| now.seconds() - auth.auth_time.seconds() >= max_age)
+}
+
 fn parse_prompt(value: Option<&str>) -> Option<Prompt> {
     let mut prompt = Prompt::default();
     let Some(value) = value else {
@@ -478,3 +484,6 @@ fn parse_prompt(value: Option<&str>) -> Option<Prompt> {
 pub fn wants_id_token(request: &AuthorizationRequest) -> bool {
     request.scope.contains(OPENID)
 }
+
+#[cfg(test)]
+mod tests;

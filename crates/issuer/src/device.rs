@@ -11,11 +11,14 @@
 //! - `device_poll:<hash of device code>` — the last poll and the current interval;
 //! - `device_confirm:<hash of token>` — a confirmation page's one-time link to the request,
 //!   bound to the browser session that entered the code;
-//! - `device_tries_session:<binding>`, `device_tries_ip:<address>` — codes entered.
+//! - `device_tries_session:<binding>`, `device_tries_ip:<address>` — codes entered;
+//! - `device_requests_client:<window>:<client>`, `device_requests_ip:<window>:<address>` —
+//!   device requests started per minute (`limits`).
 //!
 //! Expiry is decided by the injected clock against `expires_at` in the record: the store's
 //! own TTLs only clean up (Redis counts real time).
 
+mod limits;
 mod user_code;
 
 use std::time::Duration;
@@ -25,6 +28,7 @@ use lanyard_core::rng::random_token;
 use lanyard_core::{AccountId, EphemeralKey, Origin, Secret, Timestamp};
 use serde::{Deserialize, Serialize};
 
+pub use self::limits::WINDOW_SECS as REQUESTS_WINDOW_SECS;
 pub use self::user_code::UserCode;
 use crate::endpoints;
 use crate::error::{ErrorCode, OAuthError};
@@ -191,6 +195,7 @@ impl Issuer {
                 )
             })?;
         let now = self.clock.now();
+        self.count_device_request(&client.id, origin, now).await?;
         let ttl = self.settings.tokens.device_code_ttl_secs.max(1);
         let device_code = format!("{DEVICE_CODE_PREFIX}{}", random_token(&*self.rng, 32));
         let device_hash = self.hasher.hash(&device_code);

@@ -107,6 +107,14 @@ impl OAuthError {
         }
     }
 
+    /// Too many requests from this caller, failed or not: try again after `secs` seconds.
+    pub fn too_many_requests(description: &'static str, secs: u64) -> Self {
+        Self {
+            retry_after: Some(secs.max(1)),
+            ..Self::new(ErrorCode::InvalidRequest, description)
+        }
+    }
+
     /// A store failure: the caller should retry later (fail closed, never a false success).
     pub fn unavailable(cause: impl std::fmt::Display) -> Self {
         Self {

@@ -37,6 +37,10 @@ pub struct TokenSettings {
     pub device_code_ttl_secs: i64,
     /// RFC 8628 §3.2 `interval`: the least time between two polls of one device code.
     pub device_poll_interval_secs: i64,
+    /// Device requests one client may start per minute (every user of a shared tool counts).
+    pub device_requests_per_client: u64,
+    /// Device requests one source address may start per minute.
+    pub device_requests_per_address: u64,
 }
 
 impl Default for TokenSettings {
@@ -53,6 +57,8 @@ impl Default for TokenSettings {
             client_cache_ttl_secs: 10,
             device_code_ttl_secs: 600,
             device_poll_interval_secs: 5,
+            device_requests_per_client: 120,
+            device_requests_per_address: 20,
         }
     }
 }
@@ -94,6 +100,12 @@ impl TokenSettings {
         }
         if !(1..=60).contains(&self.device_poll_interval_secs) {
             return invalid("tokens.device_poll_interval_secs", "must be 1-60 seconds");
+        }
+        if !(1..=100_000).contains(&self.device_requests_per_client) {
+            return invalid("tokens.device_requests_per_client", "must be 1-100000 per minute");
+        }
+        if !(1..=100_000).contains(&self.device_requests_per_address) {
+            return invalid("tokens.device_requests_per_address", "must be 1-100000 per minute");
         }
         self.signing_algs()?;
         Ok(())

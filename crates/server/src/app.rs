@@ -311,7 +311,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
     ));
     let mut web = WebSettings::for_issuer(&config.server.issuer);
     web.product_name = config.server.product_name.clone();
-    web.trust_forwarded_for = config.server.trust_forwarded_for;
+    web.forwarded_for = config.forwarded_for()?;
     let state = AppState {
         issuer,
         accounts,

@@ -43,7 +43,14 @@ pub struct ServerConfig {
     pub issuer: String,
     pub data_dir: PathBuf,
     pub product_name: String,
+    /// Take the client address from `X-Forwarded-For` (S49, docs/http.md): the entry
+    /// `forwarded_for_hops` places from the right, or, with `trusted_proxies`, the rightmost
+    /// entry outside those networks.
     pub trust_forwarded_for: bool,
+    /// How many proxies, each appending to `X-Forwarded-For`, stand in front of the server.
+    pub forwarded_for_hops: usize,
+    /// The proxies' networks (`10.0.0.0/8`) or addresses, instead of a hop count.
+    pub trusted_proxies: Vec<String>,
     /// More than one node shares the stores: the in-process ephemeral store is refused.
     pub multi_node: bool,
 }
@@ -93,6 +100,8 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("data"),
             product_name: "Lanyard".to_owned(),
             trust_forwarded_for: false,
+            forwarded_for_hops: 1,
+            trusted_proxies: Vec::new(),
             multi_node: false,
         }
     }
@@ -210,6 +219,7 @@ impl Config {
                 "must have no trailing slash, query or fragment",
             ));
         }
+        self.forwarded_for()?;
         if self.server.multi_node && self.ephemeral.redis_url.is_empty() {
             return Err(invalid(
                 "ephemeral.redis_url",
@@ -237,6 +247,19 @@ impl Config {
         self.pats.validate()?;
         self.resources.validate()?;
         Ok(())
+    }
+
+    /// Which `X-Forwarded-For` entry, if any, the web layer believes.
+    pub fn forwarded_for(&self) -> Result<lanyard_web::ForwardedFor, ConfigError> {
+        lanyard_web::ForwardedFor::from_config(
+            self.server.trust_forwarded_for,
+            self.server.forwarded_for_hops,
+            &self.server.trusted_proxies,
+        )
+        .map_err(|e| ConfigError::Invalid {
+            key: e.key,
+            reason: e.reason,
+        })
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {

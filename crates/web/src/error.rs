@@ -42,6 +42,8 @@ enum Body {
     },
     /// A bare status (an API's 404 for "nothing to change").
     Empty,
+    /// A bare 401 with only a `WWW-Authenticate` challenge.
+    Challenge(&'static str),
     /// A browser refused a page until it signs in or reconfirms: sent there, to come back.
     Redirect(String),
 }
@@ -195,6 +197,17 @@ impl WebError {
         }
     }
 
+    /// A bearer-protected resource called with no token at all: the challenge without an
+    /// error code (RFC 6750 §3.1), so the client learns how to authenticate and nothing else.
+    pub fn bearer_missing() -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            body: Body::Challenge("Bearer realm=\"lanyard\""),
+            retry_after: None,
+            internal: None,
+        }
+    }
+
     // ---- JSON APIs (account, organizations) ----
 
     pub fn api(
@@ -337,6 +350,14 @@ impl IntoResponse for WebError {
                 response
             }
             Body::Empty => status.into_response(),
+            Body::Challenge(challenge) => {
+                let mut response = status.into_response();
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(challenge),
+                );
+                response
+            }
             Body::Redirect(location) => crate::kit::redirect(&location, status),
         };
         let headers = response.headers_mut();

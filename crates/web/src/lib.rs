@@ -19,6 +19,7 @@ pub mod ui;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
+pub use kit::origin::ForwardedFor;
 pub use state::{AppState, WebSettings};
 
 /// The whole HTTP surface with its middleware.

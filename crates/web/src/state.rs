@@ -8,13 +8,19 @@ use lanyard_issuer::Issuer;
 use lanyard_mfa::MfaService;
 use lanyard_signin::SignInService;
 
+use crate::kit::origin::ForwardedFor;
+
 #[derive(Debug, Clone)]
 pub struct WebSettings {
     pub product_name: String,
     /// Secure cookies everywhere except a plain-http loopback issuer (local development).
     pub secure_cookies: bool,
-    /// Trust `X-Forwarded-For` for the client IP (only behind a proxy that sets it).
-    pub trust_forwarded_for: bool,
+    /// Which `X-Forwarded-For` entry, if any, names the client (S49, docs/http.md).
+    pub forwarded_for: ForwardedFor,
+    /// `Strict-Transport-Security` on every response: an https issuer that is not loopback
+    /// (S45). Never on http (browsers ignore it there) nor on https://localhost, where it
+    /// would pin every other local development server to https for a year.
+    pub hsts: bool,
 }
 
 impl WebSettings {
@@ -25,7 +31,50 @@ impl WebSettings {
         Self {
             product_name: "Lanyard".to_owned(),
             secure_cookies: !loopback,
-            trust_forwarded_for: false,
+            forwarded_for: ForwardedFor::Ignore,
+            hsts: wants_hsts(issuer),
+        }
+    }
+}
+
+/// An https issuer whose host is not a loopback name or address.
+fn wants_hsts(issuer: &str) -> bool {
+    let Ok(url) = url::Url::parse(issuer) else {
+        return false;
+    };
+    let loopback = match url.host() {
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => true,
+    };
+    url.scheme() == "https" && !loopback
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WebSettings;
+
+    #[test]
+    fn s45_hsts_only_for_https_issuers_off_loopback() {
+        for issuer in ["https://id.example.com", "https://id.example.com:8443/tenant"] {
+            assert!(WebSettings::for_issuer(issuer).hsts, "{issuer}");
+        }
+        for issuer in [
+            "http://id.example.com",
+            "http://localhost:8080",
+            "https://localhost",
+            "https://LOCALHOST.:8443",
+            "https://app.localhost",
+            "https://127.0.0.1:8443",
+            "https://127.1.2.3",
+            "https://[::1]:8443",
+            "not a url",
+        ] {
+            assert!(!WebSettings::for_issuer(issuer).hsts, "{issuer}");
         }
     }
 }

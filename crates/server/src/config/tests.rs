@@ -298,3 +298,38 @@ fn domain_sections_read_the_keys_operators_write() {
         assert!(err.contains(key), "{section}.{key}: {err}");
     }
 }
+
+#[test]
+fn s49_forwarding_settings_are_validated_with_their_key() {
+    let load = |toml: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lanyard.toml");
+        std::fs::write(&path, toml).unwrap();
+        Config::load(Some(&path))
+    };
+    let config = load("[server]\ntrust_forwarded_for = true\nforwarded_for_hops = 2\n").unwrap();
+    assert_eq!(
+        config.forwarded_for().unwrap(),
+        lanyard_web::ForwardedFor::Hops(2)
+    );
+    let config = load(
+        "[server]\ntrust_forwarded_for = true\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.1\"]\n",
+    )
+    .unwrap();
+    assert!(matches!(
+        config.forwarded_for().unwrap(),
+        lanyard_web::ForwardedFor::Proxies(n) if n.len() == 2
+    ));
+    for (toml, key) in [
+        ("[server]\ntrust_forwarded_for = true\nforwarded_for_hops = 0\n", "server.forwarded_for_hops"),
+        ("[server]\ntrust_forwarded_for = true\ntrusted_proxies = [\"lb.internal\"]\n", "server.trusted_proxies"),
+        (
+            "[server]\ntrust_forwarded_for = true\nforwarded_for_hops = 2\ntrusted_proxies = [\"10.0.0.0/8\"]\n",
+            "server.trusted_proxies",
+        ),
+        ("[server]\ntrusted_proxies = [\"10.0.0.0/8\"]\n", "server.trusted_proxies"),
+    ] {
+        let err = load(toml).unwrap_err().to_string();
+        assert!(err.contains(key), "{toml}: {err}");
+    }
+}

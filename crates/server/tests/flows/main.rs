@@ -4,10 +4,13 @@
 //! runs on SQLite + in-process store, and on PostgreSQL + Redis when their URLs are set.
 
 mod account_password;
+mod authorization_endpoint;
 mod backchannel;
 mod device_flow;
+mod device_limits;
 mod entropy;
 mod helpers;
+mod http_edges;
 mod injection;
 mod mfa_devices_stepup;
 mod mfa_email_backup;
@@ -21,3 +24,4 @@ mod pats;
 mod refresh;
 mod refusals;
 mod revocation;
+mod userinfo;

@@ -403,7 +403,9 @@ fn is_hash(s: &str) -> bool {
 /// secret: `revoked_jti:<jti>` (an access token's id, which the token carries in the clear),
 /// the per-account counters `mfa_sends:<account id>` and `sessions_ended:<account id>`, and
 /// the per-address counters `mfa_sends_ip:<ip>`, `signin_fail_ip:<ip>`, `pat_fail_ip:<ip>`
-/// and `device_tries_ip:<ip>`, and the per-client `pat_fail_client:<client id>`. The hashes
+/// and `device_tries_ip:<ip>`, the per-client `pat_fail_client:<client id>`, and the
+/// per-minute `device_requests_client:<window>:<client id>` and
+/// `device_requests_ip:<window>:<ip>`. The hashes
 /// of this run's codes, device codes, sessions and flows are among them.
 fn check_key_shapes(run: &Run, keys: &BTreeSet<String>) {
     for key in keys {
@@ -416,6 +418,12 @@ fn check_key_shapes(run: &Run, keys: &BTreeSet<String>) {
                 rest.parse::<std::net::IpAddr>().is_ok()
             }
             "pat_fail_client" => lanyard_core::ClientId::parse(rest).is_some(),
+            "device_requests_client" => rest.split_once(':').is_some_and(|(window, client)| {
+                window.parse::<i64>().is_ok() && lanyard_core::ClientId::parse(client).is_some()
+            }),
+            "device_requests_ip" => rest.split_once(':').is_some_and(|(window, ip)| {
+                window.parse::<i64>().is_ok() && ip.parse::<std::net::IpAddr>().is_ok()
+            }),
             // Pub/sub channels and payloads, not keys: cache invalidations name ids only.
             "invalidate" => rest.is_empty(),
             "invalidate_ack" => invalidation_is_ids_only(rest),

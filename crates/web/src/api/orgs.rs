@@ -4,7 +4,6 @@
 //! admin of the organization gets 403.
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
@@ -18,7 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::WebError;
 use crate::kit::guard::{fresh, signed_in};
-use crate::kit::{Caller, MAX_JSON_BODY, RequestOrigin, check_api_csrf, no_store, paths};
+use crate::kit::body::JsonBody;
+use crate::kit::{Caller, RequestOrigin, check_api_csrf, no_store, paths};
 use crate::state::AppState;
 
 fn api_error(status: StatusCode, error: &'static str, description: &'static str) -> WebError {
@@ -98,7 +98,7 @@ async fn policy_put(
     Path(slug): Path<String>,
     headers: HeaderMap,
     jar: CookieJar,
-    body: Bytes,
+    JsonBody(body): JsonBody,
 ) -> Result<Response, WebError> {
     check_api_csrf(&jar, &headers)?;
     let session = signed_in(&state, &jar, Caller::Api, paths::ACCOUNT).await?;
@@ -110,13 +110,6 @@ async fn policy_put(
         .await
         .map_err(identity_error)?;
     fresh(&state, &jar, Caller::Api, &origin, paths::ACCOUNT).await?;
-    if body.len() > MAX_JSON_BODY {
-        return Err(api_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request",
-            "the request body is too large",
-        ));
-    }
     let input: PolicyInput = serde_json::from_slice(&body).map_err(|_| {
         api_error(
             StatusCode::BAD_REQUEST,

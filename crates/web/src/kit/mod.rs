@@ -4,6 +4,7 @@
 //! from here, never from each other.
 
 pub mod authenticated;
+pub mod body;
 pub mod caller;
 pub mod client_credentials;
 pub mod cookies;
@@ -28,7 +29,7 @@ pub use caller::Caller;
 pub use origin::RequestOrigin;
 pub use params::{Form, Query};
 
-/// A JSON request body larger than this is refused before parsing.
+/// A JSON request body larger than this is refused before it is read (`kit::body`).
 pub const MAX_JSON_BODY: usize = 8 * 1024;
 
 /// A redirect; a location that is not a valid header value is an error page, never a panic.

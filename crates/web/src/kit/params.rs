@@ -3,13 +3,14 @@
 //! and are bounded in number and size. Lossy decoding would let two different byte strings
 //! look alike, so invalid input is refused, never repaired.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use lanyard_issuer::OAuthError;
 
 use crate::error::WebError;
+use crate::kit::body::{BodyError, read_limited};
+use crate::middleware::MAX_FORM_BODY;
 
 const MAX_PARAMS: usize = 64;
 const MAX_VALUE_LEN: usize = 16 * 1024;
@@ -192,8 +193,10 @@ impl<S: Send + Sync> FromRequest<S> for ProtocolForm {
     }
 }
 
-/// Reads a form body: `application/x-www-form-urlencoded` only, strictly parsed.
-pub async fn read_form<S: Send + Sync>(req: Request, state: &S) -> Result<Params, ParamError> {
+/// Reads a form body: `application/x-www-form-urlencoded` only, at most
+/// [`MAX_FORM_BODY`] bytes (refused on its declared length before it is read), strictly
+/// parsed.
+pub async fn read_form<S: Send + Sync>(req: Request, _state: &S) -> Result<Params, ParamError> {
     let is_form = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -206,13 +209,13 @@ pub async fn read_form<S: Send + Sync>(req: Request, state: &S) -> Result<Params
     if !is_form {
         return Err(ParamError::WrongContentType);
     }
-    let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ParamError::BodyTooLarge
-        } else {
-            ParamError::Body
-        }
-    })?;
+    let (parts, body) = req.into_parts();
+    let body = read_limited(body, &parts.headers, MAX_FORM_BODY)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => ParamError::BodyTooLarge,
+            BodyError::Unreadable => ParamError::Body,
+        })?;
     Params::parse(&body)
 }
 

@@ -1,4 +1,5 @@
-//! The one middleware layer: every request passes the cheap guards, every response gets the
+//! The one middleware layer: every request passes the cheap guards (header size, declared
+//! body length, query), every response gets the
 //! theme on error pages and the security headers. One layer rather than four because axum
 //! clones the service stack below each `from_fn` layer per request; four layers cost about
 //! 5,000 instructions a request on the token endpoint (docs/performance.md).
@@ -9,7 +10,10 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::{add_security_headers, refuse_bad_query, refuse_oversized_headers, retheme};
+use super::{
+    add_security_headers, refuse_bad_query, refuse_oversized_body, refuse_oversized_headers,
+    retheme,
+};
 use crate::WebSettings;
 
 pub async fn edge(
@@ -18,10 +22,11 @@ pub async fn edge(
     next: Next,
 ) -> Response {
     let refusal = refuse_oversized_headers(request.headers())
+        .or_else(|| refuse_oversized_body(request.headers()))
         .or_else(|| refuse_bad_query(request.uri().query()));
     let response = match refusal {
         Some(refusal) => refusal,
         None => retheme(&settings.product_name, next.run(request).await),
     };
-    add_security_headers(response)
+    add_security_headers(response, settings.hsts)
 }

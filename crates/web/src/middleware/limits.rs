@@ -5,11 +5,13 @@
 
 use crate::error::WebError;
 use axum::response::{IntoResponse, Response};
-use http::header::{CONTENT_TYPE, COOKIE};
+use http::header::{CONNECTION, CONTENT_TYPE, COOKIE};
 use http::{HeaderMap, HeaderValue, StatusCode};
 
-/// Largest form or JSON body the auth endpoints accept; the router applies it with
-/// `DefaultBodyLimit::max(MAX_FORM_BODY)` so a 10 MB body is refused with 413 before parsing.
+/// Largest body any route accepts (forms; JSON has its own, smaller `kit::MAX_JSON_BODY`).
+/// [`refuse_oversized_body`] refuses a longer declared length before anything reads the body,
+/// `kit::body` caps bodies without one while they stream, and the router's
+/// `DefaultBodyLimit::max(MAX_FORM_BODY)` holds any other extractor to it.
 pub const MAX_FORM_BODY: usize = 64 * 1024;
 /// Total size of all request headers (names, values and separators) we accept.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
@@ -126,6 +128,27 @@ pub fn refuse_oversized_headers(headers: &HeaderMap) -> Option<Response> {
         )
             .into_response()
     })
+}
+
+/// The refusal for a body whose `Content-Length` is over [`MAX_FORM_BODY`] (413), if it is:
+/// answered before the body is polled, so hyper never sends `100 Continue` to a client that
+/// asked with `Expect: 100-continue`, and with `Connection: close`, as the unread body
+/// leaves the connection unusable.
+pub fn refuse_oversized_body(headers: &HeaderMap) -> Option<Response> {
+    let declared = crate::kit::body::declared_length(headers)?;
+    if declared <= MAX_FORM_BODY as u64 {
+        return None;
+    }
+    let mut response = WebError::api(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "invalid_request",
+        "the request body is too large",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    Some(response)
 }
 
 /// The refusal for a malformed query string (400), if it is one. A personal access token in

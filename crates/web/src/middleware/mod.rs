@@ -13,7 +13,7 @@ pub use edge::edge;
 pub use error_pages::retheme;
 pub use limits::{
     HeaderLimitExceeded, MAX_COOKIES, MAX_FORM_BODY, MAX_HEADER_BYTES, MAX_HEADERS, check_headers,
-    check_query, refuse_bad_query, refuse_oversized_headers,
+    check_query, refuse_bad_query, refuse_oversized_body, refuse_oversized_headers,
 };
 pub use security_headers::add_security_headers;
 

@@ -1,10 +1,11 @@
-//! The browser-facing security headers every response carries (security tests S45, S48).
+//! The browser-facing security headers every response carries (security tests S45, S48),
+//! and `Strict-Transport-Security` when the issuer is https off loopback (S45).
 
 use axum::response::Response;
 use http::HeaderValue;
 use http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
-    X_FRAME_OPTIONS,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 
 /// No scripts, no third-party anything; styles and images only from our own origin (the
@@ -27,6 +28,11 @@ static NO_REFERRER: HeaderValue = HeaderValue::from_static("no-referrer");
 /// (RFC 6749 §5.1), so nothing is cacheable unless a handler says so (e.g. the stylesheet).
 static NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 
+/// HTTPS only, for a year (RFC 6797 §6.1.1; the OWASP and Mozilla baseline). No
+/// `includeSubDomains`: the issuer's host says nothing about its siblings, which other
+/// people may serve over http; no `preload`, which is a decision for the domain's owner.
+pub static HSTS_VALUE: HeaderValue = HeaderValue::from_static("max-age=31536000");
+
 /// Adds the security headers to a response; [`super::edge`] applies it to every one.
 ///
 /// The values are statics: cloning a `from_static` value copies a pointer, so this stays cheap
@@ -34,8 +40,13 @@ static NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 ///
 /// A header the handler already set is kept: a handler with a special need (the stylesheet's
 /// `Cache-Control`, a stricter policy on one page) knows better than this default.
-pub fn add_security_headers(mut response: Response) -> Response {
+pub fn add_security_headers(mut response: Response, hsts: bool) -> Response {
     let headers = response.headers_mut();
+    if hsts {
+        headers
+            .entry(STRICT_TRANSPORT_SECURITY)
+            .or_insert_with(|| HSTS_VALUE.clone());
+    }
     headers
         .entry(CONTENT_SECURITY_POLICY)
         .or_insert_with(|| CONTENT_SECURITY_POLICY_VALUE.clone());

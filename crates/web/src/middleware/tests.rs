@@ -11,6 +11,10 @@ use tower::ServiceExt as _;
 use super::*;
 
 fn app() -> Router {
+    app_for("http://localhost:8080")
+}
+
+fn app_for(issuer: &str) -> Router {
     Router::new()
         .route("/", get(|| async { "ok" }))
         .route(
@@ -25,7 +29,7 @@ fn app() -> Router {
         )
         .layer(DefaultBodyLimit::max(MAX_FORM_BODY))
         .layer(axum::middleware::from_fn_with_state(
-            std::sync::Arc::new(crate::WebSettings::for_issuer("http://localhost:8080")),
+            std::sync::Arc::new(crate::WebSettings::for_issuer(issuer)),
             edge,
         ))
 }
@@ -302,4 +306,55 @@ fn a_pat_in_a_query_is_refused_however_it_is_escaped() {
     }
     assert!(refuse_bad_query(Some("x=%C0%AE")).is_some());
     assert!(refuse_bad_query(None).is_none());
+}
+
+#[tokio::test]
+async fn s45_hsts_on_every_response_of_an_https_issuer_only() {
+    let https = app_for("https://id.example.com");
+    for uri in ["/", "/nowhere", "/?q=%ZZ"] {
+        let response = https
+            .clone()
+            .oneshot(get_req(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers()[header::STRICT_TRANSPORT_SECURITY],
+            "max-age=31536000",
+            "{uri}"
+        );
+    }
+    for issuer in ["http://localhost:8080", "https://127.0.0.1:8443"] {
+        let response = app_for(issuer)
+            .oneshot(get_req("/").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert!(
+            !response
+                .headers()
+                .contains_key(header::STRICT_TRANSPORT_SECURITY),
+            "{issuer}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn s51_a_declared_length_over_the_limit_is_413_before_the_body_is_read() {
+    // A body that fails if anything polls it.
+    let body = Body::from_stream(futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("the body was read"))
+    }));
+    let response = send(
+        Request::builder()
+            .method("POST")
+            .uri("/form")
+            .header(header::CONTENT_LENGTH, 8 * 1024 * 1024)
+            .header(header::EXPECT, "100-continue")
+            .body(body)
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(response.headers()[header::CONNECTION], "close");
+    let body: serde_json::Value = serde_json::from_str(&body_text(response).await).unwrap();
+    assert_eq!(body["error"], "invalid_request");
 }

@@ -1,10 +1,17 @@
 //! The authorization endpoint (RFC 6749 §3.1), the point the sign-in pages return to, and
 //! the consent page. Errors before the client and redirect URI are trusted are pages, never
 //! redirects (RFC 6749 §4.1.2.1).
+//!
+//! The endpoint takes GET and a form-encoded POST (OIDC Core §3.1.2.1), validated alike.
+//! A POST comes from the client's site, so it carries no CSRF token (none could exist) and,
+//! being a cross-site POST, none of our `SameSite=Lax` cookies: a valid POST request is kept
+//! in a new flow and the browser sent on with a 303 to `GET /authorize/continue`, a
+//! top-level navigation on which the session cookie is sent, and which continues exactly as
+//! a GET would have.
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
@@ -14,14 +21,14 @@ use lanyard_signin::{Flow, FlowId};
 
 use crate::error::WebError;
 use crate::kit::extract::{FlowForm, FlowPage, SignInPage};
-use crate::kit::{Query, cookies, csrf_token, paths, redirect, see_other, theme};
+use crate::kit::{Form, Query, cookies, csrf_token, paths, redirect, see_other, theme};
 use crate::state::AppState;
 use crate::ui::signin::{After, hidden_flow, respond};
 use crate::ui::{self, ConsentPage, describe_scope};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(endpoints::AUTHORIZE, get(authorize_get))
+        .route(endpoints::AUTHORIZE, get(authorize_get).post(authorize_post))
         .route(paths::AUTHORIZE_CONTINUE, get(authorize_continue_get))
         .route(paths::CONSENT, post(consent_post))
 }
@@ -50,6 +57,43 @@ async fn authorize_get(
         StatusCode::FOUND,
     )
     .await
+}
+
+async fn authorize_post(
+    State(state): State<AppState>,
+    page: SignInPage,
+    uri: Uri,
+    Form(params): Form,
+) -> Result<Response, WebError> {
+    // Parameters in two places could say two things (S52): the body only.
+    if uri.query().is_some_and(|q| !q.is_empty()) {
+        return Err(WebError::bad_request(
+            "The app's request can not be completed",
+            "The app sent its request in two places at once. Go back to the app and try again, or contact its support.",
+        ));
+    }
+    let (request, _client) = match state
+        .issuer
+        .validate_authorization(&params.0, &page.origin)
+        .await
+    {
+        Ok(validated) => validated,
+        Err(AuthorizeRejection::Untrusted(why)) => return Err(untrusted(why)),
+        // 303: the client's redirect URI is fetched with GET, whatever method brought us here.
+        Err(AuthorizeRejection::Redirect(location)) => {
+            return Ok(redirect(&location, StatusCode::SEE_OTHER));
+        }
+    };
+    let id = state
+        .signin
+        .flows()
+        .create(&Flow::for_request(request))
+        .await?;
+    Ok(see_other(&format!(
+        "{}?flow={}",
+        paths::AUTHORIZE_CONTINUE,
+        id.as_str()
+    )))
 }
 
 async fn authorize_continue_get(

@@ -5,7 +5,6 @@
 //! in exactly one response (201, `no-store`); listings show `prefix…last4`.
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
@@ -20,10 +19,11 @@ use serde::{Deserialize, Serialize};
 use lanyard_signin::Session;
 
 use crate::error::WebError;
+use crate::kit::body::LimitedBody;
 use crate::kit::guard::{fresh, signed_in};
 use crate::kit::params::{Form, Params, Query};
 use crate::kit::{
-    Caller, MAX_JSON_BODY, RequestOrigin, check_api_csrf, check_csrf, csrf_token, no_store, paths,
+    Caller, RequestOrigin, check_api_csrf, check_csrf, csrf_token, no_store, paths,
     see_other, theme,
 };
 use crate::state::AppState;
@@ -198,13 +198,9 @@ async fn pats_post(
     method: Method,
     headers: HeaderMap,
     jar: CookieJar,
-    body: Bytes,
+    LimitedBody { bytes: body, json }: LimitedBody,
 ) -> Result<Response, WebError> {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
+    if json {
         return create_api(&state, &origin, &headers, jar, &body).await;
     }
     let form = Params::parse(&body).map_err(|_| {
@@ -310,13 +306,6 @@ async fn create_api(
 ) -> Result<Response, WebError> {
     check_api_csrf(&jar, headers)?;
     let session = fresh(state, &jar, Caller::Api, origin, paths::ACCOUNT_PATS).await?;
-    if body.len() > MAX_JSON_BODY {
-        return Err(api_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "invalid_request",
-            "the request body is too large",
-        ));
-    }
     let input: CreateJson = serde_json::from_slice(body).map_err(|_| {
         api_error(
             StatusCode::BAD_REQUEST,
