@@ -2,6 +2,7 @@
 //! the same validation, pages and errors (D2), and `max_age` (B9), over HTTP on every
 //! backend.
 
+use lanyard_core::Clock;
 use lanyard_testkit::{Browser, PASSWORD, TestApp};
 use reqwest::header::{CONTENT_TYPE, LOCATION};
 

@@ -3,6 +3,7 @@
 //! through the `ManualClock`.
 
 use lanyard_core::model::{AuditEvent, ClientAuthMethod, GrantType};
+use lanyard_core::Clock;
 use lanyard_core::ports::AuditRepo;
 use lanyard_server::NewClient;
 use lanyard_testkit::TestApp;

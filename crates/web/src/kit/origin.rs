@@ -99,9 +99,7 @@ impl ForwardedFor {
                 entries[index].parse().ok().or(peer)
             }
             Self::Proxies(networks) => {
-                let Some(peer) = peer else {
-                    return None;
-                };
+                let peer = peer?;
                 if !trusted(&peer, networks) {
                     return Some(peer);
                 }
