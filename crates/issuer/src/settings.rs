@@ -102,10 +102,16 @@ impl TokenSettings {
             return invalid("tokens.device_poll_interval_secs", "must be 1-60 seconds");
         }
         if !(1..=100_000).contains(&self.device_requests_per_client) {
-            return invalid("tokens.device_requests_per_client", "must be 1-100000 per minute");
+            return invalid(
+                "tokens.device_requests_per_client",
+                "must be 1-100000 per minute",
+            );
         }
         if !(1..=100_000).contains(&self.device_requests_per_address) {
-            return invalid("tokens.device_requests_per_address", "must be 1-100000 per minute");
+            return invalid(
+                "tokens.device_requests_per_address",
+                "must be 1-100000 per minute",
+            );
         }
         self.signing_algs()?;
         Ok(())

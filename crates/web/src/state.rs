@@ -60,7 +60,10 @@ mod tests {
 
     #[test]
     fn s45_hsts_only_for_https_issuers_off_loopback() {
-        for issuer in ["https://id.example.com", "https://id.example.com:8443/tenant"] {
+        for issuer in [
+            "https://id.example.com",
+            "https://id.example.com:8443/tenant",
+        ] {
             assert!(WebSettings::for_issuer(issuer).hsts, "{issuer}");
         }
         for issuer in [

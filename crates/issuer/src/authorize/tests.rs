@@ -36,8 +36,16 @@ fn signed_in_at(secs: i64) -> Authenticated {
 #[test]
 fn b9_max_age_zero_asks_again_even_in_the_second_of_the_sign_in() {
     let auth = signed_in_at(1_000);
-    assert!(reauthentication_required(&request(Some(0), false), &auth, Timestamp(1_000)));
-    assert!(reauthentication_required(&request(Some(0), false), &auth, Timestamp(1_001)));
+    assert!(reauthentication_required(
+        &request(Some(0), false),
+        &auth,
+        Timestamp(1_000)
+    ));
+    assert!(reauthentication_required(
+        &request(Some(0), false),
+        &auth,
+        Timestamp(1_001)
+    ));
 }
 
 #[test]
@@ -45,9 +53,25 @@ fn b9_max_age_never_accepts_a_sign_in_that_may_be_older() {
     let auth = signed_in_at(1_000);
     let max_age = |n| request(Some(n), false);
     // 59 whole seconds is at most 60 real ones.
-    assert!(!reauthentication_required(&max_age(60), &auth, Timestamp(1_059)));
+    assert!(!reauthentication_required(
+        &max_age(60),
+        &auth,
+        Timestamp(1_059)
+    ));
     // 60 whole seconds may be 60.9 real ones.
-    assert!(reauthentication_required(&max_age(60), &auth, Timestamp(1_060)));
-    assert!(!reauthentication_required(&request(None, false), &auth, Timestamp(90_000)));
-    assert!(reauthentication_required(&request(None, true), &auth, Timestamp(1_000)));
+    assert!(reauthentication_required(
+        &max_age(60),
+        &auth,
+        Timestamp(1_060)
+    ));
+    assert!(!reauthentication_required(
+        &request(None, false),
+        &auth,
+        Timestamp(90_000)
+    ));
+    assert!(reauthentication_required(
+        &request(None, true),
+        &auth,
+        Timestamp(1_000)
+    ));
 }

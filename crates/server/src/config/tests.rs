@@ -321,13 +321,22 @@ fn s49_forwarding_settings_are_validated_with_their_key() {
         lanyard_web::ForwardedFor::Proxies(n) if n.len() == 2
     ));
     for (toml, key) in [
-        ("[server]\ntrust_forwarded_for = true\nforwarded_for_hops = 0\n", "server.forwarded_for_hops"),
-        ("[server]\ntrust_forwarded_for = true\ntrusted_proxies = [\"lb.internal\"]\n", "server.trusted_proxies"),
+        (
+            "[server]\ntrust_forwarded_for = true\nforwarded_for_hops = 0\n",
+            "server.forwarded_for_hops",
+        ),
+        (
+            "[server]\ntrust_forwarded_for = true\ntrusted_proxies = [\"lb.internal\"]\n",
+            "server.trusted_proxies",
+        ),
         (
             "[server]\ntrust_forwarded_for = true\nforwarded_for_hops = 2\ntrusted_proxies = [\"10.0.0.0/8\"]\n",
             "server.trusted_proxies",
         ),
-        ("[server]\ntrusted_proxies = [\"10.0.0.0/8\"]\n", "server.trusted_proxies"),
+        (
+            "[server]\ntrusted_proxies = [\"10.0.0.0/8\"]\n",
+            "server.trusted_proxies",
+        ),
     ] {
         let err = load(toml).unwrap_err().to_string();
         assert!(err.contains(key), "{toml}: {err}");

@@ -65,11 +65,17 @@ async fn oidc_3_1_2_1_post_authorize_signs_in_and_returns_a_code_like_get() {
             .await;
         assert!(back.starts_with(REDIRECT), "{back}");
         assert_eq!(query_param(&back, "state").as_deref(), Some("st"));
-        assert_eq!(query_param(&back, "iss").as_deref(), Some(app.base_url.as_str()));
+        assert_eq!(
+            query_param(&back, "iss").as_deref(),
+            Some(app.base_url.as_str())
+        );
         let code = query_param(&back, "code").unwrap();
         let (status, tokens) = json(redeem(&app, "rp", &secret, &code, VERIFIER).await).await;
         assert_eq!(status, 200, "{tokens}");
-        assert_eq!(jwt_claims(tokens["id_token"].as_str().unwrap())["nonce"], "nn");
+        assert_eq!(
+            jwt_claims(tokens["id_token"].as_str().unwrap())["nonce"],
+            "nn"
+        );
 
         // Signed in, a second POST comes straight back with a code, as a GET would.
         let next = continued(&browser, &app, &form("rp", &[])).await;
@@ -77,7 +83,9 @@ async fn oidc_3_1_2_1_post_authorize_signs_in_and_returns_a_code_like_get() {
         assert_eq!(status, 302);
         assert!(query_param(&at, "code").is_some(), "{at}");
         // The same request by GET answers the same way.
-        let (status, at, _) = browser.get(&authorize_url(&app, "rp", ""), &app.base_url).await;
+        let (status, at, _) = browser
+            .get(&authorize_url(&app, "rp", ""), &app.base_url)
+            .await;
         assert_eq!(status, 302);
         assert!(query_param(&at, "code").is_some(), "{at}");
         app
@@ -97,7 +105,13 @@ async fn oidc_3_1_2_1_post_authorize_refuses_like_get_s01_s03_s51_s52() {
                 "unregistered redirect",
                 form("rp", &[])
                     .into_iter()
-                    .map(|(k, v)| if k == "redirect_uri" { (k, "https://evil.example/cb") } else { (k, v) })
+                    .map(|(k, v)| {
+                        if k == "redirect_uri" {
+                            (k, "https://evil.example/cb")
+                        } else {
+                            (k, v)
+                        }
+                    })
                     .collect(),
             ),
             ("no client", vec![("response_type", "code")]),
@@ -106,7 +120,10 @@ async fn oidc_3_1_2_1_post_authorize_refuses_like_get_s01_s03_s51_s52() {
             assert_eq!(response.status(), 400, "{what}");
             assert!(response.headers().get(LOCATION).is_none(), "{what}");
             assert!(
-                response.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"),
+                response.headers()[CONTENT_TYPE]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("text/html"),
                 "{what}"
             );
         }
@@ -115,7 +132,10 @@ async fn oidc_3_1_2_1_post_authorize_refuses_like_get_s01_s03_s51_s52() {
         assert_eq!(response.status(), 303);
         let at = location(&response);
         assert!(at.starts_with(REDIRECT), "{at}");
-        assert_eq!(query_param(&at, "error").as_deref(), Some("invalid_request"));
+        assert_eq!(
+            query_param(&at, "error").as_deref(),
+            Some("invalid_request")
+        );
         assert_eq!(query_param(&at, "state").as_deref(), Some("st"));
         let mut bad_scope = form("rp", &[]);
         bad_scope.retain(|(k, _)| *k != "scope");
@@ -143,9 +163,23 @@ async fn oidc_3_1_2_1_post_authorize_refuses_like_get_s01_s03_s51_s52() {
             }
         };
         let form_type = "application/x-www-form-urlencoded";
-        assert_eq!(raw("client_id=rp&client_id=rp".into(), form_type, "/authorize").await, 400);
-        assert_eq!(raw("client_id=%ZZ".into(), form_type, "/authorize").await, 400);
-        assert_eq!(raw("{\"client_id\":\"rp\"}".into(), "application/json", "/authorize").await, 400);
+        assert_eq!(
+            raw("client_id=rp&client_id=rp".into(), form_type, "/authorize").await,
+            400
+        );
+        assert_eq!(
+            raw("client_id=%ZZ".into(), form_type, "/authorize").await,
+            400
+        );
+        assert_eq!(
+            raw(
+                "{\"client_id\":\"rp\"}".into(),
+                "application/json",
+                "/authorize"
+            )
+            .await,
+            400
+        );
         assert_eq!(
             raw("client_id=rp".into(), form_type, "/authorize?client_id=rp").await,
             400,
@@ -154,7 +188,12 @@ async fn oidc_3_1_2_1_post_authorize_refuses_like_get_s01_s03_s51_s52() {
         let huge = format!("client_id=rp&state={}", "a".repeat(80 * 1024));
         assert_eq!(raw(huge, form_type, "/authorize").await, 413);
         // Other methods are still refused.
-        let response = browser.http.put(app.url("/authorize")).send().await.unwrap();
+        let response = browser
+            .http
+            .put(app.url("/authorize"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 405);
         app
     })
@@ -208,7 +247,13 @@ async fn b9_max_age_zero_asks_again_within_the_second_of_the_sign_in() {
         app.create_user(EMAIL).await;
         let browser = Browser::new();
         let back = browser
-            .sign_in(&authorize_url(&app, "rp", ""), &app.base_url, &app.mail, EMAIL, PASSWORD)
+            .sign_in(
+                &authorize_url(&app, "rp", ""),
+                &app.base_url,
+                &app.mail,
+                EMAIL,
+                PASSWORD,
+            )
             .await;
         let code = query_param(&back, "code").unwrap();
         let (_, tokens) = json(redeem(&app, "rp", &secret, &code, VERIFIER).await).await;
@@ -220,7 +265,10 @@ async fn b9_max_age_zero_asks_again_within_the_second_of_the_sign_in() {
         let (_, at, _) = browser
             .get(&authorize_url(&app, "rp", "&max_age=60"), &app.base_url)
             .await;
-        assert!(query_param(&at, "code").is_some(), "a recent sign-in is enough: {at}");
+        assert!(
+            query_param(&at, "code").is_some(),
+            "a recent sign-in is enough: {at}"
+        );
         for extra in ["&max_age=0", "&max_age=0&prompt=login"] {
             let (status, at, page) = browser
                 .get(&authorize_url(&app, "rp", extra), &app.base_url)
@@ -234,18 +282,37 @@ async fn b9_max_age_zero_asks_again_within_the_second_of_the_sign_in() {
         let (_, at, _) = browser.get(&next, &app.base_url).await;
         assert!(at.contains("/login"), "{at}");
         let (_, at, _) = browser
-            .get(&authorize_url(&app, "rp", "&max_age=0&prompt=none"), &app.base_url)
+            .get(
+                &authorize_url(&app, "rp", "&max_age=0&prompt=none"),
+                &app.base_url,
+            )
             .await;
-        assert_eq!(query_param(&at, "error").as_deref(), Some("login_required"), "{at}");
+        assert_eq!(
+            query_param(&at, "error").as_deref(),
+            Some("login_required"),
+            "{at}"
+        );
         // Signing in again (still the same second) gives a code.
         let back = browser
-            .sign_in(&authorize_url(&app, "rp", "&max_age=0"), &app.base_url, &app.mail, EMAIL, PASSWORD)
+            .sign_in(
+                &authorize_url(&app, "rp", "&max_age=0"),
+                &app.base_url,
+                &app.mail,
+                EMAIL,
+                PASSWORD,
+            )
             .await;
         assert!(query_param(&back, "code").is_some(), "{back}");
         // Negative and non-numbers are refused back to the client.
         for bad in ["&max_age=-1", "&max_age=soon"] {
-            let (_, at, _) = browser.get(&authorize_url(&app, "rp", bad), &app.base_url).await;
-            assert_eq!(query_param(&at, "error").as_deref(), Some("invalid_request"), "{bad}");
+            let (_, at, _) = browser
+                .get(&authorize_url(&app, "rp", bad), &app.base_url)
+                .await;
+            assert_eq!(
+                query_param(&at, "error").as_deref(),
+                Some("invalid_request"),
+                "{bad}"
+            );
         }
         app
     })

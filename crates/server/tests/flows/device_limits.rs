@@ -2,8 +2,8 @@
 //! address they key on behind proxies (S49), over HTTP on every backend. Time only moves
 //! through the `ManualClock`.
 
-use lanyard_core::model::{AuditEvent, ClientAuthMethod, GrantType};
 use lanyard_core::Clock;
+use lanyard_core::model::{AuditEvent, ClientAuthMethod, GrantType};
 use lanyard_core::ports::AuditRepo;
 use lanyard_server::NewClient;
 use lanyard_testkit::TestApp;
@@ -201,7 +201,10 @@ async fn s49_trusted_proxy_networks_name_the_client_and_others_are_not_believed(
             app.create_client(device_client(TOOL)).await;
             next_window(&app);
             assert_eq!(status(&app, TOOL, Some("198.51.100.9")).await, 200);
-            assert_eq!(requested_from(&app).await, vec![Some("127.0.0.1".to_owned())]);
+            assert_eq!(
+                requested_from(&app).await,
+                vec![Some("127.0.0.1".to_owned())]
+            );
             app
         },
     )

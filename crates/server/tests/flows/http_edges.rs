@@ -71,7 +71,10 @@ async fn d7_a_signed_out_browser_accepting_json_second_is_sent_to_sign_in() {
                 .await
                 .unwrap();
             assert_eq!(response.status(), 401, "{accept}");
-            assert!(response.headers().contains_key(WWW_AUTHENTICATE), "{accept}");
+            assert!(
+                response.headers().contains_key(WWW_AUTHENTICATE),
+                "{accept}"
+            );
             let body: serde_json::Value = response.json().await.unwrap();
             assert_eq!(body["error"], "invalid_token", "{accept}");
         }
@@ -136,7 +139,13 @@ fn head(path: &str, headers: &[&str]) -> String {
 #[tokio::test]
 async fn s51_an_8_mib_post_expecting_100_continue_is_refused_before_it_is_sent() {
     each_backend(|app| async move {
-        for path in ["/token", "/introspect", "/revoke", "/device_authorization", "/authorize"] {
+        for path in [
+            "/token",
+            "/introspect",
+            "/revoke",
+            "/device_authorization",
+            "/authorize",
+        ] {
             let length = format!("Content-Length: {EIGHT_MIB}");
             let answer = exchange(
                 &app,
@@ -153,14 +162,21 @@ async fn s51_an_8_mib_post_expecting_100_continue_is_refused_before_it_is_sent()
             .await;
             assert!(answer.starts_with("HTTP/1.1 413 "), "{path}: {answer}");
             assert!(!answer.contains("100 Continue"), "{path}: {answer}");
-            assert!(answer.to_ascii_lowercase().contains("connection: close"), "{path}: {answer}");
+            assert!(
+                answer.to_ascii_lowercase().contains("connection: close"),
+                "{path}: {answer}"
+            );
         }
         // A JSON route has its own, smaller limit, also judged before the body is sent.
         let answer = exchange(
             &app,
             &head(
                 "/account/pats",
-                &["Content-Type: application/json", "Content-Length: 9000", "Expect: 100-continue"],
+                &[
+                    "Content-Type: application/json",
+                    "Content-Length: 9000",
+                    "Expect: 100-continue",
+                ],
             ),
             None,
         )
@@ -215,7 +231,9 @@ async fn s51_an_oversized_chunked_body_is_cut_off_with_413() {
                     }
                 }
             };
-            tokio::time::timeout(PATIENCE, read).await.expect("answered in time");
+            tokio::time::timeout(PATIENCE, read)
+                .await
+                .expect("answered in time");
             sender.abort();
             let answer = String::from_utf8_lossy(&seen);
             assert!(answer.starts_with("HTTP/1.1 413 "), "{path}: {answer}");
@@ -256,7 +274,9 @@ async fn s51_a_normal_post_with_expect_100_continue_still_works() {
                 seen.extend_from_slice(&buf[..n]);
             }
         };
-        tokio::time::timeout(PATIENCE, invited).await.expect("invited in time");
+        tokio::time::timeout(PATIENCE, invited)
+            .await
+            .expect("invited in time");
         assert!(
             String::from_utf8_lossy(&seen).starts_with("HTTP/1.1 100 Continue"),
             "{}",
@@ -286,7 +306,13 @@ async fn s45_an_https_issuer_sends_hsts_on_every_response() {
     each_backend_with(
         |config| config.server.issuer = "https://id.example.com".to_owned(),
         |app| async move {
-            for path in ["/healthz", "/.well-known/openid-configuration", "/nowhere", "/authorize", "/?q=%ZZ"] {
+            for path in [
+                "/healthz",
+                "/.well-known/openid-configuration",
+                "/nowhere",
+                "/authorize",
+                "/?q=%ZZ",
+            ] {
                 assert_eq!(
                     hsts_of(&app, path).await.as_deref(),
                     Some("max-age=31536000"),

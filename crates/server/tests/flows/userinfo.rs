@@ -17,7 +17,10 @@ async fn access_token(app: &TestApp) -> (String, String) {
 }
 
 fn challenge(response: &reqwest::Response) -> String {
-    response.headers()[WWW_AUTHENTICATE].to_str().unwrap().to_owned()
+    response.headers()[WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 async fn post_body(app: &TestApp, body: String, content_type: &str) -> reqwest::Response {
@@ -66,9 +69,13 @@ async fn rfc6750_3_1_no_token_gets_a_bare_challenge() {
             http().get(app.url("/userinfo")),
             http().post(app.url("/userinfo")),
             http().post(app.url("/userinfo")).form(&[("other", "x")]),
-            http().post(app.url("/userinfo")).form(&[("access_token", "")]),
+            http()
+                .post(app.url("/userinfo"))
+                .form(&[("access_token", "")]),
             // Another scheme is no bearer token either.
-            http().get(app.url("/userinfo")).basic_auth("rp", Some(&secret)),
+            http()
+                .get(app.url("/userinfo"))
+                .basic_auth("rp", Some(&secret)),
         ];
         for (i, request) in requests.into_iter().enumerate() {
             let response = request.send().await.unwrap();
@@ -103,10 +110,18 @@ async fn rfc6750_2_one_place_only_and_malformed_or_revoked_tokens_are_refused() 
         assert_eq!(response.status(), 400);
         // Not a form, repeated, malformed, oversized.
         let json = format!("{{\"access_token\":\"{token}\"}}");
-        assert_eq!(post_body(&app, json, "application/json").await.status(), 400);
+        assert_eq!(
+            post_body(&app, json, "application/json").await.status(),
+            400
+        );
         let twice = format!("access_token={token}&access_token={token}");
         assert_eq!(post_body(&app, twice, FORM).await.status(), 400);
-        assert_eq!(post_body(&app, "access_token=%ZZ".into(), FORM).await.status(), 400);
+        assert_eq!(
+            post_body(&app, "access_token=%ZZ".into(), FORM)
+                .await
+                .status(),
+            400
+        );
         let huge = format!("access_token={token}&pad={}", "a".repeat(70 * 1024));
         assert_eq!(post_body(&app, huge, FORM).await.status(), 413);
         let response = http()

@@ -16,8 +16,8 @@ use lanyard_identity::orgs::Actor;
 use serde::{Deserialize, Serialize};
 
 use crate::error::WebError;
-use crate::kit::guard::{fresh, signed_in};
 use crate::kit::body::JsonBody;
+use crate::kit::guard::{fresh, signed_in};
 use crate::kit::{Caller, RequestOrigin, check_api_csrf, no_store, paths};
 use crate::state::AppState;
 

@@ -66,10 +66,8 @@ impl FromRequest<AppState> for BearerToken {
         let header = bearer_header(req.headers())?;
         let form = if req.method() == Method::POST && has_body(req.headers()) {
             read_form(req, state).await.map_err(|e| match e {
-                ParamError::BodyTooLarge => {
-                    invalid("the request body is too large")
-                        .with_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE)
-                }
+                ParamError::BodyTooLarge => invalid("the request body is too large")
+                    .with_status(axum::http::StatusCode::PAYLOAD_TOO_LARGE),
                 _ => invalid("the body must be application/x-www-form-urlencoded"),
             })?
         } else {

@@ -26,11 +26,17 @@ pub enum BodyError {
 }
 
 /// The whole body, at most `limit` bytes.
-pub async fn read_limited(body: Body, headers: &HeaderMap, limit: usize) -> Result<Bytes, BodyError> {
+pub async fn read_limited(
+    body: Body,
+    headers: &HeaderMap,
+    limit: usize,
+) -> Result<Bytes, BodyError> {
     let limit_u64 = u64::try_from(limit).unwrap_or(u64::MAX);
     // hyper sets the size hint from `Content-Length`; the header is read too, for bodies
     // built in-process.
-    if declared_length(headers).is_some_and(|n| n > limit_u64) || body.size_hint().lower() > limit_u64 {
+    if declared_length(headers).is_some_and(|n| n > limit_u64)
+        || body.size_hint().lower() > limit_u64
+    {
         return Err(BodyError::TooLarge);
     }
     match Limited::new(body, limit).collect().await {

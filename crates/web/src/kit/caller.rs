@@ -12,8 +12,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use headers_accept::Accept;
-use mediatype::names::{APPLICATION, HTML, JSON, TEXT};
 use mediatype::MediaType;
+use mediatype::names::{APPLICATION, HTML, JSON, TEXT};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Caller {

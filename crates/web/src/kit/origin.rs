@@ -54,7 +54,9 @@ impl ForwardedFor {
         if !(1..=MAX_TRUSTED_HOPS).contains(&hops) {
             return Err(invalid(
                 "server.forwarded_for_hops",
-                format!("must be 1-{MAX_TRUSTED_HOPS} (the number of proxies in front of the server)"),
+                format!(
+                    "must be 1-{MAX_TRUSTED_HOPS} (the number of proxies in front of the server)"
+                ),
             ));
         }
         let networks = proxies

@@ -28,7 +28,10 @@ use crate::ui::{self, ConsentPage, describe_scope};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(endpoints::AUTHORIZE, get(authorize_get).post(authorize_post))
+        .route(
+            endpoints::AUTHORIZE,
+            get(authorize_get).post(authorize_post),
+        )
         .route(paths::AUTHORIZE_CONTINUE, get(authorize_continue_get))
         .route(paths::CONSENT, post(consent_post))
 }

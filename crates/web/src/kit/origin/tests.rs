@@ -40,7 +40,10 @@ fn s49_hops_take_the_entry_our_proxies_wrote_not_the_clients_first_entry() {
     // One proxy appends the address it saw; the client wrote "1.2.3.4" itself.
     let one = ForwardedFor::from_config(true, 1, &[]).unwrap();
     let spoofed = xff(&["1.2.3.4, 198.51.100.7"]);
-    assert_eq!(one.client(Some(ip(PEER)), &spoofed), Some(ip("198.51.100.7")));
+    assert_eq!(
+        one.client(Some(ip(PEER)), &spoofed),
+        Some(ip("198.51.100.7"))
+    );
     // Two proxies: the second appended the first's address.
     let two = ForwardedFor::from_config(true, 2, &[]).unwrap();
     let chain = xff(&["1.2.3.4, 198.51.100.7", "10.0.0.9"]);
@@ -60,9 +63,17 @@ fn s49_hops_fall_back_to_the_peer_on_short_or_garbage_headers() {
         two.client(Some(ip(PEER)), &xff(&["198.51.100.7"])),
         Some(ip(PEER))
     );
-    assert_eq!(two.client(Some(ip(PEER)), &HeaderMap::new()), Some(ip(PEER)));
+    assert_eq!(
+        two.client(Some(ip(PEER)), &HeaderMap::new()),
+        Some(ip(PEER))
+    );
     let one = ForwardedFor::from_config(true, 1, &[]).unwrap();
-    for garbage in ["unknown", "1.2.3.4, not-an-ip", "1.2.3.4,  ,", "203.0.113.9:443"] {
+    for garbage in [
+        "unknown",
+        "1.2.3.4, not-an-ip",
+        "1.2.3.4,  ,",
+        "203.0.113.9:443",
+    ] {
         assert_eq!(
             one.client(Some(ip(PEER)), &xff(&[garbage])),
             Some(ip(PEER)),
@@ -105,28 +116,50 @@ fn s49_trusted_networks_skip_our_proxies_from_the_right() {
 #[test]
 fn s49_bad_settings_name_their_key() {
     let key = |r: Result<ForwardedFor, super::InvalidForwarding>| r.unwrap_err().key;
-    assert_eq!(key(ForwardedFor::from_config(true, 0, &[])), "server.forwarded_for_hops");
+    assert_eq!(
+        key(ForwardedFor::from_config(true, 0, &[])),
+        "server.forwarded_for_hops"
+    );
     assert_eq!(
         key(ForwardedFor::from_config(true, MAX_TRUSTED_HOPS + 1, &[])),
         "server.forwarded_for_hops"
     );
     assert_eq!(
-        key(ForwardedFor::from_config(true, 1, &["10.0.0.0/33".to_owned()])),
+        key(ForwardedFor::from_config(
+            true,
+            1,
+            &["10.0.0.0/33".to_owned()]
+        )),
         "server.trusted_proxies"
     );
     assert_eq!(
-        key(ForwardedFor::from_config(true, 1, &["proxy.internal".to_owned()])),
+        key(ForwardedFor::from_config(
+            true,
+            1,
+            &["proxy.internal".to_owned()]
+        )),
         "server.trusted_proxies"
     );
     assert_eq!(
-        key(ForwardedFor::from_config(true, 2, &["10.0.0.0/8".to_owned()])),
+        key(ForwardedFor::from_config(
+            true,
+            2,
+            &["10.0.0.0/8".to_owned()]
+        )),
         "server.trusted_proxies"
     );
     assert_eq!(
-        key(ForwardedFor::from_config(false, 1, &["10.0.0.0/8".to_owned()])),
+        key(ForwardedFor::from_config(
+            false,
+            1,
+            &["10.0.0.0/8".to_owned()]
+        )),
         "server.trusted_proxies"
     );
-    assert_eq!(key(ForwardedFor::from_config(false, 3, &[])), "server.forwarded_for_hops");
+    assert_eq!(
+        key(ForwardedFor::from_config(false, 3, &[])),
+        "server.forwarded_for_hops"
+    );
     assert_eq!(
         ForwardedFor::from_config(true, 1, &[" 192.0.2.1 ".to_owned()]).unwrap(),
         ForwardedFor::Proxies(vec!["192.0.2.1/32".parse().unwrap()])

@@ -23,8 +23,8 @@ use crate::kit::body::LimitedBody;
 use crate::kit::guard::{fresh, signed_in};
 use crate::kit::params::{Form, Params, Query};
 use crate::kit::{
-    Caller, RequestOrigin, check_api_csrf, check_csrf, csrf_token, no_store, paths,
-    see_other, theme,
+    Caller, RequestOrigin, check_api_csrf, check_csrf, csrf_token, no_store, paths, see_other,
+    theme,
 };
 use crate::state::AppState;
 use crate::ui::pat_pages::{PatCreatedPage, PatView, PatsPage, ScopeChoice};
