@@ -4,6 +4,7 @@
 //! from here, never from each other.
 
 pub mod authenticated;
+pub mod bearer;
 pub mod body;
 pub mod caller;
 pub mod client_credentials;
