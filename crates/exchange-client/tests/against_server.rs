@@ -400,7 +400,8 @@ async fn bad_pat_sources_are_refused_before_any_request() {
             .app
             .ephemeral
             .increment(
-                &EphemeralKey::PatFailClient(&ClientId::parse(TOOL).unwrap()).to_string(),
+                &EphemeralKey::PatFailClient(&ClientId::parse(TOOL).unwrap(), "127.0.0.1")
+                    .to_string(),
                 std::time::Duration::from_secs(60),
             )
             .await
