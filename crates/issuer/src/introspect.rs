@@ -101,7 +101,9 @@ impl Issuer {
             scope: Some(family.scope),
             client_id: Some(family.client_id.as_str().to_owned()),
             sub: Some(family.account_id.to_string()),
-            token_type: Some("refresh_token"),
+            // RFC 7662 §2.2: `token_type` is the OAuth token type (RFC 6749 §7.1, e.g.
+            // Bearer) of an access token; a refresh token has none, so it is left out.
+            token_type: None,
             exp: Some(
                 family
                     .idle_expires_at

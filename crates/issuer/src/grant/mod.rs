@@ -161,10 +161,14 @@ impl Issuer {
         Ok((access, Some(id_token)))
     }
 
+    /// The client's own lifetime if it has one, never above the bound the retention of
+    /// retired signing keys is computed from (`settings::longest_token_lifetime_secs`).
     fn access_ttl(&self, client: &Client) -> i64 {
         client
             .access_token_ttl
-            .unwrap_or(self.settings.tokens.access_token_ttl_secs)
+            .map_or(self.settings.tokens.access_token_ttl_secs, |ttl| {
+                ttl.clamp(1, crate::settings::MAX_ACCESS_TOKEN_TTL_SECS)
+            })
     }
 }
 

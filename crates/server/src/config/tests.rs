@@ -298,3 +298,21 @@ fn domain_sections_read_the_keys_operators_write() {
         assert!(err.contains(key), "{section}.{key}: {err}");
     }
 }
+
+/// Issue 11 item 9: a retired key stays published for the longest lifetime of any token it
+/// signed, including a PAT exchange's above the access and ID token lifetimes, plus the
+/// leeway and one ring reload.
+#[test]
+fn r05_retired_keys_outlive_exchange_minted_tokens() {
+    let mut config = Config::default();
+    config.tokens.access_token_ttl_secs = 60;
+    config.tokens.id_token_ttl_secs = 60;
+    config.pats.exchange_ttl_secs = 3600;
+    let policy = crate::app::rotation_policy(&config);
+    let reload = config.keys.reload_every_secs as i64;
+    assert!(policy.max_token_ttl_secs >= 3600 + 60 + reload, "{policy:?}");
+    assert!(
+        policy.max_token_ttl_secs >= lanyard_issuer::settings::MAX_ACCESS_TOKEN_TTL_SECS + reload,
+        "a client's own access token lifetime: {policy:?}"
+    );
+}

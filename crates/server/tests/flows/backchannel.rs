@@ -161,3 +161,39 @@ async fn s16_a_rotated_out_refresh_token_introspects_as_inactive() {
     })
     .await;
 }
+
+/// RFC 7662 §2.2: `token_type` is the OAuth token type of an access token (Bearer); an
+/// active refresh token is introspected without one, never as `refresh_token`.
+#[tokio::test]
+async fn rfc7662_2_2_a_refresh_token_introspects_without_a_token_type() {
+    each_backend(|app| async move {
+        app.create_user("a@example.com").await;
+        let secret = app
+            .create_client(crate::helpers::confidential("rp"))
+            .await
+            .unwrap();
+        let tokens =
+            crate::helpers::sign_in_tokens(&app, "rp", &secret, "a@example.com").await;
+        let introspect = |token: String| {
+            let secret = secret.clone();
+            let url = app.url("/introspect");
+            async move {
+                let response = http()
+                    .post(url)
+                    .basic_auth("rp", Some(secret))
+                    .form(&[("token", token.as_str())])
+                    .send()
+                    .await
+                    .unwrap();
+                body_json(response).await.1
+            }
+        };
+        let refresh = introspect(tokens["refresh_token"].as_str().unwrap().to_owned()).await;
+        assert_eq!(refresh["active"], json!(true), "{refresh}");
+        assert!(refresh.get("token_type").is_none(), "{refresh}");
+        let access = introspect(tokens["access_token"].as_str().unwrap().to_owned()).await;
+        assert_eq!(access["token_type"], json!("Bearer"), "{access}");
+        app
+    })
+    .await;
+}
