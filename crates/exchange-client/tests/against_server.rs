@@ -58,6 +58,7 @@ fn client(id: &str, auth: ClientAuthMethod) -> NewClient {
         jwks: None,
         first_party: true,
         allowed_scopes: vec![],
+        exchange_audiences: vec![],
     }
 }
 

@@ -1,6 +1,7 @@
 //! Token exchange (RFC 8693): a personal access token for a short-lived JWT access token
 //! (E3, E4). The hot path: the client is cached, the PAT lookup is cached per node (see
-//! `lanyard_identity::pats`), and the only other work is one signature.
+//! `lanyard_identity::pats`), and the only other work is one signature. An access token we
+//! issued as the subject goes to `access_token_exchange` after one string comparison.
 //!
 //! Every refusal of the subject token is `invalid_grant` with one fixed description, whether
 //! the token is malformed, mistyped (checksum), unknown, revoked, expired or its account
@@ -43,13 +44,16 @@ impl Issuer {
             return Err(OAuthError::throttled(secs));
         }
         if request.subject_token_type != PAT_TOKEN_TYPE {
+            if request.subject_token_type == ACCESS_TOKEN_TYPE {
+                return self.exchange_access_token(client, request, origin).await;
+            }
             return Err(OAuthError::invalid_request(
-                "subject_token_type must be urn:lanyard:token-type:pat",
+                "subject_token_type must be urn:lanyard:token-type:pat or urn:ietf:params:oauth:token-type:access_token",
             ));
         }
-        if request.actor_token_present {
+        if request.actor_token.is_some() || request.actor_token_type.is_some() {
             return Err(OAuthError::invalid_request(
-                "actor tokens are not supported",
+                "actor tokens are not supported with a PAT",
             ));
         }
         if request
@@ -89,6 +93,7 @@ impl Issuer {
             ttl_secs: ttl,
             audience: Some(&resource.identifier),
             pat: Some(pat.id),
+            act: None,
         })?;
         Ok(TokenResponse {
             access_token: access.token,
@@ -235,7 +240,8 @@ mod tests {
             audience: None,
             resource: None,
             scope: None,
-            actor_token_present: false,
+            actor_token: None,
+            actor_token_type: None,
         })
     }
 

@@ -49,6 +49,7 @@ async fn s09_s17_s18_private_key_jwt_works_once_and_refuses_expired_replayed_non
             jwks: Some(json!({ "keys": [public_jwk.clone()] })),
             first_party: true,
             allowed_scopes: vec!["api".into()],
+            exchange_audiences: vec![],
         })
         .await;
         let claims = |jti: &str, exp: i64| {

@@ -21,3 +21,4 @@ mod pats;
 mod refresh;
 mod refusals;
 mod revocation;
+mod token_exchange;

@@ -54,6 +54,7 @@ fn client(id: &str, auth: ClientAuthMethod, grants: Vec<GrantType>) -> NewClient
         jwks: None,
         first_party: true,
         allowed_scopes: vec![],
+        exchange_audiences: vec![],
     }
 }
 
