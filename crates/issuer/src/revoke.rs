@@ -119,3 +119,36 @@ fn foreign(live: bool) -> Result<(), OAuthError> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use lanyard_core::{ClientId, Origin};
+
+    use crate::grant::refresh_token::tests::harness;
+
+    const RT: &str = "lyd_rt_c2VjcmV0LXJlZnJlc2gtdG9rZW4tb25lLWZvci10ZXN0cw";
+
+    /// RFC 7009 §2.1: a live refresh token of another client is refused with
+    /// `unauthorized_client`; its own client revokes it.
+    #[tokio::test]
+    async fn rfc7009_2_1_another_clients_live_token_is_unauthorized_client() {
+        let h = harness(0);
+        let mut other = h.client.clone();
+        other.id = ClientId::parse("other").unwrap();
+        let refused = h
+            .issuer
+            .revoke(&other, RT, &Origin::default())
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code.as_str(), "unauthorized_client");
+        h.issuer
+            .revoke(&h.client, RT, &Origin::default())
+            .await
+            .unwrap();
+        // Garbage is an invalid token: 200 (§2.2) for anyone.
+        h.issuer
+            .revoke(&other, "not-a-token", &Origin::default())
+            .await
+            .unwrap();
+    }
+}

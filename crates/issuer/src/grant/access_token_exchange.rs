@@ -192,8 +192,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn rfc8693_a_client_exchanges_tokens_for_it_or_its_registered_audiences() {
+    #[tokio::test]
+    async fn rfc8693_a_client_exchanges_tokens_for_it_or_its_registered_audiences() {
         let mut client = crate::grant::refresh_token::tests::harness(0).client;
         client.id = lanyard_core::ClientId::parse("svc").unwrap();
         let for_svc = Audience::One("svc".to_owned());

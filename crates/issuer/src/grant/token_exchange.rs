@@ -14,6 +14,7 @@ use lanyard_core::model::authenticated::acr;
 use lanyard_core::model::{AuditEvent, Client, GrantType, Pat, ResourceServer};
 use lanyard_core::{Origin, pat_token};
 
+use super::target::invalid_target;
 use super::{TokenExchangeRequest, TokenResponse, unauthorized_client};
 use crate::error::{ErrorCode, OAuthError};
 use crate::issuer::Issuer;
@@ -26,8 +27,6 @@ pub const PAT_TOKEN_TYPE: &str = "urn:lanyard:token-type:pat";
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 /// The `amr` value of a token minted from a PAT (not in RFC 8176's registry; documented).
 pub const AMR_PAT: &str = "pat";
-/// RFC 8707 §2 / RFC 8693 §2.2.2.
-const INVALID_TARGET: &str = "the audience or resource is not available";
 
 impl Issuer {
     pub(super) async fn exchange_token(
@@ -210,10 +209,6 @@ fn granted_scope(
         return Err(invalid_scope());
     }
     Ok(granted)
-}
-
-fn invalid_target() -> OAuthError {
-    OAuthError::new(ErrorCode::InvalidTarget, INVALID_TARGET)
 }
 
 fn invalid_scope() -> OAuthError {
