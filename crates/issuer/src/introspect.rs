@@ -183,7 +183,7 @@ impl Issuer {
 
 #[cfg(test)]
 mod tests {
-    use crate::grant::refresh_token::tests::harness;
+    use crate::grant::harness;
 
     /// RFC 7662 §2.2: `token_type` is the OAuth token type of an access token; an active
     /// refresh token is introspected without one.

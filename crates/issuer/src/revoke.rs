@@ -124,7 +124,7 @@ fn foreign(live: bool) -> Result<(), OAuthError> {
 mod tests {
     use lanyard_core::{ClientId, Origin};
 
-    use crate::grant::refresh_token::tests::harness;
+    use crate::grant::harness;
 
     const RT: &str = "lyd_rt_c2VjcmV0LXJlZnJlc2gtdG9rZW4tb25lLWZvci10ZXN0cw";
 

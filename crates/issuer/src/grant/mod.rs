@@ -6,8 +6,11 @@ mod client_credentials;
 mod device_code;
 mod exchange_limits;
 pub(crate) use exchange_limits::ExchangeLimits;
-mod refresh_token;
 mod access_token_exchange;
+mod refresh_token;
+/// The issuer test harness, for unit tests of modules outside `grant`.
+#[cfg(test)]
+pub(crate) use refresh_token::tests::harness;
 mod target;
 mod token_exchange;
 mod user_grant;
