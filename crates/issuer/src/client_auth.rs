@@ -158,7 +158,11 @@ impl Issuer {
         if claims.iss != id || claims.sub != id {
             return Err(Failure::Refused("assertion iss/sub is not the client"));
         }
-        if !claims.aud.iter().any(|a| self.is_assertion_audience(a, endpoint)) {
+        if !claims
+            .aud
+            .iter()
+            .any(|a| self.is_assertion_audience(a, endpoint))
+        {
             return Err(Failure::Refused("assertion audience is not this server"));
         }
         if !lifetime_ok(

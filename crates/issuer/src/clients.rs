@@ -242,8 +242,7 @@ fn validate(new: &NewClient) -> Result<(), ClientError> {
             "exchange audiences: at most 20, each 1-255 printable characters without spaces",
         ));
     }
-    if !new.exchange_audiences.is_empty() && !new.grant_types.contains(&GrantType::TokenExchange)
-    {
+    if !new.exchange_audiences.is_empty() && !new.grant_types.contains(&GrantType::TokenExchange) {
         return Err(ClientError::Invalid(
             "exchange audiences need the token-exchange grant",
         ));

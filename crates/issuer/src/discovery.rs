@@ -13,7 +13,10 @@ use lanyard_core::model::authenticated::acr;
 const CLIENT_ASSERTION_ALGS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
 
 /// RFC 8693 §3: what token exchange accepts as `subject_token_type`.
-const SUBJECT_TOKEN_TYPES: [&str; 2] = [crate::grant::PAT_TOKEN_TYPE, crate::grant::ACCESS_TOKEN_TYPE];
+const SUBJECT_TOKEN_TYPES: [&str; 2] = [
+    crate::grant::PAT_TOKEN_TYPE,
+    crate::grant::ACCESS_TOKEN_TYPE,
+];
 
 #[derive(Debug, Clone, Serialize)]
 struct Metadata<'a> {
@@ -166,7 +169,11 @@ mod tests {
     #[test]
     fn rfc8414_2_every_endpoint_with_private_key_jwt_lists_its_algorithms() {
         let doc = document();
-        for endpoint in ["token_endpoint", "introspection_endpoint", "revocation_endpoint"] {
+        for endpoint in [
+            "token_endpoint",
+            "introspection_endpoint",
+            "revocation_endpoint",
+        ] {
             let methods = &doc[format!("{endpoint}_auth_methods_supported")];
             assert!(
                 methods
@@ -175,7 +182,11 @@ mod tests {
                     .contains(&serde_json::json!("private_key_jwt"))
             );
             let algs = &doc[format!("{endpoint}_auth_signing_alg_values_supported")];
-            assert_eq!(algs, &serde_json::json!(["RS256", "ES256", "EdDSA"]), "{endpoint}");
+            assert_eq!(
+                algs,
+                &serde_json::json!(["RS256", "ES256", "EdDSA"]),
+                "{endpoint}"
+            );
         }
     }
 

@@ -192,7 +192,10 @@ mod tests {
         let h = harness(0);
         let seen = h
             .issuer
-            .introspect(&h.client, "lyd_rt_c2VjcmV0LXJlZnJlc2gtdG9rZW4tb25lLWZvci10ZXN0cw")
+            .introspect(
+                &h.client,
+                "lyd_rt_c2VjcmV0LXJlZnJlc2gtdG9rZW4tb25lLWZvci10ZXN0cw",
+            )
             .await
             .unwrap();
         assert!(seen.active);

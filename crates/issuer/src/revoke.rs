@@ -69,7 +69,10 @@ impl Issuer {
         {
             // A token minted by token exchange carries the grant of its subject token, which
             // may belong to another client: only the caller's own grant is revoked with it.
-            let family = self.refresh.find_family(lanyard_core::FamilyId(gid)).await?;
+            let family = self
+                .refresh
+                .find_family(lanyard_core::FamilyId(gid))
+                .await?;
             if family.is_some_and(|f| f.client_id == caller.id) {
                 self.refresh
                     .revoke_family(lanyard_core::FamilyId(gid), now)

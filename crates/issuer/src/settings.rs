@@ -227,7 +227,10 @@ mod tests {
         };
         let longest = longest_token_lifetime_secs(&tokens, &exchange);
         assert!(longest >= exchange.ttl_secs);
-        assert!(longest >= MAX_ACCESS_TOKEN_TTL_SECS, "a client override can reach the bound");
+        assert!(
+            longest >= MAX_ACCESS_TOKEN_TTL_SECS,
+            "a client override can reach the bound"
+        );
         let tokens = TokenSettings {
             id_token_ttl_secs: 86_400,
             ..tokens

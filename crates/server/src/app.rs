@@ -148,8 +148,10 @@ fn resolve_key(
 }
 
 pub fn rotation_policy(config: &Config) -> RotationPolicy {
-    let longest =
-        lanyard_issuer::settings::longest_token_lifetime_secs(&config.tokens, &config.pats.exchange());
+    let longest = lanyard_issuer::settings::longest_token_lifetime_secs(
+        &config.tokens,
+        &config.pats.exchange(),
+    );
     RotationPolicy {
         publish_ahead_secs: config.keys.publish_ahead_secs,
         propagation_delay_secs: config.keys.propagation_delay_secs,

@@ -105,7 +105,12 @@ impl Issuer {
         };
         let scope = narrowed_scope(subject.scope.as_deref(), request.scope.as_deref())?;
         let now = self.clock.now().seconds();
-        let ttl = self.settings.exchange.ttl_secs.min(subject.exp - now).max(1);
+        let ttl = self
+            .settings
+            .exchange
+            .ttl_secs
+            .min(subject.exp - now)
+            .max(1);
         let access = self.mint_access_token(AccessTokenRequest {
             subject: &subject.sub,
             client_id: client.id.as_str(),
@@ -159,7 +164,10 @@ pub(crate) fn may_exchange(client: &Client, aud: &Audience) -> bool {
 }
 
 /// The subject token's scope, or the part of it that `requested` names; never more.
-fn narrowed_scope(subject: Option<&str>, requested: Option<&str>) -> Result<Option<String>, OAuthError> {
+fn narrowed_scope(
+    subject: Option<&str>,
+    requested: Option<&str>,
+) -> Result<Option<String>, OAuthError> {
     let Some(requested) = requested else {
         return Ok(subject.map(str::to_owned));
     };
@@ -183,9 +191,15 @@ mod tests {
 
     #[test]
     fn rfc8693_scope_only_narrows() {
-        assert_eq!(narrowed_scope(Some("a b"), None).unwrap().as_deref(), Some("a b"));
+        assert_eq!(
+            narrowed_scope(Some("a b"), None).unwrap().as_deref(),
+            Some("a b")
+        );
         assert_eq!(narrowed_scope(None, None).unwrap(), None);
-        assert_eq!(narrowed_scope(Some("a b"), Some("b")).unwrap().as_deref(), Some("b"));
+        assert_eq!(
+            narrowed_scope(Some("a b"), Some("b")).unwrap().as_deref(),
+            Some("b")
+        );
         for (held, asked) in [(Some("a b"), "a c"), (None, "a"), (Some("a"), "a\u{7f}")] {
             let err = narrowed_scope(held, Some(asked)).unwrap_err();
             assert_eq!(err.code.as_str(), "invalid_scope", "{held:?} {asked}");
@@ -202,6 +216,9 @@ mod tests {
         assert!(!may_exchange(&client, &for_api));
         client.exchange_audiences = vec!["https://api.example.com/".to_owned()];
         assert!(may_exchange(&client, &for_api));
-        assert!(!may_exchange(&client, &Audience::One("https://id.example.com".to_owned())));
+        assert!(!may_exchange(
+            &client,
+            &Audience::One("https://id.example.com".to_owned())
+        ));
     }
 }

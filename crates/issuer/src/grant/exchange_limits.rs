@@ -109,7 +109,10 @@ mod tests {
         let [_, client_key] = counter_keys(&attacker, &tool);
         assert_eq!(client_key, "pat_fail_client:tool:192.0.2.1");
         limits.block(client_key, Timestamp(500));
-        assert_eq!(limits.retry_after(&attacker, &tool, Timestamp(100)), Some(400));
+        assert_eq!(
+            limits.retry_after(&attacker, &tool, Timestamp(100)),
+            Some(400)
+        );
         assert_eq!(
             limits.retry_after(&from("192.0.2.2"), &tool, Timestamp(100)),
             None

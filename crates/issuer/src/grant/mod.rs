@@ -46,9 +46,7 @@ pub enum GrantRequest {
     /// RFC 8693 §2.1: a personal access token, or an access token we issued.
     TokenExchange(TokenExchangeRequest),
     /// RFC 8628 §3.4.
-    DeviceCode {
-        device_code: Secret,
-    },
+    DeviceCode { device_code: Secret },
 }
 
 /// The parameters of an RFC 8693 request, as sent (the grant checks them).

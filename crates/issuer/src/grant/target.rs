@@ -56,7 +56,10 @@ mod tests {
         ])
     }
 
-    fn target(audience: Option<&str>, resource: Option<&str>) -> Result<Option<String>, &'static str> {
+    fn target(
+        audience: Option<&str>,
+        resource: Option<&str>,
+    ) -> Result<Option<String>, &'static str> {
         requested_target(&resources(), audience, resource)
             .map(|r| r.map(|r| r.identifier.clone()))
             .map_err(|e| e.code.as_str())
@@ -65,8 +68,17 @@ mod tests {
     #[test]
     fn rfc8707_2_resource_is_a_registered_absolute_uri() {
         let api = Some("https://api.example.com/".to_owned());
-        assert_eq!(target(None, Some("https://api.example.com/")), Ok(api.clone()));
-        assert_eq!(target(Some("https://api.example.com/"), Some("https://api.example.com/")), Ok(api));
+        assert_eq!(
+            target(None, Some("https://api.example.com/")),
+            Ok(api.clone())
+        );
+        assert_eq!(
+            target(
+                Some("https://api.example.com/"),
+                Some("https://api.example.com/")
+            ),
+            Ok(api)
+        );
         assert_eq!(target(Some("files"), None), Ok(Some("files".to_owned())));
         assert_eq!(target(None, None), Ok(None));
         for bad in [

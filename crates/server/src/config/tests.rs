@@ -310,7 +310,10 @@ fn r05_retired_keys_outlive_exchange_minted_tokens() {
     config.pats.exchange_ttl_secs = 3600;
     let policy = crate::app::rotation_policy(&config);
     let reload = config.keys.reload_every_secs as i64;
-    assert!(policy.max_token_ttl_secs >= 3600 + 60 + reload, "{policy:?}");
+    assert!(
+        policy.max_token_ttl_secs >= 3600 + 60 + reload,
+        "{policy:?}"
+    );
     assert!(
         policy.max_token_ttl_secs >= lanyard_issuer::settings::MAX_ACCESS_TOKEN_TTL_SECS + reload,
         "a client's own access token lifetime: {policy:?}"

@@ -173,8 +173,7 @@ async fn rfc7662_2_2_a_refresh_token_introspects_without_a_token_type() {
             .create_client(crate::helpers::confidential("rp"))
             .await
             .unwrap();
-        let tokens =
-            crate::helpers::sign_in_tokens(&app, "rp", &secret, "a@example.com").await;
+        let tokens = crate::helpers::sign_in_tokens(&app, "rp", &secret, "a@example.com").await;
         let introspect = |token: String| {
             let secret = secret.clone();
             let url = app.url("/introspect");
@@ -203,7 +202,8 @@ async fn rfc7662_2_2_a_refresh_token_introspects_without_a_token_type() {
 async fn key_client(app: &lanyard_testkit::TestApp, id: &str) -> KeyRing {
     let kek = Kek::generate(&OsRng);
     let now = app.clock.now();
-    let record = generate_signing_key(SigningAlg::ES256, format!("{id}-key"), &kek, now, now).unwrap();
+    let record =
+        generate_signing_key(SigningAlg::ES256, format!("{id}-key"), &kek, now, now).unwrap();
     let ring = KeyRing::load(std::slice::from_ref(&record), &kek, now).unwrap();
     let public_jwk: serde_json::Value = serde_json::from_str(&record.public_jwk).unwrap();
     app.create_client(NewClient {
@@ -223,7 +223,10 @@ async fn key_client(app: &lanyard_testkit::TestApp, id: &str) -> KeyRing {
 }
 
 fn assertion(ring: &KeyRing, claims: &serde_json::Value) -> String {
-    ring.signer(SigningAlg::ES256).unwrap().sign("JWT", claims).unwrap()
+    ring.signer(SigningAlg::ES256)
+        .unwrap()
+        .sign("JWT", claims)
+        .unwrap()
 }
 
 /// POSTs `form` to `path` authenticated by `assertion`.
@@ -238,7 +241,12 @@ async fn post_with(
         ("client_assertion", assertion),
     ];
     fields.extend_from_slice(form);
-    let response = http().post(app.url(path)).form(&fields).send().await.unwrap();
+    let response = http()
+        .post(app.url(path))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
     let status = response.status().as_u16();
     let body = response.json().await.unwrap_or(serde_json::Value::Null);
     (status, body)
@@ -267,7 +275,12 @@ async fn rfc7523_3_assertion_lifetime_leeway_and_replay() {
 
         for (jti, iat, exp, why) in [
             ("longer", now, now + 3601, "3601 s"),
-            ("no-iat-long", 0, now + 3661, "exp beyond max + leeway without iat"),
+            (
+                "no-iat-long",
+                0,
+                now + 3661,
+                "exp beyond max + leeway without iat",
+            ),
             ("future", now + 61, now + 600, "issued beyond the leeway"),
             ("expired", now - 700, now - 61, "expired beyond the leeway"),
         ] {
@@ -276,13 +289,21 @@ async fn rfc7523_3_assertion_lifetime_leeway_and_replay() {
                 c.as_object_mut().unwrap().remove("iat");
             }
             let (status, body) = token_with(&app, &assertion(&ring, &c)).await;
-            assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{why}");
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (401, Some("invalid_client")),
+                "{why}"
+            );
         }
 
         // Late in its life the hour-long assertion is still remembered.
         app.clock.advance(3000);
         let (status, body) = token_with(&app, &hour).await;
-        assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "replay");
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client")),
+            "replay"
+        );
         app
     })
     .await;
@@ -300,32 +321,67 @@ async fn rfc7523_3_the_called_endpoint_is_an_audience_only_there() {
             json!({"iss": "svc", "sub": "svc", "aud": aud,
                    "jti": jti, "iat": now, "exp": now + 300})
         };
-        let (status, body) = token_with(&app, &assertion(&ring, &claims("t", app.url("/token")))).await;
+        let (status, body) =
+            token_with(&app, &assertion(&ring, &claims("t", app.url("/token")))).await;
         assert_eq!(status, 200, "{body}");
         let access = body["access_token"].as_str().unwrap().to_owned();
         let token_form = [("token", access.as_str())];
 
         let at_introspect = assertion(&ring, &claims("i1", app.url("/introspect")));
         let (status, body) = post_with(&app, "/introspect", &at_introspect, &token_form).await;
-        assert_eq!((status, body["active"].clone()), (200, json!(true)), "{body}");
+        assert_eq!(
+            (status, body["active"].clone()),
+            (200, json!(true)),
+            "{body}"
+        );
         let other = assertion(&ring, &claims("i2", app.url("/introspect")));
         let (status, _) = token_with(&app, &other).await;
-        assert_eq!(status, 401, "the introspection URL is no audience at /token");
-        let (status, _) = post_with(&app, "/revoke", &assertion(&ring, &claims("i3", app.url("/introspect"))), &token_form).await;
+        assert_eq!(
+            status, 401,
+            "the introspection URL is no audience at /token"
+        );
+        let (status, _) = post_with(
+            &app,
+            "/revoke",
+            &assertion(&ring, &claims("i3", app.url("/introspect"))),
+            &token_form,
+        )
+        .await;
         assert_eq!(status, 401, "nor at /revoke");
 
         for aud in [app.config.server.issuer.clone(), app.url("/token")] {
-            let (status, _) = post_with(&app, "/introspect", &assertion(&ring, &claims(&format!("x{aud}"), aud.clone())), &token_form).await;
+            let (status, _) = post_with(
+                &app,
+                "/introspect",
+                &assertion(&ring, &claims(&format!("x{aud}"), aud.clone())),
+                &token_form,
+            )
+            .await;
             assert_eq!(status, 200, "{aud}");
         }
         for (aud, why) in [
-            ("https://elsewhere.example.com/introspect".to_owned(), "another server"),
-            (format!("{}/introspectx", app.config.server.issuer), "a longer path"),
+            (
+                "https://elsewhere.example.com/introspect".to_owned(),
+                "another server",
+            ),
+            (
+                format!("{}/introspectx", app.config.server.issuer),
+                "a longer path",
+            ),
             (app.url("/userinfo"), "another endpoint"),
         ] {
-            let (status, body) =
-                post_with(&app, "/introspect", &assertion(&ring, &claims(why, aud)), &token_form).await;
-            assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{why}");
+            let (status, body) = post_with(
+                &app,
+                "/introspect",
+                &assertion(&ring, &claims(why, aud)),
+                &token_form,
+            )
+            .await;
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (401, Some("invalid_client")),
+                "{why}"
+            );
         }
         // Replayed at the endpoint it names: refused.
         let (status, _) = post_with(&app, "/introspect", &at_introspect, &token_form).await;
@@ -355,7 +411,10 @@ async fn rfc8414_2_auth_signing_algs_are_listed_for_introspection_and_revocation
                     .as_array()
                     .unwrap()
                     .clone();
-                assert!(methods.contains(&json!("private_key_jwt")), "{path} {endpoint}");
+                assert!(
+                    methods.contains(&json!("private_key_jwt")),
+                    "{path} {endpoint}"
+                );
                 assert_eq!(
                     doc[format!("{endpoint}_endpoint_auth_signing_alg_values_supported")],
                     json!(["RS256", "ES256", "EdDSA"]),

@@ -1178,7 +1178,10 @@ async fn s26_a_clients_failures_from_one_address_do_not_block_another() {
         let (status, _) = from(attacker, unknown.expose().to_owned()).await;
         assert_eq!(status, 429);
         let (status, _) = from(attacker, good.clone()).await;
-        assert_eq!(status, 429, "the attacker's address is throttled for the tool");
+        assert_eq!(
+            status, 429,
+            "the attacker's address is throttled for the tool"
+        );
         // Another user of the same tool, elsewhere: unaffected.
         let (status, body) = from("198.51.100.7", good.clone()).await;
         assert_eq!(status, 200, "{body}");

@@ -243,7 +243,8 @@ async fn s16_unknown_and_garbage_tokens_get_200_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn rfc7009_2_1_s16_another_client_revoking_a_live_token_is_unauthorized_changes_nothing_and_is_audited() {
+async fn rfc7009_2_1_s16_another_client_revoking_a_live_token_is_unauthorized_changes_nothing_and_is_audited()
+ {
     each_backend(|app| async move {
         app.create_user("a@example.com").await;
         let secret_a = app.create_client(confidential("rp")).await.unwrap();
@@ -416,7 +417,10 @@ async fn rfc7009_2_2_another_clients_dead_or_unknown_token_gets_200() {
             text(&tokens, "access_token"),
             text(&tokens, "refresh_token"),
         );
-        assert_eq!(revoke(&app, "other", &secret_b, &rt, None).await.status(), 400);
+        assert_eq!(
+            revoke(&app, "other", &secret_b, &rt, None).await.status(),
+            400
+        );
         assert_eq!(revoke(&app, "rp", &secret_a, &rt, None).await.status(), 200);
         for token in [rt.as_str(), at.as_str(), "lyd_rt_unknown", "not-a-token"] {
             let response = revoke(&app, "other", &secret_b, token, None).await;

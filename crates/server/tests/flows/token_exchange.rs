@@ -65,7 +65,11 @@ struct Secrets {
 async fn setup(app: &TestApp) -> Secrets {
     let both = vec![GrantType::ClientCredentials, GrantType::TokenExchange];
     Secrets {
-        caller: registered(app, service(CALLER, vec![GrantType::ClientCredentials], &[])).await,
+        caller: registered(
+            app,
+            service(CALLER, vec![GrantType::ClientCredentials], &[]),
+        )
+        .await,
         orders: registered(app, service(ORDERS_API, both.clone(), &[ORDERS])).await,
         billing: registered(app, service(BILLING_API, both.clone(), &[BILLING])).await,
         stranger: registered(app, service(STRANGER, both, &[])).await,
@@ -136,9 +140,14 @@ async fn rfc8693_2_an_access_token_exchanges_for_a_narrower_short_lived_token() 
     each_backend_with(configure, |app| async move {
         let s = setup(&app).await;
         let subject = orders_token(&app, &s).await;
-        let (status, body) =
-            exchange(&app, ORDERS_API, &s.orders, &subject, &[("audience", BILLING), ("scope", "read")])
-                .await;
+        let (status, body) = exchange(
+            &app,
+            ORDERS_API,
+            &s.orders,
+            &subject,
+            &[("audience", BILLING), ("scope", "read")],
+        )
+        .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["issued_token_type"], AT_TYPE);
         assert_eq!(body["token_type"], "Bearer");
@@ -152,26 +161,47 @@ async fn rfc8693_2_an_access_token_exchanges_for_a_narrower_short_lived_token() 
         assert_eq!(claims["client_id"], ORDERS_API);
         assert_eq!(claims["scope"], "read");
         assert!(claims.get("act").is_none(), "{claims}");
-        assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 120);
+        assert_eq!(
+            claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+            120
+        );
         // The new token is live and ours: the exchanging client may introspect it.
         let seen = introspect(&app, ORDERS_API, &s.orders, minted).await;
         assert_eq!(seen["active"], true, "{seen}");
 
         // No scope asked: the same scope. `resource` (an absolute URI) works like audience.
-        let (status, body) =
-            exchange(&app, ORDERS_API, &s.orders, &subject, &[("resource", BILLING)]).await;
+        let (status, body) = exchange(
+            &app,
+            ORDERS_API,
+            &s.orders,
+            &subject,
+            &[("resource", BILLING)],
+        )
+        .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["scope"], "read write");
 
         // Exchanging the same live token again is allowed: it is a bearer token, not a code.
-        let (status, _) =
-            exchange(&app, ORDERS_API, &s.orders, &subject, &[("audience", BILLING)]).await;
+        let (status, _) = exchange(
+            &app,
+            ORDERS_API,
+            &s.orders,
+            &subject,
+            &[("audience", BILLING)],
+        )
+        .await;
         assert_eq!(status, 200);
 
         // A token close to its end gives a token that ends with it.
         app.clock.advance(550);
-        let (status, body) =
-            exchange(&app, ORDERS_API, &s.orders, &subject, &[("audience", BILLING)]).await;
+        let (status, body) = exchange(
+            &app,
+            ORDERS_API,
+            &s.orders,
+            &subject,
+            &[("audience", BILLING)],
+        )
+        .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["expires_in"], 50);
 
@@ -190,7 +220,10 @@ async fn rfc8693_2_an_access_token_exchanges_for_a_narrower_short_lived_token() 
         ] {
             let types = doc[member].as_array().unwrap();
             assert!(types.contains(&json!(AT_TYPE)), "{member}: {doc}");
-            assert!(types.contains(&json!("urn:lanyard:token-type:pat")), "{member}");
+            assert!(
+                types.contains(&json!("urn:lanyard:token-type:pat")),
+                "{member}"
+            );
         }
         app
     })
@@ -205,8 +238,13 @@ async fn rfc8693_4_1_an_actor_token_adds_act_and_nests_earlier_actors() {
         let actor = |client: &'static str, secret: String| {
             let app = &app;
             async move {
-                let (status, body) =
-                    token(app, client, &secret, &[("grant_type", "client_credentials")]).await;
+                let (status, body) = token(
+                    app,
+                    client,
+                    &secret,
+                    &[("grant_type", "client_credentials")],
+                )
+                .await;
                 assert_eq!(status, 200, "{body}");
                 body["access_token"].as_str().unwrap().to_owned()
             }
@@ -254,8 +292,14 @@ async fn rfc8693_4_1_an_actor_token_adds_act_and_nests_earlier_actors() {
                    "act": {"sub": ORDERS_API, "client_id": ORDERS_API}})
         );
         // Without a new actor the earlier one stays.
-        let (status, body) =
-            exchange(&app, BILLING_API, &s.billing, &first, &[("audience", ORDERS)]).await;
+        let (status, body) = exchange(
+            &app,
+            BILLING_API,
+            &s.billing,
+            &first,
+            &[("audience", ORDERS)],
+        )
+        .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(
             jwt_claims(body["access_token"].as_str().unwrap())["act"],
@@ -282,7 +326,12 @@ async fn rfc8693_2_2_2_refusals() {
         };
         let to_billing = || vec![("audience", BILLING.to_owned())];
         let expect = |got: (u16, Value), error: &str, why: &str| {
-            assert_eq!((got.0, got.1["error"].as_str()), (400, Some(error)), "{why}: {}", got.1);
+            assert_eq!(
+                (got.0, got.1["error"].as_str()),
+                (400, Some(error)),
+                "{why}: {}",
+                got.1
+            );
         };
 
         // Invalid subject tokens: §2.2.2 invalid_request.
@@ -302,27 +351,48 @@ async fn rfc8693_2_2_2_refusals() {
 
         // Targets: registered, absolute for resource, agreeing.
         for (extra, why) in [
-            (vec![("audience", "https://unknown.example.com/".to_owned())], "unknown"),
+            (
+                vec![("audience", "https://unknown.example.com/".to_owned())],
+                "unknown",
+            ),
             (vec![("resource", "billing".to_owned())], "not absolute"),
             (vec![("resource", format!("{BILLING}#x"))], "fragment"),
             (
-                vec![("audience", ORDERS.to_owned()), ("resource", BILLING.to_owned())],
+                vec![
+                    ("audience", ORDERS.to_owned()),
+                    ("resource", BILLING.to_owned()),
+                ],
                 "disagree",
             ),
         ] {
             expect(orders(extra, subject.clone()).await, "invalid_target", why);
         }
-        expect(orders(vec![], subject.clone()).await, "invalid_request", "no target");
+        expect(
+            orders(vec![], subject.clone()).await,
+            "invalid_request",
+            "no target",
+        );
 
         // Scope only narrows.
         let mut wider = to_billing();
         wider.push(("scope", "read admin".to_owned()));
-        expect(orders(wider, subject.clone()).await, "invalid_scope", "wider scope");
+        expect(
+            orders(wider, subject.clone()).await,
+            "invalid_scope",
+            "wider scope",
+        );
 
         // Types.
         let mut id_type = to_billing();
-        id_type.push(("requested_token_type", "urn:ietf:params:oauth:token-type:id_token".into()));
-        expect(orders(id_type, subject.clone()).await, "invalid_request", "requested type");
+        id_type.push((
+            "requested_token_type",
+            "urn:ietf:params:oauth:token-type:id_token".into(),
+        ));
+        expect(
+            orders(id_type, subject.clone()).await,
+            "invalid_request",
+            "requested type",
+        );
         let (status, body) = token(
             &app,
             ORDERS_API,
@@ -330,7 +400,10 @@ async fn rfc8693_2_2_2_refusals() {
             &[
                 ("grant_type", EXCHANGE),
                 ("subject_token", &subject),
-                ("subject_token_type", "urn:ietf:params:oauth:token-type:saml2"),
+                (
+                    "subject_token_type",
+                    "urn:ietf:params:oauth:token-type:saml2",
+                ),
                 ("audience", BILLING),
             ],
         )
@@ -340,32 +413,77 @@ async fn rfc8693_2_2_2_refusals() {
         // Actor tokens.
         let mut no_type = to_billing();
         no_type.push(("actor_token", subject.clone()));
-        expect(orders(no_type, subject.clone()).await, "invalid_request", "actor without type");
+        expect(
+            orders(no_type, subject.clone()).await,
+            "invalid_request",
+            "actor without type",
+        );
         let mut no_token = to_billing();
         no_token.push(("actor_token_type", AT_TYPE.to_owned()));
-        expect(orders(no_token, subject.clone()).await, "invalid_request", "type without actor");
+        expect(
+            orders(no_token, subject.clone()).await,
+            "invalid_request",
+            "type without actor",
+        );
         let mut bad_actor = to_billing();
-        bad_actor.extend([("actor_token", "garbage".to_owned()), ("actor_token_type", AT_TYPE.to_owned())]);
-        expect(orders(bad_actor, subject.clone()).await, "invalid_request", "invalid actor");
+        bad_actor.extend([
+            ("actor_token", "garbage".to_owned()),
+            ("actor_token_type", AT_TYPE.to_owned()),
+        ]);
+        expect(
+            orders(bad_actor, subject.clone()).await,
+            "invalid_request",
+            "invalid actor",
+        );
         // CALLER's token names ORDERS, not the orders API's client id, and was not issued
         // to it: the orders API can not claim to be that actor.
         let mut foreign_actor = to_billing();
-        foreign_actor.extend([("actor_token", subject.clone()), ("actor_token_type", AT_TYPE.to_owned())]);
-        expect(orders(foreign_actor, subject.clone()).await, "invalid_grant", "foreign actor");
+        foreign_actor.extend([
+            ("actor_token", subject.clone()),
+            ("actor_token_type", AT_TYPE.to_owned()),
+        ]);
+        expect(
+            orders(foreign_actor, subject.clone()).await,
+            "invalid_grant",
+            "foreign actor",
+        );
 
         // Unauthorised clients: not allowed by registration, or without the grant.
-        let (status, body) =
-            exchange(&app, STRANGER, &s.stranger, &subject, &[("audience", BILLING)]).await;
+        let (status, body) = exchange(
+            &app,
+            STRANGER,
+            &s.stranger,
+            &subject,
+            &[("audience", BILLING)],
+        )
+        .await;
         expect((status, body), "invalid_grant", "not in aud nor allow-list");
         let (status, body) =
             exchange(&app, CALLER, &s.caller, &subject, &[("audience", BILLING)]).await;
-        expect((status, body), "unauthorized_client", "no token-exchange grant");
-        let (status, _) =
-            exchange(&app, ORDERS_API, "wrong", &subject, &[("audience", BILLING)]).await;
+        expect(
+            (status, body),
+            "unauthorized_client",
+            "no token-exchange grant",
+        );
+        let (status, _) = exchange(
+            &app,
+            ORDERS_API,
+            "wrong",
+            &subject,
+            &[("audience", BILLING)],
+        )
+        .await;
         assert_eq!(status, 401);
 
         // Revoked, then expired: refused although the signature is good.
-        let (status, _) = exchange(&app, ORDERS_API, &s.orders, &subject, &[("audience", BILLING)]).await;
+        let (status, _) = exchange(
+            &app,
+            ORDERS_API,
+            &s.orders,
+            &subject,
+            &[("audience", BILLING)],
+        )
+        .await;
         assert_eq!(status, 200, "still good before revocation");
         let response = http()
             .post(app.url("/revoke"))
@@ -375,10 +493,18 @@ async fn rfc8693_2_2_2_refusals() {
             .await
             .unwrap();
         assert_eq!(response.status(), 200);
-        expect(orders(to_billing(), subject.clone()).await, "invalid_request", "revoked");
+        expect(
+            orders(to_billing(), subject.clone()).await,
+            "invalid_request",
+            "revoked",
+        );
         let fresh = orders_token(&app, &s).await;
         app.clock.advance(601);
-        expect(orders(to_billing(), fresh).await, "invalid_request", "expired");
+        expect(
+            orders(to_billing(), fresh).await,
+            "invalid_request",
+            "expired",
+        );
         app
     })
     .await;
@@ -412,15 +538,23 @@ async fn rfc8693_a_derived_token_ends_with_the_subjects_grant() {
         let tokens = sign_in_tokens(&app, "rp", &rp, "u@example.com").await;
         let user_at = tokens["access_token"].as_str().unwrap();
         let user_rt = tokens["refresh_token"].as_str().unwrap();
-        let (status, body) =
-            exchange(&app, "gateway", &gateway, user_at, &[("audience", ORDERS), ("scope", "email")])
-                .await;
+        let (status, body) = exchange(
+            &app,
+            "gateway",
+            &gateway,
+            user_at,
+            &[("audience", ORDERS), ("scope", "email")],
+        )
+        .await;
         assert_eq!(status, 200, "{body}");
         let derived = body["access_token"].as_str().unwrap().to_owned();
         let claims = jwt_claims(&derived);
         assert_eq!(claims["sub"], jwt_claims(user_at)["sub"]);
         assert_eq!(claims["gid"], jwt_claims(user_at)["gid"]);
-        assert_eq!(introspect(&app, "gateway", &gateway, &derived).await["active"], true);
+        assert_eq!(
+            introspect(&app, "gateway", &gateway, &derived).await["active"],
+            true
+        );
 
         // The gateway revokes its derived token: the app's grant lives on.
         let response = http()
@@ -431,12 +565,14 @@ async fn rfc8693_a_derived_token_ends_with_the_subjects_grant() {
             .await
             .unwrap();
         assert_eq!(response.status(), 200);
-        assert_eq!(introspect(&app, "gateway", &gateway, &derived).await["active"], false);
+        assert_eq!(
+            introspect(&app, "gateway", &gateway, &derived).await["active"],
+            false
+        );
         assert_eq!(introspect(&app, "rp", &rp, user_at).await["active"], true);
 
         // The app revokes the grant: a token derived before is inactive.
-        let (_, body) =
-            exchange(&app, "gateway", &gateway, user_at, &[("audience", ORDERS)]).await;
+        let (_, body) = exchange(&app, "gateway", &gateway, user_at, &[("audience", ORDERS)]).await;
         let derived = body["access_token"].as_str().unwrap().to_owned();
         let response = http()
             .post(app.url("/revoke"))
@@ -446,7 +582,10 @@ async fn rfc8693_a_derived_token_ends_with_the_subjects_grant() {
             .await
             .unwrap();
         assert_eq!(response.status(), 200);
-        assert_eq!(introspect(&app, "gateway", &gateway, &derived).await["active"], false);
+        assert_eq!(
+            introspect(&app, "gateway", &gateway, &derived).await["active"],
+            false
+        );
         app
     })
     .await;
@@ -477,21 +616,41 @@ async fn rfc8693_the_cli_registers_exchange_audiences() {
         assert!(created.status.success(), "{created:?}");
         let doc: Value = serde_json::from_slice(&created.stdout).unwrap();
         assert_eq!(doc["exchange_audiences"], json!([ORDERS, BILLING]));
-        let stored = app.app.state.issuer.clients().find("cli-gateway").await.unwrap().unwrap();
-        assert_eq!(stored.exchange_audiences, vec![ORDERS.to_owned(), BILLING.to_owned()]);
+        let stored = app
+            .app
+            .state
+            .issuer
+            .clients()
+            .find("cli-gateway")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stored.exchange_audiences,
+            vec![ORDERS.to_owned(), BILLING.to_owned()]
+        );
 
         // Without the grant the list is refused.
         let refused = crate::helpers::lanyard_cli(
             &app,
             &[
-                "client", "create", "--id", "no-grant", "--grant", "client_credentials",
-                "--exchange-audience", ORDERS,
+                "client",
+                "create",
+                "--id",
+                "no-grant",
+                "--grant",
+                "client_credentials",
+                "--exchange-audience",
+                ORDERS,
             ],
             "",
         )
         .await;
         assert!(!refused.status.success());
-        assert!(String::from_utf8_lossy(&refused.stderr).contains("token-exchange"), "{refused:?}");
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("token-exchange"),
+            "{refused:?}"
+        );
         app
     })
     .await;
