@@ -5,6 +5,7 @@
 
 mod account_password;
 mod backchannel;
+mod client_credentials;
 mod device_flow;
 mod entropy;
 mod helpers;
