@@ -319,3 +319,31 @@ fn r05_retired_keys_outlive_exchange_minted_tokens() {
         "a client's own access token lifetime: {policy:?}"
     );
 }
+
+/// Issue 11 item 16: the assertion limits default to an hour and 60 s of skew, and are
+/// bounded (the leeway by S22's 60 s).
+#[test]
+fn client_assertion_limits_are_bounded() {
+    let defaults = Config::default();
+    assert_eq!(defaults.tokens.client_assertion_max_lifetime_secs, 3600);
+    assert_eq!(defaults.tokens.client_assertion_leeway_secs, 60);
+    let refused = |tweak: &dyn Fn(&mut Config), key: &str| {
+        let mut config = Config::default();
+        tweak(&mut config);
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains(key), "{key}: {err}");
+    };
+    let max = "tokens.client_assertion_max_lifetime_secs";
+    refused(&|c| c.tokens.client_assertion_max_lifetime_secs = 59, max);
+    refused(
+        &|c| c.tokens.client_assertion_max_lifetime_secs = 86_401,
+        max,
+    );
+    let leeway = "tokens.client_assertion_leeway_secs";
+    refused(&|c| c.tokens.client_assertion_leeway_secs = -1, leeway);
+    refused(&|c| c.tokens.client_assertion_leeway_secs = 61, leeway);
+    let mut ok = Config::default();
+    ok.tokens.client_assertion_max_lifetime_secs = 600;
+    ok.tokens.client_assertion_leeway_secs = 0;
+    ok.validate().unwrap();
+}

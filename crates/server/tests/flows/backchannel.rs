@@ -11,7 +11,7 @@ use lanyard_crypto::keys::{KeyRing, generate_signing_key};
 use lanyard_server::NewClient;
 use serde_json::json;
 
-use crate::helpers::{each_backend, http, json as body_json};
+use crate::helpers::{each_backend, each_backend_with, http, json as body_json};
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -421,6 +421,36 @@ async fn rfc8414_2_auth_signing_algs_are_listed_for_introspection_and_revocation
                     "{path} {endpoint}"
                 );
             }
+        }
+        app
+    })
+    .await;
+}
+
+/// Issue 11 item 16 with the maximum configured to 600 s: a client signing exactly 600 s
+/// with its clock 30 s ahead is accepted (the leeway applies), 601 s is refused.
+#[tokio::test]
+async fn rfc7523_3_a_configured_maximum_applies_with_the_leeway() {
+    let tweak = |c: &mut lanyard_server::config::Config| {
+        c.tokens.client_assertion_max_lifetime_secs = 600;
+        c.tokens.client_assertion_leeway_secs = 30;
+    };
+    each_backend_with(tweak, |app| async move {
+        let ring = key_client(&app, "svc").await;
+        let now = app.clock.now().seconds();
+        let claims = |jti: &str, iat: i64, exp: i64| {
+            json!({"iss": "svc", "sub": "svc", "aud": app.config.server.issuer.clone(),
+                   "jti": jti, "iat": iat, "exp": exp})
+        };
+        let (status, body) =
+            token_with(&app, &assertion(&ring, &claims("a", now + 30, now + 630))).await;
+        assert_eq!(status, 200, "600 s from a clock 30 s ahead: {body}");
+        for (jti, iat, exp, why) in [
+            ("b", now, now + 601, "601 s"),
+            ("c", now + 31, now + 631, "issued beyond the 30 s leeway"),
+        ] {
+            let (status, _) = token_with(&app, &assertion(&ring, &claims(jti, iat, exp))).await;
+            assert_eq!(status, 401, "{why}");
         }
         app
     })

@@ -49,7 +49,8 @@ async fn rfc8707_2_the_token_is_for_the_resource_asked_for() {
             })
             .await
             .unwrap();
-        let aud_of = |body: &Value| jwt_claims(body["access_token"].as_str().unwrap())["aud"].clone();
+        let aud_of =
+            |body: &Value| jwt_claims(body["access_token"].as_str().unwrap())["aud"].clone();
 
         let (status, body) = client_credentials(&app, &secret, &[("resource", ORDERS)]).await;
         assert_eq!(status, 200, "{body}");
@@ -86,7 +87,10 @@ async fn rfc8707_2_the_token_is_for_the_resource_asked_for() {
             .await
             .unwrap();
         let (_, seen) = body_json(response).await;
-        assert_eq!((seen["active"].clone(), seen["aud"].clone()), (true.into(), ORDERS.into()));
+        assert_eq!(
+            (seen["active"].clone(), seen["aud"].clone()),
+            (true.into(), ORDERS.into())
+        );
         app
     })
     .await;
@@ -106,8 +110,14 @@ async fn rfc8707_2_unregistered_or_malformed_targets_are_invalid_target() {
         for (extra, why) in [
             (vec![("resource", LEGACY)], "not an absolute URI"),
             (vec![("resource", "/orders")], "relative"),
-            (vec![("resource", "https://orders.example.com/#x")], "fragment"),
-            (vec![("resource", "https://other.example.com/")], "not registered"),
+            (
+                vec![("resource", "https://orders.example.com/#x")],
+                "fragment",
+            ),
+            (
+                vec![("resource", "https://other.example.com/")],
+                "not registered",
+            ),
             (vec![("resource", long.as_str())], "long and not registered"),
             (vec![("audience", "nope")], "audience not registered"),
             (vec![("audience", LEGACY), ("resource", ORDERS)], "disagree"),
@@ -122,7 +132,11 @@ async fn rfc8707_2_unregistered_or_malformed_targets_are_invalid_target() {
         // A scope the API does not understand.
         let (status, body) =
             client_credentials(&app, &secret, &[("resource", ORDERS), ("scope", "legacy")]).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_scope")), "{body}");
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_scope")),
+            "{body}"
+        );
         // Repeated resource parameters are refused as a malformed request.
         let response = http()
             .post(app.url("/token"))
@@ -135,7 +149,10 @@ async fn rfc8707_2_unregistered_or_malformed_targets_are_invalid_target() {
             .await
             .unwrap();
         let (status, body) = body_json(response).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")));
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_request"))
+        );
         // An unauthenticated caller learns nothing about targets.
         let (status, _) = client_credentials(&app, "wrong", &[("resource", ORDERS)]).await;
         assert_eq!(status, 401);
