@@ -43,8 +43,10 @@ pub enum EphemeralKey<'a> {
     DeviceRequestsIp { window: i64, ip: &'a str },
     /// `pat_fail_ip:<address>`: failed PAT exchanges from one address.
     PatFailIp(&'a str),
-    /// `pat_fail_client:<client id>`: failed PAT exchanges by one client.
-    PatFailClient(&'a ClientId),
+    /// `pat_fail_client:<client id>:<address>`: failed PAT exchanges by one client from one
+    /// address. Keyed by both so that one attacker can not lock out every user of a shared
+    /// public tool (client ids never contain `:`, so the address after it is unambiguous).
+    PatFailClient(&'a ClientId, &'a str),
     /// `mfa_challenge:<hash of challenge id>`: a second-step challenge.
     MfaChallenge(&'a str),
     /// `mfa_tries:<hash of challenge id>`: wrong answers to one challenge.
@@ -81,7 +83,7 @@ impl fmt::Display for EphemeralKey<'_> {
             }
             Self::DeviceRequestsIp { window, ip } => write!(f, "device_requests_ip:{window}:{ip}"),
             Self::PatFailIp(ip) => write!(f, "pat_fail_ip:{ip}"),
-            Self::PatFailClient(client) => write!(f, "pat_fail_client:{client}"),
+            Self::PatFailClient(client, ip) => write!(f, "pat_fail_client:{client}:{ip}"),
             Self::MfaChallenge(hash) => write!(f, "mfa_challenge:{hash}"),
             Self::MfaTries(hash) => write!(f, "mfa_tries:{hash}"),
             Self::MfaSends(account) => write!(f, "mfa_sends:{account}"),
@@ -153,8 +155,8 @@ mod tests {
                 "pat_fail_ip:192.0.2.7".to_owned(),
             ),
             (
-                EphemeralKey::PatFailClient(&client),
-                "pat_fail_client:my-app_1.x~".to_owned(),
+                EphemeralKey::PatFailClient(&client, "2001:db8::1"),
+                "pat_fail_client:my-app_1.x~:2001:db8::1".to_owned(),
             ),
             (EphemeralKey::MfaChallenge(h), format!("mfa_challenge:{h}")),
             (EphemeralKey::MfaTries(h), format!("mfa_tries:{h}")),

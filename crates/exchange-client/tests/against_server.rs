@@ -58,6 +58,7 @@ fn client(id: &str, auth: ClientAuthMethod) -> NewClient {
         jwks: None,
         first_party: true,
         allowed_scopes: vec![],
+        exchange_audiences: vec![],
     }
 }
 
@@ -400,7 +401,8 @@ async fn bad_pat_sources_are_refused_before_any_request() {
             .app
             .ephemeral
             .increment(
-                &EphemeralKey::PatFailClient(&ClientId::parse(TOOL).unwrap()).to_string(),
+                &EphemeralKey::PatFailClient(&ClientId::parse(TOOL).unwrap(), "127.0.0.1")
+                    .to_string(),
                 std::time::Duration::from_secs(60),
             )
             .await

@@ -28,6 +28,9 @@ pub struct NewClient {
     pub jwks: Option<serde_json::Value>,
     pub first_party: bool,
     pub allowed_scopes: Vec<String>,
+    /// Audiences whose access tokens the client may exchange (RFC 8693), besides tokens
+    /// for the client itself.
+    pub exchange_audiences: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +114,7 @@ impl ClientService {
             access_token_ttl: None,
             refresh_idle_ttl: None,
             refresh_absolute_ttl: None,
+            exchange_audiences: new.exchange_audiences,
             created_at: now,
         };
         match self.repo.insert_client(&client).await {
@@ -231,6 +235,18 @@ fn validate(new: &NewClient) -> Result<(), ClientError> {
             reason,
         })?;
     }
+    if new.exchange_audiences.len() > MAX_EXCHANGE_AUDIENCES
+        || !new.exchange_audiences.iter().all(|a| is_audience(a))
+    {
+        return Err(ClientError::Invalid(
+            "exchange audiences: at most 20, each 1-255 printable characters without spaces",
+        ));
+    }
+    if !new.exchange_audiences.is_empty() && !new.grant_types.contains(&GrantType::TokenExchange) {
+        return Err(ClientError::Invalid(
+            "exchange audiences need the token-exchange grant",
+        ));
+    }
     if !new.allowed_scopes.is_empty() {
         let joined = new.allowed_scopes.join(" ");
         if Scopes::parse(&joined).is_none() {
@@ -238,6 +254,14 @@ fn validate(new: &NewClient) -> Result<(), ClientError> {
         }
     }
     Ok(())
+}
+
+/// Bound on a client's `exchange_audiences`.
+const MAX_EXCHANGE_AUDIENCES: usize = 20;
+
+/// An audience value as `[[resources]]` identifiers are written (or a client id).
+fn is_audience(value: &str) -> bool {
+    !value.is_empty() && value.len() <= 255 && value.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// Per-node cache of client records with a short TTL.
@@ -298,6 +322,7 @@ mod tests {
             jwks: None,
             first_party: false,
             allowed_scopes: vec![],
+            exchange_audiences: vec![],
         }
     }
 
@@ -314,5 +339,21 @@ mod tests {
         let mut service = public(vec![GrantType::ClientCredentials, GrantType::RefreshToken]);
         service.auth_method = ClientAuthMethod::ClientSecretBasic;
         assert!(validate(&service).is_err());
+    }
+
+    #[test]
+    fn rfc8693_exchange_audiences_are_bounded_and_need_the_grant() {
+        let mut tool = public(vec![GrantType::TokenExchange]);
+        tool.exchange_audiences = vec!["https://api.example.com/".to_owned()];
+        validate(&tool).unwrap();
+        for bad in ["", "has space", &"a".repeat(256)] {
+            tool.exchange_audiences = vec![bad.to_owned()];
+            assert!(validate(&tool).is_err(), "{bad:?}");
+        }
+        tool.exchange_audiences = (0..21).map(|i| format!("api-{i}")).collect();
+        assert!(validate(&tool).is_err());
+        let mut other = public(vec![GrantType::DeviceCode]);
+        other.exchange_audiences = vec!["api".to_owned()];
+        assert!(validate(&other).is_err());
     }
 }

@@ -8,6 +8,16 @@ use crate::settings::IssuerSettings;
 use lanyard_core::model::GrantType;
 use lanyard_core::model::authenticated::acr;
 
+/// The algorithms a `private_key_jwt` assertion may be signed with, at every endpoint that
+/// authenticates clients (what `lanyard_crypto::jws::verify_client_assertion` accepts).
+const CLIENT_ASSERTION_ALGS: [&str; 3] = ["RS256", "ES256", "EdDSA"];
+
+/// RFC 8693 §3: what token exchange accepts as `subject_token_type`.
+const SUBJECT_TOKEN_TYPES: [&str; 2] = [
+    crate::grant::PAT_TOKEN_TYPE,
+    crate::grant::ACCESS_TOKEN_TYPE,
+];
+
 #[derive(Debug, Clone, Serialize)]
 struct Metadata<'a> {
     issuer: &'a str,
@@ -23,14 +33,21 @@ struct Metadata<'a> {
     response_types_supported: [&'static str; 1],
     response_modes_supported: [&'static str; 1],
     grant_types_supported: [&'static str; 5],
-    /// Lanyard's own: the subject token types token exchange accepts (docs/pats.md).
-    token_exchange_subject_token_types_supported: [&'static str; 1],
+    /// The subject token types token exchange accepts (RFC 8693 defines no metadata member;
+    /// this is the name other servers and clients use, docs/clients.md).
+    subject_token_types_supported: [&'static str; 2],
+    /// The same list under the name Lanyard published first (kept for existing clients).
+    token_exchange_subject_token_types_supported: [&'static str; 2],
     subject_types_supported: [&'static str; 1],
     id_token_signing_alg_values_supported: [&'static str; 1],
     token_endpoint_auth_methods_supported: [&'static str; 4],
     token_endpoint_auth_signing_alg_values_supported: [&'static str; 3],
     introspection_endpoint_auth_methods_supported: [&'static str; 3],
+    /// RFC 8414 §2: required because `private_key_jwt` is listed for the endpoint.
+    introspection_endpoint_auth_signing_alg_values_supported: [&'static str; 3],
     revocation_endpoint_auth_methods_supported: [&'static str; 3],
+    /// RFC 8414 §2: required because `private_key_jwt` is listed for the endpoint.
+    revocation_endpoint_auth_signing_alg_values_supported: [&'static str; 3],
     code_challenge_methods_supported: [&'static str; 1],
     claims_supported: [&'static str; 13],
     acr_values_supported: [&'static str; 3],
@@ -70,7 +87,8 @@ impl Discovery {
                 GrantType::TokenExchange.as_str(),
                 GrantType::DeviceCode.as_str(),
             ],
-            token_exchange_subject_token_types_supported: [crate::grant::PAT_TOKEN_TYPE],
+            subject_token_types_supported: SUBJECT_TOKEN_TYPES,
+            token_exchange_subject_token_types_supported: SUBJECT_TOKEN_TYPES,
             subject_types_supported: ["public"],
             id_token_signing_alg_values_supported: [id_alg],
             token_endpoint_auth_methods_supported: [
@@ -79,17 +97,19 @@ impl Discovery {
                 "private_key_jwt",
                 "none",
             ],
-            token_endpoint_auth_signing_alg_values_supported: ["RS256", "ES256", "EdDSA"],
+            token_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGS,
             introspection_endpoint_auth_methods_supported: [
                 "client_secret_basic",
                 "client_secret_post",
                 "private_key_jwt",
             ],
+            introspection_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGS,
             revocation_endpoint_auth_methods_supported: [
                 "client_secret_basic",
                 "client_secret_post",
                 "private_key_jwt",
             ],
+            revocation_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGS,
             code_challenge_methods_supported: ["S256"],
             claims_supported: [
                 "sub",
@@ -125,5 +145,59 @@ impl Discovery {
 
     pub fn shared(&self) -> std::sync::Arc<[u8]> {
         self.json.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lanyard_core::model::{PatExchangeSettings, Resources};
+
+    fn document() -> serde_json::Value {
+        let settings = IssuerSettings::new(
+            "https://id.example.com",
+            crate::settings::TokenSettings::default(),
+            PatExchangeSettings::default(),
+            Resources::default(),
+        )
+        .unwrap();
+        serde_json::from_slice(Discovery::build(&settings).json()).unwrap()
+    }
+
+    /// RFC 8414 §2: an endpoint that lists `private_key_jwt` (or `client_secret_jwt`) among
+    /// its auth methods must list the signing algorithms too.
+    #[test]
+    fn rfc8414_2_every_endpoint_with_private_key_jwt_lists_its_algorithms() {
+        let doc = document();
+        for endpoint in [
+            "token_endpoint",
+            "introspection_endpoint",
+            "revocation_endpoint",
+        ] {
+            let methods = &doc[format!("{endpoint}_auth_methods_supported")];
+            assert!(
+                methods
+                    .as_array()
+                    .unwrap()
+                    .contains(&serde_json::json!("private_key_jwt"))
+            );
+            let algs = &doc[format!("{endpoint}_auth_signing_alg_values_supported")];
+            assert_eq!(
+                algs,
+                &serde_json::json!(["RS256", "ES256", "EdDSA"]),
+                "{endpoint}"
+            );
+        }
+    }
+
+    #[test]
+    fn rfc8693_the_subject_token_types_are_listed() {
+        let doc = document();
+        let types = serde_json::json!([
+            "urn:lanyard:token-type:pat",
+            "urn:ietf:params:oauth:token-type:access_token"
+        ]);
+        assert_eq!(doc["subject_token_types_supported"], types);
+        assert_eq!(doc["token_exchange_subject_token_types_supported"], types);
     }
 }

@@ -101,7 +101,9 @@ impl Issuer {
             scope: Some(family.scope),
             client_id: Some(family.client_id.as_str().to_owned()),
             sub: Some(family.account_id.to_string()),
-            token_type: Some("refresh_token"),
+            // RFC 7662 §2.2: `token_type` is the OAuth token type (RFC 6749 §7.1, e.g.
+            // Bearer) of an access token; a refresh token has none, so it is left out.
+            token_type: None,
             exp: Some(
                 family
                     .idle_expires_at
@@ -176,5 +178,29 @@ impl Issuer {
                 .await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::grant::harness;
+
+    /// RFC 7662 §2.2: `token_type` is the OAuth token type of an access token; an active
+    /// refresh token is introspected without one.
+    #[tokio::test]
+    async fn rfc7662_2_2_a_refresh_token_has_no_token_type() {
+        let h = harness(0);
+        let seen = h
+            .issuer
+            .introspect(
+                &h.client,
+                "lyd_rt_c2VjcmV0LXJlZnJlc2gtdG9rZW4tb25lLWZvci10ZXN0cw",
+            )
+            .await
+            .unwrap();
+        assert!(seen.active);
+        assert_eq!(seen.token_type, None);
+        let json = serde_json::to_value(&seen).unwrap();
+        assert!(json.get("token_type").is_none(), "{json}");
     }
 }

@@ -8,6 +8,26 @@ use serde::{Deserialize, Serialize};
 
 /// Upper bound of `tokens.refresh_grace_secs`.
 pub const MAX_REFRESH_GRACE_SECS: i64 = 60;
+/// Upper bound of an access token's lifetime: `tokens.access_token_ttl_secs` and a client's
+/// own override (`Client::access_token_ttl`, clamped to it when tokens are minted).
+pub const MAX_ACCESS_TOKEN_TTL_SECS: i64 = 86_400;
+
+/// The longest time any token we sign can stay valid: access tokens (the server default and
+/// any client's override, which can reach [`MAX_ACCESS_TOKEN_TTL_SECS`]), ID tokens, and the
+/// tokens minted by token exchange (`pats.exchange_ttl_secs`). A retired signing key must
+/// stay in the JWKS at least this long, or a token it signed outlives its key (issue 11,
+/// item 9). Refresh tokens and codes are opaque: no key verifies them.
+pub fn longest_token_lifetime_secs(tokens: &TokenSettings, exchange: &PatExchangeSettings) -> i64 {
+    [
+        tokens.access_token_ttl_secs,
+        MAX_ACCESS_TOKEN_TTL_SECS,
+        tokens.id_token_ttl_secs,
+        exchange.ttl_secs,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(MAX_ACCESS_TOKEN_TTL_SECS)
+}
 
 /// The `[tokens]` section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +61,11 @@ pub struct TokenSettings {
     pub device_requests_per_client: u64,
     /// Device requests one source address may start per minute.
     pub device_requests_per_address: u64,
+    /// The longest a `private_key_jwt` assertion may live (`exp - iat`, RFC 7523 §3 leaves
+    /// it to us). Common client libraries sign for an hour.
+    pub client_assertion_max_lifetime_secs: i64,
+    /// Clock skew allowed when judging an assertion's `exp`, `nbf`, `iat` and lifetime.
+    pub client_assertion_leeway_secs: i64,
 }
 
 impl Default for TokenSettings {
@@ -59,6 +84,8 @@ impl Default for TokenSettings {
             device_poll_interval_secs: 5,
             device_requests_per_client: 120,
             device_requests_per_address: 20,
+            client_assertion_max_lifetime_secs: 3600,
+            client_assertion_leeway_secs: 60,
         }
     }
 }
@@ -72,7 +99,7 @@ impl TokenSettings {
                 "must be 1-600 (RFC 6749 §4.1.2: at most 10 minutes)",
             );
         }
-        if !(30..=86_400).contains(&self.access_token_ttl_secs) {
+        if !(30..=MAX_ACCESS_TOKEN_TTL_SECS).contains(&self.access_token_ttl_secs) {
             return invalid("tokens.access_token_ttl_secs", "must be 30-86400");
         }
         if !(30..=86_400).contains(&self.id_token_ttl_secs) {
@@ -113,6 +140,20 @@ impl TokenSettings {
                 "must be 1-100000 per minute",
             );
         }
+        // An assertion's jti is kept this long: a day bounds the replay guard's memory.
+        if !(60..=86_400).contains(&self.client_assertion_max_lifetime_secs) {
+            return invalid(
+                "tokens.client_assertion_max_lifetime_secs",
+                "must be 60-86400 seconds",
+            );
+        }
+        let max_leeway = i64::from(lanyard_crypto::jws::MAX_LEEWAY_SECS);
+        if !(0..=max_leeway).contains(&self.client_assertion_leeway_secs) {
+            return invalid(
+                "tokens.client_assertion_leeway_secs",
+                "must be 0-60 seconds (S22)",
+            );
+        }
         self.signing_algs()?;
         Ok(())
     }
@@ -144,9 +185,10 @@ pub struct IssuerSettings {
     /// `[[resources]]`: the APIs (audiences) access tokens may be minted for by token
     /// exchange.
     pub resources: Resources,
-    /// Clock leeway for validating JWTs we receive (client assertions, id_token_hint).
+    /// Clock leeway for validating client assertions (`tokens.client_assertion_leeway_secs`).
     pub leeway_secs: i64,
-    /// A client assertion may not live longer than this (RFC 7523 §3 leaves it to the AS).
+    /// A client assertion may not live longer than this
+    /// (`tokens.client_assertion_max_lifetime_secs`).
     pub max_assertion_lifetime_secs: i64,
     pub scopes_supported: Vec<String>,
 }
@@ -161,6 +203,8 @@ impl IssuerSettings {
         resources: Resources,
     ) -> Result<Self, InvalidSetting> {
         let (access_token_alg, id_token_alg) = tokens.signing_algs()?;
+        let leeway_secs = tokens.client_assertion_leeway_secs;
+        let max_assertion_lifetime_secs = tokens.client_assertion_max_lifetime_secs;
         Ok(Self {
             issuer: issuer.into(),
             tokens,
@@ -168,8 +212,8 @@ impl IssuerSettings {
             id_token_alg,
             exchange,
             resources,
-            leeway_secs: 30,
-            max_assertion_lifetime_secs: 600,
+            leeway_secs,
+            max_assertion_lifetime_secs,
             scopes_supported: ["openid", "profile", "email", "offline_access"]
                 .map(str::to_owned)
                 .to_vec(),
@@ -178,5 +222,37 @@ impl IssuerSettings {
 
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{}", self.issuer, path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 11 item 9: the retention of retired keys covers every token lifetime — the
+    /// exchange's above the access and ID token lifetimes, and a client's own access token
+    /// lifetime up to its bound.
+    #[test]
+    fn r05_the_longest_lifetime_covers_exchange_and_client_overrides() {
+        let tokens = TokenSettings {
+            access_token_ttl_secs: 60,
+            id_token_ttl_secs: 120,
+            ..TokenSettings::default()
+        };
+        let exchange = PatExchangeSettings {
+            ttl_secs: 3600,
+            ..PatExchangeSettings::default()
+        };
+        let longest = longest_token_lifetime_secs(&tokens, &exchange);
+        assert!(longest >= exchange.ttl_secs);
+        assert!(
+            longest >= MAX_ACCESS_TOKEN_TTL_SECS,
+            "a client override can reach the bound"
+        );
+        let tokens = TokenSettings {
+            id_token_ttl_secs: 86_400,
+            ..tokens
+        };
+        assert!(longest_token_lifetime_secs(&tokens, &exchange) >= 86_400);
     }
 }

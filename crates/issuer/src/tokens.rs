@@ -60,6 +60,20 @@ pub struct AccessTokenClaims {
     /// introspection treat the token as inactive.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub pat_id: Option<String>,
+    /// RFC 8693 §4.1: who acts for the subject (token exchange with an actor token).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub act: Option<Actor>,
+}
+
+/// RFC 8693 §4.1: the acting party, and nested inside it the party that acted before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub sub: String,
+    /// The client the actor's own token was issued to (RFC 8693 §4.3).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub act: Option<Box<Actor>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -99,6 +113,7 @@ pub struct AccessTokenRequest<'a> {
     /// A resource server's identifier; `None`: the issuer itself.
     pub audience: Option<&'a str>,
     pub pat: Option<PatId>,
+    pub act: Option<Actor>,
 }
 
 #[derive(Debug, Clone)]
@@ -127,6 +142,7 @@ impl Issuer {
             amr: req.amr,
             gid: req.grant.map(|g| g.to_string()),
             pat_id: req.pat.map(|p| p.to_string()),
+            act: req.act,
         };
         let token = self.sign(self.settings.access_token_alg, ACCESS_TOKEN_TYP, &claims)?;
         Ok(MintedAccessToken {

@@ -148,8 +148,10 @@ fn resolve_key(
 }
 
 pub fn rotation_policy(config: &Config) -> RotationPolicy {
-    let t = &config.tokens;
-    let longest = t.access_token_ttl_secs.max(t.id_token_ttl_secs);
+    let longest = lanyard_issuer::settings::longest_token_lifetime_secs(
+        &config.tokens,
+        &config.pats.exchange(),
+    );
     RotationPolicy {
         publish_ahead_secs: config.keys.publish_ahead_secs,
         propagation_delay_secs: config.keys.propagation_delay_secs,

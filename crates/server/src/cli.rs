@@ -179,6 +179,11 @@ pub struct ClientCreate {
     /// The client's public JWK Set (for private_key_jwt).
     #[arg(long)]
     pub jwks_file: Option<PathBuf>,
+    /// Token exchange (RFC 8693): an audience whose access tokens this client may exchange,
+    /// besides tokens whose `aud` names the client itself (repeatable; needs the
+    /// token-exchange grant).
+    #[arg(long = "exchange-audience")]
+    pub exchange_audiences: Vec<String>,
     #[arg(long)]
     pub json: bool,
 }

@@ -93,6 +93,9 @@ pub struct Client {
     pub access_token_ttl: Option<i64>,
     pub refresh_idle_ttl: Option<i64>,
     pub refresh_absolute_ttl: Option<i64>,
+    /// Token exchange (RFC 8693) of access tokens: besides tokens whose `aud` names this
+    /// client, it may exchange tokens whose `aud` names one of these (docs/clients.md).
+    pub exchange_audiences: Vec<String>,
     pub created_at: Timestamp,
 }
 

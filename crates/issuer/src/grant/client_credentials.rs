@@ -1,8 +1,11 @@
 //! The client credentials grant (RFC 6749 §4.4): the token hot path. One cached client
-//! lookup (done by authentication), one signature, no database write.
+//! lookup (done by authentication), one signature, no database write. A `resource`
+//! (RFC 8707) or `audience` names the registered API the token is for; without either the
+//! token is for the issuer itself.
 
-use lanyard_core::model::{Client, GrantType};
+use lanyard_core::model::{Client, GrantType, ResourceServer};
 
+use super::target::requested_target;
 use super::{TokenResponse, unauthorized_client};
 use crate::error::{ErrorCode, OAuthError};
 use crate::issuer::Issuer;
@@ -14,23 +17,14 @@ impl Issuer {
         &self,
         client: &Client,
         scope: Option<&str>,
+        audience: Option<&str>,
+        resource: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         if !client.allows_grant(GrantType::ClientCredentials) {
             return Err(unauthorized_client());
         }
-        let granted = match scope {
-            Some(requested) => {
-                let requested = Scopes::parse(requested).ok_or_else(invalid_scope)?;
-                // No user is involved, so OpenID scopes make no sense here.
-                if requested.contains(OPENID)
-                    || !requested.is_subset_of_list(&client.allowed_scopes)
-                {
-                    return Err(invalid_scope());
-                }
-                requested
-            }
-            None => Scopes::from_list(client.allowed_scopes.iter().cloned()),
-        };
+        let target = requested_target(&self.settings.resources, audience, resource)?;
+        let granted = granted_scope(client, target, scope)?;
         let scope = (!granted.is_empty()).then(|| granted.to_string());
         let access = self.mint_access_token(AccessTokenRequest {
             subject: client.id.as_str(),
@@ -41,8 +35,9 @@ impl Issuer {
             amr: None,
             grant: None,
             ttl_secs: self.access_ttl(client),
-            audience: None,
+            audience: target.map(|t| t.identifier.as_str()),
             pat: None,
+            act: None,
         })?;
         Ok(TokenResponse {
             access_token: access.token,
@@ -53,6 +48,36 @@ impl Issuer {
             scope,
             issued_token_type: None,
         })
+    }
+}
+
+/// The client's allowed scopes (only those the target API understands, when there is
+/// one), narrowed to `requested` when given.
+fn granted_scope(
+    client: &Client,
+    target: Option<&ResourceServer>,
+    requested: Option<&str>,
+) -> Result<Scopes, OAuthError> {
+    let understood = |s: &str| target.is_none_or(|t| t.scopes.iter().any(|t| t == s));
+    match requested {
+        Some(requested) => {
+            let requested = Scopes::parse(requested).ok_or_else(invalid_scope)?;
+            // No user is involved, so OpenID scopes make no sense here.
+            if requested.contains(OPENID)
+                || !requested.is_subset_of_list(&client.allowed_scopes)
+                || !requested.iter().all(understood)
+            {
+                return Err(invalid_scope());
+            }
+            Ok(requested)
+        }
+        None => Ok(Scopes::from_list(
+            client
+                .allowed_scopes
+                .iter()
+                .filter(|s| understood(s.as_str()))
+                .cloned(),
+        )),
     }
 }
 

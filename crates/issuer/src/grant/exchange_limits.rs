@@ -1,5 +1,7 @@
 //! Throttling failed token exchanges (S26): every failure is counted per source address and
-//! per client in the ephemeral store (shared by all nodes). A caller past its limit is
+//! per client and address in the ephemeral store (shared by all nodes). The second counter
+//! is not per client alone: one attacker must not lock out every user of a shared public
+//! tool. A caller past its limit is
 //! remembered in-process until the window ends, so the throttled path costs no store call
 //! and the successful path, while nobody is throttled, one uncontended lock and no
 //! allocation.
@@ -9,11 +11,13 @@ use std::sync::Mutex;
 
 use lanyard_core::{ClientId, EphemeralKey, Origin, Timestamp};
 
-/// The ephemeral-store counters of a caller: its source address, then its client.
+/// The ephemeral-store counters of a caller: its source address, then its client from
+/// that address.
 pub(crate) fn counter_keys(origin: &Origin, client: &ClientId) -> [String; 2] {
+    let ip = origin.ip.as_deref().unwrap_or("unknown");
     [
-        EphemeralKey::PatFailIp(origin.ip.as_deref().unwrap_or("unknown")).to_string(),
-        EphemeralKey::PatFailClient(client).to_string(),
+        EphemeralKey::PatFailIp(ip).to_string(),
+        EphemeralKey::PatFailClient(client, ip).to_string(),
     ]
 }
 
@@ -90,11 +94,30 @@ mod tests {
             None
         );
         limits.block(client_key, Timestamp(500));
-        assert_eq!(
-            limits.retry_after(&from("192.0.2.2"), &tool, Timestamp(100)),
-            Some(400)
-        );
+        assert_eq!(limits.retry_after(&a, &tool, Timestamp(100)), Some(900));
         assert_eq!(limits.retry_after(&a, &tool, Timestamp(1000)), None);
         assert!(limits.lock().until.is_empty());
+    }
+
+    /// Issue 11 item 13: the client's counter is per address, so failures of one address
+    /// never block another address using the same (public, shared) client.
+    #[test]
+    fn s26_a_blocked_client_stays_open_to_its_other_addresses() {
+        let limits = ExchangeLimits::default();
+        let tool = ClientId::parse("tool").unwrap();
+        let attacker = from("192.0.2.1");
+        let [_, client_key] = counter_keys(&attacker, &tool);
+        assert_eq!(client_key, "pat_fail_client:tool:192.0.2.1");
+        limits.block(client_key, Timestamp(500));
+        assert_eq!(
+            limits.retry_after(&attacker, &tool, Timestamp(100)),
+            Some(400)
+        );
+        assert_eq!(
+            limits.retry_after(&from("192.0.2.2"), &tool, Timestamp(100)),
+            None
+        );
+        let [_, other_key] = counter_keys(&from("192.0.2.2"), &tool);
+        assert_ne!(other_key, counter_keys(&attacker, &tool)[1]);
     }
 }

@@ -6,7 +6,12 @@ mod client_credentials;
 mod device_code;
 mod exchange_limits;
 pub(crate) use exchange_limits::ExchangeLimits;
+mod access_token_exchange;
 mod refresh_token;
+/// The issuer test harness, for unit tests of modules outside `grant`.
+#[cfg(test)]
+pub(crate) use refresh_token::tests::harness;
+mod target;
 mod token_exchange;
 mod user_grant;
 pub use token_exchange::{ACCESS_TOKEN_TYPE, AMR_PAT, PAT_TOKEN_TYPE};
@@ -32,15 +37,16 @@ pub enum GrantRequest {
         refresh_token: Secret,
         scope: Option<String>,
     },
+    /// RFC 6749 §4.4, with RFC 8707 `resource` and RFC 8693-style `audience`.
     ClientCredentials {
         scope: Option<String>,
+        audience: Option<String>,
+        resource: Option<String>,
     },
-    /// RFC 8693 §2.1. Only a personal access token may be the subject; no actor token.
+    /// RFC 8693 §2.1: a personal access token, or an access token we issued.
     TokenExchange(TokenExchangeRequest),
     /// RFC 8628 §3.4.
-    DeviceCode {
-        device_code: Secret,
-    },
+    DeviceCode { device_code: Secret },
 }
 
 /// The parameters of an RFC 8693 request, as sent (the grant checks them).
@@ -52,7 +58,8 @@ pub struct TokenExchangeRequest {
     pub audience: Option<String>,
     pub resource: Option<String>,
     pub scope: Option<String>,
-    pub actor_token_present: bool,
+    pub actor_token: Option<Secret>,
+    pub actor_token_type: Option<String>,
 }
 
 /// RFC 6749 §5.1 (and OIDC Core §3.1.3.3 for `id_token`).
@@ -101,9 +108,16 @@ impl Issuer {
                 self.rotate_refresh_token(client, &refresh_token, scope.as_deref(), origin)
                     .await
             }
-            GrantRequest::ClientCredentials { scope } => {
-                self.client_credentials(client, scope.as_deref())
-            }
+            GrantRequest::ClientCredentials {
+                scope,
+                audience,
+                resource,
+            } => self.client_credentials(
+                client,
+                scope.as_deref(),
+                audience.as_deref(),
+                resource.as_deref(),
+            ),
             GrantRequest::TokenExchange(request) => {
                 self.exchange_token(client, request, origin).await
             }
@@ -136,6 +150,7 @@ impl Issuer {
             ttl_secs: self.access_ttl(client),
             audience: None,
             pat: None,
+            act: None,
         })?;
         if !scope.contains(OPENID) {
             return Ok((access, None));
@@ -161,10 +176,14 @@ impl Issuer {
         Ok((access, Some(id_token)))
     }
 
+    /// The client's own lifetime if it has one, never above the bound the retention of
+    /// retired signing keys is computed from (`settings::longest_token_lifetime_secs`).
     fn access_ttl(&self, client: &Client) -> i64 {
         client
             .access_token_ttl
-            .unwrap_or(self.settings.tokens.access_token_ttl_secs)
+            .map_or(self.settings.tokens.access_token_ttl_secs, |ttl| {
+                ttl.clamp(1, crate::settings::MAX_ACCESS_TOKEN_TTL_SECS)
+            })
     }
 }
 

@@ -1,6 +1,7 @@
 //! Token exchange (RFC 8693): a personal access token for a short-lived JWT access token
 //! (E3, E4). The hot path: the client is cached, the PAT lookup is cached per node (see
-//! `lanyard_identity::pats`), and the only other work is one signature.
+//! `lanyard_identity::pats`), and the only other work is one signature. An access token we
+//! issued as the subject goes to `access_token_exchange` after one string comparison.
 //!
 //! Every refusal of the subject token is `invalid_grant` with one fixed description, whether
 //! the token is malformed, mistyped (checksum), unknown, revoked, expired or its account
@@ -13,6 +14,7 @@ use lanyard_core::model::authenticated::acr;
 use lanyard_core::model::{AuditEvent, Client, GrantType, Pat, ResourceServer};
 use lanyard_core::{Origin, pat_token};
 
+use super::target::invalid_target;
 use super::{TokenExchangeRequest, TokenResponse, unauthorized_client};
 use crate::error::{ErrorCode, OAuthError};
 use crate::issuer::Issuer;
@@ -25,8 +27,6 @@ pub const PAT_TOKEN_TYPE: &str = "urn:lanyard:token-type:pat";
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 /// The `amr` value of a token minted from a PAT (not in RFC 8176's registry; documented).
 pub const AMR_PAT: &str = "pat";
-/// RFC 8707 §2 / RFC 8693 §2.2.2.
-const INVALID_TARGET: &str = "the audience or resource is not available";
 
 impl Issuer {
     pub(super) async fn exchange_token(
@@ -43,13 +43,16 @@ impl Issuer {
             return Err(OAuthError::throttled(secs));
         }
         if request.subject_token_type != PAT_TOKEN_TYPE {
+            if request.subject_token_type == ACCESS_TOKEN_TYPE {
+                return self.exchange_access_token(client, request, origin).await;
+            }
             return Err(OAuthError::invalid_request(
-                "subject_token_type must be urn:lanyard:token-type:pat",
+                "subject_token_type must be urn:lanyard:token-type:pat or urn:ietf:params:oauth:token-type:access_token",
             ));
         }
-        if request.actor_token_present {
+        if request.actor_token.is_some() || request.actor_token_type.is_some() {
             return Err(OAuthError::invalid_request(
-                "actor tokens are not supported",
+                "actor tokens are not supported with a PAT",
             ));
         }
         if request
@@ -89,6 +92,7 @@ impl Issuer {
             ttl_secs: ttl,
             audience: Some(&resource.identifier),
             pat: Some(pat.id),
+            act: None,
         })?;
         Ok(TokenResponse {
             access_token: access.token,
@@ -207,10 +211,6 @@ fn granted_scope(
     Ok(granted)
 }
 
-fn invalid_target() -> OAuthError {
-    OAuthError::new(ErrorCode::InvalidTarget, INVALID_TARGET)
-}
-
 fn invalid_scope() -> OAuthError {
     OAuthError::new(
         ErrorCode::InvalidScope,
@@ -235,7 +235,8 @@ mod tests {
             audience: None,
             resource: None,
             scope: None,
-            actor_token_present: false,
+            actor_token: None,
+            actor_token_type: None,
         })
     }
 

@@ -75,6 +75,7 @@ async fn create(app: &App, args: ClientCreate) -> CommandResult {
                 jwks,
                 first_party: args.first_party,
                 allowed_scopes: args.scopes,
+                exchange_audiences: args.exchange_audiences,
             },
             &Origin::cli(),
         )
@@ -103,6 +104,7 @@ fn describe(c: &Client) -> serde_json::Value {
         "token_endpoint_auth_method": c.auth_method.as_str(),
         "first_party": c.first_party,
         "allowed_scopes": c.allowed_scopes,
+        "exchange_audiences": c.exchange_audiences,
         "created_at": c.created_at.seconds(),
     })
 }

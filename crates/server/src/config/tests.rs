@@ -342,3 +342,52 @@ fn s49_forwarding_settings_are_validated_with_their_key() {
         assert!(err.contains(key), "{toml}: {err}");
     }
 }
+
+/// Issue 11 item 9: a retired key stays published for the longest lifetime of any token it
+/// signed, including a PAT exchange's above the access and ID token lifetimes, plus the
+/// leeway and one ring reload.
+#[test]
+fn r05_retired_keys_outlive_exchange_minted_tokens() {
+    let mut config = Config::default();
+    config.tokens.access_token_ttl_secs = 60;
+    config.tokens.id_token_ttl_secs = 60;
+    config.pats.exchange_ttl_secs = 3600;
+    let policy = crate::app::rotation_policy(&config);
+    let reload = config.keys.reload_every_secs as i64;
+    assert!(
+        policy.max_token_ttl_secs >= 3600 + 60 + reload,
+        "{policy:?}"
+    );
+    assert!(
+        policy.max_token_ttl_secs >= lanyard_issuer::settings::MAX_ACCESS_TOKEN_TTL_SECS + reload,
+        "a client's own access token lifetime: {policy:?}"
+    );
+}
+
+/// Issue 11 item 16: the assertion limits default to an hour and 60 s of skew, and are
+/// bounded (the leeway by S22's 60 s).
+#[test]
+fn client_assertion_limits_are_bounded() {
+    let defaults = Config::default();
+    assert_eq!(defaults.tokens.client_assertion_max_lifetime_secs, 3600);
+    assert_eq!(defaults.tokens.client_assertion_leeway_secs, 60);
+    let refused = |tweak: &dyn Fn(&mut Config), key: &str| {
+        let mut config = Config::default();
+        tweak(&mut config);
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains(key), "{key}: {err}");
+    };
+    let max = "tokens.client_assertion_max_lifetime_secs";
+    refused(&|c| c.tokens.client_assertion_max_lifetime_secs = 59, max);
+    refused(
+        &|c| c.tokens.client_assertion_max_lifetime_secs = 86_401,
+        max,
+    );
+    let leeway = "tokens.client_assertion_leeway_secs";
+    refused(&|c| c.tokens.client_assertion_leeway_secs = -1, leeway);
+    refused(&|c| c.tokens.client_assertion_leeway_secs = 61, leeway);
+    let mut ok = Config::default();
+    ok.tokens.client_assertion_max_lifetime_secs = 600;
+    ok.tokens.client_assertion_leeway_secs = 0;
+    ok.validate().unwrap();
+}

@@ -35,6 +35,7 @@ fn device_client(id: &str) -> NewClient {
         jwks: None,
         first_party: false,
         allowed_scopes: ["openid", "email", "profile"].map(str::to_owned).to_vec(),
+        exchange_audiences: vec![],
     }
 }
 

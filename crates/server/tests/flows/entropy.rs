@@ -460,7 +460,11 @@ async fn bulk_jtis(app: &TestApp) -> Vec<String> {
         let response = issuer
             .exchange(
                 &client,
-                GrantRequest::ClientCredentials { scope: None },
+                GrantRequest::ClientCredentials {
+                    scope: None,
+                    audience: None,
+                    resource: None,
+                },
                 &Origin::default(),
             )
             .await

@@ -24,6 +24,7 @@ pub fn confidential(id: &str) -> NewClient {
         allowed_scopes: ["openid", "email", "profile", "api"]
             .map(str::to_owned)
             .to_vec(),
+        exchange_audiences: vec![],
     }
 }
 

@@ -6,6 +6,7 @@
 mod account_password;
 mod authorization_endpoint;
 mod backchannel;
+mod client_credentials;
 mod device_flow;
 mod device_limits;
 mod entropy;
@@ -24,4 +25,5 @@ mod pats;
 mod refresh;
 mod refusals;
 mod revocation;
+mod token_exchange;
 mod userinfo;

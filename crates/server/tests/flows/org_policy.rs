@@ -67,6 +67,7 @@ async fn setup(app: &TestApp) -> String {
         jwks: None,
         first_party: true,
         allowed_scopes: vec![],
+        exchange_audiences: vec![],
     })
     .await;
     app.create_client(confidential(RP)).await.unwrap()

@@ -54,6 +54,7 @@ fn client(id: &str, auth: ClientAuthMethod, grants: Vec<GrantType>) -> NewClient
         jwks: None,
         first_party: true,
         allowed_scopes: vec![],
+        exchange_audiences: vec![],
     }
 }
 
@@ -1133,4 +1134,60 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     panic!("the condition did not become true within 2 s");
+}
+
+/// Issue 11 item 13 (S26): the per-client failure limit is counted per client *and*
+/// address, so one address hammering a shared public tool's client id locks out only
+/// itself; every other user of the tool keeps exchanging.
+#[tokio::test]
+async fn s26_a_clients_failures_from_one_address_do_not_block_another() {
+    let tweak = |c: &mut Config| {
+        configure(c);
+        c.server.trust_forwarded_for = true;
+        c.pats.exchange_failures_per_client = 4;
+    };
+    each_backend_with(tweak, |app| async move {
+        let (owner, _) = setup(&app).await;
+        let (good, _) = owner.token(&app, &["repo:read"]).await;
+        let unknown = lanyard_core::pat_token::mint(&lanyard_core::OsRng).token;
+        let from = |address: &'static str, token: String| {
+            let url = app.url("/token");
+            async move {
+                let response = reqwest::Client::new()
+                    .post(url)
+                    .header("x-forwarded-for", address)
+                    .form(&[
+                        ("grant_type", EXCHANGE),
+                        ("client_id", TOOL),
+                        ("subject_token", token.as_str()),
+                        ("subject_token_type", PAT_TYPE),
+                        ("audience", API),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                body_json(response).await
+            }
+        };
+        let attacker = "192.0.2.1";
+        for _ in 0..3 {
+            let (status, body) = from(attacker, unknown.expose().to_owned()).await;
+            assert_refused(status, &body);
+        }
+        // The fourth failure reaches the client's limit for this address.
+        let (status, _) = from(attacker, unknown.expose().to_owned()).await;
+        assert_eq!(status, 429);
+        let (status, _) = from(attacker, good.clone()).await;
+        assert_eq!(
+            status, 429,
+            "the attacker's address is throttled for the tool"
+        );
+        // Another user of the same tool, elsewhere: unaffected.
+        let (status, body) = from("198.51.100.7", good.clone()).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = from("198.51.100.7", unknown.expose().to_owned()).await;
+        assert_refused(status, &body);
+        app
+    })
+    .await;
 }

@@ -1,7 +1,8 @@
 //! S16 — the revocation endpoint (RFC 7009 §2.1, §2.2) over HTTP, on every backend:
 //! revoking a refresh token ends its grant and the grant's access tokens; unknown, garbage
-//! and other clients' tokens get the same 200 and change nothing (the foreign attempt is
-//! audited); a storage failure is a 5xx, never a 200 that revoked nothing.
+//! and dead tokens get 200 and change nothing; another client's live token gets
+//! `unauthorized_client` and changes nothing (the foreign attempt is audited); a storage
+//! failure is a 5xx, never a 200 that revoked nothing.
 
 use lanyard_core::ports::AuditRepo;
 use lanyard_testkit::TestApp;
@@ -242,7 +243,8 @@ async fn s16_unknown_and_garbage_tokens_get_200_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn s16_another_client_revoking_a_token_gets_200_changes_nothing_and_is_audited() {
+async fn rfc7009_2_1_s16_another_client_revoking_a_live_token_is_unauthorized_changes_nothing_and_is_audited()
+ {
     each_backend(|app| async move {
         app.create_user("a@example.com").await;
         let secret_a = app.create_client(confidential("rp")).await.unwrap();
@@ -264,7 +266,12 @@ async fn s16_another_client_revoking_a_token_gets_200_changes_nothing_and_is_aud
         ];
         for (token, hint) in attempts {
             let response = revoke(&app, "other", &secret_b, token, hint).await;
-            assert_eq!(response.status(), 200, "{hint:?}");
+            let (status, body) = json(response).await;
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (400, Some("unauthorized_client")),
+                "{hint:?}: {body}"
+            );
         }
         // Only the audit log grew.
         let mut rows_after = database_snapshot(&db).await;
@@ -394,4 +401,32 @@ async fn assert_server_error(response: reqwest::Response, what: &str) {
             "{what}: {body} tells {internal:?}"
         );
     }
+}
+
+/// RFC 7009 §2.1/§2.2: `unauthorized_client` only for another client's *live* token. Once
+/// the token is dead (its grant revoked) it is an invalid token like an unknown one: 200,
+/// so a client learns nothing about tokens that no longer work.
+#[tokio::test]
+async fn rfc7009_2_2_another_clients_dead_or_unknown_token_gets_200() {
+    each_backend(|app| async move {
+        app.create_user("a@example.com").await;
+        let secret_a = app.create_client(confidential("rp")).await.unwrap();
+        let secret_b = app.create_client(confidential("other")).await.unwrap();
+        let tokens = sign_in_tokens(&app, "rp", &secret_a, "a@example.com").await;
+        let (at, rt) = (
+            text(&tokens, "access_token"),
+            text(&tokens, "refresh_token"),
+        );
+        assert_eq!(
+            revoke(&app, "other", &secret_b, &rt, None).await.status(),
+            400
+        );
+        assert_eq!(revoke(&app, "rp", &secret_a, &rt, None).await.status(), 200);
+        for token in [rt.as_str(), at.as_str(), "lyd_rt_unknown", "not-a-token"] {
+            let response = revoke(&app, "other", &secret_b, token, None).await;
+            assert_eq!(response.status(), 200, "{token}");
+        }
+        app
+    })
+    .await;
 }

@@ -20,6 +20,8 @@ pub struct Model {
     pub access_token_ttl: Option<i64>,
     pub refresh_idle_ttl: Option<i64>,
     pub refresh_absolute_ttl: Option<i64>,
+    /// JSON list (m0007): audiences whose access tokens the client may exchange.
+    pub exchange_audiences: String,
     pub created_at: i64,
 }
 

@@ -28,6 +28,7 @@ fn client_row(c: &Client) -> Result<client::ActiveModel, StoreError> {
         access_token_ttl: Set(c.access_token_ttl),
         refresh_idle_ttl: Set(c.refresh_idle_ttl),
         refresh_absolute_ttl: Set(c.refresh_absolute_ttl),
+        exchange_audiences: Set(to_json(&c.exchange_audiences)?),
         created_at: Set(c.created_at.seconds()),
     })
 }
@@ -60,6 +61,7 @@ fn to_client(row: client::Model) -> Result<Client, StoreError> {
         access_token_ttl: row.access_token_ttl,
         refresh_idle_ttl: row.refresh_idle_ttl,
         refresh_absolute_ttl: row.refresh_absolute_ttl,
+        exchange_audiences: from_json(&row.exchange_audiences, "client exchange_audiences")?,
         created_at: ts(row.created_at),
     })
 }

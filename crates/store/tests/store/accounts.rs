@@ -158,6 +158,7 @@ async fn client_round_trips_and_a_duplicate_id_conflicts(store: &SqlStore) {
     c.access_token_ttl = Some(300);
     c.refresh_idle_ttl = Some(86_400);
     c.refresh_absolute_ttl = Some(2_592_000);
+    c.exchange_audiences = vec!["https://api.example.com/".to_owned(), "files".to_owned()];
     store.insert_client(&c).await.unwrap();
     assert_eq!(store.find_client(&c.id).await.unwrap(), Some(c.clone()));
 

@@ -213,6 +213,7 @@ pub fn client(id: &str) -> Client {
         access_token_ttl: None,
         refresh_idle_ttl: None,
         refresh_absolute_ttl: None,
+        exchange_audiences: vec![],
         created_at: NOW,
     }
 }

@@ -49,6 +49,8 @@ fn grant_request(form: &Params) -> Result<GrantRequest, OAuthError> {
         }),
         Some("client_credentials") => Ok(GrantRequest::ClientCredentials {
             scope: form.get_nonempty("scope").map(str::to_owned),
+            audience: form.get_nonempty("audience").map(str::to_owned),
+            resource: form.get_nonempty("resource").map(str::to_owned),
         }),
         Some(g) if g == GrantType::TokenExchange.as_str() => {
             Ok(GrantRequest::TokenExchange(TokenExchangeRequest {
@@ -62,8 +64,8 @@ fn grant_request(form: &Params) -> Result<GrantRequest, OAuthError> {
                 audience: form.get_nonempty("audience").map(str::to_owned),
                 resource: form.get_nonempty("resource").map(str::to_owned),
                 scope: form.get_nonempty("scope").map(str::to_owned),
-                actor_token_present: form.get("actor_token").is_some()
-                    || form.get("actor_token_type").is_some(),
+                actor_token: form.get("actor_token").map(Secret::new),
+                actor_token_type: form.get("actor_token_type").map(str::to_owned),
             }))
         }
         Some(g) if g == GrantType::DeviceCode.as_str() => Ok(GrantRequest::DeviceCode {

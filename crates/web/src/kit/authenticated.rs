@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use lanyard_core::Origin;
 use lanyard_core::model::Client;
-use lanyard_issuer::OAuthError;
+use lanyard_issuer::{OAuthError, endpoints};
 use serde::Serialize;
 
 use crate::error::WebError;
@@ -38,12 +38,13 @@ impl FromRequest<AppState> for AuthenticatedClient {
         }
         let RequestOrigin(origin) = RequestOrigin::of(&parts, state);
         let headers = parts.headers.clone();
+        let endpoint = called_endpoint(parts.uri.path());
         let ProtocolForm(form) =
             ProtocolForm::from_request(Request::from_parts(parts, body), state).await?;
         let credentials = client_credentials(&headers, &form).map_err(WebError::token)?;
         let client = state
             .issuer
-            .authenticate_client(credentials, &origin)
+            .authenticate_client(credentials, endpoint, &origin)
             .await
             .map_err(WebError::token)?;
         Ok(Self {
@@ -52,6 +53,20 @@ impl FromRequest<AppState> for AuthenticatedClient {
             origin,
         })
     }
+}
+
+/// The endpoint a request was routed to, as its constant: an assertion may name this
+/// endpoint's URL as audience (RFC 7523 §3). Anything else (never routed here) counts as
+/// the token endpoint, which every assertion may name anyway.
+fn called_endpoint(path: &str) -> &'static str {
+    [
+        endpoints::INTROSPECT,
+        endpoints::REVOKE,
+        endpoints::DEVICE_AUTHORIZATION,
+    ]
+    .into_iter()
+    .find(|e| *e == path)
+    .unwrap_or(endpoints::TOKEN)
 }
 
 /// RFC 6749 §5.1: token-bearing answers must not be cached.

@@ -311,6 +311,7 @@ pub(crate) fn harness(grace_secs: i64) -> Harness {
         access_token_ttl: None,
         refresh_idle_ttl: None,
         refresh_absolute_ttl: None,
+        exchange_audiences: vec![],
         created_at: NOW,
     };
     Harness {
