@@ -20,4 +20,5 @@ mod pages;
 mod pats;
 mod refresh;
 mod refusals;
+mod restarts;
 mod revocation;
