@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lanyard_core::OsRng;
+use lanyard_core::ports::EphemeralStore as _;
 use lanyard_store::{RedisStore, SqlStore};
 use tokio::sync::Barrier;
 
