@@ -79,10 +79,22 @@ impl Durability {
     pub fn of_rendered(key: &str) -> Durability {
         let family = key.split_once(':').map_or(key, |(family, _)| family);
         match family {
-            "code" | "device" | "device_poll" | "device_user" | "device_confirm"
-            | "device_tries_session" | "device_tries_ip" | "pat_fail_ip" | "pat_fail_client"
-            | "mfa_challenge" | "mfa_tries" | "mfa_sends" | "mfa_sends_ip" | "signin_fail_ip"
-            | "session" | "flow" => Durability::Volatile,
+            "code"
+            | "device"
+            | "device_poll"
+            | "device_user"
+            | "device_confirm"
+            | "device_tries_session"
+            | "device_tries_ip"
+            | "pat_fail_ip"
+            | "pat_fail_client"
+            | "mfa_challenge"
+            | "mfa_tries"
+            | "mfa_sends"
+            | "mfa_sends_ip"
+            | "signin_fail_ip"
+            | "session"
+            | "flow" => Durability::Volatile,
             _ => Durability::Durable,
         }
     }

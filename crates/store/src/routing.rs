@@ -95,12 +95,21 @@ mod tests {
         routed.put(&revoked, b"1", minute).await.unwrap();
         assert!(routed.put_if_absent(&jti, b"1", minute).await.unwrap());
         routed.put(&session, b"s", minute).await.unwrap();
-        assert_eq!(routed.increment("signin_fail_ip:192.0.2.1", minute).await.unwrap(), 1);
+        assert_eq!(
+            routed
+                .increment("signin_fail_ip:192.0.2.1", minute)
+                .await
+                .unwrap(),
+            1
+        );
         assert!(durable.get(&revoked).await.unwrap().is_some());
         assert!(durable.get(&jti).await.unwrap().is_some());
         assert!(volatile.get(&session).await.unwrap().is_some());
         assert_eq!((durable.len(), volatile.len()), (2, 2));
-        assert_eq!(routed.take(&session).await.unwrap().as_deref(), Some(&b"s"[..]));
+        assert_eq!(
+            routed.take(&session).await.unwrap().as_deref(),
+            Some(&b"s"[..])
+        );
         assert!(routed.delete(&revoked).await.unwrap());
         assert_eq!((durable.len(), volatile.len()), (1, 1));
     }

@@ -154,7 +154,10 @@ async fn r02_h2_a_signed_in_browser_after_a_restart() {
         }
         let (status, at, _) = other.get(&app.url("/account/security"), &base).await;
         assert_eq!(status, 200);
-        assert!(at.contains("/login"), "{lost:?}: the ended session stays ended: {at}");
+        assert!(
+            at.contains("/login"),
+            "{lost:?}: the ended session stays ended: {at}"
+        );
         app
     })
     .await;
@@ -235,13 +238,15 @@ async fn r02_h2_s09_a_redeemed_code_replayed_after_a_restart_is_refused() {
         let secret = app.create_client(confidential("rp")).await.unwrap();
         app.create_user(EMAIL).await;
         let redeemed = obtain_code(&app, "rp", EMAIL).await;
-        let (status, tokens) = body_json(redeem(&app, "rp", &secret, &redeemed, VERIFIER).await).await;
+        let (status, tokens) =
+            body_json(redeem(&app, "rp", &secret, &redeemed, VERIFIER).await).await;
         assert_eq!(status, 200, "{tokens}");
         let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
         let in_flight = obtain_code(&app, "rp", EMAIL).await;
 
         let (app, lost) = restart(app).await;
-        let (status, body) = body_json(redeem(&app, "rp", &secret, &redeemed, VERIFIER).await).await;
+        let (status, body) =
+            body_json(redeem(&app, "rp", &secret, &redeemed, VERIFIER).await).await;
         assert_eq!(
             (status, body["error"].as_str()),
             (400, Some("invalid_grant")),
@@ -252,7 +257,8 @@ async fn r02_h2_s09_a_redeemed_code_replayed_after_a_restart_is_refused() {
             json!({"active": false}),
             "{lost:?}: the replay revoked the grant"
         );
-        let (status, body) = body_json(redeem(&app, "rp", &secret, &in_flight, VERIFIER).await).await;
+        let (status, body) =
+            body_json(redeem(&app, "rp", &secret, &in_flight, VERIFIER).await).await;
         match lost {
             Lost::Nothing => assert_eq!(status, 200, "the pending code survived: {body}"),
             Lost::Redis => assert_eq!(

@@ -42,7 +42,11 @@ impl MigrationTrait for Migration {
                             .binary()
                             .not_null(),
                     )
-                    .col(ColumnDef::new(EphemeralEntries::Counter).big_integer().null())
+                    .col(
+                        ColumnDef::new(EphemeralEntries::Counter)
+                            .big_integer()
+                            .null(),
+                    )
                     .col(
                         ColumnDef::new(EphemeralEntries::ExpiresAt)
                             .big_integer()

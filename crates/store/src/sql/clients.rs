@@ -126,11 +126,14 @@ impl ConsentRepo for SqlStore {
         account: AccountId,
         client: &ClientId,
     ) -> Result<Option<Consent>, StoreError> {
-        unique_row(consent::Entity::find_by_id((account.0, client.as_str().to_owned())), &self.db)
-            .await
-            .map_err(|e| error::db("find consent", e))?
-            .map(to_consent)
-            .transpose()
+        unique_row(
+            consent::Entity::find_by_id((account.0, client.as_str().to_owned())),
+            &self.db,
+        )
+        .await
+        .map_err(|e| error::db("find consent", e))?
+        .map(to_consent)
+        .transpose()
     }
 
     async fn upsert_consent(&self, c: &Consent) -> Result<(), StoreError> {

@@ -52,11 +52,13 @@ impl OrgRepo for SqlStore {
     }
 
     async fn org_by_slug(&self, slug: &str) -> Result<Option<Organization>, StoreError> {
-        Ok(unique_row(organization::Entity::find()
-            .filter(organization::Column::Slug.eq(slug)), &self.db)
-            .await
-            .map_err(|e| error::db("find organization", e))?
-            .map(to_org))
+        Ok(unique_row(
+            organization::Entity::find().filter(organization::Column::Slug.eq(slug)),
+            &self.db,
+        )
+        .await
+        .map_err(|e| error::db("find organization", e))?
+        .map(to_org))
     }
 
     async fn put_member(&self, member: &Membership) -> Result<(), StoreError> {

@@ -179,9 +179,10 @@ impl RefreshRepo for SqlStore {
     ) -> Result<RotateOutcome, StoreError> {
         const CONTEXT: &str = "rotate refresh token";
         let txn = self.begin_write().await?;
-        let Some(presented) = unique_row(token::Entity::find_by_id(presented_hash.to_owned()), &txn)
-            .await
-            .map_err(|e| error::db(CONTEXT, e))?
+        let Some(presented) =
+            unique_row(token::Entity::find_by_id(presented_hash.to_owned()), &txn)
+                .await
+                .map_err(|e| error::db(CONTEXT, e))?
         else {
             txn.rollback().await.map_err(|e| error::db(CONTEXT, e))?;
             return Ok(RotateOutcome::Unknown);

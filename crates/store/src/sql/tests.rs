@@ -67,8 +67,14 @@ async fn single_row_lookups_bind_no_limit() {
     store.find_pat_by_hash("h").await.unwrap();
     store.get_pat(PatId(id)).await.unwrap();
     let seen = seen.lock().unwrap();
-    let selects: Vec<_> = seen.iter().filter(|sql| sql.starts_with("SELECT")).collect();
-    assert!(selects.len() >= 17, "every lookup was recorded: {selects:#?}");
+    let selects: Vec<_> = seen
+        .iter()
+        .filter(|sql| sql.starts_with("SELECT"))
+        .collect();
+    assert!(
+        selects.len() >= 17,
+        "every lookup was recorded: {selects:#?}"
+    );
     for sql in selects {
         assert!(!sql.to_uppercase().contains("LIMIT"), "{sql}");
     }

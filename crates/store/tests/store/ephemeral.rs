@@ -217,9 +217,16 @@ async fn an_expired_entry_is_absent_for_every_operation(eph: &Ephemeral) {
     assert_eq!(s.get("code").await.unwrap(), None);
     assert_eq!(s.take("code").await.unwrap(), None);
     assert!(!s.delete("code").await.unwrap());
-    assert!(s.put_if_absent("jti", b"2", MINUTE).await.unwrap(), "free again");
+    assert!(
+        s.put_if_absent("jti", b"2", MINUTE).await.unwrap(),
+        "free again"
+    );
     assert_eq!(s.get("jti").await.unwrap().as_deref(), Some(&b"2"[..]));
-    assert_eq!(s.increment("count", MINUTE).await.unwrap(), 1, "a new window");
+    assert_eq!(
+        s.increment("count", MINUTE).await.unwrap(),
+        1,
+        "a new window"
+    );
     eph.assert_expires_after("count", MINUTE).await;
 }
 
@@ -236,7 +243,12 @@ async fn sql_entries_outlive_the_process_and_the_purge_takes_only_expired_ones(u
     eph.put("revoked_jti:a", b"1", MINUTE * 10).await.unwrap();
     assert!(eph.put_if_absent("jti:rp:h", b"1", MINUTE).await.unwrap());
     eph.put("session:short", b"s", MINUTE).await.unwrap();
-    assert_eq!(eph.increment("signin_fail_ip:x", MINUTE * 10).await.unwrap(), 1);
+    assert_eq!(
+        eph.increment("signin_fail_ip:x", MINUTE * 10)
+            .await
+            .unwrap(),
+        1
+    );
     drop(eph);
     drop(first);
 
@@ -248,10 +260,17 @@ async fn sql_entries_outlive_the_process_and_the_purge_takes_only_expired_ones(u
         eph.get("revoked_jti:a").await.unwrap().as_deref(),
         Some(&b"1"[..])
     );
-    assert!(!eph.put_if_absent("jti:rp:h", b"2", MINUTE).await.unwrap(), "still used");
+    assert!(
+        !eph.put_if_absent("jti:rp:h", b"2", MINUTE).await.unwrap(),
+        "still used"
+    );
     assert_eq!(eph.increment("signin_fail_ip:x", MINUTE).await.unwrap(), 2);
     clock.advance(60);
-    assert_eq!(eph.purge_expired().await.unwrap(), 2, "the session and the jti");
+    assert_eq!(
+        eph.purge_expired().await.unwrap(),
+        2,
+        "the session and the jti"
+    );
     assert_eq!(
         eph.live_keys().await.unwrap(),
         ["revoked_jti:a", "signin_fail_ip:x"]

@@ -103,8 +103,7 @@ pub(super) async fn lock_state(
     context: &'static str,
 ) -> Result<state::Model, StoreError> {
     ensure_state(txn, account, context).await?;
-    unique_row(state::Entity::find_by_id(account.0)
-        .lock_exclusive(), txn)
+    unique_row(state::Entity::find_by_id(account.0).lock_exclusive(), txn)
         .await
         .map_err(|e| error::db(context, e))?
         .ok_or_else(|| corrupt("mfa state vanished"))
