@@ -4,6 +4,10 @@
 //! The rendered strings are a storage format: Redis holds values under them across
 //! upgrades, and the hygiene tests check that each one ends in a keyed hash or an identifier
 //! that is no secret. `tests::every_key_renders_as_stored` pins them.
+//!
+//! Each family is also classified here, once, by what its *absence* means
+//! ([`Durability`]): a store that can lose keys (Redis restarted empty) may hold only the
+//! families whose loss is safe. `docs/state.md` gives the reasoning per family.
 
 use std::fmt;
 
@@ -63,6 +67,86 @@ pub enum EphemeralKey<'a> {
     Flow(&'a str),
     /// `sessions_ended:<account>`: when the account's sessions were last ended.
     SessionsEnded(AccountId),
+}
+
+/// What losing a key of a family would do, which decides where the family may live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Absence means "invalid", "gone" or "a fresh rate window": losing the key signs
+    /// someone out, ends a flow or resets a counter, never lets anything through. May live
+    /// in a store that keeps nothing on disk (Redis).
+    Volatile,
+    /// Absence would mean "allowed" (not revoked, not used, not replayed, not ended): the
+    /// key must outlive a restart of any cache, so it lives in the database.
+    Durable,
+}
+
+impl Durability {
+    /// The durability of a rendered key, by its family (the text before the first `:`).
+    /// A family this build does not know is `Durable`: the safe side.
+    pub fn of_rendered(key: &str) -> Durability {
+        let family = key.split_once(':').map_or(key, |(family, _)| family);
+        match family {
+            "code"
+            | "device"
+            | "device_poll"
+            | "device_user"
+            | "device_confirm"
+            | "device_tries_session"
+            | "device_tries_ip"
+            | "pat_fail_ip"
+            | "pat_fail_client"
+            | "device_requests_client"
+            | "device_requests_ip"
+            | "mfa_challenge"
+            | "mfa_tries"
+            | "mfa_sends"
+            | "mfa_sends_ip"
+            | "signin_fail_ip"
+            | "session"
+            | "flow" => Durability::Volatile,
+            _ => Durability::Durable,
+        }
+    }
+}
+
+impl EphemeralKey<'_> {
+    /// Whether losing this key is safe. No wildcard: a new variant does not compile until
+    /// someone decides, and `tests::every_family_is_classified_once` checks that the
+    /// rendered form agrees ([`Durability::of_rendered`], which the stores route by).
+    pub fn durability(&self) -> Durability {
+        match self {
+            // A revoked token, a used client assertion, a replayed code, a "sign out
+            // everywhere": forgetting any of them would let something through again.
+            Self::RevokedJti(_)
+            | Self::AssertionJti { .. }
+            | Self::CodeReplayed(_)
+            | Self::SessionsEnded(_) => Durability::Durable,
+            // Forgetting a code, device request, challenge, session or flow makes it
+            // invalid; a code replayed after its record is gone still revokes the grant it
+            // made (the grant id is derived from the code).
+            Self::Code(_)
+            | Self::Device(_)
+            | Self::DeviceUser(_)
+            | Self::DeviceConfirm(_)
+            | Self::MfaChallenge(_)
+            | Self::Session(_)
+            | Self::Flow(_) => Durability::Volatile,
+            // Counters and the poll interval: losing one restarts a window. The durable
+            // per-account failure count (`MfaRepo`) and lockout still hold.
+            Self::DevicePoll(_)
+            | Self::DeviceTriesSession(_)
+            | Self::DeviceTriesIp(_)
+            | Self::PatFailIp(_)
+            | Self::PatFailClient(..)
+            | Self::DeviceRequestsClient { .. }
+            | Self::DeviceRequestsIp { .. }
+            | Self::MfaTries(_)
+            | Self::MfaSends(_)
+            | Self::MfaSendsIp(_)
+            | Self::SigninFailIp(_) => Durability::Volatile,
+        }
+    }
 }
 
 impl fmt::Display for EphemeralKey<'_> {
@@ -187,5 +271,66 @@ mod tests {
         for (key, stored) in cases {
             assert_eq!(key.to_string(), stored, "{key:?}");
         }
+    }
+
+    #[test]
+    fn every_family_is_classified_once() {
+        let h = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        let client = ClientId::parse("my-app_1.x~").unwrap();
+        let account = AccountId(Uuid::from_u128(1));
+        let durable = [
+            EphemeralKey::CodeReplayed(h),
+            EphemeralKey::AssertionJti {
+                client: &client,
+                jti: h,
+            },
+            EphemeralKey::RevokedJti("AAAAAAAAAAAAAAAAAAAAAA"),
+            EphemeralKey::SessionsEnded(account),
+        ];
+        let volatile = [
+            EphemeralKey::Code(h),
+            EphemeralKey::Device(h),
+            EphemeralKey::DevicePoll(h),
+            EphemeralKey::DeviceUser(h),
+            EphemeralKey::DeviceConfirm(h),
+            EphemeralKey::DeviceTriesSession(h),
+            EphemeralKey::DeviceTriesIp("2001:db8::1"),
+            EphemeralKey::PatFailIp("192.0.2.7"),
+            EphemeralKey::PatFailClient(&client, "192.0.2.7"),
+            EphemeralKey::DeviceRequestsClient {
+                window: 29_000_000,
+                client: &client,
+            },
+            EphemeralKey::DeviceRequestsIp {
+                window: 29_000_000,
+                ip: "2001:db8::1",
+            },
+            EphemeralKey::MfaChallenge(h),
+            EphemeralKey::MfaTries(h),
+            EphemeralKey::MfaSends(account),
+            EphemeralKey::MfaSendsIp("192.0.2.7"),
+            EphemeralKey::SigninFailIp("192.0.2.7"),
+            EphemeralKey::Session(h),
+            EphemeralKey::Flow(h),
+        ];
+        let kinds: std::collections::HashSet<_> = durable
+            .iter()
+            .chain(&volatile)
+            .map(std::mem::discriminant)
+            .collect();
+        assert_eq!(kinds.len(), 22, "every variant exactly once");
+        for (keys, expected) in [
+            (&durable[..], Durability::Durable),
+            (&volatile[..], Durability::Volatile),
+        ] {
+            for key in keys {
+                assert_eq!(key.durability(), expected, "{key:?}");
+                let rendered = key.to_string();
+                assert_eq!(Durability::of_rendered(&rendered), expected, "{rendered}");
+            }
+        }
+        // A family nobody classified (an older or newer build's key) stays on the safe side.
+        assert_eq!(Durability::of_rendered("unheard_of:x"), Durability::Durable);
+        assert_eq!(Durability::of_rendered(""), Durability::Durable);
     }
 }

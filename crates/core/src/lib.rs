@@ -18,7 +18,7 @@ pub mod secret;
 
 pub use audit::{Auditor, Origin};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
-pub use ephemeral_key::EphemeralKey;
+pub use ephemeral_key::{Durability, EphemeralKey};
 pub use error::{InvalidSetting, StoreError};
 pub use ids::{AccountId, ClientId, FamilyId};
 pub use mail::{MailError, Mailer, OutgoingMail};

@@ -19,10 +19,13 @@ use lanyard_issuer::{Issuer, IssuerDeps, IssuerSettings};
 use lanyard_mail::{OutboxMailer, SmtpMailer, SmtpSettings};
 use lanyard_mfa::{MfaDeps, MfaService};
 use lanyard_signin::{SignInDeps, SignInService};
-use lanyard_store::{FileInvalidations, MemoryStore, RedisInvalidations, RedisStore, SqlStore};
+use lanyard_store::{
+    FileInvalidations, MemoryStore, RedisInvalidations, RedisStore, RoutingStore, SqlEphemeral,
+    SqlStore,
+};
 use lanyard_web::{AppState, WebSettings};
 
-use crate::config::{Config, MailTransport};
+use crate::config::{Config, EmbeddedStore, MailTransport};
 use crate::secrets::load_or_create_key;
 
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +99,11 @@ pub struct App {
     pub keys: Arc<KeyManager>,
     pub key_ring: Arc<SharedKeyRing>,
     pub stores: Stores,
+    /// The in-process store, when `ephemeral.store = "memory"`.
     pub memory: Option<Arc<MemoryStore>>,
+    /// The database's ephemeral table: every key on the embedded default, the durable
+    /// families with Redis (`serve` purges it).
+    pub database_ephemeral: SqlEphemeral,
 }
 
 /// Injected clock and randomness; tests pass a `ManualClock`.
@@ -173,12 +180,9 @@ type EphemeralParts = (
 pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<App, StartupError> {
     let stores = open_database(config, &runtime, migrate).await?;
     let Runtime { clock, rng } = runtime;
+    let database_ephemeral = stores.sql.ephemeral();
     let (ephemeral, memory, invalidations): EphemeralParts =
         if config.ephemeral.redis_url.is_empty() {
-            let memory = Arc::new(MemoryStore::with_max_entries(
-                clock.clone(),
-                config.ephemeral.max_memory_entries,
-            ));
             // The CLI runs beside the server on the same data folder: a file reaches both.
             std::fs::create_dir_all(&config.server.data_dir)
                 .map_err(|e| StartupError::Ephemeral(format!("creating the data folder: {e}")))?;
@@ -187,7 +191,17 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
                 FileInvalidations::open(path)
                     .map_err(|e| StartupError::Ephemeral(e.to_string()))?,
             );
-            (memory.clone(), Some(memory), local)
+            match config.ephemeral.store {
+                // Everything in the database: a restart loses nothing (docs/state.md).
+                EmbeddedStore::Database => (Arc::new(database_ephemeral.clone()), None, local),
+                EmbeddedStore::Memory => {
+                    let memory = Arc::new(MemoryStore::with_max_entries(
+                        clock.clone(),
+                        config.ephemeral.max_memory_entries,
+                    ));
+                    (memory.clone(), Some(memory), local)
+                }
+            }
         } else {
             let e = &config.ephemeral;
             let redis = RedisStore::connect(&e.redis_url, &e.redis_prefix)
@@ -197,7 +211,10 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
                 RedisInvalidations::start(&e.redis_url, &e.redis_prefix, redis.connection(), &*rng)
                     .await
                     .map_err(|e| StartupError::Ephemeral(e.to_string()))?;
-            (Arc::new(redis), None, Arc::new(invalidations))
+            // Redis keeps nothing on disk: the families whose absence would mean "allowed"
+            // live in the database, the rest in Redis.
+            let routed = RoutingStore::new(Arc::new(database_ephemeral.clone()), Arc::new(redis));
+            (Arc::new(routed), None, Arc::new(invalidations))
         };
     let (kek, hasher) = key_material(config, &*rng)?;
     let hasher = Arc::new(hasher);
@@ -335,6 +352,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         key_ring,
         stores,
         memory,
+        database_ephemeral,
     })
 }
 

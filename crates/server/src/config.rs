@@ -67,12 +67,27 @@ pub struct DatabaseConfig {
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EphemeralConfig {
-    /// Empty: the in-process store.
+    /// Empty: one node, ephemeral state in `store`. Set: Redis, with the families whose
+    /// absence would mean "allowed" in the database (`docs/state.md`).
     pub redis_url: String,
     /// A file holding `redis_url`.
     pub redis_url_file: PathBuf,
     pub redis_prefix: String,
+    /// Without Redis: where ephemeral state lives.
+    pub store: EmbeddedStore,
+    /// Bound on entries of the in-process store (`store = "memory"`).
     pub max_memory_entries: usize,
+}
+
+/// Where a single node without Redis keeps ephemeral state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmbeddedStore {
+    /// A table of the database: sessions, revocations and replay guards survive a restart.
+    #[default]
+    Database,
+    /// Process memory: a restart signs everyone out and forgets revocations.
+    Memory,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -113,6 +128,7 @@ impl Default for EphemeralConfig {
             redis_url: String::new(),
             redis_url_file: PathBuf::new(),
             redis_prefix: "lanyard:".to_owned(),
+            store: EmbeddedStore::Database,
             max_memory_entries: lanyard_store::DEFAULT_MAX_ENTRIES,
         }
     }
@@ -224,6 +240,12 @@ impl Config {
             return Err(invalid(
                 "ephemeral.redis_url",
                 "several nodes need a shared Redis; the in-process store is per node",
+            ));
+        }
+        if self.ephemeral.store == EmbeddedStore::Memory && !self.ephemeral.redis_url.is_empty() {
+            return Err(invalid(
+                "ephemeral.store",
+                "\"memory\" is for one node without Redis; with Redis it must be \"database\"",
             ));
         }
         self.tokens.validate()?;

@@ -24,6 +24,7 @@ pub async fn serve(config: Config) -> CommandResult {
         .memory
         .as_ref()
         .map(|m| m.spawn_purger(Duration::from_secs(30)));
+    let _table_purger = app.database_ephemeral.spawn_purger(Duration::from_secs(60));
     let _keys = app::spawn_key_maintenance(
         &app,
         Duration::from_secs(config.keys.reload_every_secs.max(1)),

@@ -31,11 +31,49 @@ type Listener = Arc<dyn Fn(&str) + Send + Sync>;
 /// cached lookup) checks the file's length with one `stat` and replays lines another
 /// process (the CLI) appended. Lines before this process started are irrelevant: its cache
 /// starts empty.
+///
+/// Compaction: once a `publish` leaves the file larger than the threshold
+/// ([`DEFAULT_COMPACT_AT_BYTES`]), the publisher replaces it (rename of a new empty file)
+/// instead of letting it grow forever. No line needs keeping: a reader that sees the file
+/// replaced (another inode, or shorter than what it read) starts a new epoch, so every
+/// cache entry read before is dropped, and it reads the new file from the start. That is
+/// safe against a writer that still appends to the old file: the writer changed the
+/// database before it opened the file, so before the replacement, so before any reader
+/// noticed it; whatever a reader loads after noticing sees the change.
 pub struct FileInvalidations {
     path: std::path::PathBuf,
     listeners: RwLock<Vec<Listener>>,
-    /// How far this process has read (or written) the file.
-    seen: Mutex<u64>,
+    /// Which file this process reads, and how far it has read (or written) it.
+    seen: Mutex<Position>,
+    /// Moves on every replacement of the file this process notices.
+    epoch: AtomicU64,
+    compact_at: u64,
+}
+
+/// A `publish` that leaves the file above this size replaces it with an empty one (about
+/// 25,000 invalidations of a PAT or an account).
+pub const DEFAULT_COMPACT_AT_BYTES: u64 = 1 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Position {
+    file: FileId,
+    offset: u64,
+}
+
+/// What tells one file at the path from its replacement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId(u64, u64);
+
+#[cfg(unix)]
+fn file_id(meta: &std::fs::Metadata) -> FileId {
+    use std::os::unix::fs::MetadataExt;
+    FileId(meta.dev(), meta.ino())
+}
+
+/// Elsewhere only a file shorter than what was read shows a replacement.
+#[cfg(not(unix))]
+fn file_id(_meta: &std::fs::Metadata) -> FileId {
+    FileId(0, 0)
 }
 
 impl std::fmt::Debug for FileInvalidations {
@@ -48,37 +86,67 @@ impl std::fmt::Debug for FileInvalidations {
 
 impl FileInvalidations {
     pub fn open(path: std::path::PathBuf) -> Result<FileInvalidations, StoreError> {
+        Self::with_compaction_threshold(path, DEFAULT_COMPACT_AT_BYTES)
+    }
+
+    /// Like [`FileInvalidations::open`], compacting above `compact_at` bytes.
+    pub fn with_compaction_threshold(
+        path: std::path::PathBuf,
+        compact_at: u64,
+    ) -> Result<FileInvalidations, StoreError> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
             .map_err(|e| StoreError::Other(format!("invalidation file: {e}")))?;
-        let len = file
+        let meta = file
             .metadata()
-            .map_err(|e| StoreError::Other(format!("invalidation file: {e}")))?
-            .len();
+            .map_err(|e| StoreError::Other(format!("invalidation file: {e}")))?;
         Ok(FileInvalidations {
             path,
             listeners: RwLock::new(Vec::new()),
-            seen: Mutex::new(len),
+            seen: Mutex::new(Position {
+                file: file_id(&meta),
+                offset: meta.len(),
+            }),
+            epoch: AtomicU64::new(1),
+            compact_at,
         })
     }
 
-    /// Replays what other processes appended since the last look.
+    /// Replays what other processes appended since the last look; notices a replaced file.
     fn catch_up(&self) -> Result<(), std::io::Error> {
         use std::io::{Read, Seek, SeekFrom};
-        let len = std::fs::metadata(&self.path)?.len();
+        let meta = std::fs::metadata(&self.path)?;
+        {
+            let seen = lock(&self.seen);
+            if file_id(&meta) == seen.file && meta.len() == seen.offset {
+                return Ok(());
+            }
+        }
+        // Read through one handle, whose own metadata says which file it is.
+        let mut file = std::fs::File::open(&self.path)?;
+        let meta = file.metadata()?;
         let mut seen = lock(&self.seen);
-        if len <= *seen {
+        if file_id(&meta) != seen.file || meta.len() < seen.offset {
+            // Replaced (compacted): lines may have been missed, so whatever was cached
+            // under the old epoch is not trusted any more.
+            *seen = Position {
+                file: file_id(&meta),
+                offset: 0,
+            };
+            self.epoch.fetch_add(1, Ordering::SeqCst);
+        }
+        let len = meta.len();
+        if len <= seen.offset {
             return Ok(());
         }
-        let mut file = std::fs::File::open(&self.path)?;
-        file.seek(SeekFrom::Start(*seen))?;
+        file.seek(SeekFrom::Start(seen.offset))?;
         let mut text = String::new();
-        file.take(len - *seen).read_to_string(&mut text)?;
+        file.take(len - seen.offset).read_to_string(&mut text)?;
         // Only whole lines count; a line still being written is read next time.
         let complete = text.rfind('\n').map_or(0, |i| i + 1);
-        *seen += complete as u64;
+        seen.offset += complete as u64;
         drop(seen);
         for line in text[..complete].lines() {
             for listener in read(&self.listeners).iter() {
@@ -86,6 +154,23 @@ impl FileInvalidations {
             }
         }
         Ok(())
+    }
+}
+
+impl FileInvalidations {
+    /// Replaces the file with an empty one (a rename, atomic for every reader). A failure
+    /// only leaves the file as long as it was.
+    fn compact(&self) {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(format!(".{}.{n}.tmp", std::process::id()));
+        let fresh = std::path::PathBuf::from(name);
+        let done = std::fs::File::create(&fresh).and_then(|_| std::fs::rename(&fresh, &self.path));
+        if let Err(e) = done {
+            let _ = std::fs::remove_file(&fresh);
+            tracing::warn!(error = %e, "compacting the invalidation file failed");
+        }
     }
 }
 
@@ -101,6 +186,9 @@ impl Invalidations for FileInvalidations {
         // One short write with O_APPEND: lines of concurrent writers never interleave.
         file.write_all(format!("{message}\n").as_bytes())
             .map_err(io)?;
+        if file.metadata().map_err(io)?.len() > self.compact_at {
+            self.compact();
+        }
         // Reading the file back delivers this line too (once), with any another process
         // appended before it.
         self.catch_up().map_err(io)?;
@@ -113,7 +201,7 @@ impl Invalidations for FileInvalidations {
 
     fn sync_epoch(&self) -> Option<u64> {
         match self.catch_up() {
-            Ok(()) => Some(1),
+            Ok(()) => Some(self.epoch.load(Ordering::SeqCst)),
             Err(e) => {
                 tracing::warn!(error = %e, "reading the invalidation file failed");
                 None
@@ -357,5 +445,46 @@ mod tests {
         assert_eq!(heard.load(Ordering::SeqCst), 2, "the other process's, once");
         assert_eq!(server.sync_epoch(), Some(1));
         assert_eq!(heard.load(Ordering::SeqCst), 2);
+    }
+
+    /// Issue 11 item 13: the file stays small however many invalidations pass, and a process
+    /// that may have missed lines in the replaced file (here the server, which had not read
+    /// the CLI's last lines, and a writer that still appends to the old file) starts a new
+    /// epoch, so nothing it cached before is trusted; afterwards messages flow as before.
+    #[tokio::test]
+    async fn the_file_is_compacted_and_readers_of_the_old_one_start_a_new_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("invalidations.log");
+        let server = FileInvalidations::with_compaction_threshold(path.clone(), 200).unwrap();
+        let cli = FileInvalidations::with_compaction_threshold(path.clone(), 200).unwrap();
+        let heard = counting(&server);
+        assert_eq!(server.sync_epoch(), Some(1));
+        // A writer that opened the file before the compaction and writes after it.
+        let mut late = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        for i in 0..100 {
+            cli.publish(&format!("pat:0190b2c4-0000-7000-8000-{i:012}"))
+                .await
+                .unwrap();
+            let len = std::fs::metadata(&path).unwrap().len();
+            assert!(len <= 200, "{len} bytes after {i} messages");
+        }
+        {
+            use std::io::Write;
+            late.write_all(b"pat:written-to-the-old-file\n").unwrap();
+        }
+        let epoch = server.sync_epoch().unwrap();
+        assert!(epoch > 1, "the server noticed the replacement: {epoch}");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary files left: {leftovers:?}");
+
+        let before = heard.load(Ordering::SeqCst);
+        cli.publish("account:1").await.unwrap();
+        assert_eq!(server.sync_epoch(), Some(epoch), "no replacement since");
+        assert_eq!(heard.load(Ordering::SeqCst), before + 1, "delivered once");
+        assert_eq!(server.sync_epoch(), Some(epoch));
+        assert_eq!(heard.load(Ordering::SeqCst), before + 1);
     }
 }

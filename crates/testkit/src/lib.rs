@@ -60,9 +60,34 @@ pub struct TestApp {
     postgres: Option<TempPostgres>,
     redis: Option<(String, String)>,
     server: tokio::task::JoinHandle<()>,
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Serves `app` on `listener` until the returned sender says stop.
+fn serve(
+    listener: tokio::net::TcpListener,
+    app: &App,
+) -> (
+    tokio::task::JoinHandle<()>,
+    tokio::sync::watch::Sender<bool>,
+) {
+    let router = lanyard_web::router(app.state.clone());
+    let (shutdown, mut stop) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        })
+        .await
+        .unwrap();
+    });
+    (server, shutdown)
+}
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
@@ -117,15 +142,7 @@ impl TestApp {
             rng,
         };
         let app = app::build(&config, runtime, true).await.unwrap();
-        let router = lanyard_web::router(app.state.clone());
-        let server = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .unwrap();
-        });
+        let (server, shutdown) = serve(listener, &app);
         TestApp {
             base_url,
             mail,
@@ -136,6 +153,72 @@ impl TestApp {
             postgres,
             redis,
             server,
+            shutdown,
+        }
+    }
+
+    /// Stops this server as `lanyard serve` stops (no new connections, open ones closed
+    /// once their request is answered), drops everything it held in memory, and starts a
+    /// new one on the same address, configuration, data folder, database, keys and Redis
+    /// prefix, with a clock at the old one's time: a restart. What survives is what the
+    /// stores keep.
+    pub async fn restart(self) -> TestApp {
+        let TestApp {
+            base_url,
+            mail,
+            clock,
+            app,
+            config,
+            _dir,
+            postgres,
+            redis,
+            mut server,
+            shutdown,
+        } = self;
+        let _ = shutdown.send(true);
+        if tokio::time::timeout(std::time::Duration::from_secs(10), &mut server)
+            .await
+            .is_err()
+        {
+            server.abort();
+            let _ = server.await;
+        }
+        drop(app);
+        let now = lanyard_core::Clock::now(&*clock);
+        let clock = Arc::new(ManualClock::new(now));
+        let runtime = Runtime {
+            clock: clock.clone(),
+            rng: Arc::new(OsRng),
+        };
+        let listener = tokio::net::TcpListener::bind(&config.server.listen)
+            .await
+            .unwrap();
+        let app = app::build(&config, runtime, true).await.unwrap();
+        let (server, shutdown) = serve(listener, &app);
+        TestApp {
+            base_url,
+            mail,
+            clock,
+            app,
+            config,
+            _dir,
+            postgres,
+            redis,
+            server,
+            shutdown,
+        }
+    }
+
+    /// Deletes every Redis key of this server (its own prefix only: other tests share the
+    /// Redis server), as if Redis restarted empty. False on the embedded default, which has
+    /// no Redis.
+    pub async fn flush_redis(&self) -> bool {
+        match &self.redis {
+            Some((url, prefix)) => {
+                cleanup_redis_prefix(url, prefix).await.unwrap();
+                true
+            }
+            None => false,
         }
     }
 

@@ -41,6 +41,7 @@ impl fmt::Debug for EphemeralConfig {
             .field("redis_url", &redact(&self.redis_url))
             .field("redis_url_file", &self.redis_url_file)
             .field("redis_prefix", &self.redis_prefix)
+            .field("store", &self.store)
             .field("max_memory_entries", &self.max_memory_entries)
             .finish()
     }

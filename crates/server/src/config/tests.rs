@@ -391,3 +391,20 @@ fn client_assertion_limits_are_bounded() {
     ok.tokens.client_assertion_leeway_secs = 0;
     ok.validate().unwrap();
 }
+
+/// H2: the embedded default keeps ephemeral state in the database; the in-process store is
+/// an explicit choice, and only for one node without Redis.
+#[test]
+fn h2_ephemeral_state_defaults_to_the_database_and_memory_excludes_redis() {
+    use crate::config::EmbeddedStore;
+    let config = Config::default();
+    assert_eq!(config.ephemeral.store, EmbeddedStore::Database);
+    config.validate().unwrap();
+
+    let mut config = Config::default();
+    config.ephemeral.store = EmbeddedStore::Memory;
+    config.validate().unwrap();
+    config.ephemeral.redis_url = "redis://127.0.0.1:6379".into();
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("ephemeral.store"), "{err}");
+}

@@ -27,6 +27,7 @@ fn device_client(id: &str) -> NewClient {
         jwks: None,
         first_party: false,
         allowed_scopes: vec!["openid".to_owned()],
+        exchange_audiences: vec![],
     }
 }
 

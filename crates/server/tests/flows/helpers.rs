@@ -192,7 +192,8 @@ pub async fn query_strings(db: &sea_orm::DatabaseConnection, sql: &str) -> Vec<S
 }
 
 /// Every row of every table (listed from the catalog, so new tables are included), each
-/// rendered as text, sorted: two snapshots are equal when nothing in the database changed.
+/// rendered as text, sorted: two snapshots are equal when nothing durable in the database
+/// changed. The ephemeral store's table is left out: [`ephemeral_snapshot`] shows it.
 pub async fn database_snapshot(
     db: &sea_orm::DatabaseConnection,
 ) -> std::collections::BTreeMap<String, Vec<String>> {
@@ -212,7 +213,7 @@ pub async fn database_snapshot(
         .await
     };
     let mut snapshot = std::collections::BTreeMap::new();
-    for table in tables {
+    for table in tables.into_iter().filter(|t| t != "ephemeral_entries") {
         let quoted = format!("\"{}\"", table.replace('"', "\"\""));
         // The whole row as one text value: quote() per column on SQLite, the row's
         // composite text form on PostgreSQL.
@@ -237,18 +238,26 @@ pub async fn database_snapshot(
     snapshot
 }
 
-/// The ephemeral store's contents as far as a test can see them: the key names under the
-/// server's Redis prefix, or the in-process store's entry count.
+/// The ephemeral store's contents as far as a test can see them: the live keys of the
+/// database's table (every key on the embedded default, the durable families with Redis),
+/// plus the key names under the server's Redis prefix, or the in-process store's entry
+/// count when it is configured.
 pub async fn ephemeral_snapshot(app: &TestApp) -> Vec<String> {
     if let Some(memory) = &app.app.memory {
         return vec![format!("{} entries", memory.len())];
     }
-    lanyard_store::testing::redis_keys_with_prefix(
-        &app.config.ephemeral.redis_url,
-        &app.config.ephemeral.redis_prefix,
-    )
-    .await
-    .unwrap()
+    let mut keys = app.app.database_ephemeral.live_keys().await.unwrap();
+    if !app.config.ephemeral.redis_url.is_empty() {
+        keys.extend(
+            lanyard_store::testing::redis_keys_with_prefix(
+                &app.config.ephemeral.redis_url,
+                &app.config.ephemeral.redis_prefix,
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    keys
 }
 
 /// The claims of a JWT, unverified (the tests read ids out of tokens the server issued).

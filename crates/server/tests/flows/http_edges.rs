@@ -28,6 +28,7 @@ fn device_client() -> NewClient {
         jwks: None,
         first_party: false,
         allowed_scopes: vec!["openid".to_owned()],
+        exchange_audiences: vec![],
     }
 }
 

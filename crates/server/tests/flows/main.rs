@@ -24,6 +24,7 @@ mod pages;
 mod pats;
 mod refresh;
 mod refusals;
+mod restarts;
 mod revocation;
 mod token_exchange;
 mod userinfo;

@@ -41,7 +41,7 @@ async fn two_nodes(backend: Backend) -> (TestApp, TestApp) {
     // second ahead locks nothing below the backoff: see `lockout` unit tests.)
     b.clock.set(lanyard_core::Clock::now(&*a.clock));
     assert_eq!(b.config.database_url(), a.config.database_url());
-    assert_eq!(b.app.memory.is_some(), a.app.memory.is_some());
+    assert_eq!(b.config.ephemeral.redis_url, a.config.ephemeral.redis_url);
     (a, b)
 }
 

@@ -1055,7 +1055,7 @@ async fn pat_cli(app: &TestApp, args: &[&str]) -> std::process::Output {
 #[tokio::test]
 async fn s25_revocation_reaches_every_node_before_it_returns() {
     each_backend_with(configure, |a| async move {
-        let embedded = a.app.memory.is_some();
+        let embedded = a.config.ephemeral.redis_url.is_empty();
         let data_dir = a.config.server.data_dir.clone();
         let b = crate::helpers::second_node(&a, |c| {
             configure(c);

@@ -8,6 +8,7 @@ mod m0002_refresh_grace;
 mod m0003_mfa;
 mod m0004_pats;
 mod m0005_orgs;
+mod m0006_ephemeral;
 mod m0007_client_exchange_audiences;
 
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_mfa::Migration),
             Box::new(m0004_pats::Migration),
             Box::new(m0005_orgs::Migration),
+            Box::new(m0006_ephemeral::Migration),
             Box::new(m0007_client_exchange_audiences::Migration),
         ]
     }

@@ -97,13 +97,14 @@ impl AccountRepo for SqlStore {
         &self,
         email_normalized: &str,
     ) -> Result<Option<Account>, StoreError> {
-        Entity::find()
-            .filter(Column::EmailNormalized.eq(email_normalized))
-            .one(&self.db)
-            .await
-            .map_err(|e| error::db("find account", e))?
-            .map(to_domain)
-            .transpose()
+        unique_row(
+            Entity::find().filter(Column::EmailNormalized.eq(email_normalized)),
+            &self.db,
+        )
+        .await
+        .map_err(|e| error::db("find account", e))?
+        .map(to_domain)
+        .transpose()
     }
 
     async fn list_accounts(

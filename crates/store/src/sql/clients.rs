@@ -8,7 +8,7 @@ use lanyard_core::{AccountId, ClientId, StoreError};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder};
 
-use super::{SqlStore, from_json, to_json, ts};
+use super::{SqlStore, from_json, to_json, ts, unique_row};
 use crate::entity::{client, consent};
 use crate::error::{self, corrupt};
 
@@ -77,8 +77,7 @@ impl ClientRepo for SqlStore {
     }
 
     async fn find_client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
-        client::Entity::find_by_id(id.as_str().to_owned())
-            .one(&self.db)
+        unique_row(client::Entity::find_by_id(id.as_str().to_owned()), &self.db)
             .await
             .map_err(|e| error::db("find client", e))?
             .map(to_client)
@@ -129,12 +128,14 @@ impl ConsentRepo for SqlStore {
         account: AccountId,
         client: &ClientId,
     ) -> Result<Option<Consent>, StoreError> {
-        consent::Entity::find_by_id((account.0, client.as_str().to_owned()))
-            .one(&self.db)
-            .await
-            .map_err(|e| error::db("find consent", e))?
-            .map(to_consent)
-            .transpose()
+        unique_row(
+            consent::Entity::find_by_id((account.0, client.as_str().to_owned())),
+            &self.db,
+        )
+        .await
+        .map_err(|e| error::db("find consent", e))?
+        .map(to_consent)
+        .transpose()
     }
 
     async fn upsert_consent(&self, c: &Consent) -> Result<(), StoreError> {

@@ -24,7 +24,7 @@ use lanyard_core::{AccountId, StoreError, Timestamp};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 
-use super::{SqlStore, ts};
+use super::{SqlStore, ts, unique_row};
 use crate::entity::{
     backup_code as code, mfa_account as state, totp_credential as totp, trusted_device as device,
 };
@@ -169,11 +169,12 @@ impl MfaRepo for SqlStore {
         account: AccountId,
         pending: bool,
     ) -> Result<Option<TotpCredential>, StoreError> {
-        Ok(totp::Entity::find_by_id((account.0, pending))
-            .one(&self.db)
-            .await
-            .map_err(|e| error::db("find totp credential", e))?
-            .map(to_totp))
+        Ok(
+            unique_row(totp::Entity::find_by_id((account.0, pending)), &self.db)
+                .await
+                .map_err(|e| error::db("find totp credential", e))?
+                .map(to_totp),
+        )
     }
 
     async fn put_pending_totp(
@@ -306,13 +307,17 @@ impl MfaRepo for SqlStore {
     }
 
     async fn backup_code(&self, account: AccountId) -> Result<Option<BackupCodeInfo>, StoreError> {
-        let row = code::Entity::find()
-            .filter(code::Column::AccountId.eq(account.0))
-            .filter(code::Column::UsedAt.is_null())
-            .order_by_desc(code::Column::CreatedAt)
-            .one(&self.db)
-            .await
-            .map_err(|e| error::db("find backup code", e))?;
+        // Unique in practice: `replace_backup_code` retires the unused code under the state
+        // lock before inserting the next, so an account has at most one.
+        let row = unique_row(
+            code::Entity::find()
+                .filter(code::Column::AccountId.eq(account.0))
+                .filter(code::Column::UsedAt.is_null())
+                .order_by_desc(code::Column::CreatedAt),
+            &self.db,
+        )
+        .await
+        .map_err(|e| error::db("find backup code", e))?;
         Ok(row.map(|row| BackupCodeInfo {
             created_at: ts(row.created_at),
         }))
@@ -395,12 +400,13 @@ impl MfaRepo for SqlStore {
         &self,
         token_hash: &str,
     ) -> Result<Option<TrustedDevice>, StoreError> {
-        Ok(device::Entity::find()
-            .filter(device::Column::TokenHash.eq(token_hash))
-            .one(&self.db)
-            .await
-            .map_err(|e| error::db("find trusted device", e))?
-            .map(to_device))
+        Ok(unique_row(
+            device::Entity::find().filter(device::Column::TokenHash.eq(token_hash)),
+            &self.db,
+        )
+        .await
+        .map_err(|e| error::db("find trusted device", e))?
+        .map(to_device))
     }
 
     async fn touch_trusted_device(&self, id: DeviceId, now: Timestamp) -> Result<(), StoreError> {

@@ -5,6 +5,7 @@
 mod accounts;
 mod audit;
 mod clients;
+mod ephemeral;
 mod keys;
 mod mfa;
 mod orgs;
@@ -26,6 +27,8 @@ use sea_orm_migration::MigratorTrait;
 
 use crate::error;
 use crate::migration::Migrator;
+
+pub use ephemeral::SqlEphemeral;
 
 /// How long a SQLite writer waits for the file lock before giving up with `Unavailable`.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -104,6 +107,12 @@ impl SqlStore {
         lanyard_core::ids::uuid_v7(&*self.clock, &*self.rng)
     }
 
+    /// The ephemeral store in this database (table `ephemeral_entries`), on the same pool
+    /// and clock.
+    pub fn ephemeral(&self) -> SqlEphemeral {
+        SqlEphemeral::new(self.db.clone(), self.clock.clone())
+    }
+
     pub fn is_sqlite(&self) -> bool {
         self.db.get_database_backend() == DbBackend::Sqlite
     }
@@ -175,14 +184,15 @@ fn create_parent_folder(file: &Path) -> Result<(), StoreError> {
     }
 }
 
-/// The row a lookup by a unique key finds, if any. Not `Select::one`: that adds `LIMIT ?`
-/// with the 1 as a bound parameter, and SQLite (3.51, bundled) plans with the value of a
-/// bound LIMIT, so every execution of the cached statement is re-prepared (parsed and
-/// planned again). That was a third of the instructions of an uncached PAT exchange on SQLite. A
-/// unique key matches at most one row, so no LIMIT is needed.
-async fn unique_row<E: sea_orm::EntityTrait>(
+/// The row a lookup by a unique key finds, if any: every single-row lookup of the store goes
+/// through here. Not `Select::one`: that adds `LIMIT ?` with the 1 as a bound parameter, and
+/// SQLite (3.51, bundled) plans with the value of a bound LIMIT, so every execution of the
+/// cached statement is re-prepared (parsed and planned again). That was a third of the
+/// instructions of an uncached PAT exchange on SQLite. A unique key matches at most one row,
+/// so no LIMIT is needed. `tests::single_row_lookups_bind_no_limit` keeps it that way.
+async fn unique_row<E: sea_orm::EntityTrait, C: ConnectionTrait>(
     select: sea_orm::Select<E>,
-    db: &DatabaseConnection,
+    db: &C,
 ) -> Result<Option<E::Model>, DbErr> {
     Ok(select.all(db).await?.into_iter().next())
 }
@@ -203,3 +213,6 @@ fn from_json<T: serde::de::DeserializeOwned>(
 fn ts(value: i64) -> lanyard_core::Timestamp {
     lanyard_core::Timestamp(value)
 }
+
+#[cfg(test)]
+mod tests;

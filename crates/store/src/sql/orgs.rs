@@ -8,7 +8,7 @@ use lanyard_core::{AccountId, StoreError, Timestamp};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::{SqlStore, ts};
+use super::{SqlStore, ts, unique_row};
 use crate::entity::{org_member, organization};
 use crate::error;
 
@@ -52,12 +52,13 @@ impl OrgRepo for SqlStore {
     }
 
     async fn org_by_slug(&self, slug: &str) -> Result<Option<Organization>, StoreError> {
-        Ok(organization::Entity::find()
-            .filter(organization::Column::Slug.eq(slug))
-            .one(&self.db)
-            .await
-            .map_err(|e| error::db("find organization", e))?
-            .map(to_org))
+        Ok(unique_row(
+            organization::Entity::find().filter(organization::Column::Slug.eq(slug)),
+            &self.db,
+        )
+        .await
+        .map_err(|e| error::db("find organization", e))?
+        .map(to_org))
     }
 
     async fn put_member(&self, member: &Membership) -> Result<(), StoreError> {
@@ -94,8 +95,7 @@ impl OrgRepo for SqlStore {
         org: OrgId,
         account: AccountId,
     ) -> Result<Option<OrgRole>, StoreError> {
-        org_member::Entity::find_by_id((org.0, account.0))
-            .one(&self.db)
+        unique_row(org_member::Entity::find_by_id((org.0, account.0)), &self.db)
             .await
             .map_err(|e| error::db("find org member", e))?
             .map(|row| to_member(row).map(|m| m.role))

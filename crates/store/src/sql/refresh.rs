@@ -23,7 +23,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{SqlStore, ts};
+use super::{SqlStore, ts, unique_row};
 use crate::entity::{refresh_family as family, refresh_token as token};
 use crate::error::{self, corrupt};
 
@@ -66,8 +66,7 @@ async fn load_family_row<C: ConnectionTrait>(
     id: Uuid,
     context: &'static str,
 ) -> Result<Option<family::Model>, StoreError> {
-    family::Entity::find_by_id(id)
-        .one(db)
+    unique_row(family::Entity::find_by_id(id), db)
         .await
         .map_err(|e| error::db(context, e))
 }
@@ -180,10 +179,10 @@ impl RefreshRepo for SqlStore {
     ) -> Result<RotateOutcome, StoreError> {
         const CONTEXT: &str = "rotate refresh token";
         let txn = self.begin_write().await?;
-        let Some(presented) = token::Entity::find_by_id(presented_hash.to_owned())
-            .one(&txn)
-            .await
-            .map_err(|e| error::db(CONTEXT, e))?
+        let Some(presented) =
+            unique_row(token::Entity::find_by_id(presented_hash.to_owned()), &txn)
+                .await
+                .map_err(|e| error::db(CONTEXT, e))?
         else {
             txn.rollback().await.map_err(|e| error::db(CONTEXT, e))?;
             return Ok(RotateOutcome::Unknown);
@@ -299,8 +298,7 @@ impl SqlStore {
         token_hash: &str,
         current_only: bool,
     ) -> Result<Option<RefreshFamily>, StoreError> {
-        let Some(row) = token::Entity::find_by_id(token_hash.to_owned())
-            .one(&self.db)
+        let Some(row) = unique_row(token::Entity::find_by_id(token_hash.to_owned()), &self.db)
             .await
             .map_err(|e| error::db("find refresh token", e))?
             .filter(|row| !current_only || row.used_at.is_none())

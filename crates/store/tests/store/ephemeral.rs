@@ -1,9 +1,12 @@
-//! Contract cases for EphemeralStore: MemoryStore always, RedisStore when configured.
+//! Contract cases for EphemeralStore: MemoryStore and the database's store on SQLite always,
+//! RedisStore and the database's store on PostgreSQL when configured.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use lanyard_store::RedisStore;
+use lanyard_core::OsRng;
+use lanyard_core::ports::EphemeralStore as _;
+use lanyard_store::{RedisStore, SqlStore};
 use tokio::sync::Barrier;
 
 use crate::support::Ephemeral;
@@ -23,6 +26,7 @@ ephemeral_contract!(
     put_if_absent_keeps_the_original_expiry,
     keys_with_odd_bytes_are_distinct_and_work,
     large_and_empty_values_round_trip,
+    an_expired_entry_is_absent_for_every_operation,
 );
 
 async fn put_then_get_returns_the_latest_value(eph: &Ephemeral) {
@@ -197,6 +201,97 @@ async fn large_and_empty_values_round_trip(eph: &Ephemeral) {
         "empty is not absent"
     );
     assert!(!s.put_if_absent("empty", b"x", MINUTE).await.unwrap());
+}
+
+/// Once the clock reaches an entry's expiry, every operation sees it absent: a replay guard
+/// can be taken again, a take finds nothing, a counter starts a new window. (Stores with an
+/// injected clock; Redis keeps its own time, and its PTTL is checked above.)
+async fn an_expired_entry_is_absent_for_every_operation(eph: &Ephemeral) {
+    let Some(clock) = eph.clock() else { return };
+    let s = &eph.store;
+    s.put("code", b"v", MINUTE).await.unwrap();
+    assert!(s.put_if_absent("jti", b"1", MINUTE).await.unwrap());
+    assert_eq!(s.increment("count", MINUTE).await.unwrap(), 1);
+    assert_eq!(s.increment("count", MINUTE).await.unwrap(), 2);
+    clock.advance(60);
+    assert_eq!(s.get("code").await.unwrap(), None);
+    assert_eq!(s.take("code").await.unwrap(), None);
+    assert!(!s.delete("code").await.unwrap());
+    assert!(
+        s.put_if_absent("jti", b"2", MINUTE).await.unwrap(),
+        "free again"
+    );
+    assert_eq!(s.get("jti").await.unwrap().as_deref(), Some(&b"2"[..]));
+    assert_eq!(
+        s.increment("count", MINUTE).await.unwrap(),
+        1,
+        "a new window"
+    );
+    eph.assert_expires_after("count", MINUTE).await;
+}
+
+/// R02 / H2 at the store layer: what the database's ephemeral store holds is there for a new
+/// process (a new pool on the same database), live entries only, and the purge removes
+/// expired rows and nothing else.
+async fn sql_entries_outlive_the_process_and_the_purge_takes_only_expired_ones(url: &str) {
+    let clock = Arc::new(lanyard_core::ManualClock::new(crate::support::NOW));
+    let first = SqlStore::connect(url, clock.clone(), Arc::new(OsRng))
+        .await
+        .unwrap();
+    first.migrate().await.unwrap();
+    let eph = first.ephemeral();
+    eph.put("revoked_jti:a", b"1", MINUTE * 10).await.unwrap();
+    assert!(eph.put_if_absent("jti:rp:h", b"1", MINUTE).await.unwrap());
+    eph.put("session:short", b"s", MINUTE).await.unwrap();
+    assert_eq!(
+        eph.increment("signin_fail_ip:x", MINUTE * 10)
+            .await
+            .unwrap(),
+        1
+    );
+    drop(eph);
+    drop(first);
+
+    let second = SqlStore::connect(url, clock.clone(), Arc::new(OsRng))
+        .await
+        .unwrap();
+    let eph = second.ephemeral();
+    assert_eq!(
+        eph.get("revoked_jti:a").await.unwrap().as_deref(),
+        Some(&b"1"[..])
+    );
+    assert!(
+        !eph.put_if_absent("jti:rp:h", b"2", MINUTE).await.unwrap(),
+        "still used"
+    );
+    assert_eq!(eph.increment("signin_fail_ip:x", MINUTE).await.unwrap(), 2);
+    clock.advance(60);
+    assert_eq!(
+        eph.purge_expired().await.unwrap(),
+        2,
+        "the session and the jti"
+    );
+    assert_eq!(
+        eph.live_keys().await.unwrap(),
+        ["revoked_jti:a", "signin_fail_ip:x"]
+    );
+    assert_eq!(eph.purge_expired().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn r02_sqlite_ephemeral_entries_outlive_the_process() {
+    let db = crate::support::sqlite_unmigrated().await;
+    sql_entries_outlive_the_process_and_the_purge_takes_only_expired_ones(&db.url).await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn r02_postgres_ephemeral_entries_outlive_the_process() {
+    let Some(db) = crate::support::postgres_unmigrated().await else {
+        return;
+    };
+    sql_entries_outlive_the_process_and_the_purge_takes_only_expired_ones(&db.url).await;
+    db.cleanup().await;
 }
 
 #[tokio::test]

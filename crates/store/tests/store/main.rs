@@ -34,7 +34,8 @@ macro_rules! durable_contract {
     };
 }
 
-/// Runs each named ephemeral contract case against MemoryStore and RedisStore.
+/// Runs each named ephemeral contract case against MemoryStore, RedisStore and the database's
+/// store (`SqlEphemeral`) on SQLite and PostgreSQL.
 /// A case is `async fn(&Ephemeral)` defined in the invoking module.
 macro_rules! ephemeral_contract {
     ($($case:ident),* $(,)?) => {
@@ -52,6 +53,26 @@ macro_rules! ephemeral_contract {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $case() {
                     let Some(eph) = crate::support::redis().await else { return };
+                    super::$case(&eph).await;
+                    eph.cleanup().await;
+                }
+            )*
+        }
+        mod sql_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let eph = crate::support::sql_sqlite().await;
+                    super::$case(&eph).await;
+                    eph.cleanup().await;
+                }
+            )*
+        }
+        mod sql_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let Some(eph) = crate::support::sql_postgres().await else { return };
                     super::$case(&eph).await;
                     eph.cleanup().await;
                 }

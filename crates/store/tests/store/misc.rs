@@ -119,6 +119,7 @@ async fn fresh_database_migrates_once_under_concurrency(db: &Db, url_twin: SqlSt
             "m0003_mfa",
             "m0004_pats",
             "m0005_orgs",
+            "m0006_ephemeral",
             "m0007_client_exchange_audiences"
         ]
     );

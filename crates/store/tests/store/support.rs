@@ -101,6 +101,7 @@ pub struct Ephemeral {
     pub store: Arc<dyn EphemeralStore>,
     clock: Option<Arc<ManualClock>>,
     redis: Option<(String, String)>,
+    db: Option<Db>,
 }
 
 pub fn memory() -> Ephemeral {
@@ -109,7 +110,41 @@ pub fn memory() -> Ephemeral {
         store: Arc::new(MemoryStore::new(clock.clone())),
         clock: Some(clock),
         redis: None,
+        db: None,
     }
+}
+
+/// The database's ephemeral store on a fresh, migrated database at `url`, with a manual
+/// clock of its own.
+async fn sql_ephemeral(url: &str) -> (SqlStore, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(NOW));
+    let store = SqlStore::connect(url, clock.clone(), Arc::new(OsRng))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    (store, clock)
+}
+
+pub async fn sql_sqlite() -> Ephemeral {
+    let db = sqlite_unmigrated().await;
+    let (store, clock) = sql_ephemeral(&db.url).await;
+    Ephemeral {
+        store: Arc::new(store.ephemeral()),
+        clock: Some(clock),
+        redis: None,
+        db: Some(db),
+    }
+}
+
+pub async fn sql_postgres() -> Option<Ephemeral> {
+    let db = postgres_unmigrated().await?;
+    let (store, clock) = sql_ephemeral(&db.url).await;
+    Some(Ephemeral {
+        store: Arc::new(store.ephemeral()),
+        clock: Some(clock),
+        redis: None,
+        db: Some(db),
+    })
 }
 
 pub async fn redis() -> Option<Ephemeral> {
@@ -121,6 +156,7 @@ pub async fn redis() -> Option<Ephemeral> {
         store: Arc::new(store),
         clock: None,
         redis: Some((url, prefix)),
+        db: None,
     })
 }
 
@@ -129,6 +165,14 @@ impl Ephemeral {
         if let Some((url, prefix)) = &self.redis {
             cleanup_redis_prefix(url, prefix).await.unwrap();
         }
+        if let Some(db) = self.db {
+            db.cleanup().await;
+        }
+    }
+
+    /// The manual clock of the memory and database stores (Redis keeps its own time).
+    pub fn clock(&self) -> Option<&Arc<ManualClock>> {
+        self.clock.as_ref()
     }
 
     /// The raw Redis URL and key prefix, for Redis-only assertions.

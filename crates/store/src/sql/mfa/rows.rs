@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::super::ts;
+use super::super::{ts, unique_row};
 use crate::entity::{
     backup_code as code, mfa_account as state, totp_credential as totp, trusted_device as device,
 };
@@ -90,8 +90,7 @@ pub(super) async fn load_state<C: ConnectionTrait>(
     account: AccountId,
     context: &'static str,
 ) -> Result<Option<state::Model>, StoreError> {
-    state::Entity::find_by_id(account.0)
-        .one(db)
+    unique_row(state::Entity::find_by_id(account.0), db)
         .await
         .map_err(|e| error::db(context, e))
 }
@@ -104,9 +103,7 @@ pub(super) async fn lock_state(
     context: &'static str,
 ) -> Result<state::Model, StoreError> {
     ensure_state(txn, account, context).await?;
-    state::Entity::find_by_id(account.0)
-        .lock_exclusive()
-        .one(txn)
+    unique_row(state::Entity::find_by_id(account.0).lock_exclusive(), txn)
         .await
         .map_err(|e| error::db(context, e))?
         .ok_or_else(|| corrupt("mfa state vanished"))
