@@ -185,6 +185,7 @@ async fn r02_h2_s09_a_used_client_assertion_stays_used_after_a_restart() {
             jwks: Some(json!({ "keys": [public_jwk] })),
             first_party: true,
             allowed_scopes: vec!["api".into()],
+            exchange_audiences: vec![],
         })
         .await;
         let assertion = |app: &TestApp, jti: &str| {
