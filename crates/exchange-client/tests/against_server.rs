@@ -58,6 +58,8 @@ fn client(id: &str, auth: ClientAuthMethod) -> NewClient {
         jwks: None,
         first_party: true,
         allowed_scopes: vec![],
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     }
 }
 

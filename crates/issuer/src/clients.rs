@@ -11,7 +11,7 @@ use lanyard_core::rng::random_token;
 use lanyard_core::{Auditor, ClientId, Clock, Origin, Rng, Secret, StoreError, Timestamp};
 use lanyard_crypto::token_hash::TokenHasher;
 
-use crate::redirect_uri::{RedirectUriError, validate_for_registration};
+use crate::redirect_uri::{RedirectUriError, validate_backchannel_uri, validate_for_registration};
 use crate::scope::Scopes;
 
 /// Prefix of generated client secrets, so secret scanners can recognise a leaked one.
@@ -28,6 +28,9 @@ pub struct NewClient {
     pub jwks: Option<serde_json::Value>,
     pub first_party: bool,
     pub allowed_scopes: Vec<String>,
+    /// OIDC Back-Channel Logout 1.0 §2.2.
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +42,11 @@ pub enum ClientError {
     Duplicate,
     #[error("invalid redirect URI {uri:?}: {reason}")]
     InvalidRedirectUri {
+        uri: String,
+        reason: RedirectUriError,
+    },
+    #[error("invalid back-channel logout URI {uri:?}: {reason}")]
+    InvalidBackchannelUri {
         uri: String,
         reason: RedirectUriError,
     },
@@ -111,6 +119,8 @@ impl ClientService {
             access_token_ttl: None,
             refresh_idle_ttl: None,
             refresh_absolute_ttl: None,
+            backchannel_logout_uri: new.backchannel_logout_uri,
+            backchannel_logout_session_required: new.backchannel_logout_session_required,
             created_at: now,
         };
         match self.repo.insert_client(&client).await {
@@ -231,6 +241,22 @@ fn validate(new: &NewClient) -> Result<(), ClientError> {
             reason,
         })?;
     }
+    if let Some(uri) = &new.backchannel_logout_uri {
+        validate_backchannel_uri(uri).map_err(|reason| ClientError::InvalidBackchannelUri {
+            uri: uri.clone(),
+            reason,
+        })?;
+        // Only a code grant starts in a browser session, which is what a logout ends.
+        if !uses_code {
+            return Err(ClientError::Invalid(
+                "a back-channel logout URI needs the authorization_code grant",
+            ));
+        }
+    } else if new.backchannel_logout_session_required {
+        return Err(ClientError::Invalid(
+            "backchannel_logout_session_required needs a back-channel logout URI",
+        ));
+    }
     if !new.allowed_scopes.is_empty() {
         let joined = new.allowed_scopes.join(" ");
         if Scopes::parse(&joined).is_none() {
@@ -299,6 +325,8 @@ mod tests {
             first_party: false,
             allowed_scopes: vec![],
         }
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     }
 
     #[test]

@@ -179,6 +179,13 @@ pub struct ClientCreate {
     /// The client's public JWK Set (for private_key_jwt).
     #[arg(long)]
     pub jwks_file: Option<PathBuf>,
+    /// Where logout tokens are POSTed when a session the client got tokens in ends (OIDC
+    /// Back-Channel Logout 1.0): https, or http on a loopback host.
+    #[arg(long)]
+    pub backchannel_logout_uri: Option<String>,
+    /// Put the session's `sid` in the logout tokens (the client matches sessions by it).
+    #[arg(long)]
+    pub backchannel_logout_session_required: bool,
     #[arg(long)]
     pub json: bool,
 }

@@ -25,6 +25,7 @@ use lanyard_signin::{
     BackupShown, Browser, CodeKind, Done, Flow, FlowId, Next, Problem, SessionSettings, SignInDeps,
     SignInError, SignInService, Wait,
 };
+use lanyard_issuer::backchannel::{Backchannel, BackchannelSettings};
 use lanyard_store::{MemoryStore, SqlStore};
 
 const START: Timestamp = Timestamp(1_700_000_010);
@@ -156,7 +157,7 @@ async fn harness_with(ephemeral: Option<Arc<dyn EphemeralStore>>) -> Harness {
             rng: Arc::new(OsRng),
             hasher: hasher.clone(),
             kek: Arc::new(Kek::from_bytes([9u8; 32])),
-            audit,
+            audit: audit.clone(),
             product_name: "Lanyard".to_owned(),
         },
         MfaSettings::default(),
@@ -170,6 +171,13 @@ async fn harness_with(ephemeral: Option<Arc<dyn EphemeralStore>>) -> Harness {
             hasher,
             clock: clock.clone(),
             rng: Arc::new(OsRng),
+            account_repo: durable.clone(),
+            backchannel: Arc::new(Backchannel::new(
+                durable.clone(),
+                clock.clone(),
+                audit,
+                BackchannelSettings::default(),
+            )),
         },
         SessionSettings::default(),
     );

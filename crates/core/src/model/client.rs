@@ -93,6 +93,11 @@ pub struct Client {
     pub access_token_ttl: Option<i64>,
     pub refresh_idle_ttl: Option<i64>,
     pub refresh_absolute_ttl: Option<i64>,
+    /// OIDC Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed (https, or http on
+    /// loopback; no fragment).
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the client needs `sid` in logout tokens (§2.2); `sub` is always sent.
+    pub backchannel_logout_session_required: bool,
     pub created_at: Timestamp,
 }
 

@@ -75,6 +75,8 @@ async fn create(app: &App, args: ClientCreate) -> CommandResult {
                 jwks,
                 first_party: args.first_party,
                 allowed_scopes: args.scopes,
+                backchannel_logout_uri: args.backchannel_logout_uri,
+                backchannel_logout_session_required: args.backchannel_logout_session_required,
             },
             &Origin::cli(),
         )
@@ -103,6 +105,8 @@ fn describe(c: &Client) -> serde_json::Value {
         "token_endpoint_auth_method": c.auth_method.as_str(),
         "first_party": c.first_party,
         "allowed_scopes": c.allowed_scopes,
+        "backchannel_logout_uri": c.backchannel_logout_uri,
+        "backchannel_logout_session_required": c.backchannel_logout_session_required,
         "created_at": c.created_at.seconds(),
     })
 }

@@ -49,6 +49,8 @@ async fn s09_s17_s18_private_key_jwt_works_once_and_refuses_expired_replayed_non
             jwks: Some(json!({ "keys": [public_jwk.clone()] })),
             first_party: true,
             allowed_scopes: vec!["api".into()],
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         })
         .await;
         let claims = |jti: &str, exp: i64| {

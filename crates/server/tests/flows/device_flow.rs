@@ -35,6 +35,8 @@ fn device_client(id: &str) -> NewClient {
         jwks: None,
         first_party: false,
         allowed_scopes: ["openid", "email", "profile"].map(str::to_owned).to_vec(),
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     }
 }
 

@@ -24,6 +24,8 @@ pub fn confidential(id: &str) -> NewClient {
         allowed_scopes: ["openid", "email", "profile", "api"]
             .map(str::to_owned)
             .to_vec(),
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     }
 }
 

@@ -67,6 +67,8 @@ async fn setup(app: &TestApp) -> String {
         jwks: None,
         first_party: true,
         allowed_scopes: vec![],
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     })
     .await;
     app.create_client(confidential(RP)).await.unwrap()

@@ -54,6 +54,8 @@ fn client(id: &str, auth: ClientAuthMethod, grants: Vec<GrantType>) -> NewClient
         jwks: None,
         first_party: true,
         allowed_scopes: vec![],
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     }
 }
 

@@ -8,6 +8,7 @@ mod m0002_refresh_grace;
 mod m0003_mfa;
 mod m0004_pats;
 mod m0005_orgs;
+mod m0008_backchannel_logout;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_mfa::Migration),
             Box::new(m0004_pats::Migration),
             Box::new(m0005_orgs::Migration),
+            Box::new(m0008_backchannel_logout::Migration),
         ]
     }
 }

@@ -28,6 +28,8 @@ fn client_row(c: &Client) -> Result<client::ActiveModel, StoreError> {
         access_token_ttl: Set(c.access_token_ttl),
         refresh_idle_ttl: Set(c.refresh_idle_ttl),
         refresh_absolute_ttl: Set(c.refresh_absolute_ttl),
+        backchannel_logout_uri: Set(c.backchannel_logout_uri.clone()),
+        backchannel_logout_session_required: Set(c.backchannel_logout_session_required),
         created_at: Set(c.created_at.seconds()),
     })
 }
@@ -60,6 +62,8 @@ fn to_client(row: client::Model) -> Result<Client, StoreError> {
         access_token_ttl: row.access_token_ttl,
         refresh_idle_ttl: row.refresh_idle_ttl,
         refresh_absolute_ttl: row.refresh_absolute_ttl,
+        backchannel_logout_uri: row.backchannel_logout_uri,
+        backchannel_logout_session_required: row.backchannel_logout_session_required,
         created_at: ts(row.created_at),
     })
 }

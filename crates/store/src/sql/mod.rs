@@ -6,6 +6,7 @@ mod accounts;
 mod audit;
 mod clients;
 mod keys;
+mod logout;
 mod mfa;
 mod orgs;
 mod pats;

@@ -213,6 +213,8 @@ pub fn client(id: &str) -> Client {
         access_token_ttl: None,
         refresh_idle_ttl: None,
         refresh_absolute_ttl: None,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
         created_at: NOW,
     }
 }
