@@ -9,6 +9,7 @@ mod device_flow;
 mod entropy;
 mod helpers;
 mod injection;
+mod logout;
 mod mfa_devices_stepup;
 mod mfa_email_backup;
 mod mfa_limits_assurance;

@@ -63,6 +63,7 @@ macro_rules! ephemeral_contract {
 mod accounts;
 mod ephemeral;
 mod mfa;
+mod logout;
 mod misc;
 mod orgs;
 mod refresh;
