@@ -324,9 +324,9 @@ mod tests {
             jwks: None,
             first_party: false,
             allowed_scopes: vec![],
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         }
-        backchannel_logout_uri: None,
-        backchannel_logout_session_required: false,
     }
 
     #[test]

@@ -4,7 +4,6 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -331,9 +330,9 @@ async fn bcl_2_5_a_refused_delivery_is_retried_with_backoff_and_a_hopeless_one_i
             assert_eq!(sender.round().await.failed, 1);
             assert_eq!(rp.drain().len(), 1);
             // Not due again before the backoff has passed.
-            app.clock.advance(Duration::from_secs(4));
+            app.clock.advance(4);
             assert_eq!(sender.round().await, Round::default());
-            app.clock.advance(Duration::from_secs(1));
+            app.clock.advance(1);
             assert_eq!(sender.round().await.delivered, 1);
             let retried = rp.drain();
             assert_eq!(retried.len(), 1);
@@ -350,11 +349,11 @@ async fn bcl_2_5_a_refused_delivery_is_retried_with_backoff_and_a_hopeless_one_i
             sign_in_to(&app, &browser, &[("b", &b)]).await;
             sign_out(&app, &browser).await;
             assert_eq!(sender.round().await.failed, 1);
-            app.clock.advance(Duration::from_secs(5));
+            app.clock.advance(5);
             assert_eq!(sender.round().await.failed, 1);
-            app.clock.advance(Duration::from_secs(9));
+            app.clock.advance(9);
             assert_eq!(sender.round().await, Round::default(), "10 s the second time");
-            app.clock.advance(Duration::from_secs(1));
+            app.clock.advance(1);
             assert_eq!(sender.round().await.failed, 1);
             assert_eq!(dead.drain().len(), 3);
             assert_eq!(pending(&app).await, 0, "given up");
@@ -369,7 +368,7 @@ async fn bcl_2_5_a_refused_delivery_is_retried_with_backoff_and_a_hopeless_one_i
                 "{:?}",
                 failed[0]
             );
-            app.clock.advance(Duration::from_secs(3600));
+            app.clock.advance(3600);
             assert_eq!(sender.round().await, Round::default());
             app
         },
@@ -603,7 +602,7 @@ async fn bcl_2_2_registration_refuses_unsafe_uris_and_the_cli_shows_the_registra
         let doc: Value = serde_json::from_slice(&created.stdout).unwrap();
         assert_eq!(doc["backchannel_logout_uri"], "https://rp.example.com/bc?x=1");
         assert_eq!(doc["backchannel_logout_session_required"], true);
-        let shown = lanyard_cli(&app, &["client", "show", "--id", "cli-rp", "--json"], "").await;
+        let shown = lanyard_cli(&app, &["client", "show", "cli-rp", "--json"], "").await;
         let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
         assert_eq!(shown["backchannel_logout_uri"], "https://rp.example.com/bc?x=1");
         app

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use lanyard_core::model::{LogoutNotice, QueuedNotices, SessionsEnded};
 use lanyard_core::ports::LogoutRepo;
 use lanyard_core::{AccountId, ClientId, StoreError, Timestamp};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect,
