@@ -12,10 +12,9 @@ use async_trait::async_trait;
 use crate::model::GraceSeal;
 use crate::model::{
     Account, AccountStatus, AuditEvent, BackupCodeInfo, Client, Consent, DeviceId, LogoutNotice,
-    Membership,
-    MfaMethod, MfaState, NewAccount, NewRefreshFamily, OrgId, OrgRole, Organization, Pat, PatId,
-    QueuedNotices, RefreshFamily, RotateOutcome, SessionsEnded, SigningKeyRecord, TotpCredential,
-    TrustedDevice, VerifiedPat,
+    Membership, MfaMethod, MfaState, NewAccount, NewRefreshFamily, OrgId, OrgRole, Organization,
+    Pat, PatId, QueuedNotices, RefreshFamily, RotateOutcome, SessionsEnded, SigningKeyRecord,
+    TotpCredential, TrustedDevice, VerifiedPat,
 };
 use crate::{AccountId, ClientId, FamilyId, StoreError, Timestamp};
 

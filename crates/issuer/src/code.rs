@@ -87,8 +87,11 @@ impl Issuer {
         };
         // Back-channel logout (§2.1): remember that this client got a code in this session
         // before the client can hold any token of it.
-        if let (Some(sid), Some(client)) = (sid, lanyard_core::ClientId::parse(&request.client_id)) {
-            self.backchannel.record(sid, auth.account_id, &client).await?;
+        if let (Some(sid), Some(client)) = (sid, lanyard_core::ClientId::parse(&request.client_id))
+        {
+            self.backchannel
+                .record(sid, auth.account_id, &client)
+                .await?;
         }
         let value = serde_json::to_vec(&pending).map_err(OAuthError::server)?;
         let ttl = Duration::from_secs(self.settings.tokens.code_ttl_secs.max(1) as u64);

@@ -92,7 +92,11 @@ impl lanyard_core::ports::LogoutRepo for NoLogouts {
     ) -> Result<Vec<lanyard_core::model::LogoutNotice>, StoreError> {
         Ok(Vec::new())
     }
-    async fn reschedule_logout_notice(&self, _: uuid::Uuid, _: Timestamp) -> Result<(), StoreError> {
+    async fn reschedule_logout_notice(
+        &self,
+        _: uuid::Uuid,
+        _: Timestamp,
+    ) -> Result<(), StoreError> {
         Ok(())
     }
     async fn delete_logout_notice(&self, _: uuid::Uuid) -> Result<(), StoreError> {

@@ -23,10 +23,10 @@ mod steps;
 use std::sync::Arc;
 
 use lanyard_core::ports::{AccountRepo, EphemeralStore};
-use lanyard_issuer::backchannel::Backchannel;
 use lanyard_core::{Clock, Origin, Rng};
 use lanyard_crypto::TokenHasher;
 use lanyard_identity::{AccountService, EnrollmentPolicy};
+use lanyard_issuer::backchannel::Backchannel;
 use lanyard_mfa::MfaService;
 
 pub use error::SignInError;

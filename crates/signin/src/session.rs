@@ -15,11 +15,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lanyard_core::model::{AccountStatus, Authenticated, SessionsEnded};
+use lanyard_core::ports::AccountRepo;
 use lanyard_core::ports::EphemeralStore;
 use lanyard_core::rng::random_token;
 use lanyard_core::{AccountId, Clock, EphemeralKey, Origin, Rng, StoreError, Timestamp};
 use lanyard_crypto::TokenHasher;
-use lanyard_core::ports::AccountRepo;
 use lanyard_identity::EnrollmentPolicy;
 use lanyard_issuer::backchannel::Backchannel;
 use serde::{Deserialize, Serialize};

@@ -20,12 +20,12 @@ use lanyard_crypto::password::{PasswordHasher, PasswordPolicy};
 use lanyard_crypto::{Kek, TokenHasher};
 use lanyard_identity::pats::PatDeps;
 use lanyard_identity::{AccountService, EnrollmentPolicy, PatService, PatSettings};
+use lanyard_issuer::backchannel::{Backchannel, BackchannelSettings};
 use lanyard_mfa::{MfaDeps, MfaService, MfaSettings};
 use lanyard_signin::{
     BackupShown, Browser, CodeKind, Done, Flow, FlowId, Next, Problem, SessionSettings, SignInDeps,
     SignInError, SignInService, Wait,
 };
-use lanyard_issuer::backchannel::{Backchannel, BackchannelSettings};
 use lanyard_store::{MemoryStore, SqlStore};
 
 const START: Timestamp = Timestamp(1_700_000_010);
@@ -736,7 +736,11 @@ async fn s46_disabling_an_account_ends_every_one_of_its_sessions_at_once() {
         assert!(sessions.current(Some(&s.id)).await.unwrap().is_some());
     }
 
-    let disabled = h.signin.disable_account(EMAIL, &Origin::cli()).await.unwrap();
+    let disabled = h
+        .signin
+        .disable_account(EMAIL, &Origin::cli())
+        .await
+        .unwrap();
     assert_eq!(disabled.id, account.id);
     for s in [&one, &two] {
         assert!(

@@ -57,7 +57,11 @@ struct Receiver {
 
 impl Receiver {
     async fn start(statuses: &[u16]) -> Receiver {
-        async fn post(State(script): State<Script>, headers: HeaderMap, body: String) -> StatusCode {
+        async fn post(
+            State(script): State<Script>,
+            headers: HeaderMap,
+            body: String,
+        ) -> StatusCode {
             let content_type = headers
                 .get("content-type")
                 .and_then(|v| v.to_str().ok())
@@ -139,11 +143,7 @@ async fn audits(app: &TestApp, kind: &str) -> Vec<AuditEvent> {
 
 /// Signs in to `first` through the pages, then to each of `more` with the same browser
 /// session (single sign-on); returns the ID token claims per client.
-async fn sign_in_to(
-    app: &TestApp,
-    browser: &Browser,
-    clients: &[(&str, &str)],
-) -> Vec<Value> {
+async fn sign_in_to(app: &TestApp, browser: &Browser, clients: &[(&str, &str)]) -> Vec<Value> {
     let mut claims = Vec::new();
     for (i, (id, secret)) in clients.iter().enumerate() {
         let at = if i == 0 {
@@ -157,7 +157,10 @@ async fn sign_in_to(
                 )
                 .await
         } else {
-            browser.get(&authorize_url(app, id, ""), &app.base_url).await.1
+            browser
+                .get(&authorize_url(app, id, ""), &app.base_url)
+                .await
+                .1
         };
         assert!(at.starts_with(REDIRECT), "{at}");
         let code = query_param(&at, "code").unwrap();
@@ -219,8 +222,15 @@ async fn verified_logout_token(app: &TestApp, token: &str, client: &str) -> Valu
         .expect("a valid signature and claims")
         .claims;
     assert!(claims.get("nonce").is_none(), "§2.4: no nonce: {claims}");
-    assert_eq!(claims["events"], serde_json::json!({ EVENT: {} }), "{claims}");
-    assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 16), "{claims}");
+    assert_eq!(
+        claims["events"],
+        serde_json::json!({ EVENT: {} }),
+        "{claims}"
+    );
+    assert!(
+        claims["jti"].as_str().is_some_and(|j| j.len() >= 16),
+        "{claims}"
+    );
     let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
     assert!((1..=120).contains(&lifetime), "short-lived: {claims}");
     claims
@@ -241,7 +251,10 @@ async fn bcl_2_5_signing_out_sends_each_client_of_the_session_a_verified_logout_
             .create_client(bc_client("b", Some(rp.uri("b")), false))
             .await
             .unwrap();
-        let c = app.create_client(bc_client("c", None, false)).await.unwrap();
+        let c = app
+            .create_client(bc_client("c", None, false))
+            .await
+            .unwrap();
 
         let discovery: Value = reqwest::get(app.url("/.well-known/openid-configuration"))
             .await
@@ -256,7 +269,10 @@ async fn bcl_2_5_signing_out_sends_each_client_of_the_session_a_verified_logout_
         let ids = sign_in_to(&app, &browser, &[("a", &a), ("b", &b), ("c", &c)]).await;
         // §2.1: every ID token of the session names it by the same opaque `sid`, which is
         // not the session cookie.
-        let sid = ids[0]["sid"].as_str().expect("sid in the ID token").to_owned();
+        let sid = ids[0]["sid"]
+            .as_str()
+            .expect("sid in the ID token")
+            .to_owned();
         assert!(ids.iter().all(|t| t["sid"] == sid.as_str()), "{ids:?}");
         let cookie = browser
             .http
@@ -284,7 +300,10 @@ async fn bcl_2_5_signing_out_sends_each_client_of_the_session_a_verified_logout_
         got.sort_by_key(|r| r.logout_token().len());
         let mut by_client = Vec::new();
         for r in &got {
-            let aud = jwt_claims(r.logout_token())["aud"].as_str().unwrap().to_owned();
+            let aud = jwt_claims(r.logout_token())["aud"]
+                .as_str()
+                .unwrap()
+                .to_owned();
             let claims = verified_logout_token(&app, r.logout_token(), &aud).await;
             assert_eq!(claims["sub"], account.id.to_string());
             by_client.push((aud, claims));
@@ -352,7 +371,11 @@ async fn bcl_2_5_a_refused_delivery_is_retried_with_backoff_and_a_hopeless_one_i
             app.clock.advance(5);
             assert_eq!(sender.round().await.failed, 1);
             app.clock.advance(9);
-            assert_eq!(sender.round().await, Round::default(), "10 s the second time");
+            assert_eq!(
+                sender.round().await,
+                Round::default(),
+                "10 s the second time"
+            );
             app.clock.advance(1);
             assert_eq!(sender.round().await.failed, 1);
             assert_eq!(dead.drain().len(), 3);
@@ -477,9 +500,7 @@ async fn bcl_sign_out_everywhere_else_notifies_only_the_other_sessions() {
         let theirs = sign_in_to(&app, &there, &[("a", &a)]).await;
         assert_ne!(mine[0]["sid"], theirs[0]["sid"]);
         // "Sign out everywhere else" from `here` (a signed-in session is enough).
-        let (_, _, page) = here
-            .get(&app.url("/account/security"), &app.base_url)
-            .await;
+        let (_, _, page) = here.get(&app.url("/account/security"), &app.base_url).await;
         let csrf = lanyard_testkit::recording::hidden_field(&page, "csrf_token").unwrap();
         let ended = here
             .http
@@ -531,7 +552,10 @@ async fn bcl_2_2_registration_refuses_unsafe_uris_and_the_cli_shows_the_registra
             .register(bc_client("x", None, true), &lanyard_core::Origin::cli())
             .await
             .unwrap_err();
-        assert!(orphan.to_string().contains("needs a back-channel"), "{orphan}");
+        assert!(
+            orphan.to_string().contains("needs a back-channel"),
+            "{orphan}"
+        );
         let mut service = bc_client("x", Some("https://rp.example.com/bc".to_owned()), false);
         service.grant_types = vec![lanyard_core::model::GrantType::ClientCredentials];
         service.redirect_uris = vec![];
@@ -600,11 +624,17 @@ async fn bcl_2_2_registration_refuses_unsafe_uris_and_the_cli_shows_the_registra
             String::from_utf8_lossy(&created.stderr)
         );
         let doc: Value = serde_json::from_slice(&created.stdout).unwrap();
-        assert_eq!(doc["backchannel_logout_uri"], "https://rp.example.com/bc?x=1");
+        assert_eq!(
+            doc["backchannel_logout_uri"],
+            "https://rp.example.com/bc?x=1"
+        );
         assert_eq!(doc["backchannel_logout_session_required"], true);
         let shown = lanyard_cli(&app, &["client", "show", "cli-rp", "--json"], "").await;
         let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
-        assert_eq!(shown["backchannel_logout_uri"], "https://rp.example.com/bc?x=1");
+        assert_eq!(
+            shown["backchannel_logout_uri"],
+            "https://rp.example.com/bc?x=1"
+        );
         app
     })
     .await;
@@ -627,7 +657,11 @@ async fn s46_disabling_an_account_ends_its_browser_sessions_and_tells_its_client
 
         // The operator disables the account with the CLI, beside the running server.
         let out = lanyard_cli(&app, &["user", "disable", "--email", EMAIL, "--json"], "").await;
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
 
         // The next page is signed out, and so is every later one.
         assert!(!signed_in(&app, &browser).await);
@@ -639,7 +673,11 @@ async fn s46_disabling_an_account_ends_its_browser_sessions_and_tells_its_client
             .await
             .unwrap();
         assert_ne!(response.status().as_u16(), 200);
-        assert_ne!(response.status().as_u16(), 303, "not even to the security page");
+        assert_ne!(
+            response.status().as_u16(),
+            303,
+            "not even to the security page"
+        );
         // Whoever asks, the account's password stays as it was.
         let refused = app
             .app
@@ -699,107 +737,119 @@ fn foreign_signed(id_token: &str) -> String {
 #[tokio::test]
 async fn s47_a_refused_logout_request_never_redirects_and_signs_out_who_confirms() {
     // Eight sign-ins of one account within the hour: more emailed codes than the default.
-    each_backend_with(|c| c.mfa.sends_per_hour = 100, |app| async move {
-        app.create_user(EMAIL).await;
-        let a = app.create_client(confidential("a")).await.unwrap();
-        let other_uri = "https://other.example.com/bye";
-        let b = app
-            .create_client(NewClient {
-                post_logout_redirect_uris: vec![other_uri.to_owned()],
-                ..confidential("b")
-            })
-            .await
-            .unwrap();
-        let browser = Browser::new();
-        let ids_a = sign_in_to(&app, &browser, &[("a", &a), ("b", &b)]).await;
-        drop(ids_a);
-        // A real ID token of client `a` to tamper with.
-        let at = browser.get(&authorize_url(&app, "a", ""), &app.base_url).await.1;
-        let code = query_param(&at, "code").unwrap();
-        let (_, tokens) = json(redeem(&app, "a", &a, &code, VERIFIER).await).await;
-        let hint = tokens["id_token"].as_str().unwrap().to_owned();
-
-        let cases: Vec<(&str, String)> = vec![
-            (
-                "no hint, an unregistered address",
-                format!("post_logout_redirect_uri={}&state=x", urlencode("https://evil.example")),
-            ),
-            (
-                "an unsigned hint",
-                format!(
-                    "id_token_hint={}&post_logout_redirect_uri={}",
-                    unsigned(&hint),
-                    urlencode(LOGOUT_REDIRECT)
-                ),
-            ),
-            (
-                "a hint signed by another key",
-                format!(
-                    "id_token_hint={}&post_logout_redirect_uri={}",
-                    foreign_signed(&hint),
-                    urlencode(LOGOUT_REDIRECT)
-                ),
-            ),
-            (
-                "a hint for a with b's address",
-                format!(
-                    "id_token_hint={hint}&post_logout_redirect_uri={}",
-                    urlencode(other_uri)
-                ),
-            ),
-            (
-                "a hint for a with client_id b",
-                format!(
-                    "id_token_hint={hint}&client_id=b&post_logout_redirect_uri={}",
-                    urlencode(other_uri)
-                ),
-            ),
-            (
-                "an oversized hint",
-                format!(
-                    "id_token_hint={}&post_logout_redirect_uri={}",
-                    "a".repeat(9000),
-                    urlencode(LOGOUT_REDIRECT)
-                ),
-            ),
-        ];
-        for (what, query) in &cases {
+    each_backend_with(
+        |c| c.mfa.sends_per_hour = 100,
+        |app| async move {
+            app.create_user(EMAIL).await;
+            let a = app.create_client(confidential("a")).await.unwrap();
+            let other_uri = "https://other.example.com/bye";
+            let b = app
+                .create_client(NewClient {
+                    post_logout_redirect_uris: vec![other_uri.to_owned()],
+                    ..confidential("b")
+                })
+                .await
+                .unwrap();
             let browser = Browser::new();
-            sign_in_to(&app, &browser, &[("a", &a)]).await;
-            let url = app.url(&format!("/logout?{query}"));
-            // The link alone signs nobody out: the confirmation page, no redirect.
-            let response = browser.http.get(&url).send().await.unwrap();
-            assert_eq!(response.status(), 200, "{what}");
-            assert!(response.headers().get("location").is_none(), "{what}");
-            let page = response.text().await.unwrap();
-            assert!(page.contains("<form"), "{what}: {page}");
-            assert!(signed_in(&app, &browser).await, "{what}: still signed in");
-            // Confirmed: signed out, an error page, never a redirect.
-            let (status, location, page) = browser.submit(&page, &app.base_url, &[]).await;
-            assert_eq!(status, 400, "{what}");
-            assert_eq!(location, "", "{what}: no Location");
-            assert!(page.contains("You are signed out"), "{what}: {page}");
-            assert!(!page.contains("evil.example") && !page.contains(other_uri), "{what}");
-            assert!(!signed_in(&app, &browser).await, "{what}: signed out");
-            // Signed out already: the same link is an error page at once, no redirect.
-            let response = browser.http.get(&url).send().await.unwrap();
-            assert_eq!(response.status(), 400, "{what}");
-            assert!(response.headers().get("location").is_none(), "{what}");
-        }
+            let ids_a = sign_in_to(&app, &browser, &[("a", &a), ("b", &b)]).await;
+            drop(ids_a);
+            // A real ID token of client `a` to tamper with.
+            let at = browser
+                .get(&authorize_url(&app, "a", ""), &app.base_url)
+                .await
+                .1;
+            let code = query_param(&at, "code").unwrap();
+            let (_, tokens) = json(redeem(&app, "a", &a, &code, VERIFIER).await).await;
+            let hint = tokens["id_token"].as_str().unwrap().to_owned();
 
-        // A replayed confirmation (no session any more) and a forged one (no CSRF token)
-        // redirect nowhere either.
-        let browser = Browser::new();
-        let response = browser
-            .http
-            .post(app.url("/logout"))
-            .form(&[("post_logout_redirect_uri", "https://evil.example")])
-            .send()
-            .await
-            .unwrap();
-        assert!(response.headers().get("location").is_none());
-        assert!(response.status().is_client_error());
-        app
-    })
+            let cases: Vec<(&str, String)> = vec![
+                (
+                    "no hint, an unregistered address",
+                    format!(
+                        "post_logout_redirect_uri={}&state=x",
+                        urlencode("https://evil.example")
+                    ),
+                ),
+                (
+                    "an unsigned hint",
+                    format!(
+                        "id_token_hint={}&post_logout_redirect_uri={}",
+                        unsigned(&hint),
+                        urlencode(LOGOUT_REDIRECT)
+                    ),
+                ),
+                (
+                    "a hint signed by another key",
+                    format!(
+                        "id_token_hint={}&post_logout_redirect_uri={}",
+                        foreign_signed(&hint),
+                        urlencode(LOGOUT_REDIRECT)
+                    ),
+                ),
+                (
+                    "a hint for a with b's address",
+                    format!(
+                        "id_token_hint={hint}&post_logout_redirect_uri={}",
+                        urlencode(other_uri)
+                    ),
+                ),
+                (
+                    "a hint for a with client_id b",
+                    format!(
+                        "id_token_hint={hint}&client_id=b&post_logout_redirect_uri={}",
+                        urlencode(other_uri)
+                    ),
+                ),
+                (
+                    "an oversized hint",
+                    format!(
+                        "id_token_hint={}&post_logout_redirect_uri={}",
+                        "a".repeat(9000),
+                        urlencode(LOGOUT_REDIRECT)
+                    ),
+                ),
+            ];
+            for (what, query) in &cases {
+                let browser = Browser::new();
+                sign_in_to(&app, &browser, &[("a", &a)]).await;
+                let url = app.url(&format!("/logout?{query}"));
+                // The link alone signs nobody out: the confirmation page, no redirect.
+                let response = browser.http.get(&url).send().await.unwrap();
+                assert_eq!(response.status(), 200, "{what}");
+                assert!(response.headers().get("location").is_none(), "{what}");
+                let page = response.text().await.unwrap();
+                assert!(page.contains("<form"), "{what}: {page}");
+                assert!(signed_in(&app, &browser).await, "{what}: still signed in");
+                // Confirmed: signed out, an error page, never a redirect.
+                let (status, location, page) = browser.submit(&page, &app.base_url, &[]).await;
+                assert_eq!(status, 400, "{what}");
+                assert_eq!(location, "", "{what}: no Location");
+                assert!(page.contains("You are signed out"), "{what}: {page}");
+                assert!(
+                    !page.contains("evil.example") && !page.contains(other_uri),
+                    "{what}"
+                );
+                assert!(!signed_in(&app, &browser).await, "{what}: signed out");
+                // Signed out already: the same link is an error page at once, no redirect.
+                let response = browser.http.get(&url).send().await.unwrap();
+                assert_eq!(response.status(), 400, "{what}");
+                assert!(response.headers().get("location").is_none(), "{what}");
+            }
+
+            // A replayed confirmation (no session any more) and a forged one (no CSRF token)
+            // redirect nowhere either.
+            let browser = Browser::new();
+            let response = browser
+                .http
+                .post(app.url("/logout"))
+                .form(&[("post_logout_redirect_uri", "https://evil.example")])
+                .send()
+                .await
+                .unwrap();
+            assert!(response.headers().get("location").is_none());
+            assert!(response.status().is_client_error());
+            app
+        },
+    )
     .await;
 }

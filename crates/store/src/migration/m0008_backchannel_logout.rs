@@ -132,11 +132,13 @@ impl MigrationTrait for Migration {
                 .to_owned()))
             .await?;
         manager
-            .alter_table(add(ColumnDef::new(Clients::BackchannelLogoutSessionRequired)
-                .boolean()
-                .not_null()
-                .default(false)
-                .to_owned()))
+            .alter_table(add(ColumnDef::new(
+                Clients::BackchannelLogoutSessionRequired,
+            )
+            .boolean()
+            .not_null()
+            .default(false)
+            .to_owned()))
             .await?;
         manager.create_table(session_clients()).await?;
         // "Every session of this account ended" finds the links by account.

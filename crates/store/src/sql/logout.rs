@@ -8,8 +8,8 @@ use lanyard_core::ports::LogoutRepo;
 use lanyard_core::{AccountId, ClientId, StoreError, Timestamp};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -102,9 +102,9 @@ impl LogoutRepo for SqlStore {
         let mut outcome = QueuedNotices::default();
         for l in links.iter().filter(|l| registered.contains(&l.client_id)) {
             if pending >= capacity {
-                outcome.dropped.push(
-                    ClientId::parse(&l.client_id).ok_or_else(|| corrupt("link client id"))?,
-                );
+                outcome
+                    .dropped
+                    .push(ClientId::parse(&l.client_id).ok_or_else(|| corrupt("link client id"))?);
                 continue;
             }
             let row = notice::ActiveModel {
@@ -150,7 +150,10 @@ impl LogoutRepo for SqlStore {
         for row in due {
             // Conditional on what was read: of two nodes, only one moves the row on.
             let result = notice::Entity::update_many()
-                .col_expr(notice::Column::NextAttemptAt, Expr::value(lease_until.seconds()))
+                .col_expr(
+                    notice::Column::NextAttemptAt,
+                    Expr::value(lease_until.seconds()),
+                )
                 .col_expr(
                     notice::Column::Attempts,
                     Expr::col(notice::Column::Attempts).add(1),

@@ -62,8 +62,8 @@ macro_rules! ephemeral_contract {
 
 mod accounts;
 mod ephemeral;
-mod mfa;
 mod logout;
+mod mfa;
 mod misc;
 mod orgs;
 mod refresh;
