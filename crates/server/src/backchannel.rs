@@ -144,10 +144,10 @@ impl BackchannelSender {
                 interval.tick().await;
                 self.round().await;
                 rounds += 1;
-                if rounds % PURGE_EVERY_ROUNDS == 0 {
-                    if let Err(e) = self.backchannel.purge(self.session_max_secs).await {
-                        tracing::warn!(error = %e, "purging session links failed");
-                    }
+                if rounds.is_multiple_of(PURGE_EVERY_ROUNDS)
+                    && let Err(e) = self.backchannel.purge(self.session_max_secs).await
+                {
+                    tracing::warn!(error = %e, "purging session links failed");
                 }
             }
         })
