@@ -118,7 +118,8 @@ async fn fresh_database_migrates_once_under_concurrency(db: &Db, url_twin: SqlSt
             "m0002_refresh_grace",
             "m0003_mfa",
             "m0004_pats",
-            "m0005_orgs"
+            "m0005_orgs",
+            "m0008_backchannel_logout"
         ]
     );
     assert_eq!(
