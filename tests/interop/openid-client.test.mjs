@@ -5,6 +5,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import http from 'node:http';
 import { promisify } from 'node:util';
 import * as jose from 'jose';
 import * as client from 'openid-client';
@@ -409,9 +410,12 @@ test(
       post_logout_redirect_uri: `${POST_LOGOUT_REDIRECT_URI}/elsewhere`,
     });
     const badRes = await jar.fetch(bad);
-    await badRes.arrayBuffer();
+    const badPage = await badRes.text();
     assert.equal(badRes.headers.get('location'), null, 'no redirect to an unregistered URI');
-    assert.equal(badRes.status, 400);
+    // S47: the link alone signs nobody out; the user is asked to confirm (and would then be
+    // signed out without a redirect). Not confirmed here, so still signed in below.
+    assert.equal(badRes.status, 200);
+    assert.match(badPage, /<form/);
 
     const url = client.buildEndSessionUrl(rp, {
       id_token_hint: tokens.id_token,
@@ -431,6 +435,78 @@ test(
     // The session is gone: the next authorization asks for the email again.
     const after = await authorize(rp, { jar });
     assert.equal(after.pages[0], 'email', `signed out (pages: ${after.pages})`);
+  },
+);
+
+const BC_CLIENT_ID = process.env.INTEROP_BC_CLIENT_ID || '';
+const BC_CLIENT_SECRET = process.env.INTEROP_BC_CLIENT_SECRET || '';
+const BC_PORT = Number(process.env.INTEROP_BC_PORT || 0);
+
+/** Listens on 127.0.0.1:`port` for the first back-channel logout POST; resolves with its
+ *  content type and form body. Rejects after `ms`. */
+function receiveLogoutToken(port, ms = 15000) {
+  return new Promise((resolve, reject) => {
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        res.writeHead(200, { 'cache-control': 'no-store' }).end();
+        clearTimeout(timer);
+        server.close();
+        resolve({ method: req.method, path: req.url, contentType: req.headers['content-type'], body });
+      });
+    });
+    const timer = setTimeout(() => {
+      server.close();
+      reject(new Error(`no logout token within ${ms} ms`));
+    }, ms);
+    server.on('error', reject);
+    server.listen(port, '127.0.0.1');
+  });
+}
+
+test(
+  'back-channel logout (OIDC Back-Channel Logout 1.0): signing out sends a logout token jose verifies',
+  { skip: !(BC_CLIENT_ID && BC_PORT) && 'no back-channel client configured' },
+  async () => {
+    const config = await discover(BC_CLIENT_ID, BC_CLIENT_SECRET);
+    const meta = config.serverMetadata();
+    assert.equal(meta.backchannel_logout_supported, true);
+    assert.equal(meta.backchannel_logout_session_supported, true);
+    const received = receiveLogoutToken(BC_PORT);
+    const jar = new CookieJar();
+    const { tokens } = await signIn(config, { jar });
+    const idClaims = tokens.claims();
+    assert.ok(idClaims.sid, 'the ID token names its session (sid)');
+
+    // RP-initiated logout with a verified hint: signed out at once, back to the RP.
+    const res = await jar.fetch(
+      client.buildEndSessionUrl(config, {
+        id_token_hint: tokens.id_token,
+        post_logout_redirect_uri: POST_LOGOUT_REDIRECT_URI,
+      }),
+    );
+    await res.arrayBuffer();
+    assert.ok([302, 303].includes(res.status), `expected a redirect, got ${res.status}`);
+
+    const got = await received;
+    assert.equal(got.method, 'POST');
+    assert.equal(got.path, '/backchannel');
+    assert.match(got.contentType, /^application\/x-www-form-urlencoded/);
+    const form = new URLSearchParams(got.body);
+    assert.deepEqual([...form.keys()], ['logout_token']);
+    const { payload, protectedHeader } = await jose.jwtVerify(
+      form.get('logout_token'),
+      jose.createRemoteJWKSet(new URL(meta.jwks_uri)),
+      { issuer: ISSUER, audience: BC_CLIENT_ID, typ: 'logout+jwt', maxTokenAge: '2 minutes' },
+    );
+    assert.equal(protectedHeader.typ, 'logout+jwt');
+    assert.equal(payload.sub, idClaims.sub);
+    assert.equal(payload.sid, idClaims.sid);
+    assert.deepEqual(payload.events, { 'http://schemas.openid.net/event/backchannel-logout': {} });
+    assert.ok(typeof payload.jti === 'string' && payload.jti.length >= 16);
+    assert.ok(payload.exp > payload.iat && payload.exp - payload.iat <= 120);
+    assert.equal(payload.nonce, undefined, 'a logout token carries no nonce');
   },
 );
 

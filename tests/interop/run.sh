@@ -41,17 +41,18 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # Free loopback ports: one for the server, one that only names the RP's redirect URI
-# (nothing listens there: the suite reads the redirect's Location).
-read -r port rp_port < <(node -e '
+# (nothing listens there: the suite reads the redirect's Location), and one where the suite
+# listens for back-channel logout tokens.
+read -r port rp_port bc_port < <(node -e '
   const net = require("node:net");
   const grab = () => new Promise((ok, ko) => {
     const s = net.createServer().on("error", ko);
     s.listen(0, "127.0.0.1", () => ok(s));
   });
   (async () => {
-    const a = await grab(), b = await grab();
-    console.log(a.address().port, b.address().port);
-    a.close(); b.close();
+    const a = await grab(), b = await grab(), c = await grab();
+    console.log(a.address().port, b.address().port, c.address().port);
+    a.close(); b.close(); c.close();
   })();
 ')
 
@@ -83,6 +84,9 @@ if [[ -n "${LANYARD_REDIS_URL:-}" ]]; then
     export LANYARD_EPHEMERAL__REDIS_PREFIX="$own_redis_prefix"
   fi
 fi
+# Back-channel logout: the sender looks for due notices every 100 ms, so the test that
+# waits for a logout token waits a fraction of a second.
+export LANYARD_BACKCHANNEL__POLL_INTERVAL_MS=100
 # The device flow test polls: a short interval keeps it quick (1–60 s are allowed).
 export LANYARD_TOKENS__DEVICE_POLL_INTERVAL_SECS=1
 # Defaults + the environment above, and one config file for what only a file can hold: the
@@ -132,6 +136,15 @@ post_logout_uri="http://127.0.0.1:$rp_port/logged-out"
   --grant authorization_code,refresh_token --auth client_secret_basic \
   --scope openid --scope email --scope profile --json >"$tmp/fp.json" 2>>"$log" ||
   fail "client create rp-first-party failed"
+# A relying party that registered for back-channel logout (OIDC Back-Channel Logout 1.0),
+# with the session's sid in its logout tokens; the suite listens on bc_port.
+backchannel_uri="http://127.0.0.1:$bc_port/backchannel"
+"$BIN" client create --id rp-bc --name "Interop back-channel RP" \
+  --redirect-uri "$redirect_uri" --post-logout-redirect-uri "$post_logout_uri" \
+  --grant authorization_code --auth client_secret_basic \
+  --backchannel-logout-uri "$backchannel_uri" --backchannel-logout-session-required \
+  --scope openid --scope email --scope profile --json >"$tmp/bc.json" 2>>"$log" ||
+  fail "client create rp-bc failed"
 # Public clients: a command-line tool that exchanges PATs (RFC 8693), and a device that
 # signs in with the device authorization grant (RFC 8628).
 "$BIN" client create --id tool --name "Interop tool" --auth none \
@@ -152,6 +165,7 @@ post_logout_uri="http://127.0.0.1:$rp_port/logged-out"
 ) || fail "pat create failed"
 rp_secret="$(json_field client_secret <"$tmp/rp.json")" || fail "no client_secret in $(cat "$tmp/rp.json")"
 fp_secret="$(json_field client_secret <"$tmp/fp.json")" || fail "no client_secret in $(cat "$tmp/fp.json")"
+bc_secret="$(json_field client_secret <"$tmp/bc.json")" || fail "no client_secret in $(cat "$tmp/bc.json")"
 
 healthy() {
   if command -v curl >/dev/null; then
@@ -183,6 +197,7 @@ export INTEROP_EMAIL="$email" INTEROP_PASSWORD="$password"
 export INTEROP_EXCHANGE_CLIENT_ID=tool INTEROP_PAT_AUDIENCE=api.example.com
 export INTEROP_PAT_FILE="$tmp/pat-exchange.json" INTEROP_REVOKE_PAT_FILE="$tmp/pat-revoke.json"
 export INTEROP_DEVICE_CLIENT_ID=device
+export INTEROP_BC_CLIENT_ID=rp-bc INTEROP_BC_CLIENT_SECRET="$bc_secret" INTEROP_BC_PORT="$bc_port"
 # The suite revokes a PAT with the CLI while the server runs (same environment).
 export INTEROP_LANYARD_BIN="$BIN"
 

@@ -11,9 +11,10 @@ use async_trait::async_trait;
 
 use crate::model::GraceSeal;
 use crate::model::{
-    Account, AccountStatus, AuditEvent, BackupCodeInfo, Client, Consent, DeviceId, Membership,
-    MfaMethod, MfaState, NewAccount, NewRefreshFamily, OrgId, OrgRole, Organization, Pat, PatId,
-    RefreshFamily, RotateOutcome, SigningKeyRecord, TotpCredential, TrustedDevice, VerifiedPat,
+    Account, AccountStatus, AuditEvent, BackupCodeInfo, Client, Consent, DeviceId, LogoutNotice,
+    Membership, MfaMethod, MfaState, NewAccount, NewRefreshFamily, OrgId, OrgRole, Organization,
+    Pat, PatId, QueuedNotices, RefreshFamily, RotateOutcome, SessionsEnded, SigningKeyRecord,
+    TotpCredential, TrustedDevice, VerifiedPat,
 };
 use crate::{AccountId, ClientId, FamilyId, StoreError, Timestamp};
 
@@ -399,6 +400,47 @@ pub trait EphemeralStore: Send + Sync {
     async fn increment(&self, key: &str, ttl: Duration) -> Result<u64, StoreError>;
 }
 
+/// Back-channel logout (OIDC Back-Channel Logout 1.0): the session ↔ client links and the
+/// durable outbox of logout notices. Durable so that a restart loses no notice.
+#[async_trait]
+pub trait LogoutRepo: Send + Sync {
+    /// Remembers that `client` got a code in session `sid` of `account` (idempotent).
+    async fn insert_session_client(
+        &self,
+        sid: &str,
+        account: AccountId,
+        client: &ClientId,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// In one transaction: removes the links of the ended sessions and writes one notice per
+    /// link whose client registered a back-channel URI, while the outbox holds fewer than
+    /// `capacity` notices; the rest are reported as dropped.
+    async fn queue_logout_notices(
+        &self,
+        ended: SessionsEnded<'_>,
+        now: Timestamp,
+        capacity: u64,
+    ) -> Result<QueuedNotices, StoreError>;
+    /// Claims up to `limit` notices due at `now`: each claimed notice's attempt count goes
+    /// up by one and it is not due again before `lease_until` (so two nodes never send the
+    /// same attempt, and a node that dies mid-send leaves it to be retried).
+    async fn claim_logout_notices(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u64,
+    ) -> Result<Vec<LogoutNotice>, StoreError>;
+    async fn reschedule_logout_notice(
+        &self,
+        id: uuid::Uuid,
+        next_attempt_at: Timestamp,
+    ) -> Result<(), StoreError>;
+    async fn delete_logout_notice(&self, id: uuid::Uuid) -> Result<(), StoreError>;
+    async fn count_logout_notices(&self) -> Result<u64, StoreError>;
+    /// Removes links made before `before` (their sessions can no longer be alive).
+    async fn purge_session_clients(&self, before: Timestamp) -> Result<u64, StoreError>;
+}
+
 /// Every durable repository, for wiring convenience.
 pub trait DurableStore:
     AccountRepo
@@ -410,6 +452,7 @@ pub trait DurableStore:
     + PatRepo
     + OrgRepo
     + AuditRepo
+    + LogoutRepo
 {
 }
 
@@ -423,5 +466,6 @@ impl<T> DurableStore for T where
         + PatRepo
         + OrgRepo
         + AuditRepo
+        + LogoutRepo
 {
 }

@@ -59,6 +59,8 @@ fn client(id: &str, auth: ClientAuthMethod) -> NewClient {
         first_party: true,
         allowed_scopes: vec![],
         exchange_audiences: vec![],
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     }
 }
 

@@ -18,6 +18,9 @@ pub enum IdentityError {
     EmailTaken,
     #[error("not found")]
     NotFound,
+    /// The account is disabled: nothing about it may change through its own sessions.
+    #[error("the account is disabled")]
+    AccountDisabled,
     /// A PAT request the policy refuses; the text is fixed and safe to show.
     #[error("{1}")]
     InvalidPat(crate::pats::PatField, &'static str),

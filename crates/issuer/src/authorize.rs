@@ -274,6 +274,7 @@ impl Issuer {
         &self,
         request: &AuthorizationRequest,
         session: Option<&Authenticated>,
+        sid: Option<&str>,
         signed_in_now: bool,
         origin: &Origin,
     ) -> Result<Next, OAuthError> {
@@ -328,7 +329,7 @@ impl Issuer {
                 Next::Consent
             });
         }
-        match self.issue_code(request, auth, origin).await? {
+        match self.issue_code(request, auth, sid, origin).await? {
             Some(redirect) => Ok(Next::Redirect(redirect)),
             None => Ok(Next::SignIn),
         }

@@ -11,7 +11,7 @@ use lanyard_core::rng::random_token;
 use lanyard_core::{Auditor, ClientId, Clock, Origin, Rng, Secret, StoreError, Timestamp};
 use lanyard_crypto::token_hash::TokenHasher;
 
-use crate::redirect_uri::{RedirectUriError, validate_for_registration};
+use crate::redirect_uri::{RedirectUriError, validate_backchannel_uri, validate_for_registration};
 use crate::scope::Scopes;
 
 /// Prefix of generated client secrets, so secret scanners can recognise a leaked one.
@@ -31,6 +31,9 @@ pub struct NewClient {
     /// Audiences whose access tokens the client may exchange (RFC 8693), besides tokens
     /// for the client itself.
     pub exchange_audiences: Vec<String>,
+    /// OIDC Back-Channel Logout 1.0 §2.2.
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +45,11 @@ pub enum ClientError {
     Duplicate,
     #[error("invalid redirect URI {uri:?}: {reason}")]
     InvalidRedirectUri {
+        uri: String,
+        reason: RedirectUriError,
+    },
+    #[error("invalid back-channel logout URI {uri:?}: {reason}")]
+    InvalidBackchannelUri {
         uri: String,
         reason: RedirectUriError,
     },
@@ -115,6 +123,8 @@ impl ClientService {
             refresh_idle_ttl: None,
             refresh_absolute_ttl: None,
             exchange_audiences: new.exchange_audiences,
+            backchannel_logout_uri: new.backchannel_logout_uri,
+            backchannel_logout_session_required: new.backchannel_logout_session_required,
             created_at: now,
         };
         match self.repo.insert_client(&client).await {
@@ -247,6 +257,22 @@ fn validate(new: &NewClient) -> Result<(), ClientError> {
             "exchange audiences need the token-exchange grant",
         ));
     }
+    if let Some(uri) = &new.backchannel_logout_uri {
+        validate_backchannel_uri(uri).map_err(|reason| ClientError::InvalidBackchannelUri {
+            uri: uri.clone(),
+            reason,
+        })?;
+        // Only a code grant starts in a browser session, which is what a logout ends.
+        if !uses_code {
+            return Err(ClientError::Invalid(
+                "a back-channel logout URI needs the authorization_code grant",
+            ));
+        }
+    } else if new.backchannel_logout_session_required {
+        return Err(ClientError::Invalid(
+            "backchannel_logout_session_required needs a back-channel logout URI",
+        ));
+    }
     if !new.allowed_scopes.is_empty() {
         let joined = new.allowed_scopes.join(" ");
         if Scopes::parse(&joined).is_none() {
@@ -323,6 +349,8 @@ mod tests {
             first_party: false,
             allowed_scopes: vec![],
             exchange_audiences: vec![],
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         }
     }
 

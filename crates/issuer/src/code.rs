@@ -32,6 +32,9 @@ pub(crate) struct PendingCode {
     pub issued_at: i64,
     /// Chosen now so that a replay of the code can revoke the grant it produced.
     pub grant: FamilyId,
+    /// The session the code was issued in (back-channel logout's `sid`).
+    #[serde(default)]
+    pub sid: Option<String>,
 }
 
 fn code_key(hash: &str) -> String {
@@ -58,6 +61,7 @@ impl Issuer {
         &self,
         request: &AuthorizationRequest,
         auth: &Authenticated,
+        sid: Option<&str>,
         origin: &Origin,
     ) -> Result<Option<String>, OAuthError> {
         match self.accounts.get_account(auth.account_id).await {
@@ -79,7 +83,16 @@ impl Issuer {
             amr: auth.amr.clone(),
             issued_at: now.seconds(),
             grant: grant_of(&self.hasher, &code),
+            sid: sid.map(str::to_owned),
         };
+        // Back-channel logout (§2.1): remember that this client got a code in this session
+        // before the client can hold any token of it.
+        if let (Some(sid), Some(client)) = (sid, lanyard_core::ClientId::parse(&request.client_id))
+        {
+            self.backchannel
+                .record(sid, auth.account_id, &client)
+                .await?;
+        }
         let value = serde_json::to_vec(&pending).map_err(OAuthError::server)?;
         let ttl = Duration::from_secs(self.settings.tokens.code_ttl_secs.max(1) as u64);
         self.ephemeral

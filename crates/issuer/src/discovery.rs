@@ -49,13 +49,16 @@ struct Metadata<'a> {
     /// RFC 8414 §2: required because `private_key_jwt` is listed for the endpoint.
     revocation_endpoint_auth_signing_alg_values_supported: [&'static str; 3],
     code_challenge_methods_supported: [&'static str; 1],
-    claims_supported: [&'static str; 13],
+    claims_supported: [&'static str; 14],
     acr_values_supported: [&'static str; 3],
     prompt_values_supported: [&'static str; 4],
     claims_parameter_supported: bool,
     request_parameter_supported: bool,
     request_uri_parameter_supported: bool,
     authorization_response_iss_parameter_supported: bool,
+    /// OIDC Back-Channel Logout 1.0 §2.1.
+    backchannel_logout_supported: bool,
+    backchannel_logout_session_supported: bool,
 }
 
 /// The metadata document as shared immutable bytes: serving it is a reference-count bump.
@@ -125,6 +128,7 @@ impl Discovery {
                 "email",
                 "email_verified",
                 "name",
+                "sid",
             ],
             acr_values_supported: acr::SUPPORTED,
             prompt_values_supported: ["none", "login", "consent", "select_account"],
@@ -132,6 +136,8 @@ impl Discovery {
             request_parameter_supported: false,
             request_uri_parameter_supported: false,
             authorization_response_iss_parameter_supported: true,
+            backchannel_logout_supported: true,
+            backchannel_logout_session_supported: true,
         };
         // Serialising a struct of strings can not fail; an empty document would be caught by
         // every discovery test.

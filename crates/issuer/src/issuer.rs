@@ -11,6 +11,7 @@ use lanyard_core::{Auditor, Clock, Origin, Rng};
 use lanyard_crypto::keys::{KeyRing, SharedKeyRing};
 use lanyard_crypto::token_hash::TokenHasher;
 
+use crate::backchannel::Backchannel;
 use crate::clients::ClientService;
 use crate::discovery::Discovery;
 use crate::settings::IssuerSettings;
@@ -32,6 +33,8 @@ pub struct IssuerDeps {
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<dyn Rng>,
     pub audit: Auditor,
+    /// Back-channel logout: session links and the logout outbox.
+    pub backchannel: Arc<Backchannel>,
 }
 
 pub struct Issuer {
@@ -49,6 +52,7 @@ pub struct Issuer {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) rng: Arc<dyn Rng>,
     pub(crate) audit: Auditor,
+    pub(crate) backchannel: Arc<Backchannel>,
     discovery: Discovery,
 }
 
@@ -70,8 +74,13 @@ impl Issuer {
             clock: deps.clock,
             rng: deps.rng,
             audit: deps.audit,
+            backchannel: deps.backchannel,
             discovery,
         }
+    }
+
+    pub fn backchannel(&self) -> &Arc<Backchannel> {
+        &self.backchannel
     }
 
     pub fn settings(&self) -> &IssuerSettings {

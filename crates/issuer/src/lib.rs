@@ -5,6 +5,7 @@
 //! to responses.
 
 pub mod authorize;
+pub mod backchannel;
 pub mod client_auth;
 pub mod clients;
 pub mod code;

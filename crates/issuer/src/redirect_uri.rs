@@ -64,6 +64,18 @@ pub fn validate_for_registration(uri: &str) -> Result<(), RedirectUriError> {
     Ok(())
 }
 
+/// Validates a back-channel logout URI (OIDC Back-Channel Logout 1.0 §2.2: absolute, no
+/// fragment): the server POSTs to it, so https, or http on a loopback host only; no
+/// private-use schemes.
+pub fn validate_backchannel_uri(uri: &str) -> Result<(), RedirectUriError> {
+    validate_for_registration(uri)?;
+    if uri.starts_with("https://") || uri.starts_with("http://") {
+        Ok(())
+    } else {
+        Err(RedirectUriError::SchemeNotAllowed)
+    }
+}
+
 /// Whether `presented` matches one of `registered`: exactly, or as a loopback URI that
 /// differs only in the port (RFC 8252 §7.3) when `native` is set.
 pub fn matches_registered<'a>(

@@ -60,3 +60,52 @@ impl SignInPolicy for FixedPolicy {
         Ok(self.allowed.load(Ordering::SeqCst))
     }
 }
+
+/// A logout outbox that records nothing (the tests using it never end a session).
+#[derive(Debug, Default)]
+pub struct NoLogouts;
+
+#[async_trait]
+impl lanyard_core::ports::LogoutRepo for NoLogouts {
+    async fn insert_session_client(
+        &self,
+        _: &str,
+        _: AccountId,
+        _: &lanyard_core::ClientId,
+        _: Timestamp,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn queue_logout_notices(
+        &self,
+        _: lanyard_core::model::SessionsEnded<'_>,
+        _: Timestamp,
+        _: u64,
+    ) -> Result<lanyard_core::model::QueuedNotices, StoreError> {
+        Ok(lanyard_core::model::QueuedNotices::default())
+    }
+    async fn claim_logout_notices(
+        &self,
+        _: Timestamp,
+        _: Timestamp,
+        _: u64,
+    ) -> Result<Vec<lanyard_core::model::LogoutNotice>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn reschedule_logout_notice(
+        &self,
+        _: uuid::Uuid,
+        _: Timestamp,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn delete_logout_notice(&self, _: uuid::Uuid) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn count_logout_notices(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+    async fn purge_session_clients(&self, _: Timestamp) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+}

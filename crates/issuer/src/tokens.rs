@@ -97,6 +97,10 @@ pub struct IdTokenClaims {
     pub email_verified: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub name: Option<String>,
+    /// OIDC Back-Channel Logout 1.0 §2.1: the browser session the token came from (a keyed
+    /// hash of the session id, never the cookie), so a logout token's `sid` can be matched.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sid: Option<String>,
 }
 
 /// Who a token is for and what it carries; the grants fill it in.
@@ -167,7 +171,7 @@ impl Issuer {
         URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
     }
 
-    fn sign<T: Serialize>(
+    pub(crate) fn sign<T: Serialize>(
         &self,
         alg: SigningAlg,
         typ: &str,

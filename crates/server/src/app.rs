@@ -14,6 +14,7 @@ use lanyard_crypto::{Kek, TokenHasher};
 use lanyard_identity::orgs::OrgDeps;
 use lanyard_identity::pats::PatDeps;
 use lanyard_identity::{AccountService, EnrollmentPolicy, OrgService, PatService};
+use lanyard_issuer::backchannel::Backchannel;
 use lanyard_issuer::clients::ClientService;
 use lanyard_issuer::{Issuer, IssuerDeps, IssuerSettings};
 use lanyard_mail::{OutboxMailer, SmtpMailer, SmtpSettings};
@@ -275,6 +276,12 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         audit.clone(),
         settings.tokens.client_cache_ttl_secs,
     ));
+    let backchannel = Arc::new(Backchannel::new(
+        stores.sql.clone(),
+        clock.clone(),
+        audit.clone(),
+        config.backchannel.clone(),
+    ));
     let issuer = Arc::new(Issuer::new(IssuerDeps {
         settings,
         clients,
@@ -289,6 +296,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         clock: clock.clone(),
         rng: rng.clone(),
         audit: audit.clone(),
+        backchannel: backchannel.clone(),
     }));
     let passwords = Arc::new(
         PasswordHasher::new(config.passwords, rng.clone())
@@ -325,6 +333,8 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             hasher: hasher.clone(),
             clock: clock.clone(),
             rng: rng.clone(),
+            account_repo: stores.sql.clone(),
+            backchannel,
         },
         config.sessions.clone(),
     ));

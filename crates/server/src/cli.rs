@@ -184,6 +184,13 @@ pub struct ClientCreate {
     /// token-exchange grant).
     #[arg(long = "exchange-audience")]
     pub exchange_audiences: Vec<String>,
+    /// Where logout tokens are POSTed when a session the client got tokens in ends (OIDC
+    /// Back-Channel Logout 1.0): https, or http on a loopback host.
+    #[arg(long)]
+    pub backchannel_logout_uri: Option<String>,
+    /// Put the session's `sid` in the logout tokens (the client matches sessions by it).
+    #[arg(long)]
+    pub backchannel_logout_session_required: bool,
     #[arg(long)]
     pub json: bool,
 }

@@ -34,6 +34,8 @@ pub struct Config {
     pub pats: PatSettings,
     /// The APIs (audiences) token exchange may mint tokens for.
     pub resources: Resources,
+    /// Back-channel logout: the outbox bound and the sender's retries.
+    pub backchannel: lanyard_issuer::backchannel::BackchannelSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -268,6 +270,7 @@ impl Config {
         self.mfa.validate()?;
         self.pats.validate()?;
         self.resources.validate()?;
+        self.backchannel.validate()?;
         Ok(())
     }
 

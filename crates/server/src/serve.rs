@@ -29,6 +29,8 @@ pub async fn serve(config: Config) -> CommandResult {
         &app,
         Duration::from_secs(config.keys.reload_every_secs.max(1)),
     );
+    let _backchannel =
+        crate::backchannel::BackchannelSender::new(&app, config.sessions.max_secs)?.spawn();
     first_start_hint(&app).await;
     let listener = tokio::net::TcpListener::bind(config.listen_addr()?).await?;
     tracing::info!(listen = %listener.local_addr()?, issuer = %config.server.issuer, "lanyard is serving");

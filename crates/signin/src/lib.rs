@@ -22,10 +22,11 @@ mod steps;
 
 use std::sync::Arc;
 
-use lanyard_core::ports::EphemeralStore;
+use lanyard_core::ports::{AccountRepo, EphemeralStore};
 use lanyard_core::{Clock, Origin, Rng};
 use lanyard_crypto::TokenHasher;
 use lanyard_identity::{AccountService, EnrollmentPolicy};
+use lanyard_issuer::backchannel::Backchannel;
 use lanyard_mfa::MfaService;
 
 pub use error::SignInError;
@@ -33,7 +34,7 @@ pub use flow::{Flow, FlowId, FlowStore, Pending};
 pub use next::{BackupShown, CodeKind, CodeQuestion, Done, Next, Notice, Problem, Wait};
 pub use password::{MAX_PASSWORD_LEN, PasswordCheck};
 pub use second_step::device_label;
-pub use session::{NewSession, Session, SessionStore};
+pub use session::{NewSession, Session, SessionDeps, SessionStore};
 pub use settings::SessionSettings;
 
 /// What the sign-in service needs, injected so tests control time, randomness and stores.
@@ -45,6 +46,10 @@ pub struct SignInDeps {
     pub hasher: Arc<TokenHasher>,
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<dyn Rng>,
+    /// Account status, read on every session lookup (a disabled account has no session).
+    pub account_repo: Arc<dyn AccountRepo>,
+    /// Where ending a session queues its back-channel logout notices.
+    pub backchannel: Arc<Backchannel>,
 }
 
 /// The browser a step comes from: where it is, and the cookies the sequence reads (the
@@ -85,11 +90,15 @@ impl SignInService {
             settings.flow_ttl_secs,
         );
         let sessions = SessionStore::new(
-            deps.ephemeral,
-            deps.hasher,
-            deps.clock.clone(),
-            deps.rng,
-            deps.policy.clone(),
+            SessionDeps {
+                ephemeral: deps.ephemeral,
+                hasher: deps.hasher,
+                clock: deps.clock.clone(),
+                rng: deps.rng,
+                policy: deps.policy.clone(),
+                accounts: deps.account_repo,
+                backchannel: deps.backchannel,
+            },
             settings,
         );
         Self {
@@ -108,6 +117,18 @@ impl SignInService {
 
     pub fn sessions(&self) -> &SessionStore {
         &self.sessions
+    }
+
+    /// Disables the account (identity revokes its grants and PATs) and ends every one of
+    /// its sessions at once, which queues their back-channel logouts (S46, issue 11 item 8).
+    pub async fn disable_account(
+        &self,
+        email: &str,
+        origin: &Origin,
+    ) -> Result<lanyard_core::model::Account, SignInError> {
+        let account = self.accounts.disable(email, origin).await?;
+        self.sessions.end_all(account.id, origin).await?;
+        Ok(account)
     }
 
     /// Whether an organization's policy (S54) requires this account to set up an

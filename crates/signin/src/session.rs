@@ -4,16 +4,24 @@
 //! A session ends after `idle_secs` without use (24 h, B7) and at the latest `max_secs` after
 //! it started. It remembers when *this* session last saw a password plus a second step
 //! (`verified_at`): the step-up guard (B8) looks at nothing else.
+//!
+//! Every way a session ends (sign-out, a new sign-in in the same browser, "sign out
+//! everywhere else", a password change, disabling the account) goes through [`SessionStore`]
+//! and then queues back-channel logout notices for the clients that got a code in it
+//! (`issuer::backchannel`). A session's `sid` is a keyed hash of its id under its own label:
+//! stable, opaque, and useless as a cookie.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use lanyard_core::model::Authenticated;
+use lanyard_core::model::{AccountStatus, Authenticated, SessionsEnded};
+use lanyard_core::ports::AccountRepo;
 use lanyard_core::ports::EphemeralStore;
 use lanyard_core::rng::random_token;
-use lanyard_core::{AccountId, Clock, EphemeralKey, Rng, Timestamp};
+use lanyard_core::{AccountId, Clock, EphemeralKey, Origin, Rng, StoreError, Timestamp};
 use lanyard_crypto::TokenHasher;
 use lanyard_identity::EnrollmentPolicy;
+use lanyard_issuer::backchannel::Backchannel;
 use serde::{Deserialize, Serialize};
 
 use crate::{SessionSettings, SignInError};
@@ -58,26 +66,44 @@ pub struct SessionStore {
     clock: Arc<dyn Clock>,
     rng: Arc<dyn Rng>,
     policy: EnrollmentPolicy,
+    accounts: Arc<dyn AccountRepo>,
+    backchannel: Arc<Backchannel>,
     settings: SessionSettings,
 }
 
+/// What a session store needs besides the ephemeral store.
+pub struct SessionDeps {
+    pub ephemeral: Arc<dyn EphemeralStore>,
+    pub hasher: Arc<TokenHasher>,
+    pub clock: Arc<dyn Clock>,
+    pub rng: Arc<dyn Rng>,
+    pub policy: EnrollmentPolicy,
+    pub accounts: Arc<dyn AccountRepo>,
+    pub backchannel: Arc<Backchannel>,
+}
+
 impl SessionStore {
-    pub fn new(
-        ephemeral: Arc<dyn EphemeralStore>,
-        hasher: Arc<TokenHasher>,
-        clock: Arc<dyn Clock>,
-        rng: Arc<dyn Rng>,
-        policy: EnrollmentPolicy,
-        settings: SessionSettings,
-    ) -> Self {
+    pub fn new(deps: SessionDeps, settings: SessionSettings) -> Self {
         Self {
-            ephemeral,
-            hasher,
-            clock,
-            rng,
-            policy,
+            ephemeral: deps.ephemeral,
+            hasher: deps.hasher,
+            clock: deps.clock,
+            rng: deps.rng,
+            policy: deps.policy,
+            accounts: deps.accounts,
+            backchannel: deps.backchannel,
             settings,
         }
+    }
+
+    pub fn settings(&self) -> &SessionSettings {
+        &self.settings
+    }
+
+    /// The session's `sid` (OIDC Back-Channel Logout 1.0 §2.1) for a well-formed id.
+    pub fn sid(&self, id: Option<&str>) -> Option<String> {
+        id.filter(|id| id.len() == ID_LEN)
+            .map(|id| self.hasher.hash(&format!("sid:{id}")))
     }
 
     fn key(&self, id: &str) -> String {
@@ -105,6 +131,12 @@ impl SessionStore {
             return Ok(None);
         };
         if self.ended_by_cut(&session).await? {
+            self.ephemeral.delete(&key).await?;
+            return Ok(None);
+        }
+        // A disabled account has no session, even where the cut that disabling wrote did
+        // not reach this store (the CLI beside an embedded server has its own memory).
+        if !self.account_active(session.auth.account_id).await? {
             self.ephemeral.delete(&key).await?;
             return Ok(None);
         }
@@ -156,11 +188,56 @@ impl SessionStore {
         Ok(NewSession { id, session })
     }
 
+    /// Ends the session `id` names (sign-out, or a new sign-in in this browser) and queues
+    /// the back-channel logout notices of its clients.
     pub async fn end(&self, id: Option<&str>) -> Result<(), SignInError> {
-        if let Some(id) = id {
-            self.ephemeral.delete(&self.key(id)).await?;
+        let Some(id) = id else {
+            return Ok(());
+        };
+        self.ephemeral.delete(&self.key(id)).await?;
+        if let Some(sid) = self.sid(Some(id)) {
+            self.backchannel
+                .sessions_ended(SessionsEnded::One { sid: &sid }, &Origin::default())
+                .await?;
         }
         Ok(())
+    }
+
+    /// Ends every session of the account at once (it was disabled): a cut that no session
+    /// is kept from, then the back-channel logout notices of all of them.
+    pub async fn end_all(&self, account: AccountId, origin: &Origin) -> Result<(), SignInError> {
+        self.write_cut(account, self.clock.now()).await?;
+        self.backchannel
+            .sessions_ended(
+                SessionsEnded::AllOf {
+                    account,
+                    keep: None,
+                },
+                origin,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn write_cut(&self, account: AccountId, at: Timestamp) -> Result<(), SignInError> {
+        // Kept as long as any session it ends could live.
+        let ttl = Duration::from_secs(self.settings.max_secs.max(1) as u64);
+        self.ephemeral
+            .put(
+                &Self::cut_key(account),
+                at.seconds().to_string().as_bytes(),
+                ttl,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn account_active(&self, account: AccountId) -> Result<bool, SignInError> {
+        match self.accounts.get_account(account).await {
+            Ok(a) => Ok(a.status == AccountStatus::Active),
+            Err(StoreError::NotFound) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Whether "sign out everywhere else" ended this session: it started at or before the
@@ -194,17 +271,20 @@ impl SessionStore {
             return Ok(false);
         };
         let now = self.clock.now();
-        // Kept as long as any session it ends could live.
-        let ttl = Duration::from_secs(self.settings.max_secs.max(1) as u64);
-        self.ephemeral
-            .put(
-                &Self::cut_key(session.auth.account_id),
-                now.seconds().to_string().as_bytes(),
-                ttl,
-            )
-            .await?;
+        self.write_cut(session.auth.account_id, now).await?;
         session.kept_at = Some(now);
         self.store(&self.key(id), &session).await?;
+        if let Some(sid) = self.sid(Some(id)) {
+            self.backchannel
+                .sessions_ended(
+                    SessionsEnded::AllOf {
+                        account: session.auth.account_id,
+                        keep: Some(&sid),
+                    },
+                    &Origin::default(),
+                )
+                .await?;
+        }
         Ok(true)
     }
 

@@ -20,6 +20,7 @@ use lanyard_crypto::password::{PasswordHasher, PasswordPolicy};
 use lanyard_crypto::{Kek, TokenHasher};
 use lanyard_identity::pats::PatDeps;
 use lanyard_identity::{AccountService, EnrollmentPolicy, PatService, PatSettings};
+use lanyard_issuer::backchannel::{Backchannel, BackchannelSettings};
 use lanyard_mfa::{MfaDeps, MfaService, MfaSettings};
 use lanyard_signin::{
     BackupShown, Browser, CodeKind, Done, Flow, FlowId, Next, Problem, SessionSettings, SignInDeps,
@@ -156,7 +157,7 @@ async fn harness_with(ephemeral: Option<Arc<dyn EphemeralStore>>) -> Harness {
             rng: Arc::new(OsRng),
             hasher: hasher.clone(),
             kek: Arc::new(Kek::from_bytes([9u8; 32])),
-            audit,
+            audit: audit.clone(),
             product_name: "Lanyard".to_owned(),
         },
         MfaSettings::default(),
@@ -170,6 +171,13 @@ async fn harness_with(ephemeral: Option<Arc<dyn EphemeralStore>>) -> Harness {
             hasher,
             clock: clock.clone(),
             rng: Arc::new(OsRng),
+            account_repo: durable.clone(),
+            backchannel: Arc::new(Backchannel::new(
+                durable.clone(),
+                clock.clone(),
+                audit,
+                BackchannelSettings::default(),
+            )),
         },
         SessionSettings::default(),
     );
@@ -708,4 +716,76 @@ impl Harness {
         use lanyard_core::Clock;
         self.clock.now()
     }
+}
+
+/// Issue 11, item 8 (S46): disabling an account ends every one of its sessions at once, and
+/// nothing about the account changes through it afterwards.
+#[tokio::test]
+async fn s46_disabling_an_account_ends_every_one_of_its_sessions_at_once() {
+    let h = harness().await;
+    let account = h.account().await;
+    let at = origin("192.0.2.46");
+    let Done::SignedIn { session: one, .. } = sign_in(&h, &at, None, false).await else {
+        panic!("a sign-in")
+    };
+    let Done::SignedIn { session: two, .. } = sign_in(&h, &at, None, false).await else {
+        panic!("a sign-in")
+    };
+    let sessions = h.signin.sessions();
+    for s in [&one, &two] {
+        assert!(sessions.current(Some(&s.id)).await.unwrap().is_some());
+    }
+
+    let disabled = h
+        .signin
+        .disable_account(EMAIL, &Origin::cli())
+        .await
+        .unwrap();
+    assert_eq!(disabled.id, account.id);
+    for s in [&one, &two] {
+        assert!(
+            sessions.current(Some(&s.id)).await.unwrap().is_none(),
+            "every session ended"
+        );
+    }
+    let refused = h
+        .accounts
+        .change_password(
+            account.id,
+            Secret::new("a completely new password"),
+            &Origin::cli(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, lanyard_identity::IdentityError::AccountDisabled),
+        "{refused:?}"
+    );
+}
+
+/// The status alone is enough: a session of an account disabled behind the sign-in service's
+/// back (the CLI beside an embedded server writes no cut into the server's memory) counts for
+/// nothing either.
+#[tokio::test]
+async fn s46_a_session_of_an_account_disabled_elsewhere_is_no_session() {
+    use lanyard_core::model::AccountStatus;
+    use lanyard_core::ports::AccountRepo;
+    let h = harness().await;
+    let account = h.account().await;
+    let Done::SignedIn { session, .. } = sign_in(&h, &origin("192.0.2.47"), None, false).await
+    else {
+        panic!("a sign-in")
+    };
+    h.store
+        .update_account_status(account.id, AccountStatus::Disabled, START)
+        .await
+        .unwrap();
+    assert!(
+        h.signin
+            .sessions()
+            .current(Some(&session.id))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -419,6 +419,11 @@ impl From<lanyard_identity::IdentityError> for WebError {
         use lanyard_identity::IdentityError;
         match e {
             IdentityError::NotFound => Self::not_found(),
+            IdentityError::AccountDisabled => Self::page(
+                StatusCode::FORBIDDEN,
+                "This account is disabled",
+                "Nothing can be changed on a disabled account.",
+            ),
             IdentityError::Forbidden => Self::page(
                 StatusCode::FORBIDDEN,
                 "You can't do this",

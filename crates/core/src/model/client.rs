@@ -96,6 +96,11 @@ pub struct Client {
     /// Token exchange (RFC 8693) of access tokens: besides tokens whose `aud` names this
     /// client, it may exchange tokens whose `aud` names one of these (docs/clients.md).
     pub exchange_audiences: Vec<String>,
+    /// OIDC Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed (https, or http on
+    /// loopback; no fragment).
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the client needs `sid` in logout tokens (§2.2); `sub` is always sent.
+    pub backchannel_logout_session_required: bool,
     pub created_at: Timestamp,
 }
 

@@ -56,6 +56,7 @@ impl Issuer {
             auth_time: Timestamp(pending.auth_time),
             acr: pending.acr.clone(),
             amr: pending.amr.clone(),
+            sid: pending.sid.clone(),
         };
         let refresh_token = self
             .start_user_grant(

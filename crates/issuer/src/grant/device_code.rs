@@ -153,6 +153,7 @@ impl Issuer {
             auth_time: Timestamp(auth_time),
             acr,
             amr,
+            sid: None,
         };
         let grant = self.new_grant_id();
         let refresh_token = self

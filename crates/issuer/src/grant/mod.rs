@@ -172,6 +172,7 @@ impl Issuer {
             email,
             email_verified,
             name,
+            sid: how.sid.clone(),
         })?;
         Ok((access, Some(id_token)))
     }
@@ -200,6 +201,8 @@ pub(crate) struct HowAuthenticated {
     pub auth_time: Timestamp,
     pub acr: String,
     pub amr: Vec<String>,
+    /// The browser session the grant started in, when it did (the code grant).
+    pub sid: Option<String>,
 }
 
 /// Profile claims released by scope (OIDC Core §5.4).

@@ -148,6 +148,9 @@ impl Issuer {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
                 .collect(),
+            // The family does not keep its session: refreshed ID tokens carry no `sid`
+            // (docs/logout.md).
+            sid: None,
         };
         let (access, id_token) =
             self.mint_user_tokens(client, &account, &scope, &how, family.id, None)?;

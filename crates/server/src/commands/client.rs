@@ -76,6 +76,8 @@ async fn create(app: &App, args: ClientCreate) -> CommandResult {
                 first_party: args.first_party,
                 allowed_scopes: args.scopes,
                 exchange_audiences: args.exchange_audiences,
+                backchannel_logout_uri: args.backchannel_logout_uri,
+                backchannel_logout_session_required: args.backchannel_logout_session_required,
             },
             &Origin::cli(),
         )
@@ -105,6 +107,8 @@ fn describe(c: &Client) -> serde_json::Value {
         "first_party": c.first_party,
         "allowed_scopes": c.allowed_scopes,
         "exchange_audiences": c.exchange_audiences,
+        "backchannel_logout_uri": c.backchannel_logout_uri,
+        "backchannel_logout_session_required": c.backchannel_logout_session_required,
         "created_at": c.created_at.seconds(),
     })
 }

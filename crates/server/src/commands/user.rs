@@ -63,7 +63,15 @@ pub async fn run(app: &App, cmd: UserCommand) -> CommandResult {
             email,
             json: as_json,
         } => {
-            let account = accounts.disable(&email, &Origin::cli()).await?;
+            if accounts.find_by_email(&email).await?.is_none() {
+                return Err("no account with this email".into());
+            }
+            // Ends every session too, and queues their back-channel logouts (issue 11, 8).
+            let account = app
+                .state
+                .signin
+                .disable_account(&email, &Origin::cli())
+                .await?;
             if as_json {
                 print_json(&describe(&account));
             } else {

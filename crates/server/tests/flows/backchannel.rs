@@ -50,6 +50,8 @@ async fn s09_s17_s18_private_key_jwt_works_once_and_refuses_expired_replayed_non
             first_party: true,
             allowed_scopes: vec!["api".into()],
             exchange_audiences: vec![],
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         })
         .await;
         let claims = |jti: &str, exp: i64| {
@@ -217,6 +219,8 @@ async fn key_client(app: &lanyard_testkit::TestApp, id: &str) -> KeyRing {
         first_party: true,
         allowed_scopes: vec!["api".into()],
         exchange_audiences: vec![],
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     })
     .await;
     ring

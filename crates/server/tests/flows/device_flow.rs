@@ -36,6 +36,8 @@ fn device_client(id: &str) -> NewClient {
         first_party: false,
         allowed_scopes: ["openid", "email", "profile"].map(str::to_owned).to_vec(),
         exchange_audiences: vec![],
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     }
 }
 

@@ -28,6 +28,8 @@ fn device_client(id: &str) -> NewClient {
         first_party: false,
         allowed_scopes: vec!["openid".to_owned()],
         exchange_audiences: vec![],
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     }
 }
 

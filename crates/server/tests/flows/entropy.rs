@@ -345,7 +345,7 @@ async fn bulk_codes(app: &TestApp, auth: &Authenticated) -> Vec<String> {
         let (issuer, request, auth) = (issuer.clone(), request.clone(), auth.clone());
         async move {
             let next = issuer
-                .next_step(&request, Some(&auth), false, &Origin::default())
+                .next_step(&request, Some(&auth), None, false, &Origin::default())
                 .await
                 .unwrap();
             match next {

@@ -25,6 +25,8 @@ pub fn confidential(id: &str) -> NewClient {
             .map(str::to_owned)
             .to_vec(),
         exchange_audiences: vec![],
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     }
 }
 

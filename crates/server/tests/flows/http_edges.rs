@@ -29,6 +29,8 @@ fn device_client() -> NewClient {
         first_party: false,
         allowed_scopes: vec!["openid".to_owned()],
         exchange_audiences: vec![],
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     }
 }
 

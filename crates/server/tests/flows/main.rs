@@ -13,6 +13,7 @@ mod entropy;
 mod helpers;
 mod http_edges;
 mod injection;
+mod logout;
 mod mfa_devices_stepup;
 mod mfa_email_backup;
 mod mfa_limits_assurance;

@@ -68,6 +68,8 @@ async fn setup(app: &TestApp) -> String {
         first_party: true,
         allowed_scopes: vec![],
         exchange_audiences: vec![],
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     })
     .await;
     app.create_client(confidential(RP)).await.unwrap()

@@ -55,6 +55,8 @@ fn client(id: &str, auth: ClientAuthMethod, grants: Vec<GrantType>) -> NewClient
         first_party: true,
         allowed_scopes: vec![],
         exchange_audiences: vec![],
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     }
 }
 

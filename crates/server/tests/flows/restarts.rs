@@ -186,6 +186,8 @@ async fn r02_h2_s09_a_used_client_assertion_stays_used_after_a_restart() {
             first_party: true,
             allowed_scopes: vec!["api".into()],
             exchange_audiences: vec![],
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         })
         .await;
         let assertion = |app: &TestApp, jti: &str| {

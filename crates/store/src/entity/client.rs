@@ -22,6 +22,8 @@ pub struct Model {
     pub refresh_absolute_ttl: Option<i64>,
     /// JSON list (m0007): audiences whose access tokens the client may exchange.
     pub exchange_audiences: String,
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
     pub created_at: i64,
 }
 

@@ -10,6 +10,7 @@ mod m0004_pats;
 mod m0005_orgs;
 mod m0006_ephemeral;
 mod m0007_client_exchange_audiences;
+mod m0008_backchannel_logout;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_orgs::Migration),
             Box::new(m0006_ephemeral::Migration),
             Box::new(m0007_client_exchange_audiences::Migration),
+            Box::new(m0008_backchannel_logout::Migration),
         ]
     }
 }

@@ -29,6 +29,8 @@ fn client_row(c: &Client) -> Result<client::ActiveModel, StoreError> {
         refresh_idle_ttl: Set(c.refresh_idle_ttl),
         refresh_absolute_ttl: Set(c.refresh_absolute_ttl),
         exchange_audiences: Set(to_json(&c.exchange_audiences)?),
+        backchannel_logout_uri: Set(c.backchannel_logout_uri.clone()),
+        backchannel_logout_session_required: Set(c.backchannel_logout_session_required),
         created_at: Set(c.created_at.seconds()),
     })
 }
@@ -62,6 +64,8 @@ fn to_client(row: client::Model) -> Result<Client, StoreError> {
         refresh_idle_ttl: row.refresh_idle_ttl,
         refresh_absolute_ttl: row.refresh_absolute_ttl,
         exchange_audiences: from_json(&row.exchange_audiences, "client exchange_audiences")?,
+        backchannel_logout_uri: row.backchannel_logout_uri,
+        backchannel_logout_session_required: row.backchannel_logout_session_required,
         created_at: ts(row.created_at),
     })
 }

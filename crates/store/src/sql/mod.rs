@@ -7,6 +7,7 @@ mod audit;
 mod clients;
 mod ephemeral;
 mod keys;
+mod logout;
 mod mfa;
 mod orgs;
 mod pats;

@@ -83,6 +83,7 @@ macro_rules! ephemeral_contract {
 
 mod accounts;
 mod ephemeral;
+mod logout;
 mod mfa;
 mod misc;
 mod orgs;

@@ -258,6 +258,8 @@ pub fn client(id: &str) -> Client {
         refresh_idle_ttl: None,
         refresh_absolute_ttl: None,
         exchange_audiences: vec![],
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
         created_at: NOW,
     }
 }

@@ -155,15 +155,21 @@ async fn proceed(
             flow.return_to.as_deref().unwrap_or(paths::ACCOUNT),
         ));
     };
-    let session = state
-        .signin
-        .sessions()
-        .current(cookies::session(&page.jar))
-        .await?
-        .map(|s| s.auth);
+    let sessions = state.signin.sessions();
+    let cookie = cookies::session(&page.jar);
+    let session = sessions.current(cookie).await?.map(|s| s.auth);
+    // The session's `sid` goes into the code (and so the ID token), and the client is
+    // recorded against it for back-channel logout.
+    let sid = session.as_ref().and_then(|_| sessions.sid(cookie));
     let next = state
         .issuer
-        .next_step(request, session.as_ref(), flow.signed_in, &page.origin)
+        .next_step(
+            request,
+            session.as_ref(),
+            sid.as_deref(),
+            flow.signed_in,
+            &page.origin,
+        )
         .await?;
     match next {
         IssuerNext::SignIn => {

@@ -1,6 +1,11 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0). Without a verified hint for
 //! this browser's user, the user confirms on a page (a cross-site link must not sign people
 //! out); the redirect afterwards goes only to a registered URI.
+//!
+//! A request the issuer refuses (a bad `id_token_hint`, an unknown client, an unregistered
+//! `post_logout_redirect_uri`) still signs out a user who confirms (S47): the confirmation
+//! page is shown as usual, and after it the session ends and an error page says why the
+//! browser was not sent back to the app. It never redirects.
 
 use axum::Router;
 use axum::extract::State;
@@ -38,19 +43,23 @@ fn request_from(params: &Params) -> LogoutRequest {
     }
 }
 
-async fn plan(state: &AppState, req: &LogoutRequest) -> Result<LogoutPlan, WebError> {
-    state.issuer.plan_logout(req).await.map_err(|rejection| {
-        let message = match rejection {
-            LogoutRejection::InvalidHint => "The app's sign-out request could not be verified.",
-            LogoutRejection::UnknownClient | LogoutRejection::ClientMismatch => {
-                "The app that sent you here is not known to this service."
-            }
-            LogoutRejection::UnregisteredRedirect => {
-                "The app asked to send you to an address it has not registered."
-            }
-        };
-        WebError::bad_request("We could not sign you out from this link", message)
-    })
+/// The answer to a refused request once nobody is signed in in this browser (any more):
+/// signed out, and not sent anywhere (S47).
+fn signed_out_without_redirect(rejection: LogoutRejection) -> WebError {
+    let message = match rejection {
+        LogoutRejection::InvalidHint => {
+            "The app's sign-out request could not be verified, so you were not sent back to it."
+        }
+        LogoutRejection::UnknownClient | LogoutRejection::ClientMismatch => {
+            "The app that sent you here is not known to this service, so you were not sent back \
+             to it."
+        }
+        LogoutRejection::UnregisteredRedirect => {
+            "The app asked to send you to an address it has not registered, so you were not sent \
+             there."
+        }
+    };
+    WebError::bad_request("You are signed out", message)
 }
 
 async fn logout_get(
@@ -59,20 +68,29 @@ async fn logout_get(
     Query(params): Query,
 ) -> Result<Response, WebError> {
     let req = request_from(&params);
-    let plan = plan(&state, &req).await?;
+    let planned = state.issuer.plan_logout(&req).await;
     let session = state
         .signin
         .sessions()
         .current(cookies::session(&jar))
         .await?
         .map(|s| s.auth);
-    let hint_matches = match (&session, &plan.hinted_subject) {
-        (Some(s), Some(sub)) => &s.account_id.to_string() == sub,
-        (None, _) => true,
-        (Some(_), None) => false,
+    // A refused request signs nobody out by itself: a signed-in user confirms first (the
+    // link may be cross-site), and the error is shown after that.
+    let plan = match planned {
+        Ok(plan) => Some(plan),
+        Err(rejection) if session.is_none() => return Err(signed_out_without_redirect(rejection)),
+        Err(_) => None,
     };
-    if hint_matches {
-        return finish(&state, jar, plan).await;
+    if let Some(plan) = &plan {
+        let hint_matches = match (&session, &plan.hinted_subject) {
+            (Some(s), Some(sub)) => &s.account_id.to_string() == sub,
+            (None, _) => true,
+            (Some(_), None) => false,
+        };
+        if hint_matches {
+            return finish(&state, jar, plan.clone()).await;
+        }
     }
     let (jar, csrf) = csrf_token(&state, jar);
     let hidden = FORWARDED
@@ -88,7 +106,10 @@ async fn logout_get(
         action: endpoints::LOGOUT.to_owned(),
         csrf,
         hidden,
-        client_name: plan.client.as_ref().map(|c| c.name.clone()),
+        client_name: plan
+            .as_ref()
+            .and_then(|p| p.client.as_ref())
+            .map(|c| c.name.clone()),
     };
     Ok((jar, ui::render(page)).into_response())
 }
@@ -99,8 +120,15 @@ async fn logout_post(
     Form(form): Form,
 ) -> Result<Response, WebError> {
     check_csrf(&jar, &form)?;
-    let plan = plan(&state, &request_from(&form)).await?;
-    finish(&state, jar, plan).await
+    match state.issuer.plan_logout(&request_from(&form)).await {
+        Ok(plan) => finish(&state, jar, plan).await,
+        // The user confirmed: signed out all the same, and told why nothing redirects (S47).
+        Err(rejection) => {
+            state.signin.sessions().end(cookies::session(&jar)).await?;
+            let jar = cookies::remove_session(jar);
+            Ok((jar, signed_out_without_redirect(rejection)).into_response())
+        }
+    }
 }
 
 async fn finish(state: &AppState, jar: CookieJar, plan: LogoutPlan) -> Result<Response, WebError> {

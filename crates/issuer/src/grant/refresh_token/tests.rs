@@ -293,9 +293,15 @@ pub(crate) fn harness(grace_secs: i64) -> Harness {
         sign_in_policy: policy.clone(),
         keys: Arc::new(SharedKeyRing::new(ring)),
         hasher: hasher.clone(),
-        clock,
+        clock: clock.clone(),
         rng: Arc::new(OsRng),
-        audit,
+        audit: audit.clone(),
+        backchannel: Arc::new(crate::backchannel::Backchannel::new(
+            Arc::new(crate::test_support::NoLogouts),
+            clock,
+            audit,
+            crate::backchannel::BackchannelSettings::default(),
+        )),
     });
     let client = Client {
         id: client_id,
@@ -312,6 +318,8 @@ pub(crate) fn harness(grace_secs: i64) -> Harness {
         refresh_idle_ttl: None,
         refresh_absolute_ttl: None,
         exchange_audiences: vec![],
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
         created_at: NOW,
     };
     Harness {
