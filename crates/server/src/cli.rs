@@ -132,10 +132,11 @@ pub struct PatCreate {
     pub json: bool,
 }
 
+/// `Create` is boxed: its many options would make every other variant as large.
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a client; prints the generated secret once.
-    Create(ClientCreate),
+    Create(Box<ClientCreate>),
     List(JsonFlag),
     Show {
         id: String,

@@ -12,7 +12,7 @@ use crate::cli::{ClientCommand, ClientCreate};
 pub async fn run(app: &App, cmd: ClientCommand) -> CommandResult {
     let clients = app.state.issuer.clients();
     match cmd {
-        ClientCommand::Create(args) => create(app, args).await,
+        ClientCommand::Create(args) => create(app, *args).await,
         ClientCommand::List(flag) => {
             let all = clients.list().await?;
             if flag.json {

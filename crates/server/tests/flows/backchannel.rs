@@ -11,7 +11,9 @@ use lanyard_crypto::keys::{KeyRing, generate_signing_key};
 use lanyard_server::NewClient;
 use serde_json::json;
 
-use crate::helpers::{each_backend, each_backend_with, http, json as body_json};
+use crate::helpers::{
+    assertion, each_backend, each_backend_with, http, json as body_json, key_client,
+};
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -198,39 +200,6 @@ async fn rfc7662_2_2_a_refresh_token_introspects_without_a_token_type() {
         app
     })
     .await;
-}
-
-/// A `private_key_jwt` client `id` with a fresh ES256 key: its key ring signs assertions.
-async fn key_client(app: &lanyard_testkit::TestApp, id: &str) -> KeyRing {
-    let kek = Kek::generate(&OsRng);
-    let now = app.clock.now();
-    let record =
-        generate_signing_key(SigningAlg::ES256, format!("{id}-key"), &kek, now, now).unwrap();
-    let ring = KeyRing::load(std::slice::from_ref(&record), &kek, now).unwrap();
-    let public_jwk: serde_json::Value = serde_json::from_str(&record.public_jwk).unwrap();
-    app.create_client(NewClient {
-        id: id.into(),
-        name: "Service".into(),
-        redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
-        grant_types: vec![GrantType::ClientCredentials],
-        auth_method: ClientAuthMethod::PrivateKeyJwt,
-        jwks: Some(json!({ "keys": [public_jwk] })),
-        first_party: true,
-        allowed_scopes: vec!["api".into()],
-        exchange_audiences: vec![],
-        backchannel_logout_uri: None,
-        backchannel_logout_session_required: false,
-    })
-    .await;
-    ring
-}
-
-fn assertion(ring: &KeyRing, claims: &serde_json::Value) -> String {
-    ring.signer(SigningAlg::ES256)
-        .unwrap()
-        .sign("JWT", claims)
-        .unwrap()
 }
 
 /// POSTs `form` to `path` authenticated by `assertion`.

@@ -3,13 +3,12 @@
 //! second step, enters the user code and allows or denies. Time only moves through the
 //! `ManualClock`.
 
-use lanyard_core::model::{AuditEvent, ClientAuthMethod, GrantType};
+use lanyard_core::model::{AuditEvent, GrantType};
 use lanyard_core::ports::AuditRepo;
-use lanyard_server::NewClient;
 use lanyard_testkit::{Browser, PASSWORD, TestApp};
 use reqwest::header::{CACHE_CONTROL, LOCATION, RETRY_AFTER};
 
-use crate::helpers::{each_backend, ephemeral_snapshot, http, json, jwt_claims};
+use crate::helpers::{device_client, each_backend, ephemeral_snapshot, http, json, jwt_claims};
 
 const TV: &str = "tv-app";
 const OTHER: &str = "other-tool";
@@ -22,24 +21,6 @@ const INTERVAL: i64 = 5;
 const ALPHABET: &str = "BCDFGHJKLMNPQRSTVWXZ";
 /// The field error for input that can not be a user code.
 const MALFORMED: &str = "Enter the 8 letters shown on your device, like BCDF-GHJK";
-
-/// A public client (a TV app, a command-line tool) that may use the device grant and refresh.
-fn device_client(id: &str) -> NewClient {
-    NewClient {
-        id: id.to_owned(),
-        name: format!("Living Room {id}"),
-        redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
-        grant_types: vec![GrantType::DeviceCode, GrantType::RefreshToken],
-        auth_method: ClientAuthMethod::None,
-        jwks: None,
-        first_party: false,
-        allowed_scopes: ["openid", "email", "profile"].map(str::to_owned).to_vec(),
-        exchange_audiences: vec![],
-        backchannel_logout_uri: None,
-        backchannel_logout_session_required: false,
-    }
-}
 
 async fn set_up(app: &TestApp) -> lanyard_core::model::Account {
     let alice = app.create_user(ALICE).await;

@@ -3,35 +3,17 @@
 //! through the `ManualClock`.
 
 use lanyard_core::Clock;
-use lanyard_core::model::{AuditEvent, ClientAuthMethod, GrantType};
+use lanyard_core::model::AuditEvent;
 use lanyard_core::ports::AuditRepo;
-use lanyard_server::NewClient;
 use lanyard_testkit::TestApp;
 use reqwest::header::RETRY_AFTER;
 
-use crate::helpers::{each_backend_with, http, json};
+use crate::helpers::{device_client, each_backend_with, http, json};
 
 const TOOL: &str = "shared-cli";
 const OTHER: &str = "other-cli";
 const PER_ADDRESS: u64 = 3;
 const PER_CLIENT: u64 = 5;
-
-fn device_client(id: &str) -> NewClient {
-    NewClient {
-        id: id.to_owned(),
-        name: format!("Tool {id}"),
-        redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
-        grant_types: vec![GrantType::DeviceCode],
-        auth_method: ClientAuthMethod::None,
-        jwks: None,
-        first_party: false,
-        allowed_scopes: vec!["openid".to_owned()],
-        exchange_audiences: vec![],
-        backchannel_logout_uri: None,
-        backchannel_logout_session_required: false,
-    }
-}
 
 fn limits(config: &mut lanyard_server::config::Config) {
     config.tokens.device_requests_per_address = PER_ADDRESS;

@@ -1,6 +1,10 @@
-use lanyard_core::model::{ClientAuthMethod, GrantType};
+use lanyard_core::model::{ClientAuthMethod, GrantType, SigningAlg};
+use lanyard_core::{Clock, OsRng};
+use lanyard_crypto::Kek;
+use lanyard_crypto::keys::{KeyRing, generate_signing_key};
 use lanyard_server::NewClient;
 use lanyard_testkit::{Backend, TestApp};
+use serde_json::json;
 
 pub const REDIRECT: &str = "https://rp.example.com/cb";
 pub const LOGOUT_REDIRECT: &str = "https://rp.example.com/bye";
@@ -417,4 +421,55 @@ pub fn totp_secret_from(page: &str) -> Vec<u8> {
     data_encoding::BASE32_NOPAD
         .decode(text.as_bytes())
         .unwrap_or_else(|e| panic!("{text:?} is not base32: {e}"))
+}
+
+/// A public client (a TV app, a command-line tool) that may use the device grant and refresh.
+pub fn device_client(id: &str) -> NewClient {
+    NewClient {
+        id: id.to_owned(),
+        name: format!("Living Room {id}"),
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec![GrantType::DeviceCode, GrantType::RefreshToken],
+        auth_method: ClientAuthMethod::None,
+        jwks: None,
+        first_party: false,
+        allowed_scopes: ["openid", "email", "profile"].map(str::to_owned).to_vec(),
+        exchange_audiences: vec![],
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
+    }
+}
+
+/// A `private_key_jwt` client `id` with a fresh ES256 key: its key ring signs assertions.
+pub async fn key_client(app: &TestApp, id: &str) -> KeyRing {
+    let kek = Kek::generate(&OsRng);
+    let now = app.clock.now();
+    let record =
+        generate_signing_key(SigningAlg::ES256, format!("{id}-key"), &kek, now, now).unwrap();
+    let ring = KeyRing::load(std::slice::from_ref(&record), &kek, now).unwrap();
+    let public_jwk: serde_json::Value = serde_json::from_str(&record.public_jwk).unwrap();
+    app.create_client(NewClient {
+        id: id.into(),
+        name: "Service".into(),
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec![GrantType::ClientCredentials],
+        auth_method: ClientAuthMethod::PrivateKeyJwt,
+        jwks: Some(json!({ "keys": [public_jwk] })),
+        first_party: true,
+        allowed_scopes: vec!["api".into()],
+        exchange_audiences: vec![],
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
+    })
+    .await;
+    ring
+}
+
+pub fn assertion(ring: &KeyRing, claims: &serde_json::Value) -> String {
+    ring.signer(SigningAlg::ES256)
+        .unwrap()
+        .sign("JWT", claims)
+        .unwrap()
 }

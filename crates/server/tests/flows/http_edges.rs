@@ -4,38 +4,19 @@
 
 use std::time::Duration;
 
-use lanyard_core::model::{ClientAuthMethod, GrantType};
-use lanyard_server::NewClient;
 use lanyard_testkit::TestApp;
 use reqwest::header::{LOCATION, WWW_AUTHENTICATE};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{confidential, each_backend, each_backend_with, http};
+use crate::helpers::{confidential, device_client, each_backend, each_backend_with, http};
 
 /// Real time a raw exchange may take before the test fails instead of hanging.
 const PATIENCE: Duration = Duration::from_secs(20);
 const EIGHT_MIB: usize = 8 * 1024 * 1024;
 
-fn device_client() -> NewClient {
-    NewClient {
-        id: "tv".to_owned(),
-        name: "TV".to_owned(),
-        redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
-        grant_types: vec![GrantType::DeviceCode],
-        auth_method: ClientAuthMethod::None,
-        jwks: None,
-        first_party: false,
-        allowed_scopes: vec!["openid".to_owned()],
-        exchange_audiences: vec![],
-        backchannel_logout_uri: None,
-        backchannel_logout_session_required: false,
-    }
-}
-
 async fn user_code(app: &TestApp) -> String {
-    app.create_client(device_client()).await;
+    app.create_client(device_client("tv")).await;
     let response = http()
         .post(app.url("/device_authorization"))
         .form(&[("client_id", "tv"), ("scope", "openid")])

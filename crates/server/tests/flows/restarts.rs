@@ -12,17 +12,13 @@
 //! - a redeemed code replayed is refused and revokes its grant; a code not yet redeemed is
 //!   kept (embedded) or refused (Redis lost it).
 
-use lanyard_core::model::{ClientAuthMethod, GrantType, SigningAlg};
-use lanyard_core::{Clock, OsRng};
-use lanyard_crypto::Kek;
-use lanyard_crypto::keys::{KeyRing, generate_signing_key};
-use lanyard_server::NewClient;
+use lanyard_core::Clock;
 use lanyard_testkit::{Browser, PASSWORD, TestApp};
 use serde_json::json;
 
 use crate::helpers::{
-    VERIFIER, authorize_url, confidential, each_backend, http, json as body_json, obtain_code,
-    query_param, redeem,
+    VERIFIER, assertion, authorize_url, confidential, each_backend, http, json as body_json,
+    key_client, obtain_code, query_param, redeem,
 };
 
 const EMAIL: &str = "r02@example.com";
@@ -168,34 +164,14 @@ async fn r02_h2_a_signed_in_browser_after_a_restart() {
 #[tokio::test]
 async fn r02_h2_s09_a_used_client_assertion_stays_used_after_a_restart() {
     each_backend(|app| async move {
-        let kek = Kek::generate(&OsRng);
         let now = app.clock.now();
-        let record =
-            generate_signing_key(SigningAlg::ES256, "client-key".into(), &kek, now, now).unwrap();
-        let ring = KeyRing::load(std::slice::from_ref(&record), &kek, now).unwrap();
-        let signer = ring.signer(SigningAlg::ES256).unwrap();
-        let public_jwk: serde_json::Value = serde_json::from_str(&record.public_jwk).unwrap();
-        app.create_client(NewClient {
-            id: "svc".into(),
-            name: "Service".into(),
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            grant_types: vec![GrantType::ClientCredentials],
-            auth_method: ClientAuthMethod::PrivateKeyJwt,
-            jwks: Some(json!({ "keys": [public_jwk] })),
-            first_party: true,
-            allowed_scopes: vec!["api".into()],
-            exchange_audiences: vec![],
-            backchannel_logout_uri: None,
-            backchannel_logout_session_required: false,
-        })
-        .await;
-        let assertion = |app: &TestApp, jti: &str| {
+        let ring = key_client(&app, "svc").await;
+        let signed = |app: &TestApp, jti: &str| {
             let claims = json!({
                 "iss": "svc", "sub": "svc", "aud": app.url("/token"), "jti": jti,
                 "iat": now.seconds(), "exp": now.seconds() + 300,
             });
-            signer.sign("JWT", &claims).unwrap()
+            assertion(&ring, &claims)
         };
         let token_with = |app: &TestApp, assertion: String| {
             let url = app.url("/token");
@@ -213,7 +189,7 @@ async fn r02_h2_s09_a_used_client_assertion_stays_used_after_a_restart() {
                 body_json(response).await
             }
         };
-        let used = assertion(&app, "used-once");
+        let used = signed(&app, "used-once");
         let (status, body) = token_with(&app, used.clone()).await;
         assert_eq!(status, 200, "{body}");
 
@@ -224,7 +200,7 @@ async fn r02_h2_s09_a_used_client_assertion_stays_used_after_a_restart() {
             (401, Some("invalid_client")),
             "{lost:?}: the replay is refused"
         );
-        let (status, body) = token_with(&app, assertion(&app, "fresh")).await;
+        let (status, body) = token_with(&app, signed(&app, "fresh")).await;
         assert_eq!(status, 200, "{lost:?}: a new assertion works: {body}");
         app
     })
