@@ -4,7 +4,7 @@
 serve:
     cargo run -p lanyard-server -- serve
 
-# The README's test command (SQLite + in-process store).
+# The README's test command (the embedded default: SQLite).
 test:
     cargo test --workspace
 

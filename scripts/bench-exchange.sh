@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # PAT exchange benchmark (RFC 8693, subject_token_type=urn:lanyard:token-type:pat, a public
 # client, audience = a registered [[resources]] API) against client_credentials on the same
-# server, on SQLite (embedded default: in-process ephemeral store) and on PostgreSQL + Redis
+# server, on SQLite (embedded default: ephemeral state in SQLite too) and on PostgreSQL + Redis
 # (production layout), with 100 and with 1,000,000 PATs in the store, PAT cache on and off.
 # The server is the release build pinned to core 0; wrk runs pinned to core 1; loopback only.
 #

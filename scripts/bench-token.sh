@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Token-endpoint benchmark: Lanyard (release build, embedded default: SQLite + in-process
-# store) against oidc-provider v9 (Node), each pinned to core 0, with wrk pinned to core 1 as
+# Token-endpoint benchmark: Lanyard (release build, embedded default: SQLite, ephemeral
+# state included) against oidc-provider v9 (Node), each pinned to core 0, with wrk pinned to core 1 as
 # the loopback load generator. For each of client_credentials (ES256 JWT), discovery and JWKS,
 # at concurrency 16 and 64, it measures req/s, p50, p99 and errors, and after all runs each
 # server's RSS. Runs are interleaved (Lanyard, then Node, per scenario) so that both see the
