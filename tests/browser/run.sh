@@ -8,8 +8,10 @@
 # Env: LANYARD_BIN (default <repo>/target/debug/lanyard); LANYARD_DATABASE_URL and
 # LANYARD_REDIS_URL are passed through (postgres:// → `lanyard migrate` first);
 # BROWSER_CHROMIUM (default /usr/bin/chromium; scripts/install-browser.sh installs it);
-# BROWSER_TIMEOUT (seconds for the node run, default 180); BROWSER_ARTIFACTS (folder for a
-# screenshot + HTML of the page where a step failed; default: none kept).
+# BROWSER_TIMEOUT (seconds for the node run, default 600); BROWSER_ARTIFACTS (folder for a
+# screenshot + HTML of the page where a step failed; default: none kept); BROWSER_SCREENSHOTS
+# (folder for screenshots of every checked page at both widths in both colour schemes;
+# default target/browser-screens/<sqlite|postgres>, emptied first).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,6 +30,13 @@ fi
 for tool in node npm; do
   command -v "$tool" >/dev/null || { echo "browser: $tool is required" >&2; exit 1; }
 done
+backend=sqlite
+case "${LANYARD_DATABASE_URL:-}" in postgres://* | postgresql://*) backend=postgres ;; esac
+BROWSER_SCREENSHOTS="${BROWSER_SCREENSHOTS:-$repo/target/browser-screens/$backend}"
+case "$BROWSER_SCREENSHOTS" in /*) ;; *) BROWSER_SCREENSHOTS="$PWD/$BROWSER_SCREENSHOTS" ;; esac
+rm -rf "$BROWSER_SCREENSHOTS"
+mkdir -p "$BROWSER_SCREENSHOTS"
+export BROWSER_SCREENSHOTS
 if [[ -n "${BROWSER_ARTIFACTS:-}" ]]; then
   case "$BROWSER_ARTIFACTS" in /*) ;; *) BROWSER_ARTIFACTS="$PWD/$BROWSER_ARTIFACTS" ;; esac
   export BROWSER_ARTIFACTS
@@ -145,9 +154,9 @@ export BROWSER_REDIRECT_URI="$redirect_uri"
 export BROWSER_EMAIL="$email" BROWSER_PASSWORD="$password"
 
 status=0
-(cd "$here" && timeout --kill-after=10 "${BROWSER_TIMEOUT:-180}" \
-  node --test --test-reporter=spec --test-timeout=90000 a11y.test.mjs) || status=$?
+(cd "$here" && timeout --kill-after=10 "${BROWSER_TIMEOUT:-600}" \
+  node --test --test-reporter=spec --test-timeout=180000 a11y.test.mjs) || status=$?
 if [[ $status -ne 0 ]]; then
-  [[ $status -eq 124 ]] && echo "browser: timed out after ${BROWSER_TIMEOUT:-180} s" >&2
+  [[ $status -eq 124 ]] && echo "browser: timed out after ${BROWSER_TIMEOUT:-600} s" >&2
   fail "node --test exited with $status"
 fi
