@@ -500,7 +500,7 @@ function printSummary() {
   const checked = visited.filter((v) => v.light !== null);
   const distinct = new Set(checked.map((v) => v.h1));
   lines.push(
-    `axe: ${checked.length} page views (${distinct.size} distinct pages) checked in light and dark; ` +
+    `axe: ${checked.length} page views (${distinct.size} distinct pages) checked in light and dark at ${WIDTHS.map((w) => w.width).join(" and ")} px; ` +
       `${violations.length} violation(s)` +
       (violations.length ? ` in rules ${[...new Set(violations.map((v) => v.id))].join(', ')}` : ''),
   );
