@@ -296,7 +296,8 @@ async fn consent_post(
         }
         Some("deny") => {
             state.signin.flows().finish(&id).await?;
-            Ok(see_other(&state.issuer.deny(&request)))
+            let jar = cookies::remove_restart(page.jar);
+            Ok((jar, see_other(&state.issuer.deny(&request))).into_response())
         }
         _ => Err(WebError::bad_request(
             "Choose an answer",

@@ -2,7 +2,6 @@
 //! shows a new token once. People see "token", "scope" and "expires".
 
 use askama::Template;
-use lanyard_core::Timestamp;
 use lanyard_core::model::Pat;
 
 use super::mfa_pages::error_for;

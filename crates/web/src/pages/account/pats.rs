@@ -148,7 +148,6 @@ fn pats_page(
     form: &Params,
 ) -> Result<Response, WebError> {
     let (jar, csrf) = csrf_token(state, jar);
-    let now = state.clock.now();
     let settings = state.pats.settings();
     let mut scopes: Vec<ScopeChoice> = Vec::new();
     for resource in &state.pats.resources().0 {

@@ -232,9 +232,14 @@ fn s45_pages_have_no_script_inline_style_or_third_party_resources() {
                 "{name}: no inline event handlers: {tag}"
             );
         }
-        // The only absolute URL is the signed-out page's link back to the app.
+        // The only absolute URLs are the signed-out page's link back to the app and the
+        // issuer named (as text) on the landing page.
         let external = html.matches("://").count();
-        assert_eq!(external, usize::from(name == "signed out"), "{name}");
+        assert_eq!(
+            external,
+            usize::from(name == "signed out" || name == "home"),
+            "{name}"
+        );
     }
 }
 
@@ -263,8 +268,17 @@ fn visible_inputs_have_labels() {
                 attr(input, "id").unwrap_or_else(|| panic!("{name}: input without id: {input}"));
             assert!(label_targets.contains(&id), "{name}: no label for {id}");
         }
+        for select in tags(&html, "select") {
+            let id = attr(select, "id").unwrap_or_else(|| panic!("{name}: select without id"));
+            assert!(label_targets.contains(&id), "{name}: no label for {id}");
+        }
         for target in label_targets {
-            input_with_id(&html, target);
+            let is_select = tags(&html, "select")
+                .iter()
+                .any(|tag| attr(tag, "id") == Some(target));
+            if !is_select {
+                input_with_id(&html, target);
+            }
         }
     }
 }
@@ -361,6 +375,7 @@ fn hostile_values_are_escaped_on_every_page() {
             csrf: evil.into(),
             error: Some(FieldError::new(evil, evil)),
             email: evil.into(),
+            client_name: Some(evil.into()),
         }
         .render()
         .unwrap(),
