@@ -119,7 +119,11 @@ mod tests {
         assert_eq!(offered[0], "UTC");
         assert!(offered.len() > 300, "{}", offered.len());
         assert!(offered.contains(&"Europe/Paris".to_owned()));
-        assert!(!offered.iter().any(|n| n.starts_with("Etc/") || n == "EST5EDT"));
+        assert!(
+            !offered
+                .iter()
+                .any(|n| n.starts_with("Etc/") || n == "EST5EDT")
+        );
         for name in &offered {
             assert_eq!(TimeZoneName::parse(name).unwrap().as_str(), name);
         }

@@ -448,7 +448,10 @@ async fn user_codes_are_read_as_people_type_them() {
             let (status, confirm) = enter(&app, &browser, &page, &typed).await;
             assert_eq!(status, 200, "{typed:?}: {confirm}");
             assert!(is_confirm_page(&confirm), "{confirm}");
-            assert_eq!(crate::helpers::code_after(&confirm, "secret-block"), user_code);
+            assert_eq!(
+                crate::helpers::code_after(&confirm, "secret-block"),
+                user_code
+            );
         }
         // A link with a lower-case code is prefilled in the shown form.
         let (_, _, prefilled) = browser

@@ -37,8 +37,13 @@ async fn times_are_utc_until_a_zone_is_chosen_then_shown_in_it() {
         assert!(page.contains("<h1>Your account</h1>"), "{page}");
         assert!(page.contains("in <strong>UTC</strong> time"), "{page}");
         assert!(page.contains("<option value=\"UTC\" selected>"), "{page}");
-        let (_, _, security) = browser.get(&app.url("/account/security"), &app.base_url).await;
-        assert!(security.contains("Last generated") && security.contains(" UTC."), "{security}");
+        let (_, _, security) = browser
+            .get(&app.url("/account/security"), &app.base_url)
+            .await;
+        assert!(
+            security.contains("Last generated") && security.contains(" UTC."),
+            "{security}"
+        );
 
         let csrf = hidden_field(&page, "csrf_token").unwrap();
         let saved = post_zone(&app, &browser, &csrf, "Asia/Tokyo").await;
@@ -48,18 +53,35 @@ async fn times_are_utc_until_a_zone_is_chosen_then_shown_in_it() {
             .get(&app.url("/account?done=time-zone"), &app.base_url)
             .await;
         assert!(page.contains("Your time zone is saved."), "{page}");
-        assert!(page.contains("in <strong>Asia/Tokyo</strong> time"), "{page}");
-        assert!(page.contains("<option value=\"Asia/Tokyo\" selected>"), "{page}");
-        assert!(page.contains(" JST</span>"), "the clock in the zone: {page}");
-        let (_, _, security) = browser.get(&app.url("/account/security"), &app.base_url).await;
-        assert!(security.contains(" JST."), "the security page's times: {security}");
+        assert!(
+            page.contains("in <strong>Asia/Tokyo</strong> time"),
+            "{page}"
+        );
+        assert!(
+            page.contains("<option value=\"Asia/Tokyo\" selected>"),
+            "{page}"
+        );
+        assert!(
+            page.contains(" JST</span>"),
+            "the clock in the zone: {page}"
+        );
+        let (_, _, security) = browser
+            .get(&app.url("/account/security"), &app.base_url)
+            .await;
+        assert!(
+            security.contains(" JST."),
+            "the security page's times: {security}"
+        );
         assert!(!security.contains(" UTC."), "{security}");
 
         // Any letter case of a known name is stored in its canonical spelling.
         let saved = post_zone(&app, &browser, &csrf, "europe/paris").await;
         assert_eq!(saved.status(), 303);
         let page = account_page(&app, &browser).await;
-        assert!(page.contains("in <strong>Europe/Paris</strong> time"), "{page}");
+        assert!(
+            page.contains("in <strong>Europe/Paris</strong> time"),
+            "{page}"
+        );
         // A reloaded post does the same again and nothing else.
         let again = post_zone(&app, &browser, &csrf, "europe/paris").await;
         assert_eq!(again.status(), 303);
@@ -85,7 +107,12 @@ async fn unknown_empty_and_oversized_zones_are_refused_and_nothing_changes() {
         sign_in_to_account(&app, &browser, EMAIL).await;
         let page = account_page(&app, &browser).await;
         let csrf = hidden_field(&page, "csrf_token").unwrap();
-        assert_eq!(post_zone(&app, &browser, &csrf, "Asia/Tokyo").await.status(), 303);
+        assert_eq!(
+            post_zone(&app, &browser, &csrf, "Asia/Tokyo")
+                .await
+                .status(),
+            303
+        );
 
         // Longer than any zone name, within what the form parser takes (16 KiB a value).
         let oversized = "Europe/".repeat(1000);
@@ -102,7 +129,10 @@ async fn unknown_empty_and_oversized_zones_are_refused_and_nothing_changes() {
             let body = refused.text().await.unwrap();
             assert!(body.contains("There is a problem"), "{body}");
             assert!(body.contains("Choose a time zone from the list"), "{body}");
-            assert!(body.contains("href=\"#time_zone\""), "the summary links to the field");
+            assert!(
+                body.contains("href=\"#time_zone\""),
+                "the summary links to the field"
+            );
             assert!(!body.contains("Mars/Olympus_Mons") && !body.contains("<script>alert"));
             // Nothing is pre-selected after a refusal: the list asks again.
             assert!(body.contains("<option value=\"\" selected>"), "{body}");
@@ -123,7 +153,10 @@ async fn unknown_empty_and_oversized_zones_are_refused_and_nothing_changes() {
             .unwrap();
         assert_eq!(missing.status(), 400);
         let page = account_page(&app, &browser).await;
-        assert!(page.contains("in <strong>Asia/Tokyo</strong> time"), "unchanged: {page}");
+        assert!(
+            page.contains("in <strong>Asia/Tokyo</strong> time"),
+            "unchanged: {page}"
+        );
         app.cleanup().await;
     }
 }
@@ -141,7 +174,10 @@ async fn the_zone_form_wants_the_csrf_token_and_a_session() {
             assert_eq!(refused.status(), 403, "{csrf:?}");
         }
         let page = account_page(&app, &browser).await;
-        assert!(page.contains("in <strong>UTC</strong> time"), "unchanged: {page}");
+        assert!(
+            page.contains("in <strong>UTC</strong> time"),
+            "unchanged: {page}"
+        );
 
         // Signed out (a browser with a CSRF cookie but no session): sent to sign in, and an
         // API caller gets a 401; nothing is stored.

@@ -26,7 +26,9 @@ pub async fn sign_in_to_account(app: &TestApp, browser: &Browser, email: &str) -
     let (_, _, page) = browser.submit(&page, base, &[("email", email)]).await;
     let sent = app.mail.messages_to(email).len();
     let (_, _, page) = browser.submit(&page, base, &[("password", PASSWORD)]).await;
-    let (_, page) = browser.second_step(page, base, &app.mail, email, sent).await;
+    let (_, page) = browser
+        .second_step(page, base, &app.mail, email, sent)
+        .await;
     page
 }
 
@@ -35,7 +37,11 @@ fn link_to(page: &str, text: &str) -> Option<String> {
     let end = page.find(&format!(">{text}<"))?;
     let start = page[..end].rfind("href=\"")? + "href=\"".len();
     let stop = page[start..].find('"')? + start;
-    Some(page[start..stop].replace("&amp;", "&").replace("&#38;", "&"))
+    Some(
+        page[start..stop]
+            .replace("&amp;", "&")
+            .replace("&#38;", "&"),
+    )
 }
 
 #[tokio::test]
@@ -104,7 +110,10 @@ async fn the_landing_page_says_what_this_is_and_the_ways_on() {
             link_to(&page, "discovery document").as_deref(),
             Some("/.well-known/openid-configuration")
         );
-        assert!(page.contains(&app.config.server.issuer), "the issuer is named");
+        assert!(
+            page.contains(&app.config.server.issuer),
+            "the issuer is named"
+        );
         assert!(!page.contains("Signed in as"), "{page}");
         // The header's product name links home on every page.
         assert!(page.contains("class=\"product-link\" href=\"/\""), "{page}");
@@ -114,8 +123,14 @@ async fn the_landing_page_says_what_this_is_and_the_ways_on() {
         let response = browser.http.get(app.url("/")).send().await.unwrap();
         assert_eq!(response.headers()["cache-control"], "no-store");
         let page = response.text().await.unwrap();
-        assert!(page.contains(&format!("Signed in as <strong>{EMAIL}</strong>")), "{page}");
-        assert_eq!(link_to(&page, "Go to your account").as_deref(), Some("/account"));
+        assert!(
+            page.contains(&format!("Signed in as <strong>{EMAIL}</strong>")),
+            "{page}"
+        );
+        assert_eq!(
+            link_to(&page, "Go to your account").as_deref(),
+            Some("/account")
+        );
 
         // HEAD and a POST to `/` are not pages to act on.
         let post = http().post(app.url("/")).send().await.unwrap();
@@ -156,7 +171,9 @@ async fn an_expired_sign_in_starts_again_from_the_apps_request() {
         let (_, _, page) = browser.submit(&page, base, &[("email", EMAIL)]).await;
         let sent = app.mail.messages_to(EMAIL).len();
         let (_, _, page) = browser.submit(&page, base, &[("password", PASSWORD)]).await;
-        let (back, _) = browser.second_step(page, base, &app.mail, EMAIL, sent).await;
+        let (back, _) = browser
+            .second_step(page, base, &app.mail, EMAIL, sent)
+            .await;
         assert!(back.starts_with(crate::helpers::REDIRECT), "{back}");
         assert_eq!(query_param(&back, "state").as_deref(), Some("st"));
 
@@ -188,7 +205,10 @@ async fn an_expired_sign_in_without_an_app_goes_to_the_account_page_and_forged_a
         assert_eq!(response.status(), 400);
         let page = response.text().await.unwrap();
         assert!(page.contains("Your sign-in has expired"), "{page}");
-        assert_eq!(link_to(&page, "Go to your account").as_deref(), Some("/account"));
+        assert_eq!(
+            link_to(&page, "Go to your account").as_deref(),
+            Some("/account")
+        );
 
         // A restart cookie set by something else on the host, naming another site, a
         // non-authorize page, or garbage, is never linked to.
@@ -229,7 +249,14 @@ async fn signing_out_offers_cancel_and_then_a_way_onward() {
 
         let (_, _, confirm) = browser.get(&app.url("/logout"), base).await;
         assert!(confirm.contains("Do you want to sign out?"), "{confirm}");
-        assert_eq!(link_to(&confirm, "Cancel<span class=\"visually-hidden\"> and stay signed in</span>").as_deref(), Some("/account"));
+        assert_eq!(
+            link_to(
+                &confirm,
+                "Cancel<span class=\"visually-hidden\"> and stay signed in</span>"
+            )
+            .as_deref(),
+            Some("/account")
+        );
         // Cancel keeps the session: the account page still opens.
         let (status, at, _) = browser.get(&app.url("/account"), base).await;
         assert_eq!(status, 200, "{at}");
@@ -272,7 +299,10 @@ async fn step_up_and_password_pages_offer_cancel() {
         let (status, _, page) = browser.get(&app.url("/account/password"), base).await;
         assert_eq!(status, 200);
         assert!(page.contains("Change your password"), "{page}");
-        assert_eq!(link_to(&page, "Cancel").as_deref(), Some("/account/security"));
+        assert_eq!(
+            link_to(&page, "Cancel").as_deref(),
+            Some("/account/security")
+        );
         // The first field is focused (no error on the page).
         assert!(page.contains("autofocus"), "{page}");
         // Stale: the step-up page, with its Cancel.
@@ -280,7 +310,10 @@ async fn step_up_and_password_pages_offer_cancel() {
         let (_, at, page) = browser.get(&app.url("/account/password"), base).await;
         assert!(at.contains("/account/reconfirm"), "{at}");
         assert!(page.contains("Confirm it"), "{page}");
-        assert_eq!(link_to(&page, "Cancel").as_deref(), Some("/account/security"));
+        assert_eq!(
+            link_to(&page, "Cancel").as_deref(),
+            Some("/account/security")
+        );
         app.cleanup().await;
     }
 }
@@ -301,7 +334,10 @@ async fn consent_and_device_pages_name_the_signed_in_account() {
             consent.contains(&format!("Signed in as <strong>{EMAIL}</strong>")),
             "{consent}"
         );
-        assert_eq!(link_to(&consent, "Not you? Sign out").as_deref(), Some("/logout"));
+        assert_eq!(
+            link_to(&consent, "Not you? Sign out").as_deref(),
+            Some("/logout")
+        );
 
         let (status, _, device) = browser.get(&app.url("/device"), base).await;
         assert_eq!(status, 200);
@@ -309,7 +345,10 @@ async fn consent_and_device_pages_name_the_signed_in_account() {
             device.contains(&format!("Signed in as <strong>{EMAIL}</strong>")),
             "{device}"
         );
-        assert_eq!(link_to(&device, "Not you? Sign out").as_deref(), Some("/logout"));
+        assert_eq!(
+            link_to(&device, "Not you? Sign out").as_deref(),
+            Some("/logout")
+        );
         assert!(hidden_field(&device, "csrf_token").is_some());
         app.cleanup().await;
     }

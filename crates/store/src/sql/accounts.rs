@@ -170,12 +170,7 @@ impl AccountRepo for SqlStore {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let value = time_zone.map(str::to_owned).into();
-        self.update_account_columns(
-            id,
-            vec![(Column::TimeZone, value)],
-            now,
-            "update time zone",
-        )
-        .await
+        self.update_account_columns(id, vec![(Column::TimeZone, value)], now, "update time zone")
+            .await
     }
 }

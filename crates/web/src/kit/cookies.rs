@@ -4,9 +4,9 @@
 //! can not use that prefix, so it gets a plain name there).
 
 use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use axum_extra::extract::cookie::{Cookie, SameSite};
 use lanyard_core::Timestamp;
 
 use crate::state::AppState;
@@ -171,7 +171,10 @@ mod tests {
         let href = restart_href(&params).unwrap();
         assert_eq!(href, "/authorize?client_id=app+one&state=a%3Bb%2Cc%22d");
         let cookies = format!("lanyard_session=x; {}; other=1", line(&href));
-        assert_eq!(restart(&headers(&[&cookies])).as_deref(), Some(href.as_str()));
+        assert_eq!(
+            restart(&headers(&[&cookies])).as_deref(),
+            Some(href.as_str())
+        );
     }
 
     #[test]
@@ -186,9 +189,16 @@ mod tests {
         ] {
             assert_eq!(restart(&headers(&[&line(bad)])), None, "{bad}");
         }
-        let other = format!("lanyard_restart_other={}", URL_SAFE_NO_PAD.encode("/authorize?x=1"));
+        let other = format!(
+            "lanyard_restart_other={}",
+            URL_SAFE_NO_PAD.encode("/authorize?x=1")
+        );
         assert_eq!(restart(&headers(&[&other])), None);
-        assert_eq!(restart(&headers(&["lanyard_restart=/authorize?x=1"])), None, "not encoded");
+        assert_eq!(
+            restart(&headers(&["lanyard_restart=/authorize?x=1"])),
+            None,
+            "not encoded"
+        );
         assert_eq!(restart(&HeaderMap::new()), None);
         let long = vec![("x".to_owned(), "y".repeat(3000))];
         assert_eq!(restart_href(&long), None);

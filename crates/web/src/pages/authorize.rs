@@ -111,7 +111,14 @@ async fn authorize_continue_get(
     p: FlowPage,
 ) -> Result<Response, WebError> {
     let flow = state.signin.flows().get(&p.flow).await?;
-    proceed(&state, p.page, Some(p.flow), flow, (StatusCode::FOUND, None)).await
+    proceed(
+        &state,
+        p.page,
+        Some(p.flow),
+        flow,
+        (StatusCode::FOUND, None),
+    )
+    .await
 }
 
 /// The page for a request that can not be tied to a client and its redirect URI.
@@ -182,7 +189,11 @@ async fn proceed(
         .await?;
     // Until the app has its answer, an expired sign-in can start again from its request.
     let keep_restart = |response: Response| match restart {
-        Some(href) => (cookies::set_restart(state, CookieJar::new(), href), response).into_response(),
+        Some(href) => (
+            cookies::set_restart(state, CookieJar::new(), href),
+            response,
+        )
+            .into_response(),
         None => response,
     };
     match next {

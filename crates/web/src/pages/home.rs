@@ -12,8 +12,8 @@ use lanyard_issuer::endpoints;
 use crate::error::WebError;
 use crate::kit::{Caller, cookies, paths, theme};
 use crate::state::AppState;
-use crate::ui::home_pages::HomePage;
 use crate::ui;
+use crate::ui::home_pages::HomePage;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route(paths::HOME, get(home_get))

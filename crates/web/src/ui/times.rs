@@ -242,6 +242,9 @@ mod tests {
         assert_eq!(utc::date(AT), lanyard_mfa::when::date(AT));
         assert_eq!(utc::date_time(AT), lanyard_mfa::when::date_time(AT));
         let before = Timestamp(AT.0 - 600);
-        assert_eq!(utc::from_now(before, AT), lanyard_mfa::when::from_now(before, AT));
+        assert_eq!(
+            utc::from_now(before, AT),
+            lanyard_mfa::when::from_now(before, AT)
+        );
     }
 }

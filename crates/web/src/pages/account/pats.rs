@@ -136,7 +136,14 @@ async fn pats_get(
         _ => None,
     };
     let times = times_for(&state, &session).await?;
-    pats_page(&state, jar, (&pats, &times), notice, None, &Params::default())
+    pats_page(
+        &state,
+        jar,
+        (&pats, &times),
+        notice,
+        None,
+        &Params::default(),
+    )
 }
 
 fn pats_page(

@@ -96,7 +96,10 @@ fn all_pages() -> Vec<(&'static str, String)> {
             "account with error",
             AccountPage {
                 selected: String::new(),
-                error: Some(FieldError::new("time_zone", "Choose a time zone from the list")),
+                error: Some(FieldError::new(
+                    "time_zone",
+                    "Choose a time zone from the list",
+                )),
                 ..account_page()
             }
             .render()
@@ -132,12 +135,21 @@ fn account_page() -> AccountPage {
 #[test]
 fn account_page_selects_the_zone_and_asks_again_after_a_refusal() {
     let html = account_page().render().unwrap();
-    assert!(html.contains("<option value=\"Europe/Paris\" selected>Europe/Paris</option>"), "{html}");
-    assert!(html.contains("<option value=\"UTC\">UTC</option>"), "{html}");
+    assert!(
+        html.contains("<option value=\"Europe/Paris\" selected>Europe/Paris</option>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<option value=\"UTC\">UTC</option>"),
+        "{html}"
+    );
     assert!(!html.contains("Choose a time zone</option>"));
     let refused = AccountPage {
         selected: String::new(),
-        error: Some(FieldError::new("time_zone", "Choose a time zone from the list")),
+        error: Some(FieldError::new(
+            "time_zone",
+            "Choose a time zone from the list",
+        )),
         ..account_page()
     }
     .render()
@@ -514,7 +526,11 @@ fn signed_out_page_links_on_only_to_safe_addresses() {
         sign_in_href: "/authorize?client_id=a".into(),
         ..SignedOutPage::new(theme(), None)
     };
-    assert!(back.render().unwrap().contains("href=\"/authorize?client_id=a\">Sign in again"));
+    assert!(
+        back.render()
+            .unwrap()
+            .contains("href=\"/authorize?client_id=a\">Sign in again")
+    );
     let evil = SignedOutPage {
         sign_in_href: "javascript:alert(1)".into(),
         ..SignedOutPage::new(theme(), None)
@@ -527,13 +543,21 @@ fn signed_out_page_links_on_only_to_safe_addresses() {
 #[test]
 fn error_pages_offer_their_way_on_and_only_a_safe_one() {
     let mut page = error_page();
-    page.next = Some(crate::ui::PageLink::new("/authorize?client_id=a&state=b", "Start again"));
+    page.next = Some(crate::ui::PageLink::new(
+        "/authorize?client_id=a&state=b",
+        "Start again",
+    ));
     let html = page.render().unwrap();
     assert!(
-        html.contains("<a class=\"button\" href=\"/authorize?client_id=a&#38;state=b\">Start again</a>"),
+        html.contains(
+            "<a class=\"button\" href=\"/authorize?client_id=a&#38;state=b\">Start again</a>"
+        ),
         "{html}"
     );
-    page.next = Some(crate::ui::PageLink::new("javascript:alert(1)", "Start again"));
+    page.next = Some(crate::ui::PageLink::new(
+        "javascript:alert(1)",
+        "Start again",
+    ));
     assert!(!page.render().unwrap().contains("Start again"));
     assert!(!error_page().render().unwrap().contains("class=\"button\""));
 }
@@ -560,16 +584,29 @@ fn the_header_links_home_and_the_email_page_names_the_app() {
     }
     .render()
     .unwrap();
-    assert!(html.contains("<a class=\"product-link\" href=\"/\">"), "{html}");
+    assert!(
+        html.contains("<a class=\"product-link\" href=\"/\">"),
+        "{html}"
+    );
     assert!(html.contains("to continue to Photo Printer"), "{html}");
-    assert!(!html.contains("organization"), "no promise of what does not exist: {html}");
+    assert!(
+        !html.contains("organization"),
+        "no promise of what does not exist: {html}"
+    );
     // The first field is focused, unless an error summary takes the focus.
     assert!(html.contains(" autofocus"), "{html}");
     let with_error = SignInEmailPage::new(theme(), "/login", CSRF)
-        .with_error(crate::ui::FieldError::new("email", "Enter your email address"))
+        .with_error(crate::ui::FieldError::new(
+            "email",
+            "Enter your email address",
+        ))
         .render()
         .unwrap();
-    assert_eq!(with_error.matches("autofocus").count(), 1, "only the error summary");
+    assert_eq!(
+        with_error.matches("autofocus").count(),
+        1,
+        "only the error summary"
+    );
 }
 
 #[test]
