@@ -46,6 +46,13 @@ pub trait AccountRepo: Send + Sync {
         password_hash: &str,
         now: Timestamp,
     ) -> Result<(), StoreError>;
+    /// Sets (or with `None` clears) the account's time zone; the caller has checked the name.
+    async fn update_time_zone(
+        &self,
+        id: AccountId,
+        time_zone: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
 }
 
 #[async_trait]

@@ -10,6 +10,8 @@ use lanyard_crypto::password::PasswordHasher;
 
 use crate::{IdentityError, PatService, normalize_email};
 
+mod preferences;
+
 const MAX_NAME_LEN: usize = 200;
 
 pub struct AccountService {

@@ -7,6 +7,7 @@ pub mod email;
 pub mod error;
 pub mod orgs;
 pub mod pats;
+pub mod time_zone;
 
 pub use accounts::AccountService;
 pub use email::normalize_email;
@@ -14,3 +15,4 @@ pub use error::IdentityError;
 pub use lanyard_core::Origin;
 pub use orgs::{EnrollmentPolicy, OrgService};
 pub use pats::{PatService, PatSettings};
+pub use time_zone::TimeZoneName;

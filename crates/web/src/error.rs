@@ -27,6 +27,39 @@ const UNAVAILABLE_RETRY_SECS: i64 = 5;
 pub struct ErrorPageContent {
     pub title: Cow<'static, str>,
     pub message: Cow<'static, str>,
+    /// The way on the page offers besides the header's home link.
+    pub way_on: WayOn,
+}
+
+/// Where an error page sends the person next, so that no error is a dead end. Resolved to a
+/// link by the `edge` middleware, which can read the request's cookies.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WayOn {
+    /// Only the header's link home (the message says what to do).
+    #[default]
+    Nothing,
+    /// "Go to the home page".
+    Home,
+    /// "Start again": the app's authorization request this browser last made, if we still
+    /// know it (`kit::cookies::restart`); else "Go to your account".
+    StartAgain,
+}
+
+impl WayOn {
+    /// The link for this way on; `restart` is the app request this browser last made
+    /// (`kit::cookies::restart`), already checked to be one of our `/authorize` addresses.
+    pub fn link(self, restart: Option<&str>) -> Option<crate::ui::PageLink> {
+        use crate::kit::paths;
+        use crate::ui::PageLink;
+        match self {
+            WayOn::Nothing => None,
+            WayOn::Home => Some(PageLink::new(paths::HOME, "Go to the home page")),
+            WayOn::StartAgain => Some(match restart {
+                Some(href) => PageLink::new(href, "Start again"),
+                None => PageLink::new(paths::ACCOUNT, "Go to your account"),
+            }),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -70,6 +103,7 @@ impl WebError {
             body: Body::Page(ErrorPageContent {
                 title: title.into(),
                 message: message.into(),
+                way_on: WayOn::Nothing,
             }),
             retry_after: None,
             internal: None,
@@ -84,16 +118,27 @@ impl WebError {
         Self::page(
             StatusCode::NOT_FOUND,
             "Page not found",
-            "There is nothing here. Check the address, or go back to your account.",
+            "There is nothing at this address. If you typed it, check it; if you followed a link, the page may have moved.",
         )
+        .with_way_on(WayOn::Home)
     }
 
-    /// The flow is gone, finished, or not at the step posted (S37).
+    /// The flow is gone, finished, or not at the step posted (S37). The page offers to start
+    /// again where the person came from.
     pub fn expired_flow() -> Self {
         Self::bad_request(
             "Your sign-in has expired",
-            "It took too long or the link was already used. Go back to the app and start again.",
+            "It took too long, or this page was already used. Nothing was changed: you can start again.",
         )
+        .with_way_on(WayOn::StartAgain)
+    }
+
+    /// The way on an error page offers (no effect on other errors).
+    pub fn with_way_on(mut self, way_on: WayOn) -> Self {
+        if let Body::Page(content) = &mut self.body {
+            content.way_on = way_on;
+        }
+        self
     }
 
     pub fn bad_form() -> Self {
@@ -309,6 +354,7 @@ impl IntoResponse for WebError {
                     theme: crate::ui::Theme::default(),
                     title: content.title.to_string(),
                     message: content.message.to_string(),
+                    next: content.way_on.link(None),
                 };
                 let mut response = page.respond(status);
                 // Raised where the configured product name is out of reach; the `edge`

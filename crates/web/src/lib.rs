@@ -40,6 +40,8 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::logout::routes())
         .merge(api::health::routes())
         .merge(ui::assets::asset_routes())
+        .merge(pages::home::routes())
+        .fallback(pages::home::not_found)
         .layer(DefaultBodyLimit::max(middleware::MAX_FORM_BODY))
         .layer(axum::middleware::from_fn_with_state(
             state.settings.clone(),

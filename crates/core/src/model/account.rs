@@ -43,6 +43,9 @@ pub struct Account {
     /// An argon2id PHC string; `None` for accounts that only sign in through SSO.
     pub password_hash: Option<String>,
     pub status: AccountStatus,
+    /// The IANA time zone the person chose for the times pages show ("Europe/Paris");
+    /// `None` until they choose, which pages read as UTC.
+    pub time_zone: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }

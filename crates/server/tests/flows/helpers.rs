@@ -409,12 +409,43 @@ pub async fn lanyard_cli(app: &TestApp, args: &[&str], config_toml: &str) -> std
         .unwrap()
 }
 
+/// The text of a code shown on a page: the markup that keeps each group of it on one line
+/// (`<span class="code-group">`, `<wbr>`) taken out.
+pub fn code_text(fragment: &str) -> String {
+    let mut text = String::with_capacity(fragment.len());
+    let mut in_tag = false;
+    for c in fragment.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+/// The code inside the first `<code…>…</code>` after `marker` on `page`, as text.
+pub fn code_after(page: &str, marker: &str) -> String {
+    let from = page
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker:?} in: {page}"));
+    // The marker may be the `<code>` tag's own class, or on an element around it.
+    let open = match page[..from].rfind('<') {
+        Some(tag) if page[tag..].starts_with("<code") => tag,
+        _ => page[from..].find("<code").unwrap() + from,
+    };
+    let start = page[open..].find('>').unwrap() + open + 1;
+    let end = page[start..].find("</code>").unwrap() + start;
+    code_text(&page[start..end])
+}
+
 /// The base32 secret the set-up page shows (groups of four), decoded.
 pub fn totp_secret_from(page: &str) -> Vec<u8> {
     let open = "<code class=\"secret-block\">";
     let start = page.find(open).expect("the secret on the set-up page") + open.len();
     let end = page[start..].find("</code>").unwrap() + start;
-    let text: String = page[start..end]
+    let text: String = code_text(&page[start..end])
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();

@@ -27,5 +27,7 @@ mod refresh;
 mod refusals;
 mod restarts;
 mod revocation;
+mod time_zone;
 mod token_exchange;
 mod userinfo;
+mod ways_on;

@@ -240,7 +240,7 @@ async fn answer_code(
     let (_, mut at, mut page) = tab.submit(app, page, &[("code", &code)]).await;
     let mut backup_code = None;
     if page.contains("name=\"saved\"") {
-        backup_code = Some(between(&page, "<code>", "</code>").to_owned());
+        backup_code = Some(crate::helpers::code_after(&page, "secret-block"));
         (_, at, page) = tab.submit(app, &page, &[("saved", "yes")]).await;
     }
     if page.contains("name=\"trust\"") {
@@ -540,7 +540,7 @@ fn totp_now(app: &TestApp, secret: &[u8]) -> String {
 async fn turn_on_totp(app: &TestApp, tab: &Tab) -> Vec<u8> {
     let (status, _, page) = tab.get(app, TOTP_SETUP).await;
     assert_eq!(status, 200, "{page}");
-    let secret = base32_decode(between(&page, "<code class=\"secret-block\">", "</code>"));
+    let secret = base32_decode(&crate::helpers::code_after(&page, "secret-block"));
     assert_eq!(secret.len(), 20);
     let (_, at, _) = tab
         .submit(app, &page, &[("code", &totp_now(app, &secret))])
@@ -1055,7 +1055,7 @@ async fn s37_a_stale_session_is_refused_every_sensitive_action_and_nothing_chang
         let (at, page) = step_up(&app, &tab, &reconfirm.unwrap(), A).await;
         assert_eq!(at, app.url(TOTP_SETUP));
         assert!(page.contains("secret-block"), "the set-up page: {page}");
-        let secret = base32_decode(between(&page, "<code class=\"secret-block\">", "</code>"));
+        let secret = base32_decode(&crate::helpers::code_after(&page, "secret-block"));
         let (_, at, _) = tab
             .submit(&app, &page, &[("code", &totp_now(&app, &secret))])
             .await;

@@ -207,7 +207,7 @@ fn backup_code_in(page: &str) -> String {
     let block = page.find("secret-block").expect("backup code block");
     let start = page[block..].find("<code>").unwrap() + block + "<code>".len();
     let end = page[start..].find("</code>").unwrap() + start;
-    page[start..end].trim().to_owned()
+    crate::helpers::code_text(page[start..end].trim())
 }
 
 /// Where a finished sign-in left the browser, and the backup code it was shown (if any).

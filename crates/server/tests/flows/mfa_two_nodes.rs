@@ -120,7 +120,7 @@ fn backup_code_on(page: &str) -> String {
         .unwrap_or_else(|| panic!("no code on: {page}"))
         + open.len();
     let end = page[start..].find("</code>").unwrap() + start;
-    page[start..end].to_owned()
+    crate::helpers::code_text(&page[start..end])
 }
 
 /// The first sign-in of `email` on `app` with the emailed code, finished: the backup code

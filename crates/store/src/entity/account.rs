@@ -14,6 +14,7 @@ pub struct Model {
     pub name: String,
     pub password_hash: Option<String>,
     pub status: String,
+    pub time_zone: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

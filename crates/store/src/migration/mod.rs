@@ -11,6 +11,7 @@ mod m0005_orgs;
 mod m0006_ephemeral;
 mod m0007_client_exchange_audiences;
 mod m0008_backchannel_logout;
+mod m0009_time_zone;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_ephemeral::Migration),
             Box::new(m0007_client_exchange_audiences::Migration),
             Box::new(m0008_backchannel_logout::Migration),
+            Box::new(m0009_time_zone::Migration),
         ]
     }
 }

@@ -22,6 +22,7 @@ fn to_domain(row: Model) -> Result<Account, StoreError> {
         email_verified: row.email_verified,
         name: row.name,
         password_hash: row.password_hash,
+        time_zone: row.time_zone,
         created_at: ts(row.created_at),
         updated_at: ts(row.updated_at),
     })
@@ -64,6 +65,7 @@ impl AccountRepo for SqlStore {
             name: new.name,
             password_hash: new.password_hash,
             status: new.status,
+            time_zone: None,
             created_at: now,
             updated_at: now,
         };
@@ -75,6 +77,7 @@ impl AccountRepo for SqlStore {
             name: Set(account.name.clone()),
             password_hash: Set(account.password_hash.clone()),
             status: Set(account.status.as_str().to_owned()),
+            time_zone: Set(None),
             created_at: Set(now.seconds()),
             updated_at: Set(now.seconds()),
         };
@@ -158,5 +161,16 @@ impl AccountRepo for SqlStore {
             "update password",
         )
         .await
+    }
+
+    async fn update_time_zone(
+        &self,
+        id: AccountId,
+        time_zone: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let value = time_zone.map(str::to_owned).into();
+        self.update_account_columns(id, vec![(Column::TimeZone, value)], now, "update time zone")
+            .await
     }
 }

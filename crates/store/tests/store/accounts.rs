@@ -14,6 +14,7 @@ durable_contract!(
     unknown_account_is_not_found,
     accounts_page_by_keyset_in_creation_order,
     status_and_password_updates_persist,
+    time_zone_is_none_until_set_and_can_be_cleared,
     odd_text_round_trips_verbatim,
     client_round_trips_and_a_duplicate_id_conflicts,
     clients_list_count_and_delete,
@@ -126,6 +127,27 @@ async fn status_and_password_updates_persist(store: &SqlStore) {
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
     let err = store
         .update_password_hash(missing, "x", later)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+}
+
+async fn time_zone_is_none_until_set_and_can_be_cleared(store: &SqlStore) {
+    let id = account(store, "tz@example.com").await;
+    assert_eq!(store.get_account(id).await.unwrap().time_zone, None);
+    let later = NOW.plus_secs(60);
+    store
+        .update_time_zone(id, Some("Europe/Paris"), later)
+        .await
+        .unwrap();
+    let account = store.get_account(id).await.unwrap();
+    assert_eq!(account.time_zone.as_deref(), Some("Europe/Paris"));
+    assert_eq!(account.updated_at, later);
+    store.update_time_zone(id, None, later).await.unwrap();
+    assert_eq!(store.get_account(id).await.unwrap().time_zone, None);
+    let missing = AccountId(support::random_id());
+    let err = store
+        .update_time_zone(missing, Some("UTC"), later)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");

@@ -121,7 +121,8 @@ async fn fresh_database_migrates_once_under_concurrency(db: &Db, url_twin: SqlSt
             "m0005_orgs",
             "m0006_ephemeral",
             "m0007_client_exchange_audiences",
-            "m0008_backchannel_logout"
+            "m0008_backchannel_logout",
+            "m0009_time_zone"
         ]
     );
     assert_eq!(

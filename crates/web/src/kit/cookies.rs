@@ -5,6 +5,8 @@
 
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lanyard_core::Timestamp;
 
 use crate::state::AppState;
@@ -59,4 +61,146 @@ pub fn set_device(
         .max_age(cookie::time::Duration::seconds(max_age))
         .build();
     jar.add(cookie)
+}
+
+/// The app's authorization request this browser last made (`/authorize?…`), so that a
+/// sign-in that expired can start again where it came from. Not a secret (the app put the
+/// same address in the browser's location bar); followed, it is validated again like any
+/// request. Kept an hour, longer than a sign-in flow lives. Stored base64url-encoded: the
+/// cookie crate percent-encodes values on the way out and decodes them on the way in, and
+/// the middleware reads the raw header, so the value must look the same either way.
+const RESTART_COOKIE: &str = "lanyard_restart";
+/// How the cookie starts in a `Cookie` header line.
+const RESTART_PREFIX: &str = "lanyard_restart=";
+const RESTART_MAX_AGE_SECS: i64 = 3600;
+/// A cookie must stay well under the 4 KiB browsers keep; a longer request is not kept.
+const MAX_RESTART_LEN: usize = 2048;
+
+/// `/authorize?<params>` for the cookie, or `None` when it would be too long. The
+/// parameters are encoded again, so the value holds only characters a cookie may carry
+/// (no `;`, `,`, space or quote).
+pub fn restart_href(params: &[(String, String)]) -> Option<String> {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter())
+        .finish();
+    let href = format!("{}?{query}", lanyard_issuer::endpoints::AUTHORIZE);
+    (href.len() <= MAX_RESTART_LEN).then_some(href)
+}
+
+pub fn set_restart(state: &AppState, jar: CookieJar, href: String) -> CookieJar {
+    let cookie = Cookie::build((RESTART_COOKIE, URL_SAFE_NO_PAD.encode(href)))
+        .http_only(true)
+        .secure(state.settings.secure_cookies)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .max_age(cookie::time::Duration::seconds(RESTART_MAX_AGE_SECS))
+        .build();
+    jar.add(cookie)
+}
+
+/// Once the app got its answer there is nothing to start again.
+pub fn remove_restart(jar: CookieJar) -> CookieJar {
+    jar.remove(Cookie::build(RESTART_COOKIE).path("/").build())
+}
+
+/// The request's restart address, if it has one that is ours to link to: an `/authorize`
+/// address of this server, nothing else (the cookie could have been set by anything that
+/// shares the host).
+pub fn restart(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .filter_map(|pair| pair.trim().strip_prefix(RESTART_PREFIX))
+        .find_map(decode_restart)
+}
+
+/// The same from a jar already read.
+pub fn restart_in(jar: &CookieJar) -> Option<String> {
+    jar.get(RESTART_COOKIE)
+        .map(Cookie::value)
+        .and_then(decode_restart)
+}
+
+fn decode_restart(value: &str) -> Option<String> {
+    if value.len() > MAX_RESTART_LEN * 4 / 3 + 4 {
+        return None;
+    }
+    let href = String::from_utf8(URL_SAFE_NO_PAD.decode(value).ok()?).ok()?;
+    is_restart_href(&href).then_some(href)
+}
+
+fn is_restart_href(href: &str) -> bool {
+    href.len() <= MAX_RESTART_LEN
+        && href
+            .strip_prefix(lanyard_issuer::endpoints::AUTHORIZE)
+            .is_some_and(|rest| rest.starts_with('?'))
+        && href
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"%&=+-._*?/".contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use super::{restart, restart_href};
+
+    fn line(href: &str) -> String {
+        format!("lanyard_restart={}", URL_SAFE_NO_PAD.encode(href))
+    }
+
+    fn headers(lines: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for line in lines {
+            headers.append(header::COOKIE, HeaderValue::from_str(line).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn the_restart_address_is_re_encoded_and_read_back() {
+        let params = vec![
+            ("client_id".to_owned(), "app one".to_owned()),
+            ("state".to_owned(), "a;b,c\"d".to_owned()),
+        ];
+        let href = restart_href(&params).unwrap();
+        assert_eq!(href, "/authorize?client_id=app+one&state=a%3Bb%2Cc%22d");
+        let cookies = format!("lanyard_session=x; {}; other=1", line(&href));
+        assert_eq!(
+            restart(&headers(&[&cookies])).as_deref(),
+            Some(href.as_str())
+        );
+    }
+
+    #[test]
+    fn only_our_authorize_addresses_are_offered() {
+        for bad in [
+            "https://evil.example/authorize?x=1",
+            "//evil.example/authorize?x=1",
+            "/authorize",
+            "/authorizex?x=1",
+            "/authorize?x=<script>",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(restart(&headers(&[&line(bad)])), None, "{bad}");
+        }
+        let other = format!(
+            "lanyard_restart_other={}",
+            URL_SAFE_NO_PAD.encode("/authorize?x=1")
+        );
+        assert_eq!(restart(&headers(&[&other])), None);
+        assert_eq!(
+            restart(&headers(&["lanyard_restart=/authorize?x=1"])),
+            None,
+            "not encoded"
+        );
+        assert_eq!(restart(&HeaderMap::new()), None);
+        let long = vec![("x".to_owned(), "y".repeat(3000))];
+        assert_eq!(restart_href(&long), None);
+    }
 }

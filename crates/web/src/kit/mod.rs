@@ -72,6 +72,18 @@ pub fn no_store(mut response: Response) -> Response {
     response
 }
 
+/// The times of a signed-in person's page, in the account's time zone (`ui::times`).
+pub async fn times_for(
+    state: &AppState,
+    session: &lanyard_signin::Session,
+) -> Result<crate::ui::times::Times, WebError> {
+    let account = state.accounts.get(session.auth.account_id).await?;
+    Ok(crate::ui::times::Times::for_account(
+        &account,
+        state.clock.now(),
+    ))
+}
+
 pub fn theme(state: &AppState) -> Theme {
     Theme::new(state.settings.product_name.clone())
 }

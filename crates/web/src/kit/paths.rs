@@ -1,6 +1,8 @@
 //! Paths of the pages and the account and organization APIs. The issuer keeps the protocol
 //! endpoints (`lanyard_issuer::endpoints`), which discovery publishes; these are ours.
 
+/// The landing page.
+pub const HOME: &str = "/";
 /// Where the sign-in and consent pages send the browser back to finish an authorization.
 pub const AUTHORIZE_CONTINUE: &str = "/authorize/continue";
 pub const LOGIN: &str = "/login";
@@ -15,6 +17,8 @@ pub const LOGIN_TRUST: &str = "/login/trust";
 pub const LOGIN_ENROLL: &str = "/login/authenticator";
 /// Account pages (security settings) and the step-up reconfirmation.
 pub const ACCOUNT: &str = "/account";
+/// The account page's time zone form.
+pub const ACCOUNT_TIME_ZONE: &str = "/account/time-zone";
 pub const ACCOUNT_SECURITY: &str = "/account/security";
 pub const ACCOUNT_RECONFIRM: &str = "/account/reconfirm";
 pub const ACCOUNT_TOTP_SETUP: &str = "/account/mfa/totp/setup";

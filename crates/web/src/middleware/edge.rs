@@ -26,7 +26,12 @@ pub async fn edge(
         .or_else(|| refuse_bad_query(request.uri().query()));
     let response = match refusal {
         Some(refusal) => refusal,
-        None => retheme(&settings.product_name, next.run(request).await),
+        None => {
+            // Read before the request is handed on; only an expired sign-in's page uses it.
+            let restart = crate::kit::cookies::restart(request.headers());
+            let response = next.run(request).await;
+            retheme(&settings.product_name, restart.as_deref(), response)
+        }
     };
     add_security_headers(response, settings.hsts)
 }

@@ -1,13 +1,14 @@
 //! Error pages in the configured theme. A `WebError` page can be raised anywhere (extractors,
 //! domain error mapping) without the app state at hand; [`super::edge`] renders it again with
-//! the product name once the response passes back through the router.
+//! the product name once the response passes back through the router, and with its way on
+//! resolved against the request (the app request to start again from, kept in a cookie).
 
 use axum::response::Response;
 
 use crate::error::ErrorPageContent;
 use crate::ui::{ErrorPage, Theme};
 
-pub fn retheme(product_name: &str, mut response: Response) -> Response {
+pub fn retheme(product_name: &str, restart: Option<&str>, mut response: Response) -> Response {
     let Some(content) = response.extensions_mut().remove::<ErrorPageContent>() else {
         return response;
     };
@@ -15,6 +16,7 @@ pub fn retheme(product_name: &str, mut response: Response) -> Response {
         theme: Theme::new(product_name),
         title: content.title.to_string(),
         message: content.message.to_string(),
+        next: content.way_on.link(restart),
     };
     let themed = page.respond(response.status());
     let (mut parts, _) = response.into_parts();

@@ -52,12 +52,13 @@ async fn authorize_get(
             return Ok(redirect(&location, StatusCode::FOUND));
         }
     };
+    let restart = cookies::restart_href(&params.0);
     proceed(
         &state,
         page,
         None,
         Flow::for_request(request),
-        StatusCode::FOUND,
+        (StatusCode::FOUND, restart),
     )
     .await
 }
@@ -92,11 +93,17 @@ async fn authorize_post(
         .flows()
         .create(&Flow::for_request(request))
         .await?;
-    Ok(see_other(&format!(
+    let to_continue = see_other(&format!(
         "{}?flow={}",
         paths::AUTHORIZE_CONTINUE,
         id.as_str()
-    )))
+    ));
+    // Started again, the request comes as a GET with the same parameters (OIDC Core §3.1.2.1).
+    let jar = match cookies::restart_href(&params.0) {
+        Some(href) => cookies::set_restart(&state, page.jar, href),
+        None => page.jar,
+    };
+    Ok((jar, to_continue).into_response())
 }
 
 async fn authorize_continue_get(
@@ -104,7 +111,14 @@ async fn authorize_continue_get(
     p: FlowPage,
 ) -> Result<Response, WebError> {
     let flow = state.signin.flows().get(&p.flow).await?;
-    proceed(&state, p.page, Some(p.flow), flow, StatusCode::FOUND).await
+    proceed(
+        &state,
+        p.page,
+        Some(p.flow),
+        flow,
+        (StatusCode::FOUND, None),
+    )
+    .await
 }
 
 /// The page for a request that can not be tied to a client and its redirect URI.
@@ -137,13 +151,15 @@ fn untrusted(why: Untrusted) -> WebError {
     WebError::bad_request(title, message)
 }
 
-/// Moves a flow one step on: to sign-in, to consent, or back to the client.
+/// Moves a flow one step on: to sign-in, to consent, or back to the client. `restart` is
+/// the request's address to keep for starting again (`cookies::set_restart`), when it came
+/// straight from the app.
 async fn proceed(
     state: &AppState,
     page: SignInPage,
     id: Option<FlowId>,
     flow: Flow,
-    redirect_status: StatusCode,
+    (redirect_status, restart): (StatusCode, Option<String>),
 ) -> Result<Response, WebError> {
     let flows = state.signin.flows();
     let Some(request) = flow.request.as_ref() else {
@@ -171,6 +187,15 @@ async fn proceed(
             &page.origin,
         )
         .await?;
+    // Until the app has its answer, an expired sign-in can start again from its request.
+    let keep_restart = |response: Response| match restart {
+        Some(href) => (
+            cookies::set_restart(state, CookieJar::new(), href),
+            response,
+        )
+            .into_response(),
+        None => response,
+    };
     match next {
         IssuerNext::SignIn => {
             let flow = Flow {
@@ -178,7 +203,8 @@ async fn proceed(
                 ..flow
             };
             let id = saved(state, id.as_ref(), &flow).await?;
-            Ok(see_other(&format!("{}?flow={}", paths::LOGIN, id.as_str())))
+            let to_login = see_other(&format!("{}?flow={}", paths::LOGIN, id.as_str()));
+            Ok(keep_restart(to_login))
         }
         IssuerNext::RaiseAssurance => {
             let session = session.ok_or_else(WebError::expired_flow)?;
@@ -187,17 +213,21 @@ async fn proceed(
                 .signin
                 .raise_assurance(&id, session.account_id, &page.browser())
                 .await?;
-            Ok(respond(state, page.jar, next, After::Post))
+            Ok(keep_restart(respond(state, page.jar, next, After::Post)))
         }
         IssuerNext::Consent => {
             let id = saved(state, id.as_ref(), &flow).await?;
-            consent_page(state, page.jar, &id, &flow).await
+            let account = session.as_ref().map(|s| s.account_id);
+            Ok(keep_restart(
+                consent_page(state, page.jar, &id, &flow, account).await?,
+            ))
         }
         IssuerNext::Redirect(location) => {
             if let Some(id) = &id {
                 flows.finish(id).await?;
             }
-            Ok(redirect(&location, redirect_status))
+            let jar = cookies::remove_restart(page.jar);
+            Ok((jar, redirect(&location, redirect_status)).into_response())
         }
     }
 }
@@ -219,6 +249,7 @@ async fn consent_page(
     jar: CookieJar,
     id: &FlowId,
     flow: &Flow,
+    account: Option<lanyard_core::AccountId>,
 ) -> Result<Response, WebError> {
     let request = flow.request.as_ref().ok_or_else(WebError::expired_flow)?;
     let client = state
@@ -228,6 +259,9 @@ async fn consent_page(
         .await
         .map_err(lanyard_issuer::OAuthError::from)?
         .ok_or_else(WebError::expired_flow)?;
+    // Consent follows sign-in, so there is an account: the page names it ("Not you?").
+    let account_id = account.ok_or_else(WebError::expired_flow)?;
+    let email = state.accounts.get(account_id).await?.email;
     let (jar, csrf) = csrf_token(state, jar);
     let page = ConsentPage {
         theme: theme(state),
@@ -236,6 +270,8 @@ async fn consent_page(
         hidden: hidden_flow(id),
         client_name: client.name.clone(),
         scopes: request.scope.iter().map(describe_scope).collect(),
+        account_email: email,
+        sign_out_href: endpoints::LOGOUT.to_owned(),
     };
     Ok((jar, ui::render(page)).into_response())
 }
@@ -267,11 +303,12 @@ async fn consent_post(
             // `prompt=consent` is now satisfied for this flow.
             request.prompt.consent = false;
             flow.request = Some(request);
-            proceed(&state, page, Some(id), flow, StatusCode::SEE_OTHER).await
+            proceed(&state, page, Some(id), flow, (StatusCode::SEE_OTHER, None)).await
         }
         Some("deny") => {
             state.signin.flows().finish(&id).await?;
-            Ok(see_other(&state.issuer.deny(&request)))
+            let jar = cookies::remove_restart(page.jar);
+            Ok((jar, see_other(&state.issuer.deny(&request))).into_response())
         }
         _ => Err(WebError::bad_request(
             "Choose an answer",

@@ -11,7 +11,6 @@ use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use lanyard_issuer::device::{DeviceDecisionOutcome, TRIES_WINDOW_SECS, UserCode, UserCodeEntry};
 use lanyard_issuer::endpoints;
-use lanyard_mfa::when;
 
 use crate::error::WebError;
 use crate::kit::extract::{SignedInForm, ToDevice};
@@ -20,6 +19,7 @@ use crate::kit::params::Query;
 use crate::kit::{Caller, cookies, csrf_token, no_store, theme};
 use crate::state::AppState;
 use crate::ui::device_pages::{DeviceCodePage, DeviceConfirmPage, DeviceDonePage};
+use crate::ui::times::Times;
 use crate::ui::{self, FieldError, describe_scope};
 
 /// Where the confirmation page's Allow / Deny form posts.
@@ -50,14 +50,22 @@ async fn device_get(
         Some(code) => format!("{}?user_code={code}", endpoints::DEVICE),
         None => endpoints::DEVICE.to_owned(),
     };
-    signed_in(&state, &jar, Caller::of(&method, &headers), &return_to).await?;
-    Ok(code_page(&state, jar, prefill.unwrap_or_default(), None))
+    let session = signed_in(&state, &jar, Caller::of(&method, &headers), &return_to).await?;
+    let account = state.accounts.get(session.auth.account_id).await?;
+    Ok(code_page(
+        &state,
+        jar,
+        &account.email,
+        prefill.unwrap_or_default(),
+        None,
+    ))
 }
 
 /// The code page (400 when it carries an error).
 fn code_page(
     state: &AppState,
     jar: CookieJar,
+    account_email: &str,
     user_code: String,
     error: Option<FieldError>,
 ) -> Response {
@@ -69,6 +77,8 @@ fn code_page(
         hidden: Vec::new(),
         user_code,
         error,
+        account_email: account_email.to_owned(),
+        sign_out_href: endpoints::LOGOUT.to_owned(),
     };
     let status = ui::status_for(page.error.as_ref());
     (jar, no_store(ui::render_with_status(status, page))).into_response()
@@ -77,10 +87,16 @@ fn code_page(
 async fn device_post(
     State(state): State<AppState>,
     SignedInForm {
-        form, jar, origin, ..
+        session,
+        form,
+        jar,
+        origin,
+        ..
     }: SignedInForm<ToDevice>,
 ) -> Result<Response, WebError> {
     let binding = binding(&state, &jar)?;
+    let account = state.accounts.get(session.auth.account_id).await?;
+    let times = Times::for_account(&account, state.clock.now());
     let typed = form.get("user_code").unwrap_or("");
     let entry = state
         .issuer
@@ -89,7 +105,7 @@ async fn device_post(
         .map_err(WebError::from)?;
     let retry = |message: &str, echo: String| {
         let error = FieldError::new("user_code", message);
-        code_page(&state, jar.clone(), echo, Some(error))
+        code_page(&state, jar.clone(), &account.email, echo, Some(error))
     };
     match entry {
         UserCodeEntry::Malformed => {
@@ -113,7 +129,6 @@ async fn device_post(
         UserCodeEntry::TooManyTries => Err(too_many_tries_page()),
         UserCodeEntry::Found(prompt) => {
             let (jar, csrf) = csrf_token(&state, jar);
-            let now = state.clock.now();
             let page = DeviceConfirmPage {
                 theme: theme(&state),
                 action: DEVICE_CONFIRM.to_owned(),
@@ -127,11 +142,9 @@ async fn device_post(
                     .map(String::as_str)
                     .map(describe_scope)
                     .collect(),
-                expires_text: format!(
-                    "{} ({})",
-                    when::clock_time(prompt.expires_at),
-                    when::from_now(now, prompt.expires_at)
-                ),
+                expires_text: times.moment(prompt.expires_at),
+                account_email: account.email.clone(),
+                sign_out_href: endpoints::LOGOUT.to_owned(),
             };
             Ok((jar, no_store(ui::render(page))).into_response())
         }

@@ -18,7 +18,7 @@ use lanyard_issuer::logout::{LogoutPlan, LogoutRejection, LogoutRequest};
 
 use crate::error::WebError;
 use crate::kit::params::{Form, Params, Query};
-use crate::kit::{check_csrf, cookies, csrf_token, redirect, theme};
+use crate::kit::{check_csrf, cookies, csrf_token, paths, redirect, theme};
 use crate::state::AppState;
 use crate::ui::{self, LogoutPage, SignedOutPage};
 
@@ -110,6 +110,7 @@ async fn logout_get(
             .as_ref()
             .and_then(|p| p.client.as_ref())
             .map(|c| c.name.clone()),
+        cancel_href: paths::ACCOUNT.to_owned(),
     };
     Ok((jar, ui::render(page)).into_response())
 }
@@ -139,6 +140,7 @@ async fn finish(state: &AppState, jar: CookieJar, plan: LogoutPlan) -> Result<Re
         None => ui::render(SignedOutPage {
             theme: theme(state),
             continue_href: None,
+            sign_in_href: cookies::restart_in(&jar).unwrap_or_else(|| paths::ACCOUNT.to_owned()),
         }),
     };
     Ok((jar, response).into_response())

@@ -4,5 +4,6 @@
 pub mod account;
 pub mod authorize;
 pub mod device;
+pub mod home;
 pub mod logout;
 pub mod signin;

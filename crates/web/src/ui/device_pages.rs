@@ -21,6 +21,9 @@ pub struct DeviceCodePage {
     /// error.
     pub user_code: String,
     pub error: Option<FieldError>,
+    /// Who is signed in, with "Not you? Sign out" (`sign_out_href`).
+    pub account_email: String,
+    pub sign_out_href: String,
 }
 
 /// Names the app that asked and what it will get; Allow or Deny.
@@ -39,6 +42,9 @@ pub struct DeviceConfirmPage {
     pub scopes: Vec<ScopeView>,
     /// When the code stops working, e.g. "14:32 UTC (in 10 minutes)".
     pub expires_text: String,
+    /// Who is signed in: the account the device will use.
+    pub account_email: String,
+    pub sign_out_href: String,
 }
 
 /// After Allow or Deny: the person can go back to the device.

@@ -7,10 +7,12 @@
 
 pub mod assets;
 pub mod device_pages;
+pub mod home_pages;
 pub mod mfa_pages;
 pub mod pages;
 pub mod pat_pages;
 pub mod signin;
+pub mod times;
 
 use askama::Template;
 use axum::response::{IntoResponse, Response};
@@ -25,7 +27,8 @@ pub use mfa_pages::{
     TrustDevicePage,
 };
 pub use pages::{
-    ConsentPage, ErrorPage, LogoutPage, SignInEmailPage, SignInPasswordPage, SignedOutPage,
+    ConsentPage, ErrorPage, LogoutPage, PageLink, SignInEmailPage, SignInPasswordPage,
+    SignedOutPage,
 };
 
 /// What the operator can brand. More (logo, colours) comes later as stylesheet variables,
@@ -98,6 +101,15 @@ pub fn describe_scope(scope: &str) -> ScopeView {
         _ => "Use a part of your account it asked for",
     };
     ScopeView::new(scope, description)
+}
+
+/// A code split for display into its groups, each keeping the separator that ends it
+/// ("ABCD-", "EFGH-", "IJKL"; "ABCD ", "EFGH"), so the groups joined are the code as it was.
+/// The page keeps each group on one line and breaks only between them.
+pub fn code_groups(code: &str) -> Vec<&str> {
+    code.split_inclusive(['-', ' '])
+        .filter(|group| !group.is_empty())
+        .collect()
 }
 
 /// 400 for a page that shows a form error, 200 otherwise.

@@ -25,6 +25,8 @@ pub struct SignInEmailPage {
     /// Prefill, e.g. the `login_hint` or what the person typed before an error.
     pub email: String,
     pub error: Option<FieldError>,
+    /// The app the person signs in to ("to continue to Example App"), when an app asked.
+    pub client_name: Option<String>,
 }
 
 /// Second step of sign-in: the password for an email we already know.
@@ -54,6 +56,10 @@ pub struct ConsentPage {
     pub client_name: String,
     /// What the app asks for, described for people.
     pub scopes: Vec<ScopeView>,
+    /// Who is signed in: the page says whose account the app gets.
+    pub account_email: String,
+    /// "Not you? Sign out".
+    pub sign_out_href: String,
 }
 
 /// A dead end explained in plain words. Used where we must not redirect, e.g. an authorization
@@ -66,6 +72,24 @@ pub struct ErrorPage {
     pub title: String,
     /// What happened and what the person can do about it.
     pub message: String,
+    /// The way on, shown as the page's button ("Start again").
+    pub next: Option<PageLink>,
+}
+
+/// A link a page offers as its way on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageLink {
+    pub href: String,
+    pub text: String,
+}
+
+impl PageLink {
+    pub fn new(href: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            href: href.into(),
+            text: text.into(),
+        }
+    }
 }
 
 /// Asks the person to confirm signing out (RP-initiated logout without proof of who asked).
@@ -78,6 +102,8 @@ pub struct LogoutPage {
     pub hidden: Vec<(String, String)>,
     /// The app that asked, when we know it.
     pub client_name: Option<String>,
+    /// Where Cancel goes: the account page (only a signed-in browser sees this page).
+    pub cancel_href: String,
 }
 
 /// Confirms the person is signed out; links on only to a safe, already-validated address.
@@ -87,6 +113,9 @@ pub struct SignedOutPage {
     pub theme: Theme,
     /// A registered post-logout address, already checked by the caller.
     pub continue_href: Option<String>,
+    /// "Sign in again": the app request this browser came from, if it is still known, else
+    /// the account page.
+    pub sign_in_href: String,
 }
 
 /// The error message for `field`, if the page's error is about it.
@@ -199,7 +228,14 @@ impl ErrorPage {
             theme,
             title: title.into(),
             message: message.into(),
+            next: None,
         }
+    }
+
+    /// The way on, if its address is safe to link to.
+    pub fn next_link(&self) -> Option<(&str, &str)> {
+        let next = self.next.as_ref()?;
+        Some((safe_href(&next.href)?, next.text.as_str()))
     }
 
     /// Renders with the caller's status; an error page has no sensible default status, so it
@@ -215,6 +251,7 @@ impl LogoutPage {
             theme,
             action: action.into(),
             csrf: csrf.into(),
+            cancel_href: crate::kit::paths::ACCOUNT.to_owned(),
             ..Self::default()
         }
     }
@@ -237,11 +274,16 @@ impl SignedOutPage {
         Self {
             theme,
             continue_href,
+            sign_in_href: crate::kit::paths::ACCOUNT.to_owned(),
         }
     }
 
     pub fn continue_link(&self) -> Option<&str> {
         self.continue_href.as_deref().and_then(safe_href)
+    }
+
+    pub fn sign_in_link(&self) -> &str {
+        safe_href(&self.sign_in_href).unwrap_or(crate::kit::paths::ACCOUNT)
     }
 }
 

@@ -2,11 +2,10 @@
 //! shows a new token once. People see "token", "scope" and "expires".
 
 use askama::Template;
-use lanyard_core::Timestamp;
 use lanyard_core::model::Pat;
-use lanyard_mfa::when;
 
 use super::mfa_pages::error_for;
+use super::times::Times;
 use super::{FieldError, Theme};
 
 /// One row of the list.
@@ -23,19 +22,19 @@ pub struct PatView {
 }
 
 impl PatView {
-    pub fn of(pat: &Pat, now: Timestamp) -> Self {
+    pub fn of(pat: &Pat, times: &Times) -> Self {
         Self {
             name: pat.name.clone(),
             display: pat.display.clone(),
             scopes: pat.scopes.join(", "),
-            created_text: when::date(pat.created_at),
+            created_text: times.date(pat.created_at),
             last_used_text: pat
                 .last_used_at
-                .map_or_else(|| "never".to_owned(), when::date_time),
+                .map_or_else(|| "never".to_owned(), |at| times.date_time(at)),
             expires_text: pat
                 .expires_at
-                .map_or_else(|| "never".to_owned(), when::date),
-            expired: !pat.is_live(now),
+                .map_or_else(|| "never".to_owned(), |at| times.date(at)),
+            expired: !pat.is_live(times.now()),
             revoke_action: format!("/account/pats/{}/revoke", pat.id),
         }
     }

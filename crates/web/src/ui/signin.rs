@@ -5,7 +5,6 @@
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use lanyard_core::Timestamp;
-use lanyard_mfa::when;
 use lanyard_signin::{
     BackupShown, CodeKind, CodeQuestion, Done, FlowId, Next, Notice, Problem, Wait,
 };
@@ -14,6 +13,9 @@ use crate::error::WebError;
 use crate::kit::{self, cookies, csrf_token, no_store, paths, theme};
 use crate::state::AppState;
 use crate::ui::mfa_pages::{BackupCodePage, ChallengePage, TotpSetupPage, TrustDevicePage};
+// Sign-in pages show UTC: until sign-in is complete they must not reveal the account's
+// settings (`ui::times`).
+use crate::ui::times::utc as when;
 use crate::ui::{self, FieldError, SignInEmailPage, SignInPasswordPage};
 
 /// Whether the step came from a form post (a question without a problem is then a 303 to
@@ -25,6 +27,18 @@ pub enum After {
 }
 
 pub fn respond(state: &AppState, jar: CookieJar, next: Next, after: After) -> Response {
+    respond_naming(state, jar, next, after, None)
+}
+
+/// [`respond`], naming on the email page the app the person signs in to (`app`: its
+/// registered name).
+pub fn respond_naming(
+    state: &AppState,
+    jar: CookieJar,
+    next: Next,
+    after: After,
+    app: Option<String>,
+) -> Response {
     match next {
         Next::AskEmail {
             flow,
@@ -34,7 +48,7 @@ pub fn respond(state: &AppState, jar: CookieJar, next: Next, after: After) -> Re
             if after == After::Post && problem.is_none() {
                 return (jar, kit::to_flow_page(paths::LOGIN, &flow)).into_response();
             }
-            email_page(state, jar, &flow, &email, problem)
+            email_page(state, jar, (&flow, app), &email, problem)
         }
         Next::AskPassword {
             flow,
@@ -170,7 +184,7 @@ pub fn hidden_flow(flow: &FlowId) -> Vec<(String, String)> {
 fn email_page(
     state: &AppState,
     jar: CookieJar,
-    flow: &FlowId,
+    (flow, client_name): (&FlowId, Option<String>),
     email: &str,
     problem: Option<Problem>,
 ) -> Response {
@@ -187,6 +201,7 @@ fn email_page(
         hidden: hidden_flow(flow),
         email: email.to_owned(),
         error,
+        client_name,
     };
     (jar, ui::render_with_status(status, page)).into_response()
 }

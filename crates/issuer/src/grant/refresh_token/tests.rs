@@ -98,6 +98,14 @@ impl RefreshRepo for Scripted {
 
 #[async_trait]
 impl AccountRepo for Scripted {
+    async fn update_time_zone(
+        &self,
+        _: AccountId,
+        _: Option<&str>,
+        _: Timestamp,
+    ) -> Result<(), StoreError> {
+        Err(unused())
+    }
     async fn insert_account(&self, _: NewAccount, _: Timestamp) -> Result<Account, StoreError> {
         Err(unused())
     }
@@ -221,6 +229,7 @@ pub(crate) fn harness(grace_secs: i64) -> Harness {
         name: "A".to_owned(),
         password_hash: None,
         status: AccountStatus::Active,
+        time_zone: None,
         created_at: NOW,
         updated_at: NOW,
     };

@@ -5,6 +5,7 @@
 //! callers with the same rules.
 
 pub mod pats;
+mod profile;
 mod reconfirm;
 mod totp;
 
@@ -17,7 +18,6 @@ use axum_extra::extract::CookieJar;
 use lanyard_core::Secret;
 use lanyard_core::model::{DeviceId, MfaMethod};
 use lanyard_identity::IdentityError;
-use lanyard_mfa::when;
 use lanyard_signin::{MAX_PASSWORD_LEN, Session};
 
 use crate::error::WebError;
@@ -25,14 +25,16 @@ use crate::kit::extract::{
     CsrfForm, Fresh, FreshForm, SignedIn, SignedInForm, ToPassword, ToSecurity,
 };
 use crate::kit::guard::{fresh, signed_in};
-use crate::kit::{Query, cookies, csrf_token, no_store, paths, see_other, theme, to_security};
+use crate::kit::{Query, cookies, csrf_token, no_store, paths, theme, times_for, to_security};
 use crate::state::AppState;
 use crate::ui::mfa_pages::{BackupCodePage, DeviceView, PasswordChangePage, SecurityPage};
+use crate::ui::times::Times;
 use crate::ui::{self, FieldError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(paths::ACCOUNT, get(account_get))
+        .route(paths::ACCOUNT, get(profile::account_get))
+        .route(paths::ACCOUNT_TIME_ZONE, post(profile::time_zone_post))
         .route(paths::ACCOUNT_SECURITY, get(security_get))
         .route(
             paths::ACCOUNT_RECONFIRM,
@@ -61,10 +63,6 @@ pub fn routes() -> Router<AppState> {
             paths::ACCOUNT_END_OTHER_SESSIONS,
             post(end_other_sessions_post),
         )
-}
-
-async fn account_get() -> Response {
-    see_other(paths::ACCOUNT_SECURITY)
 }
 
 fn notice(done: Option<&str>) -> Option<String> {
@@ -104,6 +102,7 @@ async fn security_page(
 ) -> Result<Response, WebError> {
     let account_id = session.auth.account_id;
     let account = state.accounts.get(account_id).await?;
+    let times = Times::for_account(&account, state.clock.now());
     let mfa = state.mfa.state(account_id).await?;
     let backup = state.mfa.backup_code_info(account_id).await?;
     let devices = state
@@ -113,8 +112,8 @@ async fn security_page(
         .into_iter()
         .map(|d| DeviceView {
             label: d.label,
-            trusted_until_text: when::date(d.expires_at),
-            last_used_text: when::date_time(d.last_used_at),
+            trusted_until_text: times.date(d.expires_at),
+            last_used_text: times.date_time(d.last_used_at),
             revoke_action: paths::ACCOUNT_DEVICE_REVOKE.replace("{id}", &d.id.to_string()),
         })
         .collect();
@@ -126,7 +125,7 @@ async fn security_page(
         uses_authenticator: mfa.method == MfaMethod::Totp,
         setup_href: paths::ACCOUNT_TOTP_SETUP.to_owned(),
         turn_off_action: paths::ACCOUNT_TOTP_TURN_OFF.to_owned(),
-        backup_generated_text: backup.map(|b| when::date_time(b.created_at)),
+        backup_generated_text: backup.map(|b| times.date_time(b.created_at)),
         backup_action: paths::ACCOUNT_BACKUP_REGENERATE.to_owned(),
         devices,
         revoke_all_action: paths::ACCOUNT_DEVICES_REVOKE_ALL.to_owned(),
@@ -162,6 +161,7 @@ async fn regenerated_page(
         .mfa
         .issue_backup_code(session.auth.account_id, origin)
         .await?;
+    let times = times_for(state, session).await?;
     let (jar, csrf) = csrf_token(state, jar);
     let status = ui::status_for(error.as_ref());
     let page = BackupCodePage {
@@ -170,7 +170,7 @@ async fn regenerated_page(
         csrf,
         hidden: Vec::new(),
         code,
-        generated_text: when::date_time(state.clock.now()),
+        generated_text: times.date_time(times.now()),
         first_time: false,
         replaced_used: false,
         error,

@@ -24,10 +24,11 @@ use crate::kit::guard::{fresh, signed_in};
 use crate::kit::params::{Form, Params, Query};
 use crate::kit::{
     Caller, RequestOrigin, check_api_csrf, check_csrf, csrf_token, no_store, paths, see_other,
-    theme,
+    theme, times_for,
 };
 use crate::state::AppState;
 use crate::ui::pat_pages::{PatCreatedPage, PatView, PatsPage, ScopeChoice};
+use crate::ui::times::Times;
 use crate::ui::{self, FieldError};
 
 const PAT: &str = "/account/pats/{id}";
@@ -134,19 +135,26 @@ async fn pats_get(
         Some("revoked") => Some("The token is revoked. Tools using it can no longer sign in."),
         _ => None,
     };
-    pats_page(&state, jar, &pats, notice, None, &Params::default())
+    let times = times_for(&state, &session).await?;
+    pats_page(
+        &state,
+        jar,
+        (&pats, &times),
+        notice,
+        None,
+        &Params::default(),
+    )
 }
 
 fn pats_page(
     state: &AppState,
     jar: CookieJar,
-    pats: &[Pat],
+    (pats, times): (&[Pat], &Times),
     notice: Option<&str>,
     error: Option<FieldError>,
     form: &Params,
 ) -> Result<Response, WebError> {
     let (jar, csrf) = csrf_token(state, jar);
-    let now = state.clock.now();
     let settings = state.pats.settings();
     let mut scopes: Vec<ScopeChoice> = Vec::new();
     for resource in &state.pats.resources().0 {
@@ -169,7 +177,7 @@ fn pats_page(
         action: paths::ACCOUNT_PATS.to_owned(),
         csrf,
         hidden: Vec::new(),
-        pats: pats.iter().map(|p| PatView::of(p, now)).collect(),
+        pats: pats.iter().map(|p| PatView::of(p, times)).collect(),
         scopes,
         name: form.get("name").unwrap_or("").to_owned(),
         lifetimes: lifetimes(settings.default_lifetime_days, settings.max_lifetime_days),
@@ -269,7 +277,8 @@ async fn form_error(
         .list(session.auth.account_id)
         .await
         .map_err(identity_error)?;
-    pats_page(state, jar, &pats, None, Some(error), form)
+    let times = times_for(state, session).await?;
+    pats_page(state, jar, (&pats, &times), None, Some(error), form)
 }
 
 /// Where the page shows a refusal, in the page's words. The form has no audience or site

@@ -7,13 +7,13 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
-use lanyard_signin::{CodeKind, Next};
+use lanyard_signin::{CodeKind, FlowId, Next};
 
 use crate::error::WebError;
 use crate::kit::extract::{FlowForm, FlowPage};
 use crate::kit::paths;
 use crate::state::AppState;
-use crate::ui::signin::{After, respond};
+use crate::ui::signin::{After, respond, respond_naming};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -28,12 +28,27 @@ pub fn routes() -> Router<AppState> {
 
 async fn email_get(State(state): State<AppState>, p: FlowPage) -> Result<Response, WebError> {
     let next = state.signin.email_question(&p.flow).await?;
-    Ok(respond(&state, p.page.jar, next, After::Get))
+    let app = app_name(&state, &p.flow).await;
+    Ok(respond_naming(&state, p.page.jar, next, After::Get, app))
 }
 
 async fn email_post(State(state): State<AppState>, f: FlowForm) -> Result<Response, WebError> {
     let next = state.signin.submit_email(&f.flow, f.field("email")).await?;
-    Ok(respond(&state, f.page.jar, next, After::Post))
+    let app = app_name(&state, &f.flow).await;
+    Ok(respond_naming(&state, f.page.jar, next, After::Post, app))
+}
+
+/// The registered name of the app a flow signs in to; `None` for an account-page sign-in.
+/// A failed lookup only leaves the name out: the step itself reports real failures.
+async fn app_name(state: &AppState, flow: &FlowId) -> Option<String> {
+    let request = state.signin.flows().get(flow).await.ok()?.request?;
+    let client = state
+        .issuer
+        .clients()
+        .find(&request.client_id)
+        .await
+        .ok()??;
+    Some(client.name.clone())
 }
 
 async fn password_get(State(state): State<AppState>, p: FlowPage) -> Result<Response, WebError> {

@@ -20,6 +20,8 @@ fn code_page() -> DeviceCodePage {
         hidden: vec![],
         user_code: "BCDF-GHJK".into(),
         error: None,
+        account_email: "ada@example.com".into(),
+        sign_out_href: "/logout".into(),
     }
 }
 
@@ -33,6 +35,8 @@ fn confirm_page() -> DeviceConfirmPage {
         user_code: "BCDF-GHJK".into(),
         scopes: vec![ScopeView::new("email", "See your email address")],
         expires_text: "14:32 UTC (in 10 minutes)".into(),
+        account_email: "ada@example.com".into(),
+        sign_out_href: "/logout".into(),
     }
 }
 
@@ -155,7 +159,7 @@ fn a_code_error_is_summarised_and_shown_by_the_field() {
 fn the_confirmation_names_the_app_the_code_and_what_it_gets() {
     let html = confirm_page().render().unwrap();
     assert!(html.contains("<h1>Connect Living Room TV to your Acme Sign-in account?</h1>"));
-    assert!(html.contains("<code>BCDF-GHJK</code>"));
+    assert!(html.contains("<code><span class=\"code-group\">BCDF-</span><wbr><span class=\"code-group\">GHJK</span></code>"));
     assert!(html.contains("<li>See your email address</li>"));
     assert!(html.contains("until 14:32 UTC (in 10 minutes)"));
     assert!(html.contains("<input type=\"hidden\" name=\"confirm\" value=\"c-123\">"));

@@ -585,7 +585,7 @@ fn challenge_step_up_notice_and_resend_time() {
 fn backup_page_shows_the_code_once_with_a_download_and_an_acknowledgement() {
     let html = backup_page().render().unwrap();
     assert!(html.contains("<h1>Save your backup code</h1>"));
-    assert!(html.contains("<p class=\"secret-block\"><code>ABCD-EFGH-JKLM-NPQR</code></p>"));
+    assert!(html.contains("<p class=\"secret-block\"><code><span class=\"code-group\">ABCD-</span><wbr><span class=\"code-group\">EFGH-</span><wbr><span class=\"code-group\">JKLM-</span><wbr><span class=\"code-group\">NPQR</span></code></p>"));
     assert!(html.contains("Last generated 22 November 2026 at 14:32 UTC"));
 
     let checkbox = input_with_id(&html, "saved");
@@ -771,7 +771,7 @@ fn totp_setup_shows_the_qr_code_and_the_key() {
         attr(open, "aria-label"),
         Some("QR code for your authenticator app")
     );
-    assert!(html.contains("<code class=\"secret-block\">JBSW Y3DP EHPK 3PXP</code>"));
+    assert!(html.contains("<code class=\"secret-block\"><span class=\"code-group\">JBSW </span><wbr><span class=\"code-group\">Y3DP </span><wbr><span class=\"code-group\">EHPK </span><wbr><span class=\"code-group\">3PXP</span></code>"));
     let steps = element(&html, "<ol class=\"steps\">", "</ol>");
     assert_eq!(tags(steps, "li").len(), 3);
     assert!(steps.contains(SVG));

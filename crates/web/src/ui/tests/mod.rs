@@ -13,6 +13,7 @@ use axum::body::to_bytes;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::home_pages::AccountPage;
 use super::*;
 
 const CSRF: &str = "tok3n-for-tests";
@@ -89,7 +90,73 @@ fn all_pages() -> Vec<(&'static str, String)> {
         ("error", error_page().render().unwrap()),
         ("logout", logout_page().render().unwrap()),
         ("signed out", signed_out_page().render().unwrap()),
+        ("home", home_page().render().unwrap()),
+        ("account", account_page().render().unwrap()),
+        (
+            "account with error",
+            AccountPage {
+                selected: String::new(),
+                error: Some(FieldError::new(
+                    "time_zone",
+                    "Choose a time zone from the list",
+                )),
+                ..account_page()
+            }
+            .render()
+            .unwrap(),
+        ),
     ]
+}
+
+fn home_page() -> crate::ui::home_pages::HomePage {
+    crate::ui::home_pages::HomePage {
+        theme: theme(),
+        signed_in_as: Some("ada@example.com".into()),
+        discovery_href: "/.well-known/openid-configuration".into(),
+        issuer: "https://id.example.com".into(),
+    }
+}
+
+fn account_page() -> AccountPage {
+    AccountPage {
+        theme: theme(),
+        csrf: CSRF.into(),
+        email: "ada@example.com".into(),
+        notice: None,
+        action: "/account/time-zone".into(),
+        zone: "Europe/Paris".into(),
+        selected: "Europe/Paris".into(),
+        now_text: "15:32 CET".into(),
+        zones: vec!["UTC".into(), "Europe/Paris".into(), "Asia/Tokyo".into()],
+        error: None,
+    }
+}
+
+#[test]
+fn account_page_selects_the_zone_and_asks_again_after_a_refusal() {
+    let html = account_page().render().unwrap();
+    assert!(
+        html.contains("<option value=\"Europe/Paris\" selected>Europe/Paris</option>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<option value=\"UTC\">UTC</option>"),
+        "{html}"
+    );
+    assert!(!html.contains("Choose a time zone</option>"));
+    let refused = AccountPage {
+        selected: String::new(),
+        error: Some(FieldError::new(
+            "time_zone",
+            "Choose a time zone from the list",
+        )),
+        ..account_page()
+    }
+    .render()
+    .unwrap();
+    assert!(refused.contains("<option value=\"\" selected>Choose a time zone</option>"));
+    assert!(!refused.contains(" selected>Europe/Paris"));
+    assert!(refused.contains("aria-invalid=\"true\""));
 }
 
 /// The opening tags named `name` (`input`, `label`, …) in document order.
@@ -177,9 +244,14 @@ fn s45_pages_have_no_script_inline_style_or_third_party_resources() {
                 "{name}: no inline event handlers: {tag}"
             );
         }
-        // The only absolute URL is the signed-out page's link back to the app.
+        // The only absolute URLs are the signed-out page's link back to the app and the
+        // issuer named (as text) on the landing page.
         let external = html.matches("://").count();
-        assert_eq!(external, usize::from(name == "signed out"), "{name}");
+        assert_eq!(
+            external,
+            usize::from(name == "signed out" || name == "home"),
+            "{name}"
+        );
     }
 }
 
@@ -208,8 +280,17 @@ fn visible_inputs_have_labels() {
                 attr(input, "id").unwrap_or_else(|| panic!("{name}: input without id: {input}"));
             assert!(label_targets.contains(&id), "{name}: no label for {id}");
         }
+        for select in tags(&html, "select") {
+            let id = attr(select, "id").unwrap_or_else(|| panic!("{name}: select without id"));
+            assert!(label_targets.contains(&id), "{name}: no label for {id}");
+        }
         for target in label_targets {
-            input_with_id(&html, target);
+            let is_select = tags(&html, "select")
+                .iter()
+                .any(|tag| attr(tag, "id") == Some(target));
+            if !is_select {
+                input_with_id(&html, target);
+            }
         }
     }
 }
@@ -306,6 +387,7 @@ fn hostile_values_are_escaped_on_every_page() {
             csrf: evil.into(),
             error: Some(FieldError::new(evil, evil)),
             email: evil.into(),
+            client_name: Some(evil.into()),
         }
         .render()
         .unwrap(),
@@ -436,7 +518,106 @@ fn signed_out_page_links_on_only_to_safe_addresses() {
             .render()
             .unwrap();
         assert!(!html.contains("Continue"), "{unsafe_href}");
-        assert!(html.contains("You can close this page."));
+        // Never a dead end: signing in again is always offered.
+        assert!(html.contains("<a class=\"button\" href=\"/account\">Sign in again</a>"));
+    }
+    // "Sign in again" goes to the app's request when it is known, and only to a safe one.
+    let back = SignedOutPage {
+        sign_in_href: "/authorize?client_id=a".into(),
+        ..SignedOutPage::new(theme(), None)
+    };
+    assert!(
+        back.render()
+            .unwrap()
+            .contains("href=\"/authorize?client_id=a\">Sign in again")
+    );
+    let evil = SignedOutPage {
+        sign_in_href: "javascript:alert(1)".into(),
+        ..SignedOutPage::new(theme(), None)
+    };
+    let html = evil.render().unwrap();
+    assert!(!html.contains("javascript:"), "{html}");
+    assert!(html.contains("href=\"/account\">Sign in again"));
+}
+
+#[test]
+fn error_pages_offer_their_way_on_and_only_a_safe_one() {
+    let mut page = error_page();
+    page.next = Some(crate::ui::PageLink::new(
+        "/authorize?client_id=a&state=b",
+        "Start again",
+    ));
+    let html = page.render().unwrap();
+    assert!(
+        html.contains(
+            "<a class=\"button\" href=\"/authorize?client_id=a&#38;state=b\">Start again</a>"
+        ),
+        "{html}"
+    );
+    page.next = Some(crate::ui::PageLink::new(
+        "javascript:alert(1)",
+        "Start again",
+    ));
+    assert!(!page.render().unwrap().contains("Start again"));
+    assert!(!error_page().render().unwrap().contains("class=\"button\""));
+}
+
+#[test]
+fn consent_page_names_the_account_with_a_way_out() {
+    let html = ConsentPage {
+        account_email: "ada@example.com".into(),
+        sign_out_href: "/logout".into(),
+        ..consent_page()
+    }
+    .render()
+    .unwrap();
+    assert!(html.contains("Signed in as <strong>ada@example.com</strong> <a href=\"/logout\">Not you? Sign out</a>"), "{html}");
+    // Without an account (never in practice) the line is left out rather than half-filled.
+    assert!(!consent_page().render().unwrap().contains("Signed in as"));
+}
+
+#[test]
+fn the_header_links_home_and_the_email_page_names_the_app() {
+    let html = SignInEmailPage {
+        client_name: Some("Photo Printer".into()),
+        ..SignInEmailPage::new(theme(), "/login", CSRF)
+    }
+    .render()
+    .unwrap();
+    assert!(
+        html.contains("<a class=\"product-link\" href=\"/\">"),
+        "{html}"
+    );
+    assert!(html.contains("to continue to Photo Printer"), "{html}");
+    assert!(
+        !html.contains("organization"),
+        "no promise of what does not exist: {html}"
+    );
+    // The first field is focused, unless an error summary takes the focus.
+    assert!(html.contains(" autofocus"), "{html}");
+    let with_error = SignInEmailPage::new(theme(), "/login", CSRF)
+        .with_error(crate::ui::FieldError::new(
+            "email",
+            "Enter your email address",
+        ))
+        .render()
+        .unwrap();
+    assert_eq!(
+        with_error.matches("autofocus").count(),
+        1,
+        "only the error summary"
+    );
+}
+
+#[test]
+fn codes_split_into_groups_that_join_back_to_the_code() {
+    use crate::ui::code_groups;
+    assert_eq!(code_groups("ABCD-EFGH-IJKL"), ["ABCD-", "EFGH-", "IJKL"]);
+    assert_eq!(code_groups("ABCD EFGH IJ"), ["ABCD ", "EFGH ", "IJ"]);
+    assert_eq!(code_groups("BCDFGHJK"), ["BCDFGHJK"]);
+    assert!(code_groups("").is_empty());
+    for code in ["ABCD-EFGH-IJKL", "ABCD EFGH IJ", "A--B"] {
+        assert_eq!(code_groups(code).concat(), code);
     }
 }
 
