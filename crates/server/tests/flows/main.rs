@@ -25,6 +25,7 @@ mod pages;
 mod pats;
 mod refresh;
 mod refusals;
+mod signin_ux;
 mod restarts;
 mod revocation;
 mod token_exchange;
