@@ -116,6 +116,8 @@ async fn finish(app: &TestApp, browser: &Browser, page: String) -> String {
     }
     if page.contains("name=\"trust\"") {
         (_, at, page) = browser.submit(&page, base, &[("trust", "no")]).await;
+    } else if page.contains("name=\"stay\"") {
+        (_, at, page) = browser.submit(&page, base, &[("stay", "no")]).await;
     }
     assert!(at.starts_with(REDIRECT), "{at}: {page}");
     at

@@ -234,6 +234,8 @@ async fn after_code(
     if page.contains("name=\"trust\"") {
         let answer = if trust { "yes" } else { "no" };
         (_, at, page) = browser.submit(&page, base, &[("trust", answer)]).await;
+    } else if page.contains("name=\"stay\"") {
+        (_, at, page) = browser.submit(&page, base, &[("stay", "no")]).await;
     }
     assert!(
         at.starts_with(REDIRECT),

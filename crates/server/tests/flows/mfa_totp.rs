@@ -77,13 +77,19 @@ impl Reply {
         Some(rest[from..to].to_owned())
     }
 
-    /// A correct code on a sign-in: the session exists and the flow goes on to the app.
+    /// A correct code on a sign-in: the session exists and the flow goes on to the app — or,
+    /// for an app account, the question after the code: "Stay signed in?" (issue 12 item 4).
     fn signed_in(&self) -> bool {
-        self.status == 303
+        let to_app = self.status == 303
             && self
                 .location
                 .as_deref()
-                .is_some_and(|l| l.starts_with("/authorize/continue?flow="))
+                .is_some_and(|l| l.starts_with("/authorize/continue?flow="));
+        to_app || self.offers_stay()
+    }
+
+    fn offers_stay(&self) -> bool {
+        self.status == 200 && self.body.contains("action=\"/login/stay-signed-in\"")
     }
 
     fn is_wrong_code(&self) -> bool {
@@ -287,9 +293,15 @@ async fn challenge(app: &TestApp) -> Challenge {
 /// Follows a successful answer on to the app: the authorization code comes back.
 async fn complete(app: &TestApp, browser: &Browser, reply: &Reply) {
     assert!(reply.signed_in(), "{reply:?}");
-    let (_, at, page) = browser
-        .get(&app.url(reply.location.as_deref().unwrap()), &app.base_url)
-        .await;
+    let (_, at, page) = if reply.offers_stay() {
+        browser
+            .submit(&reply.body, &app.base_url, &[("stay", "no")])
+            .await
+    } else {
+        browser
+            .get(&app.url(reply.location.as_deref().unwrap()), &app.base_url)
+            .await
+    };
     assert!(
         at.starts_with(REDIRECT) && at.contains("code="),
         "{at} {page}"
@@ -1329,13 +1341,16 @@ async fn s31_turning_the_app_on_or_off_revokes_trusted_devices() {
             "turning the app on distrusts every device"
         );
 
-        // With the app on, a sign-in by emailed code may still trust a browser...
+        // With the app on, a sign-in by emailed code is not offered to trust the browser (it
+        // would still be asked for the app's code): "Stay signed in" instead (issue 12 item 4).
         app.clock.advance(60);
         let second = Browser::new();
         sign_in_trusting(&app, &second, Some("totp")).await;
-        assert_eq!(devices(&app, &account).await, 1);
+        assert_eq!(devices(&app, &account).await, 0);
 
-        // ...and turning the app off (this session is fresh) distrusts it.
+        // Turning the app off (this session is fresh) moves the epoch: any device is
+        // distrusted.
+        let epoch = mfa_state(&app, &account).await.credential_epoch;
         let security = get(&second, &app, "/account/security").await;
         let reply = post(
             &second,
@@ -1350,12 +1365,12 @@ async fn s31_turning_the_app_on_or_off_revokes_trusted_devices() {
             "{reply:?}"
         );
         assert_eq!(
-            devices(&app, &account).await,
-            0,
+            mfa_state(&app, &account).await.credential_epoch,
+            epoch + 1,
             "turning the app off distrusts every device"
         );
 
-        // The browser that was trusted is asked for a code again.
+        // The browser is asked for a code again.
         let before = app.mail.messages_to(EMAIL).len();
         let reply = password(&app, &second).await;
         assert_eq!(reply.status, 303, "{reply:?}");
@@ -1376,7 +1391,8 @@ async fn s31_turning_the_app_on_or_off_revokes_trusted_devices() {
     .await;
 }
 
-/// A sign-in with an emailed code that answers "trust this device". `asked`: the question
+/// A sign-in with an emailed code that answers "trust this device" — or, for an app account,
+/// which is offered "Stay signed in" instead, "Don't stay signed in". `asked`: the question
 /// the code page starts with (`Some("totp")` switches to "Get code by email" first).
 async fn sign_in_trusting(app: &TestApp, browser: &Browser, asked: Option<&str>) {
     let base = &app.base_url;
@@ -1405,7 +1421,13 @@ async fn sign_in_trusting(app: &TestApp, browser: &Browser, asked: Option<&str>)
     if page.contains("name=\"saved\"") {
         (_, _, page) = browser.submit(&page, base, &[("saved", "yes")]).await;
     }
-    assert!(page.contains("name=\"trust\""), "{page}");
-    let (_, at, _) = browser.submit(&page, base, &[("trust", "yes")]).await;
+    let answer = if asked.is_some() {
+        assert!(!page.contains("name=\"trust\""), "{page}");
+        ("stay", "no")
+    } else {
+        ("trust", "yes")
+    };
+    assert!(page.contains(&format!("name=\"{}\"", answer.0)), "{page}");
+    let (_, at, _) = browser.submit(&page, base, &[answer]).await;
     assert!(at.starts_with(REDIRECT), "{at}");
 }

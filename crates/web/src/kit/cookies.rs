@@ -25,16 +25,16 @@ pub fn set_session(
     id: String,
     lasts_until: Option<Timestamp>,
 ) -> CookieJar {
-    let mut cookie = Cookie::build((SESSION_COOKIE, id))
+    let mut builder = Cookie::build((SESSION_COOKIE, id))
         .http_only(true)
         .secure(state.settings.secure_cookies)
         .same_site(SameSite::Lax)
         .path("/");
     if let Some(until) = lasts_until {
         let max_age = (until.seconds() - state.clock.now().seconds()).max(0);
-        cookie = cookie.max_age(cookie::time::Duration::seconds(max_age));
+        builder = builder.max_age(cookie::time::Duration::seconds(max_age));
     }
-    jar.add(cookie.build())
+    jar.add(builder.build())
 }
 
 pub fn remove_session(jar: CookieJar) -> CookieJar {
