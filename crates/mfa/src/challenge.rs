@@ -443,8 +443,14 @@ impl MfaService {
         {
             let at = state.last_failure_at.unwrap_or_else(|| self.clock.now());
             let lock = self.lock_after(account, state.failures, at);
-            self.notify_lock(account, &record.email, LockCause::Codes, state.failures, lock)
-                .await;
+            self.notify_lock(
+                account,
+                &record.email,
+                LockCause::Codes,
+                state.failures,
+                lock,
+            )
+            .await;
         }
         if tries >= max {
             if let Err(e) = self.ephemeral.delete(&self.challenge_key(id)).await {

@@ -30,10 +30,9 @@ pub enum WayBackIn {
 impl WayBackIn {
     fn text(self) -> String {
         match self {
-            WayBackIn::WaitUntil(at) => format!(
-                "Wait until {}, then sign in as usual.",
-                when::date_time(at)
-            ),
+            WayBackIn::WaitUntil(at) => {
+                format!("Wait until {}, then sign in as usual.", when::date_time(at))
+            }
             WayBackIn::AskAdministrator => {
                 "Ask your administrator to unlock your account.".to_owned()
             }
@@ -59,7 +58,13 @@ pub fn ways_back_in(lock: Lock, trusted_device_works: bool) -> Vec<WayBackIn> {
 }
 
 /// The lock mail's subject and text.
-pub fn lock_mail(cause: LockCause, failures: u32, lock: Lock, now: Timestamp, ways: &[WayBackIn]) -> (String, String) {
+pub fn lock_mail(
+    cause: LockCause,
+    failures: u32,
+    lock: Lock,
+    now: Timestamp,
+    ways: &[WayBackIn],
+) -> (String, String) {
     let (subject, what) = match cause {
         LockCause::Passwords => (
             "Too many wrong passwords",
@@ -96,8 +101,7 @@ pub fn lock_mail(cause: LockCause, failures: u32, lock: Lock, now: Timestamp, wa
              change it on your security page."
         }
         LockCause::Passwords => {
-            "\nIf this was not you, someone may be guessing your password. They did not sign \
-             in."
+            "\nIf this was not you, someone may be trying to guess your password."
         }
     };
     text.push_str(advice);
@@ -206,12 +210,24 @@ mod tests {
         let ways = ways_back_in(lock, true);
         let (subject, text) = lock_mail(LockCause::Passwords, 5, lock, now, &ways);
         assert_eq!(subject, "Too many wrong passwords");
-        assert!(text.contains("wrong password was entered for your account 5 times"), "{text}");
-        assert!(text.contains("until 21 December 2026 at 14:33 UTC (for 1 minute)"), "{text}");
-        assert!(text.contains("- Wait until 21 December 2026 at 14:33 UTC"), "{text}");
-        assert!(text.contains("- Sign in on a device you chose to trust before"), "{text}");
+        assert!(
+            text.contains("wrong password was entered for your account 5 times"),
+            "{text}"
+        );
+        assert!(
+            text.contains("until 21 December 2026 at 14:33 UTC (for 1 minute)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("- Wait until 21 December 2026 at 14:33 UTC"),
+            "{text}"
+        );
+        assert!(
+            text.contains("- Sign in on a device you chose to trust before"),
+            "{text}"
+        );
         assert!(!text.to_lowercase().contains("reset"), "{text}");
-        assert!(!text.contains("code"), "{text}");
+        assert!(!text.contains("sign-in code was entered"), "{text}");
     }
 
     #[test]
@@ -221,7 +237,10 @@ mod tests {
         let (subject, text) = lock_mail(LockCause::Codes, 100, Lock::Hard, now, &ways);
         assert_eq!(subject, "Too many wrong sign-in codes");
         assert!(text.contains("100 times"), "{text}");
-        assert!(text.contains("- Ask your administrator to unlock your account."), "{text}");
+        assert!(
+            text.contains("- Ask your administrator to unlock your account."),
+            "{text}"
+        );
         assert!(!text.contains("trust"), "{text}");
         assert!(text.contains("someone knows your password"), "{text}");
     }

@@ -29,7 +29,8 @@ use lanyard_store::{MemoryStore, SqlStore};
 const START: Timestamp = Timestamp(1_700_000_010);
 const PRODUCT: &str = "Lanyard";
 const CODE_SUBJECT: &str = "Your Lanyard sign-in code";
-const LOCK_SUBJECT: &str = "Lanyard: Too many wrong sign-in codes";
+/// Both lock mails: "... sign-in codes" and "... passwords".
+const LOCK_SUBJECT: &str = "Lanyard: Too many wrong ";
 const DAY: i64 = 24 * 3600;
 const KEK_BYTES: [u8; 32] = [9u8; 32];
 
@@ -145,7 +146,7 @@ impl Harness {
     fn lock_notices(&self, email: &str) -> Vec<OutgoingMail> {
         self.mails_to(email)
             .into_iter()
-            .filter(|m| m.subject == LOCK_SUBJECT)
+            .filter(|m| m.subject.starts_with(LOCK_SUBJECT))
             .collect()
     }
 
@@ -500,7 +501,10 @@ async fn thirty_sends_per_hour_per_address() {
         .begin(&new_id(), &last, Purpose::SignIn, None, &ip)
         .await
         .unwrap();
-    assert!(view.sends_blocked_until.is_some_and(|at| at <= h.now().plus_secs(3600)));
+    assert!(
+        view.sends_blocked_until
+            .is_some_and(|at| at <= h.now().plus_secs(3600))
+    );
     assert!(h.code_mails("last@example.com").is_empty());
     // The same account from another address is fine.
     h.mfa
@@ -895,8 +899,16 @@ async fn backoff_starts_at_five_doubles_every_five_and_is_capped() {
             let notices = h.lock_notices("ann@example.com");
             assert_eq!(notices.len(), 1);
             assert!(notices[0].text.contains("wrong sign-in code was entered"));
-            assert!(notices[0].text.contains("paused until"), "{}", notices[0].text);
-            assert!(notices[0].text.contains("(for 1 minute)"), "{}", notices[0].text);
+            assert!(
+                notices[0].text.contains("paused until"),
+                "{}",
+                notices[0].text
+            );
+            assert!(
+                notices[0].text.contains("(for 1 minute)"),
+                "{}",
+                notices[0].text
+            );
         }
     }
     // Mail only when the wait starts, not at every step.
@@ -1786,6 +1798,10 @@ async fn wrong_passwords_feed_the_account_count_but_not_while_locked() {
         h.lock_notices(&ann.email).len(),
         1,
         "a wait started by wrong passwords is mailed too"
+    );
+    assert_eq!(
+        h.lock_notices(&ann.email)[0].subject,
+        "Lanyard: Too many wrong passwords"
     );
     h.clock.advance(30);
     for _ in 0..3 {

@@ -12,6 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use lanyard_core::model::{Account, Membership, OrgId, OrgRole, Organization, Resources};
 use lanyard_core::ports::{EphemeralStore, Invalidations, OrgRepo};
+use lanyard_core::Clock as _;
 use lanyard_core::{
     Auditor, MailError, Mailer, ManualClock, Origin, OsRng, OutgoingMail, Secret, StoreError,
     Timestamp,
@@ -798,7 +799,10 @@ async fn s46_a_session_of_an_account_disabled_elsewhere_is_no_session() {
 fn base32_decode(text: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let (mut bits, mut value, mut out) = (0u32, 0u32, Vec::new());
-    for c in text.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
+    for c in text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+    {
         let v = ALPHABET.iter().position(|a| *a == c).expect("base32") as u32;
         value = (value << 5) | v;
         bits += 5;
@@ -825,9 +829,15 @@ impl Harness {
             panic!("{next:?}")
         };
         let backup = code.expose().to_owned();
-        self.signin.acknowledge_backup_code(&id, true, b).await.unwrap();
+        self.signin
+            .acknowledge_backup_code(&id, true, b)
+            .await
+            .unwrap();
         let next = self.signin.answer_trust(&id, false, b).await.unwrap();
-        assert!(matches!(next, Next::Done(Done::SignedIn { .. })), "{next:?}");
+        assert!(
+            matches!(next, Next::Done(Done::SignedIn { .. })),
+            "{next:?}"
+        );
         backup
     }
 
@@ -903,8 +913,15 @@ async fn item2_the_send_limit_leaves_the_sign_in_open_for_the_backup_code() {
         panic!("{next:?}")
     };
     assert_eq!(why, BackupShown::ReplacesUsed);
-    let next = h.signin.acknowledge_backup_code(&id, true, &b).await.unwrap();
-    assert!(matches!(next, Next::Done(Done::SignedIn { .. })), "{next:?}");
+    let next = h
+        .signin
+        .acknowledge_backup_code(&id, true, &b)
+        .await
+        .unwrap();
+    assert!(
+        matches!(next, Next::Done(Done::SignedIn { .. })),
+        "{next:?}"
+    );
     // At the stated time a code can be sent again, in this or a new sign-in.
     h.clock.set(START.plus_secs(3600));
     let id = h.at_password().await;
@@ -929,7 +946,10 @@ async fn item4_an_app_account_is_offered_to_stay_signed_in_and_the_session_skips
         panic!("{next:?}")
     };
     let asked_at = h.clock.now().minus_secs(30);
-    assert_eq!(until, asked_at.plus_secs(SessionSettings::default().max_secs));
+    assert_eq!(
+        until,
+        asked_at.plus_secs(SessionSettings::default().max_secs)
+    );
     // The other question's answer is not taken for this one.
     assert!(matches!(
         h.signin.answer_trust(&id, true, &b).await,
@@ -963,8 +983,11 @@ async fn item4_an_app_account_is_offered_to_stay_signed_in_and_the_session_skips
 
     // "Don't stay signed in": the ordinary idle limit.
     let (id, _) = h.app_sign_in(&secret, &b).await;
-    let Next::Done(Done::SignedIn { session, .. }) =
-        h.signin.answer_stay_signed_in(&id, false, &b).await.unwrap()
+    let Next::Done(Done::SignedIn { session, .. }) = h
+        .signin
+        .answer_stay_signed_in(&id, false, &b)
+        .await
+        .unwrap()
     else {
         panic!("signed in")
     };
@@ -993,7 +1016,12 @@ async fn item4_an_email_code_account_is_offered_trust_and_never_asked_to_stay() 
         Err(SignInError::FlowGone)
     ));
     let next = h.signin.answer_trust(&id, true, &b).await.unwrap();
-    let Next::Done(Done::SignedIn { session, trusted_device, .. }) = next else {
+    let Next::Done(Done::SignedIn {
+        session,
+        trusted_device,
+        ..
+    }) = next
+    else {
         panic!("{next:?}")
     };
     assert!(trusted_device.is_some());

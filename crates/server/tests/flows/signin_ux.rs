@@ -35,7 +35,10 @@ async fn setup(app: &TestApp) {
 }
 
 fn between<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
-    let start = text.find(open).unwrap_or_else(|| panic!("{open} in {text}")) + open.len();
+    let start = text
+        .find(open)
+        .unwrap_or_else(|| panic!("{open} in {text}"))
+        + open.len();
     let end = text[start..].find(close).unwrap() + start;
     &text[start..end]
 }
@@ -299,7 +302,11 @@ async fn item1_wrong_codes_lock_and_the_mail_says_codes_with_no_trusted_device_t
                 ],
             )
             .await;
-            assert!(r.status == 400 || (n == 5 && r.status == 429), "{n}: {}", r.status);
+            assert!(
+                r.status == 400 || (n == 5 && r.status == 429),
+                "{n}: {}",
+                r.status
+            );
         }
         let account = app
             .app
@@ -372,7 +379,10 @@ async fn item2_too_many_codes_offers_the_backup_code_a_time_to_retry_and_the_bac
         );
         // Advice the user can act on: every other way this account has.
         assert!(page.contains(">Use a backup code</a>"), "{page}");
-        assert!(!page.contains("Use your authenticator app"), "no app: {page}");
+        assert!(
+            !page.contains("Use your authenticator app"),
+            "no app: {page}"
+        );
         // No code of this sign-in exists, so no code box, and no "use the code we sent".
         assert!(!page.contains("name=\"code\""), "{page}");
         assert!(
@@ -433,7 +443,8 @@ async fn item2_too_many_codes_offers_the_backup_code_a_time_to_retry_and_the_bac
         assert!(at.starts_with(REDIRECT) && at.contains("code="), "{at}");
 
         // At the stated time, a new sign-in gets its code again.
-        app.clock.advance(until.seconds() - app.clock.now().seconds());
+        app.clock
+            .advance(until.seconds() - app.clock.now().seconds());
         let codes = code_mails(&app);
         let (_, page) = past_password(&app).await;
         assert!(page.contains("<h1>Check your email</h1>"), "{page}");
@@ -576,19 +587,35 @@ async fn item4_an_app_user_who_stays_signed_in_is_not_asked_again_for_30_days() 
         let (browser, page) = app_sign_in(&app, &secret).await;
         assert!(page.contains(STAY_PAGE), "{page}");
         assert!(!page.contains("Trust this device"), "{page}");
-        assert!(page.contains(">Stay signed in for 30 days</button>"), "{page}");
+        assert!(
+            page.contains(">Stay signed in for 30 days</button>"),
+            "{page}"
+        );
         let until = app.clock.now().plus_secs(30 * DAY);
         // What the page promises, to the minute.
         assert!(page.contains(&when::date_time(until)), "{page}");
 
-        let response = post_choice(&app, &browser, "/login/stay-signed-in", &page, &[("stay", "yes")]).await;
+        let response = post_choice(
+            &app,
+            &browser,
+            "/login/stay-signed-in",
+            &page,
+            &[("stay", "yes")],
+        )
+        .await;
         assert_eq!(response.status(), 303);
         let cookie = set_cookie(response.headers(), "lanyard_session").expect("a session cookie");
         let attributes = format!("{cookie};");
         let max_age: i64 = between(&attributes, "Max-Age=", ";").parse().unwrap();
         let left = until.seconds() - app.clock.now().seconds();
-        assert_eq!(max_age, left, "the cookie outlives the browser until then: {cookie}");
-        let location = response.headers()[reqwest::header::LOCATION].to_str().unwrap().to_owned();
+        assert_eq!(
+            max_age, left,
+            "the cookie outlives the browser until then: {cookie}"
+        );
+        let location = response.headers()[reqwest::header::LOCATION]
+            .to_str()
+            .unwrap()
+            .to_owned();
         let (_, at, _) = browser.get(&app.url(&location), &app.base_url).await;
         assert!(at.starts_with(REDIRECT), "{at}");
 
@@ -599,7 +626,8 @@ async fn item4_an_app_user_who_stays_signed_in_is_not_asked_again_for_30_days() 
         let (_, at, _) = browser.get(&app.url(TOTP_SETUP), &app.base_url).await;
         assert!(at.contains("/account/reconfirm"), "{at}");
         // Unused for 27 more days: still signed in, one second before the end...
-        app.clock.advance(until.seconds() - 1 - app.clock.now().seconds());
+        app.clock
+            .advance(until.seconds() - 1 - app.clock.now().seconds());
         assert!(signed_in_without_asking(&app, &browser).await);
         // ...and not at the end.
         app.clock.advance(1);
@@ -610,16 +638,27 @@ async fn item4_an_app_user_who_stays_signed_in_is_not_asked_again_for_30_days() 
 }
 
 #[tokio::test]
-async fn item4_not_staying_signed_in_ends_after_a_day_unused_and_the_cookie_ends_with_the_browser() {
+async fn item4_not_staying_signed_in_ends_after_a_day_unused_and_the_cookie_ends_with_the_browser()
+{
     each_backend(|app| async move {
         setup(&app).await;
         let (browser, _) = first_sign_in(&app, "no").await;
         let secret = turn_on_app(&app, &browser).await;
         let (browser, page) = app_sign_in(&app, &secret).await;
-        let response = post_choice(&app, &browser, "/login/stay-signed-in", &page, &[("stay", "no")]).await;
+        let response = post_choice(
+            &app,
+            &browser,
+            "/login/stay-signed-in",
+            &page,
+            &[("stay", "no")],
+        )
+        .await;
         assert_eq!(response.status(), 303);
         let cookie = set_cookie(response.headers(), "lanyard_session").unwrap();
-        assert!(!cookie.contains("Max-Age") && !cookie.contains("Expires"), "{cookie}");
+        assert!(
+            !cookie.contains("Max-Age") && !cookie.contains("Expires"),
+            "{cookie}"
+        );
         app.clock.advance(DAY - 60);
         assert!(signed_in_without_asking(&app, &browser).await);
         app.clock.advance(DAY);
@@ -678,7 +717,14 @@ async fn item4_an_email_code_user_is_still_offered_trust_this_device_and_no_stay
         assert!(page.contains("we will not ask you for a code"), "{page}");
         assert!(!page.contains("name=\"stay\""), "{page}");
         // "Stay signed in" posted for this flow: refused, no session, the question stands.
-        let response = post_choice(&app, &browser, "/login/stay-signed-in", &page, &[("stay", "yes")]).await;
+        let response = post_choice(
+            &app,
+            &browser,
+            "/login/stay-signed-in",
+            &page,
+            &[("stay", "yes")],
+        )
+        .await;
         let r = reply(response).await;
         assert_eq!(r.status, 400, "{}", r.body);
         assert!(r.body.contains(EXPIRED), "{}", r.body);
@@ -708,14 +754,26 @@ async fn item4_bad_answers_to_stay_signed_in_are_refused_and_change_nothing() {
         let path = "/login/stay-signed-in";
 
         // "Trust this device" posted for the stay question: refused, no device trusted.
-        let r = reply(post_choice(&app, &browser, "/login/trust", &page, &[("trust", "yes")]).await).await;
+        let r =
+            reply(post_choice(&app, &browser, "/login/trust", &page, &[("trust", "yes")]).await)
+                .await;
         assert_eq!(r.status, 400, "{}", r.body);
         assert!(
-            app.app.state.mfa.trusted_devices(account.id).await.unwrap().is_empty(),
+            app.app
+                .state
+                .mfa
+                .trusted_devices(account.id)
+                .await
+                .unwrap()
+                .is_empty(),
             "no device trusted"
         );
         // No answer, or not one of the two.
-        for fields in [&[][..], &[("stay", "maybe")][..], &[("stay", &*"y".repeat(5000))][..]] {
+        for fields in [
+            &[][..],
+            &[("stay", "maybe")][..],
+            &[("stay", &*"y".repeat(5000))][..],
+        ] {
             let r = reply(post_choice(&app, &browser, path, &page, fields).await).await;
             assert_eq!(r.status, 400, "{}", r.body);
             assert!(r.body.contains("Choose an answer"), "{}", r.body);
@@ -725,7 +783,11 @@ async fn item4_bad_answers_to_stay_signed_in_are_refused_and_change_nothing() {
             &app,
             &browser,
             path,
-            &[("csrf_token", "forged"), ("flow", &flow(&page)), ("stay", "yes")],
+            &[
+                ("csrf_token", "forged"),
+                ("flow", &flow(&page)),
+                ("stay", "yes"),
+            ],
         )
         .await;
         assert!(r.status == 400 || r.status == 403, "{}", r.status);
@@ -735,7 +797,11 @@ async fn item4_bad_answers_to_stay_signed_in_are_refused_and_change_nothing() {
             &app,
             &browser,
             path,
-            &[("csrf_token", &csrf(&page)), ("flow", "not-a-flow"), ("stay", "yes")],
+            &[
+                ("csrf_token", &csrf(&page)),
+                ("flow", "not-a-flow"),
+                ("stay", "yes"),
+            ],
         )
         .await;
         assert_eq!(r.status, 400, "{}", r.body);
@@ -744,7 +810,11 @@ async fn item4_bad_answers_to_stay_signed_in_are_refused_and_change_nothing() {
             &app,
             &stranger,
             path,
-            &[("csrf_token", &csrf(&page)), ("flow", &flow(&page)), ("stay", "yes")],
+            &[
+                ("csrf_token", &csrf(&page)),
+                ("flow", &flow(&page)),
+                ("stay", "yes"),
+            ],
         )
         .await;
         assert!(r.status == 400 || r.status == 403, "{}", r.status);
@@ -752,7 +822,8 @@ async fn item4_bad_answers_to_stay_signed_in_are_refused_and_change_nothing() {
         // The real answer still works after all that, once; a replay of it finds nothing.
         let response = post_choice(&app, &browser, path, &page, &[("stay", "yes")]).await;
         assert_eq!(response.status(), 303);
-        let replay = reply(post_choice(&app, &browser, path, &page, &[("stay", "yes")]).await).await;
+        let replay =
+            reply(post_choice(&app, &browser, path, &page, &[("stay", "yes")]).await).await;
         assert_eq!(replay.status, 400, "{}", replay.body);
         assert!(replay.body.contains(EXPIRED), "{}", replay.body);
 

@@ -945,7 +945,11 @@ fn too_many_codes_sent_offers_the_other_ways_first_and_a_time_without_a_code_box
     assert!(html.contains("<h1>Too many codes sent</h1>"));
     assert!(html.contains("A code we sent for an earlier sign-in does not work here."));
     assert!(html.contains("You can ask for a new code at 15:04 UTC (in 42 minutes)"));
-    let has_code_box = |html: &str| tags(html, "input").iter().any(|t| attr(t, "id") == Some("code"));
+    let has_code_box = |html: &str| {
+        tags(html, "input")
+            .iter()
+            .any(|t| attr(t, "id") == Some("code"))
+    };
     assert!(!has_code_box(&html), "no code box");
     // The other ways come before the retry.
     let others = html.find("Other ways to confirm it's you").unwrap();
@@ -963,7 +967,9 @@ fn too_many_codes_sent_offers_the_other_ways_first_and_a_time_without_a_code_box
     }
     .render()
     .unwrap();
-    assert!(html.contains("The code we sent for this sign-in still works until 14:32 UTC (in 10 minutes)."));
+    assert!(html.contains(
+        "The code we sent for this sign-in still works until 14:32 UTC (in 10 minutes)."
+    ));
     assert!(has_code_box(&html));
 }
 
@@ -982,9 +988,16 @@ fn stay_signed_in_page_promises_only_what_the_session_does() {
     .unwrap();
     assert!(html.contains("<h1>Stay signed in on this browser?</h1>"));
     assert!(html.contains("until 6 January 2027 at 14:32 UTC, even if you close it"));
-    assert!(html.contains("a code from your authenticator app before you change your security settings"));
+    assert!(
+        html.contains(
+            "a code from your authenticator app before you change your security settings"
+        )
+    );
     assert!(html.contains("after 24 hours without use"));
-    assert!(!html.contains("not ask you for a code"), "no trusted-device promise");
+    assert!(
+        !html.contains("not ask you for a code"),
+        "no trusted-device promise"
+    );
     let buttons = tags(&html, "button");
     assert_eq!(buttons.len(), 2);
     assert_eq!(attr(buttons[0], "name"), Some("stay"));
