@@ -963,6 +963,7 @@ fn too_many_codes_sent_offers_the_other_ways_first_and_a_time_without_a_code_box
     // With a live code of this sign-in: it is named, and its box is there.
     let html = ChallengePage {
         email_code_live: true,
+        expires_text: Some("14:32 UTC (in 10 minutes)".into()),
         ..page
     }
     .render()
