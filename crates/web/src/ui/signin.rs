@@ -50,6 +50,12 @@ pub fn respond(state: &AppState, jar: CookieJar, next: Next, after: After) -> Re
         }
         Next::AskCode(question) => {
             if after == After::Post && question.problem.is_none() && question.notice.is_none() {
+                // An emailed code refused by the hourly limit: the page that says so (with
+                // the other ways), not the account's usual first question.
+                if question.kind == CodeKind::Email && question.sends_blocked_until.is_some() {
+                    let to = code_href(&question.flow, CodeKind::Email);
+                    return (jar, kit::see_other(&to)).into_response();
+                }
                 return (jar, kit::to_flow_page(paths::LOGIN_CODE, &question.flow)).into_response();
             }
             code_page(state, jar, question)
