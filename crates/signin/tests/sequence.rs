@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use lanyard_core::Clock as _;
 use lanyard_core::model::{Account, Membership, OrgId, OrgRole, Organization, Resources};
 use lanyard_core::ports::{EphemeralStore, Invalidations, OrgRepo};
-use lanyard_core::Clock as _;
 use lanyard_core::{
     Auditor, MailError, Mailer, ManualClock, Origin, OsRng, OutgoingMail, Secret, StoreError,
     Timestamp,

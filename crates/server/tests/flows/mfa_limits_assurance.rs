@@ -701,7 +701,7 @@ async fn s53_d_wrong_passwords_and_wrong_codes_feed_one_counter() {
         // The wait starts with a notice by mail.
         let mails = app.mail.wait_for(email, 2).await;
         assert!(
-            mails[1].subject.contains("Wrong sign-in codes"),
+            mails[1].subject.contains("Too many wrong sign-in codes"),
             "{}",
             mails[1].subject
         );

@@ -659,7 +659,7 @@ async fn s30_five_wrong_codes_end_the_challenge_and_the_password_does_not_reset_
         let reply = ch.answer(&app, &bad).await;
         assert!(reply.is_start_again(), "{reply:?}");
         assert_eq!(failures(&app, &e.account).await, 5);
-        assert_eq!(mails_about(&app, "Wrong sign-in codes"), 1);
+        assert_eq!(mails_about(&app, "Too many wrong sign-in codes"), 1);
 
         // The challenge is gone: the right code can not finish it, and is not counted.
         let reply = ch.answer(&app, &code_at(&e.secret, now_step(&app))).await;
@@ -869,7 +869,7 @@ async fn s30_backup_code_and_email_failures_feed_the_same_counter() {
         assert_eq!(audits(&app, "mfa.backup_code.failed", &e.account).await, 2);
         assert_eq!(audits(&app, "mfa.email.failed", &e.account).await, 2);
         assert_eq!(audits(&app, "mfa.totp.failed", &e.account).await, 1);
-        assert_eq!(mails_about(&app, "Wrong sign-in codes"), 1);
+        assert_eq!(mails_about(&app, "Too many wrong sign-in codes"), 1);
         let reply = password(&app, &Browser::new()).await;
         assert!(reply.is_refused_like_a_wrong_password(), "{reply:?}");
         app
@@ -901,14 +901,18 @@ async fn s30_the_hard_limit_holds_until_an_operator_unlocks_and_is_mailed() {
             .mail
             .messages_to(EMAIL)
             .into_iter()
-            .filter(|m| m.subject.contains("Wrong sign-in codes"))
+            .filter(|m| m.subject.contains("Too many wrong sign-in codes"))
             .collect();
         assert_eq!(
             notices.len(),
             2,
             "one when the wait starts, one at the limit"
         );
-        assert!(notices[1].text.contains("Contact your administrator"));
+        assert!(
+            notices[1]
+                .text
+                .contains("Ask your administrator to unlock your account.")
+        );
 
         // The last challenge is still open, but even the right code is refused.
         let ch = last.unwrap();

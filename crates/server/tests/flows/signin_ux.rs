@@ -535,7 +535,10 @@ async fn item2_an_app_user_who_asks_for_an_email_code_past_the_limit_is_offered_
         // The app answers the same sign-in.
         let href = between(&page, "<li><a href=\"", "\">Use your authenticator app");
         let (_, _, page) = browser
-            .get(&app.url(&href.replace("&amp;", "&").replace("&#38;", "&")), &app.base_url)
+            .get(
+                &app.url(&href.replace("&amp;", "&").replace("&#38;", "&")),
+                &app.base_url,
+            )
             .await;
         let (_, _, page) = browser
             .submit(&page, &app.base_url, &[("code", &totp_now(&app, &secret))])
@@ -564,7 +567,10 @@ async fn item2_step_up_past_the_limit_offers_the_backup_code_and_it_confirms() {
         assert!(page.contains(">Use a backup code</a>"), "{page}");
         let href = between(&page, "<li><a href=\"", "\">Use a backup code");
         let (_, _, page) = browser
-            .get(&app.url(&href.replace("&amp;", "&").replace("&#38;", "&")), base)
+            .get(
+                &app.url(&href.replace("&amp;", "&").replace("&#38;", "&")),
+                base,
+            )
             .await;
         let (_, _, page) = browser.submit(&page, base, &[("code", &backup)]).await;
         let (_, at, page) = browser.submit(&page, base, &[("saved", "yes")]).await;
