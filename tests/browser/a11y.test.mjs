@@ -122,6 +122,9 @@ step('3 sign out, sign in with the authenticator app', async () => {
   assert.equal(sink.to(EMAIL).length, mailsBefore, 'no code is emailed to an account that uses the app');
   await page.getByLabel('Code', { exact: true }).fill(nextTotpCode());
   await navigateBy(button('Continue'));
+  // App accounts are offered a longer session instead of a trusted device (issue 12 item 4).
+  await checkPage('stay signed in? (authenticator account)', 'Stay signed in on this browser?');
+  await navigateBy(button("Don't stay signed in"));
   await expectCallback(auth, 'authenticator sign-in');
 });
 
@@ -140,6 +143,8 @@ step('4 sign out, sign in with the backup code; a new one is shown', async () =>
   assert.notEqual(fresh, state.backupCode, 'a new backup code');
   state.backupCode = fresh;
   await saveBackupCodeAndContinue();
+  await checkPage('stay signed in? (backup code)', 'Stay signed in on this browser?');
+  await navigateBy(button("Don't stay signed in"));
   await expectCallback(auth, 'backup-code sign-in');
 });
 
@@ -156,6 +161,8 @@ step('5 turn the app off from the security page, trust this device, sign in with
   await checkPage('backup code (replaces the used one, account sign-in)', /^You used your backup code/);
   state.backupCode = await readBackupCode('backup code (replaces the used one, account sign-in)');
   await saveBackupCodeAndContinue();
+  await checkPage('stay signed in? (account sign-in)', 'Stay signed in on this browser?');
+  await navigateBy(button("Don't stay signed in"));
   await checkPage('security (signed in from the security page)', 'Security');
 
   await navigateBy(button('Turn off your authenticator app'));

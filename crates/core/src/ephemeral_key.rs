@@ -57,6 +57,9 @@ pub enum EphemeralKey<'a> {
     MfaTries(&'a str),
     /// `mfa_sends:<account>`: codes emailed to one account this hour.
     MfaSends(AccountId),
+    /// `mfa_sends_since:<account>`: when the account's current hour of emailed codes began,
+    /// so a page can say when the next code may be sent.
+    MfaSendsSince(AccountId),
     /// `mfa_sends_ip:<address>`: codes emailed for requests from one address this hour.
     MfaSendsIp(&'a str),
     /// `signin_fail_ip:<address>`: wrong passwords from one address.
@@ -101,6 +104,7 @@ impl Durability {
             | "mfa_challenge"
             | "mfa_tries"
             | "mfa_sends"
+            | "mfa_sends_since"
             | "mfa_sends_ip"
             | "signin_fail_ip"
             | "session"
@@ -143,6 +147,7 @@ impl EphemeralKey<'_> {
             | Self::DeviceRequestsIp { .. }
             | Self::MfaTries(_)
             | Self::MfaSends(_)
+            | Self::MfaSendsSince(_)
             | Self::MfaSendsIp(_)
             | Self::SigninFailIp(_) => Durability::Volatile,
         }
@@ -171,6 +176,7 @@ impl fmt::Display for EphemeralKey<'_> {
             Self::MfaChallenge(hash) => write!(f, "mfa_challenge:{hash}"),
             Self::MfaTries(hash) => write!(f, "mfa_tries:{hash}"),
             Self::MfaSends(account) => write!(f, "mfa_sends:{account}"),
+            Self::MfaSendsSince(account) => write!(f, "mfa_sends_since:{account}"),
             Self::MfaSendsIp(ip) => write!(f, "mfa_sends_ip:{ip}"),
             Self::SigninFailIp(ip) => write!(f, "signin_fail_ip:{ip}"),
             Self::Session(hash) => write!(f, "session:{hash}"),
@@ -191,7 +197,7 @@ mod tests {
         let h = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
         let client = ClientId::parse("my-app_1.x~").unwrap();
         let account = AccountId(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001));
-        let cases: [(EphemeralKey<'_>, String); 22] = [
+        let cases: [(EphemeralKey<'_>, String); 23] = [
             (EphemeralKey::Code(h), format!("code:{h}")),
             (EphemeralKey::CodeReplayed(h), format!("code_replayed:{h}")),
             (
@@ -247,6 +253,10 @@ mod tests {
             (
                 EphemeralKey::MfaSends(account),
                 "mfa_sends:01900000-0000-7000-8000-000000000001".to_owned(),
+            ),
+            (
+                EphemeralKey::MfaSendsSince(account),
+                "mfa_sends_since:01900000-0000-7000-8000-000000000001".to_owned(),
             ),
             (
                 EphemeralKey::MfaSendsIp("192.0.2.7"),
@@ -308,6 +318,7 @@ mod tests {
             EphemeralKey::MfaChallenge(h),
             EphemeralKey::MfaTries(h),
             EphemeralKey::MfaSends(account),
+            EphemeralKey::MfaSendsSince(account),
             EphemeralKey::MfaSendsIp("192.0.2.7"),
             EphemeralKey::SigninFailIp("192.0.2.7"),
             EphemeralKey::Session(h),
@@ -318,7 +329,7 @@ mod tests {
             .chain(&volatile)
             .map(std::mem::discriminant)
             .collect();
-        assert_eq!(kinds.len(), 22, "every variant exactly once");
+        assert_eq!(kinds.len(), 23, "every variant exactly once");
         for (keys, expected) in [
             (&durable[..], Durability::Durable),
             (&volatile[..], Durability::Volatile),

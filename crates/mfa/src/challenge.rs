@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::lockout::{self, Lock};
+use crate::notify::LockCause;
 use crate::settings::CHALLENGE_TTL_SECS;
 use crate::{Factor, MfaError, MfaService, code, totp};
 
@@ -44,6 +45,10 @@ struct Record {
     /// start), so a factor added in a hijacked session can not vouch for it (CVE-2023-3597).
     factors_before: Option<Timestamp>,
     email_code: Option<EmailCode>,
+    /// The hourly limit on emailed codes refused a code for this challenge; another may be
+    /// sent from then on.
+    #[serde(default)]
+    sends_blocked_until: Option<Timestamp>,
 }
 
 /// What the challenge page shows.
@@ -56,6 +61,9 @@ pub struct ChallengeView {
     /// Set once a code was emailed: when it expires and when another may be asked for.
     pub email_code_expires_at: Option<Timestamp>,
     pub resend_at: Option<Timestamp>,
+    /// The hourly limit on emailed codes was reached for this challenge: no code can be
+    /// emailed before then.
+    pub sends_blocked_until: Option<Timestamp>,
     pub has_backup_code: bool,
 }
 
@@ -139,6 +147,9 @@ impl MfaService {
                 .email_code
                 .as_ref()
                 .map(|c| c.sent_at.plus_secs(self.settings.resend_interval_secs)),
+            sends_blocked_until: record
+                .sends_blocked_until
+                .filter(|at| *at > self.clock.now()),
             has_backup_code,
         })
     }
@@ -147,8 +158,9 @@ impl MfaService {
     /// (the sign-in flow's id: the page already carries it, so no second handle exists).
     /// Starting again replaces an earlier challenge under the same id and its try count —
     /// which takes a correct password, while the account's count keeps running.
-    /// Email-method accounts get their code right away. A locked account gets
-    /// [`MfaError::Locked`] and no challenge.
+    /// Email-method accounts get their code right away, unless the hourly limit is reached
+    /// (the view's `sends_blocked_until`). A locked account gets [`MfaError::Locked`] and no
+    /// challenge.
     pub async fn begin(
         &self,
         id: &str,
@@ -169,10 +181,17 @@ impl MfaService {
             created_at: self.clock.now(),
             factors_before,
             email_code: None,
+            sends_blocked_until: None,
         };
         let state = self.repo.mfa_state(account.id).await?;
         if state.method == MfaMethod::Email && purpose != Purpose::RaiseAssurance {
-            self.email_code(id, &mut record, origin).await?;
+            // The hourly limit does not end the challenge: the page offers the account's
+            // other ways and says when a code can be sent again.
+            match self.email_code(id, &mut record, origin).await {
+                Ok(_) => {}
+                Err(MfaError::TooManySends { until }) => record.sends_blocked_until = Some(until),
+                Err(e) => return Err(e),
+            }
         }
         self.save(id, &record).await?;
         self.view_of(&record).await
@@ -202,9 +221,19 @@ impl MfaService {
                 return Err(MfaError::ResendTooSoon { at });
             }
         }
-        let expires_at = self.email_code(id, &mut record, origin).await?;
-        self.save(id, &record).await?;
-        Ok(expires_at)
+        match self.email_code(id, &mut record, origin).await {
+            Ok(expires_at) => {
+                record.sends_blocked_until = None;
+                self.save(id, &record).await?;
+                Ok(expires_at)
+            }
+            Err(MfaError::TooManySends { until }) => {
+                record.sends_blocked_until = Some(until);
+                self.save(id, &record).await?;
+                Err(MfaError::TooManySends { until })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn email_code(
@@ -214,10 +243,19 @@ impl MfaService {
         origin: &Origin,
     ) -> Result<Timestamp, MfaError> {
         let hour = Duration::from_secs(3600);
+        let now = self.clock.now();
+        let since_key = EphemeralKey::MfaSendsSince(record.account_id).to_string();
         let per_account = self
             .ephemeral
             .increment(&EphemeralKey::MfaSends(record.account_id).to_string(), hour)
             .await?;
+        if per_account == 1 {
+            // The counter's window starts now: remember when, so a refusal can say when it
+            // ends.
+            self.ephemeral
+                .put(&since_key, now.seconds().to_string().as_bytes(), hour)
+                .await?;
+        }
         let per_ip = match &origin.ip {
             Some(ip) => {
                 self.ephemeral
@@ -237,9 +275,11 @@ impl MfaService {
                 origin,
             )
             .await;
-            return Err(MfaError::TooManySends);
+            let until = self
+                .sends_window_end(&since_key, per_account > self.settings.sends_per_hour)
+                .await?;
+            return Err(MfaError::TooManySends { until });
         }
-        let now = self.clock.now();
         let code = code::otp_from(&*self.rng);
         let expires_at = now.plus_secs(self.settings.email_code_ttl_secs);
         self.send_code_mail(&record.email, &code, now, expires_at)
@@ -252,6 +292,30 @@ impl MfaService {
         self.audit(record.account_id, "mfa.email.sent", "success", None, origin)
             .await;
         Ok(expires_at)
+    }
+
+    /// When another code may be sent: the end of the account's hour when its limit is the
+    /// one reached and its start is known; otherwise (the address's limit, or a lost start)
+    /// an hour from now, which is the latest it can be.
+    async fn sends_window_end(
+        &self,
+        since_key: &str,
+        account_limit: bool,
+    ) -> Result<Timestamp, MfaError> {
+        let now = self.clock.now();
+        let latest = now.plus_secs(3600);
+        if !account_limit {
+            return Ok(latest);
+        }
+        let since = self
+            .ephemeral
+            .get(since_key)
+            .await?
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| text.parse::<i64>().ok())
+            .map(|secs| Timestamp(secs).plus_secs(3600))
+            .filter(|end| *end > now && *end <= latest);
+        Ok(since.unwrap_or(latest))
     }
 
     async fn refuse_if_locked(&self, account: AccountId, origin: &Origin) -> Result<(), MfaError> {
@@ -374,10 +438,19 @@ impl MfaService {
         let account = record.account_id;
         let kind = format!("mfa.{}.failed", factor.as_str());
         self.audit(account, &kind, "failure", None, origin).await;
-        if state.failures == self.settings.backoff_after {
-            self.notify_lock(&record.email, false).await;
-        } else if state.failures == self.settings.hard_limit {
-            self.notify_lock(&record.email, true).await;
+        if state.failures == self.settings.backoff_after
+            || state.failures == self.settings.hard_limit
+        {
+            let at = state.last_failure_at.unwrap_or_else(|| self.clock.now());
+            let lock = self.lock_after(account, state.failures, at);
+            self.notify_lock(
+                account,
+                &record.email,
+                LockCause::Codes,
+                state.failures,
+                lock,
+            )
+            .await;
         }
         if tries >= max {
             if let Err(e) = self.ephemeral.delete(&self.challenge_key(id)).await {

@@ -95,7 +95,8 @@ impl MfaService {
             &account.email,
             "Authenticator app turned on",
             "An authenticator app is now used to confirm sign-ins to your account. \
-             Devices you trusted before will be asked for a code again.",
+             Your trusted devices were removed: each one will ask for the app's code at its \
+             next sign-in.",
         )
         .await;
         Ok(())

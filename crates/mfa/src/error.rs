@@ -25,9 +25,9 @@ pub enum MfaError {
     /// Another email code can be sent at `at`.
     #[error("resend too soon")]
     ResendTooSoon { at: Timestamp },
-    /// The hourly limit on emailed codes is reached.
+    /// The hourly limit on emailed codes is reached; another code may be sent from `until`.
     #[error("too many codes sent")]
-    TooManySends,
+    TooManySends { until: Timestamp },
     /// The method asked for is not set up (no authenticator app, no backup code).
     #[error("method not available")]
     NotAvailable,

@@ -15,7 +15,7 @@ mod devices;
 mod enroll;
 mod error;
 pub mod lockout;
-mod notify;
+pub mod notify;
 mod settings;
 mod signin_limits;
 pub mod stepup;
@@ -34,6 +34,7 @@ pub use devices::TrustedDeviceCookie;
 pub use enroll::TotpSetup;
 pub use error::MfaError;
 pub use lockout::Lock;
+pub use notify::{LockCause, WayBackIn};
 pub use settings::MfaSettings;
 pub use signin_limits::PasswordGate;
 

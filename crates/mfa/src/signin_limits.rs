@@ -11,6 +11,7 @@ use lanyard_core::model::{Account, MfaState};
 use lanyard_core::{EphemeralKey, Origin, Timestamp};
 
 use crate::lockout::{self, Lock};
+use crate::notify::LockCause;
 use crate::{MfaError, MfaService};
 
 fn ip_key(ip: &str) -> String {
@@ -87,18 +88,20 @@ impl MfaService {
                 return Ok(());
             }
             // The owner hears of it when a wait starts and at the hard limit, as for codes.
-            if failures == self.settings.backoff_after {
-                self.audit(
-                    named.id,
-                    "signin.account_throttled",
-                    "failure",
-                    None,
-                    origin,
-                )
-                .await;
-                self.notify_lock(&named.email, false).await;
-            } else if failures == self.settings.hard_limit {
-                self.notify_lock(&named.email, true).await;
+            if failures == self.settings.backoff_after || failures == self.settings.hard_limit {
+                if failures == self.settings.backoff_after {
+                    self.audit(
+                        named.id,
+                        "signin.account_throttled",
+                        "failure",
+                        None,
+                        origin,
+                    )
+                    .await;
+                }
+                let lock = self.lock_after(named.id, failures, at);
+                self.notify_lock(named.id, &named.email, LockCause::Passwords, failures, lock)
+                    .await;
             }
         }
         if right {
@@ -109,6 +112,23 @@ impl MfaService {
             self.ephemeral.increment(&ip_key(ip), window).await?;
         }
         Ok(())
+    }
+}
+
+impl MfaService {
+    /// The lock that `failures` consecutive failures, the last at `at`, impose.
+    pub(crate) fn lock_after(
+        &self,
+        account: lanyard_core::AccountId,
+        failures: u32,
+        at: Timestamp,
+    ) -> Lock {
+        let state = MfaState {
+            failures,
+            last_failure_at: Some(at),
+            ..MfaState::new(account)
+        };
+        lockout::lock(&state, at, &self.settings)
     }
 }
 

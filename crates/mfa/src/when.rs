@@ -38,6 +38,19 @@ pub fn from_now(now: Timestamp, at: Timestamp) -> String {
     }
 }
 
+/// "1 minute", "15 minutes", "2 hours", "1 hour 30 minutes" — a length of time, rounded up to
+/// the minute.
+pub fn span(secs: i64) -> String {
+    let minutes = (secs.max(0) + 59) / 60;
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    let (h, m) = (minutes / 60, minutes % 60);
+    match (h, m) {
+        (0, m) => plural(m.max(1), "minute"),
+        (h, 0) => plural(h, "hour"),
+        (h, m) => format!("{} {}", plural(h, "hour"), plural(m, "minute")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +65,10 @@ mod tests {
         assert_eq!(from_now(Timestamp(at.0 - 1), at), "in 1 minute");
         assert_eq!(from_now(at, at), "in 1 minute");
         assert_eq!(from_now(Timestamp(at.0 - 3 * 3600), at), "in 3 hours");
+        assert_eq!(span(1), "1 minute");
+        assert_eq!(span(60), "1 minute");
+        assert_eq!(span(240), "4 minutes");
+        assert_eq!(span(3600), "1 hour");
+        assert_eq!(span(5400), "1 hour 30 minutes");
     }
 }

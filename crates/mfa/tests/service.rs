@@ -29,7 +29,8 @@ use lanyard_store::{MemoryStore, SqlStore};
 const START: Timestamp = Timestamp(1_700_000_010);
 const PRODUCT: &str = "Lanyard";
 const CODE_SUBJECT: &str = "Your Lanyard sign-in code";
-const LOCK_SUBJECT: &str = "Lanyard: Wrong sign-in codes";
+/// Both lock mails: "... sign-in codes" and "... passwords".
+const LOCK_SUBJECT: &str = "Lanyard: Too many wrong ";
 const DAY: i64 = 24 * 3600;
 const KEK_BYTES: [u8; 32] = [9u8; 32];
 
@@ -145,7 +146,7 @@ impl Harness {
     fn lock_notices(&self, email: &str) -> Vec<OutgoingMail> {
         self.mails_to(email)
             .into_iter()
-            .filter(|m| m.subject == LOCK_SUBJECT)
+            .filter(|m| m.subject.starts_with(LOCK_SUBJECT))
             .collect()
     }
 
@@ -441,18 +442,23 @@ async fn five_sends_per_hour_per_account_then_allowed_after_the_hour() {
     let fifth = h.last_code("ann@example.com");
 
     h.clock.advance(60);
+    // The refusal says when the account's hour ends: an hour after the first code.
     assert_err!(
         h.mfa.send_email_code(&id, &origin()).await,
-        MfaError::TooManySends
+        MfaError::TooManySends { until } if until == t0.plus_secs(3600)
     );
-    // Per account, not per challenge: a new sign-in can not mail either.
+    let view = h.mfa.view(&id).await.unwrap();
+    assert_eq!(view.sends_blocked_until, Some(t0.plus_secs(3600)));
+    // Per account, not per challenge: a new sign-in can not mail either, but its challenge
+    // is open (the other ways still answer) and says until when.
     let other = new_id();
-    assert_err!(
-        h.mfa
-            .begin(&other, &ann, Purpose::SignIn, None, &origin())
-            .await,
-        MfaError::TooManySends
-    );
+    let view = h
+        .mfa
+        .begin(&other, &ann, Purpose::SignIn, None, &origin())
+        .await
+        .unwrap();
+    assert_eq!(view.sends_blocked_until, Some(t0.plus_secs(3600)));
+    assert_eq!(view.email_code_expires_at, None);
     assert_eq!(h.code_mails("ann@example.com").len(), 5);
     assert!(h.audit_count("mfa.email.send_limited", &ann).await >= 2);
     // The refusal did not replace the code the user already has.
@@ -463,12 +469,12 @@ async fn five_sends_per_hour_per_account_then_allowed_after_the_hour() {
     assert_eq!(h.code_mails("bob@example.com").len(), 1);
 
     h.clock.set(t0.plus_secs(3599));
-    assert_err!(
-        h.mfa
-            .begin(&new_id(), &ann, Purpose::SignIn, None, &origin())
-            .await,
-        MfaError::TooManySends
-    );
+    let view = h
+        .mfa
+        .begin(&new_id(), &ann, Purpose::SignIn, None, &origin())
+        .await
+        .unwrap();
+    assert_eq!(view.sends_blocked_until, Some(t0.plus_secs(3600)));
     h.clock.set(t0.plus_secs(3600));
     let id = h.sign_in(&ann).await;
     assert_eq!(h.code_mails("ann@example.com").len(), 6);
@@ -489,11 +495,15 @@ async fn thirty_sends_per_hour_per_address() {
             .unwrap();
     }
     let last = h.account("last@example.com").await;
-    assert_err!(
-        h.mfa
-            .begin(&new_id(), &last, Purpose::SignIn, None, &ip)
-            .await,
-        MfaError::TooManySends
+    // The address's window start is not kept: an hour from now is the latest it ends.
+    let view = h
+        .mfa
+        .begin(&new_id(), &last, Purpose::SignIn, None, &ip)
+        .await
+        .unwrap();
+    assert!(
+        view.sends_blocked_until
+            .is_some_and(|at| at <= h.now().plus_secs(3600))
     );
     assert!(h.code_mails("last@example.com").is_empty());
     // The same account from another address is fine.
@@ -888,7 +898,17 @@ async fn backoff_starts_at_five_doubles_every_five_and_is_capped() {
         if n == 5 {
             let notices = h.lock_notices("ann@example.com");
             assert_eq!(notices.len(), 1);
-            assert!(notices[0].text.contains("must wait"));
+            assert!(notices[0].text.contains("wrong sign-in code was entered"));
+            assert!(
+                notices[0].text.contains("paused until"),
+                "{}",
+                notices[0].text
+            );
+            assert!(
+                notices[0].text.contains("(for 1 minute)"),
+                "{}",
+                notices[0].text
+            );
         }
     }
     // Mail only when the wait starts, not at every step.
@@ -1778,6 +1798,10 @@ async fn wrong_passwords_feed_the_account_count_but_not_while_locked() {
         h.lock_notices(&ann.email).len(),
         1,
         "a wait started by wrong passwords is mailed too"
+    );
+    assert_eq!(
+        h.lock_notices(&ann.email)[0].subject,
+        "Lanyard: Too many wrong passwords"
     );
     h.clock.advance(30);
     for _ in 0..3 {

@@ -55,7 +55,11 @@ impl SignInService {
             .confirm_totp_setup(&account, typed, browser.origin)
             .await
         {
-            Ok(()) => return self.finish(id, flow, None, browser).await,
+            Ok(()) => {
+                return self
+                    .finish(id, flow, crate::second_step::Keep::default(), browser)
+                    .await;
+            }
             Err(MfaError::Malformed) => Problem::MalformedSetupCode,
             Err(MfaError::WrongCode { .. }) => Problem::WrongSetupCode,
             // The set-up expired: start a new one.

@@ -121,6 +121,9 @@ pub struct Pending {
     /// "Trust this device?" was asked: only then is an answer to it taken.
     #[serde(default)]
     pub trust_offered: bool,
+    /// "Stay signed in for 30 days?" was asked (authenticator-app accounts).
+    #[serde(default)]
+    pub stay_offered: bool,
 }
 
 impl Pending {

@@ -32,8 +32,12 @@ pub enum Next {
         generated_at: Timestamp,
         problem: Option<Problem>,
     },
-    /// Offer to trust this browser until the given time (after an emailed code).
+    /// Offer to trust this browser until the given time (after an emailed code, to an
+    /// account whose second step is the emailed code).
     OfferTrust { flow: FlowId, until: Timestamp },
+    /// Offer an authenticator-app account a session on this browser that lasts until the
+    /// given time (a trusted device would not spare it the app's code).
+    OfferStaySignedIn { flow: FlowId, until: Timestamp },
     /// An organization requires an authenticator app (S54): set one up before the session.
     SetUpApp {
         flow: FlowId,
@@ -67,8 +71,6 @@ pub enum Wait {
     AddressThrottled { retry_after_secs: i64 },
     /// The account's failures ask for a wait, or (`until: None`) an operator unlock (S30).
     Locked { until: Option<Timestamp> },
-    /// The hourly limit on emailed codes is reached.
-    TooManySends,
     /// The challenge is over (too many wrong codes, or it took too long): start again at the
     /// password.
     StartAgain,
@@ -113,6 +115,9 @@ pub struct CodeQuestion {
     pub email_allowed: bool,
     pub email_code_expires_at: Option<Timestamp>,
     pub resend_at: Option<Timestamp>,
+    /// The hourly limit on emailed codes is reached: none can be sent before then. A code
+    /// already sent for *this* sign-in (`email_code_expires_at`) still works.
+    pub sends_blocked_until: Option<Timestamp>,
     pub has_backup_code: bool,
     pub has_app: bool,
     pub step_up: bool,

@@ -66,6 +66,7 @@ impl SignInService {
             passed: None,
             backup_code_unacknowledged: false,
             trust_offered: false,
+            stay_offered: false,
         };
         // Only a plain sign-in accepts a trusted device; step-up never does (S36), nor a
         // sign-in that must set up an authenticator app: that needs a code proven now (S54).
@@ -78,7 +79,7 @@ impl SignInService {
         {
             pending.passed = Some(Factor::TrustedDevice);
             flow.pending = Some(pending);
-            return self.finish(id, flow, None, browser).await;
+            return self.finish(id, flow, Keep::default(), browser).await;
         }
         match self
             .mfa
@@ -87,7 +88,6 @@ impl SignInService {
         {
             Ok(_) => {}
             Err(MfaError::Locked { until }) => return Ok(Next::Wait(Wait::Locked { until })),
-            Err(MfaError::TooManySends) => return Ok(Next::Wait(Wait::TooManySends)),
             Err(e) => return Err(e.into()),
         }
         flow.pending = Some(pending);
@@ -134,6 +134,7 @@ impl SignInService {
             email_allowed,
             email_code_expires_at: view.email_code_expires_at,
             resend_at: view.resend_at.filter(|at| *at > self.clock.now()),
+            sends_blocked_until: view.sends_blocked_until,
             has_backup_code: view.has_backup_code,
             has_app: view.method == MfaMethod::Totp,
             step_up: view.purpose == Purpose::StepUp,
@@ -155,7 +156,13 @@ impl SignInService {
         let notice = match self.mfa.send_email_code(id.as_str(), browser.origin).await {
             Ok(_) => Notice::CodeSent,
             Err(MfaError::ResendTooSoon { at }) => Notice::ResendAt(at),
-            Err(MfaError::TooManySends) => return Ok(Next::Wait(Wait::TooManySends)),
+            // Not a dead end: the code page says until when, and offers the other ways.
+            Err(MfaError::TooManySends { .. }) => {
+                let question = self
+                    .question(id, &flow, Some(CodeKind::Email), None, None)
+                    .await?;
+                return Ok(Next::AskCode(question));
+            }
             Err(MfaError::Locked { until }) => return Ok(Next::Wait(Wait::Locked { until })),
             Err(e) => return Err(e.into()),
         };
@@ -277,8 +284,10 @@ impl SignInService {
         self.after_code(id, flow, browser).await
     }
 
-    /// After the code (and the backup code page): offer to trust the browser when the code
-    /// came by email on a sign-in, else finish.
+    /// After the code (and the backup code page), on a sign-in: an authenticator-app account
+    /// is offered to stay signed in on this browser (a trusted device would not spare it the
+    /// app's code, so that offer would be a broken promise); an emailed-code account that
+    /// just answered an emailed code is offered to trust the browser. Otherwise finish.
     async fn after_code(
         &self,
         id: &FlowId,
@@ -286,24 +295,57 @@ impl SignInService {
         browser: &Browser<'_>,
     ) -> Result<Next, SignInError> {
         let pending = flow.pending.as_mut().ok_or(SignInError::FlowGone)?;
-        // Not offered while the account must still set up an authenticator app: turning
-        // one on distrusts every device anyway.
-        let offer_trust = !pending.step_up
-            && pending.passed == Some(Factor::EmailCode)
-            && !self.enrollment_due(pending.account_id).await?;
-        if !offer_trust {
-            return self.finish(id, flow, None, browser).await;
+        // Neither is offered while the account must still set up an authenticator app:
+        // turning one on distrusts every device anyway, and the set-up comes first.
+        if pending.step_up || self.enrollment_due(pending.account_id).await? {
+            return self.finish(id, flow, Keep::default(), browser).await;
         }
-        pending.trust_offered = true;
+        let method = self.mfa.state(pending.account_id).await?.method;
+        let now = self.clock.now();
+        let next = if method == MfaMethod::Totp {
+            pending.stay_offered = true;
+            Next::OfferStaySignedIn {
+                flow: id.clone(),
+                until: now.plus_secs(self.sessions.settings().max_secs),
+            }
+        } else if pending.passed == Some(Factor::EmailCode) {
+            pending.trust_offered = true;
+            Next::OfferTrust {
+                flow: id.clone(),
+                until: now.plus_secs(self.mfa.settings().device_trust_secs()),
+            }
+        } else {
+            return self.finish(id, flow, Keep::default(), browser).await;
+        };
         self.flows.save(id, &flow).await?;
-        let until = self
-            .clock
-            .now()
-            .plus_secs(self.mfa.settings().device_trust_secs());
-        Ok(Next::OfferTrust {
-            flow: id.clone(),
-            until,
-        })
+        Ok(next)
+    }
+
+    /// "Stay signed in for 30 days?": `true` makes the new session last until its absolute
+    /// end (`sessions.max_secs`) however long it is unused; sign-out, "sign out everywhere
+    /// else", a password change or disabling the account still end it, and step-up still
+    /// asks for a fresh second step.
+    pub async fn answer_stay_signed_in(
+        &self,
+        id: &FlowId,
+        stay: bool,
+        browser: &Browser<'_>,
+    ) -> Result<Next, SignInError> {
+        let (flow, pending) = self.open(id).await?;
+        // Only an answer to the question this flow asked (an emailed-code account's flow
+        // was asked about trusting the device instead).
+        if !pending.stay_offered
+            || pending.step_up
+            || pending.passed.is_none()
+            || pending.backup_code_unacknowledged
+        {
+            return Err(SignInError::FlowGone);
+        }
+        let keep = Keep {
+            device: None,
+            stay_signed_in: stay,
+        };
+        self.finish(id, flow, keep, browser).await
     }
 
     /// "Trust this device?": `true` trusts it for `device_trust_secs` (B6).
@@ -338,7 +380,11 @@ impl SignInService {
         } else {
             None
         };
-        self.finish(id, flow, trusted, browser).await
+        let keep = Keep {
+            device: trusted,
+            stay_signed_in: false,
+        };
+        self.finish(id, flow, keep, browser).await
     }
 
     /// The end of the sequence: a new session for a sign-in, or a fresh mark on the current
@@ -348,7 +394,7 @@ impl SignInService {
         &self,
         id: &FlowId,
         mut flow: Flow,
-        trusted_device: Option<lanyard_mfa::TrustedDeviceCookie>,
+        keep: Keep,
         browser: &Browser<'_>,
     ) -> Result<Next, SignInError> {
         let pending = flow.pending.take().ok_or(SignInError::FlowGone)?;
@@ -384,16 +430,25 @@ impl SignInService {
         let verified_at = (factor != Factor::TrustedDevice).then_some(now);
         let session = self
             .sessions
-            .start(browser.session, &auth, verified_at)
+            .start(browser.session, &auth, verified_at, keep.stay_signed_in)
             .await?;
         flow.signed_in = true;
         self.flows.save(id, &flow).await?;
         Ok(Next::Done(Done::SignedIn {
             flow: id.clone(),
             session,
-            trusted_device,
+            trusted_device: keep.device,
         }))
     }
+}
+
+/// What the end of a sign-in keeps for this browser, as answered on the last page.
+#[derive(Debug, Default)]
+pub(crate) struct Keep {
+    /// A newly trusted device (emailed-code accounts).
+    pub device: Option<lanyard_mfa::TrustedDeviceCookie>,
+    /// "Stay signed in for 30 days" (authenticator-app accounts).
+    pub stay_signed_in: bool,
 }
 
 /// Which question the page asks: the one asked for if it is allowed, else the account's

@@ -2,7 +2,9 @@
 //! that lives in a cookie (the web layer owns the cookie; this module owns the record).
 //!
 //! A session ends after `idle_secs` without use (24 h, B7) and at the latest `max_secs` after
-//! it started. It remembers when *this* session last saw a password plus a second step
+//! it started. A session the user chose to keep ("Stay signed in for 30 days", offered to
+//! authenticator-app accounts) skips the idle rule only: it still ends at `max_secs`, and by
+//! every way below. It remembers when *this* session last saw a password plus a second step
 //! (`verified_at`): the step-up guard (B8) looks at nothing else.
 //!
 //! Every way a session ends (sign-out, a new sign-in in the same browser, "sign out
@@ -44,6 +46,17 @@ pub struct Session {
     /// survives the cut that ends every session of the account started until then.
     #[serde(default)]
     pub kept_at: Option<Timestamp>,
+    /// "Stay signed in": no idle limit, only the absolute one; the cookie outlives the
+    /// browser until then.
+    #[serde(default)]
+    pub stay_signed_in: bool,
+}
+
+impl Session {
+    /// The latest moment this session can last (its absolute end).
+    pub fn ends_at(&self, settings: &SessionSettings) -> Timestamp {
+        self.started_at.plus_secs(settings.max_secs)
+    }
 }
 
 /// A session just started: the id goes into the cookie, once.
@@ -114,8 +127,15 @@ impl SessionStore {
         EphemeralKey::SessionsEnded(account).to_string()
     }
 
-    fn idle_ttl(&self) -> Duration {
-        Duration::from_secs(self.settings.idle_secs.max(1) as u64)
+    /// How long the store keeps the record from now: the idle limit, or for a session kept
+    /// signed in, what is left until its absolute end.
+    fn ttl(&self, session: &Session) -> Duration {
+        let secs = if session.stay_signed_in {
+            session.ends_at(&self.settings).seconds() - self.clock.now().seconds()
+        } else {
+            self.settings.idle_secs
+        };
+        Duration::from_secs(secs.max(1) as u64)
     }
 
     /// The live session this id names, sliding its idle expiry.
@@ -149,7 +169,8 @@ impl SessionStore {
         let now = self.clock.now();
         let idle = now.seconds() - session.last_seen.seconds();
         let age = now.seconds() - session.started_at.seconds();
-        if idle >= self.settings.idle_secs || age >= self.settings.max_secs {
+        let idle_over = !session.stay_signed_in && idle >= self.settings.idle_secs;
+        if idle_over || age >= self.settings.max_secs {
             self.ephemeral.delete(&key).await?;
             return Ok(None);
         }
@@ -162,17 +183,18 @@ impl SessionStore {
 
     async fn store(&self, key: &str, session: &Session) -> Result<(), SignInError> {
         let value = serde_json::to_vec(session)?;
-        self.ephemeral.put(key, &value, self.idle_ttl()).await?;
+        self.ephemeral.put(key, &value, self.ttl(session)).await?;
         Ok(())
     }
 
     /// Starts a new session (a new id on every sign-in, ASVS 7.2.4) and ends the one this
-    /// browser had.
+    /// browser had. `stay_signed_in` lifts the idle limit (see the module's note).
     pub async fn start(
         &self,
         previous: Option<&str>,
         auth: &Authenticated,
         verified_at: Option<Timestamp>,
+        stay_signed_in: bool,
     ) -> Result<NewSession, SignInError> {
         self.end(previous).await?;
         let id = random_token(&*self.rng, 32);
@@ -183,6 +205,7 @@ impl SessionStore {
             verified_at,
             last_seen: now,
             kept_at: None,
+            stay_signed_in,
         };
         self.store(&self.key(&id), &session).await?;
         Ok(NewSession { id, session })

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use lanyard_core::Clock as _;
 use lanyard_core::model::{Account, Membership, OrgId, OrgRole, Organization, Resources};
 use lanyard_core::ports::{EphemeralStore, Invalidations, OrgRepo};
 use lanyard_core::{
@@ -788,4 +789,241 @@ async fn s46_a_session_of_an_account_disabled_elsewhere_is_no_session() {
             .unwrap()
             .is_none()
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 12: no dead end at the send limit; "Stay signed in" for authenticator-app accounts
+// ---------------------------------------------------------------------------------------------
+
+/// RFC 4648 base32 (the set-up page's key, in groups of four), for the tests' own TOTP codes.
+fn base32_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut value, mut out) = (0u32, 0u32, Vec::new());
+    for c in text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+    {
+        let v = ALPHABET.iter().position(|a| *a == c).expect("base32") as u32;
+        value = (value << 5) | v;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((value >> bits) as u8);
+            value &= (1 << bits) - 1;
+        }
+    }
+    out
+}
+
+impl Harness {
+    /// The account's first sign-in (emailed code, backup code, not trusted); the backup code.
+    async fn first_sign_in(&self, b: &Browser<'_>) -> String {
+        let id = self.at_password().await;
+        self.signin.submit_password(&id, PASSWORD, b).await.unwrap();
+        let next = self
+            .signin
+            .submit_code(&id, Some(CodeKind::Email), &self.newest_code(), b)
+            .await
+            .unwrap();
+        let Next::ShowBackupCode { code, .. } = next else {
+            panic!("{next:?}")
+        };
+        let backup = code.expose().to_owned();
+        self.signin
+            .acknowledge_backup_code(&id, true, b)
+            .await
+            .unwrap();
+        let next = self.signin.answer_trust(&id, false, b).await.unwrap();
+        assert!(
+            matches!(next, Next::Done(Done::SignedIn { .. })),
+            "{next:?}"
+        );
+        backup
+    }
+
+    /// Turns the authenticator app on; returns its secret. The clock moves one step on, so
+    /// the code used here can not be the next sign-in's.
+    async fn turn_on_app(&self, account: &Account, at: &Origin) -> Vec<u8> {
+        let setup = self.mfa.start_totp_setup(account, at).await.unwrap();
+        let secret = base32_decode(&setup.enrollment.secret_text);
+        let code = self.app_code(&secret);
+        self.mfa
+            .confirm_totp_setup(account, &code, at)
+            .await
+            .unwrap();
+        self.clock.advance(30);
+        secret
+    }
+
+    fn app_code(&self, secret: &[u8]) -> String {
+        let step = lanyard_mfa::totp::step_at(self.clock.now().seconds());
+        lanyard_mfa::totp::code_at_step(secret, step).unwrap()
+    }
+
+    /// An app sign-in up to the question after the code.
+    async fn app_sign_in(&self, secret: &[u8], b: &Browser<'_>) -> (FlowId, Next) {
+        let id = self.at_password().await;
+        let Next::AskCode(q) = self.signin.submit_password(&id, PASSWORD, b).await.unwrap() else {
+            panic!("the code question")
+        };
+        assert_eq!(q.kind, CodeKind::App);
+        let next = self
+            .signin
+            .submit_code(&id, Some(CodeKind::App), &self.app_code(secret), b)
+            .await
+            .unwrap();
+        self.clock.advance(30);
+        (id, next)
+    }
+}
+
+#[tokio::test]
+async fn item2_the_send_limit_leaves_the_sign_in_open_for_the_backup_code() {
+    let h = harness().await;
+    h.account().await;
+    let at = origin("192.0.2.30");
+    let b = browser(&at, None, None);
+    let backup = h.first_sign_in(&b).await; // code 1 of the hour, at START
+    for _ in 2..=5 {
+        let id = h.at_password().await;
+        h.signin.submit_password(&id, PASSWORD, &b).await.unwrap();
+    }
+    h.clock.advance(300);
+    let id = h.at_password().await;
+    let Next::AskCode(q) = h.signin.submit_password(&id, PASSWORD, &b).await.unwrap() else {
+        panic!("the code question, not a dead end")
+    };
+    assert_eq!(q.kind, CodeKind::Email);
+    assert_eq!(q.sends_blocked_until, Some(START.plus_secs(3600)));
+    assert_eq!(q.email_code_expires_at, None, "no code for this sign-in");
+    assert!(q.has_backup_code);
+    // "Send a new code" is refused until then, and the page stays the same question.
+    h.clock.advance(60);
+    let Next::AskCode(q) = h.signin.send_email_code(&id, &b).await.unwrap() else {
+        panic!("the code question again")
+    };
+    assert_eq!(q.sends_blocked_until, Some(START.plus_secs(3600)));
+    // The backup code answers it.
+    let next = h
+        .signin
+        .submit_code(&id, Some(CodeKind::Backup), &backup, &b)
+        .await
+        .unwrap();
+    let Next::ShowBackupCode { why, .. } = next else {
+        panic!("{next:?}")
+    };
+    assert_eq!(why, BackupShown::ReplacesUsed);
+    let next = h
+        .signin
+        .acknowledge_backup_code(&id, true, &b)
+        .await
+        .unwrap();
+    assert!(
+        matches!(next, Next::Done(Done::SignedIn { .. })),
+        "{next:?}"
+    );
+    // At the stated time a code can be sent again, in this or a new sign-in.
+    h.clock.set(START.plus_secs(3600));
+    let id = h.at_password().await;
+    let Next::AskCode(q) = h.signin.submit_password(&id, PASSWORD, &b).await.unwrap() else {
+        panic!("the code question")
+    };
+    assert_eq!(q.sends_blocked_until, None);
+    assert!(q.email_code_expires_at.is_some());
+}
+
+#[tokio::test]
+async fn item4_an_app_account_is_offered_to_stay_signed_in_and_the_session_skips_the_idle_limit() {
+    let h = harness().await;
+    let account = h.account().await;
+    let at = origin("192.0.2.31");
+    let b = browser(&at, None, None);
+    h.first_sign_in(&b).await;
+    let secret = h.turn_on_app(&account, &at).await;
+
+    let (id, next) = h.app_sign_in(&secret, &b).await;
+    let Next::OfferStaySignedIn { until, .. } = next else {
+        panic!("{next:?}")
+    };
+    let asked_at = h.clock.now().minus_secs(30);
+    assert_eq!(
+        until,
+        asked_at.plus_secs(SessionSettings::default().max_secs)
+    );
+    // The other question's answer is not taken for this one.
+    assert!(matches!(
+        h.signin.answer_trust(&id, true, &b).await,
+        Err(SignInError::FlowGone)
+    ));
+    let next = h.signin.answer_stay_signed_in(&id, true, &b).await.unwrap();
+    let Next::Done(Done::SignedIn {
+        session,
+        trusted_device: None,
+        ..
+    }) = next
+    else {
+        panic!("{next:?}")
+    };
+    assert!(session.session.stay_signed_in);
+    // Replayed: nothing to answer.
+    assert!(matches!(
+        h.signin.answer_stay_signed_in(&id, true, &b).await,
+        Err(SignInError::FlowGone)
+    ));
+    let sessions = h.signin.sessions();
+    // Two days unused: still there (an ordinary session ends after one).
+    h.clock.advance(2 * 24 * 3600);
+    assert!(sessions.current(Some(&session.id)).await.unwrap().is_some());
+    // The absolute end still holds.
+    let end = session.session.ends_at(sessions.settings());
+    h.clock.set(end.minus_secs(1));
+    assert!(sessions.current(Some(&session.id)).await.unwrap().is_some());
+    h.clock.set(end);
+    assert!(sessions.current(Some(&session.id)).await.unwrap().is_none());
+
+    // "Don't stay signed in": the ordinary idle limit.
+    let (id, _) = h.app_sign_in(&secret, &b).await;
+    let Next::Done(Done::SignedIn { session, .. }) = h
+        .signin
+        .answer_stay_signed_in(&id, false, &b)
+        .await
+        .unwrap()
+    else {
+        panic!("signed in")
+    };
+    assert!(!session.session.stay_signed_in);
+    h.clock.advance(SessionSettings::default().idle_secs);
+    assert!(sessions.current(Some(&session.id)).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn item4_an_email_code_account_is_offered_trust_and_never_asked_to_stay() {
+    let h = harness().await;
+    h.account().await;
+    let at = origin("192.0.2.32");
+    let b = browser(&at, None, None);
+    h.first_sign_in(&b).await;
+    let id = h.at_password().await;
+    h.signin.submit_password(&id, PASSWORD, &b).await.unwrap();
+    let next = h
+        .signin
+        .submit_code(&id, Some(CodeKind::Email), &h.newest_code(), &b)
+        .await
+        .unwrap();
+    assert!(matches!(next, Next::OfferTrust { .. }), "{next:?}");
+    assert!(matches!(
+        h.signin.answer_stay_signed_in(&id, true, &b).await,
+        Err(SignInError::FlowGone)
+    ));
+    let next = h.signin.answer_trust(&id, true, &b).await.unwrap();
+    let Next::Done(Done::SignedIn {
+        session,
+        trusted_device,
+        ..
+    }) = next
+    else {
+        panic!("{next:?}")
+    };
+    assert!(trusted_device.is_some());
+    assert!(!session.session.stay_signed_in);
 }

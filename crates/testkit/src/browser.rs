@@ -113,7 +113,7 @@ impl Browser {
 impl Browser {
     /// From the code page on: types the newest emailed code (mail number `sent + 1` to
     /// `email`), ticks "I saved my backup code" if shown, and answers "Don't trust this
-    /// device". Returns where it ended and that page.
+    /// device" (or, for an authenticator-app account, "Don't stay signed in"). Returns where it ended and that page.
     pub async fn second_step(
         &self,
         page: String,
@@ -140,6 +140,8 @@ impl Browser {
         }
         if page.contains("name=\"trust\"") {
             (_, at, page) = self.submit(&page, base, &[("trust", "no")]).await;
+        } else if page.contains("name=\"stay\"") {
+            (_, at, page) = self.submit(&page, base, &[("stay", "no")]).await;
         }
         if at.is_empty() {
             at = base.to_owned();

@@ -32,6 +32,8 @@ async fn sign_in(
     }
     if page.contains("name=\"trust\"") {
         (_, at, page) = browser.submit(&page, base, &[("trust", trust)]).await;
+    } else if page.contains("name=\"stay\"") {
+        (_, at, page) = browser.submit(&page, base, &[("stay", "no")]).await;
     }
     (at, page)
 }

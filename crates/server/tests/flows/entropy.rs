@@ -405,7 +405,7 @@ async fn bulk_sessions(app: &TestApp, auth: &Authenticated) -> Vec<String> {
             .state
             .signin
             .sessions()
-            .start(None, auth, None)
+            .start(None, auth, None, false)
             .await
             .unwrap();
         ids.push(started.id);

@@ -27,6 +27,7 @@ mod refresh;
 mod refusals;
 mod restarts;
 mod revocation;
+mod signin_ux;
 mod time_zone;
 mod token_exchange;
 mod userinfo;

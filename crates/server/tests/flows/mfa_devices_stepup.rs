@@ -245,6 +245,8 @@ async fn answer_code(
     }
     if page.contains("name=\"trust\"") {
         (_, at, page) = tab.submit(app, &page, &[("trust", trust)]).await;
+    } else if page.contains("name=\"stay\"") {
+        (_, at, page) = tab.submit(app, &page, &[("stay", "no")]).await;
     }
     Done {
         at,

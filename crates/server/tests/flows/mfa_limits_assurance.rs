@@ -234,6 +234,8 @@ async fn after_code(
     if page.contains("name=\"trust\"") {
         let answer = if trust { "yes" } else { "no" };
         (_, at, page) = browser.submit(&page, base, &[("trust", answer)]).await;
+    } else if page.contains("name=\"stay\"") {
+        (_, at, page) = browser.submit(&page, base, &[("stay", "no")]).await;
     }
     assert!(
         at.starts_with(REDIRECT),
@@ -699,7 +701,7 @@ async fn s53_d_wrong_passwords_and_wrong_codes_feed_one_counter() {
         // The wait starts with a notice by mail.
         let mails = app.mail.wait_for(email, 2).await;
         assert!(
-            mails[1].subject.contains("Wrong sign-in codes"),
+            mails[1].subject.contains("Too many wrong sign-in codes"),
             "{}",
             mails[1].subject
         );

@@ -77,13 +77,19 @@ impl Reply {
         Some(rest[from..to].to_owned())
     }
 
-    /// A correct code on a sign-in: the session exists and the flow goes on to the app.
+    /// A correct code on a sign-in: the session exists and the flow goes on to the app — or,
+    /// for an app account, the question after the code: "Stay signed in?" (issue 12 item 4).
     fn signed_in(&self) -> bool {
-        self.status == 303
+        let to_app = self.status == 303
             && self
                 .location
                 .as_deref()
-                .is_some_and(|l| l.starts_with("/authorize/continue?flow="))
+                .is_some_and(|l| l.starts_with("/authorize/continue?flow="));
+        to_app || self.offers_stay()
+    }
+
+    fn offers_stay(&self) -> bool {
+        self.status == 200 && self.body.contains("action=\"/login/stay-signed-in\"")
     }
 
     fn is_wrong_code(&self) -> bool {
@@ -287,9 +293,15 @@ async fn challenge(app: &TestApp) -> Challenge {
 /// Follows a successful answer on to the app: the authorization code comes back.
 async fn complete(app: &TestApp, browser: &Browser, reply: &Reply) {
     assert!(reply.signed_in(), "{reply:?}");
-    let (_, at, page) = browser
-        .get(&app.url(reply.location.as_deref().unwrap()), &app.base_url)
-        .await;
+    let (_, at, page) = if reply.offers_stay() {
+        browser
+            .submit(&reply.body, &app.base_url, &[("stay", "no")])
+            .await
+    } else {
+        browser
+            .get(&app.url(reply.location.as_deref().unwrap()), &app.base_url)
+            .await
+    };
     assert!(
         at.starts_with(REDIRECT) && at.contains("code="),
         "{at} {page}"
@@ -647,7 +659,7 @@ async fn s30_five_wrong_codes_end_the_challenge_and_the_password_does_not_reset_
         let reply = ch.answer(&app, &bad).await;
         assert!(reply.is_start_again(), "{reply:?}");
         assert_eq!(failures(&app, &e.account).await, 5);
-        assert_eq!(mails_about(&app, "Wrong sign-in codes"), 1);
+        assert_eq!(mails_about(&app, "Too many wrong sign-in codes"), 1);
 
         // The challenge is gone: the right code can not finish it, and is not counted.
         let reply = ch.answer(&app, &code_at(&e.secret, now_step(&app))).await;
@@ -857,7 +869,7 @@ async fn s30_backup_code_and_email_failures_feed_the_same_counter() {
         assert_eq!(audits(&app, "mfa.backup_code.failed", &e.account).await, 2);
         assert_eq!(audits(&app, "mfa.email.failed", &e.account).await, 2);
         assert_eq!(audits(&app, "mfa.totp.failed", &e.account).await, 1);
-        assert_eq!(mails_about(&app, "Wrong sign-in codes"), 1);
+        assert_eq!(mails_about(&app, "Too many wrong sign-in codes"), 1);
         let reply = password(&app, &Browser::new()).await;
         assert!(reply.is_refused_like_a_wrong_password(), "{reply:?}");
         app
@@ -889,14 +901,18 @@ async fn s30_the_hard_limit_holds_until_an_operator_unlocks_and_is_mailed() {
             .mail
             .messages_to(EMAIL)
             .into_iter()
-            .filter(|m| m.subject.contains("Wrong sign-in codes"))
+            .filter(|m| m.subject.contains("Too many wrong sign-in codes"))
             .collect();
         assert_eq!(
             notices.len(),
             2,
             "one when the wait starts, one at the limit"
         );
-        assert!(notices[1].text.contains("Contact your administrator"));
+        assert!(
+            notices[1]
+                .text
+                .contains("Ask your administrator to unlock your account.")
+        );
 
         // The last challenge is still open, but even the right code is refused.
         let ch = last.unwrap();
@@ -1329,13 +1345,16 @@ async fn s31_turning_the_app_on_or_off_revokes_trusted_devices() {
             "turning the app on distrusts every device"
         );
 
-        // With the app on, a sign-in by emailed code may still trust a browser...
+        // With the app on, a sign-in by emailed code is not offered to trust the browser (it
+        // would still be asked for the app's code): "Stay signed in" instead (issue 12 item 4).
         app.clock.advance(60);
         let second = Browser::new();
         sign_in_trusting(&app, &second, Some("totp")).await;
-        assert_eq!(devices(&app, &account).await, 1);
+        assert_eq!(devices(&app, &account).await, 0);
 
-        // ...and turning the app off (this session is fresh) distrusts it.
+        // Turning the app off (this session is fresh) moves the epoch: any device is
+        // distrusted.
+        let epoch = mfa_state(&app, &account).await.credential_epoch;
         let security = get(&second, &app, "/account/security").await;
         let reply = post(
             &second,
@@ -1350,12 +1369,12 @@ async fn s31_turning_the_app_on_or_off_revokes_trusted_devices() {
             "{reply:?}"
         );
         assert_eq!(
-            devices(&app, &account).await,
-            0,
+            mfa_state(&app, &account).await.credential_epoch,
+            epoch + 1,
             "turning the app off distrusts every device"
         );
 
-        // The browser that was trusted is asked for a code again.
+        // The browser is asked for a code again.
         let before = app.mail.messages_to(EMAIL).len();
         let reply = password(&app, &second).await;
         assert_eq!(reply.status, 303, "{reply:?}");
@@ -1376,7 +1395,8 @@ async fn s31_turning_the_app_on_or_off_revokes_trusted_devices() {
     .await;
 }
 
-/// A sign-in with an emailed code that answers "trust this device". `asked`: the question
+/// A sign-in with an emailed code that answers "trust this device" — or, for an app account,
+/// which is offered "Stay signed in" instead, "Don't stay signed in". `asked`: the question
 /// the code page starts with (`Some("totp")` switches to "Get code by email" first).
 async fn sign_in_trusting(app: &TestApp, browser: &Browser, asked: Option<&str>) {
     let base = &app.base_url;
@@ -1405,7 +1425,13 @@ async fn sign_in_trusting(app: &TestApp, browser: &Browser, asked: Option<&str>)
     if page.contains("name=\"saved\"") {
         (_, _, page) = browser.submit(&page, base, &[("saved", "yes")]).await;
     }
-    assert!(page.contains("name=\"trust\""), "{page}");
-    let (_, at, _) = browser.submit(&page, base, &[("trust", "yes")]).await;
+    let answer = if asked.is_some() {
+        assert!(!page.contains("name=\"trust\""), "{page}");
+        ("stay", "no")
+    } else {
+        ("trust", "yes")
+    };
+    assert!(page.contains(&format!("name=\"{}\"", answer.0)), "{page}");
+    let (_, at, _) = browser.submit(&page, base, &[answer]).await;
     assert!(at.starts_with(REDIRECT), "{at}");
 }

@@ -413,7 +413,9 @@ fn check_key_shapes(run: &Run, keys: &BTreeSet<String>) {
         let last = rest.rsplit(':').next().unwrap_or("");
         let identifier = match kind {
             "revoked_jti" => rest.len() == 22,
-            "mfa_sends" | "sessions_ended" => uuid::Uuid::parse_str(rest).is_ok(),
+            "mfa_sends" | "mfa_sends_since" | "sessions_ended" => {
+                uuid::Uuid::parse_str(rest).is_ok()
+            }
             "mfa_sends_ip" | "signin_fail_ip" | "pat_fail_ip" | "device_tries_ip" => {
                 rest.parse::<std::net::IpAddr>().is_ok()
             }

@@ -19,15 +19,24 @@ pub fn session(jar: &CookieJar) -> Option<&str> {
     jar.get(SESSION_COOKIE).map(Cookie::value)
 }
 
-/// The cookie of a session just started.
-pub fn set_session(state: &AppState, jar: CookieJar, id: String) -> CookieJar {
-    let cookie = Cookie::build((SESSION_COOKIE, id))
+/// The cookie of a session just started: a browser-session cookie, or, for a session kept
+/// signed in ("Stay signed in"), one that lasts until the session's absolute end.
+pub fn set_session(
+    state: &AppState,
+    jar: CookieJar,
+    id: String,
+    lasts_until: Option<Timestamp>,
+) -> CookieJar {
+    let mut builder = Cookie::build((SESSION_COOKIE, id))
         .http_only(true)
         .secure(state.settings.secure_cookies)
         .same_site(SameSite::Lax)
-        .path("/")
-        .build();
-    jar.add(cookie)
+        .path("/");
+    if let Some(until) = lasts_until {
+        let max_age = (until.seconds() - state.clock.now().seconds()).max(0);
+        builder = builder.max_age(cookie::time::Duration::seconds(max_age));
+    }
+    jar.add(builder.build())
 }
 
 pub fn remove_session(jar: CookieJar) -> CookieJar {

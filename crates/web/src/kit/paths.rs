@@ -13,6 +13,8 @@ pub const LOGIN_CODE: &str = "/login/code";
 pub const LOGIN_CODE_EMAIL: &str = "/login/code/email";
 pub const LOGIN_BACKUP_CODE: &str = "/login/backup-code";
 pub const LOGIN_TRUST: &str = "/login/trust";
+/// "Stay signed in for 30 days?" (authenticator-app accounts, instead of trusting a device).
+pub const LOGIN_STAY_SIGNED_IN: &str = "/login/stay-signed-in";
 /// Setting up an authenticator app during sign-in, when an organization requires one (S54).
 pub const LOGIN_ENROLL: &str = "/login/authenticator";
 /// Account pages (security settings) and the step-up reconfirmation.

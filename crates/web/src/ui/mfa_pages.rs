@@ -32,6 +32,11 @@ pub struct ChallengePage {
     pub resend_action: String,
     /// When a new code can be asked for, e.g. "You can ask for a new code at 14:33 UTC".
     pub resend_text: Option<String>,
+    /// The hourly limit on emailed codes is reached: the email variant becomes "Too many codes
+    /// sent", with the other ways first and `resend_text` saying when to try again.
+    pub too_many_sends: bool,
+    /// A code emailed for this sign-in is still valid (only that code works here).
+    pub email_code_live: bool,
     /// "Use a backup code"; omitted if not a safe link.
     pub backup_href: Option<String>,
     /// "Use your authenticator app"; omitted if not a safe link.
@@ -74,6 +79,23 @@ pub struct TrustDevicePage {
     pub hidden: Vec<(String, String)>,
     /// The day trust ends, e.g. "21 December 2026".
     pub until_text: String,
+}
+
+/// After the second step, for an authenticator-app account: keep this browser signed in?
+/// (Trusting a device would not spare it the app's code, so that is not offered.)
+#[derive(Debug, Clone, Default, Template)]
+#[template(path = "stay_signed_in.html")]
+pub struct StaySignedInPage {
+    pub theme: Theme,
+    pub action: String,
+    pub csrf: String,
+    pub hidden: Vec<(String, String)>,
+    /// When the session ends at the latest, e.g. "6 January 2027 at 14:32 UTC".
+    pub until_text: String,
+    /// The session's absolute lifetime in days (30).
+    pub days: i64,
+    /// How long an ordinary session lasts unused, in hours (24).
+    pub idle_hours: i64,
 }
 
 /// One trusted browser on the security page.
@@ -207,6 +229,17 @@ impl ChallengePage {
         !self.is_totp() && !self.is_backup()
     }
 
+    /// "Too many codes sent": the email variant once the hourly limit is reached.
+    pub fn is_too_many_sends(&self) -> bool {
+        self.is_email() && self.too_many_sends
+    }
+
+    /// Whether the page asks for a code: not on "Too many codes sent" without a code of this
+    /// sign-in to enter.
+    pub fn asks_code(&self) -> bool {
+        !self.is_too_many_sends() || self.email_code_live
+    }
+
     /// The method posted back with the code: always one of the three known values.
     pub fn method_value(&self) -> &'static str {
         if self.is_totp() {
@@ -303,6 +336,7 @@ page_responses!(
     ChallengePage,
     BackupCodePage,
     TrustDevicePage,
+    StaySignedInPage,
     SecurityPage,
     TotpSetupPage,
     ReconfirmPage,

@@ -23,8 +23,8 @@ pub use crate::kit::csrf::CSRF_FIELD;
 pub use assets::{STYLESHEET_PATH, asset_routes};
 pub use device_pages::{DeviceCodePage, DeviceConfirmPage, DeviceDonePage};
 pub use mfa_pages::{
-    BackupCodePage, ChallengePage, DeviceView, ReconfirmPage, SecurityPage, TotpSetupPage,
-    TrustDevicePage,
+    BackupCodePage, ChallengePage, DeviceView, ReconfirmPage, SecurityPage, StaySignedInPage,
+    TotpSetupPage, TrustDevicePage,
 };
 pub use pages::{
     ConsentPage, ErrorPage, LogoutPage, PageLink, SignInEmailPage, SignInPasswordPage,

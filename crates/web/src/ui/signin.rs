@@ -12,7 +12,9 @@ use lanyard_signin::{
 use crate::error::WebError;
 use crate::kit::{self, cookies, csrf_token, no_store, paths, theme};
 use crate::state::AppState;
-use crate::ui::mfa_pages::{BackupCodePage, ChallengePage, TotpSetupPage, TrustDevicePage};
+use crate::ui::mfa_pages::{
+    BackupCodePage, ChallengePage, StaySignedInPage, TotpSetupPage, TrustDevicePage,
+};
 // Sign-in pages show UTC: until sign-in is complete they must not reveal the account's
 // settings (`ui::times`).
 use crate::ui::times::utc as when;
@@ -62,6 +64,12 @@ pub fn respond_naming(
         }
         Next::AskCode(question) => {
             if after == After::Post && question.problem.is_none() && question.notice.is_none() {
+                // An emailed code refused by the hourly limit: the page that says so (with
+                // the other ways), not the account's usual first question.
+                if question.kind == CodeKind::Email && question.sends_blocked_until.is_some() {
+                    let to = code_href(&question.flow, CodeKind::Email);
+                    return (jar, kit::see_other(&to)).into_response();
+                }
                 return (jar, kit::to_flow_page(paths::LOGIN_CODE, &question.flow)).into_response();
             }
             code_page(state, jar, question)
@@ -74,6 +82,7 @@ pub fn respond_naming(
             problem,
         } => backup_code_page(state, jar, &flow, code, (why, generated_at), problem),
         Next::OfferTrust { flow, until } => trust_page(state, jar, &flow, until),
+        Next::OfferStaySignedIn { flow, until } => stay_signed_in_page(state, jar, &flow, until),
         Next::SetUpApp {
             flow,
             setup,
@@ -131,6 +140,25 @@ fn trust_page(state: &AppState, jar: CookieJar, flow: &FlowId, until: Timestamp)
     (jar, ui::render(page)).into_response()
 }
 
+fn stay_signed_in_page(
+    state: &AppState,
+    jar: CookieJar,
+    flow: &FlowId,
+    until: Timestamp,
+) -> Response {
+    let (jar, csrf) = csrf_token(state, jar);
+    let page = StaySignedInPage {
+        theme: theme(state),
+        action: paths::LOGIN_STAY_SIGNED_IN.to_owned(),
+        csrf,
+        hidden: hidden_flow(flow),
+        until_text: when::date_time(until),
+        days: (state.signin.sessions().settings().max_secs / 86_400).max(1),
+        idle_hours: (state.signin.sessions().settings().idle_secs / 3600).max(1),
+    };
+    (jar, ui::render(page)).into_response()
+}
+
 /// The end: the new session's cookie (and a trusted device's) and on to where the flow came
 /// from; or, after a step-up, back to the page that asked.
 fn finished(state: &AppState, jar: CookieJar, done: Done) -> Response {
@@ -144,7 +172,11 @@ fn finished(state: &AppState, jar: CookieJar, done: Done) -> Response {
                 Some(device) => cookies::set_device(state, jar, device.token, device.expires_at),
                 None => jar,
             };
-            let jar = cookies::set_session(state, jar, session.id);
+            let lasts_until = session
+                .session
+                .stay_signed_in
+                .then(|| session.session.ends_at(state.signin.sessions().settings()));
+            let jar = cookies::set_session(state, jar, session.id, lasts_until);
             (jar, kit::to_flow_page(paths::AUTHORIZE_CONTINUE, &flow)).into_response()
         }
         Done::SteppedUp { return_to } => {
@@ -248,6 +280,10 @@ fn code_page(state: &AppState, jar: CookieJar, q: CodeQuestion) -> Response {
         status,
     } = Form::open(state, jar, q.problem);
     let now = state.clock.now();
+    // The hourly limit on emailed codes: say until when, and whether this sign-in's own
+    // code (the only one that works here) is still usable.
+    let sends_blocked = q.email_allowed.then_some(q.sends_blocked_until).flatten();
+    let code_live = q.email_code_expires_at.is_some_and(|at| at > now);
     let page = ChallengePage {
         theme: theme(state),
         action: paths::LOGIN_CODE.to_owned(),
@@ -263,9 +299,18 @@ fn code_page(state: &AppState, jar: CookieJar, q: CodeQuestion) -> Response {
         } else {
             String::new()
         },
-        resend_text: q
-            .resend_at
-            .map(|at| format!("You can ask for a new code at {}", when::clock_time(at))),
+        resend_text: match sends_blocked {
+            Some(at) => Some(format!(
+                "You can ask for a new code at {} ({})",
+                when::clock_time(at),
+                when::from_now(now, at)
+            )),
+            None => q
+                .resend_at
+                .map(|at| format!("You can ask for a new code at {}", when::clock_time(at))),
+        },
+        too_many_sends: sends_blocked.is_some(),
+        email_code_live: code_live,
         backup_href: (q.kind != CodeKind::Backup && q.has_backup_code)
             .then(|| code_href(&q.flow, CodeKind::Backup)),
         totp_href: (q.kind != CodeKind::App && q.has_app)
@@ -400,13 +445,6 @@ pub fn wait_error(state: &AppState, wait: Wait) -> WebError {
             "Too many attempts",
             "For your security, confirming sign-ins for this account is locked. Contact your \
              administrator to unlock it."
-                .to_owned(),
-            3600,
-        ),
-        Wait::TooManySends => WebError::too_many(
-            "Too many codes sent",
-            "We sent several codes in the last hour. Use the newest code you received, or try \
-             again in an hour."
                 .to_owned(),
             3600,
         ),

@@ -69,6 +69,7 @@ fn notice(done: Option<&str>) -> Option<String> {
     let text = match done? {
         "totp-on" => {
             "Your authenticator app is turned on. We will ask for its code when you sign in. \
+             Your trusted devices were removed, so each one will ask for the app's code too. \
              If you are signed in somewhere you no longer trust, sign out everywhere else below."
         }
         "totp-off" => {

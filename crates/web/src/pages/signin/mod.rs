@@ -1,5 +1,5 @@
 //! The sign-in pages (F1): one question per page — email, password, the code, the backup code
-//! to save, "Trust this device?", and the forced authenticator set-up (S54). Each handler
+//! to save, "Trust this device?" (or, for authenticator-app accounts, "Stay signed in?"), and the forced authenticator set-up (S54). Each handler
 //! extracts the flow, calls one step of `lanyard_signin::SignInService`, and renders its
 //! `Next` (`ui::signin`); the sequence and its rules live in the sign-in service.
 
@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route(paths::LOGIN_CODE_EMAIL, post(code_by_email_post))
         .route(paths::LOGIN_BACKUP_CODE, post(backup_saved_post))
         .route(paths::LOGIN_TRUST, post(trust_post))
+        .route(paths::LOGIN_STAY_SIGNED_IN, post(stay_signed_in_post))
         .route(paths::LOGIN_ENROLL, get(enroll_get).post(enroll_post))
 }
 
@@ -121,6 +122,27 @@ async fn trust_post(State(state): State<AppState>, f: FlowForm) -> Result<Respon
     let next = state
         .signin
         .answer_trust(&f.flow, trust, &f.page.browser())
+        .await?;
+    Ok(respond(&state, f.page.jar, next, After::Post))
+}
+
+async fn stay_signed_in_post(
+    State(state): State<AppState>,
+    f: FlowForm,
+) -> Result<Response, WebError> {
+    let stay = match f.field("stay") {
+        "yes" => true,
+        "no" => false,
+        _ => {
+            return Err(WebError::bad_request(
+                "Choose an answer",
+                "Go back and choose whether to stay signed in on this browser.",
+            ));
+        }
+    };
+    let next = state
+        .signin
+        .answer_stay_signed_in(&f.flow, stay, &f.page.browser())
         .await?;
     Ok(respond(&state, f.page.jar, next, After::Post))
 }

@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use super::{CSRF, attr, body_text, input_with_id, tags, theme, words};
 use crate::ui::{
     BackupCodePage, CSRF_FIELD, ChallengePage, DeviceView, FieldError, ReconfirmPage, SecurityPage,
-    TotpSetupPage, TrustDevicePage,
+    StaySignedInPage, TotpSetupPage, TrustDevicePage,
 };
 
 const SVG: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 29 29\" \
@@ -29,6 +29,8 @@ fn challenge(method: &str) -> ChallengePage {
         expires_text: Some("14:32 UTC (in 10 minutes)".into()),
         resend_action: "/login/code/email".into(),
         resend_text: None,
+        too_many_sends: false,
+        email_code_live: true,
         backup_href: Some("/login/code?method=backup".into()),
         totp_href: Some("/login/code?method=totp".into()),
         notice: None,
@@ -928,4 +930,81 @@ fn defaults_render() {
             .unwrap()
             .contains("<h1>Check your email</h1>")
     );
+}
+
+#[test]
+fn too_many_codes_sent_offers_the_other_ways_first_and_a_time_without_a_code_box() {
+    let page = ChallengePage {
+        too_many_sends: true,
+        email_code_live: false,
+        expires_text: None,
+        resend_text: Some("You can ask for a new code at 15:04 UTC (in 42 minutes)".into()),
+        ..challenge("email")
+    };
+    let html = page.render().unwrap();
+    assert!(html.contains("<h1>Too many codes sent</h1>"));
+    assert!(html.contains("A code we sent for an earlier sign-in does not work here."));
+    assert!(html.contains("You can ask for a new code at 15:04 UTC (in 42 minutes)"));
+    let has_code_box = |html: &str| {
+        tags(html, "input")
+            .iter()
+            .any(|t| attr(t, "id") == Some("code"))
+    };
+    assert!(!has_code_box(&html), "no code box");
+    // The other ways come before the retry.
+    let others = html.find("Other ways to confirm it's you").unwrap();
+    let retry = html.find("Get a new code later").unwrap();
+    assert!(others < retry);
+    assert!(html.contains(">Use your authenticator app</a>"));
+    assert!(html.contains(">Use a backup code</a>"));
+    assert!(html.contains(">Send a new code</button>"));
+    assert!(!html.contains("Check your spam"));
+
+    // With a live code of this sign-in: it is named, and its box is there.
+    let html = ChallengePage {
+        email_code_live: true,
+        expires_text: Some("14:32 UTC (in 10 minutes)".into()),
+        ..page
+    }
+    .render()
+    .unwrap();
+    assert!(html.contains(
+        "The code we sent for this sign-in still works until 14:32 UTC (in 10 minutes)."
+    ));
+    assert!(has_code_box(&html));
+}
+
+#[test]
+fn stay_signed_in_page_promises_only_what_the_session_does() {
+    let html = StaySignedInPage {
+        theme: theme(),
+        action: "/login/stay-signed-in".into(),
+        csrf: CSRF.into(),
+        hidden: hidden(),
+        until_text: "6 January 2027 at 14:32 UTC".into(),
+        days: 30,
+        idle_hours: 24,
+    }
+    .render()
+    .unwrap();
+    assert!(html.contains("<h1>Stay signed in on this browser?</h1>"));
+    assert!(html.contains("until 6 January 2027 at 14:32 UTC, even if you close it"));
+    assert!(
+        html.contains(
+            "a code from your authenticator app before you change your security settings"
+        )
+    );
+    assert!(html.contains("after 24 hours without use"));
+    assert!(
+        !html.contains("not ask you for a code"),
+        "no trusted-device promise"
+    );
+    let buttons = tags(&html, "button");
+    assert_eq!(buttons.len(), 2);
+    assert_eq!(attr(buttons[0], "name"), Some("stay"));
+    assert_eq!(attr(buttons[0], "value"), Some("yes"));
+    assert_eq!(attr(buttons[1], "value"), Some("no"));
+    assert!(html.contains(">Stay signed in for 30 days</button>"));
+    assert!(html.contains(">Don't stay signed in</button>"));
+    assert_eq!(forms(&html).len(), 1);
 }
