@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod email;
 pub mod error;
 pub mod orgs;
+pub mod password_policy;
 pub mod pats;
 
 pub use accounts::AccountService;
@@ -13,4 +14,5 @@ pub use email::normalize_email;
 pub use error::IdentityError;
 pub use lanyard_core::Origin;
 pub use orgs::{EnrollmentPolicy, OrgService};
+pub use password_policy::{PasswordRefusal, PasswordRules};
 pub use pats::{PatService, PatSettings};
