@@ -267,7 +267,12 @@ impl OrgService {
         let org = self.get(slug).await?;
         let mut preview = PolicyPreview::default();
         for member in self.deps.repo.list_members(org.id).await? {
-            if self.deps.policy.has_authenticator(member.account_id).await? {
+            if self
+                .deps
+                .policy
+                .has_authenticator(member.account_id)
+                .await?
+            {
                 continue;
             }
             preview.members_without_app += 1;

@@ -82,8 +82,10 @@ pub fn embedded(config: &Config) -> bool {
 async fn emails(
     app: &app::App,
     ids: impl IntoIterator<Item = lanyard_core::AccountId>,
-) -> Result<std::collections::HashMap<lanyard_core::AccountId, String>, lanyard_identity::IdentityError>
-{
+) -> Result<
+    std::collections::HashMap<lanyard_core::AccountId, String>,
+    lanyard_identity::IdentityError,
+> {
     let mut found = std::collections::HashMap::new();
     for id in ids {
         if found.contains_key(&id) {

@@ -27,9 +27,7 @@ fn describe(org: &Organization) -> serde_json::Value {
 
 /// What turning the policy on would do, and how to go ahead.
 fn not_confirmed(slug: &str, preview: &PolicyPreview) -> String {
-    let plural = |n: u64, one: &str, many: &str| {
-        format!("{n} {}", if n == 1 { one } else { many })
-    };
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     format!(
         "nothing changed. Requiring an authenticator app in {slug} affects {without} with no \
          app: they would have to set one up at their next sign-in, and their personal access \
@@ -132,7 +130,10 @@ pub async fn run(app: &App, cmd: OrgCommand) -> CommandResult {
                 } else {
                     "not required"
                 };
-                println!("{} ({}): authenticator app {required}\n", org.slug, org.name);
+                println!(
+                    "{} ({}): authenticator app {required}\n",
+                    org.slug, org.name
+                );
                 let rows: Vec<Vec<String>> = members
                     .iter()
                     .map(|m| {

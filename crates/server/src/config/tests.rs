@@ -420,9 +420,12 @@ fn item3_the_shortest_password_is_configurable_from_8_to_64() {
         "the default"
     );
     for refused in [0, 7, 65] {
-        let err = load_with(dir.path(), &format!("[passwords]\nmin_length = {refused}\n"))
-            .unwrap_err()
-            .to_string();
+        let err = load_with(
+            dir.path(),
+            &format!("[passwords]\nmin_length = {refused}\n"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("passwords.min_length"), "{refused}: {err}");
     }
 }

@@ -32,10 +32,16 @@ async fn run(app: &TestApp, args: &[&str]) -> String {
     assert!(out.status.success(), "{args:?}: {stdout}\n{stderr}");
     // tracing's lines read "<time>  INFO <target>: …".
     for level in [" TRACE ", " DEBUG ", " INFO ", " WARN ", " ERROR "] {
-        assert!(!stdout.contains(level), "{args:?}: a log line on stdout: {stdout}");
+        assert!(
+            !stdout.contains(level),
+            "{args:?}: a log line on stdout: {stdout}"
+        );
     }
     for level in [" TRACE ", " DEBUG ", " INFO "] {
-        assert!(!stderr.contains(level), "{args:?}: quiet by default: {stderr}");
+        assert!(
+            !stderr.contains(level),
+            "{args:?}: quiet by default: {stderr}"
+        );
     }
     stdout
 }
@@ -56,7 +62,10 @@ async fn item11_client_create_help_lists_every_grant_and_auth_method() {
         .unwrap();
     assert!(out.status.success());
     // clap wraps long help to the terminal: compare without line breaks.
-    let help = text(&out.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+    let help = text(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     for grant in [
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
@@ -87,17 +96,48 @@ async fn item11_lists_have_headers_emails_and_json_and_stdout_has_no_logs() {
         let bo = app.create_user(BO).await;
         app.create_client(confidential("rp")).await.unwrap();
         run(&app, &["org", "create", "--slug", "acme", "--name", "Acme"]).await;
-        run(&app, &["org", "add-member", "--org", "acme", "--user", ADA, "--role", "admin"]).await;
+        run(
+            &app,
+            &[
+                "org",
+                "add-member",
+                "--org",
+                "acme",
+                "--user",
+                ADA,
+                "--role",
+                "admin",
+            ],
+        )
+        .await;
         run(&app, &["org", "add-member", "--org", "acme", "--user", BO]).await;
         run(
             &app,
-            &["pat", "create", "--user", BO, "--name", "laptop", "--scope", "repo:read"],
+            &[
+                "pat",
+                "create",
+                "--user",
+                BO,
+                "--name",
+                "laptop",
+                "--scope",
+                "repo:read",
+            ],
         )
         .await;
         // A device-grant client by the grant's short name, as the README shows.
         run(
             &app,
-            &["client", "create", "--id", "tv", "--grant", "device_code,refresh_token", "--auth", "none"],
+            &[
+                "client",
+                "create",
+                "--id",
+                "tv",
+                "--grant",
+                "device_code,refresh_token",
+                "--auth",
+                "none",
+            ],
         )
         .await;
         let ids = [ada.id.to_string(), bo.id.to_string()];
@@ -106,7 +146,10 @@ async fn item11_lists_have_headers_emails_and_json_and_stdout_has_no_logs() {
         assert!(users.starts_with("EMAIL"), "{users}");
         assert!(users.contains(ADA) && users.contains(BO), "{users}");
         let members = run(&app, &["org", "show", "acme"]).await;
-        assert!(members.contains("EMAIL") && members.contains("ROLE"), "{members}");
+        assert!(
+            members.contains("EMAIL") && members.contains("ROLE"),
+            "{members}"
+        );
         assert!(members.contains(ADA) && members.contains(BO), "{members}");
         let pats = run(&app, &["pat", "list"]).await;
         assert!(pats.starts_with("ID") && pats.contains("OWNER"), "{pats}");
@@ -167,7 +210,16 @@ async fn item11_require_authenticator_on_says_what_it_revokes_and_needs_yes() {
         for name in ["laptop", "ci"] {
             run(
                 &app,
-                &["pat", "create", "--user", BO, "--name", name, "--scope", "repo:read"],
+                &[
+                    "pat",
+                    "create",
+                    "--user",
+                    BO,
+                    "--name",
+                    name,
+                    "--scope",
+                    "repo:read",
+                ],
             )
             .await;
         }
@@ -198,7 +250,11 @@ async fn item11_require_authenticator_on_says_what_it_revokes_and_needs_yes() {
         // `off` needs no confirmation (it revokes nothing).
         run(&app, &["org", "require-authenticator", "acme", "off"]).await;
 
-        let done = run(&app, &["org", "require-authenticator", "acme", "on", "--yes"]).await;
+        let done = run(
+            &app,
+            &["org", "require-authenticator", "acme", "on", "--yes"],
+        )
+        .await;
         assert!(done.contains("PATs revoked for 1 member"), "{done}");
         let org = run_json(&app, &["org", "show", "acme"]).await;
         assert_eq!(org["authenticator_required"], true);
