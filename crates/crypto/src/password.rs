@@ -23,8 +23,9 @@ const SALT_LEN: usize = 16;
 /// rather than verified: a tampered row must not make one login allocate gigabytes.
 const MAX_STORED_M_COST_KIB: u32 = 256 * 1024;
 
-/// The `[passwords]` section: argon2id parameters (renamed to their config keys) and how
-/// many hashes run at once. The length bounds are not configurable.
+/// The `[passwords]` section: argon2id parameters (renamed to their config keys), how many
+/// hashes run at once, and the shortest new password (`min_length`, 8 to 64). The byte bound
+/// is not configurable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PasswordPolicy {
@@ -39,9 +40,10 @@ pub struct PasswordPolicy {
     /// Longest password accepted, in UTF-8 bytes; checked before any hashing (S51).
     #[serde(skip)]
     pub max_len_bytes: usize,
-    /// Shortest new password, in Unicode scalar values (ASVS 6.2.1); checked by `hash` only,
-    /// so an old shorter password still verifies.
-    #[serde(skip)]
+    /// Shortest new password, in Unicode scalar values (ASVS 6.2.1, NIST SP 800-63B: at
+    /// least 8); checked by `hash` only, so an old shorter password still verifies. The
+    /// identity crate's password rules use the same minimum.
+    #[serde(rename = "min_length")]
     pub min_len: usize,
 }
 
@@ -67,6 +69,13 @@ impl PasswordPolicy {
             return Err(InvalidSetting::new(
                 "passwords.max_concurrent_hashes",
                 "must be at least 1",
+            ));
+        }
+        if !(8..=64).contains(&self.min_len) {
+            return Err(InvalidSetting::new(
+                "passwords.min_length",
+                "must be between 8 and 64 (NIST SP 800-63B: at least 8; 64 is the least \
+                 maximum it allows)",
             ));
         }
         Ok(())

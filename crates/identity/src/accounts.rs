@@ -8,6 +8,7 @@ use lanyard_core::ports::{AccountRepo, RefreshRepo};
 use lanyard_core::{AccountId, Auditor, Clock, Origin, Secret, StoreError};
 use lanyard_crypto::password::PasswordHasher;
 
+use crate::password_policy::{PasswordRefusal, PasswordRules};
 use crate::{IdentityError, PatService, normalize_email};
 
 mod preferences;
@@ -15,6 +16,7 @@ mod preferences;
 const MAX_NAME_LEN: usize = 200;
 
 pub struct AccountService {
+    rules: PasswordRules,
     accounts: Arc<dyn AccountRepo>,
     refresh: Arc<dyn RefreshRepo>,
     pats: Arc<PatService>,
@@ -32,7 +34,10 @@ impl AccountService {
         passwords: Arc<PasswordHasher>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        // The hasher's minimum is the configured one (`[passwords] min_length`).
+        let rules = PasswordRules::with_min_chars(passwords.policy().min_len);
         Self {
+            rules,
             accounts,
             refresh,
             pats,
@@ -53,7 +58,8 @@ impl AccountService {
     ) -> Result<Account, IdentityError> {
         let email_normalized = normalize_email(email)?;
         let name = validate_name(name)?;
-        let password_hash = self.passwords.hash(password).await?;
+        self.rules.check(&password, email, &name)?;
+        let password_hash = self.hash_new(password).await?;
         let new = NewAccount {
             email: email.trim().to_owned(),
             email_normalized,
@@ -162,9 +168,15 @@ impl AccountService {
         Ok(self.accounts.count_accounts().await?)
     }
 
+    /// The rules every new password meets (for the pages' hints).
+    pub fn password_rules(&self) -> PasswordRules {
+        self.rules
+    }
+
     /// Sets a new password and revokes every grant the account holds, so a stolen refresh
-    /// token dies with the old password (ASVS 6.2.3, 7.4.3). Callers put this behind step-up
-    /// and distrust the account's devices.
+    /// token dies with the old password (ASVS 6.2.3, 7.4.3). The new password must meet the
+    /// policy and differ from the current one. Callers put this behind step-up, distrust the
+    /// account's devices and send the notice mail.
     pub async fn change_password(
         &self,
         id: AccountId,
@@ -172,24 +184,24 @@ impl AccountService {
         origin: &Origin,
     ) -> Result<u64, IdentityError> {
         // A disabled account keeps no password change (issue 11 item 8), whoever asks.
-        match self.accounts.get_account(id).await {
-            Ok(account) if account.status == AccountStatus::Active => {}
+        let account = match self.accounts.get_account(id).await {
+            Ok(account) if account.status == AccountStatus::Active => account,
             Ok(_) => return Err(IdentityError::AccountDisabled),
             Err(StoreError::NotFound) => return Err(IdentityError::NotFound),
             Err(e) => return Err(e.into()),
-        }
-        let hash = match self.passwords.hash(new_password).await {
-            Ok(hash) => hash,
-            Err(lanyard_crypto::CryptoError::PasswordTooShort { min }) => {
-                return Err(IdentityError::WeakPassword(format!(
-                    "at least {min} characters"
-                )));
-            }
-            Err(lanyard_crypto::CryptoError::PasswordTooLong) => {
-                return Err(IdentityError::WeakPassword("too long".to_owned()));
-            }
-            Err(e) => return Err(e.into()),
         };
+        self.rules
+            .check(&new_password, &account.email, &account.name)?;
+        if let Some(current) = account.password_hash.as_deref() {
+            let same = self
+                .passwords
+                .verify(new_password.clone(), Some(current))
+                .await?;
+            if same.ok {
+                return Err(PasswordRefusal::SameAsCurrent.into());
+            }
+        }
+        let hash = self.hash_new(new_password).await?;
         let now = self.clock.now();
         self.accounts.update_password_hash(id, &hash, now).await?;
         let revoked = self.refresh.revoke_families_of_account(id, now).await?;
@@ -230,6 +242,21 @@ impl AccountService {
             status: AccountStatus::Disabled,
             ..account
         })
+    }
+
+    /// Hashes a password the rules accepted; the hasher's own bounds (bytes) still apply.
+    async fn hash_new(&self, password: Secret) -> Result<String, IdentityError> {
+        match self.passwords.hash(password).await {
+            Ok(hash) => Ok(hash),
+            Err(lanyard_crypto::CryptoError::PasswordTooShort { min }) => {
+                Err(PasswordRefusal::TooShort { min }.into())
+            }
+            Err(lanyard_crypto::CryptoError::PasswordTooLong) => Err(PasswordRefusal::TooLong {
+                max: self.rules.max_chars,
+            }
+            .into()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn record_failure(

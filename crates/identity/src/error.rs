@@ -12,8 +12,9 @@ pub enum IdentityError {
     InvalidEmail(&'static str),
     #[error("invalid name: {0}")]
     InvalidName(&'static str),
-    #[error("password does not meet the policy: {0}")]
-    WeakPassword(String),
+    /// A new password the policy refuses; the text says why and is safe to show.
+    #[error("{0}")]
+    PasswordRefused(#[from] crate::password_policy::PasswordRefusal),
     #[error("an account with this email already exists")]
     EmailTaken,
     #[error("not found")]

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod email;
 pub mod error;
 pub mod orgs;
+pub mod password_policy;
 pub mod pats;
 pub mod time_zone;
 
@@ -14,5 +15,6 @@ pub use email::normalize_email;
 pub use error::IdentityError;
 pub use lanyard_core::Origin;
 pub use orgs::{EnrollmentPolicy, OrgService};
+pub use password_policy::{PasswordRefusal, PasswordRules};
 pub use pats::{PatService, PatSettings};
 pub use time_zone::TimeZoneName;

@@ -16,6 +16,7 @@ mod enroll;
 mod error;
 pub mod lockout;
 pub mod notify;
+mod password_notice;
 mod settings;
 mod signin_limits;
 pub mod stepup;

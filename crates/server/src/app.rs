@@ -60,7 +60,7 @@ pub async fn open_database(
 ) -> Result<Stores, StartupError> {
     let url = config.database_url();
     if url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.server.data_dir).map_err(|e| {
+        lanyard_store::files::create_private_dir(&config.server.data_dir).map_err(|e| {
             StartupError::Database(format!(
                 "creating {}: {e}",
                 config.server.data_dir.display()
@@ -185,7 +185,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
     let (ephemeral, memory, invalidations): EphemeralParts =
         if config.ephemeral.redis_url.is_empty() {
             // The CLI runs beside the server on the same data folder: a file reaches both.
-            std::fs::create_dir_all(&config.server.data_dir)
+            lanyard_store::files::create_private_dir(&config.server.data_dir)
                 .map_err(|e| StartupError::Ephemeral(format!("creating the data folder: {e}")))?;
             let path = config.server.data_dir.join("invalidations.log");
             let local = Arc::new(

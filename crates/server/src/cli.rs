@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -15,8 +15,27 @@ pub struct Cli {
     /// Configuration file (default: config/lanyard.toml when present).
     #[arg(long, global = true, env = "LANYARD_CONFIG")]
     pub config: Option<PathBuf>,
+    /// More log lines on standard error: `-v` info, `-vv` debug. Admin commands log only
+    /// warnings and errors by default, `serve` logs info; LANYARD_LOG or RUST_LOG (a
+    /// tracing filter such as `info,lanyard_store=debug`) override both.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The log filter when LANYARD_LOG and RUST_LOG are not set: the server reports what it
+    /// does, an admin command prints only its answer (on stdout) and problems (on stderr).
+    pub fn default_log_level(&self) -> &'static str {
+        let base = u8::from(matches!(self.command, Command::Serve));
+        match base + self.verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,10 +101,18 @@ pub enum OrgCommand {
         json: bool,
     },
     /// Require an authenticator app of every member (`on`), or stop requiring it (`off`).
+    ///
+    /// Turning it on revokes the personal access tokens of every member who has no
+    /// authenticator app yet (a token is used without signing in, so it would bypass the
+    /// rule), and those members must set up an app at their next sign-in. Without `--yes`,
+    /// `on` only says how many members and tokens that affects and changes nothing.
     RequireAuthenticator {
         slug: String,
         /// `on` or `off`.
         state: String,
+        /// Confirm `on`: revoke the tokens of members without an app.
+        #[arg(long)]
+        yes: bool,
         #[arg(long)]
         json: bool,
     },
@@ -161,14 +188,21 @@ pub struct ClientCreate {
     pub redirect_uris: Vec<String>,
     #[arg(long = "post-logout-redirect-uri")]
     pub post_logout_redirect_uris: Vec<String>,
-    /// Comma-separated: authorization_code,refresh_token,client_credentials
+    /// Grant types the client may use, comma-separated or repeated:
+    /// authorization_code (sign-in in a browser), refresh_token,
+    /// client_credentials (a service acting as itself),
+    /// device_code (a TV or command-line app: urn:ietf:params:oauth:grant-type:device_code; use
+    /// with --auth none for a public app),
+    /// token_exchange (RFC 8693: urn:ietf:params:oauth:grant-type:token-exchange).
     #[arg(
         long,
         value_delimiter = ',',
         default_value = "authorization_code,refresh_token"
     )]
     pub grant: Vec<String>,
-    /// client_secret_basic | client_secret_post | private_key_jwt | none
+    /// How the client authenticates at the token endpoint: client_secret_basic,
+    /// client_secret_post (a generated secret, printed once), private_key_jwt (with
+    /// --jwks-file) or none (a public client: a browser, mobile, TV or command-line app).
     #[arg(long, default_value = "client_secret_basic")]
     pub auth: String,
     /// Skip the consent page (the server's own apps).

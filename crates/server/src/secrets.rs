@@ -15,7 +15,7 @@ pub fn load_or_create_key(path: &Path, what: &str, rng: &dyn Rng) -> std::io::Re
         Err(_) => {}
     }
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
+        lanyard_store::files::create_private_dir(parent)?;
     }
     let mut bytes = [0u8; 32];
     rng.fill(&mut bytes);

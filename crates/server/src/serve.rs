@@ -10,8 +10,12 @@ use crate::app::{self, Runtime};
 use crate::commands::{CommandResult, embedded};
 use crate::config::Config;
 
-pub fn init_tracing() {
-    let filter = EnvFilter::try_from_env("LANYARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+/// Logs go to standard error, so an admin command's standard output holds only its answer.
+/// `default_level` applies when neither LANYARD_LOG nor RUST_LOG is set.
+pub fn init_tracing(default_level: &str) {
+    let filter = EnvFilter::try_from_env("LANYARD_LOG")
+        .or_else(|_| EnvFilter::try_from_env("RUST_LOG"))
+        .unwrap_or_else(|_| EnvFilter::new(default_level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -56,7 +60,7 @@ async fn first_start_hint(app: &app::App) {
     if accounts == 0 && clients == 0 {
         eprintln!(
             "\nThis is a new, empty Lanyard. Create the first account and a client:\n\
-             \n  printf '%s' 'a-long-password' | cargo run -p lanyard-server -- user create --email you@example.com --name 'Your Name' --password-stdin\
+             \n  read -rs -p 'Password: ' PASSWORD; printf '%s' \"$PASSWORD\" | cargo run -q -p lanyard-server -- user create --email you@example.com --name 'Your Name' --password-stdin\
              \n  cargo run -p lanyard-server -- client create --id my-app --redirect-uri http://127.0.0.1:3000/callback --grant authorization_code,refresh_token --auth client_secret_basic\n"
         );
     }

@@ -94,9 +94,15 @@ impl FileInvalidations {
         path: std::path::PathBuf,
         compact_at: u64,
     ) -> Result<FileInvalidations, StoreError> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        // Owner-only like the rest of the data folder (crate::files).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options
             .open(&path)
             .map_err(|e| StoreError::Other(format!("invalidation file: {e}")))?;
         let meta = file
@@ -166,7 +172,8 @@ impl FileInvalidations {
         let mut name = self.path.as_os_str().to_owned();
         name.push(format!(".{}.{n}.tmp", std::process::id()));
         let fresh = std::path::PathBuf::from(name);
-        let done = std::fs::File::create(&fresh).and_then(|_| std::fs::rename(&fresh, &self.path));
+        let done = crate::files::create_private_file(&fresh)
+            .and_then(|()| std::fs::rename(&fresh, &self.path));
         if let Err(e) = done {
             let _ = std::fs::remove_file(&fresh);
             tracing::warn!(error = %e, "compacting the invalidation file failed");

@@ -8,6 +8,7 @@
 
 mod entity;
 mod error;
+pub mod files;
 mod invalidations;
 mod memory;
 mod migration;

@@ -43,6 +43,17 @@ pub struct PolicyChange {
     pub members_with_pats_revoked: u64,
 }
 
+/// What turning the policy on would do now, for a confirmation ("3 members, 5 tokens").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PolicyPreview {
+    /// Members with no authenticator app: they must set one up at their next sign-in.
+    pub members_without_app: u64,
+    /// Of those, the ones holding PATs that are not revoked.
+    pub members_with_pats: u64,
+    /// Their PATs that are not revoked: turning the policy on revokes them.
+    pub pats: u64,
+}
+
 pub struct OrgDeps {
     pub repo: Arc<dyn OrgRepo>,
     pub accounts: Arc<dyn AccountRepo>,
@@ -245,6 +256,33 @@ impl OrgService {
             changed,
             members_with_pats_revoked,
         })
+    }
+
+    /// What [`OrgService::set_authenticator_required`] with `required = true` would revoke
+    /// now; changes nothing.
+    pub async fn preview_authenticator_required(
+        &self,
+        slug: &str,
+    ) -> Result<PolicyPreview, IdentityError> {
+        let org = self.get(slug).await?;
+        let mut preview = PolicyPreview::default();
+        for member in self.deps.repo.list_members(org.id).await? {
+            if self
+                .deps
+                .policy
+                .has_authenticator(member.account_id)
+                .await?
+            {
+                continue;
+            }
+            preview.members_without_app += 1;
+            let pats = self.deps.pats.list(member.account_id).await?.len() as u64;
+            if pats > 0 {
+                preview.members_with_pats += 1;
+                preview.pats += pats;
+            }
+        }
+        Ok(preview)
     }
 
     /// For a member of an organization that requires an app: revokes the account's PATs when

@@ -5,7 +5,7 @@ use lanyard_core::model::{Client, ClientAuthMethod, GrantType};
 use lanyard_issuer::clients::NewClient;
 use serde_json::json;
 
-use super::{CommandResult, print_json};
+use super::{CommandResult, print_json, table};
 use crate::app::App;
 use crate::cli::{ClientCommand, ClientCreate};
 
@@ -18,9 +18,26 @@ pub async fn run(app: &App, cmd: ClientCommand) -> CommandResult {
             if flag.json {
                 print_json(&json!(all.iter().map(describe).collect::<Vec<_>>()));
             } else {
-                for c in &all {
-                    println!("{}\t{}\t{}", c.id, c.auth_method.as_str(), c.name);
-                }
+                let rows: Vec<Vec<String>> = all
+                    .iter()
+                    .map(|c| {
+                        vec![
+                            c.id.as_str().to_owned(),
+                            c.name.clone(),
+                            c.auth_method.as_str().to_owned(),
+                            c.grant_types
+                                .iter()
+                                .map(|g| short_grant(*g))
+                                .collect::<Vec<_>>()
+                                .join(","),
+                        ]
+                    })
+                    .collect();
+                table::print(
+                    &["CLIENT ID", "NAME", "AUTH", "GRANTS"],
+                    &rows,
+                    "No clients yet: register one with `lanyard client create`.",
+                );
             }
             Ok(())
         }
@@ -54,7 +71,7 @@ async fn create(app: &App, args: ClientCreate) -> CommandResult {
     let grant_types = args
         .grant
         .iter()
-        .map(|g| GrantType::parse(g.trim()).ok_or_else(|| format!("unknown grant type {g:?}")))
+        .map(|g| parse_grant(g.trim()))
         .collect::<Result<Vec<_>, _>>()?;
     let jwks = match &args.jwks_file {
         Some(path) => Some(serde_json::from_str(&std::fs::read_to_string(path)?)?),
@@ -96,6 +113,38 @@ async fn create(app: &App, args: ClientCreate) -> CommandResult {
     Ok(())
 }
 
+/// The grant types by the names `--grant` takes: the RFC names, and the short names of the two
+/// URN grants.
+const GRANTS: [(&str, GrantType); 5] = [
+    ("authorization_code", GrantType::AuthorizationCode),
+    ("refresh_token", GrantType::RefreshToken),
+    ("client_credentials", GrantType::ClientCredentials),
+    ("device_code", GrantType::DeviceCode),
+    ("token_exchange", GrantType::TokenExchange),
+];
+
+fn parse_grant(text: &str) -> Result<GrantType, String> {
+    GRANTS
+        .iter()
+        .find(|(short, _)| *short == text)
+        .map(|(_, grant)| *grant)
+        .or_else(|| GrantType::parse(text))
+        .ok_or_else(|| {
+            let names: Vec<&str> = GRANTS.iter().map(|(short, _)| *short).collect();
+            format!(
+                "unknown grant type {text:?}: use one of {}",
+                names.join(", ")
+            )
+        })
+}
+
+fn short_grant(grant: GrantType) -> &'static str {
+    GRANTS
+        .iter()
+        .find(|(_, g)| *g == grant)
+        .map_or(grant.as_str(), |(short, _)| short)
+}
+
 fn describe(c: &Client) -> serde_json::Value {
     json!({
         "client_id": c.id.as_str(),
@@ -111,4 +160,20 @@ fn describe(c: &Client) -> serde_json::Value {
         "backchannel_logout_session_required": c.backchannel_logout_session_required,
         "created_at": c.created_at.seconds(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_grant_parses_by_its_short_and_its_protocol_name() {
+        for (short, grant) in GRANTS {
+            assert_eq!(parse_grant(short), Ok(grant));
+            assert_eq!(parse_grant(grant.as_str()), Ok(grant));
+            assert_eq!(short_grant(grant), short);
+        }
+        let err = parse_grant("implicit").unwrap_err();
+        assert!(err.contains("device_code"), "{err}");
+    }
 }

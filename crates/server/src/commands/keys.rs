@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{CommandResult, print_json};
+use super::{CommandResult, print_json, table};
 use crate::app::App;
 use crate::cli::KeysCommand;
 
@@ -32,9 +32,8 @@ pub async fn run(app: &App, cmd: KeysCommand) -> CommandResult {
             if flag.json {
                 print_json(&json!({ "published": kids }));
             } else {
-                for kid in kids {
-                    println!("{kid}");
-                }
+                let rows: Vec<Vec<String>> = kids.iter().map(|k| vec![(*k).to_owned()]).collect();
+                table::print(&["KEY ID (published)"], &rows, "No published keys.");
             }
             Ok(())
         }

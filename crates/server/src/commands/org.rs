@@ -8,7 +8,10 @@ use lanyard_identity::IdentityError;
 use lanyard_identity::orgs::Actor;
 use serde_json::json;
 
-use super::{CommandResult, print_json};
+use lanyard_identity::orgs::PolicyPreview;
+use lanyard_mfa::when;
+
+use super::{CommandResult, EXIT_NOT_CONFIRMED, ExitError, emails, print_json, table};
 use crate::app::App;
 use crate::cli::OrgCommand;
 
@@ -20,6 +23,20 @@ fn describe(org: &Organization) -> serde_json::Value {
         "authenticator_required": org.authenticator_required_since.is_some(),
         "authenticator_required_since": org.authenticator_required_since.map(|t| t.seconds()),
     })
+}
+
+/// What turning the policy on would do, and how to go ahead.
+fn not_confirmed(slug: &str, preview: &PolicyPreview) -> String {
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    format!(
+        "nothing changed. Requiring an authenticator app in {slug} affects {without} with no \
+         app: they would have to set one up at their next sign-in, and their personal access \
+         tokens would be revoked at once ({tokens} of {holders}). Run again with --yes to go \
+         ahead.",
+        without = plural(preview.members_without_app, "member", "members"),
+        tokens = plural(preview.pats, "token", "tokens"),
+        holders = plural(preview.members_with_pats, "member", "members"),
+    )
 }
 
 /// "Not found" in the operator's words: which of the two was missing is not known here.
@@ -91,6 +108,8 @@ pub async fn run(app: &App, cmd: OrgCommand) -> CommandResult {
         } => {
             let org = orgs.get(&slug).await.map_err(not_found)?;
             let members = orgs.members(&slug).await?;
+            let names = emails(app, members.iter().map(|m| m.account_id)).await?;
+            let email = |id| names.get(&id).cloned().unwrap_or_default();
             if as_json {
                 let mut value = describe(&org);
                 value["members"] = json!(
@@ -98,6 +117,7 @@ pub async fn run(app: &App, cmd: OrgCommand) -> CommandResult {
                         .iter()
                         .map(|m| json!({
                             "account_id": m.account_id.to_string(),
+                            "email": email(m.account_id),
                             "role": m.role.as_str(),
                             "joined_at": m.joined_at.seconds(),
                         }))
@@ -110,15 +130,27 @@ pub async fn run(app: &App, cmd: OrgCommand) -> CommandResult {
                 } else {
                     "not required"
                 };
-                println!("{} ({}): authenticator app {required}", org.slug, org.name);
-                for m in &members {
-                    println!("{}\t{}", m.account_id, m.role.as_str());
-                }
+                println!(
+                    "{} ({}): authenticator app {required}\n",
+                    org.slug, org.name
+                );
+                let rows: Vec<Vec<String>> = members
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            email(m.account_id),
+                            m.role.as_str().to_owned(),
+                            when::date(m.joined_at),
+                        ]
+                    })
+                    .collect();
+                table::print(&["EMAIL", "ROLE", "JOINED"], &rows, "No members yet.");
             }
         }
         OrgCommand::RequireAuthenticator {
             slug,
             state,
+            yes,
             json: as_json,
         } => {
             let required = match state.as_str() {
@@ -126,6 +158,23 @@ pub async fn run(app: &App, cmd: OrgCommand) -> CommandResult {
                 "off" => false,
                 other => return Err(format!("state must be on or off, not {other:?}").into()),
             };
+            let already = orgs
+                .get(&slug)
+                .await
+                .map_err(not_found)?
+                .authenticator_required_since
+                .is_some();
+            if required && !already && !yes {
+                let preview = orgs
+                    .preview_authenticator_required(&slug)
+                    .await
+                    .map_err(not_found)?;
+                return Err(ExitError {
+                    code: EXIT_NOT_CONFIRMED,
+                    message: not_confirmed(&slug, &preview),
+                }
+                .into());
+            }
             let change = orgs
                 .set_authenticator_required(&slug, Actor::Operator, required, &origin)
                 .await

@@ -6,7 +6,9 @@ use lanyard_core::model::{Pat, PatId};
 use lanyard_identity::pats::{Expiry, PatRequest};
 use serde_json::json;
 
-use super::{CommandResult, print_json};
+use lanyard_mfa::when;
+
+use super::{CommandResult, emails, print_json, table};
 use crate::app::App;
 use crate::cli::{PatCommand, PatCreate};
 
@@ -30,12 +32,36 @@ pub async fn run(app: &App, cmd: PatCommand) -> CommandResult {
                 }
                 None => pats.list_all().await?,
             };
+            let owners = emails(app, list.iter().map(|p| p.account_id)).await?;
+            let owner = |p: &Pat| owners.get(&p.account_id).cloned().unwrap_or_default();
             if as_json {
-                print_json(&json!(list.iter().map(describe).collect::<Vec<_>>()));
+                print_json(&json!(
+                    list.iter()
+                        .map(|p| {
+                            let mut doc = describe(p);
+                            doc["email"] = json!(owner(p));
+                            doc
+                        })
+                        .collect::<Vec<_>>()
+                ));
             } else {
-                for p in &list {
-                    println!("{}\t{}\t{}\t{}", p.id, p.account_id, p.display, p.name);
-                }
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            p.id.to_string(),
+                            owner(p),
+                            p.name.clone(),
+                            p.display.clone(),
+                            p.expires_at.map_or_else(|| "never".to_owned(), when::date),
+                        ]
+                    })
+                    .collect();
+                table::print(
+                    &["ID", "OWNER", "NAME", "TOKEN", "EXPIRES"],
+                    &rows,
+                    "No personal access tokens.",
+                );
             }
             Ok(())
         }

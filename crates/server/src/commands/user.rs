@@ -4,9 +4,10 @@ use std::io::Read;
 
 use lanyard_core::model::Account;
 use lanyard_core::{Origin, Secret};
+use lanyard_identity::IdentityError;
 use serde_json::json;
 
-use super::{CommandResult, print_json};
+use super::{CommandResult, ExitError, print_json, table};
 use crate::app::App;
 use crate::cli::UserCommand;
 
@@ -30,7 +31,18 @@ pub async fn run(app: &App, cmd: UserCommand) -> CommandResult {
             let password = read_password()?;
             let account = accounts
                 .create_account(&email, &name, password, &Origin::cli())
-                .await?;
+                .await
+                .map_err(|e| match e {
+                    IdentityError::PasswordRefused(refusal) => {
+                        Box::<dyn std::error::Error + Send + Sync>::from(ExitError {
+                            code: super::EXIT_REFUSED_INPUT,
+                            message: format!(
+                                "the password was refused, no account was created: {refusal}"
+                            ),
+                        })
+                    }
+                    other => other.into(),
+                })?;
             if as_json {
                 print_json(&describe(&account));
             } else {
@@ -53,9 +65,22 @@ pub async fn run(app: &App, cmd: UserCommand) -> CommandResult {
             if flag.json {
                 print_json(&json!(all.iter().map(describe).collect::<Vec<_>>()));
             } else {
-                for a in &all {
-                    println!("{}\t{}\t{}\t{}", a.id, a.email, a.status.as_str(), a.name);
-                }
+                let rows: Vec<Vec<String>> = all
+                    .iter()
+                    .map(|a| {
+                        vec![
+                            a.email.clone(),
+                            a.name.clone(),
+                            a.status.as_str().to_owned(),
+                            lanyard_mfa::when::date(a.created_at),
+                        ]
+                    })
+                    .collect();
+                table::print(
+                    &["EMAIL", "NAME", "STATUS", "CREATED"],
+                    &rows,
+                    "No accounts yet: create one with `lanyard user create`.",
+                );
             }
             Ok(())
         }
@@ -106,11 +131,14 @@ fn read_password() -> Result<Secret, Box<dyn std::error::Error + Send + Sync>> {
     if buf.len() as u64 > MAX_STDIN {
         return Err("the password is too long".into());
     }
-    let password = buf.trim_end_matches(['\r', '\n']).to_owned();
+    // One trailing line break is what `echo` and a here-document add; the account service's
+    // password rules judge the rest (and refuse any other control character).
+    let password = buf
+        .strip_suffix("\r\n")
+        .or_else(|| buf.strip_suffix('\n'))
+        .unwrap_or(&buf)
+        .to_owned();
     buf.clear();
-    if password.chars().count() < 8 {
-        return Err("the password must be at least 8 characters".into());
-    }
     Ok(Secret::new(password))
 }
 

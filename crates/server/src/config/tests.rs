@@ -408,3 +408,24 @@ fn h2_ephemeral_state_defaults_to_the_database_and_memory_excludes_redis() {
     let err = config.validate().unwrap_err().to_string();
     assert!(err.contains("ephemeral.store"), "{err}");
 }
+
+#[test]
+fn item3_the_shortest_password_is_configurable_from_8_to_64() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = load_with(dir.path(), "[passwords]\nmin_length = 12\n").unwrap();
+    assert_eq!(config.passwords.min_len, 12);
+    assert_eq!(
+        load_with(dir.path(), "").unwrap().passwords.min_len,
+        8,
+        "the default"
+    );
+    for refused in [0, 7, 65] {
+        let err = load_with(
+            dir.path(),
+            &format!("[passwords]\nmin_length = {refused}\n"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("passwords.min_length"), "{refused}: {err}");
+    }
+}

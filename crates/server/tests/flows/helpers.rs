@@ -375,13 +375,44 @@ pub fn field(page: &str, name: &str) -> String {
 /// (and Redis prefix), as an operator would; `config_toml`, when not empty, is its
 /// configuration file.
 pub async fn lanyard_cli(app: &TestApp, args: &[&str], config_toml: &str) -> std::process::Output {
+    let mut cmd = cli_command(app, args, config_toml);
+    cmd.stdin(std::process::Stdio::null());
+    tokio::time::timeout(std::time::Duration::from_secs(120), cmd.output())
+        .await
+        .expect("the lanyard command finished")
+        .unwrap()
+}
+
+/// [`lanyard_cli`] with `stdin` written to its standard input (a password).
+pub async fn lanyard_cli_with_stdin(
+    app: &TestApp,
+    args: &[&str],
+    stdin: &str,
+) -> std::process::Output {
+    use tokio::io::AsyncWriteExt;
+    let mut cmd = cli_command(app, args, "");
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        child.wait_with_output(),
+    )
+    .await
+    .expect("the lanyard command finished")
+    .unwrap()
+}
+
+/// The `lanyard` command with the test server's environment and nothing from the test's.
+pub fn cli_command(app: &TestApp, args: &[&str], config_toml: &str) -> tokio::process::Command {
     let data_dir = app.config.server.data_dir.clone();
     let cwd = data_dir.parent().unwrap().to_owned();
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_lanyard"));
-    cmd.args(args)
-        .current_dir(&cwd)
-        .kill_on_drop(true)
-        .stdin(std::process::Stdio::null());
+    cmd.args(args).current_dir(&cwd).kill_on_drop(true);
     for (key, _) in std::env::vars() {
         if key.starts_with("LANYARD_") || key == "RUST_LOG" {
             cmd.env_remove(key);
@@ -403,10 +434,7 @@ pub async fn lanyard_cli(app: &TestApp, args: &[&str], config_toml: &str) -> std
                 &app.config.ephemeral.redis_prefix,
             );
     }
-    tokio::time::timeout(std::time::Duration::from_secs(120), cmd.output())
-        .await
-        .expect("the lanyard command finished")
-        .unwrap()
+    cmd
 }
 
 /// The text of a code shown on a page: the markup that keeps each group of it on one line

@@ -4,6 +4,7 @@
 //! runs on SQLite + in-process store, and on PostgreSQL + Redis when their URLs are set.
 
 mod account_password;
+mod admin_cli;
 mod authorization_endpoint;
 mod backchannel;
 mod client_credentials;
@@ -22,6 +23,7 @@ mod mfa_two_nodes;
 mod oidc_rp;
 mod org_policy;
 mod pages;
+mod password_policy;
 mod pats;
 mod refresh;
 mod refusals;

@@ -665,7 +665,15 @@ async fn s54_the_org_commands_refuse_bad_input_and_change_nothing() {
         assert!(!policy_is_on(&app).await);
         assert!(app.app.state.orgs.get("new-org").await.is_err());
 
-        let out = run(vec!["org", "require-authenticator", ORG, "on", "--json"]).await;
+        let out = run(vec![
+            "org",
+            "require-authenticator",
+            ORG,
+            "on",
+            "--yes",
+            "--json",
+        ])
+        .await;
         assert!(
             out.status.success(),
             "{}",

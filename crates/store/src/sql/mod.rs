@@ -78,9 +78,11 @@ impl SqlStore {
         if url.starts_with("sqlite:") {
             let parsed = SqliteConnectOptions::from_str(url)
                 .map_err(|_| StoreError::Other("invalid sqlite url".to_owned()))?;
-            create_parent_folder(parsed.get_filename())?;
             // A private in-memory database exists once per connection, so it gets exactly one.
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            if !in_memory {
+                create_private_database_file(parsed.get_filename())?;
+            }
             options.max_connections(if in_memory { 1 } else { SQLITE_MAX_CONNECTIONS });
             // WAL lets readers run beside the writer; busy_timeout makes concurrent writers
             // (other pool connections, a CLI process) wait instead of failing at once;
@@ -177,12 +179,15 @@ fn migration_error(err: DbErr) -> StoreError {
     }
 }
 
-fn create_parent_folder(file: &Path) -> Result<(), StoreError> {
-    match file.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent)
-            .map_err(|_| StoreError::Unavailable("cannot create the database folder".to_owned())),
-        _ => Ok(()),
+/// The database's folder (0700) and file (0600) when they do not exist yet: SQLite would
+/// create them with the umask's modes, readable by everyone on most systems.
+fn create_private_database_file(file: &Path) -> Result<(), StoreError> {
+    if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+        crate::files::create_private_dir(parent)
+            .map_err(|_| StoreError::Unavailable("cannot create the database folder".to_owned()))?;
     }
+    crate::files::create_private_file(file)
+        .map_err(|_| StoreError::Unavailable("cannot create the database file".to_owned()))
 }
 
 /// The row a lookup by a unique key finds, if any: every single-row lookup of the store goes

@@ -18,7 +18,7 @@ use axum_extra::extract::CookieJar;
 use lanyard_core::Secret;
 use lanyard_core::model::{DeviceId, MfaMethod};
 use lanyard_identity::IdentityError;
-use lanyard_signin::{MAX_PASSWORD_LEN, Session};
+use lanyard_signin::Session;
 
 use crate::error::WebError;
 use crate::kit::extract::{
@@ -79,7 +79,8 @@ fn notice(done: Option<&str>) -> Option<String> {
         "device-removed" => "The device was removed. It will be asked for a code next time.",
         "devices-removed" => "All trusted devices were removed.",
         "password" => {
-            "Your password is changed. You are signed out everywhere else, and apps you use will ask you to sign in again."
+            "Your password is changed. You are signed out everywhere else, and apps you use will \
+             ask you to sign in again. We emailed you a notice about the change."
         }
         "sessions-ended" => "You are signed out everywhere else.",
         _ => return None,
@@ -249,9 +250,6 @@ async fn devices_revoke_all_post(
 
 // ---- Password ----
 
-/// The policy's minimum, for the page's hint (the hasher enforces it).
-const MIN_PASSWORD_CHARS: usize = 8;
-
 async fn password_get(
     State(state): State<AppState>,
     Fresh { session, jar, .. }: Fresh<ToPassword>,
@@ -274,12 +272,14 @@ async fn password_page(
         csrf,
         hidden: Vec::new(),
         email: account.email,
-        min_len: MIN_PASSWORD_CHARS,
+        min_len: state.accounts.password_rules().min_chars,
         error,
     };
     Ok((jar, ui::render_with_status(status, page)).into_response())
 }
 
+/// The new password twice (a typing mistake would otherwise lock the owner out), checked
+/// against the account's password rules; the first problem found is shown on its field.
 async fn password_post(
     State(state): State<AppState>,
     FreshForm {
@@ -290,23 +290,40 @@ async fn password_post(
         ..
     }: FreshForm<ToPassword>,
 ) -> Result<Response, WebError> {
-    // The hasher's policy refuses short and oversized passwords before argon2 runs.
-    let new_password = form.get("new_password").unwrap_or("");
+    let new_password = Secret::new(form.get("new_password").unwrap_or(""));
+    let confirmation = form.get("confirm_password").unwrap_or("");
     let account_id = session.auth.account_id;
+    let account = state.accounts.get(account_id).await?;
+    let refused = |field: &str, message: String| FieldError::new(field, message);
+    let error = if new_password.expose().is_empty() {
+        Some(refused("new_password", "Enter a new password.".to_owned()))
+    } else if let Err(refusal) =
+        state
+            .accounts
+            .password_rules()
+            .check(&new_password, &account.email, &account.name)
+    {
+        Some(refused("new_password", refusal.to_string()))
+    } else if confirmation != new_password.expose() {
+        Some(refused(
+            "confirm_password",
+            "The two passwords are not the same. Enter the new password again in both fields."
+                .to_owned(),
+        ))
+    } else {
+        None
+    };
+    if let Some(error) = error {
+        return password_page(&state, jar, &session, Some(error)).await;
+    }
     match state
         .accounts
-        .change_password(account_id, Secret::new(new_password), &origin)
+        .change_password(account_id, new_password, &origin)
         .await
     {
         Ok(_) => {}
-        Err(IdentityError::WeakPassword(_)) => {
-            let error = FieldError::new(
-                "new_password",
-                format!(
-                    "Enter a password of at least {MIN_PASSWORD_CHARS} characters (and at most \
-                     {MAX_PASSWORD_LEN} bytes)"
-                ),
-            );
+        Err(IdentityError::PasswordRefused(refusal)) => {
+            let error = refused("new_password", refusal.to_string());
             return password_page(&state, jar, &session, Some(error)).await;
         }
         Err(e) => return Err(e.into()),
@@ -318,6 +335,7 @@ async fn password_post(
         .sessions()
         .end_others(cookies::session(&jar))
         .await?;
+    state.mfa.notify_password_changed(&account).await;
     Ok(to_security("password"))
 }
 
