@@ -120,14 +120,19 @@ impl PatCreatedPage {
         format!("data:text/plain;charset=utf-8,{token}%0A")
     }
 
-    /// A file name from the token's name: letters, digits and dashes only.
+    /// A file name from the token's name: lower-case letters and digits, runs of anything
+    /// else as one dash.
     pub fn download_name(&self) -> String {
-        let mut stem: String = self
-            .name
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
-            .collect();
-        stem = stem.trim_matches('-').chars().take(40).collect();
+        let mut stem = String::new();
+        for c in self.name.chars() {
+            if c.is_ascii_alphanumeric() {
+                stem.push(c.to_ascii_lowercase());
+            } else if !stem.is_empty() && !stem.ends_with('-') {
+                stem.push('-');
+            }
+        }
+        let stem: String = stem.trim_end_matches('-').chars().take(40).collect();
+        let stem = stem.trim_end_matches('-');
         if stem.is_empty() {
             "token.txt".to_owned()
         } else {

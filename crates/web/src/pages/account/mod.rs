@@ -1,8 +1,9 @@
 //! The account's security page (F3) and the sensitive actions on it, each behind the step-up
-//! guard (B8): the authenticator app ([`totp`]), the backup code (generate), trusted devices
-//! (remove one, remove all), the password, "sign out everywhere else", and the reconfirm page
-//! that makes a session fresh ([`reconfirm`]). Pages post forms; `DELETE` routes serve API
-//! callers with the same rules.
+//! guard (B8): the authenticator app ([`totp`]), the backup code ([`backup`]), trusted devices
+//! ([`devices`]: remove one, remove all), the password, "sign out everywhere else", and the
+//! reconfirm page that makes a session fresh ([`reconfirm`]). Each security reduction is a
+//! `GET` confirmation whose form posts to the same path; a `POST` answers 303 with a notice
+//! for the session (`kit::notice`). `DELETE` routes serve API callers with the same rules.
 
 mod backup;
 mod devices;

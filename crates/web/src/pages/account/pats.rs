@@ -13,16 +13,12 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use lanyard_core::Timestamp;
-use lanyard_core::model::{Pat, PatId};
+use lanyard_core::model::{Pat, PatId, ResourceServer};
 use lanyard_identity::IdentityError;
 use lanyard_identity::pats::{Expiry, PatField, PatRequest};
-use serde::{Deserialize, Serialize};
-
-use lanyard_signin::Session;
-
-use lanyard_core::model::ResourceServer;
 use lanyard_mfa::when;
-use lanyard_signin::{ShownId, ShownKind, Showing};
+use lanyard_signin::{Session, ShownId, ShownKind, Showing};
+use serde::{Deserialize, Serialize};
 
 use crate::error::WebError;
 use crate::kit::body::LimitedBody;
@@ -128,7 +124,8 @@ async fn pats_get(
     method: Method,
     headers: HeaderMap,
     jar: CookieJar,
-    Query(params): Query,
+    // Parsed for its strictness only: the page reads no parameter.
+    Query(_params): Query,
 ) -> Result<Response, WebError> {
     let caller = Caller::of(&method, &headers);
     let session = signed_in(&state, &jar, caller, paths::ACCOUNT_PATS).await?;
@@ -142,7 +139,6 @@ async fn pats_get(
         let list: Vec<PatJson> = pats.iter().map(|p| PatJson::of(p, now)).collect();
         return Ok(no_store(Json(list).into_response()));
     }
-    let _ = params;
     let notice = notice::take(&state, &jar).await?;
     pats_page(&state, jar, &pats, notice, Vec::new(), &Params::default())
 }
