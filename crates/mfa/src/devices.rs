@@ -106,7 +106,10 @@ impl MfaService {
         cookie: Option<&str>,
     ) -> Result<Option<DeviceId>, MfaError> {
         let epoch = self.repo.mfa_state(account).await?.credential_epoch;
-        Ok(self.live_device(account, cookie, epoch).await?.map(|d| d.id))
+        Ok(self
+            .live_device(account, cookie, epoch)
+            .await?
+            .map(|d| d.id))
     }
 
     async fn live_device(

@@ -32,7 +32,7 @@ use lanyard_mfa::MfaService;
 
 pub use error::SignInError;
 pub use flow::{Flow, FlowId, FlowStore, Pending, SealedBackupCode};
-pub use handoff::{Handoffs, ShownId, ShownKind, Showing};
+pub use handoff::{Handoffs, Showing, ShownId, ShownKind};
 pub use next::{BackupShown, CodeKind, CodeQuestion, Done, Next, Notice, Problem, Wait};
 pub use password::{MAX_PASSWORD_LEN, PasswordCheck};
 pub use second_step::device_label;

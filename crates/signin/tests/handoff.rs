@@ -11,7 +11,7 @@ use lanyard_core::ports::EphemeralStore;
 use lanyard_core::{ManualClock, OsRng, StoreError, Timestamp};
 use lanyard_crypto::{Kek, TokenHasher};
 use lanyard_signin::handoff::SHOWN_ONCE_TTL_SECS;
-use lanyard_signin::{Handoffs, ShownId, ShownKind, Showing};
+use lanyard_signin::{Handoffs, Showing, ShownId, ShownKind};
 use lanyard_store::MemoryStore;
 
 const MINE: Option<&str> = Some("session-one");
@@ -31,7 +31,12 @@ impl EphemeralStore for Peek {
         self.written.lock().unwrap().push(value.to_vec());
         self.inner.put(key, value, ttl).await
     }
-    async fn put_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, StoreError> {
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
         self.written.lock().unwrap().push(value.to_vec());
         self.inner.put_if_absent(key, value, ttl).await
     }
@@ -88,50 +93,115 @@ async fn a_token_is_shown_once_to_its_session_only() {
     // the entry is left for its own session.
     assert!(h.show(THEIRS, ShownKind::Pat, &id).await.unwrap().is_none());
     assert!(h.show(None, ShownKind::Pat, &id).await.unwrap().is_none());
-    assert!(h.show(MINE, ShownKind::BackupCode, &id).await.unwrap().is_none());
+    assert!(
+        h.show(MINE, ShownKind::BackupCode, &id)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let unknown = ShownId::parse(&"A".repeat(43)).unwrap();
-    assert!(h.show(MINE, ShownKind::Pat, &unknown).await.unwrap().is_none());
+    assert!(
+        h.show(MINE, ShownKind::Pat, &unknown)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(ShownId::parse("short").is_none() && ShownId::parse(&"a/".repeat(22)).is_none());
 
-    assert_eq!(secret_of(h.show(MINE, ShownKind::Pat, &id).await.unwrap()).0, TOKEN);
+    assert_eq!(
+        secret_of(h.show(MINE, ShownKind::Pat, &id).await.unwrap()).0,
+        TOKEN
+    );
     // A reload: the name, never the token again; a token can not be "shown again".
     for _ in 0..2 {
-        assert_eq!(label_of(h.show(MINE, ShownKind::Pat, &id).await.unwrap()), "laptop");
+        assert_eq!(
+            label_of(h.show(MINE, ShownKind::Pat, &id).await.unwrap()),
+            "laptop"
+        );
     }
     assert!(!h.show_again(MINE, ShownKind::Pat, &id).await.unwrap());
-    assert_eq!(label_of(h.show(MINE, ShownKind::Pat, &id).await.unwrap()), "laptop");
+    assert_eq!(
+        label_of(h.show(MINE, ShownKind::Pat, &id).await.unwrap()),
+        "laptop"
+    );
 
     // Never in clear in the store.
     let written = store.written.lock().unwrap();
     assert!(!written.is_empty());
     for value in written.iter() {
         assert!(!value.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()));
-        assert!(!value.windows(6).any(|w| w == b"laptop"), "the entry is sealed whole");
+        assert!(
+            !value.windows(6).any(|w| w == b"laptop"),
+            "the entry is sealed whole"
+        );
     }
 }
 
 #[tokio::test]
 async fn a_missed_backup_code_tick_shows_the_same_code_until_it_is_saved() {
     let (h, _, _) = handoffs();
-    assert!(h.keep(None, ShownKind::BackupCode, "backup code", CODE).await.is_err());
-    let id = h.keep(MINE, ShownKind::BackupCode, "backup code", CODE).await.unwrap();
-    assert_eq!(secret_of(h.show(MINE, ShownKind::BackupCode, &id).await.unwrap()), (CODE.to_owned(), false));
+    assert!(
+        h.keep(None, ShownKind::BackupCode, "backup code", CODE)
+            .await
+            .is_err()
+    );
+    let id = h
+        .keep(MINE, ShownKind::BackupCode, "backup code", CODE)
+        .await
+        .unwrap();
+    assert_eq!(
+        secret_of(h.show(MINE, ShownKind::BackupCode, &id).await.unwrap()),
+        (CODE.to_owned(), false)
+    );
     label_of(h.show(MINE, ShownKind::BackupCode, &id).await.unwrap());
 
     // Another session can neither re-show nor finish it.
-    assert!(!h.show_again(THEIRS, ShownKind::BackupCode, &id).await.unwrap());
-    assert!(h.finish(THEIRS, ShownKind::BackupCode, &id).await.unwrap().is_none());
+    assert!(
+        !h.show_again(THEIRS, ShownKind::BackupCode, &id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        h.finish(THEIRS, ShownKind::BackupCode, &id)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
-    assert!(h.show_again(MINE, ShownKind::BackupCode, &id).await.unwrap());
-    assert_eq!(secret_of(h.show(MINE, ShownKind::BackupCode, &id).await.unwrap()), (CODE.to_owned(), true));
+    assert!(
+        h.show_again(MINE, ShownKind::BackupCode, &id)
+            .await
+            .unwrap()
+    );
     assert_eq!(
-        h.finish(MINE, ShownKind::BackupCode, &id).await.unwrap().as_deref(),
+        secret_of(h.show(MINE, ShownKind::BackupCode, &id).await.unwrap()),
+        (CODE.to_owned(), true)
+    );
+    assert_eq!(
+        h.finish(MINE, ShownKind::BackupCode, &id)
+            .await
+            .unwrap()
+            .as_deref(),
         Some("backup code")
     );
     // Used up: Back, a replayed post.
-    assert!(h.show(MINE, ShownKind::BackupCode, &id).await.unwrap().is_none());
-    assert!(!h.show_again(MINE, ShownKind::BackupCode, &id).await.unwrap());
-    assert!(h.finish(MINE, ShownKind::BackupCode, &id).await.unwrap().is_none());
+    assert!(
+        h.show(MINE, ShownKind::BackupCode, &id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        !h.show_again(MINE, ShownKind::BackupCode, &id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        h.finish(MINE, ShownKind::BackupCode, &id)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]

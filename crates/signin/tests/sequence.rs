@@ -355,7 +355,11 @@ async fn first_sign_in_asks_the_emailed_code_shows_the_backup_code_once_and_offe
     );
     assert_eq!(code.expose(), shown);
     assert_eq!(
-        h.mfa.backup_code_info(account.id).await.unwrap().map(|b| b.created_at),
+        h.mfa
+            .backup_code_info(account.id)
+            .await
+            .unwrap()
+            .map(|b| b.created_at),
         issued.map(|b| b.created_at),
         "no new code was issued"
     );

@@ -9,8 +9,8 @@ use reqwest::header::CACHE_CONTROL;
 
 use crate::helpers::each_backend;
 use crate::mfa_devices_stepup::{
-    A, CHROME_WINDOWS, FIREFOX_LINUX, SECURITY, Tab, between, devices, location,
-    signed_in_browser, trusted_browser,
+    A, CHROME_WINDOWS, FIREFOX_LINUX, SECURITY, Tab, between, devices, location, signed_in_browser,
+    trusted_browser,
 };
 
 const REGENERATE: &str = "/account/backup-codes/regenerate";
@@ -19,15 +19,30 @@ const REVOKE_ALL: &str = "/account/devices/revoke-all";
 
 /// A confirmation page: 200, no-store, its consequence, one CSRF form posting to `path`,
 /// and Cancel back to the security page.
-async fn assert_confirmation(app: &lanyard_testkit::TestApp, tab: &Tab, path: &str, says: &str) -> String {
+async fn assert_confirmation(
+    app: &lanyard_testkit::TestApp,
+    tab: &Tab,
+    path: &str,
+    says: &str,
+) -> String {
     let response = tab.get_raw(app, path).await;
     assert_eq!(response.status(), 200, "{path}");
     assert_eq!(response.headers()[CACHE_CONTROL], "no-store", "{path}");
     let page = response.text().await.unwrap();
     assert!(page.contains(says), "{path}: {page}");
-    assert!(page.contains(&format!("<form method=\"post\" action=\"{path}\">")), "{page}");
-    assert_eq!(hidden_field(&page, "csrf_token"), Some(tab.csrf(app)), "{page}");
-    assert!(page.contains("href=\"/account/security\">Cancel</a>"), "{page}");
+    assert!(
+        page.contains(&format!("<form method=\"post\" action=\"{path}\">")),
+        "{page}"
+    );
+    assert_eq!(
+        hidden_field(&page, "csrf_token"),
+        Some(tab.csrf(app)),
+        "{page}"
+    );
+    assert!(
+        page.contains("href=\"/account/security\">Cancel</a>"),
+        "{page}"
+    );
     page
 }
 
@@ -43,21 +58,45 @@ async fn issue12_security_reductions_ask_first_and_act_only_on_the_post() {
 
         // The security page links to confirmations instead of acting.
         let (_, _, security) = firefox.get(&app, SECURITY).await;
-        assert!(security.contains(&format!("href=\"{REGENERATE}\"")), "{security}");
-        assert!(security.contains(&format!("href=\"{REVOKE_ALL}\"")), "{security}");
+        assert!(
+            security.contains(&format!("href=\"{REGENERATE}\"")),
+            "{security}"
+        );
+        assert!(
+            security.contains(&format!("href=\"{REVOKE_ALL}\"")),
+            "{security}"
+        );
 
-        assert_confirmation(&app, &firefox, REGENERATE, "Your current backup code will stop working").await;
+        assert_confirmation(
+            &app,
+            &firefox,
+            REGENERATE,
+            "Your current backup code will stop working",
+        )
+        .await;
         assert_confirmation(&app, &firefox, REVOKE_ALL, "all 2 trusted devices").await;
         let chrome_row = rows.iter().find(|d| d.label.contains("Chrome")).unwrap();
         let firefox_row = rows.iter().find(|d| d.label.contains("Firefox")).unwrap();
         let chrome_path = format!("/account/devices/{}/revoke", chrome_row.id);
         let firefox_path = format!("/account/devices/{}/revoke", firefox_row.id);
         assert_confirmation(&app, &firefox, &chrome_path, "on that browser").await;
-        assert_confirmation(&app, &firefox, &firefox_path, "This is the browser you are using now").await;
+        assert_confirmation(
+            &app,
+            &firefox,
+            &firefox_path,
+            "This is the browser you are using now",
+        )
+        .await;
         // Loading confirmations changed nothing.
         assert_eq!(devices(&app, a.id).await.len(), 2);
         assert_eq!(
-            app.app.state.mfa.backup_code_info(a.id).await.unwrap().map(|b| b.created_at),
+            app.app
+                .state
+                .mfa
+                .backup_code_info(a.id)
+                .await
+                .unwrap()
+                .map(|b| b.created_at),
             backup_before.map(|b| b.created_at)
         );
 
@@ -65,7 +104,10 @@ async fn issue12_security_reductions_ask_first_and_act_only_on_the_post() {
         let b = app.create_user(crate::mfa_devices_stepup::B).await;
         let (_, _) = trusted_browser(&app, crate::mfa_devices_stepup::B, FIREFOX_LINUX).await;
         let b_device = devices(&app, b.id).await[0].id;
-        for path in [format!("/account/devices/{b_device}/revoke"), "/account/devices/x/revoke".to_owned()] {
+        for path in [
+            format!("/account/devices/{b_device}/revoke"),
+            "/account/devices/x/revoke".to_owned(),
+        ] {
             let response = firefox.get_raw(&app, &path).await;
             assert_eq!(response.status(), 404, "{path}");
         }
@@ -74,18 +116,29 @@ async fn issue12_security_reductions_ask_first_and_act_only_on_the_post() {
         for path in [chrome_path.as_str(), REVOKE_ALL, REGENERATE] {
             let response = firefox.post(&app, path, &[("csrf_token", "forged")]).await;
             assert_eq!(response.status(), 403, "{path}");
-            let response = Tab::new(FIREFOX_LINUX).post(&app, path, &[("csrf_token", "x")]).await;
+            let response = Tab::new(FIREFOX_LINUX)
+                .post(&app, path, &[("csrf_token", "x")])
+                .await;
             assert_eq!(response.status(), 403, "{path}");
         }
         assert_eq!(devices(&app, a.id).await.len(), 2);
 
         // Removing one: 303 to the security page, whose notice names it once.
         let response = firefox.post_action(&app, &chrome_path).await;
-        assert_eq!((response.status().as_u16(), location(&response)), (303, SECURITY.to_owned()));
+        assert_eq!(
+            (response.status().as_u16(), location(&response)),
+            (303, SECURITY.to_owned())
+        );
         let (_, _, page) = firefox.get(&app, SECURITY).await;
-        assert!(page.contains(&format!("\u{2018}{}\u{2019} removed", chrome_row.label)), "{page}");
+        assert!(
+            page.contains(&format!("\u{2018}{}\u{2019} removed", chrome_row.label)),
+            "{page}"
+        );
         let (_, _, page) = firefox.get(&app, SECURITY).await;
-        assert!(!page.contains("removed."), "the notice is read once: {page}");
+        assert!(
+            !page.contains("removed."),
+            "the notice is read once: {page}"
+        );
         // The replayed POST (a reload of it): 404, nothing else changes.
         let response = firefox.post_action(&app, &chrome_path).await;
         assert_eq!(response.status(), 404);
@@ -114,9 +167,17 @@ async fn issue12_the_device_list_marks_this_device() {
         let (firefox, _) = trusted_browser(&app, A, FIREFOX_LINUX).await;
         let (chrome, _) = trusted_browser(&app, A, CHROME_WINDOWS).await;
         let untrusted = signed_in_browser(&app, A, FIREFOX_LINUX).await;
-        for (tab, marked) in [(&firefox, "Firefox on Linux"), (&chrome, "Chrome on Windows")] {
+        for (tab, marked) in [
+            (&firefox, "Firefox on Linux"),
+            (&chrome, "Chrome on Windows"),
+        ] {
             let (_, _, page) = tab.get(&app, SECURITY).await;
-            assert_eq!(page.matches("<span class=\"tag\">This device</span>").count(), 1, "{page}");
+            assert_eq!(
+                page.matches("<span class=\"tag\">This device</span>")
+                    .count(),
+                1,
+                "{page}"
+            );
             assert!(
                 page.contains(&format!("{marked} <span class=\"tag\">This device</span>")),
                 "{page}"
@@ -162,7 +223,9 @@ async fn issue12_a_new_backup_code_is_shown_once_and_a_missed_tick_keeps_it() {
 
         // A missed tick shows the SAME code with the error; nothing is issued.
         let csrf = tab.csrf(&app);
-        let response = tab.post(&app, SAVED, &[("csrf_token", &csrf), ("shown", &id)]).await;
+        let response = tab
+            .post(&app, SAVED, &[("csrf_token", &csrf), ("shown", &id)])
+            .await;
         assert_eq!(location(&response), shown);
         let response = tab.get_raw(&app, &shown).await;
         assert_eq!(response.status(), 400);
@@ -171,27 +234,61 @@ async fn issue12_a_new_backup_code_is_shown_once_and_a_missed_tick_keeps_it() {
         assert!(page.contains("It is the same code as before"), "{page}");
         // Another session's id in the form, a malformed one, a wrong CSRF token: no effect.
         let response = other
-            .post(&app, SAVED, &[("csrf_token", &other.csrf(&app)), ("shown", &id), ("saved", "yes")])
+            .post(
+                &app,
+                SAVED,
+                &[
+                    ("csrf_token", &other.csrf(&app)),
+                    ("shown", &id),
+                    ("saved", "yes"),
+                ],
+            )
             .await;
         assert_eq!(location(&response), SECURITY);
-        let response = tab.post(&app, SAVED, &[("csrf_token", &csrf), ("shown", "nope"), ("saved", "yes")]).await;
+        let response = tab
+            .post(
+                &app,
+                SAVED,
+                &[("csrf_token", &csrf), ("shown", "nope"), ("saved", "yes")],
+            )
+            .await;
         assert_eq!(response.status(), 400);
-        let response = tab.post(&app, SAVED, &[("csrf_token", "forged"), ("shown", &id), ("saved", "yes")]).await;
+        let response = tab
+            .post(
+                &app,
+                SAVED,
+                &[("csrf_token", "forged"), ("shown", &id), ("saved", "yes")],
+            )
+            .await;
         assert_eq!(response.status(), 403);
 
         // The tick: the security page says so once; the id is used up.
-        let response = tab.post(&app, SAVED, &[("csrf_token", &csrf), ("shown", &id), ("saved", "yes")]).await;
+        let response = tab
+            .post(
+                &app,
+                SAVED,
+                &[("csrf_token", &csrf), ("shown", &id), ("saved", "yes")],
+            )
+            .await;
         assert_eq!(location(&response), SECURITY);
         let (_, _, page) = tab.get(&app, SECURITY).await;
         assert!(page.contains("Your new backup code is saved"), "{page}");
         let response = tab.get_raw(&app, &shown).await;
         assert_eq!(response.status(), 404, "Back after saving shows nothing");
-        let response = tab.post(&app, SAVED, &[("csrf_token", &csrf), ("shown", &id)]).await;
+        let response = tab
+            .post(&app, SAVED, &[("csrf_token", &csrf), ("shown", &id)])
+            .await;
         assert_eq!(location(&response), shown, "a reused id");
         let response = tab.get_raw(&app, &shown).await;
         assert_eq!(response.status(), 404);
         assert_eq!(
-            app.app.state.mfa.backup_code_info(a.id).await.unwrap().map(|b| b.created_at),
+            app.app
+                .state
+                .mfa
+                .backup_code_info(a.id)
+                .await
+                .unwrap()
+                .map(|b| b.created_at),
             issued.map(|b| b.created_at),
             "one code issued in all"
         );
@@ -204,7 +301,11 @@ async fn issue12_a_new_backup_code_is_shown_once_and_a_missed_tick_keeps_it() {
         assert_eq!(response.status(), 404);
         app.clock.advance(5 * 60);
         let response = tab.post_action(&app, REGENERATE).await;
-        assert!(location(&response).starts_with("/account/reconfirm"), "{}", location(&response));
+        assert!(
+            location(&response).starts_with("/account/reconfirm"),
+            "{}",
+            location(&response)
+        );
         app
     })
     .await;

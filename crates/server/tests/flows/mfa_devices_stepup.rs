@@ -116,7 +116,12 @@ impl Tab {
     }
 
     /// One form POST, no redirect followed.
-    pub(crate) async fn post(&self, app: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn post(
+        &self,
+        app: &TestApp,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
         self.browser
             .http
             .post(absolute(app, path))
@@ -343,7 +348,12 @@ async fn id_token_claims(app: &TestApp, secret: &str, at: &str) -> serde_json::V
 
 /// Reconfirms identity from `reconfirm` (a /account/reconfirm URL): password, then the emailed
 /// code. Returns where it ended and that page.
-pub(crate) async fn step_up(app: &TestApp, tab: &Tab, reconfirm: &str, email: &str) -> (String, String) {
+pub(crate) async fn step_up(
+    app: &TestApp,
+    tab: &Tab,
+    reconfirm: &str,
+    email: &str,
+) -> (String, String) {
     let (status, at, page) = tab.get(app, reconfirm).await;
     assert_eq!(status, 200, "{at}: {page}");
     assert!(page.contains("name=\"password\""), "{page}");

@@ -1089,7 +1089,11 @@ async fn s35_the_backup_code_page_wants_the_box_ticked_and_is_never_cached() {
             &app,
             &browser,
             "/account/backup-codes/saved",
-            &[("csrf_token", &csrf), ("shown", &shown_id), ("saved", "yes")],
+            &[
+                ("csrf_token", &csrf),
+                ("shown", &shown_id),
+                ("saved", "yes"),
+            ],
         )
         .await;
         assert_eq!(

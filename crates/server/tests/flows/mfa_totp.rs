@@ -1423,18 +1423,34 @@ async fn issue12_turning_the_app_off_asks_first() {
         assert_eq!(nothing.location.as_deref(), Some("/account/security"));
 
         let (page, secret) = open_setup(&app, &browser).await;
-        let reply = confirm(&app, &browser, &page.body, &code_at(&secret, now_step(&app))).await;
+        let reply = confirm(
+            &app,
+            &browser,
+            &page.body,
+            &code_at(&secret, now_step(&app)),
+        )
+        .await;
         assert_eq!(reply.status, 303, "{reply:?}");
 
         let page = get(&browser, &app, TURN_OFF).await;
         assert_eq!(page.status, 200, "{page:?}");
         assert_eq!(page.cache_control.as_deref(), Some("no-store"));
-        assert!(page.body.contains("<h1>Turn off your authenticator app?</h1>"));
-        assert!(page.body.contains(&format!("We will email a code to {EMAIL}")));
+        assert!(
+            page.body
+                .contains("<h1>Turn off your authenticator app?</h1>")
+        );
+        assert!(
+            page.body
+                .contains(&format!("We will email a code to {EMAIL}"))
+        );
         assert!(page.body.contains("Your trusted devices will be removed"));
         assert!(page.body.contains("href=\"/account/security\">Cancel</a>"));
         assert!(page.body.contains(&format!("action=\"{TURN_OFF}\"")));
-        assert_eq!(mfa_state(&app, &account).await.method, MfaMethod::Totp, "a GET changes nothing");
+        assert_eq!(
+            mfa_state(&app, &account).await.method,
+            MfaMethod::Totp,
+            "a GET changes nothing"
+        );
 
         // Wrong CSRF token, no session: nothing changes.
         let forged = post(&browser, &app, TURN_OFF, &[("csrf_token", "forged")]).await;
@@ -1443,17 +1459,31 @@ async fn issue12_turning_the_app_off_asks_first() {
         assert_eq!(stranger.status, 403);
         assert_eq!(mfa_state(&app, &account).await.method, MfaMethod::Totp);
 
-        let done = post(&browser, &app, TURN_OFF, &[("csrf_token", &csrf(&page.body))]).await;
+        let done = post(
+            &browser,
+            &app,
+            TURN_OFF,
+            &[("csrf_token", &csrf(&page.body))],
+        )
+        .await;
         assert_eq!(done.location.as_deref(), Some("/account/security"));
         let security = get(&browser, &app, "/account/security").await;
         assert!(
-            security.body.contains("Your authenticator app is turned off"),
+            security
+                .body
+                .contains("Your authenticator app is turned off"),
             "{security:?}"
         );
         // The notice is read once; a replayed POST changes nothing more.
         let again = get(&browser, &app, "/account/security").await;
         assert!(!again.body.contains("is turned off"), "{again:?}");
-        let replay = post(&browser, &app, TURN_OFF, &[("csrf_token", &csrf(&page.body))]).await;
+        let replay = post(
+            &browser,
+            &app,
+            TURN_OFF,
+            &[("csrf_token", &csrf(&page.body))],
+        )
+        .await;
         assert_eq!(replay.location.as_deref(), Some("/account/security"));
         assert_eq!(mfa_state(&app, &account).await.method, MfaMethod::Email);
         app

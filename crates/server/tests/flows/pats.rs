@@ -842,7 +842,12 @@ async fn s24_the_page_creates_shows_once_and_revokes() {
         assert_eq!(status, 200);
         let token = shown_token(&shown);
         assert!(lanyard_core::pat_token::is_well_formed(&token));
-        assert!(shown.contains(&format!("href=\"data:text/plain;charset=utf-8,{token}%0A\" download=\"token-laptop.txt\"")), "{shown}");
+        assert!(
+            shown.contains(&format!(
+                "href=\"data:text/plain;charset=utf-8,{token}%0A\" download=\"token-laptop.txt\""
+            )),
+            "{shown}"
+        );
         let (_, list) = owner.get(&app, "/account/pats").await;
         assert_eq!(list[0]["name"], "laptop");
         let thirty_days = app.clock.now().seconds() + 30 * 86_400;
@@ -857,12 +862,24 @@ async fn s24_the_page_creates_shows_once_and_revokes() {
         // Revoke asks first (issue 12 item 8); its form without CSRF fails.
         let id = list[0]["id"].as_str().unwrap().to_owned();
         let confirm_path = format!("/account/pats/{id}/revoke");
-        assert!(listed.contains(&format!("href=\"{confirm_path}\"")), "{listed}");
+        assert!(
+            listed.contains(&format!("href=\"{confirm_path}\"")),
+            "{listed}"
+        );
         let (status, _, confirm) = owner.browser.get(&app.url(&confirm_path), base).await;
         assert_eq!(status, 200);
-        assert!(confirm.contains("Revoke \u{2018}laptop\u{2019}?"), "{confirm}");
-        assert!(confirm.contains("no longer be able to sign in"), "{confirm}");
-        assert!(confirm.contains("href=\"/account/pats\">Cancel</a>"), "{confirm}");
+        assert!(
+            confirm.contains("Revoke \u{2018}laptop\u{2019}?"),
+            "{confirm}"
+        );
+        assert!(
+            confirm.contains("no longer be able to sign in"),
+            "{confirm}"
+        );
+        assert!(
+            confirm.contains("href=\"/account/pats\">Cancel</a>"),
+            "{confirm}"
+        );
         let action = lanyard_testkit::form_action(&confirm).unwrap();
         assert_eq!(action, confirm_path);
         let response = owner
@@ -877,14 +894,18 @@ async fn s24_the_page_creates_shows_once_and_revokes() {
         let (_, at, after) = owner.browser.submit(&confirm, base, &[]).await;
         assert!(at.ends_with("/account/pats"), "{at}");
         assert!(
-            after.contains("Token \u{2018}laptop\u{2019} revoked") && after.contains("You have no tokens."),
+            after.contains("Token \u{2018}laptop\u{2019} revoked")
+                && after.contains("You have no tokens."),
             "{after}"
         );
         // The notice is shown once; a replayed revoke changes nothing and says so.
         let (_, _, again) = owner.browser.get(&app.url("/account/pats"), base).await;
         assert!(!again.contains("revoked."), "{again}");
         let (_, _, replayed) = owner.browser.submit(&confirm, base, &[]).await;
-        assert!(replayed.contains("That token was already revoked"), "{replayed}");
+        assert!(
+            replayed.contains("That token was already revoked"),
+            "{replayed}"
+        );
         let (status, body) = exchange_pat(&app, &token, &[("audience", API)]).await;
         assert_refused(status, &body);
 
@@ -1259,7 +1280,9 @@ async fn issue12_refresh_after_creating_a_token_creates_none() {
             let (_, _, page) = browser.submit(&page, base, &[("email", EMAIL)]).await;
             let sent = app.mail.messages_to(EMAIL).len();
             let (_, _, page) = browser.submit(&page, base, &[("password", PASSWORD)]).await;
-            browser.second_step(page, base, &app.mail, EMAIL, sent).await;
+            browser
+                .second_step(page, base, &app.mail, EMAIL, sent)
+                .await;
             (Owner { browser, jar }, ())
         };
         let (location, status) = create_with_form(&app, &owner, "laptop").await;
@@ -1281,11 +1304,22 @@ async fn issue12_refresh_after_creating_a_token_creates_none() {
             assert!(body.contains("There is no token to show here"), "{body}");
         }
         // No session: sent to sign in.
-        let response = Browser::new().http.get(app.url(&location)).send().await.unwrap();
+        let response = Browser::new()
+            .http
+            .get(app.url(&location))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status().as_u16(), 303);
 
         // The owner's first load shows it, never cached.
-        let response = owner.browser.http.get(app.url(&location)).send().await.unwrap();
+        let response = owner
+            .browser
+            .http
+            .get(app.url(&location))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status().as_u16(), 200);
         assert_eq!(response.headers()["cache-control"], "no-store");
         let page = response.text().await.unwrap();
@@ -1295,12 +1329,21 @@ async fn issue12_refresh_after_creating_a_token_creates_none() {
 
         // Reload and Back: the name, no token, no new token.
         for _ in 0..2 {
-            let response = owner.browser.http.get(app.url(&location)).send().await.unwrap();
+            let response = owner
+                .browser
+                .http
+                .get(app.url(&location))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(response.status().as_u16(), 200);
             assert_eq!(response.headers()["cache-control"], "no-store");
             let again = response.text().await.unwrap();
             assert!(again.contains("This token was shown once"), "{again}");
-            assert!(again.contains("listed as \u{2018}laptop\u{2019}"), "{again}");
+            assert!(
+                again.contains("listed as \u{2018}laptop\u{2019}"),
+                "{again}"
+            );
             assert!(!again.contains(&token[8..]), "{again}");
         }
         let (_, list) = owner.get(&app, "/account/pats").await;
@@ -1309,7 +1352,13 @@ async fn issue12_refresh_after_creating_a_token_creates_none() {
         // The entry expires within minutes.
         let (later, _) = create_with_form(&app, &owner, "ci").await;
         app.clock.advance(6 * 60);
-        let response = owner.browser.http.get(app.url(&later)).send().await.unwrap();
+        let response = owner
+            .browser
+            .http
+            .get(app.url(&later))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status().as_u16(), 404);
 
         // The create form's wrong CSRF token: 403, nothing created.
@@ -1317,7 +1366,11 @@ async fn issue12_refresh_after_creating_a_token_creates_none() {
             .browser
             .http
             .post(app.url("/account/pats"))
-            .form(&[("csrf_token", "forged"), ("name", "x"), ("scope_0", "repo:read")])
+            .form(&[
+                ("csrf_token", "forged"),
+                ("name", "x"),
+                ("scope_0", "repo:read"),
+            ])
             .send()
             .await
             .unwrap();
@@ -1337,9 +1390,15 @@ async fn issue12_the_pat_form_names_apis_orders_expiries_and_shows_every_error()
         let (owner, _) = setup(&app).await;
         let base = &app.base_url;
         let (_, _, page) = owner.browser.get(&app.url("/account/pats"), base).await;
-        assert!(page.contains("<p class=\"scope-group-title\">Example API</p>"), "{page}");
+        assert!(
+            page.contains("<p class=\"scope-group-title\">Example API</p>"),
+            "{page}"
+        );
         assert!(page.contains("Repositories and their issues."), "{page}");
-        assert!(page.contains("Read your repositories <code>repo:read</code>"), "{page}");
+        assert!(
+            page.contains("Read your repositories <code>repo:read</code>"),
+            "{page}"
+        );
         assert!(page.contains("<p class=\"scope-group-title\">files.example.com</p>"));
         let options: Vec<&str> = page
             .match_indices("<option value=\"")
@@ -1351,7 +1410,10 @@ async fn issue12_the_pat_form_names_apis_orders_expiries_and_shows_every_error()
         assert_eq!(options, ["7", "30", "60", "90", "180", "366"]);
         let in_30 = lanyard_mfa::when::date(app.clock.now().plus_secs(30 * 86_400));
         assert!(page.contains(&format!("30 days (until {in_30})")), "{page}");
-        assert!(page.contains("<option value=\"90\" selected>"), "the default: {page}");
+        assert!(
+            page.contains("<option value=\"90\" selected>"),
+            "the default: {page}"
+        );
 
         let (status, _, again) = owner
             .browser
@@ -1365,7 +1427,10 @@ async fn issue12_the_pat_form_names_apis_orders_expiries_and_shows_every_error()
             ("scope_0", "Choose at least one scope"),
             ("expires", "Choose when the token expires"),
         ] {
-            assert!(summary.contains(&format!("href=\"#{field}\">{message}")), "{summary}");
+            assert!(
+                summary.contains(&format!("href=\"#{field}\">{message}")),
+                "{summary}"
+            );
         }
         let (_, list) = owner.get(&app, "/account/pats").await;
         assert_eq!(list, json!([]));

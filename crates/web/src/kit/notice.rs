@@ -39,15 +39,15 @@ impl Notice {
                 "\u{2018}{label}\u{2019} (this device) removed. We will ask for a code the next \
                  time you sign in here."
             ),
-            Self::DeviceRemoved { label, .. } => format!(
-                "\u{2018}{label}\u{2019} removed. It will be asked for a code next time."
-            ),
+            Self::DeviceRemoved { label, .. } => {
+                format!("\u{2018}{label}\u{2019} removed. It will be asked for a code next time.")
+            }
             Self::DevicesRemoved { count: 1 } => {
                 "1 trusted device removed. It will be asked for a code next time.".to_owned()
             }
-            Self::DevicesRemoved { count } => format!(
-                "{count} trusted devices removed. Each will be asked for a code next time."
-            ),
+            Self::DevicesRemoved { count } => {
+                format!("{count} trusted devices removed. Each will be asked for a code next time.")
+            }
             Self::AppTurnedOff => {
                 "Your authenticator app is turned off. We will email you a code when you sign in."
                     .to_owned()

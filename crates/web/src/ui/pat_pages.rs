@@ -36,7 +36,8 @@ impl PatView {
                 .expires_at
                 .map_or_else(|| "never".to_owned(), when::date),
             expired: !pat.is_live(now),
-            revoke_action: crate::kit::paths::ACCOUNT_PAT_REVOKE.replace("{id}", &pat.id.to_string()),
+            revoke_action: crate::kit::paths::ACCOUNT_PAT_REVOKE
+                .replace("{id}", &pat.id.to_string()),
         }
     }
 }

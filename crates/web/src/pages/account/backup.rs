@@ -7,10 +7,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use lanyard_mfa::when;
-use lanyard_signin::{ShownId, ShownKind, Showing};
+use lanyard_signin::{Showing, ShownId, ShownKind};
 
 use crate::error::WebError;
-use crate::kit::extract::{Fresh, FreshForm, SignedIn, SignedInForm, ToBackupRegenerate, ToSecurity};
+use crate::kit::extract::{
+    Fresh, FreshForm, SignedIn, SignedInForm, ToBackupRegenerate, ToSecurity,
+};
 use crate::kit::notice::{self, Notice};
 use crate::kit::{cookies, csrf_token, no_store, paths, see_other, theme};
 use crate::state::AppState;

@@ -13,8 +13,8 @@ use crate::kit::guard::fresh;
 use crate::kit::notice::{self, Notice};
 use crate::kit::{Caller, RequestOrigin, cookies, csrf_token, no_store, paths, see_other, theme};
 use crate::state::AppState;
-use crate::ui::account_pages::ConfirmPage;
 use crate::ui;
+use crate::ui::account_pages::ConfirmPage;
 
 fn parse_device(id: &str) -> Option<DeviceId> {
     uuid::Uuid::parse_str(id).ok().map(DeviceId)

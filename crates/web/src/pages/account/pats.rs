@@ -10,14 +10,14 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use lanyard_core::Timestamp;
 use lanyard_core::model::{Pat, PatId, ResourceServer};
 use lanyard_identity::IdentityError;
 use lanyard_identity::pats::{Expiry, PatField, PatRequest};
 use lanyard_mfa::when;
-use lanyard_signin::{Session, ShownId, ShownKind, Showing};
+use lanyard_signin::{Session, Showing, ShownId, ShownKind};
 use serde::{Deserialize, Serialize};
 
 use crate::error::WebError;

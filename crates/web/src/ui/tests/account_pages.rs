@@ -54,7 +54,10 @@ fn a_one_time_page_seen_again_shows_no_secret() {
         theme: theme(),
         title: "This token was shown once".into(),
         paragraphs: vec![format!("It is listed as \u{2018}{EVIL}\u{2019}.")],
-        next: Some(("/account/backup-codes/regenerate".into(), "Generate a new backup code".into())),
+        next: Some((
+            "/account/backup-codes/regenerate".into(),
+            "Generate a new backup code".into(),
+        )),
         back_href: "/account/pats".into(),
         back_text: "Back to your tokens".into(),
     }
@@ -63,7 +66,9 @@ fn a_one_time_page_seen_again_shows_no_secret() {
     assert_eq!(html.matches("<h1>").count(), 1);
     assert!(!html.contains("<script>"));
     assert!(!html.contains("<form"));
-    assert!(html.contains("href=\"/account/backup-codes/regenerate\">Generate a new backup code</a>"));
+    assert!(
+        html.contains("href=\"/account/backup-codes/regenerate\">Generate a new backup code</a>")
+    );
     assert!(html.contains("<a href=\"/account/pats\">Back to your tokens</a>"));
 }
 
@@ -151,12 +156,19 @@ fn the_token_page_lists_every_error_at_once() {
         ("scope_0", "Choose at least one scope"),
         ("expires", "Choose when the token expires"),
     ] {
-        assert!(html.contains(&format!("<li><a href=\"#{field}\">{message}</a></li>")), "{field}");
+        assert!(
+            html.contains(&format!("<li><a href=\"#{field}\">{message}</a></li>")),
+            "{field}"
+        );
     }
     assert!(html.contains("<p id=\"name-error\" class=\"error-message\">"));
     assert!(html.contains("<p id=\"scope-error\" class=\"error-message\">"));
     assert!(html.contains("<p id=\"expires-error\" class=\"error-message\">"));
-    assert_eq!(html.matches("aria-invalid=\"true\"").count(), 2, "name and expires");
+    assert_eq!(
+        html.matches("aria-invalid=\"true\"").count(),
+        2,
+        "name and expires"
+    );
 }
 
 #[test]
@@ -175,7 +187,10 @@ fn a_new_token_is_selectable_whole_and_downloadable() {
     assert!(html.contains(
         "<a href=\"data:text/plain;charset=utf-8,lyd_pat_AbC123_xyz%0A\" download=\"token-laptop-backup-script.txt\">"
     ));
-    assert!(html.contains("Laptop backup &#34;script&#34;") || html.contains("Laptop backup &quot;script&quot;"));
+    assert!(
+        html.contains("Laptop backup &#34;script&#34;")
+            || html.contains("Laptop backup &quot;script&quot;")
+    );
     let unnamed = PatCreatedPage {
         name: "***".into(),
         ..page
