@@ -699,17 +699,20 @@ async fn s36_a_trusted_device_cookie_skips_only_the_emailed_code() {
         );
         assert_eq!(audits(&app, "mfa.device.trusted").await.len(), 1);
 
-        // The security page lists the device with its label and a Remove form.
+        // The security page lists the device with its label, marked as this browser, and a
+        // Remove link to its confirmation (issue 12 item 8).
         let (status, _, page) = tab.get(&app, SECURITY).await;
         assert_eq!(status, 200);
         assert!(
-            page.contains("<h3 class=\"device-label\">Firefox on Linux</h3>"),
+            page.contains(
+                "<h3 class=\"device-label\">Firefox on Linux <span class=\"tag\">This \
+                 device</span></h3>"
+            ),
             "{page}"
         );
-        let action = format!("action=\"/account/devices/{}/revoke\"", rows[0].id);
-        let form = between(&page, &action, "</form>");
-        assert!(form.contains("name=\"csrf_token\""), "{form}");
-        assert!(form.contains(">Remove<"), "{form}");
+        let href = format!("href=\"/account/devices/{}/revoke\"", rows[0].id);
+        let link = between(&page, &href, "</a>");
+        assert!(link.contains(">Remove<"), "{link}");
         app
     })
     .await;
