@@ -42,6 +42,9 @@ impl Notice {
             Self::DeviceRemoved { label, .. } => {
                 format!("\u{2018}{label}\u{2019} removed. It will be asked for a code next time.")
             }
+            Self::DevicesRemoved { count: 0 } => {
+                "There were no trusted devices left to remove.".to_owned()
+            }
             Self::DevicesRemoved { count: 1 } => {
                 "1 trusted device removed. It will be asked for a code next time.".to_owned()
             }
