@@ -165,7 +165,9 @@ step('5 turn the app off from the security page, trust this device, sign in with
   await navigateBy(button("Don't stay signed in"));
   await checkPage('security (signed in from the security page)', 'Security');
 
-  await navigateBy(button('Turn off your authenticator app'));
+  await navigateBy(link('Turn off your authenticator app'));
+  await checkPage('confirm turning the app off', 'Turn off your authenticator app?');
+  await navigateBy(button('Turn off the authenticator app'));
   await checkPage('security (authenticator off)', 'Security');
   await expectNotice('Your authenticator app is turned off');
 
@@ -190,7 +192,7 @@ step('5 turn the app off from the security page, trust this device, sign in with
 step('6 reconfirm before a sensitive change (trusted-device session is not fresh), error page', async () => {
   await open(new URL('/account/security', ISSUER).href);
   await checkPage('security (with a trusted device)', 'Security');
-  assert.equal(await button('Remove all trusted devices').count(), 1, 'the trusted device is listed');
+  assert.equal(await link('Remove all trusted devices').count(), 1, 'the trusted device is listed');
 
   await navigateBy(link('Set up an authenticator app'));
   await checkPage('reconfirm', "Confirm it's you");

@@ -102,8 +102,19 @@ if [[ -n "${LANYARD_REDIS_URL:-}" ]]; then
     export LANYARD_EPHEMERAL__REDIS_PREFIX="$own_redis_prefix"
   fi
 fi
-# Defaults + the environment only: no config file (the working dir has none either).
-unset LANYARD_CONFIG
+# Defaults + the environment, and one config file with what the environment can not say:
+# an API for the personal access token page (its name and scope descriptions).
+cat >"$tmp/lanyard.toml" <<'TOML'
+[[resources]]
+identifier = "api.example.com"
+scopes = ["repo:read", "repo:write"]
+name = "Example API"
+description = "Repositories and their issues."
+[resources.scope_descriptions]
+"repo:read" = "Read your repositories"
+"repo:write" = "Change your repositories"
+TOML
+export LANYARD_CONFIG="$tmp/lanyard.toml"
 mkdir -p "$LANYARD_DATA_DIR"
 
 log="$tmp/server.log"

@@ -70,6 +70,11 @@ pub enum EphemeralKey<'a> {
     Flow(&'a str),
     /// `sessions_ended:<account>`: when the account's sessions were last ended.
     SessionsEnded(AccountId),
+    /// `shown_once:<hash of id>`: a secret (a new PAT, a new backup code) waiting for its
+    /// one-time page, sealed under the KEK and bound to one browser session.
+    ShownOnce(&'a str),
+    /// `notice:<session binding>`: what the last action did, for the page it redirects to.
+    Notice(&'a str),
 }
 
 /// What losing a key of a family would do, which decides where the family may live.
@@ -108,7 +113,9 @@ impl Durability {
             | "mfa_sends_ip"
             | "signin_fail_ip"
             | "session"
-            | "flow" => Durability::Volatile,
+            | "flow"
+            | "shown_once"
+            | "notice" => Durability::Volatile,
             _ => Durability::Durable,
         }
     }
@@ -135,7 +142,10 @@ impl EphemeralKey<'_> {
             | Self::DeviceConfirm(_)
             | Self::MfaChallenge(_)
             | Self::Session(_)
-            | Self::Flow(_) => Durability::Volatile,
+            | Self::Flow(_)
+            | Self::ShownOnce(_) => Durability::Volatile,
+            // A lost notice is a page without its "Token 'laptop' revoked" line.
+            Self::Notice(_) => Durability::Volatile,
             // Counters and the poll interval: losing one restarts a window. The durable
             // per-account failure count (`MfaRepo`) and lockout still hold.
             Self::DevicePoll(_)
@@ -182,6 +192,8 @@ impl fmt::Display for EphemeralKey<'_> {
             Self::Session(hash) => write!(f, "session:{hash}"),
             Self::Flow(hash) => write!(f, "flow:{hash}"),
             Self::SessionsEnded(account) => write!(f, "sessions_ended:{account}"),
+            Self::ShownOnce(hash) => write!(f, "shown_once:{hash}"),
+            Self::Notice(binding) => write!(f, "notice:{binding}"),
         }
     }
 }
@@ -197,7 +209,7 @@ mod tests {
         let h = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
         let client = ClientId::parse("my-app_1.x~").unwrap();
         let account = AccountId(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001));
-        let cases: [(EphemeralKey<'_>, String); 23] = [
+        let cases: [(EphemeralKey<'_>, String); 25] = [
             (EphemeralKey::Code(h), format!("code:{h}")),
             (EphemeralKey::CodeReplayed(h), format!("code_replayed:{h}")),
             (
@@ -272,6 +284,8 @@ mod tests {
                 EphemeralKey::SessionsEnded(account),
                 "sessions_ended:01900000-0000-7000-8000-000000000001".to_owned(),
             ),
+            (EphemeralKey::ShownOnce(h), format!("shown_once:{h}")),
+            (EphemeralKey::Notice(h), format!("notice:{h}")),
         ];
         let kinds: std::collections::HashSet<_> = cases
             .iter()
@@ -323,13 +337,15 @@ mod tests {
             EphemeralKey::SigninFailIp("192.0.2.7"),
             EphemeralKey::Session(h),
             EphemeralKey::Flow(h),
+            EphemeralKey::ShownOnce(h),
+            EphemeralKey::Notice(h),
         ];
         let kinds: std::collections::HashSet<_> = durable
             .iter()
             .chain(&volatile)
             .map(std::mem::discriminant)
             .collect();
-        assert_eq!(kinds.len(), 23, "every variant exactly once");
+        assert_eq!(kinds.len(), 25, "every variant exactly once");
         for (keys, expected) in [
             (&durable[..], Durability::Durable),
             (&volatile[..], Durability::Volatile),

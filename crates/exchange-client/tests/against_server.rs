@@ -71,10 +71,12 @@ async fn setup(backend: Backend) -> Setup {
             ResourceServer {
                 identifier: API.to_owned(),
                 scopes: vec!["repo:read".to_owned(), "repo:write".to_owned()],
+                ..Default::default()
             },
             ResourceServer {
                 identifier: FILES.to_owned(),
                 scopes: vec!["files:read".to_owned()],
+                ..Default::default()
             },
         ]);
     })

@@ -98,6 +98,20 @@ impl MfaService {
         Ok(self.live_device(account, cookie, epoch).await?.is_some())
     }
 
+    /// The id of the live trusted device this browser's cookie names, so the device list
+    /// can mark "This device".
+    pub async fn this_device(
+        &self,
+        account: AccountId,
+        cookie: Option<&str>,
+    ) -> Result<Option<DeviceId>, MfaError> {
+        let epoch = self.repo.mfa_state(account).await?.credential_epoch;
+        Ok(self
+            .live_device(account, cookie, epoch)
+            .await?
+            .map(|d| d.id))
+    }
+
     async fn live_device(
         &self,
         account: AccountId,

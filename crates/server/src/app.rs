@@ -318,7 +318,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             clock: clock.clone(),
             rng: rng.clone(),
             hasher: hasher.clone(),
-            kek: Arc::new(kek),
+            kek: Arc::new(kek.clone()),
             audit: audit.clone(),
             product_name: config.server.product_name.clone(),
         },
@@ -335,6 +335,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             rng: rng.clone(),
             account_repo: stores.sql.clone(),
             backchannel,
+            kek: Arc::new(kek),
         },
         config.sessions.clone(),
     ));

@@ -124,6 +124,19 @@ pub struct Pending {
     /// "Stay signed in for 30 days?" was asked (authenticator-app accounts).
     #[serde(default)]
     pub stay_offered: bool,
+    /// The backup code on the page, sealed, until "I saved my backup code": a missed tick
+    /// shows the same code again (a new one would make a file already saved worthless).
+    #[serde(default)]
+    pub backup_code: Option<SealedBackupCode>,
+}
+
+/// A backup code kept for its page, sealed under the KEK with the flow's account as
+/// associated data; the flow record never holds it in clear.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SealedBackupCode {
+    pub sealed: Vec<u8>,
+    pub why: crate::BackupShown,
+    pub generated_at: Timestamp,
 }
 
 impl Pending {

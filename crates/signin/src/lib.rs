@@ -12,6 +12,7 @@
 mod enrollment;
 mod error;
 pub mod flow;
+pub mod handoff;
 mod next;
 mod password;
 mod reconfirm;
@@ -24,13 +25,14 @@ use std::sync::Arc;
 
 use lanyard_core::ports::{AccountRepo, EphemeralStore};
 use lanyard_core::{Clock, Origin, Rng};
-use lanyard_crypto::TokenHasher;
+use lanyard_crypto::{Kek, TokenHasher};
 use lanyard_identity::{AccountService, EnrollmentPolicy};
 use lanyard_issuer::backchannel::Backchannel;
 use lanyard_mfa::MfaService;
 
 pub use error::SignInError;
-pub use flow::{Flow, FlowId, FlowStore, Pending};
+pub use flow::{Flow, FlowId, FlowStore, Pending, SealedBackupCode};
+pub use handoff::{Handoffs, Showing, ShownId, ShownKind};
 pub use next::{BackupShown, CodeKind, CodeQuestion, Done, Next, Notice, Problem, Wait};
 pub use password::{MAX_PASSWORD_LEN, PasswordCheck};
 pub use second_step::device_label;
@@ -50,6 +52,9 @@ pub struct SignInDeps {
     pub account_repo: Arc<dyn AccountRepo>,
     /// Where ending a session queues its back-channel logout notices.
     pub backchannel: Arc<Backchannel>,
+    /// Seals what must be kept briefly: a backup code until "I saved it", a secret for its
+    /// one-time page ([`handoff`]).
+    pub kek: Arc<Kek>,
 }
 
 /// The browser a step comes from: where it is, and the cookies the sequence reads (the
@@ -79,6 +84,8 @@ pub struct SignInService {
     clock: Arc<dyn Clock>,
     flows: FlowStore,
     sessions: SessionStore,
+    handoffs: Handoffs,
+    kek: Arc<Kek>,
 }
 
 impl SignInService {
@@ -88,6 +95,13 @@ impl SignInService {
             deps.hasher.clone(),
             deps.rng.clone(),
             settings.flow_ttl_secs,
+        );
+        let handoffs = Handoffs::new(
+            deps.ephemeral.clone(),
+            deps.hasher.clone(),
+            deps.kek.clone(),
+            deps.clock.clone(),
+            deps.rng.clone(),
         );
         let sessions = SessionStore::new(
             SessionDeps {
@@ -108,7 +122,14 @@ impl SignInService {
             clock: deps.clock,
             flows,
             sessions,
+            handoffs,
+            kek: deps.kek,
         }
+    }
+
+    /// Secrets shown once and notices carried across a redirect, per session.
+    pub fn handoffs(&self) -> &Handoffs {
+        &self.handoffs
     }
 
     pub fn flows(&self) -> &FlowStore {

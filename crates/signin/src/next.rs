@@ -134,14 +134,12 @@ pub enum Notice {
 }
 
 /// Why the backup code page shows a code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BackupShown {
     /// The first sign-in after the account was created (B4).
     First,
     /// The code just used was replaced.
     ReplacesUsed,
-    /// The page was left without "I saved my backup code": a new code replaced that one.
-    Again,
 }
 
 /// What was wrong with an answer, for the page to explain next to the field.

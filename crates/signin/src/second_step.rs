@@ -10,7 +10,7 @@ use lanyard_core::{AccountId, Secret, Timestamp};
 use lanyard_mfa::{Answer, ChallengeView, Factor, MfaError, Purpose};
 
 use crate::next::{BackupShown, CodeKind, CodeQuestion, Done, Next, Notice, Problem, Wait};
-use crate::{Browser, Flow, FlowId, Pending, SignInError, SignInService};
+use crate::{Browser, Flow, FlowId, Pending, SealedBackupCode, SignInError, SignInService};
 
 impl SignInService {
     /// Starts the second step for an account whose password was just verified: straight on
@@ -67,6 +67,7 @@ impl SignInService {
             backup_code_unacknowledged: false,
             trust_offered: false,
             stay_offered: false,
+            backup_code: None,
         };
         // Only a plain sign-in accepts a trusted device; step-up never does (S36), nor a
         // sign-in that must set up an authenticator app: that needs a code proven now (S54).
@@ -217,10 +218,16 @@ impl SignInService {
                     None => None,
                 };
                 if let Some((code, why)) = shown {
+                    let generated_at = self.clock.now();
                     pending.backup_code_unacknowledged = true;
+                    pending.backup_code = Some(SealedBackupCode {
+                        sealed: self.seal_backup_code(pending.account_id, &code)?,
+                        why,
+                        generated_at,
+                    });
                     flow.pending = Some(pending);
                     self.flows.save(id, &flow).await?;
-                    return Ok(self.backup_code_shown(id, code, why, None));
+                    return Ok(self.backup_code_shown(id, code, (why, generated_at), None));
                 }
                 flow.pending = Some(pending);
                 return self.after_code(id, flow, browser).await;
@@ -247,20 +254,31 @@ impl SignInService {
         &self,
         id: &FlowId,
         code: String,
-        why: BackupShown,
+        (why, generated_at): (BackupShown, Timestamp),
         problem: Option<Problem>,
     ) -> Next {
         Next::ShowBackupCode {
             flow: id.clone(),
             code: Secret::new(code),
             why,
-            generated_at: self.clock.now(),
+            generated_at,
             problem,
         }
     }
 
-    /// "I saved my backup code". Without the tick the code can not be shown again (it is
-    /// never stored in clear), so a new one replaces it: there is still exactly one.
+    fn backup_code_aad(account: AccountId) -> Vec<u8> {
+        format!("signin-backup-code:{account}").into_bytes()
+    }
+
+    fn seal_backup_code(&self, account: AccountId, code: &str) -> Result<Vec<u8>, SignInError> {
+        self.kek
+            .encrypt(code.as_bytes(), &Self::backup_code_aad(account))
+            .map_err(|e| SignInError::Internal(e.to_string()))
+    }
+
+    /// "I saved my backup code". Without the tick the same code is shown again with the
+    /// error: it was kept sealed in the flow for this page, and a new code would make a
+    /// file the person already downloaded worthless.
     pub async fn acknowledge_backup_code(
         &self,
         id: &FlowId,
@@ -272,14 +290,17 @@ impl SignInService {
             return Err(SignInError::FlowGone);
         }
         if !saved {
+            let kept = pending.backup_code.as_ref().ok_or(SignInError::FlowGone)?;
             let code = self
-                .mfa
-                .issue_backup_code(pending.account_id, browser.origin)
-                .await?;
+                .kek
+                .decrypt(&kept.sealed, &Self::backup_code_aad(pending.account_id))
+                .map_err(|_| SignInError::FlowGone)?;
+            let code = String::from_utf8(code.to_vec()).map_err(|_| SignInError::FlowGone)?;
             let problem = Some(Problem::BackupCodeNotSaved);
-            return Ok(self.backup_code_shown(id, code, BackupShown::Again, problem));
+            return Ok(self.backup_code_shown(id, code, (kept.why, kept.generated_at), problem));
         }
         pending.backup_code_unacknowledged = false;
+        pending.backup_code = None;
         flow.pending = Some(pending);
         self.after_code(id, flow, browser).await
     }

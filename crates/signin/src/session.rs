@@ -314,7 +314,7 @@ impl SessionStore {
     /// What binds a flow to a session: a keyed hash of the session id, distinct from the hash
     /// that keys the session record.
     pub fn binding(&self, id: Option<&str>) -> Option<String> {
-        id.map(|id| self.hasher.hash(&format!("bind:{id}")))
+        session_binding(&self.hasher, id)
     }
 
     /// Records a step-up in the session `id` only: the proof is bound to this session, so
@@ -340,4 +340,10 @@ impl SessionStore {
         self.store(&self.key(id), &session).await?;
         Ok(true)
     }
+}
+
+/// A keyed hash of the session id under its own label: what flows, notices and one-time
+/// secrets are bound to (never the key the session record is stored under).
+pub(crate) fn session_binding(hasher: &TokenHasher, id: Option<&str>) -> Option<String> {
+    id.map(|id| hasher.hash(&format!("bind:{id}")))
 }

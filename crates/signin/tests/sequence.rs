@@ -179,6 +179,7 @@ async fn harness_with(ephemeral: Option<Arc<dyn EphemeralStore>>) -> Harness {
                 audit,
                 BackchannelSettings::default(),
             )),
+            kek: Arc::new(Kek::from_bytes([9u8; 32])),
         },
         SessionSettings::default(),
     );
@@ -327,22 +328,41 @@ async fn first_sign_in_asks_the_emailed_code_shows_the_backup_code_once_and_offe
         .submit_code(&id, Some(CodeKind::Email), &code, &b)
         .await
         .unwrap();
-    let Next::ShowBackupCode { why, .. } = next else {
+    let Next::ShowBackupCode {
+        why, code: shown, ..
+    } = next
+    else {
         panic!("{next:?}")
     };
     assert_eq!(why, BackupShown::First);
-    // Leaving without "I saved it" replaces the code: still exactly one.
+    let shown = shown.expose().to_owned();
+    let issued = h.mfa.backup_code_info(account.id).await.unwrap();
+    // Leaving without "I saved it" shows the same code again (issue 12 item 5): a file
+    // already downloaded stays good.
     let next = h
         .signin
         .acknowledge_backup_code(&id, false, &b)
         .await
         .unwrap();
-    let Next::ShowBackupCode { why, problem, .. } = next else {
+    let Next::ShowBackupCode {
+        why, problem, code, ..
+    } = next
+    else {
         panic!("{next:?}")
     };
     assert_eq!(
         (why, problem),
-        (BackupShown::Again, Some(Problem::BackupCodeNotSaved))
+        (BackupShown::First, Some(Problem::BackupCodeNotSaved))
+    );
+    assert_eq!(code.expose(), shown);
+    assert_eq!(
+        h.mfa
+            .backup_code_info(account.id)
+            .await
+            .unwrap()
+            .map(|b| b.created_at),
+        issued.map(|b| b.created_at),
+        "no new code was issued"
     );
 
     let next = h

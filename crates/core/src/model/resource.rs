@@ -6,14 +6,38 @@ use serde::{Deserialize, Serialize};
 use crate::InvalidSetting;
 
 /// One `[[resources]]` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceServer {
     /// The audience value: an API identifier (`api.example.com`) or URL.
     pub identifier: String,
     /// The scopes this API understands.
     pub scopes: Vec<String>,
+    /// What people call the API ("Example API"); the account pages show it next to its
+    /// scopes. Absent: the identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// One sentence on what the API is for, shown under its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// What each scope lets a token do ("Read your repositories"), by scope.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub scope_descriptions: std::collections::BTreeMap<String, String>,
 }
+
+impl ResourceServer {
+    /// What the pages call this API.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.identifier)
+    }
+
+    pub fn scope_description(&self, scope: &str) -> Option<&str> {
+        self.scope_descriptions.get(scope).map(String::as_str)
+    }
+}
+
+/// Above this a name or description is refused: they are page text, not documents.
+const MAX_TEXT_CHARS: usize = 200;
 
 /// The registered resource servers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,6 +85,33 @@ impl Resources {
                     "needs at least one scope, each printable without spaces",
                 ));
             }
+            let text_ok = |t: &String| {
+                !t.trim().is_empty()
+                    && t.chars().count() <= MAX_TEXT_CHARS
+                    && !t.chars().any(char::is_control)
+            };
+            if !entry.name.iter().all(text_ok) {
+                return Err(InvalidSetting::new(
+                    "resources.name",
+                    "must be 1-200 characters without control characters",
+                ));
+            }
+            if !entry.description.iter().all(text_ok) {
+                return Err(InvalidSetting::new(
+                    "resources.description",
+                    "must be 1-200 characters without control characters",
+                ));
+            }
+            if !entry
+                .scope_descriptions
+                .iter()
+                .all(|(scope, text)| entry.scopes.contains(scope) && text_ok(text))
+            {
+                return Err(InvalidSetting::new(
+                    "resources.scope_descriptions",
+                    "must describe scopes the API lists, each in 1-200 characters",
+                ));
+            }
         }
         Ok(())
     }
@@ -74,7 +125,32 @@ mod tests {
         ResourceServer {
             identifier: identifier.to_owned(),
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            ..ResourceServer::default()
         }
+    }
+
+    #[test]
+    fn names_and_descriptions_are_optional_page_text() {
+        let key = |entry: ResourceServer| Resources(vec![entry]).validate().err().map(|e| e.key);
+        let mut described = api("a", &["s"]);
+        described.name = Some("Example API".to_owned());
+        described.description = Some("Files and folders".to_owned());
+        described
+            .scope_descriptions
+            .insert("s".to_owned(), "Read your files".to_owned());
+        assert_eq!(key(described.clone()), None);
+        assert_eq!(described.display_name(), "Example API");
+        assert_eq!(api("a", &["s"]).display_name(), "a");
+        let mut bad = described.clone();
+        bad.name = Some(" ".to_owned());
+        assert_eq!(key(bad), Some("resources.name"));
+        let mut bad = described.clone();
+        bad.description = Some("x".repeat(201));
+        assert_eq!(key(bad), Some("resources.description"));
+        let mut bad = described;
+        bad.scope_descriptions
+            .insert("other".to_owned(), "Not a scope of this API".to_owned());
+        assert_eq!(key(bad), Some("resources.scope_descriptions"));
     }
 
     #[test]

@@ -22,7 +22,7 @@ use lanyard_crypto::token_hash::TokenHasher;
 
 use crate::IdentityError;
 use cache::PatCache;
-pub use request::{Expiry, PatField, PatRequest};
+pub use request::{Expiry, PatField, PatProblem, PatRequest};
 pub use settings::PatSettings;
 
 /// `last_used_at` is written at most this often per PAT and node (S27).
@@ -81,6 +81,16 @@ impl PatService {
 
     pub fn resources(&self) -> &Resources {
         &self.resources
+    }
+
+    /// Every field's refusal of `request` at once, for a form that shows them all; empty
+    /// when [`PatService::create`] would accept the fields.
+    pub fn problems(&self, request: &PatRequest) -> Vec<PatProblem> {
+        request
+            .clone()
+            .check(&self.settings, &self.resources, self.deps.clock.now())
+            .err()
+            .unwrap_or_default()
     }
 
     /// Mints a PAT for `account` and returns it with its plaintext, which is never available

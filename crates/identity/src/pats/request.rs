@@ -48,6 +48,9 @@ pub(super) struct Checked {
     pub expires_at: Option<Timestamp>,
 }
 
+/// One refusal: the field and why, in the API's words.
+pub type PatProblem = (PatField, &'static str);
+
 impl PatRequest {
     pub(super) fn validate(
         self,
@@ -55,55 +58,60 @@ impl PatRequest {
         resources: &Resources,
         now: Timestamp,
     ) -> Result<Checked, IdentityError> {
+        self.check(settings, resources, now).map_err(|problems| {
+            let (field, why) = problems
+                .first()
+                .copied()
+                .unwrap_or((PatField::Name, "the request is not valid"));
+            IdentityError::InvalidPat(field, why)
+        })
+    }
+
+    /// Every field's refusal at once (a form shows them all), or the checked fields.
+    pub(super) fn check(
+        self,
+        settings: &PatSettings,
+        resources: &Resources,
+        now: Timestamp,
+    ) -> Result<Checked, Vec<PatProblem>> {
         use PatField::{Audiences, Expiry as ExpiryField, Name, Scopes, Site};
-        let invalid = |field, why| IdentityError::InvalidPat(field, why);
+        let mut problems: Vec<PatProblem> = Vec::new();
         let name = self.name.trim();
         if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-            return Err(invalid(Name, "the name must be 1 to 100 characters"));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(invalid(Name, "the name can not contain control characters"));
+            problems.push((Name, "the name must be 1 to 100 characters"));
+        } else if name.chars().any(char::is_control) {
+            problems.push((Name, "the name can not contain control characters"));
         }
         if self.site.is_some() {
-            return Err(invalid(Site, "no such site"));
+            problems.push((Site, "no such site"));
         }
-        let expires_at = match self.expiry {
-            Expiry::Default => Some(settings.default_lifetime_days),
-            Expiry::Days(days) if (1..=settings.max_lifetime_days).contains(&days) => Some(days),
+        let lifetime = match self.expiry {
+            Expiry::Default => Some(Some(settings.default_lifetime_days)),
+            Expiry::Days(days) if (1..=settings.max_lifetime_days).contains(&days) => {
+                Some(Some(days))
+            }
             Expiry::Days(_) => {
-                return Err(invalid(
-                    ExpiryField,
-                    "the expiry is outside the allowed range",
-                ));
+                problems.push((ExpiryField, "the expiry is outside the allowed range"));
+                None
             }
-            Expiry::Never if settings.allow_no_expiry => None,
+            Expiry::Never if settings.allow_no_expiry => Some(None),
             Expiry::Never => {
-                return Err(invalid(
-                    ExpiryField,
-                    "tokens without expiry are not allowed",
-                ));
+                problems.push((ExpiryField, "tokens without expiry are not allowed"));
+                None
             }
-        }
-        .map(|days| Timestamp(now.seconds() + days * DAY_SECS));
+        };
+        let expires_at = lifetime.map(|days| days.map(|d| Timestamp(now.seconds() + d * DAY_SECS)));
 
         let mut audiences = self.audiences;
         audiences.sort();
         audiences.dedup();
-        if audiences.iter().any(|a| resources.find(a).is_none()) {
-            return Err(invalid(Audiences, "an audience is not a registered API"));
+        let audiences_ok = audiences.iter().all(|a| resources.find(a).is_some());
+        if !audiences_ok {
+            problems.push((Audiences, "an audience is not a registered API"));
         }
         let mut scopes = self.scopes;
         scopes.sort();
         scopes.dedup();
-        if scopes.is_empty() || scopes.len() > MAX_SCOPES {
-            return Err(invalid(Scopes, "choose between 1 and 32 scopes"));
-        }
-        if scopes
-            .iter()
-            .any(|s| s.is_empty() || s.len() > MAX_SCOPE_LEN)
-        {
-            return Err(invalid(Scopes, "a scope is not available"));
-        }
         let offered = |scope: &str| {
             if audiences.is_empty() {
                 resources.offers(scope)
@@ -115,15 +123,24 @@ impl PatRequest {
                 })
             }
         };
-        if !scopes.iter().all(|s| offered(s)) {
-            return Err(invalid(Scopes, "a scope is not available"));
+        if scopes.is_empty() || scopes.len() > MAX_SCOPES {
+            problems.push((Scopes, "choose between 1 and 32 scopes"));
+        } else if scopes
+            .iter()
+            .any(|s| s.is_empty() || s.len() > MAX_SCOPE_LEN)
+            || (audiences_ok && !scopes.iter().all(|s| offered(s)))
+        {
+            problems.push((Scopes, "a scope is not available"));
         }
-        Ok(Checked {
-            name: name.to_owned(),
-            scopes,
-            audiences,
-            expires_at,
-        })
+        match expires_at {
+            Some(expires_at) if problems.is_empty() => Ok(Checked {
+                name: name.to_owned(),
+                scopes,
+                audiences,
+                expires_at,
+            }),
+            _ => Err(problems),
+        }
     }
 }
 
@@ -142,10 +159,12 @@ mod tests {
             ResourceServer {
                 identifier: "api.example.com".to_owned(),
                 scopes: vec!["repo:read".to_owned(), "repo:write".to_owned()],
+                ..Default::default()
             },
             ResourceServer {
                 identifier: "files.example.com".to_owned(),
                 scopes: vec!["files:read".to_owned()],
+                ..Default::default()
             },
         ])
     }
@@ -233,5 +252,35 @@ mod tests {
             ..request(&["repo:read"])
         };
         assert!(sited.validate(&s, &apis(), NOW).is_err());
+    }
+
+    #[test]
+    fn every_refused_field_is_reported_at_once() {
+        let all_wrong = PatRequest {
+            name: String::new(),
+            expiry: Expiry::Days(0),
+            ..request(&[])
+        };
+        let fields: Vec<PatField> = all_wrong
+            .check(&settings(), &apis(), NOW)
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(field, _)| field)
+            .collect();
+        assert_eq!(
+            fields,
+            vec![PatField::Name, PatField::Expiry, PatField::Scopes]
+        );
+        let first = PatRequest {
+            name: String::new(),
+            expiry: Expiry::Days(0),
+            ..request(&[])
+        }
+        .validate(&settings(), &apis(), NOW);
+        assert!(matches!(
+            first,
+            Err(IdentityError::InvalidPat(PatField::Name, _))
+        ));
     }
 }

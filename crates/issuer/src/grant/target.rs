@@ -48,10 +48,12 @@ mod tests {
             ResourceServer {
                 identifier: "https://api.example.com/".to_owned(),
                 scopes: vec!["api".to_owned()],
+                ..Default::default()
             },
             ResourceServer {
                 identifier: "files".to_owned(),
                 scopes: vec!["files:read".to_owned()],
+                ..Default::default()
             },
         ])
     }

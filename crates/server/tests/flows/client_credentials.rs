@@ -18,10 +18,12 @@ fn configure(c: &mut Config) {
         ResourceServer {
             identifier: ORDERS.to_owned(),
             scopes: vec!["api".to_owned()],
+            ..Default::default()
         },
         ResourceServer {
             identifier: LEGACY.to_owned(),
             scopes: vec!["legacy".to_owned()],
+            ..Default::default()
         },
     ]);
 }

@@ -365,6 +365,12 @@ pub async fn post(
     reply(response).await
 }
 
+/// One GET in `browser`, no redirect followed.
+pub async fn get_reply(app: &TestApp, browser: &lanyard_testkit::Browser, path: &str) -> Reply {
+    let response = browser.http.get(app.url(path)).send().await.unwrap();
+    reply(response).await
+}
+
 /// The hidden field `name` of `page`, which must be there.
 pub fn field(page: &str, name: &str) -> String {
     lanyard_testkit::recording::hidden_field(page, name)

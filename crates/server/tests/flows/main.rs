@@ -3,6 +3,7 @@
 //! `openidconnect` crate as relying party, and by raw requests for the refusals. Every test
 //! runs on SQLite + in-process store, and on PostgreSQL + Redis when their URLs are set.
 
+mod account_pages;
 mod account_password;
 mod admin_cli;
 mod authorization_endpoint;

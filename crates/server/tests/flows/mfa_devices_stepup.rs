@@ -23,32 +23,32 @@ use crate::helpers::{
     urlencode,
 };
 
-const A: &str = "a@example.com";
-const B: &str = "b@example.com";
-const FIREFOX_LINUX: &str =
+pub(crate) const A: &str = "a@example.com";
+pub(crate) const B: &str = "b@example.com";
+pub(crate) const FIREFOX_LINUX: &str =
     "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
-const CHROME_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \
+pub(crate) const CHROME_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 \
                               (KHTML, like Gecko) Chrome/130.0 Safari/537.36";
-const HOUR: i64 = 3600;
+pub(crate) const HOUR: i64 = 3600;
 const DAY: i64 = 24 * HOUR;
 /// B6: a device is trusted for 30 days.
 const TRUST_SECS: i64 = 30 * DAY;
 /// B8: a second step keeps a session fresh for 10 minutes.
 const WINDOW: i64 = 600;
-const SECURITY: &str = "/account/security";
+pub(crate) const SECURITY: &str = "/account/security";
 const TOTP_SETUP: &str = "/account/mfa/totp/setup";
 const CHALLENGE_401: &str = "Bearer realm=\"lanyard\", error=\"insufficient_user_authentication\", \
      error_description=\"a fresh sign-in with a second step is required\", max_age=600";
 
 // ---- A browser whose cookies and User-Agent the test controls ----
 
-struct Tab {
-    browser: Browser,
-    jar: Arc<Jar>,
+pub(crate) struct Tab {
+    pub(crate) browser: Browser,
+    pub(crate) jar: Arc<Jar>,
 }
 
 impl Tab {
-    fn new(user_agent: &str) -> Self {
+    pub(crate) fn new(user_agent: &str) -> Self {
         Self::with_jar(user_agent, Arc::new(Jar::default()))
     }
 
@@ -67,7 +67,7 @@ impl Tab {
 
     /// The same browser in a later visit that kept only its device cookie (session and
     /// CSRF cookies gone).
-    fn with_device_cookie(app: &TestApp, user_agent: &str, token: &str) -> Self {
+    pub(crate) fn with_device_cookie(app: &TestApp, user_agent: &str, token: &str) -> Self {
         let jar = Arc::new(Jar::default());
         jar.add_cookie_str(
             &format!("lanyard_device={token}; Path=/"),
@@ -76,27 +76,27 @@ impl Tab {
         Self::with_jar(user_agent, jar)
     }
 
-    fn cookie(&self, app: &TestApp, name: &str) -> Option<String> {
+    pub(crate) fn cookie(&self, app: &TestApp, name: &str) -> Option<String> {
         cookie_value(&self.jar, &app.base_url, name)
     }
 
-    fn csrf(&self, app: &TestApp) -> String {
+    pub(crate) fn csrf(&self, app: &TestApp) -> String {
         self.cookie(app, "lanyard_csrf").expect("a CSRF cookie")
     }
 
-    fn device_cookie(&self, app: &TestApp) -> String {
+    pub(crate) fn device_cookie(&self, app: &TestApp) -> String {
         self.cookie(app, "lanyard_device").expect("a device cookie")
     }
 
     /// GET, following redirects within the server.
-    async fn get(&self, app: &TestApp, path_or_url: &str) -> (u16, String, String) {
+    pub(crate) async fn get(&self, app: &TestApp, path_or_url: &str) -> (u16, String, String) {
         self.browser
             .get(&absolute(app, path_or_url), &app.base_url)
             .await
     }
 
     /// Submits the page's first form, following redirects within the server.
-    async fn submit(
+    pub(crate) async fn submit(
         &self,
         app: &TestApp,
         page: &str,
@@ -106,7 +106,7 @@ impl Tab {
     }
 
     /// One GET, no redirect followed.
-    async fn get_raw(&self, app: &TestApp, path: &str) -> reqwest::Response {
+    pub(crate) async fn get_raw(&self, app: &TestApp, path: &str) -> reqwest::Response {
         self.browser
             .http
             .get(absolute(app, path))
@@ -116,7 +116,12 @@ impl Tab {
     }
 
     /// One form POST, no redirect followed.
-    async fn post(&self, app: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn post(
+        &self,
+        app: &TestApp,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
         self.browser
             .http
             .post(absolute(app, path))
@@ -127,7 +132,7 @@ impl Tab {
     }
 
     /// A form POST of a sensitive action with this browser's CSRF token.
-    async fn post_action(&self, app: &TestApp, path: &str) -> reqwest::Response {
+    pub(crate) async fn post_action(&self, app: &TestApp, path: &str) -> reqwest::Response {
         let csrf = self.csrf(app);
         self.post(app, path, &[("csrf_token", &csrf)]).await
     }
@@ -152,7 +157,7 @@ fn absolute(app: &TestApp, path_or_url: &str) -> String {
     }
 }
 
-fn location(response: &reqwest::Response) -> String {
+pub(crate) fn location(response: &reqwest::Response) -> String {
     response
         .headers()
         .get(LOCATION)
@@ -169,7 +174,7 @@ fn set_cookies(response: &reqwest::Response) -> Vec<String> {
         .collect()
 }
 
-fn between<'a>(page: &'a str, start: &str, end: &str) -> &'a str {
+pub(crate) fn between<'a>(page: &'a str, start: &str, end: &str) -> &'a str {
     let from = page
         .find(start)
         .unwrap_or_else(|| panic!("no {start:?} in: {page}"))
@@ -270,7 +275,7 @@ async fn sign_in_with_code(
 
 /// Signs `email` in to the security page in a new browser that trusts itself at the end.
 /// Returns the browser (signed in, fresh) and its device cookie.
-async fn trusted_browser(app: &TestApp, email: &str, user_agent: &str) -> (Tab, String) {
+pub(crate) async fn trusted_browser(app: &TestApp, email: &str, user_agent: &str) -> (Tab, String) {
     let tab = Tab::new(user_agent);
     let done = sign_in_with_code(app, &tab, SECURITY, email, "yes").await;
     assert_eq!(done.at, app.url(SECURITY));
@@ -280,7 +285,7 @@ async fn trusted_browser(app: &TestApp, email: &str, user_agent: &str) -> (Tab, 
 }
 
 /// Signs `email` in to the security page in a new browser, not trusting it.
-async fn signed_in_browser(app: &TestApp, email: &str, user_agent: &str) -> Tab {
+pub(crate) async fn signed_in_browser(app: &TestApp, email: &str, user_agent: &str) -> Tab {
     let tab = Tab::new(user_agent);
     let done = sign_in_with_code(app, &tab, SECURITY, email, "no").await;
     assert_eq!(done.at, app.url(SECURITY));
@@ -289,7 +294,7 @@ async fn signed_in_browser(app: &TestApp, email: &str, user_agent: &str) -> Tab 
 }
 
 /// The password led past the code page straight to the account page, and no mail was sent.
-async fn assert_code_skipped(app: &TestApp, tab: &Tab, email: &str) {
+pub(crate) async fn assert_code_skipped(app: &TestApp, tab: &Tab, email: &str) {
     let (status, at, page, before) = password_step(app, tab, SECURITY, email, PASSWORD).await;
     assert_eq!(status, 200, "{at}");
     assert_eq!(at, app.url(SECURITY), "no code page: {page}");
@@ -298,7 +303,7 @@ async fn assert_code_skipped(app: &TestApp, tab: &Tab, email: &str) {
 }
 
 /// The password led to the code page, and a sign-in code was mailed (email-method accounts).
-async fn assert_code_demanded(app: &TestApp, tab: &Tab, email: &str) {
+pub(crate) async fn assert_code_demanded(app: &TestApp, tab: &Tab, email: &str) {
     let (status, at, page, before) = password_step(app, tab, SECURITY, email, PASSWORD).await;
     assert_eq!(status, 200, "{at}");
     assert!(at.contains("/login/code?flow="), "{at}");
@@ -345,7 +350,12 @@ async fn id_token_claims(app: &TestApp, secret: &str, at: &str) -> serde_json::V
 
 /// Reconfirms identity from `reconfirm` (a /account/reconfirm URL): password, then the emailed
 /// code. Returns where it ended and that page.
-async fn step_up(app: &TestApp, tab: &Tab, reconfirm: &str, email: &str) -> (String, String) {
+pub(crate) async fn step_up(
+    app: &TestApp,
+    tab: &Tab,
+    reconfirm: &str,
+    email: &str,
+) -> (String, String) {
     let (status, at, page) = tab.get(app, reconfirm).await;
     assert_eq!(status, 200, "{at}: {page}");
     assert!(page.contains("name=\"password\""), "{page}");
@@ -362,12 +372,12 @@ async fn step_up(app: &TestApp, tab: &Tab, reconfirm: &str, email: &str) -> (Str
     (at, page)
 }
 
-fn reconfirm_location(return_to: &str) -> String {
+pub(crate) fn reconfirm_location(return_to: &str) -> String {
     format!("/account/reconfirm?return_to={}", urlencode(return_to))
 }
 
 /// A browser form refused by the step-up guard: sent to reconfirm, and back to `return_to`.
-fn assert_sent_to_reconfirm(response: &reqwest::Response, return_to: &str, what: &str) {
+pub(crate) fn assert_sent_to_reconfirm(response: &reqwest::Response, return_to: &str, what: &str) {
     assert_eq!(response.status(), 303, "{what}");
     assert_eq!(location(response), reconfirm_location(return_to), "{what}");
 }
@@ -488,7 +498,7 @@ async fn audits(app: &TestApp, kind: &str) -> Vec<AuditEvent> {
         .unwrap()
 }
 
-async fn devices(app: &TestApp, account: AccountId) -> Vec<TrustedDevice> {
+pub(crate) async fn devices(app: &TestApp, account: AccountId) -> Vec<TrustedDevice> {
     app.app.state.mfa.trusted_devices(account).await.unwrap()
 }
 
@@ -691,17 +701,20 @@ async fn s36_a_trusted_device_cookie_skips_only_the_emailed_code() {
         );
         assert_eq!(audits(&app, "mfa.device.trusted").await.len(), 1);
 
-        // The security page lists the device with its label and a Remove form.
+        // The security page lists the device with its label, marked as this browser, and a
+        // Remove link to its confirmation (issue 12 item 8).
         let (status, _, page) = tab.get(&app, SECURITY).await;
         assert_eq!(status, 200);
         assert!(
-            page.contains("<h3 class=\"device-label\">Firefox on Linux</h3>"),
+            page.contains(
+                "<h3 class=\"device-label\">Firefox on Linux <span class=\"tag\">This \
+                 device</span></h3>"
+            ),
             "{page}"
         );
-        let action = format!("action=\"/account/devices/{}/revoke\"", rows[0].id);
-        let form = between(&page, &action, "</form>");
-        assert!(form.contains("name=\"csrf_token\""), "{form}");
-        assert!(form.contains(">Remove<"), "{form}");
+        let href = format!("href=\"/account/devices/{}/revoke\"", rows[0].id);
+        let link = between(&page, &href, "</a>");
+        assert!(link.contains(">Remove<"), "{link}");
         app
     })
     .await;
@@ -845,9 +858,12 @@ async fn s36_removing_a_device_on_the_security_page_demands_the_code_again() {
             .post_action(&app, &format!("/account/devices/{a_device}/revoke"))
             .await;
         assert_eq!(response.status(), 303);
-        assert_eq!(location(&response), "/account/security?done=device-removed");
+        assert_eq!(location(&response), "/account/security");
         let (_, _, page) = other.get(&app, &location(&response)).await;
-        assert!(page.contains("The device was removed"), "{page}");
+        assert!(
+            page.contains("\u{2018}Firefox on Linux\u{2019} removed"),
+            "{page}"
+        );
         assert!(page.contains("You have no trusted devices"), "{page}");
         assert!(devices(&app, a.id).await.is_empty());
         let revoked: Vec<AuditEvent> = audits(&app, "mfa.device.revoked")
@@ -895,10 +911,7 @@ async fn s36_removing_all_devices_demands_the_code_on_each() {
         assert!(page.contains("Remove all trusted devices"), "{page}");
         let response = first.post_action(&app, "/account/devices/revoke-all").await;
         assert_eq!(response.status(), 303);
-        assert_eq!(
-            location(&response),
-            "/account/security?done=devices-removed"
-        );
+        assert_eq!(location(&response), "/account/security");
         assert!(devices(&app, a.id).await.is_empty());
         assert_eq!(
             app.app
@@ -963,7 +976,7 @@ async fn s36_turning_on_the_authenticator_app_distrusts_devices() {
         // Back to emailed codes: the device stays distrusted.
         let response = tab.post_action(&app, "/account/mfa/totp/turn-off").await;
         assert_eq!(response.status(), 303);
-        assert_eq!(location(&response), "/account/security?done=totp-off");
+        assert_eq!(location(&response), "/account/security");
         assert_eq!(
             app.app.state.mfa.state(a.id).await.unwrap().method,
             MfaMethod::Email
@@ -1122,14 +1135,9 @@ async fn s37_a_sign_in_that_skipped_the_code_on_a_trusted_device_is_not_fresh() 
         let response = tab
             .post_action(&app, "/account/backup-codes/regenerate")
             .await;
-        assert_eq!(response.status(), 200);
-        assert!(
-            response
-                .text()
-                .await
-                .unwrap()
-                .contains("Your new backup code")
-        );
+        assert_eq!(response.status(), 303);
+        let (_, _, page) = tab.get(&app, &location(&response)).await;
+        assert!(page.contains("Your new backup code"), "{page}");
         app
     })
     .await;
@@ -1161,7 +1169,8 @@ async fn s37_the_step_up_proof_is_bound_to_its_session() {
         let response = first
             .post_action(&app, "/account/backup-codes/regenerate")
             .await;
-        assert_eq!(response.status(), 200, "the first browser stepped up");
+        assert_eq!(response.status(), 303, "the first browser stepped up");
+        assert!(location(&response).starts_with("/account/backup-codes/shown/"));
         let regenerated = app.app.state.mfa.backup_code_info(a.id).await.unwrap();
 
         // The second browser, same user, did not.
@@ -1282,7 +1291,7 @@ async fn s37_an_authenticator_app_turned_on_in_this_session_can_not_step_it_up()
         let (_, at, _) = tab.submit(&app, &page, &[("code", &code)]).await;
         assert_eq!(at, app.url(SECURITY));
         let response = tab.post_action(&app, "/account/mfa/totp/turn-off").await;
-        assert_eq!(location(&response), "/account/security?done=totp-off");
+        assert_eq!(location(&response), "/account/security");
         assert!(!app.app.state.mfa.has_totp(a.id).await.unwrap());
         app
     })

@@ -220,6 +220,27 @@ fn input_tag<'a>(page: &'a str, name: &str) -> &'a str {
 
 /// A backup code page as S35 wants it: never cached, a required "I saved it" box, and the
 /// code offered as a `data:text/plain` download.
+/// "Generate a new backup code" on the security page: the POST redirects to the one-time
+/// page (Post/Redirect/Get), whose first load shows the code.
+async fn regenerate(app: &TestApp, browser: &Browser, csrf: &str) -> Reply {
+    let posted = post(
+        app,
+        browser,
+        "/account/backup-codes/regenerate",
+        &[("csrf_token", csrf)],
+    )
+    .await;
+    assert_eq!(posted.status, 303, "{}", posted.body);
+    assert!(
+        posted.location.starts_with("/account/backup-codes/shown/"),
+        "{}",
+        posted.location
+    );
+    let shown = crate::helpers::get_reply(app, browser, &posted.location).await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    shown
+}
+
 fn assert_backup_page(reply: &Reply) {
     assert_eq!(reply.cache_control, "no-store", "{}", reply.body);
     let code = backup_code_on(&reply.body);
@@ -852,14 +873,7 @@ async fn s35_regenerating_needs_a_fresh_session_and_retires_the_old_code() {
         assert_eq!(status, 200);
         assert!(at.ends_with("/account/security"), "{at}");
 
-        let reply = post(
-            &app,
-            &browser,
-            "/account/backup-codes/regenerate",
-            &[("csrf_token", &csrf)],
-        )
-        .await;
-        assert_eq!(reply.status, 200, "{}", reply.body);
+        let reply = regenerate(&app, &browser, &csrf).await;
         assert!(
             reply.body.contains("Your new backup code"),
             "{}",
@@ -881,7 +895,7 @@ async fn s35_regenerating_needs_a_fresh_session_and_retires_the_old_code() {
         let (_, at, page) = browser
             .submit(&reply.body, &base, &[("saved", "yes")])
             .await;
-        assert!(at.ends_with("/account/security?done=backup"), "{at}");
+        assert!(at.ends_with("/account/security"), "{at}");
         assert!(page.contains("The old one no longer works"), "{page}");
         assert!(!page.contains(&new));
 
@@ -913,14 +927,7 @@ async fn s35_backup_codes_are_120_bits_typed_loosely_and_never_stored_in_clear()
         assert_backup_shape(&first);
         let (_, _, security) = browser.get(&app.url("/account/security"), &base).await;
         let csrf = field(&security, "csrf_token");
-        let reply = post(
-            &app,
-            &browser,
-            "/account/backup-codes/regenerate",
-            &[("csrf_token", &csrf)],
-        )
-        .await;
-        assert_eq!(reply.status, 200, "{}", reply.body);
+        let reply = regenerate(&app, &browser, &csrf).await;
         let second = backup_code_on(&reply.body);
         assert_backup_shape(&second);
         assert_ne!(first, second);
@@ -1064,53 +1071,65 @@ async fn s35_the_backup_code_page_wants_the_box_ticked_and_is_never_cached() {
             &[("csrf_token", &csrf), ("flow", &flow)],
         )
         .await;
+        // Issue 12 item 5: a missed tick shows the SAME code with the error, and issues none.
         assert_eq!(unticked.status, 400, "{}", unticked.body);
         assert!(
-            unticked.body.contains("Save this new backup code"),
+            unticked.body.contains("It is the same code as before"),
             "{}",
             unticked.body
         );
         assert_backup_page(&unticked);
-        let replaced = backup_code_on(&unticked.body);
-        assert_ne!(replaced, shown);
-        assert_eq!(audits(&app, "mfa.backup_code.generated").await.len(), 2);
+        assert_eq!(backup_code_on(&unticked.body), shown);
+        assert_eq!(audits(&app, "mfa.backup_code.generated").await.len(), 1);
         finish(&app, &browser, unticked.body).await;
 
-        // On the security page.
+        // On the security page: regenerate, its one-time page, a missed tick.
         let (_, _, security) = browser.get(&app.url("/account/security"), &base).await;
         let csrf = field(&security, "csrf_token");
-        let reply = post(
-            &app,
-            &browser,
-            "/account/backup-codes/regenerate",
-            &[("csrf_token", &csrf)],
-        )
-        .await;
-        assert_eq!(reply.status, 200, "{}", reply.body);
+        let reply = regenerate(&app, &browser, &csrf).await;
         assert_backup_page(&reply);
         let regenerated = backup_code_on(&reply.body);
+        let shown_id = field(&reply.body, "shown");
         let unticked = post(
             &app,
             &browser,
             "/account/backup-codes/saved",
-            &[("csrf_token", &csrf)],
+            &[("csrf_token", &csrf), ("shown", &shown_id)],
         )
         .await;
-        assert_eq!(unticked.status, 400, "{}", unticked.body);
+        assert_eq!(unticked.status, 303, "{}", unticked.body);
+        let again = crate::helpers::get_reply(&app, &browser, &unticked.location).await;
+        assert_eq!(again.status, 400, "{}", again.body);
         assert!(
-            unticked.body.contains("Save this new backup code"),
+            again.body.contains("It is the same code as before"),
             "{}",
-            unticked.body
+            again.body
         );
-        assert_backup_page(&unticked);
-        let newest = backup_code_on(&unticked.body);
-        assert_ne!(newest, regenerated);
-        assert_eq!(audits(&app, "mfa.backup_code.generated").await.len(), 4);
+        assert_backup_page(&again);
+        assert_eq!(backup_code_on(&again.body), regenerated);
+        assert_eq!(audits(&app, "mfa.backup_code.generated").await.len(), 2);
+        let newest = regenerated.clone();
+        let replaced = shown.clone();
+        let ticked = post(
+            &app,
+            &browser,
+            "/account/backup-codes/saved",
+            &[
+                ("csrf_token", &csrf),
+                ("shown", &shown_id),
+                ("saved", "yes"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (ticked.status, ticked.location.as_str()),
+            (303, "/account/security")
+        );
 
         // Only the newest code works.
         let other = Browser::new();
         let (page, _) = to_code_page(&app, &other, EMAIL, "").await;
-        for old in [&shown, &replaced, &regenerated] {
+        for old in [&shown, &replaced] {
             let reply = answer(&app, &other, &page, "backup", old).await;
             assert_eq!(reply.status, 400, "{old}: {}", reply.body);
             assert!(reply.body.contains(WRONG_BACKUP), "{}", reply.body);

@@ -1308,7 +1308,7 @@ async fn s31_turning_on_replacing_or_off_needs_step_up_and_sends_a_notice() {
         let reply = post(&browser, &app, TURN_OFF, &[("csrf_token", &token)]).await;
         assert_eq!(
             reply.location.as_deref(),
-            Some("/account/security?done=totp-off"),
+            Some("/account/security"),
             "{reply:?}"
         );
         assert!(
@@ -1365,7 +1365,7 @@ async fn s31_turning_the_app_on_or_off_revokes_trusted_devices() {
         .await;
         assert_eq!(
             reply.location.as_deref(),
-            Some("/account/security?done=totp-off"),
+            Some("/account/security"),
             "{reply:?}"
         );
         assert_eq!(
@@ -1434,4 +1434,85 @@ async fn sign_in_trusting(app: &TestApp, browser: &Browser, asked: Option<&str>)
     assert!(page.contains(&format!("name=\"{}\"", answer.0)), "{page}");
     let (_, at, _) = browser.submit(&page, base, &[answer]).await;
     assert!(at.starts_with(REDIRECT), "{at}");
+}
+
+/// Issue 12 item 8: turning the app off asks first, says what follows, and acts only on
+/// the confirmation's CSRF-protected POST; with no app there is nothing to confirm.
+#[tokio::test]
+async fn issue12_turning_the_app_off_asks_first() {
+    each_backend(|app| async move {
+        let account = app.create_user(EMAIL).await;
+        app.create_client(confidential("rp")).await;
+        let browser = Browser::new();
+        email_sign_in(&app, &browser).await;
+        let nothing = get(&browser, &app, TURN_OFF).await;
+        assert_eq!(nothing.location.as_deref(), Some("/account/security"));
+
+        let (page, secret) = open_setup(&app, &browser).await;
+        let reply = confirm(
+            &app,
+            &browser,
+            &page.body,
+            &code_at(&secret, now_step(&app)),
+        )
+        .await;
+        assert_eq!(reply.status, 303, "{reply:?}");
+
+        let page = get(&browser, &app, TURN_OFF).await;
+        assert_eq!(page.status, 200, "{page:?}");
+        assert_eq!(page.cache_control.as_deref(), Some("no-store"));
+        assert!(
+            page.body
+                .contains("<h1>Turn off your authenticator app?</h1>")
+        );
+        assert!(
+            page.body
+                .contains(&format!("We will email a code to {EMAIL}"))
+        );
+        assert!(page.body.contains("Your trusted devices will be removed"));
+        assert!(page.body.contains("href=\"/account/security\">Cancel</a>"));
+        assert!(page.body.contains(&format!("action=\"{TURN_OFF}\"")));
+        assert_eq!(
+            mfa_state(&app, &account).await.method,
+            MfaMethod::Totp,
+            "a GET changes nothing"
+        );
+
+        // Wrong CSRF token, no session: nothing changes.
+        let forged = post(&browser, &app, TURN_OFF, &[("csrf_token", "forged")]).await;
+        assert_eq!(forged.status, 403);
+        let stranger = post(&Browser::new(), &app, TURN_OFF, &[("csrf_token", "x")]).await;
+        assert_eq!(stranger.status, 403);
+        assert_eq!(mfa_state(&app, &account).await.method, MfaMethod::Totp);
+
+        let done = post(
+            &browser,
+            &app,
+            TURN_OFF,
+            &[("csrf_token", &csrf(&page.body))],
+        )
+        .await;
+        assert_eq!(done.location.as_deref(), Some("/account/security"));
+        let security = get(&browser, &app, "/account/security").await;
+        assert!(
+            security
+                .body
+                .contains("Your authenticator app is turned off"),
+            "{security:?}"
+        );
+        // The notice is read once; a replayed POST changes nothing more.
+        let again = get(&browser, &app, "/account/security").await;
+        assert!(!again.body.contains("is turned off"), "{again:?}");
+        let replay = post(
+            &browser,
+            &app,
+            TURN_OFF,
+            &[("csrf_token", &csrf(&page.body))],
+        )
+        .await;
+        assert_eq!(replay.location.as_deref(), Some("/account/security"));
+        assert_eq!(mfa_state(&app, &account).await.method, MfaMethod::Email);
+        app
+    })
+    .await;
 }

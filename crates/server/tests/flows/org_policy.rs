@@ -40,6 +40,7 @@ fn configure(c: &mut Config) {
     c.resources = Resources(vec![ResourceServer {
         identifier: API.to_owned(),
         scopes: vec!["repo:read".to_owned()],
+        ..Default::default()
     }]);
 }
 

@@ -34,10 +34,17 @@ fn configure(c: &mut Config) {
         ResourceServer {
             identifier: API.to_owned(),
             scopes: vec!["repo:read".to_owned(), "repo:write".to_owned()],
+            name: Some("Example API".to_owned()),
+            description: Some("Repositories and their issues.".to_owned()),
+            scope_descriptions: [("repo:read", "Read your repositories")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
         },
         ResourceServer {
             identifier: FILES.to_owned(),
             scopes: vec!["files:read".to_owned()],
+            ..Default::default()
         },
     ]);
     c.pats.exchange_failures_per_ip = 8;
@@ -762,11 +769,11 @@ async fn s27_expiry_and_coalesced_last_use() {
     .await;
 }
 
-/// The value of the read-only input holding a new token on the page that shows it once.
+/// The text of the read-only field holding a new token on the page that shows it once.
 fn shown_token(page: &str) -> String {
     let from = page.find("id=\"token\"").expect("the token field");
-    let value = page[from..].find("value=\"").unwrap() + from + 7;
-    let end = page[value..].find('"').unwrap() + value;
+    let value = page[from..].find('>').unwrap() + from + 1;
+    let end = page[value..].find("</textarea>").unwrap() + value;
     page[value..end].to_owned()
 }
 
@@ -835,6 +842,12 @@ async fn s24_the_page_creates_shows_once_and_revokes() {
         assert_eq!(status, 200);
         let token = shown_token(&shown);
         assert!(lanyard_core::pat_token::is_well_formed(&token));
+        assert!(
+            shown.contains(&format!(
+                "href=\"data:text/plain;charset=utf-8,{token}%0A\" download=\"token-laptop.txt\""
+            )),
+            "{shown}"
+        );
         let (_, list) = owner.get(&app, "/account/pats").await;
         assert_eq!(list[0]["name"], "laptop");
         let thirty_days = app.clock.now().seconds() + 30 * 86_400;
@@ -846,8 +859,29 @@ async fn s24_the_page_creates_shows_once_and_revokes() {
             200
         );
 
-        // The first form on the list is the token's Revoke button; without CSRF it fails.
-        let action = lanyard_testkit::form_action(&listed).unwrap();
+        // Revoke asks first (issue 12 item 8); its form without CSRF fails.
+        let id = list[0]["id"].as_str().unwrap().to_owned();
+        let confirm_path = format!("/account/pats/{id}/revoke");
+        assert!(
+            listed.contains(&format!("href=\"{confirm_path}\"")),
+            "{listed}"
+        );
+        let (status, _, confirm) = owner.browser.get(&app.url(&confirm_path), base).await;
+        assert_eq!(status, 200);
+        assert!(
+            confirm.contains("Revoke \u{2018}laptop\u{2019}?"),
+            "{confirm}"
+        );
+        assert!(
+            confirm.contains("no longer be able to sign in"),
+            "{confirm}"
+        );
+        assert!(
+            confirm.contains("href=\"/account/pats\">Cancel</a>"),
+            "{confirm}"
+        );
+        let action = lanyard_testkit::form_action(&confirm).unwrap();
+        assert_eq!(action, confirm_path);
         let response = owner
             .browser
             .http
@@ -857,9 +891,21 @@ async fn s24_the_page_creates_shows_once_and_revokes() {
             .await
             .unwrap();
         assert_eq!(response.status().as_u16(), 403);
-        let (_, at, after) = owner.browser.submit(&listed, base, &[]).await;
-        assert!(at.ends_with("/account/pats?done=revoked"), "{at}");
-        assert!(after.contains("The token is revoked") && after.contains("You have no tokens."));
+        let (_, at, after) = owner.browser.submit(&confirm, base, &[]).await;
+        assert!(at.ends_with("/account/pats"), "{at}");
+        assert!(
+            after.contains("Token \u{2018}laptop\u{2019} revoked")
+                && after.contains("You have no tokens."),
+            "{after}"
+        );
+        // The notice is shown once; a replayed revoke changes nothing and says so.
+        let (_, _, again) = owner.browser.get(&app.url("/account/pats"), base).await;
+        assert!(!again.contains("revoked."), "{again}");
+        let (_, _, replayed) = owner.browser.submit(&confirm, base, &[]).await;
+        assert!(
+            replayed.contains("That token was already revoked"),
+            "{replayed}"
+        );
         let (status, body) = exchange_pat(&app, &token, &[("audience", API)]).await;
         assert_refused(status, &body);
 
@@ -1189,6 +1235,205 @@ async fn s26_a_clients_failures_from_one_address_do_not_block_another() {
         assert_eq!(status, 200, "{body}");
         let (status, body) = from("198.51.100.7", unknown.expose().to_owned()).await;
         assert_refused(status, &body);
+        app
+    })
+    .await;
+}
+
+/// A one-time page and its id, after the create form's POST (no redirect followed).
+async fn create_with_form(app: &TestApp, owner: &Owner, name: &str) -> (String, u16) {
+    let response = owner
+        .browser
+        .http
+        .post(app.url("/account/pats"))
+        .form(&[
+            ("csrf_token", owner.csrf(app).as_str()),
+            ("name", name),
+            ("scope_0", "repo:read"),
+            ("expires", "30"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (location, status)
+}
+
+/// Issue 12 item 6: the create form answers 303 to a one-time, no-store page; reloading it
+/// (or going Back to it) shows no token and creates none; another session, an unknown id
+/// and no session get nothing, and leave the page for its own session untouched.
+#[tokio::test]
+async fn issue12_refresh_after_creating_a_token_creates_none() {
+    each_backend_with(configure, |app| async move {
+        let (owner, _) = setup(&app).await;
+        let (intruder, _) = {
+            // The same user in another browser: a session of its own.
+            let jar = Arc::new(Jar::default());
+            let browser = Browser::with_cookie_jar(jar.clone());
+            let base = &app.base_url;
+            let (_, _, page) = browser.get(&app.url("/account/pats"), base).await;
+            let (_, _, page) = browser.submit(&page, base, &[("email", EMAIL)]).await;
+            let sent = app.mail.messages_to(EMAIL).len();
+            let (_, _, page) = browser.submit(&page, base, &[("password", PASSWORD)]).await;
+            browser
+                .second_step(page, base, &app.mail, EMAIL, sent)
+                .await;
+            (Owner { browser, jar }, ())
+        };
+        let (location, status) = create_with_form(&app, &owner, "laptop").await;
+        assert_eq!(status, 303);
+        assert!(location.starts_with("/account/pats/shown/"), "{location}");
+        let (_, list) = owner.get(&app, "/account/pats").await;
+        assert_eq!(list.as_array().unwrap().len(), 1);
+
+        // Another session, a malformed and an unknown id: 404, nothing shown.
+        let unknown = format!("/account/pats/shown/{}", "A".repeat(43));
+        for (who, path) in [
+            (&intruder, location.as_str()),
+            (&owner, "/account/pats/shown/not-an-id"),
+            (&owner, unknown.as_str()),
+        ] {
+            let response = who.browser.http.get(app.url(path)).send().await.unwrap();
+            assert_eq!(response.status().as_u16(), 404, "{path}");
+            let body = response.text().await.unwrap();
+            assert!(body.contains("There is no token to show here"), "{body}");
+        }
+        // No session: sent to sign in.
+        let response = Browser::new()
+            .http
+            .get(app.url(&location))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 303);
+
+        // The owner's first load shows it, never cached.
+        let response = owner
+            .browser
+            .http
+            .get(app.url(&location))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let page = response.text().await.unwrap();
+        let token = shown_token(&page);
+        assert!(lanyard_core::pat_token::is_well_formed(&token));
+        assert!(page.contains("class=\"token-field\""), "{page}");
+
+        // Reload and Back: the name, no token, no new token.
+        for _ in 0..2 {
+            let response = owner
+                .browser
+                .http
+                .get(app.url(&location))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            assert_eq!(response.headers()["cache-control"], "no-store");
+            let again = response.text().await.unwrap();
+            assert!(again.contains("This token was shown once"), "{again}");
+            assert!(
+                again.contains("listed as \u{2018}laptop\u{2019}"),
+                "{again}"
+            );
+            assert!(!again.contains(&token[8..]), "{again}");
+        }
+        let (_, list) = owner.get(&app, "/account/pats").await;
+        assert_eq!(list.as_array().unwrap().len(), 1, "no second token");
+
+        // The entry expires within minutes.
+        let (later, _) = create_with_form(&app, &owner, "ci").await;
+        app.clock.advance(6 * 60);
+        let response = owner
+            .browser
+            .http
+            .get(app.url(&later))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 404);
+
+        // The create form's wrong CSRF token: 403, nothing created.
+        let response = owner
+            .browser
+            .http
+            .post(app.url("/account/pats"))
+            .form(&[
+                ("csrf_token", "forged"),
+                ("name", "x"),
+                ("scope_0", "repo:read"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 403);
+        let (_, list) = owner.get(&app, "/account/pats").await;
+        assert_eq!(list.as_array().unwrap().len(), 2);
+        app
+    })
+    .await;
+}
+
+/// Issue 12 item 9: scopes under their API's name with descriptions, expiry choices in
+/// order with the day each ends, every field's error at once.
+#[tokio::test]
+async fn issue12_the_pat_form_names_apis_orders_expiries_and_shows_every_error() {
+    each_backend_with(configure, |app| async move {
+        let (owner, _) = setup(&app).await;
+        let base = &app.base_url;
+        let (_, _, page) = owner.browser.get(&app.url("/account/pats"), base).await;
+        assert!(
+            page.contains("<p class=\"scope-group-title\">Example API</p>"),
+            "{page}"
+        );
+        assert!(page.contains("Repositories and their issues."), "{page}");
+        assert!(
+            page.contains("Read your repositories <code>repo:read</code>"),
+            "{page}"
+        );
+        assert!(page.contains("<p class=\"scope-group-title\">files.example.com</p>"));
+        let options: Vec<&str> = page
+            .match_indices("<option value=\"")
+            .map(|(i, _)| {
+                let rest = &page[i + 15..];
+                &rest[..rest.find('"').unwrap()]
+            })
+            .collect();
+        assert_eq!(options, ["7", "30", "60", "90", "180", "366"]);
+        let in_30 = lanyard_mfa::when::date(app.clock.now().plus_secs(30 * 86_400));
+        assert!(page.contains(&format!("30 days (until {in_30})")), "{page}");
+        assert!(
+            page.contains("<option value=\"90\" selected>"),
+            "the default: {page}"
+        );
+
+        let (status, _, again) = owner
+            .browser
+            .submit(&page, base, &[("name", ""), ("expires", "999")])
+            .await;
+        assert_eq!(status, 400);
+        let summary = &again[again.find("error-summary-list").unwrap()..];
+        let summary = &summary[..summary.find("</ul>").unwrap()];
+        for (field, message) in [
+            ("name", "Enter a name"),
+            ("scope_0", "Choose at least one scope"),
+            ("expires", "Choose when the token expires"),
+        ] {
+            assert!(
+                summary.contains(&format!("href=\"#{field}\">{message}")),
+                "{summary}"
+            );
+        }
+        let (_, list) = owner.get(&app, "/account/pats").await;
+        assert_eq!(list, json!([]));
         app
     })
     .await;

@@ -34,10 +34,12 @@ fn configure(c: &mut Config) {
         ResourceServer {
             identifier: ORDERS.to_owned(),
             scopes: vec!["read".to_owned(), "write".to_owned()],
+            ..Default::default()
         },
         ResourceServer {
             identifier: BILLING.to_owned(),
             scopes: vec!["read".to_owned(), "write".to_owned()],
+            ..Default::default()
         },
     ]);
     c.tokens.access_token_ttl_secs = 600;

@@ -43,6 +43,9 @@ return_to! {
     ToTotpSetup => paths::ACCOUNT_TOTP_SETUP,
     ToPassword => paths::ACCOUNT_PASSWORD,
     ToPats => paths::ACCOUNT_PATS,
+    ToBackupRegenerate => paths::ACCOUNT_BACKUP_REGENERATE,
+    ToTotpTurnOff => paths::ACCOUNT_TOTP_TURN_OFF,
+    ToDevicesRevokeAll => paths::ACCOUNT_DEVICES_REVOKE_ALL,
     ToDevice => lanyard_issuer::endpoints::DEVICE,
 }
 

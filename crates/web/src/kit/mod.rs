@@ -12,6 +12,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod extract;
 pub mod guard;
+pub mod notice;
 pub mod origin;
 pub mod params;
 pub mod paths;

@@ -28,6 +28,8 @@ pub const ACCOUNT_TOTP: &str = "/account/mfa/totp";
 pub const ACCOUNT_TOTP_TURN_OFF: &str = "/account/mfa/totp/turn-off";
 pub const ACCOUNT_BACKUP_REGENERATE: &str = "/account/backup-codes/regenerate";
 pub const ACCOUNT_BACKUP_SAVED: &str = "/account/backup-codes/saved";
+/// A new backup code's one-time page (`{id}`: the handoff's one-time id).
+pub const ACCOUNT_BACKUP_SHOWN: &str = "/account/backup-codes/shown/{id}";
 pub const ACCOUNT_DEVICE_REVOKE: &str = "/account/devices/{id}/revoke";
 pub const ACCOUNT_DEVICE: &str = "/account/devices/{id}";
 pub const ACCOUNT_DEVICES_REVOKE_ALL: &str = "/account/devices/revoke-all";
@@ -35,5 +37,10 @@ pub const ACCOUNT_PASSWORD: &str = "/account/password";
 pub const ACCOUNT_END_OTHER_SESSIONS: &str = "/account/sessions/end-others";
 /// Personal access tokens: the account page and API (E1, E2).
 pub const ACCOUNT_PATS: &str = "/account/pats";
+/// One token (API: `GET`, `DELETE`), its revoke confirmation (`GET`) and action (`POST`).
+pub const ACCOUNT_PAT: &str = "/account/pats/{id}";
+pub const ACCOUNT_PAT_REVOKE: &str = "/account/pats/{id}/revoke";
+/// A new token's one-time page.
+pub const ACCOUNT_PAT_SHOWN: &str = "/account/pats/shown/{id}";
 /// An organization's sign-in policy, for its admins (S54).
 pub const ORG_POLICY: &str = "/orgs/{slug}/policy";

@@ -105,8 +105,10 @@ pub struct DeviceView {
     pub label: String,
     pub trusted_until_text: String,
     pub last_used_text: String,
-    /// Where its "Remove" form posts to.
+    /// Its "Remove" link: the confirmation page, whose form posts to the same path.
     pub revoke_action: String,
+    /// The browser showing the page is this device (its cookie names it).
+    pub this_device: bool,
 }
 
 /// The account's security settings: how sign-in is confirmed, the backup code, trusted devices.
@@ -119,14 +121,14 @@ pub struct SecurityPage {
     pub uses_authenticator: bool,
     /// A GET link to set up (or replace) the authenticator app; omitted if not a safe link.
     pub setup_href: String,
-    /// Where the "Turn off" form posts to.
+    /// "Turn off": the confirmation page, whose form posts to the same path.
     pub turn_off_action: String,
     /// When the current backup code was made; `None` if there is none.
     pub backup_generated_text: Option<String>,
-    /// Where the "Generate a new backup code" form posts to.
+    /// "Generate a new backup code": the confirmation page, whose form posts to the same path.
     pub backup_action: String,
     pub devices: Vec<DeviceView>,
-    /// Where the "Remove all trusted devices" form posts to.
+    /// "Remove all trusted devices": the confirmation page, whose form posts to the same path.
     pub revoke_all_action: String,
     /// A status message, e.g. "Your authenticator app is turned off".
     pub notice: Option<String>,

@@ -4,7 +4,6 @@
 use askama::Template;
 use lanyard_core::model::Pat;
 
-use super::mfa_pages::error_for;
 use super::times::Times;
 use super::{FieldError, Theme};
 
@@ -18,6 +17,7 @@ pub struct PatView {
     pub last_used_text: String,
     pub expires_text: String,
     pub expired: bool,
+    /// The revoke confirmation page (its form posts to the same path).
     pub revoke_action: String,
 }
 
@@ -35,7 +35,8 @@ impl PatView {
                 .expires_at
                 .map_or_else(|| "never".to_owned(), |at| times.date(at)),
             expired: !pat.is_live(times.now()),
-            revoke_action: format!("/account/pats/{}/revoke", pat.id),
+            revoke_action: crate::kit::paths::ACCOUNT_PAT_REVOKE
+                .replace("{id}", &pat.id.to_string()),
         }
     }
 }
@@ -45,7 +46,25 @@ impl PatView {
 pub struct ScopeChoice {
     pub field: String,
     pub value: String,
+    /// From the `[[resources]]` entry's `scope_descriptions`, when it has one.
+    pub description: Option<String>,
     pub checked: bool,
+}
+
+/// The scopes of one API, under its name and description from `[[resources]]`.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeGroup {
+    pub name: String,
+    pub description: Option<String>,
+    pub scopes: Vec<ScopeChoice>,
+}
+
+/// One expiry choice: "30 days (until 6 January 2027)".
+#[derive(Debug, Clone, Default)]
+pub struct LifetimeChoice {
+    pub value: String,
+    pub text: String,
+    pub selected: bool,
 }
 
 #[derive(Debug, Clone, Default, Template)]
@@ -56,18 +75,25 @@ pub struct PatsPage {
     pub csrf: String,
     pub hidden: Vec<(String, String)>,
     pub pats: Vec<PatView>,
-    pub scopes: Vec<ScopeChoice>,
+    pub scope_groups: Vec<ScopeGroup>,
     pub name: String,
-    /// Lifetimes in days, the default first.
-    pub lifetimes: Vec<i64>,
-    pub allow_no_expiry: bool,
+    /// Shortest first, "Never" last where allowed.
+    pub lifetimes: Vec<LifetimeChoice>,
     pub notice: Option<String>,
-    pub error: Option<FieldError>,
+    /// Every field's problem at once (the summary lists them all).
+    pub errors: Vec<FieldError>,
 }
 
 impl PatsPage {
     pub fn error_for(&self, field: &str) -> Option<&str> {
-        error_for(self.error.as_ref(), field)
+        self.errors
+            .iter()
+            .find(|e| e.field_id == field)
+            .map(|e| e.message.as_str())
+    }
+
+    pub fn has_scopes(&self) -> bool {
+        self.scope_groups.iter().any(|g| !g.scopes.is_empty())
     }
 }
 
@@ -79,4 +105,38 @@ pub struct PatCreatedPage {
     pub name: String,
     pub token: String,
     pub back: String,
+}
+
+impl PatCreatedPage {
+    /// The "Download" link: the token as a text file in a `data:` URL (no request, nothing
+    /// stored; a download is a navigation, which the CSP does not restrict). Tokens are
+    /// base64url and `_`, so they need no escaping after the comma.
+    pub fn download_href(&self) -> String {
+        let token: String = self
+            .token
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+            .collect();
+        format!("data:text/plain;charset=utf-8,{token}%0A")
+    }
+
+    /// A file name from the token's name: lower-case letters and digits, runs of anything
+    /// else as one dash.
+    pub fn download_name(&self) -> String {
+        let mut stem = String::new();
+        for c in self.name.chars() {
+            if c.is_ascii_alphanumeric() {
+                stem.push(c.to_ascii_lowercase());
+            } else if !stem.is_empty() && !stem.ends_with('-') {
+                stem.push('-');
+            }
+        }
+        let stem: String = stem.trim_end_matches('-').chars().take(40).collect();
+        let stem = stem.trim_end_matches('-');
+        if stem.is_empty() {
+            "token.txt".to_owned()
+        } else {
+            format!("token-{stem}.txt")
+        }
+    }
 }

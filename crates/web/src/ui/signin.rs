@@ -408,7 +408,7 @@ pub fn field_error(problem: Problem) -> FieldError {
         ),
         Problem::BackupCodeNotSaved => (
             "saved",
-            "Save this new backup code, then tick \"I saved my backup code\"",
+            "Save this backup code, then tick \"I saved my backup code\". It is the same code as before.",
         ),
         Problem::MalformedSetupCode => {
             ("code", "Enter the 6-digit code from your authenticator app")

@@ -1,33 +1,33 @@
 //! The account's security page (F3) and the sensitive actions on it, each behind the step-up
-//! guard (B8): the authenticator app ([`totp`]), the backup code (generate), trusted devices
-//! (remove one, remove all), the password, "sign out everywhere else", and the reconfirm page
-//! that makes a session fresh ([`reconfirm`]). Pages post forms; `DELETE` routes serve API
-//! callers with the same rules.
+//! guard (B8): the authenticator app ([`totp`]), the backup code ([`backup`]), trusted devices
+//! ([`devices`]: remove one, remove all), the password, "sign out everywhere else", and the
+//! reconfirm page that makes a session fresh ([`reconfirm`]). Each security reduction is a
+//! `GET` confirmation whose form posts to the same path; a `POST` answers 303 with a notice
+//! for the session (`kit::notice`). `DELETE` routes serve API callers with the same rules.
 
+mod backup;
+mod devices;
 pub mod pats;
 mod profile;
 mod reconfirm;
 mod totp;
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use lanyard_core::Secret;
-use lanyard_core::model::{DeviceId, MfaMethod};
+use lanyard_core::model::MfaMethod;
 use lanyard_identity::IdentityError;
 use lanyard_signin::Session;
 
 use crate::error::WebError;
-use crate::kit::extract::{
-    CsrfForm, Fresh, FreshForm, SignedIn, SignedInForm, ToPassword, ToSecurity,
-};
-use crate::kit::guard::{fresh, signed_in};
-use crate::kit::{Query, cookies, csrf_token, no_store, paths, theme, times_for, to_security};
+use crate::kit::extract::{Fresh, FreshForm, SignedIn, SignedInForm, ToPassword, ToSecurity};
+use crate::kit::notice;
+use crate::kit::{Query, cookies, csrf_token, no_store, paths, theme, to_security};
 use crate::state::AppState;
-use crate::ui::mfa_pages::{BackupCodePage, DeviceView, PasswordChangePage, SecurityPage};
+use crate::ui::mfa_pages::{DeviceView, PasswordChangePage, SecurityPage};
 use crate::ui::times::Times;
 use crate::ui::{self, FieldError};
 
@@ -44,16 +44,23 @@ pub fn routes() -> Router<AppState> {
             paths::ACCOUNT_TOTP_SETUP,
             get(totp::totp_setup_get).post(totp::totp_setup_post),
         )
-        .route(paths::ACCOUNT_TOTP_TURN_OFF, post(totp::totp_turn_off_post))
+        .route(
+            paths::ACCOUNT_TOTP_TURN_OFF,
+            get(totp::totp_turn_off_get).post(totp::totp_turn_off_post),
+        )
         .route(
             paths::ACCOUNT_BACKUP_REGENERATE,
-            post(backup_regenerate_post),
+            get(backup::backup_regenerate_get).post(backup::backup_regenerate_post),
         )
-        .route(paths::ACCOUNT_BACKUP_SAVED, post(backup_saved_post))
-        .route(paths::ACCOUNT_DEVICE_REVOKE, post(device_revoke_post))
+        .route(paths::ACCOUNT_BACKUP_SHOWN, get(backup::backup_shown_get))
+        .route(paths::ACCOUNT_BACKUP_SAVED, post(backup::backup_saved_post))
+        .route(
+            paths::ACCOUNT_DEVICE_REVOKE,
+            get(devices::device_revoke_get).post(devices::device_revoke_post),
+        )
         .route(
             paths::ACCOUNT_DEVICES_REVOKE_ALL,
-            post(devices_revoke_all_post),
+            get(devices::devices_revoke_all_get).post(devices::devices_revoke_all_post),
         )
         .route(
             paths::ACCOUNT_PASSWORD,
@@ -72,12 +79,6 @@ fn notice(done: Option<&str>) -> Option<String> {
              Your trusted devices were removed, so each one will ask for the app's code too. \
              If you are signed in somewhere you no longer trust, sign out everywhere else below."
         }
-        "totp-off" => {
-            "Your authenticator app is turned off. We will email you a code when you sign in."
-        }
-        "backup" => "Your new backup code is saved. The old one no longer works.",
-        "device-removed" => "The device was removed. It will be asked for a code next time.",
-        "devices-removed" => "All trusted devices were removed.",
         "password" => {
             "Your password is changed. You are signed out everywhere else, and apps you use will \
              ask you to sign in again. We emailed you a notice about the change."
@@ -93,7 +94,13 @@ async fn security_get(
     SignedIn { session, jar, .. }: SignedIn<ToSecurity>,
     Query(params): Query,
 ) -> Result<Response, WebError> {
-    security_page(&state, jar, &session, notice(params.get("done"))).await
+    // What the last action did: a notice left for this session, or (for the actions that
+    // name nothing) a fixed `done` word.
+    let notice = match notice::take(&state, &jar).await? {
+        Some(text) => Some(text),
+        None => notice(params.get("done")),
+    };
+    security_page(&state, jar, &session, notice).await
 }
 
 async fn security_page(
@@ -107,12 +114,17 @@ async fn security_page(
     let times = Times::for_account(&account, state.clock.now());
     let mfa = state.mfa.state(account_id).await?;
     let backup = state.mfa.backup_code_info(account_id).await?;
+    let this_device = state
+        .mfa
+        .this_device(account_id, cookies::device(state, &jar))
+        .await?;
     let devices = state
         .mfa
         .trusted_devices(account_id)
         .await?
         .into_iter()
         .map(|d| DeviceView {
+            this_device: this_device == Some(d.id),
             label: d.label,
             trusted_until_text: times.date(d.expires_at),
             last_used_text: times.date_time(d.last_used_at),
@@ -136,116 +148,6 @@ async fn security_page(
         sign_out_href: lanyard_issuer::endpoints::LOGOUT.to_owned(),
     };
     Ok((jar, no_store(ui::render(page))).into_response())
-}
-
-// ---- Backup code ----
-
-async fn backup_regenerate_post(
-    State(state): State<AppState>,
-    FreshForm {
-        session,
-        origin,
-        jar,
-        ..
-    }: FreshForm<ToSecurity>,
-) -> Result<Response, WebError> {
-    regenerated_page(&state, jar, &session, &origin, None).await
-}
-
-async fn regenerated_page(
-    state: &AppState,
-    jar: CookieJar,
-    session: &Session,
-    origin: &lanyard_core::Origin,
-    error: Option<FieldError>,
-) -> Result<Response, WebError> {
-    let code = state
-        .mfa
-        .issue_backup_code(session.auth.account_id, origin)
-        .await?;
-    let times = times_for(state, session).await?;
-    let (jar, csrf) = csrf_token(state, jar);
-    let status = ui::status_for(error.as_ref());
-    let page = BackupCodePage {
-        theme: theme(state),
-        action: paths::ACCOUNT_BACKUP_SAVED.to_owned(),
-        csrf,
-        hidden: Vec::new(),
-        code,
-        generated_text: times.date_time(times.now()),
-        first_time: false,
-        replaced_used: false,
-        error,
-    };
-    Ok((jar, no_store(ui::render_with_status(status, page))).into_response())
-}
-
-async fn backup_saved_post(
-    State(state): State<AppState>,
-    CsrfForm {
-        form,
-        jar,
-        origin,
-        caller,
-    }: CsrfForm,
-) -> Result<Response, WebError> {
-    if form.get("saved") == Some("yes") {
-        signed_in(&state, &jar, caller, paths::ACCOUNT_SECURITY).await?;
-        return Ok(to_security("backup"));
-    }
-    // Not confirmed: the shown code can not be shown again, so a new one replaces it.
-    let session = fresh(&state, &jar, caller, &origin, paths::ACCOUNT_SECURITY).await?;
-    let error = FieldError::new(
-        "saved",
-        "Save this new backup code, then tick \"I saved my backup code\"",
-    );
-    regenerated_page(&state, jar, &session, &origin, Some(error)).await
-}
-
-// ---- Trusted devices ----
-
-fn parse_device(id: &str) -> Option<DeviceId> {
-    uuid::Uuid::parse_str(id).ok().map(DeviceId)
-}
-
-fn device_missing() -> WebError {
-    WebError::page(
-        StatusCode::NOT_FOUND,
-        "That device is not in your list",
-        "It may have been removed already. Go back to your security page.",
-    )
-}
-
-async fn device_revoke_post(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    FreshForm {
-        session, origin, ..
-    }: FreshForm<ToSecurity>,
-) -> Result<Response, WebError> {
-    let device = parse_device(&id).ok_or_else(device_missing)?;
-    if state
-        .mfa
-        .revoke_device(session.auth.account_id, device, &origin)
-        .await?
-    {
-        Ok(to_security("device-removed"))
-    } else {
-        Err(device_missing())
-    }
-}
-
-async fn devices_revoke_all_post(
-    State(state): State<AppState>,
-    FreshForm {
-        session, origin, ..
-    }: FreshForm<ToSecurity>,
-) -> Result<Response, WebError> {
-    state
-        .mfa
-        .revoke_all_devices(session.auth.account_id, &origin)
-        .await?;
-    Ok(to_security("devices-removed"))
 }
 
 // ---- Password ----

@@ -2,43 +2,50 @@
 //!
 //! Creating one is a sensitive action (B8): the session must be fresh. Pages post forms with
 //! the CSRF token; API callers send JSON with the token in `x-csrf-token`. The plaintext is
-//! in exactly one response (201, `no-store`); listings show `prefix…last4`.
+//! in exactly one response: the API's 201, or the page's one-time page (the form's POST
+//! keeps it sealed for this session and redirects there, so a reload makes no second token:
+//! issue 12 item 6); listings show `prefix…last4`. Revoking from the page asks first.
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use lanyard_core::Timestamp;
-use lanyard_core::model::{Pat, PatId};
+use lanyard_core::model::{Pat, PatId, ResourceServer};
 use lanyard_identity::IdentityError;
 use lanyard_identity::pats::{Expiry, PatField, PatRequest};
+use lanyard_signin::{Session, Showing, ShownId, ShownKind};
 use serde::{Deserialize, Serialize};
-
-use lanyard_signin::Session;
 
 use crate::error::WebError;
 use crate::kit::body::LimitedBody;
+use crate::kit::extract::{SignedIn, ToPats};
 use crate::kit::guard::{fresh, signed_in};
+use crate::kit::notice::{self, Notice};
 use crate::kit::params::{Form, Params, Query};
 use crate::kit::{
-    Caller, RequestOrigin, check_api_csrf, check_csrf, csrf_token, no_store, paths, see_other,
-    theme, times_for,
+    Caller, RequestOrigin, check_api_csrf, check_csrf, cookies, csrf_token, no_store, paths,
+    see_other, theme, times_for,
 };
 use crate::state::AppState;
-use crate::ui::pat_pages::{PatCreatedPage, PatView, PatsPage, ScopeChoice};
+use crate::ui::account_pages::{ConfirmPage, ShownOncePage};
+use crate::ui::pat_pages::{
+    LifetimeChoice, PatCreatedPage, PatView, PatsPage, ScopeChoice, ScopeGroup,
+};
 use crate::ui::times::Times;
 use crate::ui::{self, FieldError};
-
-const PAT: &str = "/account/pats/{id}";
-const PAT_REVOKE: &str = "/account/pats/{id}/revoke";
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(paths::ACCOUNT_PATS, get(pats_get).post(pats_post))
-        .route(PAT, get(pat_get).delete(pat_delete))
-        .route(PAT_REVOKE, post(pat_revoke_post))
+        .route(paths::ACCOUNT_PAT_SHOWN, get(pat_shown_get))
+        .route(paths::ACCOUNT_PAT, get(pat_get).delete(pat_delete))
+        .route(
+            paths::ACCOUNT_PAT_REVOKE,
+            get(pat_revoke_get).post(pat_revoke_post),
+        )
 }
 
 /// A PAT as listings show it: never the token.
@@ -117,7 +124,8 @@ async fn pats_get(
     method: Method,
     headers: HeaderMap,
     jar: CookieJar,
-    Query(params): Query,
+    // Parsed for its strictness only: the page reads no parameter.
+    Query(_params): Query,
 ) -> Result<Response, WebError> {
     let caller = Caller::of(&method, &headers);
     let session = signed_in(&state, &jar, caller, paths::ACCOUNT_PATS).await?;
@@ -131,17 +139,14 @@ async fn pats_get(
         let list: Vec<PatJson> = pats.iter().map(|p| PatJson::of(p, now)).collect();
         return Ok(no_store(Json(list).into_response()));
     }
-    let notice = match params.get("done") {
-        Some("revoked") => Some("The token is revoked. Tools using it can no longer sign in."),
-        _ => None,
-    };
+    let notice = notice::take(&state, &jar).await?;
     let times = times_for(&state, &session).await?;
     pats_page(
         &state,
         jar,
         (&pats, &times),
         notice,
-        None,
+        Vec::new(),
         &Params::default(),
     )
 }
@@ -150,55 +155,113 @@ fn pats_page(
     state: &AppState,
     jar: CookieJar,
     (pats, times): (&[Pat], &Times),
-    notice: Option<&str>,
-    error: Option<FieldError>,
+    notice: Option<String>,
+    errors: Vec<FieldError>,
     form: &Params,
 ) -> Result<Response, WebError> {
     let (jar, csrf) = csrf_token(state, jar);
     let settings = state.pats.settings();
-    let mut scopes: Vec<ScopeChoice> = Vec::new();
-    for resource in &state.pats.resources().0 {
-        for scope in &resource.scopes {
-            if scopes.iter().all(|s| &s.value != scope) {
-                let index = scopes.len();
-                let field = format!("scope_{index}");
-                let checked = form.get(&field) == Some(scope.as_str());
-                scopes.push(ScopeChoice {
-                    field,
-                    value: scope.clone(),
-                    checked,
-                });
-            }
-        }
-    }
-    let status = ui::status_for(error.as_ref());
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
     let page = PatsPage {
         theme: theme(state),
         action: paths::ACCOUNT_PATS.to_owned(),
         csrf,
         hidden: Vec::new(),
         pats: pats.iter().map(|p| PatView::of(p, times)).collect(),
-        scopes,
+        scope_groups: scope_groups(&state.pats.resources().0, form),
         name: form.get("name").unwrap_or("").to_owned(),
-        lifetimes: lifetimes(settings.default_lifetime_days, settings.max_lifetime_days),
-        allow_no_expiry: settings.allow_no_expiry,
-        notice: notice.map(str::to_owned),
-        error,
+        lifetimes: lifetimes(
+            settings.default_lifetime_days,
+            settings.max_lifetime_days,
+            settings.allow_no_expiry,
+            times,
+            form.get("expires"),
+        ),
+        notice,
+        errors,
     };
     Ok(no_store(
         (jar, ui::render_with_status(status, page)).into_response(),
     ))
 }
 
-/// The expiry choices: common lifetimes up to the maximum, the default first.
-fn lifetimes(default: i64, max: i64) -> Vec<i64> {
+/// The create form's scopes, under the API that offers them (a scope two APIs offer is
+/// listed once, under the first). Field names number the scopes in that order.
+fn scope_groups(resources: &[ResourceServer], form: &Params) -> Vec<ScopeGroup> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut groups = Vec::new();
+    for resource in resources {
+        let mut scopes = Vec::new();
+        for scope in &resource.scopes {
+            if seen.contains(&scope.as_str()) {
+                continue;
+            }
+            let field = format!("scope_{}", seen.len());
+            seen.push(scope);
+            scopes.push(ScopeChoice {
+                checked: form.get(&field) == Some(scope.as_str()),
+                field,
+                value: scope.clone(),
+                description: resource.scope_description(scope).map(str::to_owned),
+            });
+        }
+        if !scopes.is_empty() {
+            groups.push(ScopeGroup {
+                name: resource.display_name().to_owned(),
+                description: resource.description.clone(),
+                scopes,
+            });
+        }
+    }
+    groups
+}
+
+/// The expiry choices, shortest first, each with the day it ends; the one posted (else the
+/// default) selected; "Never" last where allowed.
+fn lifetimes(
+    default: i64,
+    max: i64,
+    allow_never: bool,
+    times: &Times,
+    posted: Option<&str>,
+) -> Vec<LifetimeChoice> {
     let mut days: Vec<i64> = [7, 30, 60, 90, 180, 366]
         .into_iter()
-        .filter(|d| *d <= max && *d != default)
+        .filter(|d| *d <= max)
         .collect();
-    days.insert(0, default);
-    days
+    if !days.contains(&default) {
+        days.push(default);
+    }
+    days.sort_unstable();
+    let chosen = posted
+        .filter(|p| *p == "never" || p.parse::<i64>().is_ok_and(|d| days.contains(&d)))
+        .map_or_else(|| default.to_string(), str::to_owned);
+    let mut choices: Vec<LifetimeChoice> = days
+        .into_iter()
+        .map(|d| LifetimeChoice {
+            selected: chosen == d.to_string(),
+            value: d.to_string(),
+            text: format!(
+                "{d} days (until {})",
+                times.date(times.now().plus_secs(d * DAY_SECS))
+            ),
+        })
+        .collect();
+    if allow_never {
+        choices.push(LifetimeChoice {
+            selected: chosen == "never",
+            value: "never".to_owned(),
+            text: "Never".to_owned(),
+        });
+    }
+    choices
 }
+
+const DAY_SECS: i64 = 86_400;
 
 async fn pats_post(
     State(state): State<AppState>,
@@ -239,29 +302,99 @@ async fn pats_post(
         expiry,
         site: None,
     };
+    // Every field's problem at once, not one per try.
+    let problems = state.pats.problems(&request);
+    if !problems.is_empty() {
+        let errors = field_errors(problems.iter().map(|(field, _)| *field));
+        return form_error(&state, jar, &session, errors, &form).await;
+    }
     match create(&state, &session, request, &origin).await {
         Ok((pat, token)) => {
-            let page = PatCreatedPage {
-                theme: theme(&state),
-                name: pat.name,
-                token,
-                back: paths::ACCOUNT_PATS.to_owned(),
-            };
-            Ok(no_store(ui::render(page)))
+            let id = state
+                .signin
+                .handoffs()
+                .keep(cookies::session(&jar), ShownKind::Pat, &pat.name, &token)
+                .await?;
+            Ok(see_other(
+                &paths::ACCOUNT_PAT_SHOWN.replace("{id}", id.as_str()),
+            ))
         }
         Err(IdentityError::InvalidPat(field, _)) => {
-            let error = field_error(field);
-            form_error(&state, jar, &session, error, &form).await
+            let errors = field_errors([field]);
+            form_error(&state, jar, &session, errors, &form).await
         }
         Err(IdentityError::TooManyPats(max)) => {
             let error = FieldError::new(
                 "name",
                 format!("You have {max} tokens, the most allowed. Revoke one first."),
             );
-            form_error(&state, jar, &session, error, &form).await
+            form_error(&state, jar, &session, vec![error], &form).await
         }
         Err(e) => Err(WebError::from(e)),
     }
+}
+
+/// The new token's one-time page: the token the first time; a reload, Back or another tab
+/// only says what it is listed as. Nothing here creates a token.
+async fn pat_shown_get(
+    State(state): State<AppState>,
+    SignedIn { jar, .. }: SignedIn<ToPats>,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let showing = match ShownId::parse(&id) {
+        Some(id) => {
+            state
+                .signin
+                .handoffs()
+                .show(cookies::session(&jar), ShownKind::Pat, &id)
+                .await?
+        }
+        None => None,
+    };
+    let page = match showing {
+        Some(Showing::Secret { label, secret, .. }) => {
+            let page = PatCreatedPage {
+                theme: theme(&state),
+                name: label,
+                token: secret.expose().to_owned(),
+                back: paths::ACCOUNT_PATS.to_owned(),
+            };
+            return Ok(no_store(ui::render(page)));
+        }
+        Some(Showing::ShownBefore { label }) => ShownOncePage {
+            theme: theme(&state),
+            title: "This token was shown once".to_owned(),
+            paragraphs: vec![
+                format!(
+                    "For your safety a new token is shown only once. It is listed as \
+                     \u{2018}{label}\u{2019} on your tokens page."
+                ),
+                "If you did not copy it, revoke it there and create a new one.".to_owned(),
+            ],
+            next: None,
+            back_href: paths::ACCOUNT_PATS.to_owned(),
+            back_text: "Back to your tokens".to_owned(),
+        },
+        None => {
+            let page = ShownOncePage {
+                theme: theme(&state),
+                title: "There is no token to show here".to_owned(),
+                paragraphs: vec![
+                    "A new token is shown once, for a few minutes, in the browser that created \
+                     it."
+                    .to_owned(),
+                ],
+                next: None,
+                back_href: paths::ACCOUNT_PATS.to_owned(),
+                back_text: "Back to your tokens".to_owned(),
+            };
+            return Ok(no_store(ui::render_with_status(
+                StatusCode::NOT_FOUND,
+                page,
+            )));
+        }
+    };
+    Ok(no_store(ui::render(page)))
 }
 
 /// The list and the create form again, with what was typed and what to fix.
@@ -269,7 +402,7 @@ async fn form_error(
     state: &AppState,
     jar: CookieJar,
     session: &Session,
-    error: FieldError,
+    errors: Vec<FieldError>,
     form: &Params,
 ) -> Result<Response, WebError> {
     let pats = state
@@ -278,7 +411,18 @@ async fn form_error(
         .await
         .map_err(identity_error)?;
     let times = times_for(state, session).await?;
-    pats_page(state, jar, (&pats, &times), None, Some(error), form)
+    pats_page(state, jar, (&pats, &times), None, errors, form)
+}
+
+fn field_errors(fields: impl IntoIterator<Item = PatField>) -> Vec<FieldError> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    for field in fields {
+        let error = field_error(field);
+        if errors.iter().all(|e| e.field_id != error.field_id) {
+            errors.push(error);
+        }
+    }
+    errors
 }
 
 /// Where the page shows a refusal, in the page's words. The form has no audience or site
@@ -391,7 +535,54 @@ async fn pat_delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Revoking needs a session but not a fresh one: it only takes access away.
+/// The token of this account with `id`, for its revoke pages; anything else is a 404 page.
+async fn own_pat(state: &AppState, session: &Session, id: &str) -> Result<Pat, WebError> {
+    let missing = || {
+        WebError::page(
+            StatusCode::NOT_FOUND,
+            "That token is not in your list",
+            "It may have been revoked already. Go back to your tokens.",
+        )
+    };
+    let id = PatId::parse(id).ok_or_else(missing)?;
+    match state.pats.get(Some(session.auth.account_id), id).await {
+        Ok(pat) => Ok(pat),
+        Err(IdentityError::NotFound) => Err(missing()),
+        Err(e) => Err(WebError::from(e)),
+    }
+}
+
+/// "Revoke 'laptop'?": what stops working, a button and Cancel (issue 12 item 8).
+async fn pat_revoke_get(
+    State(state): State<AppState>,
+    SignedIn { session, jar, .. }: SignedIn<ToPats>,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let pat = own_pat(&state, &session, &id).await?;
+    if pat.revoked_at.is_some() {
+        notice::leave(&state, &jar, Notice::TokenAlreadyRevoked).await?;
+        return Ok(see_other(paths::ACCOUNT_PATS));
+    }
+    let (jar, csrf) = csrf_token(&state, jar);
+    let page = ConfirmPage {
+        theme: theme(&state),
+        title: format!("Revoke \u{2018}{}\u{2019}?", pat.name),
+        consequences: vec![
+            "Tools and scripts that use this token will no longer be able to sign in. Tokens \
+             they already got from it stop working within a few minutes."
+                .to_owned(),
+            "You can not undo this. To give a tool access again, create a new token.".to_owned(),
+        ],
+        action: paths::ACCOUNT_PAT_REVOKE.replace("{id}", &pat.id.to_string()),
+        csrf,
+        button: "Revoke this token".to_owned(),
+        cancel_href: paths::ACCOUNT_PATS.to_owned(),
+    };
+    Ok((jar, no_store(ui::render(page))).into_response())
+}
+
+/// Revoking needs a session but not a fresh one: it only takes access away. A replay finds
+/// the token revoked already and says so; nothing else changes.
 async fn pat_revoke_post(
     State(state): State<AppState>,
     RequestOrigin(origin): RequestOrigin,
@@ -404,15 +595,16 @@ async fn pat_revoke_post(
     check_csrf(&jar, &form)?;
     let caller = Caller::of(&method, &headers);
     let session = signed_in(&state, &jar, caller, paths::ACCOUNT_PATS).await?;
-    let id = PatId::parse(&id).ok_or_else(WebError::not_found)?;
-    match state
+    let pat = own_pat(&state, &session, &id).await?;
+    let revoked = state
         .pats
-        .revoke(Some(session.auth.account_id), id, &origin)
-        .await
-    {
-        Ok(_) | Err(IdentityError::NotFound) => {
-            Ok(see_other(&format!("{}?done=revoked", paths::ACCOUNT_PATS)))
-        }
-        Err(e) => Err(WebError::from(e)),
-    }
+        .revoke(Some(session.auth.account_id), pat.id, &origin)
+        .await?;
+    let done = if revoked {
+        Notice::TokenRevoked { name: pat.name }
+    } else {
+        Notice::TokenAlreadyRevoked
+    };
+    notice::leave(&state, &jar, done).await?;
+    Ok(see_other(paths::ACCOUNT_PATS))
 }

@@ -70,6 +70,7 @@ fn device(label: &str, id: u32) -> DeviceView {
         trusted_until_text: "21 December 2026".into(),
         last_used_text: "22 November 2026".into(),
         revoke_action: format!("/security/devices/{id}/remove"),
+        this_device: false,
     }
 }
 
@@ -690,27 +691,39 @@ fn security_page_with_an_app_and_devices() {
         "<a class=\"button button-secondary\" href=\"/security/authenticator\">Replace<span \
          class=\"visually-hidden\"> your authenticator app</span></a>"
     ));
-    assert!(html.contains("action=\"/security/authenticator/off\""));
-    assert!(html.contains(">Turn off<span class=\"visually-hidden\">"));
+    // Security reductions are links to a confirmation page (issue 12 item 8), not forms.
+    assert!(html.contains(
+        "<a class=\"button button-secondary\" href=\"/security/authenticator/off\">Turn off<span"
+    ));
     assert!(!html.contains(">Set up<"));
     assert!(html.contains("Last generated 22 November 2026 at 14:32 UTC"));
-    assert!(html.contains(">Generate a new backup code</button>"));
+    assert!(html.contains(">Generate a new backup code</a>"));
     assert!(html.contains("<a href=\"/logout\">Sign out</a>"));
 
-    // One form per device, and the button's accessible name says which device.
+    // One link per device, and its accessible name says which device.
     for (id, label) in [(1, "Firefox on Linux"), (2, "Safari on iPhone")] {
-        let form = forms(&html)
-            .into_iter()
-            .find(|f| f.contains(&format!("action=\"/security/devices/{id}/remove\"")))
-            .unwrap();
-        assert!(form.contains(&format!(
-            ">Remove<span class=\"visually-hidden\"> {label}</span></button>"
+        assert!(html.contains(&format!(
+            "href=\"/security/devices/{id}/remove\">Remove<span class=\"visually-hidden\"> \
+             {label}</span></a>"
         )));
     }
+    assert!(!html.contains("This device"));
     assert!(html.contains("Trusted until 21 December 2026"));
-    assert!(html.contains(">Remove all trusted devices</button>"));
-    // Turn off, backup, two devices, remove all, sign out everywhere else.
-    assert_eq!(forms(&html).len(), 6);
+    assert!(html.contains(">Remove all trusted devices</a>"));
+    // Only "sign out everywhere else" acts at once: it takes nothing away.
+    assert_eq!(forms(&html).len(), 1);
+}
+
+#[test]
+fn security_page_marks_this_device() {
+    let mut page = security_page();
+    page.devices[1].this_device = true;
+    let html = page.render().unwrap();
+    assert!(html.contains(
+        "<h3 class=\"device-label\">Safari on iPhone <span class=\"tag\">This device</span></h3>"
+    ));
+    assert!(html.contains("> Safari on iPhone (this device)</span></a>"));
+    assert_eq!(html.matches("This device").count(), 1);
 }
 
 #[test]
@@ -740,8 +753,8 @@ fn security_page_without_an_app_or_devices() {
     );
     assert_eq!(
         forms(&html).len(),
-        2,
-        "only the backup code and the sign-out-everywhere-else forms"
+        1,
+        "only the sign-out-everywhere-else form"
     );
 }
 
@@ -865,6 +878,7 @@ fn hostile_values_are_escaped_on_every_page() {
                 trusted_until_text: evil.into(),
                 last_used_text: evil.into(),
                 revoke_action: evil.into(),
+                this_device: true,
             }],
             ..security_page()
         }

@@ -1,6 +1,7 @@
 //! Tests for the pages (security tests S44, S45); the stylesheet and CSRF tokens have their own
 //! files beside this one.
 
+mod account_pages;
 mod assets;
 mod csrf;
 mod device_pages;
