@@ -102,7 +102,7 @@ async fn first_sign_in(app: &TestApp, trust: &str) -> (Browser, String) {
     let (_, _, page) = browser
         .submit(&page, base, &[("code", &newest_code(app))])
         .await;
-    let backup = between(&page, "<code>", "</code>").to_owned();
+    let backup = crate::helpers::code_after(&page, "secret-block");
     let (_, _, page) = browser.submit(&page, base, &[("saved", "yes")]).await;
     assert!(page.contains(TRUST_PAGE), "{page}");
     let (_, at, _) = browser.submit(&page, base, &[("trust", trust)]).await;
