@@ -21,17 +21,22 @@ use crate::SignInError;
 #[derive(Clone, PartialEq, Eq)]
 pub struct FlowId(String);
 
-/// Anything else is refused before a lookup.
-const ID_LEN: usize = 43;
+/// The length of a 32-byte handle in base64url; anything else is refused before a lookup.
+const HANDLE_LEN: usize = 43;
+
+/// Whether `text` has the shape of a random handle a page carries (a flow or a one-time
+/// page): refused on shape alone, no lookup is spent on it.
+pub(crate) fn is_handle(text: &str) -> bool {
+    text.len() == HANDLE_LEN
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
 
 impl FlowId {
     /// The id a page sent back, if it has the shape of one.
     pub fn parse(text: &str) -> Option<Self> {
-        (text.len() == ID_LEN
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-        .then(|| Self(text.to_owned()))
+        is_handle(text).then(|| Self(text.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

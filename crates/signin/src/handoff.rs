@@ -41,16 +41,10 @@ pub enum ShownKind {
 #[derive(Clone, PartialEq, Eq)]
 pub struct ShownId(String);
 
-const ID_LEN: usize = 43;
-
 impl ShownId {
     /// The id a page sent back, if it has the shape of one.
     pub fn parse(text: &str) -> Option<Self> {
-        (text.len() == ID_LEN
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-        .then(|| Self(text.to_owned()))
+        crate::flow::is_handle(text).then(|| Self(text.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
