@@ -289,7 +289,8 @@ export async function runDeviceApproval(verificationUrl, {
       response = await submit(jar, form, { user_code: userCode });
     } else if (form.buttons.some((b) => b.name === 'decision' && b.value === decision)) {
       seen.push('device-confirm');
-      shownCode = html.match(/<code>([^<]*)<\/code>/)?.[1] ?? null;
+      // The code is shown in groups (<span>s, <wbr> between them): its text is the code.
+      shownCode = html.match(/<code>(.*?)<\/code>/s)?.[1]?.replace(/<[^>]*>/g, '') ?? null;
       response = await submit(jar, form, { decision });
     } else {
       throw new Error(`unrecognised page at ${url.pathname}: ${pageText(html)}`);
