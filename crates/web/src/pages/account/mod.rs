@@ -7,6 +7,7 @@
 
 mod backup;
 mod devices;
+mod pat_form;
 pub mod pats;
 mod profile;
 mod reconfirm;
