@@ -16,6 +16,9 @@ use crate::model::{
     Pat, PatId, QueuedNotices, RefreshFamily, RotateOutcome, SessionsEnded, SigningKeyRecord,
     TotpCredential, TrustedDevice, VerifiedPat,
 };
+use crate::model::{
+    Invitation, InvitationId, MigrationProgress, MigrationState, Site, SiteId, SiteUser, SiteUserId,
+};
 use crate::{AccountId, ClientId, FamilyId, StoreError, Timestamp};
 
 #[async_trait]
@@ -23,16 +26,18 @@ pub trait AccountRepo: Send + Sync {
     /// Fails with [`StoreError::Conflict`] when the normalized email is taken.
     async fn insert_account(&self, new: NewAccount, now: Timestamp) -> Result<Account, StoreError>;
     async fn get_account(&self, id: AccountId) -> Result<Account, StoreError>;
+    /// People only (`AccountKind::Person`): a site user's principal is never found by email.
     async fn find_account_by_email(
         &self,
         email_normalized: &str,
     ) -> Result<Option<Account>, StoreError>;
-    /// Ordered by id (creation order, UUIDv7); keyset pagination with `after`.
+    /// People only, ordered by id (creation order, UUIDv7); keyset pagination with `after`.
     async fn list_accounts(
         &self,
         after: Option<AccountId>,
         limit: u64,
     ) -> Result<Vec<Account>, StoreError>;
+    /// People only.
     async fn count_accounts(&self) -> Result<u64, StoreError>;
     async fn update_account_status(
         &self,
@@ -341,6 +346,146 @@ pub trait OrgRepo: Send + Sync {
         &self,
         account: AccountId,
     ) -> Result<Option<Timestamp>, StoreError>;
+}
+
+/// One row of an import, ready to store: the service has checked it and made its ids.
+#[derive(Debug, Clone)]
+pub struct ImportedSiteUser {
+    /// `principal` names the account row the store creates with it (kind `site_user`,
+    /// status active, no password: the legacy hash stays on the site user).
+    pub user: SiteUser,
+    /// A TOTP secret the legacy site already had, sealed with the KEK: it becomes the
+    /// principal's active authenticator app.
+    pub sealed_totp_secret: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub added: u64,
+    /// Rows whose login already exists with the same email and role.
+    pub unchanged: u64,
+}
+
+/// Sites, their users and invitations (C1–C6).
+#[async_trait]
+pub trait SiteRepo: Send + Sync {
+    /// Fails with [`StoreError::Conflict`] when the slug, or one of its clients, is taken.
+    async fn insert_site(&self, site: &Site) -> Result<(), StoreError>;
+    async fn get_site(&self, id: SiteId) -> Result<Option<Site>, StoreError>;
+    async fn site_by_slug(&self, slug: &str) -> Result<Option<Site>, StoreError>;
+    /// The site a client belongs to, if any (the token issuer's and `/authorize`'s question).
+    async fn site_for_client(&self, client: &ClientId) -> Result<Option<Site>, StoreError>;
+    async fn list_sites(&self) -> Result<Vec<Site>, StoreError>;
+    /// Moves `from` → `to` only if the site is still in `from`; false otherwise. Entering
+    /// `identity` also erases, in the same transaction, every site user's legacy hash, the
+    /// principals' authenticator apps and backup-code sets, and disables the principals.
+    async fn set_migration_state(
+        &self,
+        site: SiteId,
+        from: MigrationState,
+        to: MigrationState,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// `Some(since)` turns the 2FA preference on (keeping an earlier `since`), `None` off.
+    async fn set_two_factor_required(
+        &self,
+        site: SiteId,
+        since: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// All rows in one transaction: every row is added or found unchanged, or nothing is
+    /// written ([`StoreError::Conflict`] naming the login or email that clashed).
+    async fn import_site_users(
+        &self,
+        site: SiteId,
+        rows: &[ImportedSiteUser],
+        now: Timestamp,
+    ) -> Result<ImportSummary, StoreError>;
+    async fn get_site_user(&self, id: SiteUserId) -> Result<Option<SiteUser>, StoreError>;
+    async fn site_user_by_login(
+        &self,
+        site: SiteId,
+        login_normalized: &str,
+    ) -> Result<Option<SiteUser>, StoreError>;
+    /// The site user whose principal account this is.
+    async fn site_user_by_principal(
+        &self,
+        principal: AccountId,
+    ) -> Result<Option<SiteUser>, StoreError>;
+    /// The site user of `site` linked to the identity account.
+    async fn site_user_for_account(
+        &self,
+        site: SiteId,
+        account: AccountId,
+    ) -> Result<Option<SiteUser>, StoreError>;
+    /// Site users (of any site) with this normalized email, unlinked and not awaiting an
+    /// email confirmation: candidates for automatic linking.
+    async fn linkable_site_users(
+        &self,
+        email_normalized: &str,
+    ) -> Result<Vec<SiteUser>, StoreError>;
+    /// A page of a site's users in login order, after `after_login` (keyset).
+    async fn list_site_users(
+        &self,
+        site: SiteId,
+        after_login: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<SiteUser>, StoreError>;
+    /// Links the site user to the account if it is not linked yet; false otherwise.
+    async fn link_site_user(
+        &self,
+        user: SiteUserId,
+        account: AccountId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// The first successful legacy login: clears the legacy hash and gives the principal
+    /// `argon2_hash`, in one transaction, only if the legacy hash is still `legacy_hash`.
+    async fn promote_legacy_password(
+        &self,
+        user: SiteUserId,
+        legacy_hash: &str,
+        argon2_hash: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Changes the email (C6): marks it unconfirmed since `now` and supersedes live
+    /// invitations. Conflict when another user of the site has it.
+    async fn change_site_user_email(
+        &self,
+        user: SiteUserId,
+        email: &str,
+        email_normalized: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    async fn confirm_site_user_email(
+        &self,
+        user: SiteUserId,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Stores a new invitation and supersedes the site user's earlier live ones (re-sending
+    /// kills the old link), in one transaction.
+    async fn insert_invitation(&self, invitation: &Invitation) -> Result<(), StoreError>;
+    async fn invitation_by_token_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<Invitation>, StoreError>;
+    /// Marks it accepted only if it is neither accepted, superseded nor expired at `now`;
+    /// false otherwise (of 20 parallel claims, one wins).
+    async fn accept_invitation(&self, id: InvitationId, now: Timestamp)
+    -> Result<bool, StoreError>;
+    async fn mark_invitation_bounced(
+        &self,
+        id: InvitationId,
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// The site user's latest invitation.
+    async fn latest_invitation(&self, user: SiteUserId) -> Result<Option<Invitation>, StoreError>;
+    async fn migration_progress(
+        &self,
+        site: SiteId,
+        now: Timestamp,
+    ) -> Result<MigrationProgress, StoreError>;
 }
 
 /// Whether an account's sign-in policy still accepts a grant (the identity service

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use lanyard_core::model::{Account, AccountStatus, AuditEvent, NewAccount};
+use lanyard_core::model::{Account, AccountKind, AccountStatus, AuditEvent, NewAccount};
 use lanyard_core::ports::{AccountRepo, RefreshRepo};
 use lanyard_core::{AccountId, Auditor, Clock, Origin, Secret, StoreError};
 use lanyard_crypto::password::PasswordHasher;
@@ -67,6 +67,7 @@ impl AccountService {
             name,
             password_hash: Some(password_hash),
             status: AccountStatus::Active,
+            kind: AccountKind::Person,
         };
         let now = self.clock.now();
         let account = match self.accounts.insert_account(new, now).await {

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use lanyard_core::model::{Account, AccountStatus, MfaMethod, NewAccount};
+use lanyard_core::model::{Account, AccountKind, AccountStatus, MfaMethod, NewAccount};
 use lanyard_core::ports::{AccountRepo, AuditRepo, MfaRepo};
 use lanyard_core::rng::random_token;
 use lanyard_core::{
@@ -121,6 +121,7 @@ impl Harness {
             name: "Test User".to_owned(),
             password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
             status: AccountStatus::Active,
+            kind: AccountKind::Person,
         };
         self.store.insert_account(new, self.now()).await.unwrap()
     }

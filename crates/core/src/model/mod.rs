@@ -12,8 +12,9 @@ pub mod pat;
 pub mod refresh;
 pub mod resource;
 pub mod signing_key;
+pub mod site;
 
-pub use account::{Account, AccountStatus, NewAccount};
+pub use account::{Account, AccountKind, AccountStatus, NewAccount};
 pub use audit::AuditEvent;
 pub use authenticated::Authenticated;
 pub use client::{Client, ClientAuthMethod, GrantType};
@@ -25,3 +26,7 @@ pub use pat::{Pat, PatExchangeSettings, PatId, VerifiedPat};
 pub use refresh::{GraceSeal, NewRefreshFamily, RefreshFamily, RotateOutcome};
 pub use resource::{ResourceServer, Resources};
 pub use signing_key::{SigningAlg, SigningKeyRecord};
+pub use site::{
+    Invitation, InvitationId, InvitationKind, MigrationProgress, MigrationState, Site, SiteId,
+    SiteRole, SiteUser, SiteUserId,
+};

@@ -1,4 +1,4 @@
-//! `accounts`: one row per identity account; `email_normalized` is the unique lookup key.
+//! `accounts`: one row per identity account or site user's principal (`kind`); `email_normalized` is the unique lookup key.
 
 use sea_orm::entity::prelude::*;
 
@@ -14,6 +14,8 @@ pub struct Model {
     pub name: String,
     pub password_hash: Option<String>,
     pub status: String,
+    /// `person` or `site_user` (`AccountKind`).
+    pub kind: String,
     pub time_zone: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,

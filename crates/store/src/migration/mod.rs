@@ -12,6 +12,7 @@ mod m0006_ephemeral;
 mod m0007_client_exchange_audiences;
 mod m0008_backchannel_logout;
 mod m0009_time_zone;
+mod m0010_account_kind;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_client_exchange_audiences::Migration),
             Box::new(m0008_backchannel_logout::Migration),
             Box::new(m0009_time_zone::Migration),
+            Box::new(m0010_account_kind::Migration),
         ]
     }
 }

@@ -2,7 +2,7 @@
 //! second registration of the same address into [`StoreError::Conflict`].
 
 use async_trait::async_trait;
-use lanyard_core::model::{Account, AccountStatus, NewAccount};
+use lanyard_core::model::{Account, AccountKind, AccountStatus, NewAccount};
 use lanyard_core::ports::AccountRepo;
 use lanyard_core::{AccountId, StoreError, Timestamp};
 use sea_orm::sea_query::Expr;
@@ -17,6 +17,7 @@ fn to_domain(row: Model) -> Result<Account, StoreError> {
     Ok(Account {
         id: AccountId(row.id),
         status: AccountStatus::parse(&row.status).ok_or_else(|| corrupt("account status"))?,
+        kind: AccountKind::parse(&row.kind).ok_or_else(|| corrupt("account kind"))?,
         email: row.email,
         email_normalized: row.email_normalized,
         email_verified: row.email_verified,
@@ -65,6 +66,7 @@ impl AccountRepo for SqlStore {
             name: new.name,
             password_hash: new.password_hash,
             status: new.status,
+            kind: new.kind,
             time_zone: None,
             created_at: now,
             updated_at: now,
@@ -77,6 +79,7 @@ impl AccountRepo for SqlStore {
             name: Set(account.name.clone()),
             password_hash: Set(account.password_hash.clone()),
             status: Set(account.status.as_str().to_owned()),
+            kind: Set(account.kind.as_str().to_owned()),
             time_zone: Set(None),
             created_at: Set(now.seconds()),
             updated_at: Set(now.seconds()),
@@ -101,7 +104,9 @@ impl AccountRepo for SqlStore {
         email_normalized: &str,
     ) -> Result<Option<Account>, StoreError> {
         unique_row(
-            Entity::find().filter(Column::EmailNormalized.eq(email_normalized)),
+            Entity::find()
+                .filter(Column::EmailNormalized.eq(email_normalized))
+                .filter(Column::Kind.eq(AccountKind::Person.as_str())),
             &self.db,
         )
         .await
@@ -116,7 +121,10 @@ impl AccountRepo for SqlStore {
         limit: u64,
     ) -> Result<Vec<Account>, StoreError> {
         // Keyset pagination: UUIDv7 ids sort by creation time in both backends (byte order).
-        let mut query = Entity::find().order_by_asc(Column::Id).limit(limit);
+        let mut query = Entity::find()
+            .filter(Column::Kind.eq(AccountKind::Person.as_str()))
+            .order_by_asc(Column::Id)
+            .limit(limit);
         if let Some(after) = after {
             query = query.filter(Column::Id.gt(after.0));
         }
@@ -131,6 +139,7 @@ impl AccountRepo for SqlStore {
 
     async fn count_accounts(&self) -> Result<u64, StoreError> {
         Entity::find()
+            .filter(Column::Kind.eq(AccountKind::Person.as_str()))
             .count(&self.db)
             .await
             .map_err(|e| error::db("count accounts", e))

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use lanyard_core::model::{AccountStatus, NewAccount, OrgId, PatId};
+use lanyard_core::model::{AccountKind, AccountStatus, NewAccount, OrgId, PatId};
 use lanyard_core::ports::{
     AccountRepo, ClientRepo, ConsentRepo, MfaRepo, OrgRepo, PatRepo, RefreshRepo,
 };
@@ -33,6 +33,7 @@ async fn single_row_lookups_bind_no_limit() {
                 name: "A".to_owned(),
                 password_hash: None,
                 status: AccountStatus::Active,
+                kind: AccountKind::Person,
             },
             NOW,
         )

@@ -1,6 +1,6 @@
 //! Contract cases for AccountRepo, ClientRepo and ConsentRepo.
 
-use lanyard_core::model::{AccountStatus, ClientAuthMethod, Consent, GrantType};
+use lanyard_core::model::{AccountKind, AccountStatus, ClientAuthMethod, Consent, GrantType};
 use lanyard_core::ports::{AccountRepo, ClientRepo, ConsentRepo};
 use lanyard_core::{AccountId, ClientId, StoreError};
 use lanyard_store::SqlStore;
@@ -16,6 +16,7 @@ durable_contract!(
     status_and_password_updates_persist,
     time_zone_is_none_until_set_and_can_be_cleared,
     odd_text_round_trips_verbatim,
+    a_site_users_principal_is_never_found_listed_or_counted_as_a_person,
     client_round_trips_and_a_duplicate_id_conflicts,
     clients_list_count_and_delete,
     consent_upsert_inserts_then_replaces,
@@ -36,6 +37,31 @@ async fn inserted_account_round_trips(store: &SqlStore) {
     sso_only.password_hash = None;
     let sso = store.insert_account(sso_only, NOW).await.unwrap();
     assert_eq!(store.get_account(sso.id).await.unwrap().password_hash, None);
+}
+
+async fn a_site_users_principal_is_never_found_listed_or_counted_as_a_person(store: &SqlStore) {
+    let person = account(store, "ann@example.com").await;
+    // A principal carries the site user's address for display, and a key that is no address.
+    let mut principal = new_account("ann@example.com");
+    principal.email_normalized = "site-user:0190a2b4-0000-7000-8000-000000000001".to_owned();
+    principal.kind = AccountKind::SiteUser;
+    let principal = store.insert_account(principal, NOW).await.unwrap();
+    assert_eq!(principal.kind, AccountKind::SiteUser);
+    assert_eq!(store.get_account(principal.id).await.unwrap(), principal);
+
+    let found = store.find_account_by_email("ann@example.com").await.unwrap();
+    assert_eq!(found.map(|a| (a.id, a.kind)), Some((person, AccountKind::Person)));
+    let by_key = store.find_account_by_email(&principal.email_normalized).await;
+    assert_eq!(by_key.unwrap(), None, "the principal's key finds nothing either");
+    let listed: Vec<AccountId> = store
+        .list_accounts(None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(listed, vec![person]);
+    assert_eq!(store.count_accounts().await.unwrap(), 1);
 }
 
 async fn a_second_account_with_the_same_normalized_email_conflicts(store: &SqlStore) {

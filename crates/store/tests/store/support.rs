@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lanyard_core::model::{
-    AccountStatus, Client, ClientAuthMethod, GrantType, NewAccount, NewRefreshFamily, RefreshFamily,
+    AccountKind, AccountStatus, Client, ClientAuthMethod, GrantType, NewAccount, NewRefreshFamily,
+    RefreshFamily,
 };
 use lanyard_core::ports::{AccountRepo, ClientRepo, EphemeralStore, RefreshRepo};
 use lanyard_core::{AccountId, ClientId, FamilyId, ManualClock, OsRng, StoreError, Timestamp};
@@ -231,6 +232,7 @@ pub fn new_account(email: &str) -> NewAccount {
         name: "Test User".to_owned(),
         password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned()),
         status: AccountStatus::Active,
+        kind: AccountKind::Person,
     }
 }
 

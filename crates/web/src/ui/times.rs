@@ -158,7 +158,7 @@ pub mod utc {
 
 #[cfg(test)]
 mod tests {
-    use lanyard_core::model::{Account, AccountStatus};
+    use lanyard_core::model::{Account, AccountKind, AccountStatus};
     use lanyard_core::{AccountId, Timestamp};
 
     use super::{Times, relative, utc};
@@ -175,6 +175,7 @@ mod tests {
             name: String::new(),
             password_hash: None,
             status: AccountStatus::Active,
+            kind: AccountKind::Person,
             time_zone: zone.map(str::to_owned),
             created_at: AT,
             updated_at: AT,

@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use lanyard_core::ids::random_uuid;
 use lanyard_core::model::GraceSeal;
 use lanyard_core::model::{
-    Account, AccountStatus, AuditEvent, Client, ClientAuthMethod, Consent, GrantType, NewAccount,
-    NewRefreshFamily, PatExchangeSettings, RefreshFamily, Resources, RotateOutcome, SigningAlg,
+    Account, AccountKind, AccountStatus, AuditEvent, Client, ClientAuthMethod, Consent, GrantType,
+    NewAccount, NewRefreshFamily, PatExchangeSettings, RefreshFamily, Resources, RotateOutcome,
+    SigningAlg,
 };
 use lanyard_core::ports::{
     AccountRepo, AuditRepo, ClientRepo, ConsentRepo, EphemeralStore, RefreshRepo,
@@ -229,6 +230,7 @@ pub(crate) fn harness(grace_secs: i64) -> Harness {
         name: "A".to_owned(),
         password_hash: None,
         status: AccountStatus::Active,
+        kind: AccountKind::Person,
         time_zone: None,
         created_at: NOW,
         updated_at: NOW,
