@@ -11,7 +11,8 @@
 # BROWSER_TIMEOUT (seconds for the node run, default 600); BROWSER_ARTIFACTS (folder for a
 # screenshot + HTML of the page where a step failed; default: none kept); BROWSER_SCREENSHOTS
 # (folder for screenshots of every checked page at both widths in both colour schemes;
-# default target/browser-screens/<sqlite|postgres>, emptied first).
+# default target/browser-screens/<sqlite|postgres>, emptied first; `off`: none taken, axe
+# still runs at both widths in both schemes).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,9 +34,13 @@ done
 backend=sqlite
 case "${LANYARD_DATABASE_URL:-}" in postgres://* | postgresql://*) backend=postgres ;; esac
 BROWSER_SCREENSHOTS="${BROWSER_SCREENSHOTS:-$repo/target/browser-screens/$backend}"
-case "$BROWSER_SCREENSHOTS" in /*) ;; *) BROWSER_SCREENSHOTS="$PWD/$BROWSER_SCREENSHOTS" ;; esac
-rm -rf "$BROWSER_SCREENSHOTS"
-mkdir -p "$BROWSER_SCREENSHOTS"
+if [[ "$BROWSER_SCREENSHOTS" == off ]]; then
+  BROWSER_SCREENSHOTS=""
+else
+  case "$BROWSER_SCREENSHOTS" in /*) ;; *) BROWSER_SCREENSHOTS="$PWD/$BROWSER_SCREENSHOTS" ;; esac
+  rm -rf "$BROWSER_SCREENSHOTS"
+  mkdir -p "$BROWSER_SCREENSHOTS"
+fi
 export BROWSER_SCREENSHOTS
 if [[ -n "${BROWSER_ARTIFACTS:-}" ]]; then
   case "$BROWSER_ARTIFACTS" in /*) ;; *) BROWSER_ARTIFACTS="$PWD/$BROWSER_ARTIFACTS" ;; esac
