@@ -486,6 +486,14 @@ pub trait SiteRepo: Send + Sync {
         site: SiteId,
         now: Timestamp,
     ) -> Result<MigrationProgress, StoreError>;
+    /// The earliest `two_factor_required_since` of the sites where `account` is the
+    /// principal of a site user whose role needs two factors, or the identity account linked
+    /// to such a site user; `None` when no such site requires it. One query: it runs on
+    /// every session lookup through the enrollment policy.
+    async fn two_factor_required_since(
+        &self,
+        account: AccountId,
+    ) -> Result<Option<Timestamp>, StoreError>;
 }
 
 /// Whether an account's sign-in policy still accepts a grant (the identity service

@@ -11,7 +11,7 @@ use lanyard_core::Origin;
 use lanyard_core::model::AuditEvent;
 use lanyard_issuer::endpoints;
 use lanyard_mfa::stepup::is_fresh;
-use lanyard_signin::{Flow, Session};
+use lanyard_signin::{Flow, Session, SessionFor};
 
 use crate::error::WebError;
 use crate::kit::{Caller, cookies, paths};
@@ -30,17 +30,29 @@ pub fn safe_return_to(path: &str) -> &str {
     if ok { path } else { paths::ACCOUNT_SECURITY }
 }
 
-/// The session, or the way to get one.
+/// A person's session, or the way to get one.
 pub async fn signed_in(
     state: &AppState,
     jar: &CookieJar,
     caller: Caller,
     return_to: &str,
 ) -> Result<Session, WebError> {
+    signed_in_for(state, jar, caller, return_to, SessionFor::Person).await
+}
+
+/// A session that counts for `audience` (the principal boundary: `signin::session`), or the
+/// way to get one (the identity sign-in).
+pub async fn signed_in_for(
+    state: &AppState,
+    jar: &CookieJar,
+    caller: Caller,
+    return_to: &str,
+    audience: SessionFor,
+) -> Result<Session, WebError> {
     if let Some(session) = state
         .signin
         .sessions()
-        .current(cookies::session(jar))
+        .current_for(cookies::session(jar), audience)
         .await?
     {
         return Ok(session);

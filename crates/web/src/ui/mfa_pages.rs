@@ -155,6 +155,9 @@ pub struct TotpSetupPage {
     pub replacing: bool,
     /// True during sign-in when an organization requires an app (S54): no way around it.
     pub required: bool,
+    /// During a site user's sign-in, the site whose two-factor preference requires it (C3):
+    /// the page names the site and its button says "Verify and Save".
+    pub site_name: Option<String>,
     pub error: Option<FieldError>,
 }
 

@@ -1,0 +1,93 @@
+//! A site's sign-in pages (C2, C5, F2): the legacy site login at `/sites/{slug}/login` — in
+//! `legacy` the site login and password, in `dual` also "Sign in with your account" (the
+//! identity login for the same flow), in `identity` only that — and the hand-off to the first
+//! backup codes after a site user sets up the app its site requires (C3, C4). The sequence
+//! and its rules are `lanyard_signin`'s (`site_login`, `site_access`).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+use lanyard_core::model::Site;
+
+use crate::error::WebError;
+use crate::kit::extract::{FlowForm, SignInPage};
+use crate::kit::params::Query;
+use crate::kit::{flow_id, paths, see_other};
+use crate::state::AppState;
+use crate::ui::signin::{After, respond};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(paths::SITE_LOGIN, get(login_get).post(login_post))
+        .route(paths::SITE_FIRST_CODES, get(first_codes_get))
+}
+
+/// The site a path names; an unknown one is the 404 page.
+async fn site(state: &AppState, slug: &str) -> Result<Site, WebError> {
+    state
+        .signin
+        .site_by_slug(slug)
+        .await?
+        .ok_or_else(WebError::not_found)
+}
+
+/// The login page of a flow (`?flow=`), or for a site page or the device page that sent the
+/// browser here to sign in (`?return_to=`): a new flow, then its page.
+async fn login_get(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    page: SignInPage,
+    Query(query): Query,
+) -> Result<Response, WebError> {
+    let site = site(&state, &slug).await?;
+    if query.get("flow").is_some() {
+        let id = flow_id(&query)?;
+        let next = state.signin.site_login_question(&id, &site).await?;
+        return Ok(respond(&state, page.jar, next, After::Get));
+    }
+    let Some(return_to) = query.get("return_to") else {
+        return Err(WebError::bad_request(
+            "Start from the app",
+            "To sign in, open the app you want to use and sign in from there.",
+        ));
+    };
+    let Some(id) = state.signin.begin_site_flow(&site, return_to).await? else {
+        return Err(WebError::bad_request(
+            "This link does not work",
+            "It does not lead to a page of this site. Open the app you want to use and sign in from there.",
+        ));
+    };
+    let login = paths::for_site(paths::SITE_LOGIN, &site.slug);
+    Ok(see_other(&format!("{login}?flow={}", id.as_str())))
+}
+
+async fn login_post(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    f: FlowForm,
+) -> Result<Response, WebError> {
+    let site = site(&state, &slug).await?;
+    let next = state
+        .signin
+        .submit_site_login(
+            &f.flow,
+            &site,
+            (f.field("login"), f.field("password")),
+            &f.page.browser(),
+        )
+        .await?;
+    Ok(respond(&state, f.page.jar, next, After::Post))
+}
+
+/// The hand-off after a site user set up the authenticator app its site requires: the first
+/// set of backup codes is shown here (helper M's page); until then, on to the app.
+async fn first_codes_get(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query,
+) -> Result<Response, WebError> {
+    site(&state, &slug).await?;
+    let id = flow_id(&query)?;
+    Ok(crate::kit::to_flow_page(paths::AUTHORIZE_CONTINUE, &id))
+}
