@@ -48,7 +48,7 @@ pub use second_step::device_label;
 pub use session::{NewSession, Session, SessionDeps, SessionFor, SessionStore};
 pub use settings::SessionSettings;
 pub use site_access::SiteAccess;
-pub use site_login::{MAX_LOGIN_LEN, normalize_login};
+pub use site_login::{MAX_LOGIN_LEN, normalize_login, site_may_return_to};
 
 /// What the sign-in service needs, injected so tests control time, randomness and stores.
 pub struct SignInDeps {

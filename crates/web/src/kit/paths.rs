@@ -51,6 +51,13 @@ pub const SITE_LOGIN: &str = "/sites/{slug}/login";
 /// app afterwards.
 pub const SITE_FIRST_CODES: &str = "/sites/{slug}/two-factor/first-codes";
 
+/// A site user's own page (two-factor settings and backup codes, C4): where a site's pages
+/// go back to.
+pub const SITE_ACCOUNT: &str = "/sites/{slug}/account/two-factor";
+/// A site user's step-up: the site password again, then the second step (`?return_to=`: a
+/// page of the site).
+pub const SITE_RECONFIRM: &str = "/sites/{slug}/reconfirm";
+
 /// A site path with its slug filled in (slugs are `[a-z0-9-]`: nothing to escape).
 pub fn for_site(path: &str, slug: &str) -> String {
     path.replace("{slug}", slug)

@@ -169,8 +169,10 @@ pub struct ReconfirmPage {
     pub action: String,
     pub csrf: String,
     pub hidden: Vec<(String, String)>,
-    /// Offered to password managers as the username.
+    /// Offered to password managers as the username (a site user's login on a site's page).
     pub email: String,
+    /// Where Cancel goes; empty: the security page.
+    pub cancel_href: String,
     pub error: Option<FieldError>,
 }
 

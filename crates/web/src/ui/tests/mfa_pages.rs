@@ -113,6 +113,7 @@ fn reconfirm_page() -> ReconfirmPage {
         csrf: CSRF.into(),
         hidden: hidden(),
         email: "ada@example.com".into(),
+        cancel_href: String::new(),
         error: None,
     }
 }
