@@ -275,3 +275,63 @@ pub fn site_may_return_to(site: &Site, path: &str) -> bool {
         && !path.contains('\\')
         && path.bytes().all(|b| b.is_ascii_graphic())
 }
+
+#[cfg(test)]
+mod tests {
+    use lanyard_core::model::{MigrationState, Site, SiteId};
+    use lanyard_core::{Timestamp, ids::random_uuid};
+
+    use super::{MAX_LOGIN_LEN, normalize_login, site_may_return_to};
+
+    fn site(slug: &str) -> Site {
+        Site {
+            id: SiteId(random_uuid(&lanyard_core::OsRng)),
+            slug: slug.to_owned(),
+            name: "Acme".to_owned(),
+            clients: vec![],
+            state: MigrationState::Legacy,
+            two_factor_required_since: None,
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+        }
+    }
+
+    #[test]
+    fn logins_are_trimmed_and_lower_cased_and_odd_ones_name_nobody() {
+        assert_eq!(normalize_login("  Ada.Lovelace ").as_deref(), Some("ada.lovelace"));
+        assert_eq!(normalize_login("ÉLODIE").as_deref(), Some("élodie"));
+        for bad in ["", "   ", "ada\u{0}", "a\nb", "a\u{7f}"] {
+            assert_eq!(normalize_login(bad), None, "{bad:?}");
+        }
+        assert!(normalize_login(&"a".repeat(MAX_LOGIN_LEN)).is_some());
+        assert_eq!(normalize_login(&"a".repeat(MAX_LOGIN_LEN + 1)), None);
+    }
+
+    #[test]
+    fn a_site_login_returns_only_to_its_own_pages_and_the_device_page() {
+        let acme = site("acme");
+        for ok in [
+            "/sites/acme/admin",
+            "/sites/acme/account/two-factor",
+            "/device",
+            "/device?user_code=BCDF-GHJK",
+        ] {
+            assert!(site_may_return_to(&acme, ok), "{ok}");
+        }
+        for bad in [
+            "/sites/acme",
+            "/sites/acmex/admin",
+            "/sites/other/admin",
+            "/account/security",
+            "/sites/acme//evil.example",
+            "//evil.example/sites/acme/",
+            "https://evil.example/sites/acme/admin",
+            "/sites/acme/a b",
+            "/sites/acme/a\\b",
+            "/devices",
+            "",
+        ] {
+            assert!(!site_may_return_to(&acme, bad), "{bad}");
+        }
+    }
+}
