@@ -395,7 +395,9 @@ pub trait SiteRepo: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// All rows in one transaction: every row is added or found unchanged, or nothing is
-    /// written ([`StoreError::Conflict`] naming the login or email that clashed).
+    /// written ([`StoreError::Conflict`] when a login or email clashes with another row or
+    /// an existing site user; the service has already named each clash with its row number,
+    /// so this is the race's answer and carries no value).
     async fn import_site_users(
         &self,
         site: SiteId,
@@ -611,6 +613,7 @@ pub trait DurableStore:
     + MfaRepo
     + PatRepo
     + OrgRepo
+    + SiteRepo
     + AuditRepo
     + LogoutRepo
 {
@@ -625,6 +628,7 @@ impl<T> DurableStore for T where
         + MfaRepo
         + PatRepo
         + OrgRepo
+        + SiteRepo
         + AuditRepo
         + LogoutRepo
 {
