@@ -6,7 +6,7 @@
 //! counts for its own site's client only (the principal boundary); `identity` refuses it.
 
 use lanyard_core::model::{MigrationState, Site, SiteId, SiteRole, SiteUser, SiteUserId};
-use lanyard_core::ports::{AccountRepo, ImportedSiteUser, MfaRepo, SiteRepo};
+use lanyard_core::ports::{AccountRepo, ImportedSiteUser, MfaRepo, PatRepo, SiteRepo};
 use lanyard_core::{AccountId, ClientId, Clock as _, OsRng};
 use lanyard_mfa::totp;
 use lanyard_testkit::{Browser, PASSWORD, TestApp};
