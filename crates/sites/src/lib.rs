@@ -3,4 +3,5 @@
 //! import of its users (`import`) and the operator's operations (`service::SiteService`).
 //! The records and the storage port are core's (`core::model::site`, `core::ports::SiteRepo`).
 
+pub mod import;
 pub mod legacy_hash;
