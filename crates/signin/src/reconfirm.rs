@@ -53,7 +53,10 @@ impl SignInService {
             problem: Some(problem),
         };
         let check = match account.kind {
-            AccountKind::Person => self.check_password(&account.email, password, browser).await?,
+            AccountKind::Person => {
+                self.check_password(&account.email, password, browser)
+                    .await?
+            }
             AccountKind::SiteUser => {
                 let user = self
                     .sites

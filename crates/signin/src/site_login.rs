@@ -298,7 +298,10 @@ mod tests {
 
     #[test]
     fn logins_are_trimmed_and_lower_cased_and_odd_ones_name_nobody() {
-        assert_eq!(normalize_login("  Ada.Lovelace ").as_deref(), Some("ada.lovelace"));
+        assert_eq!(
+            normalize_login("  Ada.Lovelace ").as_deref(),
+            Some("ada.lovelace")
+        );
         assert_eq!(normalize_login("ÉLODIE").as_deref(), Some("élodie"));
         for bad in ["", "   ", "ada\u{0}", "a\nb", "a\u{7f}"] {
             assert_eq!(normalize_login(bad), None, "{bad:?}");

@@ -35,30 +35,24 @@ pub struct Legacy {
     pub password: String,
 }
 
-/// The users of the committed fixture (crates/sites/tests/fixtures), one per hash format.
+/// The users of the committed fixture (crates/sites/tests/fixtures/legacy_users.json: every
+/// hash format and role; one password for all).
 pub fn fixture_users() -> Vec<Legacy> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../sites/tests/fixtures/legacy_users.csv"
-    );
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let password = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../sites/tests/fixtures/password.txt"
-    ))
-    .unwrap();
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|line| {
-            let cols: Vec<&str> = line.split(',').collect();
-            Legacy {
-                login: cols[0].to_owned(),
-                email: cols[1].to_owned(),
-                role: SiteRole::parse(cols[2]).unwrap(),
-                hash: cols[3].to_owned(),
-                password: password.trim_end_matches(['\n', '\r']).to_owned(),
-            }
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../sites/tests/fixtures/");
+    let read = |name: &str| {
+        std::fs::read_to_string(format!("{dir}{name}")).unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let password = read("password.txt")
+        .trim_end_matches(['\n', '\r'])
+        .to_owned();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&read("legacy_users.json")).unwrap();
+    rows.iter()
+        .map(|row| Legacy {
+            login: row["login"].as_str().unwrap().to_owned(),
+            email: row["email"].as_str().unwrap().to_owned(),
+            role: SiteRole::parse(row["role"].as_str().unwrap()).unwrap(),
+            hash: row["password_hash"].as_str().unwrap().to_owned(),
+            password: password.clone(),
         })
         .collect()
 }
@@ -74,7 +68,6 @@ pub fn user_with(prefix: &str) -> Legacy {
 pub struct Fixture {
     pub site: Site,
     pub secret: String,
-    pub other_secret: String,
 }
 
 pub fn repo(app: &TestApp) -> &dyn SiteRepo {
@@ -84,7 +77,7 @@ pub fn repo(app: &TestApp) -> &dyn SiteRepo {
 /// The site `acme` in `state` with its client, a client of no site, and `users` imported.
 pub async fn site_with(app: &TestApp, state: MigrationState, users: &[Legacy]) -> Fixture {
     let secret = app.create_client(confidential(APP)).await.unwrap();
-    let other_secret = app.create_client(confidential(OTHER)).await.unwrap();
+    app.create_client(confidential(OTHER)).await.unwrap();
     let now = app.clock.now();
     let site = Site {
         id: SiteId::new(&*app.clock, &OsRng),
@@ -119,14 +112,13 @@ pub async fn site_with(app: &TestApp, state: MigrationState, users: &[Legacy]) -
             sealed_totp_secret: None,
         })
         .collect();
-    repo(app).import_site_users(site.id, &rows, now).await.unwrap();
+    repo(app)
+        .import_site_users(site.id, &rows, now)
+        .await
+        .unwrap();
     move_to(app, &site, state).await;
     let site = repo(app).get_site(site.id).await.unwrap().unwrap();
-    Fixture {
-        site,
-        secret,
-        other_secret,
-    }
+    Fixture { site, secret }
 }
 
 /// Moves the site forward to `state` (legacy → dual → identity).
@@ -174,7 +166,10 @@ pub async fn legacy_sign_in(
             &[("login", &user.login), ("password", &user.password)],
         )
         .await;
-    assert!(status == 200 || !at.starts_with(base), "{status} {at}: {page}");
+    assert!(
+        status == 200 || !at.starts_with(base),
+        "{status} {at}: {page}"
+    );
     browser
         .second_step(page, base, &app.mail, &user.email, sent)
         .await
@@ -199,11 +194,22 @@ fn code_now(app: &TestApp, secret: &[u8]) -> String {
 }
 
 async fn principal(app: &TestApp, user: &SiteUser) -> lanyard_core::model::Account {
-    app.app.stores.sql.get_account(user.principal).await.unwrap()
+    app.app
+        .stores
+        .sql
+        .get_account(user.principal)
+        .await
+        .unwrap()
 }
 
 async fn failures(app: &TestApp, account: AccountId) -> u32 {
-    app.app.stores.sql.mfa_state(account).await.unwrap().failures
+    app.app
+        .stores
+        .sql
+        .mfa_state(account)
+        .await
+        .unwrap()
+        .failures
 }
 
 #[tokio::test]
@@ -211,10 +217,13 @@ async fn c2_s42_bcrypt_pbkdf2_and_argon2_logins_reach_the_app_and_move_to_argon2
     each_backend(|app| async move {
         let users = fixture_users();
         let fx = site_with(&app, MigrationState::Legacy, &users).await;
-        for prefix in ["$2", "$pbkdf2-sha256$", "$argon2"] {
+        for prefix in ["$2a$", "$2b$", "$2y$", "$pbkdf2-sha256$", "$argon2id$"] {
             let user = user_with(prefix);
             let before = site_user(&app, &fx.site, &user.login).await;
-            assert_eq!(before.legacy_password_hash.as_deref(), Some(user.hash.as_str()));
+            assert_eq!(
+                before.legacy_password_hash.as_deref(),
+                Some(user.hash.as_str())
+            );
             assert!(principal(&app, &before).await.password_hash.is_none());
 
             let browser = Browser::new();
@@ -235,8 +244,7 @@ async fn c2_s42_bcrypt_pbkdf2_and_argon2_logins_reach_the_app_and_move_to_argon2
 
             // The next login checks the argon2id hash: same password, another browser.
             let again = Browser::new();
-            let (at, _) =
-                legacy_sign_in(&app, &again, &authorize_url(&app, APP, ""), &user).await;
+            let (at, _) = legacy_sign_in(&app, &again, &authorize_url(&app, APP, ""), &user).await;
             assert!(at.starts_with(REDIRECT), "{prefix} second login: {at}");
             assert_eq!(
                 principal(&app, &after).await.password_hash.as_deref(),
@@ -245,7 +253,7 @@ async fn c2_s42_bcrypt_pbkdf2_and_argon2_logins_reach_the_app_and_move_to_argon2
             );
         }
         // The login is case-insensitive, as imported.
-        let user = user_with("$2");
+        let user = user_with("$2a$");
         let shouting = Legacy {
             login: user.login.to_uppercase(),
             ..user.clone()
@@ -266,7 +274,7 @@ async fn c2_s42_bcrypt_pbkdf2_and_argon2_logins_reach_the_app_and_move_to_argon2
 #[tokio::test]
 async fn c2_the_legacy_login_has_the_mandatory_second_step_to_the_site_users_email() {
     each_backend(|app| async move {
-        let user = user_with("$2");
+        let user = user_with("$2a$");
         let fx = site_with(&app, MigrationState::Legacy, &[user.clone()]).await;
         let browser = Browser::new();
         let sent = app.mail.messages_to(&user.email).len();
@@ -278,7 +286,10 @@ async fn c2_the_legacy_login_has_the_mandatory_second_step_to_the_site_users_ema
         .await;
         assert_eq!(status, 200, "{at}");
         assert!(at.contains("/login/code"), "{at}");
-        assert!(page.contains(&user.email), "the code page names the address");
+        assert!(
+            page.contains(&user.email),
+            "the code page names the address"
+        );
         // No code yet: the app has no answer until the code is typed.
         let mails = app.mail.wait_for(&user.email, sent + 1).await;
         assert_eq!(mails.len(), sent + 1);
@@ -324,15 +335,13 @@ async fn identity_password(
     let base = &app.base_url;
     let (_, _, page) = browser.get(start, base).await;
     let (_, _, page) = browser.submit(&page, base, &[("email", email)]).await;
-    browser
-        .submit(&page, base, &[("password", password)])
-        .await
+    browser.submit(&page, base, &[("password", password)]).await
 }
 
 #[tokio::test]
 async fn s42_five_legacy_and_five_identity_failures_are_ten_on_the_linked_account() {
     each_backend(|app| async move {
-        let user = user_with("$2");
+        let user = user_with("$2a$");
         let fx = site_with(&app, MigrationState::Dual, &[user.clone()]).await;
         let person = app.create_user(&user.email).await;
         let su = site_user(&app, &fx.site, &user.login).await;
@@ -351,10 +360,17 @@ async fn s42_five_legacy_and_five_identity_failures_are_ten_on_the_linked_accoun
             )
             .await;
             assert_eq!(status, 400, "{page}");
-            assert!(page.contains("The login or password is not right"), "{page}");
+            assert!(
+                page.contains("The login or password is not right"),
+                "{page}"
+            );
         }
         assert_eq!(failures(&app, su.principal).await, 5);
-        assert_eq!(failures(&app, person.id).await, 5, "counted on the identity too");
+        assert_eq!(
+            failures(&app, person.id).await,
+            5,
+            "counted on the identity too"
+        );
 
         // The identity account is in its wait: its right password gets the wrong-password
         // answer (S53f), and that attempt is not counted.
@@ -450,7 +466,7 @@ async fn s42_the_legacy_and_identity_logins_share_the_per_address_limit() {
 #[tokio::test]
 async fn s42_after_the_move_to_identity_the_legacy_login_is_refused_unchecked() {
     each_backend(|app| async move {
-        let user = user_with("$2");
+        let user = user_with("$2a$");
         let fx = site_with(&app, MigrationState::Dual, &[user.clone()]).await;
         // A login page opened while the site was `dual`...
         let browser = Browser::new();
@@ -472,7 +488,10 @@ async fn s42_after_the_move_to_identity_the_legacy_login_is_refused_unchecked() 
             .await;
         assert_eq!(status, 400, "{refused}");
         assert!(refused.contains("no longer work"), "{refused}");
-        assert!(refused.contains("Sign in with your Lanyard account"), "{refused}");
+        assert!(
+            refused.contains("Sign in with your Lanyard account"),
+            "{refused}"
+        );
         assert!(!refused.contains("name=\"password\""), "no form: {refused}");
         assert_eq!(failures(&app, su.principal).await, 0);
         assert_eq!(app.mail.messages_to(&user.email).len(), sent);
@@ -485,7 +504,10 @@ async fn s42_after_the_move_to_identity_the_legacy_login_is_refused_unchecked() 
         // The site's page itself says so.
         let flow = query_param(&at, "flow").unwrap();
         let (status, _, page) = Browser::new()
-            .get(&app.url(&format!("{LOGIN_PAGE}?flow={flow}")), &app.base_url)
+            .get(
+                &app.url(&format!("{LOGIN_PAGE}?flow={flow}")),
+                &app.base_url,
+            )
             .await;
         assert_eq!(status, 200);
         assert!(page.contains("no longer work"), "{page}");
@@ -497,7 +519,7 @@ async fn s42_after_the_move_to_identity_the_legacy_login_is_refused_unchecked() 
 #[tokio::test]
 async fn f2_the_site_page_in_legacy_dual_and_identity() {
     each_backend(|app| async move {
-        let user = user_with("$2");
+        let user = user_with("$2a$");
         let fx = site_with(&app, MigrationState::Legacy, &[user]).await;
         let page_now = || async {
             let (status, at, page) = Browser::new()
@@ -514,7 +536,10 @@ async fn f2_the_site_page_in_legacy_dual_and_identity() {
         assert!(page.contains("autocomplete=\"username\""));
         assert!(page.contains("autocomplete=\"current-password\""));
         assert!(page.contains("csrf_token"));
-        assert!(!page.contains("Sign in with your Lanyard account"), "{page}");
+        assert!(
+            !page.contains("Sign in with your Lanyard account"),
+            "{page}"
+        );
 
         move_to(&app, &fx.site, MigrationState::Dual).await;
         let (status, at, page) = page_now().await;
@@ -540,7 +565,7 @@ async fn f2_the_site_page_in_legacy_dual_and_identity() {
 #[tokio::test]
 async fn c2_bad_input_is_refused_and_changes_nothing() {
     each_backend(|app| async move {
-        let user = user_with("$2");
+        let user = user_with("$2a$");
         let fx = site_with(&app, MigrationState::Legacy, &[user.clone()]).await;
         let su = site_user(&app, &fx.site, &user.login).await;
         let browser = Browser::new();
@@ -555,28 +580,24 @@ async fn c2_bad_input_is_refused_and_changes_nothing() {
             (&user.login, &long_password, "Enter your password"),
         ];
         for (login, password, says) in cases {
-            let (status, _, page) = post_login(
-                &app,
-                &browser,
-                &[("login", login), ("password", password)],
-            )
-            .await;
+            let (status, _, page) =
+                post_login(&app, &browser, &[("login", login), ("password", password)]).await;
             assert_eq!(status, 400, "{login:?}");
             assert!(page.contains(says), "{login:?}: {page}");
             assert!(!page.contains(password) || password.is_empty());
         }
-        assert_eq!(failures(&app, su.principal).await, 0, "none of those counted");
+        assert_eq!(
+            failures(&app, su.principal).await,
+            0,
+            "none of those counted"
+        );
 
         // A wrong password and an unknown login get one answer; only the first counts for
         // an account.
         let mut answers = Vec::new();
         for login in [user.login.as_str(), "nobody-here"] {
-            let (status, _, page) = post_login(
-                &app,
-                &browser,
-                &[("login", login), ("password", WRONG)],
-            )
-            .await;
+            let (status, _, page) =
+                post_login(&app, &browser, &[("login", login), ("password", WRONG)]).await;
             assert_eq!(status, 400);
             let summary = page[page.find("error-summary-list").unwrap()..]
                 .split("</ul>")
@@ -693,11 +714,14 @@ async fn c2_bad_input_is_refused_and_changes_nothing() {
 #[tokio::test]
 async fn the_principal_boundary_a_site_login_is_nobody_outside_its_site() {
     each_backend(|app| async move {
-        let user = user_with("$2");
+        let user = user_with("$2a$");
         let fx = site_with(&app, MigrationState::Legacy, &[user.clone()]).await;
-        let browser = Browser::new();
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let browser = Browser::with_cookie_jar(jar.clone());
         let (at, _) = legacy_sign_in(&app, &browser, &authorize_url(&app, APP, ""), &user).await;
         assert!(at.starts_with(REDIRECT), "{at}");
+        let csrf = lanyard_testkit::recording::cookie_value(&jar, &app.base_url, "lanyard_csrf")
+            .expect("the CSRF cookie");
         // The site's client: single sign-on, even without a page.
         let (_, at, _) = browser
             .get(&authorize_url(&app, APP, "&prompt=none"), &app.base_url)
@@ -738,13 +762,46 @@ async fn the_principal_boundary_a_site_login_is_nobody_outside_its_site() {
         let response = browser
             .http
             .delete(app.url("/account/mfa/totp"))
+            .header("x-csrf-token", &csrf)
             .send()
             .await
             .unwrap();
         assert_eq!(response.status().as_u16(), 401);
+        let response = browser
+            .http
+            .get(app.url("/account/pats"))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 401);
+        // A PAT form posted with a valid CSRF token: the sign-in page, no token.
+        let response = browser
+            .http
+            .post(app.url("/account/pats"))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("name", "laptop"),
+                ("scope", "openid"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 303);
+        let to = response.headers()["location"].to_str().unwrap().to_owned();
+        assert!(
+            to.starts_with("/login?flow=") || to.starts_with("/account/reconfirm"),
+            "{to}"
+        );
         // Nothing was made for the principal meanwhile.
         let su = site_user(&app, &fx.site, &user.login).await;
-        let pats = app.app.stores.sql.list_pats(Some(su.principal), 10).await.unwrap();
+        let pats = app
+            .app
+            .stores
+            .sql
+            .list_pats(Some(su.principal), 10)
+            .await
+            .unwrap();
         assert!(pats.is_empty());
         // The home page does not call it signed in either.
         let (_, _, home) = browser.get(&app.url("/"), &app.base_url).await;
@@ -757,7 +814,7 @@ async fn the_principal_boundary_a_site_login_is_nobody_outside_its_site() {
 #[tokio::test]
 async fn c5_the_identity_sign_in_reaches_a_site_only_through_a_linked_user() {
     each_backend(|app| async move {
-        let user = user_with("$2");
+        let user = user_with("$2a$");
         let fx = site_with(&app, MigrationState::Dual, &[user.clone()]).await;
         let linked = app.create_user(&user.email).await;
         let su = site_user(&app, &fx.site, &user.login).await;
@@ -815,7 +872,10 @@ async fn c5_the_identity_sign_in_reaches_a_site_only_through_a_linked_user() {
             "{page}"
         );
         assert!(page.contains("stranger@example.com"));
-        assert!(page.contains(LOGIN_PAGE), "dual offers the site login: {page}");
+        assert!(
+            page.contains(LOGIN_PAGE),
+            "dual offers the site login: {page}"
+        );
         let (_, at, _) = stranger
             .get(&authorize_url(&app, APP, "&prompt=none"), &app.base_url)
             .await;
@@ -853,7 +913,7 @@ async fn require_two_factor(app: &TestApp, site: &Site) {
 #[tokio::test]
 async fn c3_s42_site_2fa_sets_up_an_app_before_any_session_or_code() {
     each_backend(|app| async move {
-        let licensed = user_with("$2");
+        let licensed = user_with("$2a$");
         let fx = site_with(&app, MigrationState::Legacy, &fixture_users()).await;
         require_two_factor(&app, &fx.site).await;
         let browser = Browser::new();
@@ -945,7 +1005,7 @@ async fn c3_client_users_are_exempt_from_site_2fa() {
 async fn c3_grants_and_sessions_from_before_the_preference_need_a_new_sign_in() {
     each_backend(|app| async move {
         let users = fixture_users();
-        let licensed = user_with("$2");
+        let licensed = user_with("$2a$");
         let client_user = users
             .iter()
             .find(|u| u.role == SiteRole::ClientUser)
@@ -954,9 +1014,11 @@ async fn c3_grants_and_sessions_from_before_the_preference_need_a_new_sign_in() 
         let fx = site_with(&app, MigrationState::Legacy, &users).await;
         let mut refresh_tokens = Vec::new();
         let licensed_browser = Browser::new();
-        for (user, browser) in [(&licensed, &licensed_browser), (&client_user, &Browser::new())] {
-            let (at, _) =
-                legacy_sign_in(&app, browser, &authorize_url(&app, APP, ""), user).await;
+        for (user, browser) in [
+            (&licensed, &licensed_browser),
+            (&client_user, &Browser::new()),
+        ] {
+            let (at, _) = legacy_sign_in(&app, browser, &authorize_url(&app, APP, ""), user).await;
             let code = query_param(&at, "code").unwrap();
             let (status, tokens) =
                 body_json(redeem(&app, APP, &fx.secret, &code, VERIFIER).await).await;

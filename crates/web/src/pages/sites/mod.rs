@@ -8,8 +8,8 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use axum_extra::extract::CookieJar;
 use axum::routing::get;
+use axum_extra::extract::CookieJar;
 use lanyard_core::model::Site;
 use lanyard_signin::{FlowId, Next, Problem};
 
@@ -27,7 +27,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route(paths::SITE_LOGIN, get(login_get).post(login_post))
         .route(paths::SITE_FIRST_CODES, get(first_codes_get))
-        .route(paths::SITE_RECONFIRM, get(reconfirm_get).post(reconfirm_post))
+        .route(
+            paths::SITE_RECONFIRM,
+            get(reconfirm_get).post(reconfirm_post),
+        )
 }
 
 /// The site a path names; an unknown one is the 404 page.
@@ -128,7 +131,13 @@ async fn reconfirm_get(
         .signin
         .begin_reconfirm(&signed.session, return_to, &page.browser())
         .await?;
-    Ok(reconfirm_page(&state, page.jar, (&signed.site, &id), &signed.user.login, None))
+    Ok(reconfirm_page(
+        &state,
+        page.jar,
+        (&signed.site, &id),
+        &signed.user.login,
+        None,
+    ))
 }
 
 async fn reconfirm_post(
@@ -138,7 +147,12 @@ async fn reconfirm_post(
 ) -> Result<Response, WebError> {
     let next = state
         .signin
-        .submit_reconfirm_password(&f.flow, &signed.session, f.field("password"), &f.page.browser())
+        .submit_reconfirm_password(
+            &f.flow,
+            &signed.session,
+            f.field("password"),
+            &f.page.browser(),
+        )
         .await?;
     Ok(match next {
         Next::AskPassword { flow, problem, .. } => reconfirm_page(
