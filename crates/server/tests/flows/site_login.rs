@@ -20,8 +20,11 @@ pub const SLUG: &str = "acme";
 pub const SITE_NAME: &str = "Acme Studio";
 /// The site's client.
 pub const APP: &str = "acme-app";
-/// A client of no site.
+/// The site's device client (a desktop tool).
+pub const TOOL: &str = "acme-tool";
+/// A client of no site, and a device client of no site.
 pub const OTHER: &str = "other-app";
+pub const OTHER_TOOL: &str = "other-tool";
 const LOGIN_PAGE: &str = "/sites/acme/login";
 const SET_UP_TEXT: &str = "Acme Studio requires two-factor authentication";
 
@@ -78,12 +81,15 @@ pub fn repo(app: &TestApp) -> &dyn SiteRepo {
 pub async fn site_with(app: &TestApp, state: MigrationState, users: &[Legacy]) -> Fixture {
     let secret = app.create_client(confidential(APP)).await.unwrap();
     app.create_client(confidential(OTHER)).await.unwrap();
+    app.create_client(crate::helpers::device_client(TOOL)).await;
+    app.create_client(crate::helpers::device_client(OTHER_TOOL))
+        .await;
     let now = app.clock.now();
     let site = Site {
         id: SiteId::new(&*app.clock, &OsRng),
         slug: SLUG.to_owned(),
         name: SITE_NAME.to_owned(),
-        clients: vec![ClientId::parse(APP).unwrap()],
+        clients: vec![ClientId::parse(APP).unwrap(), ClientId::parse(TOOL).unwrap()],
         state: MigrationState::Legacy,
         two_factor_required_since: None,
         created_at: now,
@@ -1044,6 +1050,105 @@ async fn c3_grants_and_sessions_from_before_the_preference_need_a_new_sign_in() 
             .get(&app.url("/device"), &app.base_url)
             .await;
         assert!(at.contains("/login?flow="), "{at}");
+        app
+    })
+    .await;
+}
+
+/// A device request of `client`: (device code, user code).
+async fn device_request(app: &TestApp, client: &str) -> (String, String) {
+    let response = crate::helpers::http()
+        .post(app.url("/device_authorization"))
+        .form(&[("client_id", client), ("scope", "openid")])
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = body_json(response).await;
+    assert_eq!(status, 200, "{body}");
+    (
+        body["device_code"].as_str().unwrap().to_owned(),
+        body["user_code"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn device_poll(app: &TestApp, client: &str, device_code: &str) -> (u16, serde_json::Value) {
+    let response = crate::helpers::http()
+        .post(app.url("/token"))
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("client_id", client),
+            ("device_code", device_code),
+        ])
+        .send()
+        .await
+        .unwrap();
+    body_json(response).await
+}
+
+/// The principal boundary on the device page: a site user signs in with the site's login
+/// (coming back to the device page) and approves the site's own device client; a device of
+/// any other client is refused with the way to sign in instead.
+#[tokio::test]
+async fn the_principal_boundary_on_the_device_page() {
+    each_backend(|app| async move {
+        let user = user_with("$2a$");
+        site_with(&app, MigrationState::Legacy, &[user.clone()]).await;
+        let (device_code, user_code) = device_request(&app, TOOL).await;
+        let back = format!("/device?user_code={user_code}");
+        let start = app.url(&format!(
+            "{LOGIN_PAGE}?return_to={}",
+            crate::helpers::urlencode(&back)
+        ));
+        let browser = Browser::new();
+        let (at, page) = legacy_sign_in(&app, &browser, &start, &user).await;
+        assert_eq!(at, app.url(&back), "back on the device page");
+        assert!(page.contains(&user.email), "{page}");
+        let (status, _, page) = browser
+            .submit(&page, &app.base_url, &[("user_code", &user_code)])
+            .await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("name=\"decision\""), "{page}");
+        let (status, _, _) = browser
+            .submit(&page, &app.base_url, &[("decision", "approve")])
+            .await;
+        assert_eq!(status, 200);
+        let (status, tokens) = device_poll(&app, TOOL, &device_code).await;
+        assert_eq!(status, 200, "{tokens}");
+
+        // Another client's device: refused, nothing decided.
+        let (other_code, other_user_code) = device_request(&app, OTHER_TOOL).await;
+        let (_, _, page) = browser.get(&app.url("/device"), &app.base_url).await;
+        let (status, _, page) = browser
+            .submit(&page, &app.base_url, &[("user_code", &other_user_code)])
+            .await;
+        assert_eq!(status, 403, "{page}");
+        assert!(page.contains("Sign in with another account"), "{page}");
+        assert!(!page.contains("name=\"decision\""));
+        let (status, body) = device_poll(&app, OTHER_TOOL, &other_code).await;
+        assert_eq!(status, 400);
+        assert_eq!(body["error"], "authorization_pending");
+
+        // A person with no user on the site can not approve the site's device either.
+        let (_, site_user_code) = device_request(&app, TOOL).await;
+        app.create_user("stranger@example.com").await;
+        let stranger = Browser::new();
+        let (_, _, page) = stranger.get(&app.url("/device"), &app.base_url).await;
+        let (_, _, page) = stranger
+            .submit(&page, &app.base_url, &[("email", "stranger@example.com")])
+            .await;
+        let sent = app.mail.messages_to("stranger@example.com").len();
+        let (_, _, page) = stranger
+            .submit(&page, &app.base_url, &[("password", PASSWORD)])
+            .await;
+        let (_, page) = stranger
+            .second_step(page, &app.base_url, &app.mail, "stranger@example.com", sent)
+            .await;
+        let (status, _, page) = stranger
+            .submit(&page, &app.base_url, &[("user_code", &site_user_code)])
+            .await;
+        assert_eq!(status, 403, "{page}");
+        assert!(page.contains("Sign in to Acme Studio to approve this device"), "{page}");
+        assert!(page.contains(LOGIN_PAGE), "the way to the site's login: {page}");
         app
     })
     .await;
