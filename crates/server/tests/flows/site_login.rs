@@ -36,6 +36,8 @@ pub struct Legacy {
     pub role: SiteRole,
     pub hash: String,
     pub password: String,
+    /// The authenticator app's secret the legacy site had (base32), if any.
+    pub totp: Option<String>,
 }
 
 /// The users of the committed fixture (crates/sites/tests/fixtures/legacy_users.json: every
@@ -56,6 +58,7 @@ pub fn fixture_users() -> Vec<Legacy> {
             role: SiteRole::parse(row["role"].as_str().unwrap()).unwrap(),
             hash: row["password_hash"].as_str().unwrap().to_owned(),
             password: password.clone(),
+            totp: row["totp_secret"].as_str().map(str::to_owned),
         })
         .collect()
 }
@@ -96,9 +99,12 @@ pub async fn site_with(app: &TestApp, state: MigrationState, users: &[Legacy]) -
         updated_at: now,
     };
     repo(app).insert_site(&site).await.unwrap();
+    // An imported app secret is sealed like any other, to its principal (as the import does).
+    let (kek, _) = lanyard_server::app::key_material(&app.config, &OsRng).unwrap();
     let rows: Vec<ImportedSiteUser> = users
         .iter()
-        .map(|u| ImportedSiteUser {
+        .map(|u| (u, AccountId::new(&*app.clock, &OsRng)))
+        .map(|(u, principal)| ImportedSiteUser {
             user: SiteUser {
                 id: SiteUserId::new(&*app.clock, &OsRng),
                 site_id: site.id,
@@ -108,14 +114,17 @@ pub async fn site_with(app: &TestApp, state: MigrationState, users: &[Legacy]) -
                 email_normalized: u.email.to_lowercase(),
                 role: u.role,
                 legacy_password_hash: Some(u.hash.clone()),
-                principal: AccountId::new(&*app.clock, &OsRng),
+                principal,
                 account_id: None,
                 linked_at: None,
                 email_unverified_since: None,
                 created_at: now,
                 updated_at: now,
             },
-            sealed_totp_secret: None,
+            sealed_totp_secret: u.totp.as_ref().map(|text| {
+                let secret = data_encoding::BASE32_NOPAD.decode(text.as_bytes()).unwrap();
+                kek.encrypt(&secret, &totp::sealing_aad(principal)).unwrap()
+            }),
         })
         .collect();
     repo(app)
@@ -221,7 +230,11 @@ async fn failures(app: &TestApp, account: AccountId) -> u32 {
 #[tokio::test]
 async fn c2_s42_bcrypt_pbkdf2_and_argon2_logins_reach_the_app_and_move_to_argon2id() {
     each_backend(|app| async move {
-        let users = fixture_users();
+        // Without their apps, so every second step here is the emailed code.
+        let users: Vec<Legacy> = fixture_users()
+            .into_iter()
+            .map(|u| Legacy { totp: None, ..u })
+            .collect();
         let fx = site_with(&app, MigrationState::Legacy, &users).await;
         for prefix in ["$2a$", "$2b$", "$2y$", "$pbkdf2-sha256$", "$argon2id$"] {
             let user = user_with(prefix);
@@ -1149,6 +1162,46 @@ async fn the_principal_boundary_on_the_device_page() {
         assert_eq!(status, 403, "{page}");
         assert!(page.contains("Sign in to Acme Studio to approve this device"), "{page}");
         assert!(page.contains(LOGIN_PAGE), "the way to the site's login: {page}");
+        app
+    })
+    .await;
+}
+
+/// A site user whose legacy site already had an authenticator app signs in with it (the
+/// second step asks the app's code), and site 2FA asks nothing more of it.
+#[tokio::test]
+async fn c3_an_imported_authenticator_app_is_the_second_step() {
+    each_backend(|app| async move {
+        let users = fixture_users();
+        let with_app = users
+            .iter()
+            .find(|u| u.totp.is_some() && u.role == SiteRole::LicensedUser)
+            .expect("a licensed user with an app in the fixture")
+            .clone();
+        let fx = site_with(&app, MigrationState::Legacy, &users).await;
+        require_two_factor(&app, &fx.site).await;
+        let secret = data_encoding::BASE32_NOPAD
+            .decode(with_app.totp.as_ref().unwrap().as_bytes())
+            .unwrap();
+        let browser = Browser::new();
+        let sent = app.mail.messages_to(&with_app.email).len();
+        let (_, at, page) = post_login(
+            &app,
+            &browser,
+            &[("login", &with_app.login), ("password", &with_app.password)],
+        )
+        .await;
+        assert!(at.contains("/login/code"), "{at}");
+        assert!(page.contains("value=\"totp\""), "the app's code is asked: {page}");
+        assert_eq!(app.mail.messages_to(&with_app.email).len(), sent, "no mail");
+        let (_, at, page) = browser
+            .submit(&page, &app.base_url, &[("code", &code_now(&app, &secret))])
+            .await;
+        assert!(page.contains("name=\"stay\""), "{at}: {page}");
+        let (_, at, _) = browser
+            .submit(&page, &app.base_url, &[("stay", "no")])
+            .await;
+        assert!(at.starts_with(REDIRECT), "{at}");
         app
     })
     .await;
