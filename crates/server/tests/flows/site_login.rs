@@ -92,7 +92,10 @@ pub async fn site_with(app: &TestApp, state: MigrationState, users: &[Legacy]) -
         id: SiteId::new(&*app.clock, &OsRng),
         slug: SLUG.to_owned(),
         name: SITE_NAME.to_owned(),
-        clients: vec![ClientId::parse(APP).unwrap(), ClientId::parse(TOOL).unwrap()],
+        clients: vec![
+            ClientId::parse(APP).unwrap(),
+            ClientId::parse(TOOL).unwrap(),
+        ],
         state: MigrationState::Legacy,
         two_factor_required_since: None,
         created_at: now,
@@ -294,7 +297,7 @@ async fn c2_s42_bcrypt_pbkdf2_and_argon2_logins_reach_the_app_and_move_to_argon2
 async fn c2_the_legacy_login_has_the_mandatory_second_step_to_the_site_users_email() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        let fx = site_with(&app, MigrationState::Legacy, &[user.clone()]).await;
+        let fx = site_with(&app, MigrationState::Legacy, std::slice::from_ref(&user)).await;
         let browser = Browser::new();
         let sent = app.mail.messages_to(&user.email).len();
         let (status, at, page) = post_login(
@@ -361,7 +364,7 @@ async fn identity_password(
 async fn s42_five_legacy_and_five_identity_failures_are_ten_on_the_linked_account() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        let fx = site_with(&app, MigrationState::Dual, &[user.clone()]).await;
+        let fx = site_with(&app, MigrationState::Dual, std::slice::from_ref(&user)).await;
         let person = app.create_user(&user.email).await;
         let su = site_user(&app, &fx.site, &user.login).await;
         assert!(
@@ -486,7 +489,7 @@ async fn s42_the_legacy_and_identity_logins_share_the_per_address_limit() {
 async fn s42_after_the_move_to_identity_the_legacy_login_is_refused_unchecked() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        let fx = site_with(&app, MigrationState::Dual, &[user.clone()]).await;
+        let fx = site_with(&app, MigrationState::Dual, std::slice::from_ref(&user)).await;
         // A login page opened while the site was `dual`...
         let browser = Browser::new();
         let (_, at, page) = browser
@@ -585,7 +588,7 @@ async fn f2_the_site_page_in_legacy_dual_and_identity() {
 async fn c2_bad_input_is_refused_and_changes_nothing() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        let fx = site_with(&app, MigrationState::Legacy, &[user.clone()]).await;
+        let fx = site_with(&app, MigrationState::Legacy, std::slice::from_ref(&user)).await;
         let su = site_user(&app, &fx.site, &user.login).await;
         let browser = Browser::new();
         let long_login = "a".repeat(300);
@@ -734,7 +737,7 @@ async fn c2_bad_input_is_refused_and_changes_nothing() {
 async fn the_principal_boundary_a_site_login_is_nobody_outside_its_site() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        let fx = site_with(&app, MigrationState::Legacy, &[user.clone()]).await;
+        let fx = site_with(&app, MigrationState::Legacy, std::slice::from_ref(&user)).await;
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let browser = Browser::with_cookie_jar(jar.clone());
         let (at, _) = legacy_sign_in(&app, &browser, &authorize_url(&app, APP, ""), &user).await;
@@ -834,7 +837,7 @@ async fn the_principal_boundary_a_site_login_is_nobody_outside_its_site() {
 async fn c5_the_identity_sign_in_reaches_a_site_only_through_a_linked_user() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        let fx = site_with(&app, MigrationState::Dual, &[user.clone()]).await;
+        let fx = site_with(&app, MigrationState::Dual, std::slice::from_ref(&user)).await;
         let linked = app.create_user(&user.email).await;
         let su = site_user(&app, &fx.site, &user.login).await;
         repo(&app)
@@ -1105,7 +1108,7 @@ async fn device_poll(app: &TestApp, client: &str, device_code: &str) -> (u16, se
 async fn the_principal_boundary_on_the_device_page() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        site_with(&app, MigrationState::Legacy, &[user.clone()]).await;
+        site_with(&app, MigrationState::Legacy, std::slice::from_ref(&user)).await;
         let (device_code, user_code) = device_request(&app, TOOL).await;
         let back = format!("/device?user_code={user_code}");
         let start = app.url(&format!(
@@ -1160,8 +1163,14 @@ async fn the_principal_boundary_on_the_device_page() {
             .submit(&page, &app.base_url, &[("user_code", &site_user_code)])
             .await;
         assert_eq!(status, 403, "{page}");
-        assert!(page.contains("Sign in to Acme Studio to approve this device"), "{page}");
-        assert!(page.contains(LOGIN_PAGE), "the way to the site's login: {page}");
+        assert!(
+            page.contains("Sign in to Acme Studio to approve this device"),
+            "{page}"
+        );
+        assert!(
+            page.contains(LOGIN_PAGE),
+            "the way to the site's login: {page}"
+        );
         app
     })
     .await;
@@ -1192,7 +1201,10 @@ async fn c3_an_imported_authenticator_app_is_the_second_step() {
         )
         .await;
         assert!(at.contains("/login/code"), "{at}");
-        assert!(page.contains("value=\"totp\""), "the app's code is asked: {page}");
+        assert!(
+            page.contains("value=\"totp\""),
+            "the app's code is asked: {page}"
+        );
         assert_eq!(app.mail.messages_to(&with_app.email).len(), sent, "no mail");
         let (_, at, page) = browser
             .submit(&page, &app.base_url, &[("code", &code_now(&app, &secret))])

@@ -102,6 +102,7 @@ fn totp_page() -> TotpSetupPage {
         secret_text: "JBSW Y3DP EHPK 3PXP".into(),
         replacing: false,
         required: false,
+        site_name: None,
         error: None,
     }
 }
