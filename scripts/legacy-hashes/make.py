@@ -8,8 +8,9 @@ reference implementations from PyPI (requirements.txt): bcrypt (`bcrypt`), PBKDF
         legacy_users.json (the same eight users, every hash format, every role, two with a
         TOTP secret) and password.txt (the one password they all share).
 
-    make.py users N FILE [--password P] [--totp-every K] [--seed S]
-        N users (say 50, 1,000 or 100,000) into FILE, CSV or JSON by its extension. The
+    make.py users N FILE... [--password P] [--totp-every K] [--seed S]
+        N users (say 50, 1,000 or 100,000) into each FILE (the same users), CSV or JSON by
+        its extension. The
         formats take turns (bcrypt $2b$, PBKDF2-SHA256, argon2id, bcrypt $2a$, bcrypt $2y$);
         one user in ten is an admin, one in ten a client user; every K-th user has a TOTP
         secret (0: none). All share one password (default "legacy-password-1"), written to
@@ -118,7 +119,7 @@ def _user_hash(job):
     return make_hash(fmt, password, fast=True)
 
 
-def users(count, path, password, totp_every, seed):
+def users(count, paths, password, totp_every, seed):
     rng = random.Random(seed)
     jobs = [(FORMATS[i % len(FORMATS)], password) for i in range(count)]
     with multiprocessing.Pool() as pool:
@@ -135,9 +136,10 @@ def users(count, path, password, totp_every, seed):
         }
         row["totp_secret"] = totp_secret(rng) if totp_every and i % totp_every == 0 else None
         rows.append(row)
-    write(path, rows)
-    with open(path + ".password", "w", encoding="utf-8") as f:
-        f.write(password + "\n")
+    for path in paths:
+        write(path, rows)
+        with open(path + ".password", "w", encoding="utf-8") as f:
+            f.write(password + "\n")
 
 
 def main():
@@ -147,7 +149,7 @@ def main():
     fx.add_argument("directory")
     us = sub.add_parser("users")
     us.add_argument("count", type=int)
-    us.add_argument("file")
+    us.add_argument("files", nargs="+")
     us.add_argument("--password", default="legacy-password-1")
     us.add_argument("--totp-every", type=int, default=0)
     us.add_argument("--seed", type=int, default=13)
@@ -155,7 +157,7 @@ def main():
     if args.mode == "fixture":
         fixture(args.directory)
     else:
-        users(args.count, args.file, args.password, args.totp_every, args.seed)
+        users(args.count, args.files, args.password, args.totp_every, args.seed)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ use lanyard_issuer::{Issuer, IssuerDeps, IssuerSettings};
 use lanyard_mail::{OutboxMailer, SmtpMailer, SmtpSettings};
 use lanyard_mfa::{MfaDeps, MfaService};
 use lanyard_signin::{SignInDeps, SignInService};
+use lanyard_sites::{SiteDeps, SiteService};
 use lanyard_store::{
     FileInvalidations, MemoryStore, RedisInvalidations, RedisStore, RoutingStore, SqlEphemeral,
     SqlStore,
@@ -100,6 +101,8 @@ pub struct App {
     pub keys: Arc<KeyManager>,
     pub key_ring: Arc<SharedKeyRing>,
     pub stores: Stores,
+    /// Sites (C1–C6): the operator's operations (`lanyard site …`).
+    pub sites: Arc<SiteService>,
     /// The in-process store, when `ephemeral.store = "memory"`.
     pub memory: Option<Arc<MemoryStore>>,
     /// The database's ephemeral table: every key on the embedded default, the durable
@@ -336,11 +339,19 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             rng: rng.clone(),
             account_repo: stores.sql.clone(),
             backchannel,
-            kek: Arc::new(kek),
+            kek: Arc::new(kek.clone()),
             sites: stores.sql.clone(),
         },
         config.sessions.clone(),
     ));
+    let sites = Arc::new(SiteService::new(SiteDeps {
+        repo: stores.sql.clone(),
+        clients: stores.sql.clone(),
+        kek: Arc::new(kek),
+        clock: clock.clone(),
+        rng: rng.clone(),
+        audit: audit.clone(),
+    }));
     let mut web = WebSettings::for_issuer(&config.server.issuer);
     web.product_name = config.server.product_name.clone();
     web.forwarded_for = config.forwarded_for()?;
@@ -364,6 +375,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         keys,
         key_ring,
         stores,
+        sites,
         memory,
         database_ephemeral,
     })

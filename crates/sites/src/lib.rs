@@ -3,5 +3,10 @@
 //! import of its users (`import`) and the operator's operations (`service::SiteService`).
 //! The records and the storage port are core's (`core::model::site`, `core::ports::SiteRepo`).
 
+mod error;
 pub mod import;
 pub mod legacy_hash;
+pub mod service;
+
+pub use error::SitesError;
+pub use service::{Migration, SiteDeps, SiteService};
