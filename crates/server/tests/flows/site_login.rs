@@ -1299,6 +1299,18 @@ async fn b8_a_site_user_reconfirms_with_the_site_password() {
             .unwrap();
         assert_eq!(response.status().as_u16(), 200);
 
+        // Nobody signed in: the site's login first, coming back here; an unknown site: 404.
+        let response = crate::helpers::http().get(&page_url).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 303);
+        let to = response.headers()["location"].to_str().unwrap().to_owned();
+        assert!(to.starts_with(&format!("{LOGIN_PAGE}?flow=")), "{to}");
+        let response = crate::helpers::http()
+            .get(app.url("/sites/nope/reconfirm"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 404);
+
         // A person linked to the site reconfirms on the account's page.
         let person = app.create_user(&user.email).await;
         repo(&app)
