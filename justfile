@@ -39,6 +39,12 @@ bench-token:
 bench-exchange:
     bash scripts/bench-exchange.sh
 
+# Site import benchmark: `lanyard site import` of 100,000 legacy users (CSV and JSON, first
+# run and idempotent re-run) on SQLite and PostgreSQL; hashes are parsed, not checked, at
+# import (BENCH_USERS=10000 BENCH_PROFILE=dev for a smoke run).
+bench-import:
+    bash scripts/bench-import.sh
+
 # Headless-browser test: the sign-in journey in Debian Chromium, axe-core on every page.
 browser:
     bash scripts/install-browser.sh && cargo build -p lanyard-server && bash tests/browser/run.sh

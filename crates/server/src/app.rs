@@ -20,6 +20,7 @@ use lanyard_issuer::{Issuer, IssuerDeps, IssuerSettings};
 use lanyard_mail::{OutboxMailer, SmtpMailer, SmtpSettings};
 use lanyard_mfa::{MfaDeps, MfaService};
 use lanyard_signin::{SignInDeps, SignInService};
+use lanyard_sites::{SiteDeps, SiteService};
 use lanyard_store::{
     FileInvalidations, MemoryStore, RedisInvalidations, RedisStore, RoutingStore, SqlEphemeral,
     SqlStore,
@@ -100,6 +101,8 @@ pub struct App {
     pub keys: Arc<KeyManager>,
     pub key_ring: Arc<SharedKeyRing>,
     pub stores: Stores,
+    /// Sites (C1–C6): the operator's operations (`lanyard site …`).
+    pub sites: Arc<SiteService>,
     /// The in-process store, when `ephemeral.store = "memory"`.
     pub memory: Option<Arc<MemoryStore>>,
     /// The database's ephemeral table: every key on the embedded default, the durable
@@ -243,7 +246,8 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         config.resources.clone(),
     )
     .map_err(crate::config::ConfigError::from)?;
-    let sign_in_policy = EnrollmentPolicy::new(stores.sql.clone(), stores.sql.clone());
+    let sign_in_policy =
+        EnrollmentPolicy::new(stores.sql.clone(), stores.sql.clone(), stores.sql.clone());
     let pats = PatService::new(
         PatDeps {
             repo: stores.sql.clone(),
@@ -335,10 +339,19 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             rng: rng.clone(),
             account_repo: stores.sql.clone(),
             backchannel,
-            kek: Arc::new(kek),
+            kek: Arc::new(kek.clone()),
+            sites: stores.sql.clone(),
         },
         config.sessions.clone(),
     ));
+    let sites = Arc::new(SiteService::new(SiteDeps {
+        repo: stores.sql.clone(),
+        clients: stores.sql.clone(),
+        kek: Arc::new(kek),
+        clock: clock.clone(),
+        rng: rng.clone(),
+        audit: audit.clone(),
+    }));
     let mut web = WebSettings::for_issuer(&config.server.issuer);
     web.product_name = config.server.product_name.clone();
     web.forwarded_for = config.forwarded_for()?;
@@ -362,6 +375,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         keys,
         key_ring,
         stores,
+        sites,
         memory,
         database_ephemeral,
     })

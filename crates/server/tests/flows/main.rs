@@ -31,6 +31,8 @@ mod refusals;
 mod restarts;
 mod revocation;
 mod signin_ux;
+mod site_cli;
+mod site_login;
 mod time_zone;
 mod token_exchange;
 mod userinfo;
