@@ -5,7 +5,7 @@
 //! so a later step posted directly (or replayed) finds nothing to continue (S37).
 
 use lanyard_core::model::account::Account;
-use lanyard_core::model::{Authenticated, MfaMethod};
+use lanyard_core::model::{AccountKind, Authenticated, MfaMethod};
 use lanyard_core::{AccountId, Secret, Timestamp};
 use lanyard_mfa::{Answer, ChallengeView, Factor, MfaError, Purpose};
 
@@ -203,12 +203,7 @@ impl SignInService {
                 let shown = match verified.new_backup_code {
                     Some(code) => Some((code, BackupShown::ReplacesUsed)),
                     // The first sign-in after the account was created (B4).
-                    None if self
-                        .mfa
-                        .backup_code_info(pending.account_id)
-                        .await?
-                        .is_none() =>
-                    {
+                    None if self.owes_first_backup_code(pending.account_id).await? => {
                         let code = self
                             .mfa
                             .issue_backup_code(pending.account_id, browser.origin)
@@ -248,6 +243,17 @@ impl SignInService {
             .question(id, &flow, Some(kind), None, Some(problem))
             .await?;
         Ok(Next::AskCode(question))
+    }
+
+    /// A person gets the first backup code at the first sign-in (B4). A site principal
+    /// never gets a single code: its backup codes come as a set of ten at the end of its
+    /// site's authenticator set-up, and are checked as a set (C4).
+    async fn owes_first_backup_code(&self, account: AccountId) -> Result<bool, SignInError> {
+        let account = self.accounts.get(account).await?;
+        if account.kind == AccountKind::SiteUser {
+            return Ok(false);
+        }
+        Ok(self.mfa.backup_code_info(account.id).await?.is_none())
     }
 
     fn backup_code_shown(
