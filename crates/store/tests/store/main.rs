@@ -89,4 +89,5 @@ mod mfa;
 mod misc;
 mod orgs;
 mod refresh;
+mod sites;
 mod support;
