@@ -7,3 +7,4 @@ pub mod device;
 pub mod home;
 pub mod logout;
 pub mod signin;
+pub mod sites;
