@@ -130,6 +130,19 @@ impl MfaService {
         })
     }
 
+    /// When the account's set was made and how many of its codes are unused, without
+    /// opening it (for the page that asks the password first); `None` without a set.
+    pub async fn backup_code_set_info(
+        &self,
+        account: AccountId,
+    ) -> Result<Option<(Timestamp, usize)>, MfaError> {
+        Ok(self
+            .repo
+            .backup_code_set(account)
+            .await?
+            .map(|set| (set.created_at, set.remaining())))
+    }
+
     /// Unused codes of the account's set (0 without one).
     pub async fn unused_backup_set_codes(&self, account: AccountId) -> Result<u32, MfaError> {
         Ok(self.repo.unused_set_codes(account).await?)
