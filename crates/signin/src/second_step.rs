@@ -476,7 +476,7 @@ impl SignInService {
         };
         Ok(Next::Done(Done::SignedIn {
             flow: id.clone(),
-            session,
+            session: Box::new(session),
             trusted_device: keep.device,
             site_codes,
         }))

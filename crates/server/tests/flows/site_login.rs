@@ -36,6 +36,8 @@ pub struct Legacy {
     pub role: SiteRole,
     pub hash: String,
     pub password: String,
+    /// The authenticator app's secret the legacy site had (base32), if any.
+    pub totp: Option<String>,
 }
 
 /// The users of the committed fixture (crates/sites/tests/fixtures/legacy_users.json: every
@@ -56,6 +58,7 @@ pub fn fixture_users() -> Vec<Legacy> {
             role: SiteRole::parse(row["role"].as_str().unwrap()).unwrap(),
             hash: row["password_hash"].as_str().unwrap().to_owned(),
             password: password.clone(),
+            totp: row["totp_secret"].as_str().map(str::to_owned),
         })
         .collect()
 }
@@ -99,9 +102,12 @@ pub async fn site_with(app: &TestApp, state: MigrationState, users: &[Legacy]) -
         updated_at: now,
     };
     repo(app).insert_site(&site).await.unwrap();
+    // An imported app secret is sealed like any other, to its principal (as the import does).
+    let (kek, _) = lanyard_server::app::key_material(&app.config, &OsRng).unwrap();
     let rows: Vec<ImportedSiteUser> = users
         .iter()
-        .map(|u| ImportedSiteUser {
+        .map(|u| (u, AccountId::new(&*app.clock, &OsRng)))
+        .map(|(u, principal)| ImportedSiteUser {
             user: SiteUser {
                 id: SiteUserId::new(&*app.clock, &OsRng),
                 site_id: site.id,
@@ -111,14 +117,17 @@ pub async fn site_with(app: &TestApp, state: MigrationState, users: &[Legacy]) -
                 email_normalized: u.email.to_lowercase(),
                 role: u.role,
                 legacy_password_hash: Some(u.hash.clone()),
-                principal: AccountId::new(&*app.clock, &OsRng),
+                principal,
                 account_id: None,
                 linked_at: None,
                 email_unverified_since: None,
                 created_at: now,
                 updated_at: now,
             },
-            sealed_totp_secret: None,
+            sealed_totp_secret: u.totp.as_ref().map(|text| {
+                let secret = data_encoding::BASE32_NOPAD.decode(text.as_bytes()).unwrap();
+                kek.encrypt(&secret, &totp::sealing_aad(principal)).unwrap()
+            }),
         })
         .collect();
     repo(app)
@@ -224,7 +233,11 @@ async fn failures(app: &TestApp, account: AccountId) -> u32 {
 #[tokio::test]
 async fn c2_s42_bcrypt_pbkdf2_and_argon2_logins_reach_the_app_and_move_to_argon2id() {
     each_backend(|app| async move {
-        let users = fixture_users();
+        // Without their apps, so every second step here is the emailed code.
+        let users: Vec<Legacy> = fixture_users()
+            .into_iter()
+            .map(|u| Legacy { totp: None, ..u })
+            .collect();
         let fx = site_with(&app, MigrationState::Legacy, &users).await;
         for prefix in ["$2a$", "$2b$", "$2y$", "$pbkdf2-sha256$", "$argon2id$"] {
             let user = user_with(prefix);
@@ -284,7 +297,7 @@ async fn c2_s42_bcrypt_pbkdf2_and_argon2_logins_reach_the_app_and_move_to_argon2
 async fn c2_the_legacy_login_has_the_mandatory_second_step_to_the_site_users_email() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        let fx = site_with(&app, MigrationState::Legacy, &[user.clone()]).await;
+        let fx = site_with(&app, MigrationState::Legacy, std::slice::from_ref(&user)).await;
         let browser = Browser::new();
         let sent = app.mail.messages_to(&user.email).len();
         let (status, at, page) = post_login(
@@ -333,6 +346,24 @@ async fn c2_the_legacy_login_has_the_mandatory_second_step_to_the_site_users_ema
 
 const WRONG: &str = "not the password at all";
 
+/// A person signs in to the site's app with the identity login ("Sign in with your
+/// account" on the site's page): where the browser ended.
+pub async fn identity_sign_in_at_site(app: &TestApp, browser: &Browser, email: &str) -> String {
+    let base = &app.base_url;
+    let (_, at, _) = browser.get(&authorize_url(app, APP, ""), base).await;
+    let flow = query_param(&at, "flow").expect("a flow on the site's page");
+    let (_, _, page) = browser
+        .get(&app.url(&format!("/login?flow={flow}")), base)
+        .await;
+    let (_, _, page) = browser.submit(&page, base, &[("email", email)]).await;
+    let sent = app.mail.messages_to(email).len();
+    let (_, _, page) = browser.submit(&page, base, &[("password", PASSWORD)]).await;
+    let (at, _) = browser
+        .second_step(page, base, &app.mail, email, sent)
+        .await;
+    at
+}
+
 /// The identity login (email, password) from `start` with `password`: status, where, page.
 async fn identity_password(
     app: &TestApp,
@@ -351,7 +382,7 @@ async fn identity_password(
 async fn s42_five_legacy_and_five_identity_failures_are_ten_on_the_linked_account() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        let fx = site_with(&app, MigrationState::Dual, &[user.clone()]).await;
+        let fx = site_with(&app, MigrationState::Dual, std::slice::from_ref(&user)).await;
         let person = app.create_user(&user.email).await;
         let su = site_user(&app, &fx.site, &user.login).await;
         assert!(
@@ -476,7 +507,7 @@ async fn s42_the_legacy_and_identity_logins_share_the_per_address_limit() {
 async fn s42_after_the_move_to_identity_the_legacy_login_is_refused_unchecked() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        let fx = site_with(&app, MigrationState::Dual, &[user.clone()]).await;
+        let fx = site_with(&app, MigrationState::Dual, std::slice::from_ref(&user)).await;
         // A login page opened while the site was `dual`...
         let browser = Browser::new();
         let (_, at, page) = browser
@@ -575,7 +606,7 @@ async fn f2_the_site_page_in_legacy_dual_and_identity() {
 async fn c2_bad_input_is_refused_and_changes_nothing() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        let fx = site_with(&app, MigrationState::Legacy, &[user.clone()]).await;
+        let fx = site_with(&app, MigrationState::Legacy, std::slice::from_ref(&user)).await;
         let su = site_user(&app, &fx.site, &user.login).await;
         let browser = Browser::new();
         let long_login = "a".repeat(300);
@@ -724,7 +755,7 @@ async fn c2_bad_input_is_refused_and_changes_nothing() {
 async fn the_principal_boundary_a_site_login_is_nobody_outside_its_site() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        let fx = site_with(&app, MigrationState::Legacy, &[user.clone()]).await;
+        let fx = site_with(&app, MigrationState::Legacy, std::slice::from_ref(&user)).await;
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let browser = Browser::with_cookie_jar(jar.clone());
         let (at, _) = legacy_sign_in(&app, &browser, &authorize_url(&app, APP, ""), &user).await;
@@ -824,7 +855,7 @@ async fn the_principal_boundary_a_site_login_is_nobody_outside_its_site() {
 async fn c5_the_identity_sign_in_reaches_a_site_only_through_a_linked_user() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        let fx = site_with(&app, MigrationState::Dual, &[user.clone()]).await;
+        let fx = site_with(&app, MigrationState::Dual, std::slice::from_ref(&user)).await;
         let linked = app.create_user(&user.email).await;
         let su = site_user(&app, &fx.site, &user.login).await;
         repo(&app)
@@ -1100,7 +1131,7 @@ async fn device_poll(app: &TestApp, client: &str, device_code: &str) -> (u16, se
 async fn the_principal_boundary_on_the_device_page() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        site_with(&app, MigrationState::Legacy, &[user.clone()]).await;
+        site_with(&app, MigrationState::Legacy, std::slice::from_ref(&user)).await;
         let (device_code, user_code) = device_request(&app, TOOL).await;
         let back = format!("/device?user_code={user_code}");
         let start = app.url(&format!(
@@ -1162,6 +1193,135 @@ async fn the_principal_boundary_on_the_device_page() {
         assert!(
             page.contains(LOGIN_PAGE),
             "the way to the site's login: {page}"
+        );
+        app
+    })
+    .await;
+}
+
+/// A site user whose legacy site already had an authenticator app signs in with it (the
+/// second step asks the app's code), and site 2FA asks nothing more of it.
+#[tokio::test]
+async fn c3_an_imported_authenticator_app_is_the_second_step() {
+    each_backend(|app| async move {
+        let users = fixture_users();
+        let with_app = users
+            .iter()
+            .find(|u| u.totp.is_some() && u.role == SiteRole::LicensedUser)
+            .expect("a licensed user with an app in the fixture")
+            .clone();
+        let fx = site_with(&app, MigrationState::Legacy, &users).await;
+        require_two_factor(&app, &fx.site).await;
+        let secret = data_encoding::BASE32_NOPAD
+            .decode(with_app.totp.as_ref().unwrap().as_bytes())
+            .unwrap();
+        let browser = Browser::new();
+        let sent = app.mail.messages_to(&with_app.email).len();
+        let (_, at, page) = post_login(
+            &app,
+            &browser,
+            &[("login", &with_app.login), ("password", &with_app.password)],
+        )
+        .await;
+        assert!(at.contains("/login/code"), "{at}");
+        assert!(
+            page.contains("value=\"totp\""),
+            "the app's code is asked: {page}"
+        );
+        assert_eq!(app.mail.messages_to(&with_app.email).len(), sent, "no mail");
+        let (_, at, page) = browser
+            .submit(&page, &app.base_url, &[("code", &code_now(&app, &secret))])
+            .await;
+        assert!(page.contains("name=\"stay\""), "{at}: {page}");
+        let (_, at, _) = browser
+            .submit(&page, &app.base_url, &[("stay", "no")])
+            .await;
+        assert!(at.starts_with(REDIRECT), "{at}");
+        app
+    })
+    .await;
+}
+
+/// A site user's step-up (B8 for site pages): the site password again through the site's
+/// gate, then the second step, back to the site's page; a person is sent to the account's
+/// reconfirm page instead.
+#[tokio::test]
+async fn b8_a_site_user_reconfirms_with_the_site_password() {
+    each_backend(|app| async move {
+        let user = user_with("$2a$");
+        let fx = site_with(&app, MigrationState::Dual, std::slice::from_ref(&user)).await;
+        let browser = Browser::new();
+        let (at, _) = legacy_sign_in(&app, &browser, &authorize_url(&app, APP, ""), &user).await;
+        assert!(at.starts_with(REDIRECT), "{at}");
+        let back = "/sites/acme/account/two-factor";
+        let page_url = app.url(&format!(
+            "/sites/acme/reconfirm?return_to={}",
+            crate::helpers::urlencode(back)
+        ));
+        let (status, _, page) = browser.get(&page_url, &app.base_url).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("Confirm it's you"), "{page}");
+        assert!(page.contains(&user.login), "signed in as the login: {page}");
+        let su = site_user(&app, &fx.site, &user.login).await;
+        let (status, _, wrong) = browser
+            .submit(&page, &app.base_url, &[("password", WRONG)])
+            .await;
+        assert_eq!(status, 400);
+        assert!(wrong.contains("The password is not right"), "{wrong}");
+        assert_eq!(
+            failures(&app, su.principal).await,
+            1,
+            "the site's gate counted it"
+        );
+        let sent = app.mail.messages_to(&user.email).len();
+        let (_, _, code_page) = browser
+            .submit(&wrong, &app.base_url, &[("password", &user.password)])
+            .await;
+        assert!(code_page.contains("name=\"code\""), "{code_page}");
+        let mails = app.mail.wait_for(&user.email, sent + 1).await;
+        let code = lanyard_testkit::code_in(&mails[mails.len() - 1].text);
+        let response = browser
+            .http
+            .post(app.url("/login/code"))
+            .form(&[
+                ("flow", field(&code_page, "flow").as_str()),
+                ("csrf_token", field(&code_page, "csrf_token").as_str()),
+                ("method", "email"),
+                ("code", code.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 303);
+        assert_eq!(response.headers()["location"], back);
+
+        // A return to anywhere else falls back to the site user's own page.
+        let response = browser
+            .http
+            .get(app.url("/sites/acme/reconfirm?return_to=%2Faccount%2Fsecurity"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+
+        // A person linked to the site reconfirms on the account's page.
+        let person = app.create_user(&user.email).await;
+        repo(&app)
+            .link_site_user(su.id, person.id, app.clock.now())
+            .await
+            .unwrap();
+        let linked = Browser::new();
+        let back_url = identity_sign_in_at_site(&app, &linked, &user.email).await;
+        assert!(back_url.starts_with(REDIRECT), "{back_url}");
+        let response = linked.http.get(&page_url).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 303);
+        let to = response.headers()["location"].to_str().unwrap().to_owned();
+        assert_eq!(
+            to,
+            format!(
+                "/account/reconfirm?return_to={}",
+                crate::helpers::urlencode(back)
+            )
         );
         app
     })
