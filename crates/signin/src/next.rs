@@ -177,6 +177,8 @@ pub enum Problem {
     KindNotAvailable,
     /// Step-up can not use a factor set up in the session it protects.
     AppTooNew,
+    /// Step-up can not use a set of backup codes made in the session it protects (C4).
+    BackupCodesTooNew,
     /// "I saved my backup code" was not ticked.
     BackupCodeNotSaved,
     /// A set-up code was not 6 digits.

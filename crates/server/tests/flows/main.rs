@@ -31,6 +31,7 @@ mod refusals;
 mod restarts;
 mod revocation;
 mod signin_ux;
+mod site_backup_codes;
 mod site_cli;
 mod site_login;
 mod time_zone;

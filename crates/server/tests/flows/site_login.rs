@@ -943,7 +943,7 @@ async fn c5_the_identity_sign_in_reaches_a_site_only_through_a_linked_user() {
     .await;
 }
 
-async fn require_two_factor(app: &TestApp, site: &Site) {
+pub async fn require_two_factor(app: &TestApp, site: &Site) {
     repo(app)
         .set_two_factor_required(site.id, Some(app.clock.now()), app.clock.now())
         .await
@@ -976,11 +976,16 @@ async fn c3_s42_site_2fa_sets_up_an_app_before_any_session_or_code() {
             "{at_silent}"
         );
 
-        // "Verify and Save" with a code from the new app: on to the backup codes' hand-off
-        // and the app.
+        // "Verify and Save" with a code from the new app: the first backup codes (helper M's
+        // page, flows/site_backup_codes.rs), then the app.
         let secret = totp_secret_from(&page);
-        let (_, at, _) = browser
+        let (_, at, page) = browser
             .submit(&page, &app.base_url, &[("code", &code_now(&app, &secret))])
+            .await;
+        assert!(at.contains("/sites/acme/two-factor/codes/"), "{at}");
+        assert!(page.contains("Save your backup codes"), "{page}");
+        let (_, at, _) = browser
+            .submit(&page, &app.base_url, &[("saved", "yes")])
             .await;
         assert!(at.starts_with(REDIRECT), "{at}");
         assert!(query_param(&at, "code").is_some());

@@ -14,6 +14,7 @@ mod m0008_backchannel_logout;
 mod m0009_time_zone;
 mod m0010_account_kind;
 mod m0011_sites;
+mod m0012_backup_code_sets;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_time_zone::Migration),
             Box::new(m0010_account_kind::Migration),
             Box::new(m0011_sites::Migration),
+            Box::new(m0012_backup_code_sets::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ pub mod mfa_pages;
 pub mod pages;
 pub mod pat_pages;
 pub mod signin;
+pub mod site_code_pages;
 pub mod site_pages;
 pub mod times;
 

@@ -5,6 +5,8 @@
 //! user's step-up page (its site password again). The sequence and its rules are
 //! `lanyard_signin`'s (`site_login`, `site_access`, `reconfirm`).
 
+mod codes;
+
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -26,11 +28,11 @@ use crate::ui::{self, FieldError};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(paths::SITE_LOGIN, get(login_get).post(login_post))
-        .route(paths::SITE_FIRST_CODES, get(first_codes_get))
         .route(
             paths::SITE_RECONFIRM,
             get(reconfirm_get).post(reconfirm_post),
         )
+        .merge(codes::routes())
 }
 
 /// The site a path names; an unknown one is the 404 page.
@@ -88,18 +90,6 @@ async fn login_post(
         )
         .await?;
     Ok(respond(&state, f.page.jar, next, After::Post))
-}
-
-/// The hand-off after a site user set up the authenticator app its site requires: the first
-/// set of backup codes is shown here (helper M's page); until then, on to the app.
-async fn first_codes_get(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    Query(query): Query,
-) -> Result<Response, WebError> {
-    site(&state, &slug).await?;
-    let id = flow_id(&query)?;
-    Ok(crate::kit::to_flow_page(paths::AUTHORIZE_CONTINUE, &id))
 }
 
 /// A site page's step-up (B8 for site users): a person reconfirms on the account's page; a
