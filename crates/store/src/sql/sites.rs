@@ -206,9 +206,7 @@ impl SiteRepo for SqlStore {
         let column = site::Column::TwoFactorRequiredSince;
         // Turning it on again keeps the first `since`: grants are judged against it.
         let value = match since {
-            Some(since) => {
-                Func::coalesce([Expr::col(column), Expr::value(since.seconds())]).into()
-            }
+            Some(since) => Func::coalesce([Expr::col(column), Expr::value(since.seconds())]).into(),
             None => Expr::value(Option::<i64>::None),
         };
         let result = site::Entity::update_many()
