@@ -17,7 +17,8 @@ use crate::model::{
     TotpCredential, TrustedDevice, VerifiedPat,
 };
 use crate::model::{
-    Invitation, InvitationId, MigrationProgress, MigrationState, Site, SiteId, SiteUser, SiteUserId,
+    ClientSubject, Invitation, InvitationId, MigrationProgress, MigrationState, Site, SiteId,
+    SiteSubject, SiteUser, SiteUserId,
 };
 use crate::{AccountId, ClientId, FamilyId, StoreError, Timestamp};
 
@@ -486,6 +487,28 @@ pub trait SiteRepo: Send + Sync {
         site: SiteId,
         now: Timestamp,
     ) -> Result<MigrationProgress, StoreError>;
+}
+
+/// Whom the tokens of a client name (design: a site's clients see the site user, so a relying
+/// party keeps one `sub` before and after the migration). `lanyard-sites` implements it over
+/// [`SiteRepo`]; the issuer asks it wherever it mints a token or answers for a user.
+#[async_trait]
+pub trait SiteSubjects: Send + Sync {
+    /// For a grant of `account` at `client`.
+    async fn subject_for(
+        &self,
+        client: &ClientId,
+        account: AccountId,
+    ) -> Result<ClientSubject, StoreError>;
+    /// For a personal access token tied to `site_user` (E2): the subject while the site user
+    /// is still linked to `account`, the site admits identity accounts (`dual`, `identity`),
+    /// and — when the site requires two factors of the site user's role — the account has an
+    /// authenticator app. `None` otherwise: the exchange is refused.
+    async fn pat_subject(
+        &self,
+        site_user: SiteUserId,
+        account: AccountId,
+    ) -> Result<Option<SiteSubject>, StoreError>;
 }
 
 /// Whether an account's sign-in policy still accepts a grant (the identity service

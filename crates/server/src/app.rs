@@ -291,6 +291,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         ephemeral: ephemeral.clone(),
         pats: pats.clone(),
         sign_in_policy: Arc::new(sign_in_policy),
+        site_subjects: Arc::new(lanyard_issuer::subject::NoSites),
         keys: key_ring.clone(),
         hasher: hasher.clone(),
         clock: clock.clone(),

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use lanyard_core::model::LogoutNotice;
+use lanyard_core::model::{ClientSubject, LogoutNotice};
 use lanyard_core::rng::random_token;
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +49,15 @@ impl Issuer {
         let Some(uri) = client.backchannel_logout_uri.clone() else {
             return Ok(None);
         };
+        // §2.4: `sub` as the client knows it: the site user for a site's client.
+        let sub = match self
+            .site_subjects
+            .subject_for(&client.id, notice.account_id)
+            .await?
+        {
+            ClientSubject::SiteUser(site) => site.site_user.to_string(),
+            ClientSubject::Account | ClientSubject::NoAccess => notice.account_id.to_string(),
+        };
         let now = self.clock.now().seconds();
         let claims = LogoutTokenClaims {
             iss: self.settings.issuer.clone(),
@@ -60,7 +69,7 @@ impl Issuer {
                 BACKCHANNEL_LOGOUT_EVENT.to_owned(),
                 serde_json::Value::Object(serde_json::Map::new()),
             )]),
-            sub: notice.account_id.to_string(),
+            sub,
             // §2.2: `sid` when the client asked for it; `sub` alone ends all of the user's
             // sessions at the client.
             sid: client

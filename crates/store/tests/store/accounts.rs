@@ -49,10 +49,22 @@ async fn a_site_users_principal_is_never_found_listed_or_counted_as_a_person(sto
     assert_eq!(principal.kind, AccountKind::SiteUser);
     assert_eq!(store.get_account(principal.id).await.unwrap(), principal);
 
-    let found = store.find_account_by_email("ann@example.com").await.unwrap();
-    assert_eq!(found.map(|a| (a.id, a.kind)), Some((person, AccountKind::Person)));
-    let by_key = store.find_account_by_email(&principal.email_normalized).await;
-    assert_eq!(by_key.unwrap(), None, "the principal's key finds nothing either");
+    let found = store
+        .find_account_by_email("ann@example.com")
+        .await
+        .unwrap();
+    assert_eq!(
+        found.map(|a| (a.id, a.kind)),
+        Some((person, AccountKind::Person))
+    );
+    let by_key = store
+        .find_account_by_email(&principal.email_normalized)
+        .await;
+    assert_eq!(
+        by_key.unwrap(),
+        None,
+        "the principal's key finds nothing either"
+    );
     let listed: Vec<AccountId> = store
         .list_accounts(None, 10)
         .await
