@@ -143,7 +143,8 @@ pub struct PatCreate {
     pub user: String,
     #[arg(long)]
     pub name: String,
-    /// The site whose user the token is for (sites are not available yet).
+    /// The slug of a `dual` or `identity` site: the token is for the site user there linked to
+    /// this account (E2).
     #[arg(long)]
     pub site: Option<String>,
     /// Repeatable; at least one.
