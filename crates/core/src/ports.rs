@@ -396,7 +396,9 @@ pub trait SiteRepo: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// All rows in one transaction: every row is added or found unchanged, or nothing is
-    /// written ([`StoreError::Conflict`] naming the login or email that clashed).
+    /// written ([`StoreError::Conflict`] when a login or email clashes with another row or
+    /// an existing site user; the service has already named each clash with its row number,
+    /// so this is the race's answer and carries no value).
     async fn import_site_users(
         &self,
         site: SiteId,
@@ -487,6 +489,14 @@ pub trait SiteRepo: Send + Sync {
         site: SiteId,
         now: Timestamp,
     ) -> Result<MigrationProgress, StoreError>;
+    /// The earliest `two_factor_required_since` of the sites where `account` is the
+    /// principal of a site user whose role needs two factors, or the identity account linked
+    /// to such a site user; `None` when no such site requires it. One query: it runs on
+    /// every session lookup through the enrollment policy.
+    async fn two_factor_required_since(
+        &self,
+        account: AccountId,
+    ) -> Result<Option<Timestamp>, StoreError>;
 }
 
 /// Whom the tokens of a client name (design: a site's clients see the site user, so a relying
@@ -626,6 +636,7 @@ pub trait DurableStore:
     + MfaRepo
     + PatRepo
     + OrgRepo
+    + SiteRepo
     + AuditRepo
     + LogoutRepo
 {
@@ -640,6 +651,7 @@ impl<T> DurableStore for T where
         + MfaRepo
         + PatRepo
         + OrgRepo
+        + SiteRepo
         + AuditRepo
         + LogoutRepo
 {

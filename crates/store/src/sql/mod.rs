@@ -12,6 +12,7 @@ mod mfa;
 mod orgs;
 mod pats;
 mod refresh;
+mod sites;
 
 use std::path::Path;
 use std::str::FromStr;

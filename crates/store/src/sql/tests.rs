@@ -2,9 +2,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use lanyard_core::model::{AccountKind, AccountStatus, NewAccount, OrgId, PatId};
+use lanyard_core::model::{
+    AccountKind, AccountStatus, NewAccount, OrgId, PatId, SiteId, SiteUserId,
+};
 use lanyard_core::ports::{
-    AccountRepo, ClientRepo, ConsentRepo, MfaRepo, OrgRepo, PatRepo, RefreshRepo,
+    AccountRepo, ClientRepo, ConsentRepo, MfaRepo, OrgRepo, PatRepo, RefreshRepo, SiteRepo,
 };
 use lanyard_core::{ClientId, FamilyId, ManualClock, OsRng, Timestamp};
 
@@ -67,13 +69,24 @@ async fn single_row_lookups_bind_no_limit() {
     store.member_role(OrgId(id), account).await.unwrap();
     store.find_pat_by_hash("h").await.unwrap();
     store.get_pat(PatId(id)).await.unwrap();
+    store.site_by_slug("acme").await.unwrap();
+    store.get_site(SiteId(id)).await.unwrap();
+    store.site_for_client(&client).await.unwrap();
+    store.get_site_user(SiteUserId(id)).await.unwrap();
+    store.site_user_by_login(SiteId(id), "alice").await.unwrap();
+    store.site_user_by_principal(account).await.unwrap();
+    store
+        .site_user_for_account(SiteId(id), account)
+        .await
+        .unwrap();
+    store.invitation_by_token_hash("h").await.unwrap();
     let seen = seen.lock().unwrap();
     let selects: Vec<_> = seen
         .iter()
         .filter(|sql| sql.starts_with("SELECT"))
         .collect();
     assert!(
-        selects.len() >= 17,
+        selects.len() >= 25,
         "every lookup was recorded: {selects:#?}"
     );
     for sql in selects {

@@ -88,4 +88,5 @@ mod mfa;
 mod misc;
 mod orgs;
 mod refresh;
+mod sites;
 mod support;

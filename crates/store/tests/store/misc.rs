@@ -122,7 +122,10 @@ async fn fresh_database_migrates_once_under_concurrency(db: &Db, url_twin: SqlSt
             "m0006_ephemeral",
             "m0007_client_exchange_audiences",
             "m0008_backchannel_logout",
-            "m0009_time_zone"
+            "m0009_time_zone",
+            "m0010_account_kind",
+            "m0011_sites",
+            "m0013_pat_site_user",
         ]
     );
     assert_eq!(
