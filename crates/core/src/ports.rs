@@ -435,6 +435,18 @@ pub trait SiteRepo: Send + Sync {
         after_login: Option<&str>,
         limit: u32,
     ) -> Result<Vec<SiteUser>, StoreError>;
+    /// A page of a site's users in login order after `after_login`, each with its latest
+    /// invitation (the progress lists: linked, invited, not yet invited, expired or bounced).
+    async fn list_site_users_with_invitations(
+        &self,
+        site: SiteId,
+        after_login: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(SiteUser, Option<Invitation>)>, StoreError>;
+    /// Every site user (of any site) linked to the identity account.
+    async fn site_users_of_account(&self, account: AccountId) -> Result<Vec<SiteUser>, StoreError>;
+    /// Ends the link to an identity account, if there is one; false otherwise.
+    async fn unlink_site_user(&self, user: SiteUserId, now: Timestamp) -> Result<bool, StoreError>;
     /// Links the site user to the account if it is not linked yet; false otherwise.
     async fn link_site_user(
         &self,

@@ -113,27 +113,5 @@ impl Issuer {
     }
 }
 
-/// No client belongs to a site (a deployment without `lanyard-sites`, and harnesses).
-pub struct NoSites;
-
-#[async_trait::async_trait]
-impl lanyard_core::ports::SiteSubjects for NoSites {
-    async fn subject_for(
-        &self,
-        _: &ClientId,
-        _: lanyard_core::AccountId,
-    ) -> Result<ClientSubject, lanyard_core::StoreError> {
-        Ok(ClientSubject::Account)
-    }
-
-    async fn pat_subject(
-        &self,
-        _: lanyard_core::model::SiteUserId,
-        _: lanyard_core::AccountId,
-    ) -> Result<Option<SiteSubject>, lanyard_core::StoreError> {
-        Ok(None)
-    }
-}
-
 #[cfg(test)]
 mod tests;

@@ -125,6 +125,7 @@ async fn harness_with(ephemeral: Option<Arc<dyn EphemeralStore>>) -> Harness {
             rng: Arc::new(OsRng),
             audit: audit.clone(),
             policy: policy.clone(),
+            sites: durable.clone(),
         },
         PatSettings {
             cache: false,

@@ -160,15 +160,9 @@ impl PatService {
             return Ok(Vec::new());
         }
         let mut choices = Vec::new();
-        for site in self.deps.sites.list_sites().await? {
-            if !site.state.allows_identity_login() {
-                continue;
-            }
-            if let Some(user) = self
-                .deps
-                .sites
-                .site_user_for_account(site.id, account.id)
-                .await?
+        for user in self.deps.sites.site_users_of_account(account.id).await? {
+            if let Some(site) = self.deps.sites.get_site(user.site_id).await?
+                && site.state.allows_identity_login()
             {
                 choices.push((site, user));
             }

@@ -417,9 +417,7 @@ fn check_key_shapes(run: &Run, keys: &BTreeSet<String>) {
                 uuid::Uuid::parse_str(rest).is_ok()
             }
             "mfa_sends_ip" | "signin_fail_ip" | "pat_fail_ip" | "device_tries_ip"
-            | "claim_fail_ip" => {
-                rest.parse::<std::net::IpAddr>().is_ok()
-            }
+            | "claim_fail_ip" => rest.parse::<std::net::IpAddr>().is_ok(),
             // Client ids never contain ':', so the address is everything after the first.
             "pat_fail_client" => rest.split_once(':').is_some_and(|(client, ip)| {
                 lanyard_core::ClientId::parse(client).is_some()

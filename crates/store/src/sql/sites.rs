@@ -23,6 +23,7 @@ use rows::{clients_of, invitation_row, to_invitation, to_site, to_user};
 
 mod identity;
 mod import;
+mod lists;
 mod progress;
 mod rows;
 
@@ -206,9 +207,7 @@ impl SiteRepo for SqlStore {
         let column = site::Column::TwoFactorRequiredSince;
         // Turning it on again keeps the first `since`: grants are judged against it.
         let value = match since {
-            Some(since) => {
-                Func::coalesce([Expr::col(column), Expr::value(since.seconds())]).into()
-            }
+            Some(since) => Func::coalesce([Expr::col(column), Expr::value(since.seconds())]).into(),
             None => Expr::value(Option::<i64>::None),
         };
         let result = site::Entity::update_many()
@@ -306,6 +305,24 @@ impl SiteRepo for SqlStore {
             .into_iter()
             .map(to_user)
             .collect()
+    }
+
+    async fn list_site_users_with_invitations(
+        &self,
+        site_id: SiteId,
+        after_login: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(SiteUser, Option<Invitation>)>, StoreError> {
+        let users = self.list_site_users(site_id, after_login, limit).await?;
+        lists::with_latest_invitations(&self.db, users).await
+    }
+
+    async fn site_users_of_account(&self, account: AccountId) -> Result<Vec<SiteUser>, StoreError> {
+        lists::site_users_of_account(&self.db, account).await
+    }
+
+    async fn unlink_site_user(&self, id: SiteUserId, now: Timestamp) -> Result<bool, StoreError> {
+        lists::unlink_site_user(&self.db, id, now).await
     }
 
     async fn link_site_user(

@@ -47,13 +47,10 @@ impl PatView {
     /// linked is said so (its exchanges are refused).
     pub fn with_site(mut self, pat: &Pat, sites: &[(Site, SiteUser)]) -> Self {
         self.site_text = pat.site_user.map(|id| {
-            sites
-                .iter()
-                .find(|(_, user)| user.id == id)
-                .map_or_else(
-                    || "a site user no longer linked to your account".to_owned(),
-                    |(site, user)| format!("{} ({})", site.name, user.login),
-                )
+            sites.iter().find(|(_, user)| user.id == id).map_or_else(
+                || "a site user no longer linked to your account".to_owned(),
+                |(site, user)| format!("{} ({})", site.name, user.login),
+            )
         });
         self
     }
