@@ -1,9 +1,11 @@
-//! Sites (C1–C6): tenant applications with their own legacy users, and their move onto
-//! identity accounts. No HTTP in here: `web` renders what these services answer.
+//! Sites (C1–C6): applications with their own legacy user accounts, moving onto identity
+//! accounts. Domain only, no HTTP: `web` renders what these services answer. The records and
+//! the storage port are core's (`core::model::site`, `core::ports::SiteRepo`).
 //!
+//! - `legacy_hash`: the legacy hashes a site brings along;
 //! - `invitations`: the mails that invite a site user to link (or create) an identity
-//!   account, and claiming them (S41);
-//! - `linking`: automatic linking at sign-in by a verified email, and email changes (C6);
+//!   account, claiming them (S41), and email changes (C6);
+//! - `linking`: automatic linking at sign-in by a verified email;
 //! - `subjects`: whom a site's client's tokens name (core's `SiteSubjects` port);
 //! - `progress_lists`: where each user is in the migration;
 //! - `admin`: who may act on a site.
@@ -11,6 +13,7 @@
 pub mod admin;
 pub mod error;
 pub mod invitations;
+pub mod legacy_hash;
 pub mod linking;
 pub mod progress_lists;
 pub mod settings;
