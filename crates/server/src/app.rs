@@ -20,6 +20,7 @@ use lanyard_issuer::{Issuer, IssuerDeps, IssuerSettings};
 use lanyard_mail::{OutboxMailer, SmtpMailer, SmtpSettings};
 use lanyard_mfa::{MfaDeps, MfaService};
 use lanyard_signin::{SignInDeps, SignInService};
+use lanyard_sites::invitations::{InvitationDeps, InvitationService};
 use lanyard_store::{
     FileInvalidations, MemoryStore, RedisInvalidations, RedisStore, RoutingStore, SqlEphemeral,
     SqlStore,
@@ -344,6 +345,22 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         },
         config.sessions.clone(),
     ));
+    let invitations = Arc::new(InvitationService::new(
+        InvitationDeps {
+            sites: stores.sql.clone(),
+            accounts: accounts.clone(),
+            mailer: mailer(config, clock.clone(), rng.clone())?,
+            ephemeral: ephemeral.clone(),
+            hasher: hasher.clone(),
+            clock: clock.clone(),
+            rng: rng.clone(),
+            audit: audit.clone(),
+            // Links name the configured issuer, never a request's host (S41).
+            issuer: config.server.issuer.clone(),
+            product_name: config.server.product_name.clone(),
+        },
+        config.sites.clone(),
+    ));
     let mut web = WebSettings::for_issuer(&config.server.issuer);
     web.product_name = config.server.product_name.clone();
     web.forwarded_for = config.forwarded_for()?;
@@ -354,6 +371,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         pats,
         orgs,
         signin,
+        invitations,
         clock,
         audit,
         rng,

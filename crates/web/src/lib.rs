@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::backchannel::routes())
         .merge(api::userinfo::routes())
         .merge(pages::logout::routes())
+        .merge(pages::migrate::routes())
         .merge(api::health::routes())
         .merge(ui::assets::asset_routes())
         .merge(pages::home::routes())

@@ -44,3 +44,7 @@ pub const ACCOUNT_PAT_REVOKE: &str = "/account/pats/{id}/revoke";
 pub const ACCOUNT_PAT_SHOWN: &str = "/account/pats/shown/{id}";
 /// An organization's sign-in policy, for its admins (S54).
 pub const ORG_POLICY: &str = "/orgs/{slug}/policy";
+/// An invitation's link (S41): `?token=` opens it; the form posts the token back here.
+pub const MIGRATE_CLAIM: &str = lanyard_sites::invitations::CLAIM_PATH;
+/// Where a claimed invitation ends.
+pub const MIGRATE_CLAIM_DONE: &str = "/migrate/claim/done";

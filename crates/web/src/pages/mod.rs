@@ -6,4 +6,5 @@ pub mod authorize;
 pub mod device;
 pub mod home;
 pub mod logout;
+pub mod migrate;
 pub mod signin;

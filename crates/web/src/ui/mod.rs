@@ -10,6 +10,7 @@ pub mod assets;
 pub mod device_pages;
 pub mod home_pages;
 pub mod mfa_pages;
+pub mod migrate_pages;
 pub mod pages;
 pub mod pat_pages;
 pub mod signin;
