@@ -31,6 +31,8 @@ mod refusals;
 mod restarts;
 mod revocation;
 mod signin_ux;
+mod site_claims;
+mod sites_support;
 mod time_zone;
 mod token_exchange;
 mod userinfo;

@@ -146,7 +146,20 @@ impl InvitationService {
         }
         let email = open.user.email.clone();
         if self.deps.accounts.find_by_email(&email).await?.is_some() {
-            return Err(SiteError::Claim(ClaimRefusal::AccountExists));
+            // Most often a parallel claim of this same link just made it: say so.
+            let now = self.deps.clock.now();
+            let current = self
+                .deps
+                .sites
+                .invitation_by_token_hash(&open.invitation.token_hash)
+                .await?;
+            let used = match current {
+                Some(current) => self.refusal(&current, now, origin).await,
+                None => None,
+            };
+            return Err(SiteError::Claim(
+                used.unwrap_or(ClaimRefusal::AccountExists),
+            ));
         }
         // Before the invitation is spent: a refused name or password can be fixed and sent
         // again with the same link.
