@@ -131,8 +131,6 @@ impl MfaService {
     /// The AEAD associated data binding a sealed TOTP secret to its account, so a sealed
     /// secret copied to another account's row does not open.
     fn totp_aad(account: lanyard_core::AccountId) -> Vec<u8> {
-        let mut aad = b"lanyard:totp:".to_vec();
-        aad.extend_from_slice(account.0.as_bytes());
-        aad
+        totp::sealing_aad(account)
     }
 }

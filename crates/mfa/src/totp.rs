@@ -27,6 +27,18 @@ fn totp(secret: &[u8], issuer: &str, account: &str) -> Result<Totp, MfaError> {
         .map_err(|e| MfaError::Internal(format!("totp parameters: {e:?}")))
 }
 
+/// The AEAD associated data a TOTP secret is sealed with: it binds the sealed secret to its
+/// account, so a sealed secret copied to another account's row does not open. Public for the
+/// site import, which seals the secrets a legacy site already had.
+pub fn sealing_aad(account: lanyard_core::AccountId) -> Vec<u8> {
+    let mut aad = b"lanyard:totp:".to_vec();
+    aad.extend_from_slice(account.0.as_bytes());
+    aad
+}
+
+/// The shortest secret the TOTP library accepts (RFC 4226 §4: at least 128 bits).
+pub const MIN_SECRET_LEN: usize = 16;
+
 /// The RFC 6238 step a unix time falls in.
 pub fn step_at(unix_secs: i64) -> i64 {
     unix_secs.div_euclid(STEP_SECS)

@@ -2,26 +2,26 @@
 //! (the CLI) on every site; a site admin — an identity account linked to a site user with
 //! the role `admin` of **that** site, or the principal of such a site user — on its own site
 //! only. Client users and licensed users are refused, and so is the admin of another site.
-//! The refusal is `SiteError::Forbidden` (403), decided before anything is written.
+//! The refusal is `SitesError::Forbidden` (403), decided before anything is written.
 
 use lanyard_core::model::{Account, AccountKind, AccountStatus, Site, SiteRole, SiteUser};
 use lanyard_core::ports::SiteRepo;
 
-use crate::SiteError;
+use crate::SitesError;
 
 /// The site user through whom `account` administers `site`, or `Forbidden`.
 pub async fn authorize_site_admin(
     sites: &dyn SiteRepo,
     site: &Site,
     account: &Account,
-) -> Result<SiteUser, SiteError> {
+) -> Result<SiteUser, SitesError> {
     if account.status != AccountStatus::Active {
-        return Err(SiteError::Forbidden);
+        return Err(SitesError::Forbidden);
     }
     let user = match account.kind {
         AccountKind::Person => {
             if !site.state.allows_identity_login() {
-                return Err(SiteError::Forbidden);
+                return Err(SitesError::Forbidden);
             }
             sites.site_user_for_account(site.id, account.id).await?
         }
@@ -32,6 +32,6 @@ pub async fn authorize_site_admin(
     };
     match user {
         Some(user) if user.role == SiteRole::Admin => Ok(user),
-        _ => Err(SiteError::Forbidden),
+        _ => Err(SitesError::Forbidden),
     }
 }

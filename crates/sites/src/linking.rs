@@ -10,7 +10,7 @@ use lanyard_core::model::{Account, AccountKind, AccountStatus, AuditEvent, Site,
 use lanyard_core::ports::SiteRepo;
 use lanyard_core::{Auditor, Clock, Origin, StoreError};
 
-use crate::SiteError;
+use crate::SitesError;
 
 pub struct Linking {
     sites: Arc<dyn SiteRepo>,
@@ -35,7 +35,7 @@ impl Linking {
         site: &Site,
         account: &Account,
         origin: &Origin,
-    ) -> Result<Option<SiteUser>, SiteError> {
+    ) -> Result<Option<SiteUser>, SitesError> {
         if account.kind != AccountKind::Person || account.status != AccountStatus::Active {
             return Ok(None);
         }

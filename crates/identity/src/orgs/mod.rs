@@ -15,6 +15,8 @@ use lanyard_core::{AccountId, Auditor, Clock, Origin, Rng, StoreError};
 
 use crate::{IdentityError, PatService, normalize_email};
 pub use policy::EnrollmentPolicy;
+/// The slug and name rules, shared with sites (same URL and command use).
+pub use slug::{check_name, check_slug};
 
 /// Who asks for a policy change: the operator (CLI) or a signed-in account, which must be an
 /// admin of the organization.

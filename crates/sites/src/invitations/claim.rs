@@ -21,7 +21,7 @@ use lanyard_core::{EphemeralKey, Origin, Secret, StoreError, Timestamp};
 use lanyard_identity::IdentityError;
 
 use super::InvitationService;
-use crate::SiteError;
+use crate::SitesError;
 
 /// The length of a 32-byte token in base64url.
 const TOKEN_LEN: usize = 43;
@@ -59,9 +59,9 @@ pub enum ClaimRefusal {
 
 impl InvitationService {
     /// The invitation `token` opens, if it may still be claimed.
-    pub async fn open(&self, token: &str, origin: &Origin) -> Result<OpenInvitation, SiteError> {
+    pub async fn open(&self, token: &str, origin: &Origin) -> Result<OpenInvitation, SitesError> {
         if let Some(wait) = self.throttled(origin).await? {
-            return Err(SiteError::Claim(ClaimRefusal::Throttled(wait)));
+            return Err(SitesError::Claim(ClaimRefusal::Throttled(wait)));
         }
         let found = if is_token_shaped(token) {
             self.deps
@@ -73,11 +73,11 @@ impl InvitationService {
         };
         let Some(invitation) = found else {
             self.count_failure(origin).await?;
-            return Err(SiteError::Claim(ClaimRefusal::Invalid));
+            return Err(SitesError::Claim(ClaimRefusal::Invalid));
         };
         let now = self.deps.clock.now();
         if let Some(refusal) = self.refusal(&invitation, now, origin).await {
-            return Err(SiteError::Claim(refusal));
+            return Err(SitesError::Claim(refusal));
         }
         let user = self.deps.sites.get_site_user(invitation.site_user).await?;
         let site = match &user {
@@ -90,7 +90,7 @@ impl InvitationService {
                 site,
                 user,
             }),
-            _ => Err(SiteError::Claim(ClaimRefusal::Invalid)),
+            _ => Err(SitesError::Claim(ClaimRefusal::Invalid)),
         }
     }
 
@@ -100,7 +100,7 @@ impl InvitationService {
         token: &str,
         account: &Account,
         origin: &Origin,
-    ) -> Result<OpenInvitation, SiteError> {
+    ) -> Result<OpenInvitation, SitesError> {
         let open = self.open(token, origin).await?;
         let now = self.deps.clock.now();
         let matches = account.kind == AccountKind::Person
@@ -113,10 +113,10 @@ impl InvitationService {
                 .actor(account.id.to_string())
                 .reason("signed in with another account");
             self.deps.audit.record(event, origin).await;
-            return Err(SiteError::Claim(ClaimRefusal::WrongAccount));
+            return Err(SitesError::Claim(ClaimRefusal::WrongAccount));
         }
         if open.user.account_id.is_some_and(|a| a != account.id) {
-            return Err(SiteError::Claim(ClaimRefusal::AlreadyLinked));
+            return Err(SitesError::Claim(ClaimRefusal::AlreadyLinked));
         }
         let has_user = self
             .deps
@@ -124,7 +124,7 @@ impl InvitationService {
             .site_user_for_account(open.site.id, account.id)
             .await?;
         if has_user.is_some_and(|u| u.id != open.user.id) {
-            return Err(SiteError::Claim(ClaimRefusal::AccountHasUser));
+            return Err(SitesError::Claim(ClaimRefusal::AccountHasUser));
         }
         self.accept(&open.invitation, now, origin).await?;
         self.link(&open, account, "invitation", origin).await?;
@@ -139,10 +139,10 @@ impl InvitationService {
         name: &str,
         password: Secret,
         origin: &Origin,
-    ) -> Result<(OpenInvitation, Account), SiteError> {
+    ) -> Result<(OpenInvitation, Account), SitesError> {
         let open = self.open(token, origin).await?;
         if open.user.account_id.is_some() {
-            return Err(SiteError::Claim(ClaimRefusal::AlreadyLinked));
+            return Err(SitesError::Claim(ClaimRefusal::AlreadyLinked));
         }
         let email = open.user.email.clone();
         if self.deps.accounts.find_by_email(&email).await?.is_some() {
@@ -157,7 +157,7 @@ impl InvitationService {
                 Some(current) => self.refusal(&current, now, origin).await,
                 None => None,
             };
-            return Err(SiteError::Claim(
+            return Err(SitesError::Claim(
                 used.unwrap_or(ClaimRefusal::AccountExists),
             ));
         }
@@ -176,7 +176,7 @@ impl InvitationService {
         {
             Ok(account) => account,
             Err(IdentityError::EmailTaken) => {
-                return Err(SiteError::Claim(ClaimRefusal::AccountExists));
+                return Err(SitesError::Claim(ClaimRefusal::AccountExists));
             }
             Err(e) => return Err(e.into()),
         };
@@ -191,7 +191,7 @@ impl InvitationService {
         invitation: &Invitation,
         now: Timestamp,
         origin: &Origin,
-    ) -> Result<(), SiteError> {
+    ) -> Result<(), SitesError> {
         if self
             .deps
             .sites
@@ -209,7 +209,7 @@ impl InvitationService {
             Some(current) => self.refusal(&current, now, origin).await,
             None => None,
         };
-        Err(SiteError::Claim(refusal.unwrap_or(ClaimRefusal::Used)))
+        Err(SitesError::Claim(refusal.unwrap_or(ClaimRefusal::Used)))
     }
 
     async fn link(
@@ -218,7 +218,7 @@ impl InvitationService {
         account: &Account,
         how: &str,
         origin: &Origin,
-    ) -> Result<(), SiteError> {
+    ) -> Result<(), SitesError> {
         let now = self.deps.clock.now();
         let user = &open.user;
         if user.account_id.is_none() {
@@ -230,7 +230,7 @@ impl InvitationService {
             {
                 Ok(linked) => linked,
                 Err(StoreError::Conflict(_)) => {
-                    return Err(SiteError::Claim(ClaimRefusal::AccountHasUser));
+                    return Err(SitesError::Claim(ClaimRefusal::AccountHasUser));
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -244,7 +244,7 @@ impl InvitationService {
                     .and_then(|u| u.account_id),
             };
             if now_linked != Some(account.id) {
-                return Err(SiteError::Claim(ClaimRefusal::AlreadyLinked));
+                return Err(SitesError::Claim(ClaimRefusal::AlreadyLinked));
             }
         }
         if user.email_unverified_since.is_some() {
@@ -285,7 +285,7 @@ impl InvitationService {
     }
 
     /// Seconds this address must wait, when its invalid links reached the limit.
-    async fn throttled(&self, origin: &Origin) -> Result<Option<i64>, SiteError> {
+    async fn throttled(&self, origin: &Origin) -> Result<Option<i64>, SitesError> {
         let Some(ip) = &origin.ip else {
             return Ok(None);
         };
@@ -301,7 +301,7 @@ impl InvitationService {
             .then_some(self.settings.claim_failure_window_secs))
     }
 
-    async fn count_failure(&self, origin: &Origin) -> Result<(), SiteError> {
+    async fn count_failure(&self, origin: &Origin) -> Result<(), SitesError> {
         let Some(ip) = &origin.ip else {
             return Ok(());
         };

@@ -9,7 +9,7 @@ use lanyard_core::{Origin, StoreError};
 use lanyard_identity::normalize_email;
 
 use super::{InvitationService, Sent};
-use crate::SiteError;
+use crate::SitesError;
 
 #[derive(Debug, Clone)]
 pub enum EmailChange {
@@ -28,17 +28,19 @@ impl InvitationService {
         login: &str,
         email: &str,
         origin: &Origin,
-    ) -> Result<EmailChange, SiteError> {
+    ) -> Result<EmailChange, SitesError> {
         let normalized = normalize_email(email)
-            .map_err(|_| SiteError::Invalid("the email address is not valid"))?;
+            .map_err(|_| SitesError::Invalid("the email address is not valid".to_owned()))?;
         let user = self
             .deps
             .sites
             .site_user_by_login(site.id, &login.trim().to_lowercase())
             .await?
-            .ok_or(SiteError::NoSuchUser)?;
+            .ok_or(SitesError::NoSuchUser)?;
         if user.email_normalized == normalized {
-            return Err(SiteError::Invalid("the site user already has this email"));
+            return Err(SitesError::Invalid(
+                "the site user already has this email".to_owned(),
+            ));
         }
         let now = self.deps.clock.now();
         match self
@@ -49,8 +51,8 @@ impl InvitationService {
         {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => {
-                return Err(SiteError::Invalid(
-                    "another user of the site has this email",
+                return Err(SitesError::Invalid(
+                    "another user of the site has this email".to_owned(),
                 ));
             }
             Err(e) => return Err(e.into()),
@@ -71,7 +73,7 @@ impl InvitationService {
             .sites
             .get_site_user(user.id)
             .await?
-            .ok_or(SiteError::NoSuchUser)?;
+            .ok_or(SitesError::NoSuchUser)?;
         Ok(match self.send(site, &changed, origin).await? {
             Ok(sent) => EmailChange::InvitationSent(sent),
             Err(why) => EmailChange::NotSent(why),

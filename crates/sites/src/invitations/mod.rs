@@ -29,7 +29,7 @@ use lanyard_identity::AccountService;
 pub use claim::{ClaimRefusal, OpenInvitation};
 pub use email_change::EmailChange;
 
-use crate::{SiteError, SitesSettings};
+use crate::{SitesError, SitesSettings};
 
 /// The page a link opens (`web` routes it here).
 pub const CLAIM_PATH: &str = "/migrate/claim";
@@ -113,7 +113,7 @@ impl InvitationService {
         site: &Site,
         selection: &Selection,
         origin: &Origin,
-    ) -> Result<InviteReport, SiteError> {
+    ) -> Result<InviteReport, SitesError> {
         let mut report = InviteReport::default();
         let users = match selection {
             Selection::Logins(logins) => {
@@ -156,7 +156,7 @@ impl InvitationService {
         Ok(report)
     }
 
-    async fn all_users(&self, site: &Site) -> Result<Vec<SiteUser>, SiteError> {
+    async fn all_users(&self, site: &Site) -> Result<Vec<SiteUser>, SitesError> {
         let mut all = Vec::new();
         let mut after: Option<String> = None;
         loop {
@@ -178,7 +178,7 @@ impl InvitationService {
         &self,
         user: &SiteUser,
         now: Timestamp,
-    ) -> Result<bool, SiteError> {
+    ) -> Result<bool, SitesError> {
         Ok(self
             .deps
             .sites
@@ -194,7 +194,7 @@ impl InvitationService {
         site: &Site,
         user: &SiteUser,
         origin: &Origin,
-    ) -> Result<Result<Sent, &'static str>, SiteError> {
+    ) -> Result<Result<Sent, &'static str>, SitesError> {
         let now = self.deps.clock.now();
         let kind = self.kind_for(user).await?;
         let token = random_token(&*self.deps.rng, TOKEN_BYTES);
@@ -250,7 +250,7 @@ impl InvitationService {
 
     /// `access` when an active identity account with a verified email has the site user's
     /// email; `create_account` otherwise (an unverified account is never offered: S42).
-    async fn kind_for(&self, user: &SiteUser) -> Result<InvitationKind, SiteError> {
+    async fn kind_for(&self, user: &SiteUser) -> Result<InvitationKind, SitesError> {
         let account = self
             .deps
             .accounts

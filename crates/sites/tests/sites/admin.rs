@@ -2,7 +2,7 @@
 
 use lanyard_core::model::MigrationState;
 use lanyard_core::ports::SiteRepo;
-use lanyard_sites::SiteError;
+use lanyard_sites::SitesError;
 use lanyard_sites::admin::authorize_site_admin;
 
 use crate::{NowTs, email_of, harness};
@@ -36,19 +36,19 @@ async fn only_an_admin_of_the_same_site_is_a_site_admin() {
         let user = h.user(login).await;
         let account = h.account(user.principal).await;
         let refused = authorize_site_admin(&*h.store, &h.site, &account).await;
-        assert!(matches!(refused, Err(SiteError::Forbidden)), "{login}");
+        assert!(matches!(refused, Err(SitesError::Forbidden)), "{login}");
     }
     let stranger = h.person("stranger@example.com").await;
     assert!(matches!(
         authorize_site_admin(&*h.store, &h.site, &stranger).await,
-        Err(SiteError::Forbidden)
+        Err(SitesError::Forbidden)
     ));
     // The admin of one site acting on another.
     let other = h.new_site("other", "Other", "other-app").await;
     for who in [&principal, &person] {
         assert!(matches!(
             authorize_site_admin(&*h.store, &other, who).await,
-            Err(SiteError::Forbidden)
+            Err(SitesError::Forbidden)
         ));
     }
     // In identity mode the principal is disabled: only the linked identity acts.

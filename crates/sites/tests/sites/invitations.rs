@@ -4,15 +4,15 @@
 use lanyard_core::model::{InvitationKind, SiteRole};
 use lanyard_core::ports::SiteRepo;
 use lanyard_core::{Origin, Secret};
-use lanyard_sites::SiteError;
+use lanyard_sites::SitesError;
 use lanyard_sites::invitations::{ClaimRefusal, EmailChange, Selection, Skipped};
 use lanyard_sites::progress_lists::{UserProgress, progress_rows};
 
 use crate::{Harness, ISSUER, NowTs, PASSWORD, email_of, harness, origin};
 
-fn refusal<T: std::fmt::Debug>(result: Result<T, SiteError>) -> ClaimRefusal {
+fn refusal<T: std::fmt::Debug>(result: Result<T, SitesError>) -> ClaimRefusal {
     match result {
-        Err(SiteError::Claim(refusal)) => refusal,
+        Err(SitesError::Claim(refusal)) => refusal,
         other => panic!("expected a claim refusal, got {other:?}"),
     }
 }
@@ -239,7 +239,7 @@ async fn s41_twenty_parallel_claims_make_one_account() {
     for task in tasks {
         match task.await.unwrap() {
             Ok(id) => won.push(id),
-            Err(SiteError::Claim(ClaimRefusal::Used)) => {}
+            Err(SitesError::Claim(ClaimRefusal::Used)) => {}
             Err(e) => panic!("unexpected {e:?}"),
         }
     }
@@ -297,7 +297,7 @@ async fn a_refused_name_or_password_does_not_spend_the_invitation() {
             .accept_creating_account(&token, name, Secret::new(password), &o)
             .await;
         assert!(
-            matches!(refused, Err(SiteError::Identity(_))),
+            matches!(refused, Err(SitesError::Identity(_))),
             "{refused:?}"
         );
     }
@@ -426,7 +426,7 @@ async fn c6_a_changed_email_is_refused_when_taken_malformed_or_unchanged() {
             .change_email(&h.site, "bob", &email, &Origin::cli())
             .await;
         assert!(
-            matches!(refused, Err(SiteError::Invalid(w)) if w == why),
+            matches!(&refused, Err(SitesError::Invalid(w)) if w == why),
             "{email}: {refused:?}"
         );
     }
@@ -434,7 +434,7 @@ async fn c6_a_changed_email_is_refused_when_taken_malformed_or_unchanged() {
         .invitations
         .change_email(&h.site, "nobody", "x@example.com", &Origin::cli())
         .await;
-    assert!(matches!(unknown, Err(SiteError::NoSuchUser)));
+    assert!(matches!(unknown, Err(SitesError::NoSuchUser)));
     assert!(h.user("bob").await.email_unverified_since.is_none());
     assert!(h.mailer.sent.lock().unwrap().is_empty());
 }

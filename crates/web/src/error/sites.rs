@@ -3,26 +3,26 @@
 //! do; none says whether some other account exists.
 
 use axum::http::StatusCode;
-use lanyard_sites::SiteError;
+use lanyard_sites::SitesError;
 use lanyard_sites::invitations::ClaimRefusal;
 
 use super::{WayOn, WebError};
 
-impl From<SiteError> for WebError {
-    fn from(e: SiteError) -> Self {
+impl From<SitesError> for WebError {
+    fn from(e: SitesError) -> Self {
         match e {
-            SiteError::Claim(refusal) => claim_refused(refusal),
-            SiteError::NoSuchSite | SiteError::NoSuchUser => Self::not_found(),
-            SiteError::Forbidden => Self::page(
+            SitesError::Claim(refusal) => claim_refused(refusal),
+            SitesError::NotFound | SitesError::NoSuchUser => Self::not_found(),
+            SitesError::Forbidden => Self::page(
                 StatusCode::FORBIDDEN,
                 "You can't do this",
                 "Only an administrator of this site can change its settings.",
             ),
-            SiteError::Invalid(why) => {
+            SitesError::Invalid(why) => {
                 Self::page(StatusCode::BAD_REQUEST, "Check what you entered", why)
             }
-            SiteError::Identity(e) => e.into(),
-            SiteError::Store(e) => e.into(),
+            SitesError::Identity(e) => e.into(),
+            SitesError::Store(e) => e.into(),
             other => Self::internal(false, other.to_string()),
         }
     }

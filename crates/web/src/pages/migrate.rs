@@ -23,7 +23,7 @@ use lanyard_core::model::{Account, AccountKind, InvitationKind};
 use lanyard_core::{Origin, Secret};
 use lanyard_identity::IdentityError;
 use lanyard_signin::Flow;
-use lanyard_sites::SiteError;
+use lanyard_sites::SitesError;
 use lanyard_sites::invitations::OpenInvitation;
 
 use crate::error::WebError;
@@ -56,7 +56,7 @@ async fn claim_get(
         None => jar
             .get(CLAIM_COOKIE)
             .map(|c| c.value().to_owned())
-            .ok_or(SiteError::Claim(
+            .ok_or(SitesError::Claim(
                 lanyard_sites::invitations::ClaimRefusal::Invalid,
             ))?,
     };
@@ -69,7 +69,7 @@ async fn claim_get(
         // Shown, not acted on: the same refusal the form would get.
         Some(_) => {
             return Err(
-                SiteError::Claim(lanyard_sites::invitations::ClaimRefusal::WrongAccount).into(),
+                SitesError::Claim(lanyard_sites::invitations::ClaimRefusal::WrongAccount).into(),
             );
         }
         None => step_for_visitor(&state, &open).await?,
@@ -129,7 +129,7 @@ async fn create(
         .await
     {
         Ok(_) => Ok(done(jar, true)),
-        Err(SiteError::Identity(refused)) => {
+        Err(SitesError::Identity(refused)) => {
             let error = match refused {
                 IdentityError::PasswordRefused(why) => FieldError::new("password", why.to_string()),
                 IdentityError::InvalidName(_) => {
