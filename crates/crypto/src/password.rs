@@ -155,6 +155,16 @@ impl PasswordHasher {
             .await?
     }
 
+    /// Hashes a password the person has just proven (a legacy site password moving to
+    /// argon2id): the minimum length is for new passwords only, so it does not apply.
+    pub async fn hash_proven(&self, password: Secret) -> Result<String, CryptoError> {
+        self.check_length(&password)?;
+        let salt = salt(self.rng.as_ref())?;
+        let params = self.params.clone();
+        self.run_bounded(move || hash_blocking(&params, password.expose().as_bytes(), &salt))
+            .await?
+    }
+
     /// Checks `password` against the stored PHC string, or against the dummy hash when
     /// `phc` is `None` (unknown user: always `ok: false`, same cost).
     pub async fn verify(
@@ -207,7 +217,9 @@ impl PasswordHasher {
         Ok(())
     }
 
-    async fn run_bounded<T, F>(&self, work: F) -> Result<T, CryptoError>
+    /// Runs other password-hash work (a legacy site hash: bcrypt, PBKDF2) on the same
+    /// bounded pool, so it shares the memory and CPU bound of argon2.
+    pub async fn run_bounded<T, F>(&self, work: F) -> Result<T, CryptoError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,

@@ -12,6 +12,7 @@ use crate::password_policy::{PasswordRefusal, PasswordRules};
 use crate::{IdentityError, PatService, normalize_email};
 
 mod preferences;
+mod principal;
 
 const MAX_NAME_LEN: usize = 200;
 

@@ -130,6 +130,8 @@ pub enum UserCodeEntry {
 /// What the confirmation page shows, and the one-time token its form carries.
 #[derive(Debug)]
 pub struct DevicePrompt {
+    /// The client the code is for (a site's client is only for that site's users).
+    pub client_id: String,
     pub client_name: String,
     pub scopes: Vec<String>,
     /// The code as shown on the device, so the person can compare (RFC 8628 §5.4).
@@ -331,6 +333,7 @@ impl Issuer {
             )
             .await?;
         Ok(UserCodeEntry::Found(DevicePrompt {
+            client_id: record.client_id.clone(),
             client_name: client.name.clone(),
             scopes: Scopes::parse(&record.scope).unwrap_or_default().to_vec(),
             user_code: code.display(),

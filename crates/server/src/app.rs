@@ -244,7 +244,8 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         config.resources.clone(),
     )
     .map_err(crate::config::ConfigError::from)?;
-    let sign_in_policy = EnrollmentPolicy::new(stores.sql.clone(), stores.sql.clone());
+    let sign_in_policy =
+        EnrollmentPolicy::new(stores.sql.clone(), stores.sql.clone(), stores.sql.clone());
     let pats = PatService::new(
         PatDeps {
             repo: stores.sql.clone(),
@@ -342,6 +343,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             account_repo: stores.sql.clone(),
             backchannel,
             kek: Arc::new(kek),
+            sites: stores.sql.clone(),
         },
         config.sessions.clone(),
     ));

@@ -1,6 +1,8 @@
 //! Setting up an authenticator app inside a sign-in, when an organization of the account
-//! requires one and it has none (S54). The password and the second step have passed; there
-//! is no session until the app is confirmed, and then the sequence ends as usual.
+//! requires one and it has none (S54), or a site whose two-factor preference is on requires
+//! one of its licensed users and admins (C3). The password and the second step have passed;
+//! there is no session until the app is confirmed, and then the sequence ends as usual (for
+//! a site user's principal, by way of its first backup codes).
 
 use lanyard_core::model::Account;
 use lanyard_mfa::MfaError;
@@ -39,7 +41,16 @@ impl SignInService {
             flow: id.clone(),
             setup,
             problem: None,
+            site_name: self.site_name_of(&account).await?,
         })
+    }
+
+    /// The name of the site whose user this principal is (the set-up page names it).
+    async fn site_name_of(&self, account: &Account) -> Result<Option<String>, SignInError> {
+        let Some(site) = self.principal_site(account).await? else {
+            return Ok(None);
+        };
+        Ok(self.sites.get_site(site).await?.map(|s| s.name))
     }
 
     /// Confirms the new app with a code from it; then the sign-in ends.
@@ -56,9 +67,11 @@ impl SignInService {
             .await
         {
             Ok(()) => {
-                return self
-                    .finish(id, flow, crate::second_step::Keep::default(), browser)
-                    .await;
+                let keep = crate::second_step::Keep {
+                    enrolled_app: true,
+                    ..Default::default()
+                };
+                return self.finish(id, flow, keep, browser).await;
             }
             Err(MfaError::Malformed) => Problem::MalformedSetupCode,
             Err(MfaError::WrongCode { .. }) => Problem::WrongSetupCode,
@@ -75,6 +88,7 @@ impl SignInService {
             flow: id.clone(),
             setup,
             problem: Some(problem),
+            site_name: self.site_name_of(&account).await?,
         })
     }
 }

@@ -133,6 +133,10 @@ pub struct Pending {
     /// shows the same code again (a new one would make a file already saved worthless).
     #[serde(default)]
     pub backup_code: Option<SealedBackupCode>,
+    /// The site whose user's principal this is (read from the store when the step began):
+    /// its session counts for that site only.
+    #[serde(default)]
+    pub principal_site: Option<lanyard_core::model::SiteId>,
 }
 
 /// A backup code kept for its page, sealed under the KEK with the flow's account as

@@ -1,6 +1,9 @@
 //! The sign-in sequence, with no HTTP in it: email → password → second step (emailed code,
 //! authenticator app or backup code; the backup code shown once; "trust this device") →
-//! forced authenticator set-up (S54) → session. Step-up (B8) and raising the assurance level
+//! forced authenticator set-up (S54, and a site's two-factor preference, C3) → session. The
+//! legacy site login (C2, [`site_login`]) is another first step into the same sequence, for
+//! a site user's principal account; [`site_access`] says which session counts for a site's
+//! client. Step-up (B8) and raising the assurance level
 //! for an app (B9) run the same sequence from the second step on.
 //!
 //! It owns the flow state ([`flow`]), the sessions ([`session`]) and every rule of the
@@ -13,17 +16,21 @@ mod enrollment;
 mod error;
 pub mod flow;
 pub mod handoff;
+mod legacy;
 mod next;
 mod password;
 mod reconfirm;
 mod second_step;
 pub mod session;
 mod settings;
+mod site_access;
+mod site_login;
 mod steps;
 
 use std::sync::Arc;
 
-use lanyard_core::ports::{AccountRepo, EphemeralStore};
+use lanyard_core::model::{Account, AccountKind, SiteId};
+use lanyard_core::ports::{AccountRepo, EphemeralStore, SiteRepo};
 use lanyard_core::{Clock, Origin, Rng};
 use lanyard_crypto::{Kek, TokenHasher};
 use lanyard_identity::{AccountService, EnrollmentPolicy};
@@ -33,11 +40,15 @@ use lanyard_mfa::MfaService;
 pub use error::SignInError;
 pub use flow::{Flow, FlowId, FlowStore, Pending, SealedBackupCode};
 pub use handoff::{Handoffs, Showing, ShownId, ShownKind};
-pub use next::{BackupShown, CodeKind, CodeQuestion, Done, Next, Notice, Problem, Wait};
+pub use next::{
+    BackupShown, CodeKind, CodeQuestion, Done, Next, Notice, Problem, SiteLoginQuestion, Wait,
+};
 pub use password::{MAX_PASSWORD_LEN, PasswordCheck};
 pub use second_step::device_label;
-pub use session::{NewSession, Session, SessionDeps, SessionStore};
+pub use session::{NewSession, Session, SessionDeps, SessionFor, SessionStore};
 pub use settings::SessionSettings;
+pub use site_access::SiteAccess;
+pub use site_login::{MAX_LOGIN_LEN, normalize_login, site_may_return_to};
 
 /// What the sign-in service needs, injected so tests control time, randomness and stores.
 pub struct SignInDeps {
@@ -55,6 +66,8 @@ pub struct SignInDeps {
     /// Seals what must be kept briefly: a backup code until "I saved it", a secret for its
     /// one-time page ([`handoff`]).
     pub kek: Arc<Kek>,
+    /// Sites and their users: the legacy site login and which session counts for a site.
+    pub sites: Arc<dyn SiteRepo>,
 }
 
 /// The browser a step comes from: where it is, and the cookies the sequence reads (the
@@ -86,6 +99,7 @@ pub struct SignInService {
     sessions: SessionStore,
     handoffs: Handoffs,
     kek: Arc<Kek>,
+    sites: Arc<dyn SiteRepo>,
 }
 
 impl SignInService {
@@ -124,6 +138,7 @@ impl SignInService {
             sessions,
             handoffs,
             kek: deps.kek,
+            sites: deps.sites,
         }
     }
 
@@ -152,8 +167,18 @@ impl SignInService {
         Ok(account)
     }
 
-    /// Whether an organization's policy (S54) requires this account to set up an
-    /// authenticator app before a sign-in may end.
+    /// The site whose user this account is the principal of; `None` for a person.
+    async fn principal_site(&self, account: &Account) -> Result<Option<SiteId>, SignInError> {
+        if account.kind != AccountKind::SiteUser {
+            return Ok(None);
+        }
+        let user = self.sites.site_user_by_principal(account.id).await?;
+        // A principal row with no site user is an orphan: it signs in nowhere.
+        user.map(|u| Some(u.site_id)).ok_or(SignInError::FlowGone)
+    }
+
+    /// Whether an organization's policy (S54) or a site's two-factor preference (C3)
+    /// requires this account to set up an authenticator app before a sign-in may end.
     async fn enrollment_due(&self, account: lanyard_core::AccountId) -> Result<bool, SignInError> {
         Ok(self.policy.enrollment_due(account).await?)
     }

@@ -1,6 +1,7 @@
 //! What a sign-in step answers: the next thing to show or do. The web layer renders each
 //! value as a page or a redirect; the words people read are chosen there, not here.
 
+use lanyard_core::model::Site;
 use lanyard_core::{Secret, Timestamp};
 use lanyard_mfa::{TotpSetup, TrustedDeviceCookie};
 
@@ -16,6 +17,8 @@ pub enum Next {
         email: String,
         problem: Option<Problem>,
     },
+    /// Ask for a site user's login and password (the legacy site login, C2).
+    AskSiteLogin(SiteLoginQuestion),
     /// Ask for the password of `email`.
     AskPassword {
         flow: FlowId,
@@ -43,6 +46,9 @@ pub enum Next {
         flow: FlowId,
         setup: TotpSetup,
         problem: Option<Problem>,
+        /// The site whose two-factor preference asks it, when a site user's principal sets
+        /// up its app (the page says "Verify and Save" and names the site).
+        site_name: Option<String>,
     },
     /// Refused for now; nothing was checked or nothing counts.
     Wait(Wait),
@@ -59,6 +65,9 @@ pub enum Done {
         flow: FlowId,
         session: NewSession,
         trusted_device: Option<TrustedDeviceCookie>,
+        /// A site user's principal just set up its authenticator app for the site's
+        /// two-factor preference: the slug of the site whose backup codes come next (C4).
+        site_codes: Option<String>,
     },
     /// The current session is fresh again (step-up); back to the page that asked.
     SteppedUp { return_to: Option<String> },
@@ -74,6 +83,15 @@ pub enum Wait {
     /// The challenge is over (too many wrong codes, or it took too long): start again at the
     /// password.
     StartAgain,
+}
+
+/// The legacy site login page: the site, what was typed, what was wrong.
+#[derive(Debug, Clone)]
+pub struct SiteLoginQuestion {
+    pub flow: FlowId,
+    pub site: Site,
+    pub login: String,
+    pub problem: Option<Problem>,
 }
 
 /// Which kind of code a page asks for.
@@ -167,4 +185,8 @@ pub enum Problem {
     WrongSetupCode,
     /// Neither answer was chosen.
     NoChoice,
+    /// The site login was empty or longer than any login.
+    NoLogin,
+    /// The site has moved to identity accounts: its legacy login is refused (C5, S42).
+    LegacyLoginClosed,
 }

@@ -1,6 +1,10 @@
 //! Reconfirming identity before a sensitive action (B8): the password again, through the
 //! same gate and limits as the sign-in page (S53d), then the second step; the end marks the
-//! *current* session fresh. The flow is bound to the session that opened it (S37).
+//! *current* session fresh. The flow is bound to the session that opened it (S37). A site
+//! user's principal reconfirms with its site password, through the site's gate
+//! ([`SignInService::check_site_password`]).
+
+use lanyard_core::model::AccountKind;
 
 use crate::next::{Next, Problem, Wait};
 use crate::password::PasswordCheck;
@@ -48,10 +52,27 @@ impl SignInService {
             email: account.email.clone(),
             problem: Some(problem),
         };
-        match self
-            .check_password(&account.email, password, browser)
-            .await?
-        {
+        let check = match account.kind {
+            AccountKind::Person => {
+                self.check_password(&account.email, password, browser)
+                    .await?
+            }
+            AccountKind::SiteUser => {
+                let user = self
+                    .sites
+                    .site_user_by_principal(account.id)
+                    .await?
+                    .ok_or(SignInError::FlowGone)?;
+                let site = self
+                    .sites
+                    .get_site(user.site_id)
+                    .await?
+                    .ok_or(SignInError::FlowGone)?;
+                self.check_site_password(&site, &user.login, password, browser)
+                    .await?
+            }
+        };
+        match check {
             PasswordCheck::Right(verified) if verified.id == account.id => {
                 self.begin_second_step(id, flow, &account, Some(session.started_at), browser)
                     .await

@@ -68,6 +68,7 @@ impl SignInService {
             trust_offered: false,
             stay_offered: false,
             backup_code: None,
+            principal_site: self.principal_site(account).await?,
         };
         // Only a plain sign-in accepts a trusted device; step-up never does (S36), nor a
         // sign-in that must set up an authenticator app: that needs a code proven now (S54).
@@ -202,12 +203,15 @@ impl SignInService {
                 pending.passed = Some(verified.factor);
                 let shown = match verified.new_backup_code {
                     Some(code) => Some((code, BackupShown::ReplacesUsed)),
-                    // The first sign-in after the account was created (B4).
-                    None if self
-                        .mfa
-                        .backup_code_info(pending.account_id)
-                        .await?
-                        .is_none() =>
+                    // The first sign-in after the account was created (B4). A site user's
+                    // principal gets no single code: its codes come as a set of ten at the
+                    // end of the site's two-factor set-up (C4).
+                    None if pending.principal_site.is_none()
+                        && self
+                            .mfa
+                            .backup_code_info(pending.account_id)
+                            .await?
+                            .is_none() =>
                     {
                         let code = self
                             .mfa
@@ -363,8 +367,8 @@ impl SignInService {
             return Err(SignInError::FlowGone);
         }
         let keep = Keep {
-            device: None,
             stay_signed_in: stay,
+            ..Keep::default()
         };
         self.finish(id, flow, keep, browser).await
     }
@@ -403,7 +407,7 @@ impl SignInService {
         };
         let keep = Keep {
             device: trusted,
-            stay_signed_in: false,
+            ..Keep::default()
         };
         self.finish(id, flow, keep, browser).await
     }
@@ -451,14 +455,27 @@ impl SignInService {
         let verified_at = (factor != Factor::TrustedDevice).then_some(now);
         let session = self
             .sessions
-            .start(browser.session, &auth, verified_at, keep.stay_signed_in)
+            .start(
+                browser.session,
+                &auth,
+                verified_at,
+                keep.stay_signed_in,
+                pending.principal_site,
+            )
             .await?;
         flow.signed_in = true;
         self.flows.save(id, &flow).await?;
+        // A principal that just set up its app for its site's preference gets its first
+        // backup codes next (C4).
+        let site_codes = match pending.principal_site {
+            Some(site) if keep.enrolled_app => self.sites.get_site(site).await?.map(|s| s.slug),
+            _ => None,
+        };
         Ok(Next::Done(Done::SignedIn {
             flow: id.clone(),
             session,
             trusted_device: keep.device,
+            site_codes,
         }))
     }
 }
@@ -470,6 +487,8 @@ pub(crate) struct Keep {
     pub device: Option<lanyard_mfa::TrustedDeviceCookie>,
     /// "Stay signed in for 30 days" (authenticator-app accounts).
     pub stay_signed_in: bool,
+    /// The sign-in ends by setting up an authenticator app (S54, C3).
+    pub enrolled_app: bool,
 }
 
 /// Which question the page asks: the one asked for if it is allowed, else the account's

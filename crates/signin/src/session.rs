@@ -12,11 +12,20 @@
 //! and then queues back-channel logout notices for the clients that got a code in it
 //! (`issuer::backchannel`). A session's `sid` is a keyed hash of its id under its own label:
 //! stable, opaque, and useless as a cookie.
+//!
+//! The principal boundary (design of issue 13): a session of a site user's principal account
+//! (`AccountKind::SiteUser`) counts only where [`SessionFor::Site`] names its own site — that
+//! site's clients at `/authorize` and the device page, and the site's own pages. Everywhere
+//! else ([`SessionStore::current`]: account pages and APIs, other clients, organizations,
+//! PATs, step-up of account pages) it is as if nobody were signed in. The account's kind is
+//! read from the store on every lookup, so no flag in the record can widen it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use lanyard_core::model::{AccountStatus, Authenticated, SessionsEnded};
+use lanyard_core::model::{
+    Account, AccountKind, AccountStatus, Authenticated, SessionsEnded, SiteId,
+};
 use lanyard_core::ports::AccountRepo;
 use lanyard_core::ports::EphemeralStore;
 use lanyard_core::rng::random_token;
@@ -50,6 +59,24 @@ pub struct Session {
     /// browser until then.
     #[serde(default)]
     pub stay_signed_in: bool,
+    /// The site whose principal signed in (the legacy site login); `None` for a person.
+    #[serde(default)]
+    pub site: Option<SiteId>,
+}
+
+/// Whose sessions a lookup accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionFor {
+    /// People only: every account page and API, organizations, PATs, non-site clients.
+    Person,
+    /// A site's clients and pages: a person, or the principal of a user of this site.
+    Site(SiteId),
+    /// The device page, before a code says which client it is for: a person, or a principal
+    /// of any site. The page then checks the code's client with [`SessionFor::Site`] before
+    /// anything is shown or decided.
+    Device,
+    /// Sign-out only: whether to ask before ending this browser's session, whoever's it is.
+    SignOut,
 }
 
 impl Session {
@@ -138,8 +165,18 @@ impl SessionStore {
         Duration::from_secs(secs.max(1) as u64)
     }
 
-    /// The live session this id names, sliding its idle expiry.
+    /// The live session of a person this id names, sliding its idle expiry. A site user's
+    /// principal is nobody here (see the module's note).
     pub async fn current(&self, id: Option<&str>) -> Result<Option<Session>, SignInError> {
+        self.current_for(id, SessionFor::Person).await
+    }
+
+    /// The live session this id names if it counts for `audience`, sliding its idle expiry.
+    pub async fn current_for(
+        &self,
+        id: Option<&str>,
+        audience: SessionFor,
+    ) -> Result<Option<Session>, SignInError> {
         let Some(id) = id.filter(|id| id.len() == ID_LEN) else {
             return Ok(None);
         };
@@ -156,8 +193,13 @@ impl SessionStore {
         }
         // A disabled account has no session, even where the cut that disabling wrote did
         // not reach this store (the CLI beside an embedded server has its own memory).
-        if !self.account_active(session.auth.account_id).await? {
+        let Some(account) = self.active_account(session.auth.account_id).await? else {
             self.ephemeral.delete(&key).await?;
+            return Ok(None);
+        };
+        // Outside its own site a principal's session is nobody's; it stays stored for the
+        // site's next request.
+        if !counts_for(&account, &session, audience) {
             return Ok(None);
         }
         // S54: an organization now requires an authenticator app this account lacks. The
@@ -188,13 +230,15 @@ impl SessionStore {
     }
 
     /// Starts a new session (a new id on every sign-in, ASVS 7.2.4) and ends the one this
-    /// browser had. `stay_signed_in` lifts the idle limit (see the module's note).
+    /// browser had. `stay_signed_in` lifts the idle limit (see the module's note); `site`
+    /// is the site of a principal's legacy sign-in.
     pub async fn start(
         &self,
         previous: Option<&str>,
         auth: &Authenticated,
         verified_at: Option<Timestamp>,
         stay_signed_in: bool,
+        site: Option<SiteId>,
     ) -> Result<NewSession, SignInError> {
         self.end(previous).await?;
         let id = random_token(&*self.rng, 32);
@@ -206,6 +250,7 @@ impl SessionStore {
             last_seen: now,
             kept_at: None,
             stay_signed_in,
+            site,
         };
         self.store(&self.key(&id), &session).await?;
         Ok(NewSession { id, session })
@@ -255,10 +300,10 @@ impl SessionStore {
         Ok(())
     }
 
-    async fn account_active(&self, account: AccountId) -> Result<bool, SignInError> {
+    async fn active_account(&self, account: AccountId) -> Result<Option<Account>, SignInError> {
         match self.accounts.get_account(account).await {
-            Ok(a) => Ok(a.status == AccountStatus::Active),
-            Err(StoreError::NotFound) => Ok(false),
+            Ok(a) if a.status == AccountStatus::Active => Ok(Some(a)),
+            Ok(_) | Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
@@ -311,6 +356,20 @@ impl SessionStore {
         Ok(true)
     }
 
+    /// The site a stored session record names, before any check: only to pick the audience
+    /// of a lookup that then checks everything.
+    async fn peek_site(&self, id: Option<&str>) -> Result<Option<SiteId>, SignInError> {
+        let Some(id) = id.filter(|id| id.len() == ID_LEN) else {
+            return Ok(None);
+        };
+        let Some(bytes) = self.ephemeral.get(&self.key(id)).await? else {
+            return Ok(None);
+        };
+        Ok(serde_json::from_slice::<Session>(&bytes)
+            .ok()
+            .and_then(|s| s.site))
+    }
+
     /// What binds a flow to a session: a keyed hash of the session id, distinct from the hash
     /// that keys the session record.
     pub fn binding(&self, id: Option<&str>) -> Option<String> {
@@ -324,7 +383,12 @@ impl SessionStore {
         id: Option<&str>,
         auth: Authenticated,
     ) -> Result<bool, SignInError> {
-        let Some(mut session) = self.current(id).await? else {
+        // The session's own kind: a principal reconfirms for its site's pages.
+        let audience = match self.peek_site(id).await? {
+            Some(site) => SessionFor::Site(site),
+            None => SessionFor::Person,
+        };
+        let Some(mut session) = self.current_for(id, audience).await? else {
             return Ok(false);
         };
         let Some(id) = id else {
@@ -339,6 +403,18 @@ impl SessionStore {
         session.auth = auth;
         self.store(&self.key(id), &session).await?;
         Ok(true)
+    }
+}
+
+/// Whether a live session of `account` counts for `audience` (the principal boundary).
+fn counts_for(account: &Account, session: &Session, audience: SessionFor) -> bool {
+    match account.kind {
+        AccountKind::Person => true,
+        AccountKind::SiteUser => match audience {
+            SessionFor::Person => false,
+            SessionFor::Site(site) => session.site == Some(site),
+            SessionFor::Device | SessionFor::SignOut => session.site.is_some(),
+        },
     }
 }
 

@@ -114,7 +114,7 @@ async fn harness_with(ephemeral: Option<Arc<dyn EphemeralStore>>) -> Harness {
     let hasher = Arc::new(TokenHasher::new(&[7u8; 32]));
     let audit = Auditor::new(Arc::new(store.clone()));
     let durable = Arc::new(store.clone());
-    let policy = EnrollmentPolicy::new(durable.clone(), durable.clone());
+    let policy = EnrollmentPolicy::new(durable.clone(), durable.clone(), durable.clone());
     let pats = PatService::new(
         PatDeps {
             repo: durable.clone(),
@@ -181,6 +181,7 @@ async fn harness_with(ephemeral: Option<Arc<dyn EphemeralStore>>) -> Harness {
                 BackchannelSettings::default(),
             )),
             kek: Arc::new(Kek::from_bytes([9u8; 32])),
+            sites: durable.clone(),
         },
         SessionSettings::default(),
     );

@@ -405,7 +405,7 @@ async fn bulk_sessions(app: &TestApp, auth: &Authenticated) -> Vec<String> {
             .state
             .signin
             .sessions()
-            .start(None, auth, None, false)
+            .start(None, auth, None, false, None)
             .await
             .unwrap();
         ids.push(started.id);

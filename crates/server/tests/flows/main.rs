@@ -32,6 +32,7 @@ mod restarts;
 mod revocation;
 mod signin_ux;
 mod site_claims;
+mod site_login;
 mod sites_support;
 mod time_zone;
 mod token_exchange;

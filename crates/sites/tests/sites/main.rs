@@ -107,7 +107,7 @@ pub async fn harness() -> Harness {
     let mailer = Arc::new(RecordingMailer::default());
     let hasher = Arc::new(TokenHasher::new(&[7u8; 32]));
     let audit = Auditor::new(store.clone());
-    let policy = EnrollmentPolicy::new(store.clone(), store.clone());
+    let policy = EnrollmentPolicy::new(store.clone(), store.clone(), store.clone());
     let pats = PatService::new(
         PatDeps {
             repo: store.clone(),

@@ -3,6 +3,9 @@
 //! - [`SignedIn`]: a live session, or the way to one (sign in and come back to `R::PATH`);
 //! - [`Fresh`]: a session that reconfirmed within the step-up window (B8), or the way there;
 //! - [`FreshForm`]: both of the last, for a sensitive form post.
+//! - [`SiteUserSignedIn`] / [`SiteUserForm`]: a user of the site the path names
+//!   (`/sites/{slug}/…`), signed in with its legacy login or a linked identity account, or
+//!   the way to one;
 //! - [`SignInPage`]: what a sign-in step reads from the browser (origin and cookies);
 //! - [`FlowPage`] / [`FlowForm`]: a sign-in page loaded or posted for one flow (the `flow`
 //!   parameter, and for a post a matching CSRF token).
@@ -13,7 +16,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 use lanyard_core::Origin;
-use lanyard_signin::{Browser, FlowId, Session};
+use lanyard_signin::{Browser, FlowId, Session, SiteAccess};
 
 use crate::error::WebError;
 use crate::kit::guard::{fresh, signed_in};
@@ -267,5 +270,125 @@ impl FromRequest<AppState> for FlowForm {
             CsrfForm::from_request(Request::from_parts(parts, body), state).await?;
         let flow = flow_id(&form)?;
         Ok(Self { flow, form, page })
+    }
+}
+
+/// A signed-in user of the site the path names (`/sites/{slug}/…`): the principal of one of
+/// its users (the legacy login) or a linked identity account (`SignInService::site_access`).
+/// A browser without one is sent to sign in — the site's own login while it has one — and
+/// comes back to this path; an API caller gets 401. A person whose account is no user of the
+/// site gets 403. An unknown site is the 404 page.
+pub struct SiteUserSignedIn {
+    pub site: lanyard_core::model::Site,
+    pub user: lanyard_core::model::SiteUser,
+    pub session: Session,
+    pub jar: CookieJar,
+    pub origin: Origin,
+    pub caller: Caller,
+}
+
+impl FromRequestParts<AppState> for SiteUserSignedIn {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        let origin = origin_of(parts, state);
+        let caller = Caller::of(&parts.method, &parts.headers);
+        let jar = CookieJar::from_headers(&parts.headers);
+        let path = parts.uri.path().to_owned();
+        let (site, user, session) = site_user(state, &jar, caller, &origin, &path).await?;
+        Ok(Self {
+            site,
+            user,
+            session,
+            jar,
+            origin,
+            caller,
+        })
+    }
+}
+
+/// A form post of a site's page: the CSRF token first, then [`SiteUserSignedIn`]'s checks.
+pub struct SiteUserForm {
+    pub site: lanyard_core::model::Site,
+    pub user: lanyard_core::model::SiteUser,
+    pub session: Session,
+    pub form: Params,
+    pub jar: CookieJar,
+    pub origin: Origin,
+}
+
+impl FromRequest<AppState> for SiteUserForm {
+    type Rejection = WebError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, WebError> {
+        let path = request.uri().path().to_owned();
+        let CsrfForm {
+            form,
+            jar,
+            origin,
+            caller,
+        } = CsrfForm::from_request(request, state).await?;
+        let (site, user, session) = site_user(state, &jar, caller, &origin, &path).await?;
+        Ok(Self {
+            site,
+            user,
+            session,
+            form,
+            jar,
+            origin,
+        })
+    }
+}
+
+async fn site_user(
+    state: &AppState,
+    jar: &CookieJar,
+    caller: Caller,
+    origin: &Origin,
+    path: &str,
+) -> Result<
+    (
+        lanyard_core::model::Site,
+        lanyard_core::model::SiteUser,
+        Session,
+    ),
+    WebError,
+> {
+    let slug = path
+        .strip_prefix("/sites/")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("");
+    let site = state
+        .signin
+        .site_by_slug(slug)
+        .await?
+        .ok_or_else(WebError::not_found)?;
+    let access = state
+        .signin
+        .site_access(cookies::session(jar), &site, origin)
+        .await?;
+    match access {
+        SiteAccess::Granted { session, user } => Ok((site, user, session)),
+        SiteAccess::NoAccess { .. } => Err(WebError::page(
+            axum::http::StatusCode::FORBIDDEN,
+            "No access to this site",
+            "The account you are signed in with is not a user of this site.",
+        )),
+        SiteAccess::SignIn => Err(match caller {
+            Caller::Api => WebError::api_sign_in_first(),
+            Caller::Browser => {
+                let flow = state
+                    .signin
+                    .begin_site_flow(&site, path)
+                    .await?
+                    .ok_or_else(WebError::not_found)?;
+                let login = if site.state.allows_legacy_login() {
+                    paths::for_site(paths::SITE_LOGIN, &site.slug)
+                } else {
+                    paths::LOGIN.to_owned()
+                };
+                WebError::redirect_to(format!("{login}?flow={}", flow.as_str()))
+            }
+        }),
     }
 }

@@ -48,3 +48,21 @@ pub const ORG_POLICY: &str = "/orgs/{slug}/policy";
 pub const MIGRATE_CLAIM: &str = lanyard_sites::invitations::CLAIM_PATH;
 /// Where a claimed invitation ends.
 pub const MIGRATE_CLAIM_DONE: &str = "/migrate/claim/done";
+/// A site's legacy sign-in page (C2, F2); `{slug}`: the site's slug.
+pub const SITE_LOGIN: &str = "/sites/{slug}/login";
+/// Where a site user's sign-in goes right after setting up the authenticator app its site
+/// requires (C3): the first set of backup codes (C4). `?flow=` carries the sign-in on to the
+/// app afterwards.
+pub const SITE_FIRST_CODES: &str = "/sites/{slug}/two-factor/first-codes";
+
+/// A site user's own page (two-factor settings and backup codes, C4): where a site's pages
+/// go back to.
+pub const SITE_ACCOUNT: &str = "/sites/{slug}/account/two-factor";
+/// A site user's step-up: the site password again, then the second step (`?return_to=`: a
+/// page of the site).
+pub const SITE_RECONFIRM: &str = "/sites/{slug}/reconfirm";
+
+/// A site path with its slug filled in (slugs are `[a-z0-9-]`: nothing to escape).
+pub fn for_site(path: &str, slug: &str) -> String {
+    path.replace("{slug}", slug)
+}

@@ -17,13 +17,14 @@ use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 use lanyard_issuer::authorize::{AuthorizeRejection, Next as IssuerNext, Untrusted};
 use lanyard_issuer::endpoints;
-use lanyard_signin::{Flow, FlowId};
+use lanyard_signin::{Flow, FlowId, SiteAccess};
 
 use crate::error::WebError;
 use crate::kit::extract::{FlowForm, FlowPage, SignInPage};
 use crate::kit::{Form, Query, cookies, csrf_token, paths, redirect, see_other, theme};
 use crate::state::AppState;
 use crate::ui::signin::{After, hidden_flow, respond};
+use crate::ui::site_pages::SiteNoAccessPage;
 use crate::ui::{self, ConsentPage, describe_scope};
 
 pub fn routes() -> Router<AppState> {
@@ -173,7 +174,19 @@ async fn proceed(
     };
     let sessions = state.signin.sessions();
     let cookie = cookies::session(&page.jar);
-    let session = sessions.current(cookie).await?.map(|s| s.auth);
+    let site = state.signin.site_for_client(&request.client_id).await?;
+    let session = match session_for(state, &page, site.as_ref()).await? {
+        ForRequest::Session(auth) => Some(auth),
+        ForRequest::Nobody => None,
+        // Signed in, but not as a user of this site: unless the app wants no page at all,
+        // say so (no code is issued).
+        ForRequest::NoAccess(_) if request.prompt.none => None,
+        ForRequest::NoAccess(account) => {
+            let site = site.as_ref().ok_or_else(WebError::expired_flow)?;
+            let id = saved(state, id.as_ref(), &flow).await?;
+            return no_access_page(state, site, &id, account).await;
+        }
+    };
     // The session's `sid` goes into the code (and so the ID token), and the client is
     // recorded against it for back-channel logout.
     let sid = session.as_ref().and_then(|_| sessions.sid(cookie));
@@ -203,7 +216,14 @@ async fn proceed(
                 ..flow
             };
             let id = saved(state, id.as_ref(), &flow).await?;
-            let to_login = see_other(&format!("{}?flow={}", paths::LOGIN, id.as_str()));
+            // A site that still has its own login signs its users in there (C2, F2).
+            let login = match &site {
+                Some(site) if site.state.allows_legacy_login() => {
+                    paths::for_site(paths::SITE_LOGIN, &site.slug)
+                }
+                _ => paths::LOGIN.to_owned(),
+            };
+            let to_login = see_other(&format!("{login}?flow={}", id.as_str()));
             Ok(keep_restart(to_login))
         }
         IssuerNext::RaiseAssurance => {
@@ -286,19 +306,17 @@ async fn consent_post(
 ) -> Result<Response, WebError> {
     let mut flow = state.signin.flows().get(&id).await?;
     let mut request = flow.request.take().ok_or_else(WebError::expired_flow)?;
-    let session = state
-        .signin
-        .sessions()
-        .current(cookies::session(&page.jar))
-        .await?;
-    let Some(session) = session else {
-        return Ok(see_other(&format!("{}?flow={}", paths::LOGIN, id.as_str())));
+    let site = state.signin.site_for_client(&request.client_id).await?;
+    let ForRequest::Session(auth) = session_for(&state, &page, site.as_ref()).await? else {
+        // Nobody (who counts for this app) is signed in any more: the app's request again.
+        flow.request = Some(request);
+        return proceed(&state, page, Some(id), flow, (StatusCode::SEE_OTHER, None)).await;
     };
     match form.get("decision") {
         Some("allow") => {
             state
                 .issuer
-                .grant_consent(&request, &session.auth, &page.origin)
+                .grant_consent(&request, &auth, &page.origin)
                 .await?;
             // `prompt=consent` is now satisfied for this flow.
             request.prompt.consent = false;
@@ -315,4 +333,61 @@ async fn consent_post(
             "Go back and choose whether to allow or deny the app.",
         )),
     }
+}
+
+/// Who this browser is for the app's client.
+enum ForRequest {
+    /// A session that counts for the client: a person for a client of no site; for a site's
+    /// client, its user's principal or a linked identity account (`SignInService::site_access`).
+    Session(lanyard_core::model::Authenticated),
+    Nobody,
+    /// A person is signed in whose account has no user on the client's site.
+    NoAccess(lanyard_core::AccountId),
+}
+
+async fn session_for(
+    state: &AppState,
+    page: &SignInPage,
+    site: Option<&lanyard_core::model::Site>,
+) -> Result<ForRequest, WebError> {
+    let cookie = cookies::session(&page.jar);
+    let Some(site) = site else {
+        let session = state.signin.sessions().current(cookie).await?;
+        return Ok(session.map_or(ForRequest::Nobody, |s| ForRequest::Session(s.auth)));
+    };
+    Ok(
+        match state.signin.site_access(cookie, site, &page.origin).await? {
+            SiteAccess::Granted { session, .. } => ForRequest::Session(session.auth),
+            SiteAccess::SignIn => ForRequest::Nobody,
+            SiteAccess::NoAccess { session } => ForRequest::NoAccess(session.auth.account_id),
+        },
+    )
+}
+
+/// 403: the signed-in identity account is no user of the site. The ways on: the site's own
+/// login for this request while there is one, or signing out.
+async fn no_access_page(
+    state: &AppState,
+    site: &lanyard_core::model::Site,
+    id: &FlowId,
+    account: lanyard_core::AccountId,
+) -> Result<Response, WebError> {
+    let email = state.accounts.get(account).await?.email;
+    let page = SiteNoAccessPage {
+        theme: theme(state),
+        site_name: site.name.clone(),
+        account_email: email,
+        sign_out_href: endpoints::LOGOUT.to_owned(),
+        site_login_href: site.state.allows_legacy_login().then(|| {
+            format!(
+                "{}?flow={}",
+                paths::for_site(paths::SITE_LOGIN, &site.slug),
+                id.as_str()
+            )
+        }),
+    };
+    Ok(crate::kit::no_store(ui::render_with_status(
+        StatusCode::FORBIDDEN,
+        page,
+    )))
 }

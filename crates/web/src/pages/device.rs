@@ -2,6 +2,11 @@
 //! (§3.1, authenticated like the token endpoint, `no-store` JSON) and the pages where a
 //! signed-in person enters the user code and allows or denies the device (§3.3).
 //! The rules, including the limit on codes entered, are the issuer's (`issuer::device`).
+//!
+//! A site user's principal (the legacy site login) may use these pages for its own site's
+//! clients only: the session is read for any signed-in browser, and once the code names its
+//! client, the session must count for that client (`SignInService::site_access` for a site's
+//! client; a person for any other) before the confirmation is shown.
 
 use axum::Router;
 use axum::extract::State;
@@ -13,14 +18,15 @@ use lanyard_issuer::device::{DeviceDecisionOutcome, TRIES_WINDOW_SECS, UserCode,
 use lanyard_issuer::endpoints;
 
 use crate::error::WebError;
-use crate::kit::extract::{SignedInForm, ToDevice};
-use crate::kit::guard::signed_in;
+use crate::kit::extract::{CsrfForm, ReturnTo, ToDevice};
+use crate::kit::guard::signed_in_for;
 use crate::kit::params::Query;
-use crate::kit::{Caller, cookies, csrf_token, no_store, theme};
+use crate::kit::{Caller, cookies, csrf_token, no_store, paths, theme};
 use crate::state::AppState;
 use crate::ui::device_pages::{DeviceCodePage, DeviceConfirmPage, DeviceDonePage};
 use crate::ui::times::Times;
-use crate::ui::{self, FieldError, describe_scope};
+use crate::ui::{self, ErrorPage, FieldError, PageLink, describe_scope};
+use lanyard_signin::{Session, SessionFor, SiteAccess};
 
 /// Where the confirmation page's Allow / Deny form posts.
 const DEVICE_CONFIRM: &str = "/device/confirm";
@@ -50,7 +56,8 @@ async fn device_get(
         Some(code) => format!("{}?user_code={code}", endpoints::DEVICE),
         None => endpoints::DEVICE.to_owned(),
     };
-    let session = signed_in(&state, &jar, Caller::of(&method, &headers), &return_to).await?;
+    let caller = Caller::of(&method, &headers);
+    let session = signed_in_for(&state, &jar, caller, &return_to, SessionFor::Device).await?;
     let account = state.accounts.get(session.auth.account_id).await?;
     Ok(code_page(
         &state,
@@ -84,16 +91,17 @@ fn code_page(
     (jar, no_store(ui::render_with_status(status, page))).into_response()
 }
 
-async fn device_post(
-    State(state): State<AppState>,
-    SignedInForm {
-        session,
-        form,
-        jar,
-        origin,
-        ..
-    }: SignedInForm<ToDevice>,
-) -> Result<Response, WebError> {
+/// A form of the device pages: its CSRF token, then a session (a person's, or a site user's
+/// principal, checked against the code's client later).
+async fn device_form(state: &AppState, f: &CsrfForm) -> Result<Session, WebError> {
+    signed_in_for(state, &f.jar, f.caller, ToDevice::PATH, SessionFor::Device).await
+}
+
+async fn device_post(State(state): State<AppState>, f: CsrfForm) -> Result<Response, WebError> {
+    let session = device_form(&state, &f).await?;
+    let CsrfForm {
+        form, jar, origin, ..
+    } = f;
     let binding = binding(&state, &jar)?;
     let account = state.accounts.get(session.auth.account_id).await?;
     let times = Times::for_account(&account, state.clock.now());
@@ -128,6 +136,17 @@ async fn device_post(
         )),
         UserCodeEntry::TooManyTries => Err(too_many_tries_page()),
         UserCodeEntry::Found(prompt) => {
+            if let Some(refusal) = refuse_client(
+                &state,
+                (&jar, &origin),
+                &session,
+                &prompt.client_id,
+                &prompt.user_code,
+            )
+            .await?
+            {
+                return Ok(refusal);
+            }
             let (jar, csrf) = csrf_token(&state, jar);
             let page = DeviceConfirmPage {
                 theme: theme(&state),
@@ -153,14 +172,14 @@ async fn device_post(
 
 async fn device_confirm_post(
     State(state): State<AppState>,
-    SignedInForm {
-        session,
-        form,
-        jar,
-        origin,
-        ..
-    }: SignedInForm<ToDevice>,
+    f: CsrfForm,
 ) -> Result<Response, WebError> {
+    // The confirmation token is bound to the session that entered the code, which was
+    // checked against the code's client then.
+    let session = device_form(&state, &f).await?;
+    let CsrfForm {
+        form, jar, origin, ..
+    } = f;
     let binding = binding(&state, &jar)?;
     let approve = match form.get("decision") {
         Some("approve") => true,
@@ -223,4 +242,67 @@ fn too_many_tries_page() -> WebError {
             .to_owned(),
         TRIES_WINDOW_SECS,
     )
+}
+
+/// The principal boundary on the device page: a site's client only for a session that counts
+/// for that site, any other client only for a person. `Some` is the 403 page that says how to
+/// sign in instead (nothing was decided).
+async fn refuse_client(
+    state: &AppState,
+    (jar, origin): (&CookieJar, &lanyard_core::Origin),
+    session: &Session,
+    client_id: &str,
+    user_code: &str,
+) -> Result<Option<Response>, WebError> {
+    let product = state.settings.product_name.clone();
+    let site = state.signin.site_for_client(client_id).await?;
+    let refusal = match site {
+        None if session.site.is_none() => return Ok(None),
+        None => ErrorPage {
+            theme: theme(state),
+            title: "Sign in with another account".to_owned(),
+            message: format!(
+                "This device's app is not part of the site you signed in to. Sign out, then \
+                 sign in with your {product} account to approve it."
+            ),
+            next: Some(PageLink::new(endpoints::LOGOUT, "Sign out")),
+        },
+        Some(site) => {
+            let cookie = cookies::session(jar);
+            match state.signin.site_access(cookie, &site, origin).await? {
+                SiteAccess::Granted { .. } => return Ok(None),
+                SiteAccess::SignIn | SiteAccess::NoAccess { .. } => {
+                    let back = format!("{}?user_code={user_code}", endpoints::DEVICE);
+                    let href = if site.state.allows_legacy_login() {
+                        format!(
+                            "{}?return_to={}",
+                            paths::for_site(paths::SITE_LOGIN, &site.slug),
+                            form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
+                        )
+                    } else {
+                        endpoints::LOGOUT.to_owned()
+                    };
+                    let text = if site.state.allows_legacy_login() {
+                        format!("Sign in to {}", site.name)
+                    } else {
+                        "Sign out".to_owned()
+                    };
+                    ErrorPage {
+                        theme: theme(state),
+                        title: format!("Sign in to {} to approve this device", site.name),
+                        message: format!(
+                            "This device's app belongs to {}, and the account you are signed \
+                             in with is not one of its users.",
+                            site.name
+                        ),
+                        next: Some(PageLink::new(href, text)),
+                    }
+                }
+            }
+        }
+    };
+    Ok(Some(no_store(ui::render_with_status(
+        axum::http::StatusCode::FORBIDDEN,
+        refusal,
+    ))))
 }

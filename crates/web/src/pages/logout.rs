@@ -15,6 +15,7 @@ use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use lanyard_issuer::endpoints;
 use lanyard_issuer::logout::{LogoutPlan, LogoutRejection, LogoutRequest};
+use lanyard_signin::SessionFor;
 
 use crate::error::WebError;
 use crate::kit::params::{Form, Params, Query};
@@ -69,10 +70,12 @@ async fn logout_get(
 ) -> Result<Response, WebError> {
     let req = request_from(&params);
     let planned = state.issuer.plan_logout(&req).await;
+    // Anyone's session, a site user's principal too: a cross-site link must not end it
+    // without a confirmation either.
     let session = state
         .signin
         .sessions()
-        .current(cookies::session(&jar))
+        .current_for(cookies::session(&jar), SessionFor::SignOut)
         .await?
         .map(|s| s.auth);
     // A refused request signs nobody out by itself: a signed-in user confirms first (the

@@ -8,3 +8,4 @@ pub mod home;
 pub mod logout;
 pub mod migrate;
 pub mod signin;
+pub mod sites;

@@ -155,6 +155,9 @@ pub struct TotpSetupPage {
     pub replacing: bool,
     /// True during sign-in when an organization requires an app (S54): no way around it.
     pub required: bool,
+    /// During a site user's sign-in, the site whose two-factor preference requires it (C3):
+    /// the page names the site and its button says "Verify and Save".
+    pub site_name: Option<String>,
     pub error: Option<FieldError>,
 }
 
@@ -166,8 +169,10 @@ pub struct ReconfirmPage {
     pub action: String,
     pub csrf: String,
     pub hidden: Vec<(String, String)>,
-    /// Offered to password managers as the username.
+    /// Offered to password managers as the username (a site user's login on a site's page).
     pub email: String,
+    /// Where Cancel goes; empty: the security page.
+    pub cancel_href: String,
     pub error: Option<FieldError>,
 }
 

@@ -6,7 +6,8 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use lanyard_core::Timestamp;
 use lanyard_signin::{
-    BackupShown, CodeKind, CodeQuestion, Done, FlowId, Next, Notice, Problem, Wait,
+    BackupShown, CodeKind, CodeQuestion, Done, FlowId, Next, Notice, Problem, SiteLoginQuestion,
+    Wait,
 };
 
 use crate::error::WebError;
@@ -17,6 +18,7 @@ use crate::ui::mfa_pages::{
 };
 // Sign-in pages show UTC: until sign-in is complete they must not reveal the account's
 // settings (`ui::times`).
+use crate::ui::site_pages::SiteLoginPage;
 use crate::ui::times::utc as when;
 use crate::ui::{self, FieldError, SignInEmailPage, SignInPasswordPage};
 
@@ -51,6 +53,13 @@ pub fn respond_naming(
                 return (jar, kit::to_flow_page(paths::LOGIN, &flow)).into_response();
             }
             email_page(state, jar, (&flow, app), &email, problem)
+        }
+        Next::AskSiteLogin(question) => {
+            if after == After::Post && question.problem.is_none() {
+                let page = paths::for_site(paths::SITE_LOGIN, &question.site.slug);
+                return (jar, kit::to_flow_page(&page, &question.flow)).into_response();
+            }
+            site_login_page(state, jar, question)
         }
         Next::AskPassword {
             flow,
@@ -87,12 +96,19 @@ pub fn respond_naming(
             flow,
             setup,
             problem,
+            site_name,
         } => {
             if after == After::Post && problem.is_none() {
                 return (jar, kit::to_flow_page(paths::LOGIN_ENROLL, &flow)).into_response();
             }
             let hidden = hidden_flow(&flow);
-            setup_page(state, jar, setup, SetupFor::SignIn(hidden), problem)
+            setup_page(
+                state,
+                jar,
+                setup,
+                SetupFor::SignIn(hidden, site_name),
+                problem,
+            )
         }
         Next::Wait(wait) => (jar, wait_error(state, wait)).into_response(),
         Next::Done(done) => finished(state, jar, done),
@@ -167,6 +183,7 @@ fn finished(state: &AppState, jar: CookieJar, done: Done) -> Response {
             flow,
             session,
             trusted_device,
+            site_codes,
         } => {
             let jar = match trusted_device {
                 Some(device) => cookies::set_device(state, jar, device.token, device.expires_at),
@@ -177,7 +194,13 @@ fn finished(state: &AppState, jar: CookieJar, done: Done) -> Response {
                 .stay_signed_in
                 .then(|| session.session.ends_at(state.signin.sessions().settings()));
             let jar = cookies::set_session(state, jar, session.id, lasts_until);
-            (jar, kit::to_flow_page(paths::AUTHORIZE_CONTINUE, &flow)).into_response()
+            // A site user who just set up the app its site requires gets its first backup
+            // codes before going on (C4).
+            let next = match site_codes {
+                Some(slug) => paths::for_site(paths::SITE_FIRST_CODES, &slug),
+                None => paths::AUTHORIZE_CONTINUE.to_owned(),
+            };
+            (jar, kit::to_flow_page(&next, &flow)).into_response()
         }
         Done::SteppedUp { return_to } => {
             let to = return_to.as_deref().unwrap_or(paths::ACCOUNT_SECURITY);
@@ -263,6 +286,48 @@ fn password_page(
     (jar, ui::render_with_status(status, page)).into_response()
 }
 
+/// The legacy site login (C2): in `dual` it also offers the identity sign-in for the same
+/// flow; in `identity` only that (C5).
+fn site_login_page(state: &AppState, jar: CookieJar, q: SiteLoginQuestion) -> Response {
+    // A closed legacy login is the whole page's message, not a field's (there is no form).
+    let closed = q.problem == Some(Problem::LegacyLoginClosed);
+    let Form {
+        jar,
+        csrf,
+        error,
+        status,
+    } = Form::open(state, jar, q.problem.filter(|_| !closed));
+    let status = if closed {
+        axum::http::StatusCode::BAD_REQUEST
+    } else {
+        status
+    };
+    // A site login is not an email address: the wrong-credentials text says so.
+    let error = match q.problem {
+        Some(Problem::WrongPassword) => Some(FieldError::new(
+            "password",
+            "The login or password is not right. Check them and try again.",
+        )),
+        _ => error,
+    };
+    let page = SiteLoginPage {
+        theme: theme(state),
+        action: paths::for_site(paths::SITE_LOGIN, &q.site.slug),
+        csrf,
+        hidden: hidden_flow(&q.flow),
+        site_name: q.site.name,
+        login: q.login,
+        legacy_open: q.site.state.allows_legacy_login(),
+        identity_href: q
+            .site
+            .state
+            .allows_identity_login()
+            .then(|| format!("{}?flow={}", paths::LOGIN, q.flow.as_str())),
+        error,
+    };
+    (jar, ui::render_with_status(status, page)).into_response()
+}
+
 fn code_href(flow: &FlowId, kind: CodeKind) -> String {
     format!(
         "{}?flow={}&method={}",
@@ -326,8 +391,11 @@ fn code_page(state: &AppState, jar: CookieJar, q: CodeQuestion) -> Response {
 /// Which set-up page: the account's own (possibly replacing an app), or the one a sign-in
 /// is forced through when an organization requires an app (S54).
 pub enum SetupFor {
-    Account { replacing: bool },
-    SignIn(Vec<(String, String)>),
+    Account {
+        replacing: bool,
+    },
+    /// The flow's hidden fields, and the site that requires the app of a site user.
+    SignIn(Vec<(String, String)>, Option<String>),
 }
 
 pub fn setup_page(
@@ -343,12 +411,11 @@ pub fn setup_page(
         error,
         status,
     } = Form::open(state, jar, problem);
-    let (action, hidden, replacing, required) = match setup_for {
-        SetupFor::Account { replacing } => {
-            (paths::ACCOUNT_TOTP_SETUP, Vec::new(), replacing, false)
-        }
-        SetupFor::SignIn(hidden) => (paths::LOGIN_ENROLL, hidden, false, true),
+    let (action, hidden, replacing, site_name) = match setup_for {
+        SetupFor::Account { replacing } => (paths::ACCOUNT_TOTP_SETUP, Vec::new(), replacing, None),
+        SetupFor::SignIn(hidden, site) => (paths::LOGIN_ENROLL, hidden, false, site),
     };
+    let required = action == paths::LOGIN_ENROLL;
     let page = TotpSetupPage {
         theme: theme(state),
         action: action.to_owned(),
@@ -358,6 +425,7 @@ pub fn setup_page(
         secret_text: setup.enrollment.secret_text,
         replacing,
         required,
+        site_name,
         error,
     };
     // The secret is on this page: never cached (S31).
@@ -409,6 +477,11 @@ pub fn field_error(problem: Problem) -> FieldError {
         Problem::BackupCodeNotSaved => (
             "saved",
             "Save this backup code, then tick \"I saved my backup code\". It is the same code as before.",
+        ),
+        Problem::NoLogin => ("login", "Enter your login"),
+        Problem::LegacyLoginClosed => (
+            "login",
+            "Your site login no longer works: sign in with your account instead.",
         ),
         Problem::MalformedSetupCode => {
             ("code", "Enter the 6-digit code from your authenticator app")

@@ -54,6 +54,7 @@ fn reconfirm_page(
         csrf,
         hidden: hidden_flow(id),
         email: email.to_owned(),
+        cancel_href: String::new(),
         error,
     };
     (jar, ui::render_with_status(status, page)).into_response()

@@ -102,6 +102,7 @@ fn totp_page() -> TotpSetupPage {
         secret_text: "JBSW Y3DP EHPK 3PXP".into(),
         replacing: false,
         required: false,
+        site_name: None,
         error: None,
     }
 }
@@ -113,6 +114,7 @@ fn reconfirm_page() -> ReconfirmPage {
         csrf: CSRF.into(),
         hidden: hidden(),
         email: "ada@example.com".into(),
+        cancel_href: String::new(),
         error: None,
     }
 }

@@ -1,0 +1,15 @@
+//! The imported hashes (bcrypt, PBKDF2-SHA256, argon2 PHC) are checked by
+//! `lanyard_sites::legacy_hash`; this is the one call into it, run on the password pool.
+
+/// Whether `password` matches the imported hash. An unreadable or unsupported hash matches
+/// nothing: the import refused those, so a row changed since then is no way in (and is
+/// logged, without its value, for the operator).
+pub(crate) fn verify(stored: &str, password: &str) -> bool {
+    match lanyard_sites::legacy_hash::verify(stored, password.as_bytes()) {
+        Ok(matches) => matches,
+        Err(e) => {
+            tracing::warn!(error = %e, "a site user's imported password hash can not be checked");
+            false
+        }
+    }
+}
