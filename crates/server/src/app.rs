@@ -21,6 +21,7 @@ use lanyard_mail::{OutboxMailer, SmtpMailer, SmtpSettings};
 use lanyard_mfa::{MfaDeps, MfaService};
 use lanyard_signin::{SignInDeps, SignInService};
 use lanyard_sites::invitations::{InvitationDeps, InvitationService};
+use lanyard_sites::linking::Linking;
 use lanyard_store::{
     FileInvalidations, MemoryStore, RedisInvalidations, RedisStore, RoutingStore, SqlEphemeral,
     SqlStore,
@@ -344,6 +345,11 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             backchannel,
             kek: Arc::new(kek),
             sites: stores.sql.clone(),
+            linking: Arc::new(Linking::new(
+                stores.sql.clone(),
+                clock.clone(),
+                audit.clone(),
+            )),
         },
         config.sessions.clone(),
     ));
