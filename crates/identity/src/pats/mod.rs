@@ -171,9 +171,10 @@ impl PatService {
         Ok(choices)
     }
 
-    /// The site user of the site `slug` that `account` may tie a PAT to, or the refusal
-    /// (one text whether the site is unknown, still `legacy`, or has no user linked to the
-    /// account: the form offers only the right ones).
+    /// The site user of the site `slug` that `account` may tie a PAT to, or the refusal: "no
+    /// such site", or one text whether the site is still `legacy` or has no user linked to
+    /// the account (the form offers only the right ones; slugs are public, in its pages'
+    /// addresses).
     async fn tied_site_user(
         &self,
         account: &Account,
@@ -181,7 +182,7 @@ impl PatService {
     ) -> Result<SiteUserId, IdentityError> {
         let refused = || IdentityError::InvalidPat(PatField::Site, "you have no user on that site");
         let Some(site) = self.deps.sites.site_by_slug(slug).await? else {
-            return Err(refused());
+            return Err(IdentityError::InvalidPat(PatField::Site, "no such site"));
         };
         if !site.state.allows_identity_login() {
             return Err(refused());

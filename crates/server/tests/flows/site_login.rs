@@ -92,7 +92,10 @@ pub async fn site_with(app: &TestApp, state: MigrationState, users: &[Legacy]) -
         id: SiteId::new(&*app.clock, &OsRng),
         slug: SLUG.to_owned(),
         name: SITE_NAME.to_owned(),
-        clients: vec![ClientId::parse(APP).unwrap(), ClientId::parse(TOOL).unwrap()],
+        clients: vec![
+            ClientId::parse(APP).unwrap(),
+            ClientId::parse(TOOL).unwrap(),
+        ],
         state: MigrationState::Legacy,
         two_factor_required_since: None,
         created_at: now,
@@ -1160,8 +1163,14 @@ async fn the_principal_boundary_on_the_device_page() {
             .submit(&page, &app.base_url, &[("user_code", &site_user_code)])
             .await;
         assert_eq!(status, 403, "{page}");
-        assert!(page.contains("Sign in to Acme Studio to approve this device"), "{page}");
-        assert!(page.contains(LOGIN_PAGE), "the way to the site's login: {page}");
+        assert!(
+            page.contains("Sign in to Acme Studio to approve this device"),
+            "{page}"
+        );
+        assert!(
+            page.contains(LOGIN_PAGE),
+            "the way to the site's login: {page}"
+        );
         app
     })
     .await;
@@ -1192,7 +1201,10 @@ async fn c3_an_imported_authenticator_app_is_the_second_step() {
         )
         .await;
         assert!(at.contains("/login/code"), "{at}");
-        assert!(page.contains("value=\"totp\""), "the app's code is asked: {page}");
+        assert!(
+            page.contains("value=\"totp\""),
+            "the app's code is asked: {page}"
+        );
         assert_eq!(app.mail.messages_to(&with_app.email).len(), sent, "no mail");
         let (_, at, page) = browser
             .submit(&page, &app.base_url, &[("code", &code_now(&app, &secret))])
