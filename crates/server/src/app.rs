@@ -22,6 +22,7 @@ use lanyard_mfa::{MfaDeps, MfaService};
 use lanyard_signin::{SignInDeps, SignInService};
 use lanyard_sites::invitations::{InvitationDeps, InvitationService};
 use lanyard_sites::linking::Linking;
+use lanyard_sites::{SiteDeps, SiteService};
 use lanyard_store::{
     FileInvalidations, MemoryStore, RedisInvalidations, RedisStore, RoutingStore, SqlEphemeral,
     SqlStore,
@@ -102,6 +103,8 @@ pub struct App {
     pub keys: Arc<KeyManager>,
     pub key_ring: Arc<SharedKeyRing>,
     pub stores: Stores,
+    /// Sites (C1–C6): the operator's operations (`lanyard site …`).
+    pub sites: Arc<SiteService>,
     /// The in-process store, when `ephemeral.store = "memory"`.
     pub memory: Option<Arc<MemoryStore>>,
     /// The database's ephemeral table: every key on the embedded default, the durable
@@ -343,7 +346,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             rng: rng.clone(),
             account_repo: stores.sql.clone(),
             backchannel,
-            kek: Arc::new(kek),
+            kek: Arc::new(kek.clone()),
             sites: stores.sql.clone(),
             linking: Arc::new(Linking::new(
                 stores.sql.clone(),
@@ -369,6 +372,14 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         },
         config.sites.clone(),
     ));
+    let sites = Arc::new(SiteService::new(SiteDeps {
+        repo: stores.sql.clone(),
+        clients: stores.sql.clone(),
+        kek: Arc::new(kek),
+        clock: clock.clone(),
+        rng: rng.clone(),
+        audit: audit.clone(),
+    }));
     let mut web = WebSettings::for_issuer(&config.server.issuer);
     web.product_name = config.server.product_name.clone();
     web.forwarded_for = config.forwarded_for()?;
@@ -393,6 +404,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         keys,
         key_ring,
         stores,
+        sites,
         memory,
         database_ephemeral,
     })

@@ -59,6 +59,70 @@ pub enum Command {
     /// Manage organizations, their members and their sign-in policy.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Manage sites: applications with their own legacy users, and their migration to
+    /// identity accounts.
+    #[command(subcommand)]
+    Site(SiteCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SiteCommand {
+    /// Create a site (in `legacy` mode) for one or more registered clients.
+    Create {
+        /// 2–63 lower-case letters, digits and hyphens; used in URLs.
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// A registered client that becomes the site's (repeat for several); a client
+        /// belongs to at most one site.
+        #[arg(long = "client")]
+        clients: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every site, its mode and its clients.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import a site's users from FILE: CSV (`.csv`, a header naming the columns
+    /// login,email,role,password_hash[,totp_secret]) or JSON (`.json`, an array of objects
+    /// with those keys).
+    ///
+    /// All or nothing: any problem refuses the whole file, each reported on standard error
+    /// with its row, and the exit status is 65. Importing the same file again changes
+    /// nothing. Password hashes (bcrypt, PBKDF2-SHA256 as passlib writes it, argon2) are
+    /// only parsed here: they are checked when their user first signs in.
+    Import {
+        #[arg(long)]
+        site: String,
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The site's users.
+    Users {
+        site: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move the site to the next mode: legacy → dual → identity, or dual back to legacy.
+    /// Entering identity is final: it erases the legacy passwords and authenticator apps
+    /// and signs every legacy session out.
+    Migrate {
+        site: String,
+        #[arg(value_parser = ["legacy", "dual", "identity"])]
+        state: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// How far the migration is: linked, invited, not invited, expired or bounced.
+    Progress {
+        site: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,7 @@ mod client;
 mod keys;
 mod org;
 mod pat;
+mod site;
 mod table;
 mod user;
 
@@ -64,6 +65,10 @@ pub async fn run(cli: Cli) -> CommandResult {
         Command::Org(cmd) => {
             let app = app::build(&config, Runtime::default(), embedded(&config)).await?;
             org::run(&app, cmd).await
+        }
+        Command::Site(cmd) => {
+            let app = app::build(&config, Runtime::default(), embedded(&config)).await?;
+            site::run(&app, cmd).await
         }
         Command::Keys(cmd) => {
             let app = app::build(&config, Runtime::default(), embedded(&config)).await?;

@@ -32,6 +32,7 @@ mod restarts;
 mod revocation;
 mod signin_ux;
 mod site_claims;
+mod site_cli;
 mod site_login;
 mod site_pats;
 mod sites_support;
