@@ -105,6 +105,8 @@ pub struct App {
     pub stores: Stores,
     /// Sites (C1–C6): the operator's operations (`lanyard site …`).
     pub sites: Arc<SiteService>,
+    /// Links between site users and identity accounts (`lanyard site unlink`).
+    pub linking: Arc<Linking>,
     /// The in-process store, when `ephemeral.store = "memory"`.
     pub memory: Option<Arc<MemoryStore>>,
     /// The database's ephemeral table: every key on the embedded default, the durable
@@ -335,6 +337,11 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         },
         config.mfa.clone(),
     ));
+    let linking = Arc::new(Linking::new(
+        stores.sql.clone(),
+        clock.clone(),
+        audit.clone(),
+    ));
     let signin = Arc::new(SignInService::new(
         SignInDeps {
             accounts: accounts.clone(),
@@ -348,11 +355,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             backchannel,
             kek: Arc::new(kek.clone()),
             sites: stores.sql.clone(),
-            linking: Arc::new(Linking::new(
-                stores.sql.clone(),
-                clock.clone(),
-                audit.clone(),
-            )),
+            linking: linking.clone(),
         },
         config.sessions.clone(),
     ));
@@ -405,6 +408,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         key_ring,
         stores,
         sites,
+        linking,
         memory,
         database_ephemeral,
     })

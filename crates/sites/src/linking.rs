@@ -27,6 +27,35 @@ impl Linking {
         }
     }
 
+    /// Ends the link of the site's user `login` (an operator's correction, or a user who
+    /// left): its grants at the site's clients end at their next refresh, its PATs' exchanges
+    /// are refused, and the account no longer gets in. False when it was not linked.
+    pub async fn unlink(
+        &self,
+        site: &Site,
+        login: &str,
+        origin: &Origin,
+    ) -> Result<bool, SitesError> {
+        let user = self
+            .sites
+            .site_user_by_login(site.id, &login.trim().to_lowercase())
+            .await?
+            .ok_or(SitesError::NoSuchUser)?;
+        let now = self.clock.now();
+        let unlinked = self.sites.unlink_site_user(user.id, now).await?;
+        if unlinked {
+            let event = AuditEvent::new(now, "migration.unlinked", "success")
+                .subject(format!("site_user:{}", user.id))
+                .reason(format!(
+                    "site {}, account {}",
+                    site.slug,
+                    user.account_id.map(|a| a.to_string()).unwrap_or_default()
+                ));
+            self.audit.record(event, origin).await;
+        }
+        Ok(unlinked)
+    }
+
     /// The site user of `site` that `account` (an identity account, signing in to one of
     /// the site's clients) is — linking it now when its verified email matches an unlinked
     /// user of the site. `None`: the account has no access to the site.

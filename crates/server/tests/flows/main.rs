@@ -33,6 +33,7 @@ mod revocation;
 mod signin_ux;
 mod site_claims;
 mod site_cli;
+mod site_invite_cli;
 mod site_login;
 mod site_pats;
 mod sites_support;

@@ -94,8 +94,6 @@ pub enum Skipped {
     Linked,
     /// Has a live invitation (only with [`Selection::NotYetInvited`]).
     AlreadyInvited,
-    /// No user of the site has this login.
-    NoSuchLogin,
 }
 
 impl InvitationService {
@@ -116,22 +114,7 @@ impl InvitationService {
     ) -> Result<InviteReport, SitesError> {
         let mut report = InviteReport::default();
         let users = match selection {
-            Selection::Logins(logins) => {
-                let mut found = Vec::new();
-                for login in logins {
-                    let normalized = login.trim().to_lowercase();
-                    match self
-                        .deps
-                        .sites
-                        .site_user_by_login(site.id, &normalized)
-                        .await?
-                    {
-                        Some(user) => found.push(user),
-                        None => report.skipped.push((login.clone(), Skipped::NoSuchLogin)),
-                    }
-                }
-                found
-            }
+            Selection::Logins(logins) => self.named_users(site, logins).await?,
             Selection::All | Selection::NotYetInvited => self.all_users(site).await?,
         };
         let now = self.deps.clock.now();
@@ -154,6 +137,31 @@ impl InvitationService {
             }
         }
         Ok(report)
+    }
+
+    /// The users `logins` name, or — when one names nobody — a refusal before anything is
+    /// sent.
+    async fn named_users(
+        &self,
+        site: &Site,
+        logins: &[String],
+    ) -> Result<Vec<SiteUser>, SitesError> {
+        let mut found: Vec<SiteUser> = Vec::new();
+        for login in logins {
+            let normalized = login.trim().to_lowercase();
+            let user = self
+                .deps
+                .sites
+                .site_user_by_login(site.id, &normalized)
+                .await?
+                .ok_or_else(|| {
+                    SitesError::Invalid(format!("{} has no user {login:?}", site.slug))
+                })?;
+            if found.iter().all(|u| u.id != user.id) {
+                found.push(user);
+            }
+        }
+        Ok(found)
     }
 
     async fn all_users(&self, site: &Site) -> Result<Vec<SiteUser>, SitesError> {

@@ -495,3 +495,29 @@ async fn progress_lists_put_each_user_in_one_place() {
     );
     assert_eq!(rows[0].role, SiteRole::Admin.as_str());
 }
+
+/// Bad input changes nothing: one unknown login refuses the whole list, no mail goes out.
+#[tokio::test]
+async fn an_unknown_login_refuses_the_whole_invitation_list() {
+    let h = harness().await;
+    let refused = h
+        .invitations
+        .invite(
+            &h.site,
+            &Selection::Logins(vec!["bob".to_owned(), "nobody".to_owned()]),
+            &Origin::cli(),
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(SitesError::Invalid(why)) if why.contains("nobody")),
+        "{refused:?}"
+    );
+    assert!(h.mailer.sent.lock().unwrap().is_empty());
+    assert!(
+        h.store
+            .latest_invitation(h.user("bob").await.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
