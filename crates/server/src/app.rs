@@ -20,6 +20,7 @@ use lanyard_issuer::{Issuer, IssuerDeps, IssuerSettings};
 use lanyard_mail::{OutboxMailer, SmtpMailer, SmtpSettings};
 use lanyard_mfa::{MfaDeps, MfaService};
 use lanyard_signin::{SignInDeps, SignInService};
+use lanyard_sites::admin::SiteAdmin;
 use lanyard_sites::invitations::{InvitationDeps, InvitationService};
 use lanyard_sites::linking::Linking;
 use lanyard_sites::{SiteDeps, SiteService};
@@ -393,7 +394,14 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         pats,
         orgs,
         signin,
-        invitations,
+        invitations: invitations.clone(),
+        site_admin: Arc::new(SiteAdmin::new(
+            stores.sql.clone(),
+            sites.clone(),
+            invitations,
+            clock.clone(),
+            audit.clone(),
+        )),
         clock,
         audit,
         rng,

@@ -94,6 +94,8 @@ pub struct AppState {
     pub signin: Arc<SignInService>,
     /// Sites' invitations: sending them, claiming them (S41), email changes (C6).
     pub invitations: Arc<InvitationService>,
+    /// A site admin's actions on their own site.
+    pub site_admin: Arc<lanyard_sites::admin::SiteAdmin>,
     pub clock: Arc<dyn Clock>,
     pub audit: Auditor,
     pub rng: Arc<dyn Rng>,

@@ -31,6 +31,7 @@ mod refusals;
 mod restarts;
 mod revocation;
 mod signin_ux;
+mod site_admin;
 mod site_claims;
 mod site_cli;
 mod site_invite_cli;

@@ -62,6 +62,13 @@ pub const SITE_ACCOUNT: &str = "/sites/{slug}/account/two-factor";
 /// page of the site).
 pub const SITE_RECONFIRM: &str = "/sites/{slug}/reconfirm";
 
+/// A site admin's page (design13.md point 5): the 2FA preference, the migration's mode,
+/// invitations and progress.
+pub const SITE_ADMIN: &str = "/sites/{slug}/admin";
+pub const SITE_ADMIN_TWO_FACTOR: &str = "/sites/{slug}/admin/two-factor";
+pub const SITE_ADMIN_MODE: &str = "/sites/{slug}/admin/mode";
+pub const SITE_ADMIN_INVITE: &str = "/sites/{slug}/admin/invite";
+
 /// A site path with its slug filled in (slugs are `[a-z0-9-]`: nothing to escape).
 pub fn for_site(path: &str, slug: &str) -> String {
     path.replace("{slug}", slug)

@@ -14,6 +14,7 @@ pub mod migrate_pages;
 pub mod pages;
 pub mod pat_pages;
 pub mod signin;
+pub mod site_admin_pages;
 pub mod site_pages;
 pub mod times;
 

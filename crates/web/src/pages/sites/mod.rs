@@ -5,6 +5,8 @@
 //! user's step-up page (its site password again). The sequence and its rules are
 //! `lanyard_signin`'s (`site_login`, `site_access`, `reconfirm`).
 
+pub mod admin;
+
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
