@@ -11,10 +11,10 @@ use async_trait::async_trait;
 
 use crate::model::GraceSeal;
 use crate::model::{
-    Account, AccountStatus, AuditEvent, BackupCodeInfo, Client, Consent, DeviceId, LogoutNotice,
-    Membership, MfaMethod, MfaState, NewAccount, NewRefreshFamily, OrgId, OrgRole, Organization,
-    Pat, PatId, QueuedNotices, RefreshFamily, RotateOutcome, SessionsEnded, SigningKeyRecord,
-    TotpCredential, TrustedDevice, VerifiedPat,
+    Account, AccountStatus, AuditEvent, BackupCodeInfo, BackupCodeSet, Client, Consent, DeviceId,
+    LogoutNotice, Membership, MfaMethod, MfaState, NewAccount, NewRefreshFamily, OrgId, OrgRole,
+    Organization, Pat, PatId, QueuedNotices, RefreshFamily, RotateOutcome, SessionsEnded,
+    SigningKeyRecord, TotpCredential, TrustedDevice, VerifiedPat,
 };
 use crate::model::{
     ClientSubject, Invitation, InvitationId, MigrationProgress, MigrationState, Site, SiteId,
@@ -145,8 +145,45 @@ pub trait RefreshRepo: Send + Sync {
 
 /// The second step's durable state (requirements B2–B7). Every "exactly once" rule is one
 /// conditional update here, so concurrent requests on any node can not both succeed.
+/// Sets of ten single-use backup codes (C4), which site principals have where people have
+/// one backup code. Its own trait because it is its own table and rule; a supertrait of
+/// [`MfaRepo`] because the second step checks a set wherever it checks a backup code, so
+/// every MFA store has sets.
 #[async_trait]
-pub trait MfaRepo: Send + Sync {
+pub trait BackupCodeSetRepo: Send + Sync {
+    /// The account's current set, used codes included; `None` before the first one.
+    async fn backup_code_set(
+        &self,
+        account: AccountId,
+    ) -> Result<Option<BackupCodeSet>, StoreError>;
+    /// How many codes of the current set are unused (0 without a set).
+    async fn unused_set_codes(&self, account: AccountId) -> Result<u32, StoreError>;
+    /// In one transaction: the account's set (if any) and all its codes, used or not, are
+    /// replaced by `sealed` and the codes hashing to `code_hashes` (in the sealed copy's
+    /// order). A concurrent use of an old code either commits before it or finds nothing,
+    /// and there is never a moment without a set.
+    async fn replace_backup_code_set(
+        &self,
+        account: AccountId,
+        sealed: &[u8],
+        code_hashes: &[String],
+        now: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Marks the unused code of the account's current set whose hash is `code_hash` as used
+    /// (`UPDATE … WHERE used_at IS NULL`, row count checked). True only for the call that
+    /// used it: of 50 concurrent uses of one code, one.
+    async fn consume_set_code(
+        &self,
+        account: AccountId,
+        code_hash: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Removes the account's set; true when it had one.
+    async fn delete_backup_code_set(&self, account: AccountId) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+pub trait MfaRepo: BackupCodeSetRepo + Send + Sync {
     /// The account's state; the default ([`MfaState::new`]) when none is stored yet.
     async fn mfa_state(&self, account: AccountId) -> Result<MfaState, StoreError>;
     /// Atomically adds one failure (stamped `now`) and returns the new state: of N

@@ -137,7 +137,8 @@ impl MfaService {
 
     async fn view_of(&self, record: &Record) -> Result<ChallengeView, MfaError> {
         let state = self.repo.mfa_state(record.account_id).await?;
-        let has_backup_code = self.repo.backup_code(record.account_id).await?.is_some();
+        let has_backup_code = self.repo.backup_code(record.account_id).await?.is_some()
+            || self.repo.unused_set_codes(record.account_id).await? > 0;
         Ok(ChallengeView {
             account_id: record.account_id,
             purpose: record.purpose,
@@ -349,7 +350,10 @@ impl MfaService {
         self.refuse_if_locked(account, origin).await?;
         let normalized = match answer {
             Answer::EmailCode(typed) | Answer::Totp(typed) => code::normalize_otp(typed),
-            Answer::BackupCode(typed) => code::normalize_backup_code(typed),
+            // Either length: which one the account has is decided by `check_backup_code`.
+            Answer::BackupCode(typed) => {
+                code::normalize_backup_code(typed).or_else(|| code::normalize_set_code(typed))
+            }
         }
         .ok_or(MfaError::Malformed)?;
 
@@ -380,7 +384,7 @@ impl MfaService {
         let outcome = match answer {
             Answer::EmailCode(_) => self.check_email_code(id, &record, &normalized).await,
             Answer::Totp(_) => self.check_totp(&record, &normalized, origin).await,
-            Answer::BackupCode(_) => self.check_backup_code(account, &normalized).await,
+            Answer::BackupCode(_) => self.check_backup_code(&record, &normalized, origin).await,
         };
         let outcome = match outcome {
             Ok(outcome) => outcome,
@@ -509,11 +513,27 @@ impl MfaService {
         }
     }
 
+    /// An account with a set of backup codes (a site principal) is checked against its set,
+    /// whose used code is not replaced; any other account against its one backup code, which
+    /// is. Step-up refuses a set made during the session it protects, like an app set up in
+    /// it (CVE-2023-3597).
     async fn check_backup_code(
         &self,
-        account: AccountId,
+        record: &Record,
         code: &str,
+        origin: &Origin,
     ) -> Result<Option<Passed>, MfaError> {
+        let account = record.account_id;
+        if let Some(set) = self.repo.backup_code_set(account).await? {
+            if record
+                .factors_before
+                .is_some_and(|before| set.created_at >= before)
+            {
+                return Err(MfaError::FactorTooNew);
+            }
+            let used = self.consume_set_code(account, code, origin).await?;
+            return Ok(used.then_some(Passed(None)));
+        }
         let replacement = self.new_backup_code();
         let used = self
             .repo

@@ -23,13 +23,26 @@ pub fn normalize_otp(input: &str) -> Option<String> {
     (code.len() == OTP_DIGITS && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
 }
 
+/// Characters of a code of a site user's backup-code set (C4): 10 of the same alphabet = 50
+/// bits, stored as a keyed hash (see `code_sets`).
+pub const SET_CODE_LEN: usize = 10;
+
 /// A backup code as typed: case-insensitive, spaces and dashes ignored, and the Crockford
 /// look-alikes (O → 0, I and L → 1) read as what the user meant.
 pub fn normalize_backup_code(input: &str) -> Option<String> {
+    normalize_base32(input, BACKUP_CODE_LEN)
+}
+
+/// A code of a backup-code set as typed, read like [`normalize_backup_code`].
+pub fn normalize_set_code(input: &str) -> Option<String> {
+    normalize_base32(input, SET_CODE_LEN)
+}
+
+fn normalize_base32(input: &str, len: usize) -> Option<String> {
     if input.len() > 128 {
         return None;
     }
-    let mut code = String::with_capacity(BACKUP_CODE_LEN);
+    let mut code = String::with_capacity(len);
     for c in without_separators(input) {
         let c = match c.to_ascii_uppercase() {
             'O' => '0',
@@ -41,7 +54,7 @@ pub fn normalize_backup_code(input: &str) -> Option<String> {
         }
         code.push(c);
     }
-    (code.len() == BACKUP_CODE_LEN).then_some(code)
+    (code.len() == len).then_some(code)
 }
 
 /// Encodes 15 random bytes (120 bits) as a backup code.
@@ -58,6 +71,28 @@ pub fn backup_code_from(bytes: &[u8; 15]) -> String {
         }
     }
     code
+}
+
+/// A code of a set from 7 random bytes: their first 50 bits, 5 to a character.
+pub fn set_code_from(bytes: &[u8; 7]) -> String {
+    let mut acc = [0u8; 8];
+    acc[1..].copy_from_slice(bytes);
+    let bits = u64::from_be_bytes(acc);
+    (0..SET_CODE_LEN)
+        .map(|i| {
+            let shift = 56 - 5 * (i + 1);
+            char::from(BACKUP_ALPHABET[((bits >> shift) & 31) as usize])
+        })
+        .collect()
+}
+
+/// A set's code in two groups of five for reading and copying: `ABCDE-FGHJK`.
+pub fn display_set_code(code: &str) -> String {
+    code.as_bytes()
+        .chunks(5)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// Groups of four for reading and copying: `ABCD-EFGH-…`.
@@ -148,6 +183,49 @@ mod tests {
         ] {
             assert_eq!(normalize_backup_code(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn set_codes_use_fifty_bits_and_read_back_however_typed() {
+        assert_eq!(set_code_from(&[0; 7]), "0000000000");
+        assert_eq!(set_code_from(&[0xFF; 7]), "ZZZZZZZZZZ");
+        // The top five bits make the first character, and the last six bits are unused.
+        assert_eq!(set_code_from(&[0x08, 0, 0, 0, 0, 0, 0x3F]), "1000000000");
+        assert_eq!(set_code_from(&[0, 0, 0, 0, 0, 0, 0x40]), "0000000001");
+        let code = set_code_from(&[0xA5, 0x5A, 0x0F, 0xF0, 0x33, 0xCC, 0x99]);
+        let shown = display_set_code(&code);
+        assert_eq!(shown.len(), SET_CODE_LEN + 1);
+        assert_eq!(&shown[5..6], "-");
+        for typed in [
+            shown.clone(),
+            shown.to_lowercase(),
+            shown.replace('-', " "),
+            format!(" {} ", shown.replace('-', "")),
+        ] {
+            assert_eq!(
+                normalize_set_code(&typed).as_deref(),
+                Some(code.as_str()),
+                "{typed:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn set_codes_refuse_other_shapes_and_the_two_lengths_never_mix() {
+        let long = display_backup_code(&backup_code_from(&[7; 15]));
+        assert_eq!(normalize_set_code(&long), None);
+        assert_eq!(normalize_backup_code("ABCDE-FGHJK"), None);
+        for bad in [
+            "",
+            "ABCDE",
+            "ABCDE-FGHJKM",
+            "ABCDE-FGHJU",
+            "ＡBCDE-FGHJK",
+            "ABCDE_FGHJK",
+        ] {
+            assert_eq!(normalize_set_code(bad), None, "{bad:?}");
+        }
+        assert_eq!(normalize_set_code(&"A".repeat(10_000)), None);
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! The MFA step-up service (requirements B1–B10): the second step after a password — emailed
-//! codes, authenticator apps, the backup code — with per-challenge and per-account attempt
-//! limits, trusted devices, and the freshness rule behind sensitive actions. No HTTP here:
-//! `web` renders pages and maps [`MfaError`] to responses.
+//! The MFA step-up service (requirements B1–B10, C4): the second step after a password —
+//! emailed codes, authenticator apps, the backup code or a site user's set of backup codes
+//! — with per-challenge and per-account attempt limits, trusted devices, and the freshness
+//! rule behind sensitive actions. No HTTP here: `web` renders pages and maps [`MfaError`] to
+//! responses.
 //!
 //! Single-use and lockout state lives in the durable store ([`MfaRepo`]); a challenge (the
 //! page between password and code) and its emailed code live in the ephemeral store, where
@@ -11,6 +12,7 @@ pub mod assurance;
 mod backup;
 mod challenge;
 pub mod code;
+pub mod code_sets;
 mod devices;
 mod enroll;
 mod error;
@@ -31,6 +33,7 @@ use lanyard_crypto::{Kek, TokenHasher};
 
 pub use assurance::Factor;
 pub use challenge::{Answer, ChallengeView, Purpose, Verified};
+pub use code_sets::{SetCode, ShownSet};
 pub use devices::TrustedDeviceCookie;
 pub use enroll::TotpSetup;
 pub use error::MfaError;

@@ -1,5 +1,5 @@
 //! What one page hands to the next across a Post/Redirect/Get, bound to one browser
-//! session: a secret to show once (a new personal access token, a new backup code) and a
+//! session: a secret to show once (a new personal access token, a new backup code or set) and a
 //! notice of what the last action did ("Token 'laptop' revoked").
 //!
 //! A secret waits under a random one-time id for a few minutes, sealed under the KEK (the
@@ -35,6 +35,9 @@ const MAX_NOTICE_BYTES: usize = 2048;
 pub enum ShownKind {
     Pat,
     BackupCode,
+    /// A site user's set of backup codes (C4): a new set until "I saved my backup codes",
+    /// or the current set shown again after the password.
+    BackupCodeSet,
 }
 
 /// The handle a one-time page carries: 32 random bytes, base64url.
@@ -189,6 +192,26 @@ impl Handoffs {
         }
         self.put(id, &entry).await?;
         Ok(can)
+    }
+
+    /// The secret an entry of this session still holds (backup codes keep theirs until
+    /// "I saved it"), without changing the entry: what a download from the one-time page
+    /// saves. `None` once a token was shown, and for another session, kind or an unknown id.
+    pub async fn peek(
+        &self,
+        session: Option<&str>,
+        kind: ShownKind,
+        id: &ShownId,
+    ) -> Result<Option<(Secret, Timestamp)>, SignInError> {
+        let Some(entry) = self.take(session, kind, id).await? else {
+            return Ok(None);
+        };
+        let secret = entry
+            .secret
+            .clone()
+            .map(|secret| (Secret::new(secret), entry.created_at));
+        self.put(id, &entry).await?;
+        Ok(secret)
     }
 
     /// Done with the secret ("I saved my backup code"): the entry is gone. Its label, if

@@ -63,7 +63,7 @@ pub enum Done {
     /// trusted device; the flow continues where it came from (the app, or an account page).
     SignedIn {
         flow: FlowId,
-        session: NewSession,
+        session: Box<NewSession>,
         trusted_device: Option<TrustedDeviceCookie>,
         /// A site user's principal just set up its authenticator app for the site's
         /// two-factor preference: the slug of the site whose backup codes come next (C4).
@@ -177,6 +177,8 @@ pub enum Problem {
     KindNotAvailable,
     /// Step-up can not use a factor set up in the session it protects.
     AppTooNew,
+    /// Step-up can not use a set of backup codes made in the session it protects (C4).
+    BackupCodesTooNew,
     /// "I saved my backup code" was not ticked.
     BackupCodeNotSaved,
     /// A set-up code was not 6 digits.

@@ -239,6 +239,9 @@ impl SignInService {
             Err(MfaError::Malformed) => Problem::MalformedCode(kind),
             Err(MfaError::WrongCode { .. }) => Problem::WrongCode(kind),
             Err(MfaError::NotAvailable) => Problem::KindNotAvailable,
+            Err(MfaError::FactorTooNew) if kind == CodeKind::Backup => {
+                Problem::BackupCodesTooNew
+            }
             Err(MfaError::FactorTooNew) => Problem::AppTooNew,
             Err(MfaError::Locked { until }) => return Ok(Next::Wait(Wait::Locked { until })),
             Err(MfaError::TooManyTries | MfaError::ChallengeGone) => {
@@ -473,7 +476,7 @@ impl SignInService {
         };
         Ok(Next::Done(Done::SignedIn {
             flow: id.clone(),
-            session,
+            session: Box::new(session),
             trusted_device: keep.device,
             site_codes,
         }))

@@ -423,3 +423,79 @@ fn counts_for(account: &Account, session: &Session, audience: SessionFor) -> boo
 pub(crate) fn session_binding(hasher: &TokenHasher, id: Option<&str>) -> Option<String> {
     id.map(|id| hasher.hash(&format!("bind:{id}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use lanyard_core::model::{Account, AccountKind, AccountStatus, Authenticated, SiteId};
+    use lanyard_core::{AccountId, OsRng, Timestamp, ids::random_uuid};
+
+    use super::{Session, SessionFor, counts_for};
+
+    fn account(kind: AccountKind) -> Account {
+        Account {
+            id: AccountId(random_uuid(&OsRng)),
+            email: "ada@example.com".to_owned(),
+            email_normalized: "ada@example.com".to_owned(),
+            email_verified: true,
+            name: "Ada".to_owned(),
+            password_hash: None,
+            status: AccountStatus::Active,
+            kind,
+            time_zone: None,
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+        }
+    }
+
+    fn session(account: &Account, site: Option<SiteId>) -> Session {
+        Session {
+            auth: Authenticated {
+                account_id: account.id,
+                auth_time: Timestamp(0),
+                acr: String::new(),
+                amr: vec![],
+            },
+            started_at: Timestamp(0),
+            verified_at: None,
+            last_seen: Timestamp(0),
+            kept_at: None,
+            stay_signed_in: false,
+            site,
+        }
+    }
+
+    #[test]
+    fn a_principal_counts_only_for_its_own_site_the_device_page_and_sign_out() {
+        let acme = SiteId(random_uuid(&OsRng));
+        let other = SiteId(random_uuid(&OsRng));
+        let principal = account(AccountKind::SiteUser);
+        let own = session(&principal, Some(acme));
+        assert!(counts_for(&principal, &own, SessionFor::Site(acme)));
+        assert!(counts_for(&principal, &own, SessionFor::Device));
+        assert!(counts_for(&principal, &own, SessionFor::SignOut));
+        assert!(!counts_for(&principal, &own, SessionFor::Person));
+        assert!(!counts_for(&principal, &own, SessionFor::Site(other)));
+        // A principal's record that names no site (it can not be made) counts nowhere.
+        let stray = session(&principal, None);
+        for audience in [
+            SessionFor::Person,
+            SessionFor::Site(acme),
+            SessionFor::Device,
+            SessionFor::SignOut,
+        ] {
+            assert!(!counts_for(&principal, &stray, audience), "{audience:?}");
+        }
+        // A person counts everywhere, whatever the record says.
+        let person = account(AccountKind::Person);
+        for record in [session(&person, None), session(&person, Some(acme))] {
+            for audience in [
+                SessionFor::Person,
+                SessionFor::Site(acme),
+                SessionFor::Device,
+                SessionFor::SignOut,
+            ] {
+                assert!(counts_for(&person, &record, audience), "{audience:?}");
+            }
+        }
+    }
+}

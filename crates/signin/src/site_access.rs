@@ -20,9 +20,12 @@ pub enum SiteAccess {
     /// Nobody who counts for this site is signed in.
     SignIn,
     /// Signed in as this site user (its principal, or a linked identity account).
-    Granted { session: Session, user: SiteUser },
+    Granted {
+        session: Box<Session>,
+        user: Box<SiteUser>,
+    },
     /// A person is signed in whose identity account has no user on this site.
-    NoAccess { session: Session },
+    NoAccess { session: Box<Session> },
 }
 
 impl SignInService {
@@ -68,7 +71,10 @@ impl SignInService {
                 return Ok(SiteAccess::SignIn);
             }
             return Ok(match self.sites.site_user_by_principal(account).await? {
-                Some(user) if user.site_id == site.id => SiteAccess::Granted { session, user },
+                Some(user) if user.site_id == site.id => SiteAccess::Granted {
+                    session: Box::new(session),
+                    user: Box::new(user),
+                },
                 _ => SiteAccess::SignIn,
             });
         }
@@ -76,8 +82,13 @@ impl SignInService {
             return Ok(SiteAccess::SignIn);
         }
         Ok(match self.linked_site_user(site, account, origin).await? {
-            Some(user) => SiteAccess::Granted { session, user },
-            None => SiteAccess::NoAccess { session },
+            Some(user) => SiteAccess::Granted {
+                session: Box::new(session),
+                user: Box::new(user),
+            },
+            None => SiteAccess::NoAccess {
+                session: Box::new(session),
+            },
         })
     }
 

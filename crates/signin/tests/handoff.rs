@@ -221,3 +221,79 @@ async fn entries_last_minutes_and_notices_are_read_once_by_their_session() {
     assert_eq!(h.take_notice::<String>(MINE).await.unwrap(), None);
     assert_eq!(h.take_notice::<String>(None).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn a_kept_set_can_be_downloaded_by_its_session_until_it_is_saved() {
+    let (h, _, store) = handoffs();
+    let set = "ABCDE-FGHJK\nMNPQR-STVWX used";
+    let id = h
+        .keep(MINE, ShownKind::BackupCodeSet, "backup codes", set)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .written
+            .lock()
+            .unwrap()
+            .iter()
+            .all(|v| !v.windows(11).any(|w| w == b"ABCDE-FGHJK")),
+        "sealed in the store"
+    );
+    // Another session, another kind, a malformed or unknown id: nothing.
+    assert!(
+        h.peek(THEIRS, ShownKind::BackupCodeSet, &id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        h.peek(MINE, ShownKind::BackupCode, &id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let unknown = ShownId::parse(&"A".repeat(43)).unwrap();
+    assert!(
+        h.peek(MINE, ShownKind::BackupCodeSet, &unknown)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Before and after the page showed it, as often as asked; the page still shows it once.
+    let (peeked, _) = h
+        .peek(MINE, ShownKind::BackupCodeSet, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(peeked.expose(), set);
+    assert_eq!(
+        secret_of(h.show(MINE, ShownKind::BackupCodeSet, &id).await.unwrap()),
+        (set.to_owned(), false)
+    );
+    assert_eq!(
+        label_of(h.show(MINE, ShownKind::BackupCodeSet, &id).await.unwrap()),
+        "backup codes"
+    );
+    let (peeked, _) = h
+        .peek(MINE, ShownKind::BackupCodeSet, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(peeked.expose(), set);
+    // Saved: gone.
+    h.finish(MINE, ShownKind::BackupCodeSet, &id).await.unwrap();
+    assert!(
+        h.peek(MINE, ShownKind::BackupCodeSet, &id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn a_shown_token_can_not_be_peeked() {
+    let (h, _, _) = handoffs();
+    let id = h.keep(MINE, ShownKind::Pat, "ci", TOKEN).await.unwrap();
+    secret_of(h.show(MINE, ShownKind::Pat, &id).await.unwrap());
+    assert!(h.peek(MINE, ShownKind::Pat, &id).await.unwrap().is_none());
+}

@@ -78,6 +78,37 @@ pub struct BackupCodeInfo {
     pub created_at: Timestamp,
 }
 
+/// A site principal's set of single-use backup codes (C4), as the store keeps it: one sealed
+/// copy of the whole set (opened only to show it again, after the password) and, per code in
+/// the set's order, when it was used. The codes' keyed hashes stay in the store.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BackupCodeSet {
+    pub account_id: AccountId,
+    /// The codes, sealed with the KEK by the MFA service (which alone knows the format).
+    pub sealed: Vec<u8>,
+    pub created_at: Timestamp,
+    /// One entry per code, in the order of the sealed copy: `Some(when)` once used.
+    pub used_at: Vec<Option<Timestamp>>,
+}
+
+impl BackupCodeSet {
+    /// Codes still usable.
+    pub fn remaining(&self) -> usize {
+        self.used_at.iter().filter(|used| used.is_none()).count()
+    }
+}
+
+impl std::fmt::Debug for BackupCodeSet {
+    // Sealed, but still nothing a log needs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackupCodeSet")
+            .field("account_id", &self.account_id)
+            .field("created_at", &self.created_at)
+            .field("used_at", &self.used_at)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct DeviceId(pub Uuid);

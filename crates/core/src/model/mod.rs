@@ -20,7 +20,9 @@ pub use authenticated::Authenticated;
 pub use client::{Client, ClientAuthMethod, GrantType};
 pub use consent::Consent;
 pub use logout::{LogoutNotice, QueuedNotices, SessionsEnded};
-pub use mfa::{BackupCodeInfo, DeviceId, MfaMethod, MfaState, TotpCredential, TrustedDevice};
+pub use mfa::{
+    BackupCodeInfo, BackupCodeSet, DeviceId, MfaMethod, MfaState, TotpCredential, TrustedDevice,
+};
 pub use org::{Membership, OrgId, OrgRole, Organization};
 pub use pat::{Pat, PatExchangeSettings, PatId, VerifiedPat};
 pub use refresh::{GraceSeal, NewRefreshFamily, RefreshFamily, RotateOutcome};

@@ -32,6 +32,7 @@ mod restarts;
 mod revocation;
 mod signin_ux;
 mod site_admin;
+mod site_backup_codes;
 mod site_claims;
 mod site_cli;
 mod site_invite_cli;

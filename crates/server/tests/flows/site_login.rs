@@ -297,7 +297,7 @@ async fn c2_s42_bcrypt_pbkdf2_and_argon2_logins_reach_the_app_and_move_to_argon2
 async fn c2_the_legacy_login_has_the_mandatory_second_step_to_the_site_users_email() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        let fx = site_with(&app, MigrationState::Legacy, &[user.clone()]).await;
+        let fx = site_with(&app, MigrationState::Legacy, std::slice::from_ref(&user)).await;
         let browser = Browser::new();
         let sent = app.mail.messages_to(&user.email).len();
         let (status, at, page) = post_login(
@@ -346,6 +346,24 @@ async fn c2_the_legacy_login_has_the_mandatory_second_step_to_the_site_users_ema
 
 const WRONG: &str = "not the password at all";
 
+/// A person signs in to the site's app with the identity login ("Sign in with your
+/// account" on the site's page): where the browser ended.
+pub async fn identity_sign_in_at_site(app: &TestApp, browser: &Browser, email: &str) -> String {
+    let base = &app.base_url;
+    let (_, at, _) = browser.get(&authorize_url(app, APP, ""), base).await;
+    let flow = query_param(&at, "flow").expect("a flow on the site's page");
+    let (_, _, page) = browser
+        .get(&app.url(&format!("/login?flow={flow}")), base)
+        .await;
+    let (_, _, page) = browser.submit(&page, base, &[("email", email)]).await;
+    let sent = app.mail.messages_to(email).len();
+    let (_, _, page) = browser.submit(&page, base, &[("password", PASSWORD)]).await;
+    let (at, _) = browser
+        .second_step(page, base, &app.mail, email, sent)
+        .await;
+    at
+}
+
 /// The identity login (email, password) from `start` with `password`: status, where, page.
 async fn identity_password(
     app: &TestApp,
@@ -364,7 +382,7 @@ async fn identity_password(
 async fn s42_five_legacy_and_five_identity_failures_are_ten_on_the_linked_account() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        let fx = site_with(&app, MigrationState::Dual, &[user.clone()]).await;
+        let fx = site_with(&app, MigrationState::Dual, std::slice::from_ref(&user)).await;
         let person = app.create_user(&user.email).await;
         let su = site_user(&app, &fx.site, &user.login).await;
         assert!(
@@ -489,7 +507,7 @@ async fn s42_the_legacy_and_identity_logins_share_the_per_address_limit() {
 async fn s42_after_the_move_to_identity_the_legacy_login_is_refused_unchecked() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        let fx = site_with(&app, MigrationState::Dual, &[user.clone()]).await;
+        let fx = site_with(&app, MigrationState::Dual, std::slice::from_ref(&user)).await;
         // A login page opened while the site was `dual`...
         let browser = Browser::new();
         let (_, at, page) = browser
@@ -588,7 +606,7 @@ async fn f2_the_site_page_in_legacy_dual_and_identity() {
 async fn c2_bad_input_is_refused_and_changes_nothing() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        let fx = site_with(&app, MigrationState::Legacy, &[user.clone()]).await;
+        let fx = site_with(&app, MigrationState::Legacy, std::slice::from_ref(&user)).await;
         let su = site_user(&app, &fx.site, &user.login).await;
         let browser = Browser::new();
         let long_login = "a".repeat(300);
@@ -737,7 +755,7 @@ async fn c2_bad_input_is_refused_and_changes_nothing() {
 async fn the_principal_boundary_a_site_login_is_nobody_outside_its_site() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        let fx = site_with(&app, MigrationState::Legacy, &[user.clone()]).await;
+        let fx = site_with(&app, MigrationState::Legacy, std::slice::from_ref(&user)).await;
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let browser = Browser::with_cookie_jar(jar.clone());
         let (at, _) = legacy_sign_in(&app, &browser, &authorize_url(&app, APP, ""), &user).await;
@@ -837,7 +855,7 @@ async fn the_principal_boundary_a_site_login_is_nobody_outside_its_site() {
 async fn c5_the_identity_sign_in_reaches_a_site_only_through_a_linked_user() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        let fx = site_with(&app, MigrationState::Dual, &[user.clone()]).await;
+        let fx = site_with(&app, MigrationState::Dual, std::slice::from_ref(&user)).await;
         let linked = app.create_user(&user.email).await;
         let su = site_user(&app, &fx.site, &user.login).await;
         repo(&app)
@@ -925,7 +943,7 @@ async fn c5_the_identity_sign_in_reaches_a_site_only_through_a_linked_user() {
     .await;
 }
 
-async fn require_two_factor(app: &TestApp, site: &Site) {
+pub async fn require_two_factor(app: &TestApp, site: &Site) {
     repo(app)
         .set_two_factor_required(site.id, Some(app.clock.now()), app.clock.now())
         .await
@@ -958,11 +976,16 @@ async fn c3_s42_site_2fa_sets_up_an_app_before_any_session_or_code() {
             "{at_silent}"
         );
 
-        // "Verify and Save" with a code from the new app: on to the backup codes' hand-off
-        // and the app.
+        // "Verify and Save" with a code from the new app: the first backup codes (helper M's
+        // page, flows/site_backup_codes.rs), then the app.
         let secret = totp_secret_from(&page);
-        let (_, at, _) = browser
+        let (_, at, page) = browser
             .submit(&page, &app.base_url, &[("code", &code_now(&app, &secret))])
+            .await;
+        assert!(at.contains("/sites/acme/two-factor/codes/"), "{at}");
+        assert!(page.contains("Save your backup codes"), "{page}");
+        let (_, at, _) = browser
+            .submit(&page, &app.base_url, &[("saved", "yes")])
             .await;
         assert!(at.starts_with(REDIRECT), "{at}");
         assert!(query_param(&at, "code").is_some());
@@ -1108,7 +1131,7 @@ async fn device_poll(app: &TestApp, client: &str, device_code: &str) -> (u16, se
 async fn the_principal_boundary_on_the_device_page() {
     each_backend(|app| async move {
         let user = user_with("$2a$");
-        site_with(&app, MigrationState::Legacy, &[user.clone()]).await;
+        site_with(&app, MigrationState::Legacy, std::slice::from_ref(&user)).await;
         let (device_code, user_code) = device_request(&app, TOOL).await;
         let back = format!("/device?user_code={user_code}");
         let start = app.url(&format!(
@@ -1214,6 +1237,92 @@ async fn c3_an_imported_authenticator_app_is_the_second_step() {
             .submit(&page, &app.base_url, &[("stay", "no")])
             .await;
         assert!(at.starts_with(REDIRECT), "{at}");
+        app
+    })
+    .await;
+}
+
+/// A site user's step-up (B8 for site pages): the site password again through the site's
+/// gate, then the second step, back to the site's page; a person is sent to the account's
+/// reconfirm page instead.
+#[tokio::test]
+async fn b8_a_site_user_reconfirms_with_the_site_password() {
+    each_backend(|app| async move {
+        let user = user_with("$2a$");
+        let fx = site_with(&app, MigrationState::Dual, std::slice::from_ref(&user)).await;
+        let browser = Browser::new();
+        let (at, _) = legacy_sign_in(&app, &browser, &authorize_url(&app, APP, ""), &user).await;
+        assert!(at.starts_with(REDIRECT), "{at}");
+        let back = "/sites/acme/account/two-factor";
+        let page_url = app.url(&format!(
+            "/sites/acme/reconfirm?return_to={}",
+            crate::helpers::urlencode(back)
+        ));
+        let (status, _, page) = browser.get(&page_url, &app.base_url).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("Confirm it's you"), "{page}");
+        assert!(page.contains(&user.login), "signed in as the login: {page}");
+        let su = site_user(&app, &fx.site, &user.login).await;
+        let (status, _, wrong) = browser
+            .submit(&page, &app.base_url, &[("password", WRONG)])
+            .await;
+        assert_eq!(status, 400);
+        assert!(wrong.contains("The password is not right"), "{wrong}");
+        assert_eq!(
+            failures(&app, su.principal).await,
+            1,
+            "the site's gate counted it"
+        );
+        let sent = app.mail.messages_to(&user.email).len();
+        let (_, _, code_page) = browser
+            .submit(&wrong, &app.base_url, &[("password", &user.password)])
+            .await;
+        assert!(code_page.contains("name=\"code\""), "{code_page}");
+        let mails = app.mail.wait_for(&user.email, sent + 1).await;
+        let code = lanyard_testkit::code_in(&mails[mails.len() - 1].text);
+        let response = browser
+            .http
+            .post(app.url("/login/code"))
+            .form(&[
+                ("flow", field(&code_page, "flow").as_str()),
+                ("csrf_token", field(&code_page, "csrf_token").as_str()),
+                ("method", "email"),
+                ("code", code.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 303);
+        assert_eq!(response.headers()["location"], back);
+
+        // A return to anywhere else falls back to the site user's own page.
+        let response = browser
+            .http
+            .get(app.url("/sites/acme/reconfirm?return_to=%2Faccount%2Fsecurity"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+
+        // A person linked to the site reconfirms on the account's page.
+        let person = app.create_user(&user.email).await;
+        repo(&app)
+            .link_site_user(su.id, person.id, app.clock.now())
+            .await
+            .unwrap();
+        let linked = Browser::new();
+        let back_url = identity_sign_in_at_site(&app, &linked, &user.email).await;
+        assert!(back_url.starts_with(REDIRECT), "{back_url}");
+        let response = linked.http.get(&page_url).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 303);
+        let to = response.headers()["location"].to_str().unwrap().to_owned();
+        assert_eq!(
+            to,
+            format!(
+                "/account/reconfirm?return_to={}",
+                crate::helpers::urlencode(back)
+            )
+        );
         app
     })
     .await;

@@ -4,6 +4,8 @@
 pub mod account;
 pub mod audit_event;
 pub mod backup_code;
+pub mod backup_code_set;
+pub mod backup_code_set_code;
 pub mod client;
 pub mod consent;
 pub mod logout_notice;

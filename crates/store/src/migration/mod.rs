@@ -14,6 +14,7 @@ mod m0008_backchannel_logout;
 mod m0009_time_zone;
 mod m0010_account_kind;
 mod m0011_sites;
+mod m0012_backup_code_sets;
 mod m0013_pat_site_user;
 
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_time_zone::Migration),
             Box::new(m0010_account_kind::Migration),
             Box::new(m0011_sites::Migration),
+            Box::new(m0012_backup_code_sets::Migration),
             Box::new(m0013_pat_site_user::Migration),
         ]
     }

@@ -34,6 +34,7 @@ use rows::{
     rollback, to_device, to_state, to_totp, update_state,
 };
 
+mod code_sets;
 mod rows;
 
 #[async_trait]

@@ -11,7 +11,8 @@ use lanyard_core::model::{
     MigrationProgress, MigrationState, Site, SiteId, SiteRole, SiteUser, SiteUserId,
 };
 use lanyard_core::ports::{
-    AccountRepo, ClientRepo, ImportSummary, ImportedSiteUser, MfaRepo, RefreshRepo, SiteRepo,
+    AccountRepo, BackupCodeSetRepo, ClientRepo, ImportSummary, ImportedSiteUser, MfaRepo,
+    RefreshRepo, SiteRepo,
 };
 use lanyard_core::{AccountId, ClientId, ManualClock, OsRng, StoreError, Timestamp};
 use lanyard_store::SqlStore;
@@ -455,6 +456,16 @@ async fn entering_identity_erases_legacy_credentials(store: &SqlStore) {
         .replace_backup_code(alice.principal, "code", NOW)
         .await
         .unwrap();
+    let set: Vec<String> = (0..10).map(|i| format!("alice-set-{i}")).collect();
+    store
+        .replace_backup_code_set(alice.principal, b"sealed-set", &set, NOW)
+        .await
+        .unwrap();
+    let zed_set: Vec<String> = (0..10).map(|i| format!("zed-set-{i}")).collect();
+    store
+        .replace_backup_code_set(zed.principal, b"sealed-set", &zed_set, NOW)
+        .await
+        .unwrap();
     store.insert_client(&client("rp")).await.unwrap();
     let rp = ClientId::parse("rp").unwrap();
     let grant = family_for(store, alice.principal, &rp, "t-alice").await;
@@ -504,7 +515,15 @@ async fn entering_identity_erases_legacy_credentials(store: &SqlStore) {
             None
         );
         assert_eq!(store.backup_code(u.principal).await.unwrap(), None);
+        assert_eq!(store.backup_code_set(u.principal).await.unwrap(), None);
+        assert_eq!(store.unused_set_codes(u.principal).await.unwrap(), 0);
     }
+    assert!(
+        !store
+            .consume_set_code(alice.principal, "alice-set-0", at)
+            .await
+            .unwrap()
+    );
     let state = store.mfa_state(alice.principal).await.unwrap();
     assert_eq!(state.method, MfaMethod::Email);
     assert!(state.credential_epoch > epoch);
@@ -524,6 +543,7 @@ async fn entering_identity_erases_legacy_credentials(store: &SqlStore) {
             .unwrap()
             .is_some()
     );
+    assert_eq!(store.unused_set_codes(zed.principal).await.unwrap(), 10);
     let zed_family = store.find_family(zed_grant.id).await.unwrap().unwrap();
     assert_eq!(zed_family.revoked_at, None);
     // `identity` is final.

@@ -368,7 +368,7 @@ async fn site_user(
         .site_access(cookies::session(jar), &site, origin)
         .await?;
     match access {
-        SiteAccess::Granted { session, user } => Ok((site, user, session)),
+        SiteAccess::Granted { session, user } => Ok((site, *user, *session)),
         SiteAccess::NoAccess { .. } => Err(WebError::page(
             axum::http::StatusCode::FORBIDDEN,
             "No access to this site",

@@ -10,6 +10,7 @@ pub mod caller;
 pub mod client_credentials;
 pub mod cookies;
 pub mod csrf;
+pub mod download;
 pub mod extract;
 pub mod guard;
 pub mod notice;

@@ -73,3 +73,10 @@ pub const SITE_ADMIN_INVITE: &str = "/sites/{slug}/admin/invite";
 pub fn for_site(path: &str, slug: &str) -> String {
     path.replace("{slug}", slug)
 }
+/// A site user's backup codes shown once (`{id}`: the one-time handle), and "I saved my
+/// backup codes" (C4).
+pub const SITE_CODES_SHOWN: &str = "/sites/{slug}/two-factor/codes/{id}";
+/// "Save to Text File" for the codes on that page: `<site>_backup_codes_<login>.txt`.
+pub const SITE_CODES_DOWNLOAD: &str = "/sites/{slug}/two-factor/codes/{id}/download";
+/// "Generate new codes": a confirmation (GET) and the step-up action (POST).
+pub const SITE_CODES_REGENERATE: &str = "/sites/{slug}/account/two-factor/regenerate";

@@ -15,6 +15,7 @@ pub mod pages;
 pub mod pat_pages;
 pub mod signin;
 pub mod site_admin_pages;
+pub mod site_code_pages;
 pub mod site_pages;
 pub mod times;
 

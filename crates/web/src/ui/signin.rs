@@ -469,6 +469,11 @@ pub fn field_error(problem: Problem) -> FieldError {
             "code",
             "Your authenticator app was set up just now. Use a code sent by email instead.",
         ),
+        Problem::BackupCodesTooNew => (
+            "code",
+            "These backup codes were made after you signed in, so they can not confirm it's \
+             you. Use your authenticator app or a code sent by email instead.",
+        ),
         Problem::NoChoice => (
             "code",
             "Choose how to confirm it's you: enter a code from your email, your authenticator \

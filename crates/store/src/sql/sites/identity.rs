@@ -12,7 +12,8 @@ use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
 use super::rows::principals_of;
 use crate::entity::{
-    account, backup_code, mfa_account, refresh_family, site_user, totp_credential, trusted_device,
+    account, backup_code, backup_code_set, backup_code_set_code, mfa_account, refresh_family,
+    site_user, totp_credential, trusted_device,
 };
 use crate::error;
 
@@ -104,14 +105,22 @@ pub(super) async fn erase_legacy_credentials(
     Ok(())
 }
 
-/// HOOK for helper M (`m0012_backup_code_sets`): delete the site's principals' backup-code
-/// sets here, in the same transaction, e.g.
-/// `backup_code_set::Entity::delete_many().filter(AccountId.in_subquery(principals_of(site)))`.
-/// Until that table exists there is nothing to erase. The contract test
-/// `entering_identity_erases_legacy_credentials` should then also assert the sets are gone.
+/// The principals' sets of backup codes (C4, `m0012_backup_code_sets`): every code and the
+/// sealed copy, in the transaction that enters `identity`.
 async fn erase_principal_code_sets(
-    _txn: &DatabaseTransaction,
-    _site: SiteId,
+    txn: &DatabaseTransaction,
+    site: SiteId,
 ) -> Result<(), StoreError> {
+    let db = |e| error::db(CONTEXT, e);
+    backup_code_set_code::Entity::delete_many()
+        .filter(backup_code_set_code::Column::AccountId.in_subquery(principals_of(site)))
+        .exec(txn)
+        .await
+        .map_err(db)?;
+    backup_code_set::Entity::delete_many()
+        .filter(backup_code_set::Column::AccountId.in_subquery(principals_of(site)))
+        .exec(txn)
+        .await
+        .map_err(db)?;
     Ok(())
 }

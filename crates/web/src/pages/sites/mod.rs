@@ -6,6 +6,7 @@
 //! `lanyard_signin`'s (`site_login`, `site_access`, `reconfirm`).
 
 pub mod admin;
+mod codes;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -28,11 +29,11 @@ use crate::ui::{self, FieldError};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(paths::SITE_LOGIN, get(login_get).post(login_post))
-        .route(paths::SITE_FIRST_CODES, get(first_codes_get))
         .route(
             paths::SITE_RECONFIRM,
             get(reconfirm_get).post(reconfirm_post),
         )
+        .merge(codes::routes())
 }
 
 /// The site a path names; an unknown one is the 404 page.
@@ -90,18 +91,6 @@ async fn login_post(
         )
         .await?;
     Ok(respond(&state, f.page.jar, next, After::Post))
-}
-
-/// The hand-off after a site user set up the authenticator app its site requires: the first
-/// set of backup codes is shown here (helper M's page); until then, on to the app.
-async fn first_codes_get(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    Query(query): Query,
-) -> Result<Response, WebError> {
-    site(&state, &slug).await?;
-    let id = flow_id(&query)?;
-    Ok(crate::kit::to_flow_page(paths::AUTHORIZE_CONTINUE, &id))
 }
 
 /// A site page's step-up (B8 for site users): a person reconfirms on the account's page; a

@@ -6,6 +6,8 @@ mod assets;
 mod csrf;
 mod device_pages;
 mod mfa_pages;
+mod site_code_pages;
+mod site_pages;
 
 use std::fmt;
 
@@ -86,6 +88,19 @@ fn all_pages() -> Vec<(&'static str, String)> {
                 .with_error(FieldError::new("password", "Enter your password"))
                 .render()
                 .unwrap(),
+        ),
+        ("site login", site_pages::login_page().render().unwrap()),
+        (
+            "site login (dual)",
+            site_pages::dual_page().render().unwrap(),
+        ),
+        (
+            "site login (identity)",
+            site_pages::identity_page().render().unwrap(),
+        ),
+        (
+            "site no access",
+            site_pages::no_access_page().render().unwrap(),
         ),
         ("consent", consent_page().render().unwrap()),
         ("error", error_page().render().unwrap()),
