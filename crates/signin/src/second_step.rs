@@ -239,9 +239,7 @@ impl SignInService {
             Err(MfaError::Malformed) => Problem::MalformedCode(kind),
             Err(MfaError::WrongCode { .. }) => Problem::WrongCode(kind),
             Err(MfaError::NotAvailable) => Problem::KindNotAvailable,
-            Err(MfaError::FactorTooNew) if kind == CodeKind::Backup => {
-                Problem::BackupCodesTooNew
-            }
+            Err(MfaError::FactorTooNew) if kind == CodeKind::Backup => Problem::BackupCodesTooNew,
             Err(MfaError::FactorTooNew) => Problem::AppTooNew,
             Err(MfaError::Locked { until }) => return Ok(Next::Wait(Wait::Locked { until })),
             Err(MfaError::TooManyTries | MfaError::ChallengeGone) => {

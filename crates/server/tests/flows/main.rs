@@ -37,6 +37,7 @@ mod site_claims;
 mod site_cli;
 mod site_invite_cli;
 mod site_login;
+mod site_migration;
 mod site_pats;
 mod sites_support;
 mod time_zone;
