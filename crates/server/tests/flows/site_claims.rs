@@ -385,7 +385,7 @@ async fn s41_wrong_tokens_are_rate_limited_per_address() {
         let link = link_for(&app, &email_of("bob"), 1).await;
         let browser = Browser::new();
         for i in 0..10 {
-            let guess = format!("/migrate/claim?token={}", format!("{i:0>43}"));
+            let guess = format!("/migrate/claim?token={i:0>43}");
             let page = get_reply(&app, &browser, &guess).await;
             assert_eq!(page.status, 400, "guess {i}");
         }

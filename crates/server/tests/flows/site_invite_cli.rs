@@ -123,12 +123,11 @@ async fn site_invite_sends_by_mail_and_progress_lists_every_user() {
 
         // Re-sending to one login replaces its link.
         let old = token_of(
-            &app.mail.messages_to(&email_of("bob"))[0]
+            app.mail.messages_to(&email_of("bob"))[0]
                 .text
                 .split_whitespace()
                 .find(|w| w.contains("token="))
-                .unwrap()
-                .to_owned(),
+                .unwrap(),
         );
         let resent = json(&app, &["site", "invite", "studio", "--login", "Bob"]).await;
         assert_eq!(resent["sent"][0]["login"], "bob");
