@@ -477,3 +477,49 @@ async fn malformed_oversized_and_unauthorised_claims_change_nothing() {
     })
     .await;
 }
+
+/// RP-initiated logout with a site client's ID token: its `sub` is the site user, and it
+/// still names the signed-in account, so the sign-out happens without asking.
+#[tokio::test]
+async fn a_site_id_token_hint_names_the_signed_in_account() {
+    each_backend(|app| async move {
+        let (site, secret) = studio(&app, &SITE_USERS, MigrationState::Identity).await;
+        let bob = app.create_user(&email_of("bob")).await;
+        use lanyard_core::Clock as _;
+        use lanyard_core::ports::SiteRepo as _;
+        app.app
+            .stores
+            .sql
+            .link_site_user(user(&app, &site, "bob").await.id, bob.id, app.clock.now())
+            .await
+            .unwrap();
+        let browser = Browser::new();
+        sign_in_to_account(&app, &browser, &email_of("bob")).await;
+        let (_, back, _) = browser
+            .get(&authorize_url(&app, CLIENT, ""), &app.base_url)
+            .await;
+        let code = query_param(&back, "code").unwrap_or_else(|| panic!("{back}"));
+        let (_, tokens) = json(redeem(&app, CLIENT, &secret, &code, VERIFIER).await).await;
+        let hint = tokens["id_token"].as_str().unwrap();
+        let logout = format!(
+            "/logout?id_token_hint={hint}&post_logout_redirect_uri={}",
+            super::helpers::urlencode(super::helpers::LOGOUT_REDIRECT)
+        );
+        let reply = get_reply(&app, &browser, &logout).await;
+        assert!(
+            [302, 303].contains(&reply.status),
+            "{}: {}",
+            reply.status,
+            reply.body
+        );
+        assert!(
+            reply.location.starts_with(super::helpers::LOGOUT_REDIRECT),
+            "{}",
+            reply.location
+        );
+        let account = get_reply(&app, &browser, "/account").await;
+        assert_eq!(account.status, 303, "signed out");
+        app
+    })
+    .await;
+}
