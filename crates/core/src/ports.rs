@@ -559,6 +559,15 @@ pub trait SiteSubjects: Send + Sync {
         client: &ClientId,
         account: AccountId,
     ) -> Result<ClientSubject, StoreError>;
+    /// Whom `client`'s tokens for `account` named, whether or not the account may still have
+    /// them (a logout token after the site moved on, an `id_token_hint`): the site user it is
+    /// the principal of, or is linked to, at the client's site. `None` for a client of no site
+    /// or an account with no user there.
+    async fn named_subject(
+        &self,
+        client: &ClientId,
+        account: AccountId,
+    ) -> Result<Option<SiteSubject>, StoreError>;
     /// For a personal access token tied to `site_user` (E2): the subject while the site user
     /// is still linked to `account`, the site admits identity accounts (`dual`, `identity`),
     /// and — when the site requires two factors of the site user's role — the account has an

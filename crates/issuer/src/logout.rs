@@ -2,7 +2,7 @@
 //! goes only to a URI the client registered; the hint is verified, never trusted unsigned.
 
 use lanyard_core::AccountId;
-use lanyard_core::model::{Client, ClientSubject};
+use lanyard_core::model::Client;
 use std::sync::Arc;
 
 use crate::authorize::append_query;
@@ -102,8 +102,8 @@ impl Issuer {
             return false;
         };
         matches!(
-            self.site_subjects.subject_for(&client.id, account).await,
-            Ok(ClientSubject::SiteUser(site)) if site.site_user.to_string() == *sub
+            self.site_subjects.named_subject(&client.id, account).await,
+            Ok(Some(site)) if site.site_user.to_string() == *sub
         )
     }
 

@@ -151,6 +151,18 @@ impl lanyard_core::ports::SiteSubjects for FakeSites {
         Ok(self.answer.lock().unwrap().clone())
     }
 
+    async fn named_subject(
+        &self,
+        _: &lanyard_core::ClientId,
+        _: AccountId,
+    ) -> Result<Option<lanyard_core::model::SiteSubject>, StoreError> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        Ok(match self.answer.lock().unwrap().clone() {
+            lanyard_core::model::ClientSubject::SiteUser(s) => Some(s),
+            _ => None,
+        })
+    }
+
     async fn pat_subject(
         &self,
         _: lanyard_core::model::SiteUserId,

@@ -64,6 +64,21 @@ impl SiteSubjects for SiteSubjectsOverRepo {
         )
     }
 
+    async fn named_subject(
+        &self,
+        client: &ClientId,
+        account: AccountId,
+    ) -> Result<Option<SiteSubject>, StoreError> {
+        let Some(site) = self.sites.site_for_client(client).await? else {
+            return Ok(None);
+        };
+        let user = match self.sites.site_user_by_principal(account).await? {
+            Some(user) => Some(user).filter(|u| u.site_id == site.id),
+            None => self.sites.site_user_for_account(site.id, account).await?,
+        };
+        Ok(user.map(|u| subject(&site, &u)))
+    }
+
     async fn pat_subject(
         &self,
         site_user: SiteUserId,

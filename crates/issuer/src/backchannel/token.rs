@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use lanyard_core::model::{ClientSubject, LogoutNotice};
+use lanyard_core::model::LogoutNotice;
 use lanyard_core::rng::random_token;
 use serde::{Deserialize, Serialize};
 
@@ -50,13 +50,15 @@ impl Issuer {
             return Ok(None);
         };
         // §2.4: `sub` as the client knows it: the site user for a site's client.
+        // (Also after the site moved on and the account lost access: the sessions ending
+        // then are the very ones to tell about.)
         let sub = match self
             .site_subjects
-            .subject_for(&client.id, notice.account_id)
+            .named_subject(&client.id, notice.account_id)
             .await?
         {
-            ClientSubject::SiteUser(site) => site.site_user.to_string(),
-            ClientSubject::Account | ClientSubject::NoAccess => notice.account_id.to_string(),
+            Some(site) => site.site_user.to_string(),
+            None => notice.account_id.to_string(),
         };
         let now = self.clock.now().seconds();
         let claims = LogoutTokenClaims {

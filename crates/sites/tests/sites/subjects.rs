@@ -192,3 +192,50 @@ async fn e2_a_pat_names_its_site_user_only_while_the_rules_hold() {
             .is_none()
     );
 }
+
+/// Logout tokens and `id_token_hint`: whom the client's tokens named, even after the site
+/// moved on and the account lost access.
+#[tokio::test]
+async fn the_named_subject_outlives_access() {
+    let h = harness().await;
+    let bob = h.user("bob").await;
+    let person = h.person(&email_of("dave")).await;
+    let dave = h.user("dave").await;
+    h.store
+        .link_site_user(dave.id, person.id, h.clock.now_ts())
+        .await
+        .unwrap();
+    h.move_to(MigrationState::Identity).await;
+    let named = h
+        .subjects
+        .named_subject(&studio(), bob.principal)
+        .await
+        .unwrap();
+    assert_eq!(
+        named.map(|s| s.site_user),
+        Some(bob.id),
+        "a disabled principal"
+    );
+    let named = h
+        .subjects
+        .named_subject(&studio(), person.id)
+        .await
+        .unwrap();
+    assert_eq!(named.map(|s| s.site_user), Some(dave.id));
+    let stranger = h.person("stranger@example.com").await;
+    assert!(
+        h.subjects
+            .named_subject(&studio(), stranger.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let other = h.new_site("other", "Other", "other-app").await;
+    assert!(
+        h.subjects
+            .named_subject(&other.clients[0], bob.principal)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
