@@ -116,7 +116,9 @@ impl InvitationService {
             return Err(SitesError::Claim(ClaimRefusal::WrongAccount));
         }
         if open.user.account_id.is_some_and(|a| a != account.id) {
-            return Err(SitesError::Claim(ClaimRefusal::AlreadyLinked));
+            return Err(self
+                .settled(&open, ClaimRefusal::AlreadyLinked, origin)
+                .await?);
         }
         let has_user = self
             .deps
@@ -142,24 +144,15 @@ impl InvitationService {
     ) -> Result<(OpenInvitation, Account), SitesError> {
         let open = self.open(token, origin).await?;
         if open.user.account_id.is_some() {
-            return Err(SitesError::Claim(ClaimRefusal::AlreadyLinked));
+            return Err(self
+                .settled(&open, ClaimRefusal::AlreadyLinked, origin)
+                .await?);
         }
         let email = open.user.email.clone();
         if self.deps.accounts.find_by_email(&email).await?.is_some() {
-            // Most often a parallel claim of this same link just made it: say so.
-            let now = self.deps.clock.now();
-            let current = self
-                .deps
-                .sites
-                .invitation_by_token_hash(&open.invitation.token_hash)
-                .await?;
-            let used = match current {
-                Some(current) => self.refusal(&current, now, origin).await,
-                None => None,
-            };
-            return Err(SitesError::Claim(
-                used.unwrap_or(ClaimRefusal::AccountExists),
-            ));
+            return Err(self
+                .settled(&open, ClaimRefusal::AccountExists, origin)
+                .await?);
         }
         // Before the invitation is spent: a refused name or password can be fixed and sent
         // again with the same link.
@@ -183,6 +176,28 @@ impl InvitationService {
         self.link(&open, &account, "invitation, new account", origin)
             .await?;
         Ok((open, account))
+    }
+
+    /// `refusal`, unless the invitation itself is used (or replaced, expired) by now: a
+    /// parallel claim of this same link that won is most often why the account exists or the
+    /// user is linked, and "already used" is what the loser should hear.
+    async fn settled(
+        &self,
+        open: &OpenInvitation,
+        refusal: ClaimRefusal,
+        origin: &Origin,
+    ) -> Result<SitesError, SitesError> {
+        let now = self.deps.clock.now();
+        let current = self
+            .deps
+            .sites
+            .invitation_by_token_hash(&open.invitation.token_hash)
+            .await?;
+        let settled = match current {
+            Some(current) => self.refusal(&current, now, origin).await,
+            None => None,
+        };
+        Ok(SitesError::Claim(settled.unwrap_or(refusal)))
     }
 
     /// Marks the invitation used; of parallel claims one gets here, the others learn why not.
