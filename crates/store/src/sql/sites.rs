@@ -521,7 +521,7 @@ impl SiteRepo for SqlStore {
             .await
             .map_err(|e| error::db("latest invitation", e))?;
         rows.into_iter()
-            .max_by_key(|row| (row.created_at, row.id))
+            .max_by_key(|row| lists::recency(row.superseded_at, row.created_at, row.id))
             .map(to_invitation)
             .transpose()
     }

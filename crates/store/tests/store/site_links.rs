@@ -18,6 +18,7 @@ durable_contract!(
     an_accounts_site_users_across_sites,
     a_link_ends_once_and_can_be_made_again,
     a_pat_keeps_its_site_user,
+    the_latest_invitation_is_the_one_sent_last_even_within_a_second,
 );
 
 fn ids() -> (ManualClock, OsRng) {
@@ -226,4 +227,27 @@ async fn a_pat_keeps_its_site_user(store: &SqlStore) {
             site_user
         );
     }
+}
+
+/// Two sends within one second (two processes: their ids need not sort in sending order):
+/// the latest is the one sent last, which superseded the other — for `latest_invitation`,
+/// the lists and the progress counts alike.
+async fn the_latest_invitation_is_the_one_sent_last_even_within_a_second(store: &SqlStore) {
+    let site = new_site(store).await;
+    let user = import(store, &site, &["ann"]).await.remove(0);
+    let mut first = invitation(&user, "first", NOW.seconds());
+    first.id = InvitationId(uuid::Uuid::from_u128(u128::MAX - 1));
+    store.insert_invitation(&first).await.unwrap();
+    let mut second = invitation(&user, "second", NOW.seconds());
+    second.id = InvitationId(uuid::Uuid::from_u128(1));
+    store.insert_invitation(&second).await.unwrap();
+    let latest = store.latest_invitation(user.id).await.unwrap().unwrap();
+    assert_eq!(latest.id, second.id);
+    let listed = store
+        .list_site_users_with_invitations(site.id, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(listed[0].1.as_ref().unwrap().id, second.id);
+    let progress = store.migration_progress(site.id, NOW).await.unwrap();
+    assert_eq!((progress.invited, progress.not_invited), (1, 0));
 }

@@ -13,6 +13,18 @@ use super::rows::{to_invitation, to_user};
 use crate::entity::{site_invitation as invitation, site_user as user};
 use crate::error;
 
+/// How "latest" compares a site user's invitations: the one not superseded first (sending
+/// supersedes every earlier open one in its transaction, so at most one is open), then the
+/// newer. The creation time alone is not enough: two sends within one second, from two
+/// processes, have ids that need not sort in sending order.
+pub(super) fn recency(
+    superseded_at: Option<i64>,
+    created_at: i64,
+    id: uuid::Uuid,
+) -> (bool, i64, uuid::Uuid) {
+    (superseded_at.is_none(), created_at, id)
+}
+
 /// `users` with each one's latest invitation, in one query for the whole page.
 pub(super) async fn with_latest_invitations(
     db: &DatabaseConnection,
@@ -29,9 +41,10 @@ pub(super) async fn with_latest_invitations(
         .map_err(|e| error::db("latest invitations", e))?;
     let mut latest: HashMap<uuid::Uuid, invitation::Model> = HashMap::new();
     for row in rows {
-        let newer = latest
-            .get(&row.site_user_id)
-            .is_none_or(|seen| (row.created_at, row.id) > (seen.created_at, seen.id));
+        let newer = latest.get(&row.site_user_id).is_none_or(|seen| {
+            recency(row.superseded_at, row.created_at, row.id)
+                > recency(seen.superseded_at, seen.created_at, seen.id)
+        });
         if newer {
             latest.insert(row.site_user_id, row);
         }
