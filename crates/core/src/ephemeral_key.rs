@@ -75,6 +75,8 @@ pub enum EphemeralKey<'a> {
     ShownOnce(&'a str),
     /// `notice:<session binding>`: what the last action did, for the page it redirects to.
     Notice(&'a str),
+    /// `claim_fail_ip:<address>`: invalid invitation links opened from one address (S41).
+    ClaimFailIp(&'a str),
 }
 
 /// What losing a key of a family would do, which decides where the family may live.
@@ -115,7 +117,8 @@ impl Durability {
             | "session"
             | "flow"
             | "shown_once"
-            | "notice" => Durability::Volatile,
+            | "notice"
+            | "claim_fail_ip" => Durability::Volatile,
             _ => Durability::Durable,
         }
     }
@@ -159,7 +162,8 @@ impl EphemeralKey<'_> {
             | Self::MfaSends(_)
             | Self::MfaSendsSince(_)
             | Self::MfaSendsIp(_)
-            | Self::SigninFailIp(_) => Durability::Volatile,
+            | Self::SigninFailIp(_)
+            | Self::ClaimFailIp(_) => Durability::Volatile,
         }
     }
 }
@@ -194,6 +198,7 @@ impl fmt::Display for EphemeralKey<'_> {
             Self::SessionsEnded(account) => write!(f, "sessions_ended:{account}"),
             Self::ShownOnce(hash) => write!(f, "shown_once:{hash}"),
             Self::Notice(binding) => write!(f, "notice:{binding}"),
+            Self::ClaimFailIp(ip) => write!(f, "claim_fail_ip:{ip}"),
         }
     }
 }
@@ -209,7 +214,7 @@ mod tests {
         let h = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
         let client = ClientId::parse("my-app_1.x~").unwrap();
         let account = AccountId(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001));
-        let cases: [(EphemeralKey<'_>, String); 25] = [
+        let cases: [(EphemeralKey<'_>, String); 26] = [
             (EphemeralKey::Code(h), format!("code:{h}")),
             (EphemeralKey::CodeReplayed(h), format!("code_replayed:{h}")),
             (
@@ -286,6 +291,10 @@ mod tests {
             ),
             (EphemeralKey::ShownOnce(h), format!("shown_once:{h}")),
             (EphemeralKey::Notice(h), format!("notice:{h}")),
+            (
+                EphemeralKey::ClaimFailIp("192.0.2.7"),
+                "claim_fail_ip:192.0.2.7".to_owned(),
+            ),
         ];
         let kinds: std::collections::HashSet<_> = cases
             .iter()
@@ -339,13 +348,14 @@ mod tests {
             EphemeralKey::Flow(h),
             EphemeralKey::ShownOnce(h),
             EphemeralKey::Notice(h),
+            EphemeralKey::ClaimFailIp("192.0.2.7"),
         ];
         let kinds: std::collections::HashSet<_> = durable
             .iter()
             .chain(&volatile)
             .map(std::mem::discriminant)
             .collect();
-        assert_eq!(kinds.len(), 25, "every variant exactly once");
+        assert_eq!(kinds.len(), 26, "every variant exactly once");
         for (keys, expected) in [
             (&durable[..], Durability::Durable),
             (&volatile[..], Durability::Volatile),

@@ -17,7 +17,8 @@ use crate::model::{
     SigningKeyRecord, TotpCredential, TrustedDevice, VerifiedPat,
 };
 use crate::model::{
-    Invitation, InvitationId, MigrationProgress, MigrationState, Site, SiteId, SiteUser, SiteUserId,
+    ClientSubject, Invitation, InvitationId, MigrationProgress, MigrationState, Site, SiteId,
+    SiteSubject, SiteUser, SiteUserId,
 };
 use crate::{AccountId, ClientId, FamilyId, StoreError, Timestamp};
 
@@ -471,6 +472,18 @@ pub trait SiteRepo: Send + Sync {
         after_login: Option<&str>,
         limit: u32,
     ) -> Result<Vec<SiteUser>, StoreError>;
+    /// A page of a site's users in login order after `after_login`, each with its latest
+    /// invitation (the progress lists: linked, invited, not yet invited, expired or bounced).
+    async fn list_site_users_with_invitations(
+        &self,
+        site: SiteId,
+        after_login: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(SiteUser, Option<Invitation>)>, StoreError>;
+    /// Every site user (of any site) linked to the identity account.
+    async fn site_users_of_account(&self, account: AccountId) -> Result<Vec<SiteUser>, StoreError>;
+    /// Ends the link to an identity account, if there is one; false otherwise.
+    async fn unlink_site_user(&self, user: SiteUserId, now: Timestamp) -> Result<bool, StoreError>;
     /// Links the site user to the account if it is not linked yet; false otherwise.
     async fn link_site_user(
         &self,
@@ -533,6 +546,37 @@ pub trait SiteRepo: Send + Sync {
         &self,
         account: AccountId,
     ) -> Result<Option<Timestamp>, StoreError>;
+}
+
+/// Whom the tokens of a client name (design: a site's clients see the site user, so a relying
+/// party keeps one `sub` before and after the migration). `lanyard-sites` implements it over
+/// [`SiteRepo`]; the issuer asks it wherever it mints a token or answers for a user.
+#[async_trait]
+pub trait SiteSubjects: Send + Sync {
+    /// For a grant of `account` at `client`.
+    async fn subject_for(
+        &self,
+        client: &ClientId,
+        account: AccountId,
+    ) -> Result<ClientSubject, StoreError>;
+    /// Whom `client`'s tokens for `account` named, whether or not the account may still have
+    /// them (a logout token after the site moved on, an `id_token_hint`): the site user it is
+    /// the principal of, or is linked to, at the client's site. `None` for a client of no site
+    /// or an account with no user there.
+    async fn named_subject(
+        &self,
+        client: &ClientId,
+        account: AccountId,
+    ) -> Result<Option<SiteSubject>, StoreError>;
+    /// For a personal access token tied to `site_user` (E2): the subject while the site user
+    /// is still linked to `account`, the site admits identity accounts (`dual`, `identity`),
+    /// and — when the site requires two factors of the site user's role — the account has an
+    /// authenticator app. `None` otherwise: the exchange is refused.
+    async fn pat_subject(
+        &self,
+        site_user: SiteUserId,
+        account: AccountId,
+    ) -> Result<Option<SiteSubject>, StoreError>;
 }
 
 /// Whether an account's sign-in policy still accepts a grant (the identity service

@@ -170,6 +170,20 @@ impl AccountService {
         Ok(self.accounts.count_accounts().await?)
     }
 
+    /// What [`Self::create_account`] would refuse in these fields, without creating anything
+    /// (a caller that must spend something first — an invitation — asks before).
+    pub fn check_new_account(
+        &self,
+        email: &str,
+        name: &str,
+        password: &Secret,
+    ) -> Result<(), IdentityError> {
+        normalize_email(email)?;
+        let name = validate_name(name)?;
+        self.rules.check(password, email, &name)?;
+        Ok(())
+    }
+
     /// The rules every new password meets (for the pages' hints).
     pub fn password_rules(&self) -> PasswordRules {
         self.rules

@@ -49,7 +49,7 @@ struct Metadata<'a> {
     /// RFC 8414 §2: required because `private_key_jwt` is listed for the endpoint.
     revocation_endpoint_auth_signing_alg_values_supported: [&'static str; 3],
     code_challenge_methods_supported: [&'static str; 1],
-    claims_supported: [&'static str; 14],
+    claims_supported: [&'static str; 17],
     acr_values_supported: [&'static str; 3],
     prompt_values_supported: [&'static str; 4],
     claims_parameter_supported: bool,
@@ -129,6 +129,9 @@ impl Discovery {
                 "email_verified",
                 "name",
                 "sid",
+                crate::subject::SITE_CLAIMS[0],
+                crate::subject::SITE_CLAIMS[1],
+                crate::subject::SITE_CLAIMS[2],
             ],
             acr_values_supported: acr::SUPPORTED,
             prompt_values_supported: ["none", "login", "consent", "select_account"],
@@ -193,6 +196,16 @@ mod tests {
                 &serde_json::json!(["RS256", "ES256", "EdDSA"]),
                 "{endpoint}"
             );
+        }
+    }
+
+    /// A site's tokens carry `site`, `site_login` and `site_role` (docs/migration.md).
+    #[test]
+    fn the_site_claims_are_listed() {
+        let doc = document();
+        let claims = doc["claims_supported"].as_array().unwrap();
+        for claim in ["site", "site_login", "site_role"] {
+            assert!(claims.contains(&serde_json::json!(claim)), "{claim}");
         }
     }
 

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::error::OAuthError;
 use crate::grant::REFRESH_TOKEN_PREFIX;
 use crate::issuer::Issuer;
+use crate::subject::SiteClaims;
 use crate::tokens::{AccessTokenClaims, Audience};
 
 /// RFC 7662 §2.2. Inactive tokens are only `{"active": false}`.
@@ -38,6 +39,9 @@ pub struct Introspection {
     pub auth_time: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub acr: Option<String>,
+    /// For a site's client: the site user `sub` names (docs/migration.md).
+    #[serde(flatten)]
+    pub site: SiteClaims,
 }
 
 const MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -80,6 +84,7 @@ impl Issuer {
             jti: Some(claims.jti),
             auth_time: claims.auth_time,
             acr: claims.acr,
+            site: claims.site,
         })
     }
 
@@ -96,11 +101,21 @@ impl Issuer {
         let Some(family) = family.filter(|f| f.client_id == caller.id && f.is_live(now)) else {
             return Ok(Introspection::default());
         };
+        // The grant's subject as its tokens name it: the site user for a site's client. A
+        // grant whose account may no longer have them is not active.
+        let subject = match self.accounts.get_account(family.account_id).await {
+            Ok(account) => self.subject_of(&family.client_id, &account).await?,
+            Err(lanyard_core::StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let Some(subject) = subject else {
+            return Ok(Introspection::default());
+        };
         Ok(Introspection {
             active: true,
             scope: Some(family.scope),
             client_id: Some(family.client_id.as_str().to_owned()),
-            sub: Some(family.account_id.to_string()),
+            sub: Some(subject.sub.clone()),
             // RFC 7662 §2.2: `token_type` is the OAuth token type (RFC 6749 §7.1, e.g.
             // Bearer) of an access token; a refresh token has none, so it is left out.
             token_type: None,
@@ -116,6 +131,7 @@ impl Issuer {
             jti: None,
             auth_time: Some(family.auth_time.seconds()),
             acr: family.acr,
+            site: subject.claims(),
         })
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use lanyard_core::model::AuditEvent;
 use lanyard_core::ports::{
-    AccountRepo, ConsentRepo, EphemeralStore, PatVerifier, RefreshRepo, SignInPolicy,
+    AccountRepo, ConsentRepo, EphemeralStore, PatVerifier, RefreshRepo, SignInPolicy, SiteSubjects,
 };
 use lanyard_core::{Auditor, Clock, Origin, Rng};
 use lanyard_crypto::keys::{KeyRing, SharedKeyRing};
@@ -27,6 +27,8 @@ pub struct IssuerDeps {
     pub pats: Arc<dyn PatVerifier>,
     /// Whether an account's sign-in policy still accepts a grant's sign-in (refresh).
     pub sign_in_policy: Arc<dyn SignInPolicy>,
+    /// Whom a site's client's tokens name (the site user) and who may have them.
+    pub site_subjects: Arc<dyn SiteSubjects>,
     /// The current key ring; a background job swaps in a new one after rotation.
     pub keys: Arc<SharedKeyRing>,
     pub hasher: Arc<TokenHasher>,
@@ -46,6 +48,7 @@ pub struct Issuer {
     pub(crate) ephemeral: Arc<dyn EphemeralStore>,
     pub(crate) pats: Arc<dyn PatVerifier>,
     pub(crate) sign_in_policy: Arc<dyn SignInPolicy>,
+    pub(crate) site_subjects: Arc<dyn SiteSubjects>,
     pub(crate) exchange_limits: crate::grant::ExchangeLimits,
     pub(crate) keys: Arc<SharedKeyRing>,
     pub(crate) hasher: Arc<TokenHasher>,
@@ -68,6 +71,7 @@ impl Issuer {
             ephemeral: deps.ephemeral,
             pats: deps.pats,
             sign_in_policy: deps.sign_in_policy,
+            site_subjects: deps.site_subjects,
             exchange_limits: crate::grant::ExchangeLimits::default(),
             keys: deps.keys,
             hasher: deps.hasher,

@@ -22,6 +22,7 @@ pub mod redirect_uri;
 pub mod revoke;
 pub mod scope;
 pub mod settings;
+pub mod subject;
 #[cfg(test)]
 mod test_support;
 pub mod tokens;

@@ -1,6 +1,7 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): the redirect after logout
 //! goes only to a URI the client registered; the hint is verified, never trusted unsigned.
 
+use lanyard_core::AccountId;
 use lanyard_core::model::Client;
 use std::sync::Arc;
 
@@ -86,6 +87,24 @@ impl Issuer {
             redirect,
             hinted_subject: hint.map(|h| h.sub),
         })
+    }
+
+    /// Whether the verified hint names `account`: its id, or — for a site's client, whose ID
+    /// tokens name the site user — the site user the account signs in as there.
+    pub async fn hint_names(&self, plan: &LogoutPlan, account: AccountId) -> bool {
+        let Some(sub) = &plan.hinted_subject else {
+            return false;
+        };
+        if *sub == account.to_string() {
+            return true;
+        }
+        let Some(client) = &plan.client else {
+            return false;
+        };
+        matches!(
+            self.site_subjects.named_subject(&client.id, account).await,
+            Ok(Some(site)) if site.site_user.to_string() == *sub
+        )
     }
 
     fn verify_id_token_hint(&self, token: &str) -> Option<IdTokenClaims> {

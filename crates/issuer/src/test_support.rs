@@ -8,10 +8,12 @@ use lanyard_core::model::{PatId, VerifiedPat};
 use lanyard_core::ports::{PatVerifier, SignInPolicy};
 use lanyard_core::{AccountId, Origin, Secret, StoreError, Timestamp};
 
-/// A PAT verifier that knows no tokens and counts how often it was asked.
+/// A PAT verifier that knows no tokens (or the one a test gives it) and counts how often it
+/// was asked.
 #[derive(Debug, Default)]
 pub struct NoPats {
     pub lookups: AtomicUsize,
+    pub known: std::sync::Mutex<Option<lanyard_core::model::Pat>>,
 }
 
 impl NoPats {
@@ -32,11 +34,17 @@ impl PatVerifier for NoPats {
         _origin: &Origin,
     ) -> Result<Option<VerifiedPat>, StoreError> {
         self.lookups.fetch_add(1, Ordering::SeqCst);
-        Ok(None)
+        let known = self.known.lock().unwrap().clone();
+        Ok(known.map(|pat| VerifiedPat { pat: Arc::new(pat) }))
     }
 
-    async fn is_live(&self, _id: PatId) -> Result<bool, StoreError> {
-        Ok(false)
+    async fn is_live(&self, id: PatId) -> Result<bool, StoreError> {
+        Ok(self
+            .known
+            .lock()
+            .unwrap()
+            .as_ref()
+            .is_some_and(|p| p.id == id))
     }
 }
 
@@ -107,5 +115,60 @@ impl lanyard_core::ports::LogoutRepo for NoLogouts {
     }
     async fn purge_session_clients(&self, _: Timestamp) -> Result<u64, StoreError> {
         Ok(0)
+    }
+}
+
+/// Site subjects whose answers the test sets: every client is of no site until told.
+#[derive(Debug)]
+pub struct FakeSites {
+    pub answer: std::sync::Mutex<lanyard_core::model::ClientSubject>,
+    pub pat_answer: std::sync::Mutex<Option<lanyard_core::model::SiteSubject>>,
+    pub asked: AtomicUsize,
+}
+
+impl FakeSites {
+    pub fn shared() -> Arc<FakeSites> {
+        Arc::new(FakeSites {
+            answer: std::sync::Mutex::new(lanyard_core::model::ClientSubject::Account),
+            pat_answer: std::sync::Mutex::new(None),
+            asked: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn answer(&self, answer: lanyard_core::model::ClientSubject) {
+        *self.answer.lock().unwrap() = answer;
+    }
+}
+
+#[async_trait]
+impl lanyard_core::ports::SiteSubjects for FakeSites {
+    async fn subject_for(
+        &self,
+        _: &lanyard_core::ClientId,
+        _: AccountId,
+    ) -> Result<lanyard_core::model::ClientSubject, StoreError> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        Ok(self.answer.lock().unwrap().clone())
+    }
+
+    async fn named_subject(
+        &self,
+        _: &lanyard_core::ClientId,
+        _: AccountId,
+    ) -> Result<Option<lanyard_core::model::SiteSubject>, StoreError> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        Ok(match self.answer.lock().unwrap().clone() {
+            lanyard_core::model::ClientSubject::SiteUser(s) => Some(s),
+            _ => None,
+        })
+    }
+
+    async fn pat_subject(
+        &self,
+        _: lanyard_core::model::SiteUserId,
+        _: AccountId,
+    ) -> Result<Option<lanyard_core::model::SiteSubject>, StoreError> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        Ok(self.pat_answer.lock().unwrap().clone())
     }
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::OAuthError;
 use crate::issuer::Issuer;
+use crate::subject::SiteClaims;
 
 /// RFC 9068 §2.1: the media type that keeps access tokens apart from ID tokens.
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -63,6 +64,9 @@ pub struct AccessTokenClaims {
     /// RFC 8693 §4.1: who acts for the subject (token exchange with an actor token).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub act: Option<Actor>,
+    /// For a site's client: the site user `sub` names (docs/migration.md).
+    #[serde(flatten)]
+    pub site: SiteClaims,
 }
 
 /// RFC 8693 §4.1: the acting party, and nested inside it the party that acted before.
@@ -101,6 +105,9 @@ pub struct IdTokenClaims {
     /// hash of the session id, never the cookie), so a logout token's `sid` can be matched.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub sid: Option<String>,
+    /// For a site's client: the site user `sub` names (docs/migration.md).
+    #[serde(flatten)]
+    pub site: SiteClaims,
 }
 
 /// Who a token is for and what it carries; the grants fill it in.
@@ -118,6 +125,7 @@ pub struct AccessTokenRequest<'a> {
     pub audience: Option<&'a str>,
     pub pat: Option<PatId>,
     pub act: Option<Actor>,
+    pub site: SiteClaims,
 }
 
 #[derive(Debug, Clone)]
@@ -147,6 +155,7 @@ impl Issuer {
             gid: req.grant.map(|g| g.to_string()),
             pat_id: req.pat.map(|p| p.to_string()),
             act: req.act,
+            site: req.site,
         };
         let token = self.sign(self.settings.access_token_alg, ACCESS_TOKEN_TYP, &claims)?;
         Ok(MintedAccessToken {

@@ -20,6 +20,9 @@ use lanyard_issuer::{Issuer, IssuerDeps, IssuerSettings};
 use lanyard_mail::{OutboxMailer, SmtpMailer, SmtpSettings};
 use lanyard_mfa::{MfaDeps, MfaService};
 use lanyard_signin::{SignInDeps, SignInService};
+use lanyard_sites::admin::SiteAdmin;
+use lanyard_sites::invitations::{InvitationDeps, InvitationService};
+use lanyard_sites::linking::Linking;
 use lanyard_sites::{SiteDeps, SiteService};
 use lanyard_store::{
     FileInvalidations, MemoryStore, RedisInvalidations, RedisStore, RoutingStore, SqlEphemeral,
@@ -103,6 +106,8 @@ pub struct App {
     pub stores: Stores,
     /// Sites (C1–C6): the operator's operations (`lanyard site …`).
     pub sites: Arc<SiteService>,
+    /// Links between site users and identity accounts (`lanyard site unlink`).
+    pub linking: Arc<Linking>,
     /// The in-process store, when `ephemeral.store = "memory"`.
     pub memory: Option<Arc<MemoryStore>>,
     /// The database's ephemeral table: every key on the embedded default, the durable
@@ -258,6 +263,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             rng: rng.clone(),
             audit: audit.clone(),
             policy: sign_in_policy.clone(),
+            sites: stores.sql.clone(),
         },
         config.pats.clone(),
         config.resources.clone(),
@@ -295,6 +301,10 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         ephemeral: ephemeral.clone(),
         pats: pats.clone(),
         sign_in_policy: Arc::new(sign_in_policy),
+        site_subjects: Arc::new(lanyard_sites::subjects::SiteSubjectsOverRepo::new(
+            stores.sql.clone(),
+            stores.sql.clone(),
+        )),
         keys: key_ring.clone(),
         hasher: hasher.clone(),
         clock: clock.clone(),
@@ -328,6 +338,11 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         },
         config.mfa.clone(),
     ));
+    let linking = Arc::new(Linking::new(
+        stores.sql.clone(),
+        clock.clone(),
+        audit.clone(),
+    ));
     let signin = Arc::new(SignInService::new(
         SignInDeps {
             accounts: accounts.clone(),
@@ -341,8 +356,25 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             backchannel,
             kek: Arc::new(kek.clone()),
             sites: stores.sql.clone(),
+            linking: linking.clone(),
         },
         config.sessions.clone(),
+    ));
+    let invitations = Arc::new(InvitationService::new(
+        InvitationDeps {
+            sites: stores.sql.clone(),
+            accounts: accounts.clone(),
+            mailer: mailer(config, clock.clone(), rng.clone())?,
+            ephemeral: ephemeral.clone(),
+            hasher: hasher.clone(),
+            clock: clock.clone(),
+            rng: rng.clone(),
+            audit: audit.clone(),
+            // Links name the configured issuer, never a request's host (S41).
+            issuer: config.server.issuer.clone(),
+            product_name: config.server.product_name.clone(),
+        },
+        config.sites.clone(),
     ));
     let sites = Arc::new(SiteService::new(SiteDeps {
         repo: stores.sql.clone(),
@@ -362,6 +394,14 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         pats,
         orgs,
         signin,
+        invitations: invitations.clone(),
+        site_admin: Arc::new(SiteAdmin::new(
+            stores.sql.clone(),
+            sites.clone(),
+            invitations,
+            clock.clone(),
+            audit.clone(),
+        )),
         clock,
         audit,
         rng,
@@ -376,6 +416,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         key_ring,
         stores,
         sites,
+        linking,
         memory,
         database_ephemeral,
     })

@@ -117,9 +117,43 @@ pub enum SiteCommand {
         #[arg(long)]
         json: bool,
     },
-    /// How far the migration is: linked, invited, not invited, expired or bounced.
+    /// How far the migration is: linked, invited, not invited, expired or bounced — the
+    /// counts, then every user with where they are (an invitation's expiry, a bounce).
     Progress {
         site: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Email invitations to the site's users who are not linked yet: "you now sign in with
+    /// your account" when an identity account has their email, else "complete your account
+    /// creation". Without options: those without a live invitation (never invited, expired,
+    /// bounced). Sending again replaces a user's earlier link.
+    Invite {
+        site: String,
+        /// Every user not linked yet, replacing live invitations.
+        #[arg(long, conflicts_with = "logins")]
+        all: bool,
+        /// Only these users (repeat for several); an unknown login sends nothing at all.
+        #[arg(long = "login")]
+        logins: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a site user's email (C6). Until the user claims the confirmation invitation
+    /// sent to the new address, nothing links them by email; a linked user is joined by the
+    /// link and the change is confirmed at once.
+    SetEmail {
+        site: String,
+        login: String,
+        email: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// End a site user's link to their identity account: the account no longer gets the
+    /// site's tokens, its tokens tied to the user stop working.
+    Unlink {
+        site: String,
+        login: String,
         #[arg(long)]
         json: bool,
     },
@@ -207,7 +241,8 @@ pub struct PatCreate {
     pub user: String,
     #[arg(long)]
     pub name: String,
-    /// The site whose user the token is for (sites are not available yet).
+    /// The slug of a `dual` or `identity` site: the token is for the site user there linked to
+    /// this account (E2).
     #[arg(long)]
     pub site: Option<String>,
     /// Repeatable; at least one.

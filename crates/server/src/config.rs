@@ -36,6 +36,8 @@ pub struct Config {
     pub resources: Resources,
     /// Back-channel logout: the outbox bound and the sender's retries.
     pub backchannel: lanyard_issuer::backchannel::BackchannelSettings,
+    /// Sites and their migration: invitations (docs/migration.md).
+    pub sites: lanyard_sites::SitesSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -271,6 +273,7 @@ impl Config {
         self.pats.validate()?;
         self.resources.validate()?;
         self.backchannel.validate()?;
+        self.sites.validate()?;
         Ok(())
     }
 

@@ -68,6 +68,9 @@ pub struct SignInDeps {
     pub kek: Arc<Kek>,
     /// Sites and their users: the legacy site login and which session counts for a site.
     pub sites: Arc<dyn SiteRepo>,
+    /// Links a person signing in to a site's client to the site user their verified email
+    /// matches (C5; never an unverified one, S42).
+    pub linking: Arc<lanyard_sites::linking::Linking>,
 }
 
 /// The browser a step comes from: where it is, and the cookies the sequence reads (the
@@ -100,6 +103,7 @@ pub struct SignInService {
     handoffs: Handoffs,
     kek: Arc<Kek>,
     sites: Arc<dyn SiteRepo>,
+    linking: Arc<lanyard_sites::linking::Linking>,
 }
 
 impl SignInService {
@@ -139,6 +143,7 @@ impl SignInService {
             handoffs,
             kek: deps.kek,
             sites: deps.sites,
+            linking: deps.linking,
         }
     }
 

@@ -92,17 +92,25 @@ impl SignInService {
         })
     }
 
-    /// The user of `site` this identity account is linked to, if any.
-    ///
-    /// Helper C's automatic linking (a verified email matching an unlinked site user, C5;
-    /// never an unverified one, S42) belongs here, before the answer.
+    /// The user of `site` this identity account is linked to, if any — linking it now when
+    /// its verified email matches an unlinked user of the site (C5; never an unverified email
+    /// nor a user whose changed email waits for confirmation: S42, C6).
     pub async fn linked_site_user(
         &self,
         site: &Site,
         account: AccountId,
         origin: &Origin,
     ) -> Result<Option<SiteUser>, SignInError> {
-        let _ = origin;
-        Ok(self.sites.site_user_for_account(site.id, account).await?)
+        if let Some(user) = self.sites.site_user_for_account(site.id, account).await? {
+            return Ok(Some(user));
+        }
+        let account = self.accounts.get(account).await?;
+        self.linking
+            .site_user_at_sign_in(site, &account, origin)
+            .await
+            .map_err(|e| match e {
+                lanyard_sites::SitesError::Store(e) => SignInError::from(e),
+                other => SignInError::Internal(other.to_string()),
+            })
     }
 }

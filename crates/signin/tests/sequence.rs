@@ -125,6 +125,7 @@ async fn harness_with(ephemeral: Option<Arc<dyn EphemeralStore>>) -> Harness {
             rng: Arc::new(OsRng),
             audit: audit.clone(),
             policy: policy.clone(),
+            sites: durable.clone(),
         },
         PatSettings {
             cache: false,
@@ -176,11 +177,16 @@ async fn harness_with(ephemeral: Option<Arc<dyn EphemeralStore>>) -> Harness {
             backchannel: Arc::new(Backchannel::new(
                 durable.clone(),
                 clock.clone(),
-                audit,
+                audit.clone(),
                 BackchannelSettings::default(),
             )),
             kek: Arc::new(Kek::from_bytes([9u8; 32])),
             sites: durable.clone(),
+            linking: Arc::new(lanyard_sites::linking::Linking::new(
+                durable.clone(),
+                clock.clone(),
+                audit,
+            )),
         },
         SessionSettings::default(),
     );

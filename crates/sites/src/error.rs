@@ -1,16 +1,22 @@
 //! What the site operations answer when they can not do what was asked. Messages are for the
-//! operator (CLI) and the site admin's pages; none carries a secret.
+//! operator (CLI) and the site admin's pages (worded for people in `web::error::sites`);
+//! none carries a secret.
 
 use lanyard_core::StoreError;
 use lanyard_core::model::MigrationState;
+use lanyard_identity::IdentityError;
 
 use crate::import::Problem;
+use crate::invitations::ClaimRefusal;
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SitesError {
     #[error("no such site")]
     NotFound,
-    /// A value the operator gave is not acceptable (slug, name, client id, state).
+    #[error("no such site user")]
+    NoSuchUser,
+    /// A value the operator gave is not acceptable (slug, name, client id, state, email).
     #[error("{0}")]
     Invalid(String),
     #[error("a site with this slug exists already")]
@@ -27,6 +33,16 @@ pub enum SitesError {
     /// Every problem of an import file; nothing was written.
     #[error("the import was refused ({} problems); nothing was written", .0.len())]
     ImportRefused(Vec<Problem>),
+    /// The caller may not act on this site (`admin::authorize_site_admin`): 403, nothing
+    /// written.
+    #[error("not allowed")]
+    Forbidden,
+    /// An invitation link that can not be claimed, and why.
+    #[error("the invitation can not be used: {0:?}")]
+    Claim(ClaimRefusal),
+    /// Creating the identity account of a `create_account` invitation (name, password).
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("sealing a TOTP secret failed")]

@@ -18,6 +18,8 @@ use lanyard_issuer::{ErrorCode, OAuthError};
 use lanyard_signin::SignInError;
 use serde::Serialize;
 
+mod sites;
+
 /// Seconds a client should wait after a 503.
 const UNAVAILABLE_RETRY_SECS: i64 = 5;
 

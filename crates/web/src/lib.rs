@@ -39,6 +39,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api::backchannel::routes())
         .merge(api::userinfo::routes())
         .merge(pages::logout::routes())
+        .merge(pages::migrate::routes())
+        .merge(pages::sites::admin::routes())
         .merge(api::health::routes())
         .merge(ui::assets::asset_routes())
         .merge(pages::home::routes())

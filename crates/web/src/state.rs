@@ -7,6 +7,7 @@ use lanyard_identity::{AccountService, OrgService, PatService};
 use lanyard_issuer::Issuer;
 use lanyard_mfa::MfaService;
 use lanyard_signin::SignInService;
+use lanyard_sites::invitations::InvitationService;
 
 use crate::kit::origin::ForwardedFor;
 
@@ -91,6 +92,10 @@ pub struct AppState {
     pub orgs: Arc<OrgService>,
     /// The sign-in sequence, its flows and the sessions.
     pub signin: Arc<SignInService>,
+    /// Sites' invitations: sending them, claiming them (S41), email changes (C6).
+    pub invitations: Arc<InvitationService>,
+    /// A site admin's actions on their own site.
+    pub site_admin: Arc<lanyard_sites::admin::SiteAdmin>,
     pub clock: Arc<dyn Clock>,
     pub audit: Auditor,
     pub rng: Arc<dyn Rng>,

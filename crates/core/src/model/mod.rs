@@ -29,6 +29,6 @@ pub use refresh::{GraceSeal, NewRefreshFamily, RefreshFamily, RotateOutcome};
 pub use resource::{ResourceServer, Resources};
 pub use signing_key::{SigningAlg, SigningKeyRecord};
 pub use site::{
-    Invitation, InvitationId, InvitationKind, MigrationProgress, MigrationState, Site, SiteId,
-    SiteRole, SiteUser, SiteUserId,
+    ClientSubject, Invitation, InvitationId, InvitationKind, MigrationProgress, MigrationState,
+    Site, SiteId, SiteRole, SiteSubject, SiteUser, SiteUserId,
 };

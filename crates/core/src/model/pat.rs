@@ -39,9 +39,9 @@ pub struct Pat {
     pub scopes: Vec<String>,
     /// The resource servers (audiences) it may be exchanged for; empty: any registered one.
     pub audiences: Vec<String>,
-    /// The site user it is linked to (E2). Sites arrive with their own issue; until then no
-    /// PAT has one, and an exchange for a site's audience will check this link.
-    pub site_user: Option<String>,
+    /// The site user it is tied to (E2): its exchanges name that site user, and are refused
+    /// once the site user is no longer linked to `account_id` (docs/migration.md).
+    pub site_user: Option<crate::model::SiteUserId>,
     pub created_at: Timestamp,
     /// `None` only where the operator allows tokens without expiry.
     pub expires_at: Option<Timestamp>,

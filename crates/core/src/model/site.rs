@@ -231,3 +231,30 @@ pub struct MigrationProgress {
     /// Whose latest invitation expired or bounced, and not linked.
     pub expired_or_bounced: u64,
 }
+
+/// Who a site's client sees in its tokens: the site user, whichever way they signed in
+/// (their principal with the legacy login, or the identity account linked to them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteSubject {
+    /// `sub` of every token for the site's clients.
+    pub site_user: SiteUserId,
+    /// The claim `site`.
+    pub slug: String,
+    /// The claim `site_login`, as imported.
+    pub login: String,
+    /// The claim `site_role`.
+    pub role: SiteRole,
+}
+
+/// The token issuer's question for a client and the account of a grant: whom do the tokens
+/// name? ([`SiteSubjects`](crate::ports::SiteSubjects))
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientSubject {
+    /// The client belongs to no site: tokens name the account, as ever.
+    Account,
+    /// A site's client: tokens name this site user.
+    SiteUser(SiteSubject),
+    /// A site's client, and the account is neither the principal of one of its users nor
+    /// linked to one — or the site's migration state no longer admits that way in: no tokens.
+    NoAccess,
+}

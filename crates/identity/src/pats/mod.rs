@@ -14,9 +14,12 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Weak};
 
 use async_trait::async_trait;
-use lanyard_core::model::{Account, AccountStatus, AuditEvent, Pat, PatId, Resources, VerifiedPat};
+use lanyard_core::model::{
+    Account, AccountKind, AccountStatus, AuditEvent, Pat, PatId, Resources, Site, SiteUser,
+    SiteUserId, VerifiedPat,
+};
 use lanyard_core::pat_token;
-use lanyard_core::ports::{AccountRepo, Invalidations, PatRepo, PatVerifier};
+use lanyard_core::ports::{AccountRepo, Invalidations, PatRepo, PatVerifier, SiteRepo};
 use lanyard_core::{AccountId, Auditor, Clock, Origin, Rng, Secret, StoreError, Timestamp};
 use lanyard_crypto::token_hash::TokenHasher;
 
@@ -40,6 +43,8 @@ pub struct PatDeps {
     pub audit: Auditor,
     /// PATs are not created while an organization's policy waits for an authenticator app.
     pub policy: crate::EnrollmentPolicy,
+    /// The sites whose users a PAT may be tied to (E2).
+    pub sites: Arc<dyn SiteRepo>,
 }
 
 /// Entries in a node's exchange cache: a bound on its memory, not a config key.
@@ -102,13 +107,19 @@ impl PatService {
         origin: &Origin,
     ) -> Result<(Pat, Secret), IdentityError> {
         let now = self.deps.clock.now();
+        let request_site = request.site.clone();
         let checked = request.validate(&self.settings, &self.resources, now)?;
-        if account.status != AccountStatus::Active {
+        // Site principals have no PATs: their sessions count only for their site's apps.
+        if account.status != AccountStatus::Active || account.kind != AccountKind::Person {
             return Err(IdentityError::NotFound);
         }
         if self.deps.policy.enrollment_due(account.id).await? {
             return Err(IdentityError::AuthenticatorRequired);
         }
+        let site_user = match &request_site {
+            Some(slug) => Some(self.tied_site_user(account, slug).await?),
+            None => None,
+        };
         let live = self.deps.repo.count_live_pats(account.id, now).await?;
         if live >= self.settings.max_per_account {
             return Err(IdentityError::TooManyPats(self.settings.max_per_account));
@@ -122,7 +133,7 @@ impl PatService {
             display: minted.display,
             scopes: checked.scopes,
             audiences: checked.audiences,
-            site_user: None,
+            site_user,
             created_at: now,
             expires_at: checked.expires_at,
             last_used_at: None,
@@ -131,9 +142,57 @@ impl PatService {
         self.deps.repo.insert_pat(&pat).await?;
         let event = AuditEvent::new(now, "pat.created", "success")
             .subject(account.id.to_string())
-            .reason(format!("pat {}", pat.id));
+            .reason(match pat.site_user {
+                Some(user) => format!("pat {} site_user {user}", pat.id),
+                None => format!("pat {}", pat.id),
+            });
         self.deps.audit.record(event, origin).await;
         Ok((pat, minted.token))
+    }
+
+    /// The site users a PAT of `account` may be tied to (E2): those linked to it, of sites
+    /// in `dual` or `identity` (where identity accounts sign in), by site name.
+    pub async fn site_choices(
+        &self,
+        account: &Account,
+    ) -> Result<Vec<(Site, SiteUser)>, IdentityError> {
+        if account.kind != AccountKind::Person {
+            return Ok(Vec::new());
+        }
+        let mut choices = Vec::new();
+        for user in self.deps.sites.site_users_of_account(account.id).await? {
+            if let Some(site) = self.deps.sites.get_site(user.site_id).await?
+                && site.state.allows_identity_login()
+            {
+                choices.push((site, user));
+            }
+        }
+        choices.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        Ok(choices)
+    }
+
+    /// The site user of the site `slug` that `account` may tie a PAT to, or the refusal: "no
+    /// such site", or one text whether the site is still `legacy` or has no user linked to
+    /// the account (the form offers only the right ones; slugs are public, in its pages'
+    /// addresses).
+    async fn tied_site_user(
+        &self,
+        account: &Account,
+        slug: &str,
+    ) -> Result<SiteUserId, IdentityError> {
+        let refused = || IdentityError::InvalidPat(PatField::Site, "you have no user on that site");
+        let Some(site) = self.deps.sites.site_by_slug(slug).await? else {
+            return Err(IdentityError::InvalidPat(PatField::Site, "no such site"));
+        };
+        if !site.state.allows_identity_login() {
+            return Err(refused());
+        }
+        self.deps
+            .sites
+            .site_user_for_account(site.id, account.id)
+            .await?
+            .map(|user| user.id)
+            .ok_or_else(refused)
     }
 
     /// The account's PATs that are not revoked (expired ones included), newest first.

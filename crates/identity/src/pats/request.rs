@@ -10,6 +10,8 @@ const MAX_NAME_CHARS: usize = 100;
 const MAX_SCOPES: usize = 32;
 const MAX_SCOPE_LEN: usize = 128;
 const DAY_SECS: i64 = 86_400;
+/// Longer than any slug a site can have.
+const MAX_SITE_LEN: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expiry {
@@ -27,7 +29,8 @@ pub struct PatRequest {
     /// Resource servers the PAT may be exchanged for; empty: any registered one.
     pub audiences: Vec<String>,
     pub expiry: Expiry,
-    /// The site whose user the PAT is for (E2). No sites exist yet, so any value is refused.
+    /// The slug of the site whose user the PAT is for (E2): the site user of that site
+    /// linked to the creating account (`PatService::create` checks it).
     pub site: Option<String>,
 }
 
@@ -82,7 +85,11 @@ impl PatRequest {
         } else if name.chars().any(char::is_control) {
             problems.push((Name, "the name can not contain control characters"));
         }
-        if self.site.is_some() {
+        if self
+            .site
+            .as_deref()
+            .is_some_and(|s| s.is_empty() || s.len() > MAX_SITE_LEN)
+        {
             problems.push((Site, "no such site"));
         }
         let lifetime = match self.expiry {
@@ -247,11 +254,15 @@ mod tests {
         assert!(named(&"x".repeat(101)).validate(&s, &apis(), NOW).is_err());
         assert!(named("a\u{7}b").validate(&s, &apis(), NOW).is_err());
         assert!(named(&"é".repeat(100)).validate(&s, &apis(), NOW).is_ok());
-        let sited = PatRequest {
-            site: Some("acme".to_owned()),
+        // A site's slug is checked against the account's site users by the service; here
+        // only its shape.
+        let sited = |site: &str| PatRequest {
+            site: Some(site.to_owned()),
             ..request(&["repo:read"])
         };
-        assert!(sited.validate(&s, &apis(), NOW).is_err());
+        assert!(sited("acme").validate(&s, &apis(), NOW).is_ok());
+        assert!(sited("").validate(&s, &apis(), NOW).is_err());
+        assert!(sited(&"a".repeat(101)).validate(&s, &apis(), NOW).is_err());
     }
 
     #[test]

@@ -49,6 +49,17 @@ impl Issuer {
         let Some(uri) = client.backchannel_logout_uri.clone() else {
             return Ok(None);
         };
+        // §2.4: `sub` as the client knows it: the site user for a site's client.
+        // (Also after the site moved on and the account lost access: the sessions ending
+        // then are the very ones to tell about.)
+        let sub = match self
+            .site_subjects
+            .named_subject(&client.id, notice.account_id)
+            .await?
+        {
+            Some(site) => site.site_user.to_string(),
+            None => notice.account_id.to_string(),
+        };
         let now = self.clock.now().seconds();
         let claims = LogoutTokenClaims {
             iss: self.settings.issuer.clone(),
@@ -60,7 +71,7 @@ impl Issuer {
                 BACKCHANNEL_LOGOUT_EVENT.to_owned(),
                 serde_json::Value::Object(serde_json::Map::new()),
             )]),
-            sub: notice.account_id.to_string(),
+            sub,
             // §2.2: `sid` when the client asked for it; `sub` alone ends all of the user's
             // sessions at the client.
             sid: client

@@ -127,6 +127,8 @@ impl Issuer {
             audience: Some(&target.identifier),
             pat: subject.pat_id.as_deref().and_then(PatId::parse),
             act,
+            // The new token names the same subject, so it says the same about the site user.
+            site: subject.site.clone(),
         })?;
         self.record_exchange(client, &subject, &target.identifier, origin)
             .await;

@@ -5,7 +5,7 @@ use lanyard_core::model::{AccountStatus, AuditEvent, Client, GrantType};
 use lanyard_core::{ClientId, Origin, Secret, Timestamp};
 
 use super::user_grant::NewUserGrant;
-use super::{HowAuthenticated, TokenResponse, unauthorized_client};
+use super::{HowAuthenticated, TokenResponse, UserTokens, unauthorized_client};
 use crate::code::PendingCode;
 use crate::error::OAuthError;
 use crate::issuer::Issuer;
@@ -51,6 +51,9 @@ impl Issuer {
         if account.status != AccountStatus::Active {
             return Err(OAuthError::invalid_grant("invalid authorization code"));
         }
+        let subject = self
+            .grant_subject(&client.id, &account, "authorization_code", origin)
+            .await?;
         let scope = Scopes::parse(&pending.scope).unwrap_or_default();
         let how = HowAuthenticated {
             auth_time: Timestamp(pending.auth_time),
@@ -72,8 +75,17 @@ impl Issuer {
             .await?;
         self.revoke_if_replayed(code.expose(), &pending, origin)
             .await?;
-        let (access, id_token) =
-            self.mint_user_tokens(client, &account, &scope, &how, pending.grant, pending.nonce)?;
+        let (access, id_token) = self.mint_user_tokens(
+            client,
+            UserTokens {
+                account: &account,
+                subject: &subject,
+                scope: &scope,
+                how: &how,
+                grant: pending.grant,
+                nonce: pending.nonce,
+            },
+        )?;
         self.record(
             AuditEvent::new(now, "token.issued", "success")
                 .subject(account.id.to_string())

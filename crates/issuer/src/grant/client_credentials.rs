@@ -38,6 +38,7 @@ impl Issuer {
             audience: target.map(|t| t.identifier.as_str()),
             pat: None,
             act: None,
+            site: Default::default(),
         })?;
         Ok(TokenResponse {
             access_token: access.token,

@@ -10,7 +10,7 @@ use lanyard_core::model::{AccountStatus, AuditEvent, Client, GrantType};
 use lanyard_core::{FamilyId, Origin, Secret, Timestamp};
 
 use super::user_grant::NewUserGrant;
-use super::{HowAuthenticated, TokenResponse, unauthorized_client};
+use super::{HowAuthenticated, TokenResponse, UserTokens, unauthorized_client};
 use crate::device::{
     DEVICE_CODE_PREFIX, DeviceRecord, DeviceStatus, PollState, TOMBSTONE_SECS, device_key,
     poll_key, ttl_until,
@@ -149,6 +149,9 @@ impl Issuer {
         if account.status != AccountStatus::Active {
             return Err(invalid_device_code());
         }
+        let subject = self
+            .grant_subject(&client.id, &account, "device_code", origin)
+            .await?;
         let how = HowAuthenticated {
             auth_time: Timestamp(auth_time),
             acr,
@@ -169,8 +172,17 @@ impl Issuer {
             )
             .await?;
         let granted = Scopes::parse(&scope).unwrap_or_default();
-        let (access, id_token) =
-            self.mint_user_tokens(client, &account, &granted, &how, grant, None)?;
+        let (access, id_token) = self.mint_user_tokens(
+            client,
+            UserTokens {
+                account: &account,
+                subject: &subject,
+                scope: &granted,
+                how: &how,
+                grant,
+                nonce: None,
+            },
+        )?;
         self.record(
             AuditEvent::new(now, "token.issued", "success")
                 .subject(account.id.to_string())

@@ -10,7 +10,7 @@ mod access_token_exchange;
 mod refresh_token;
 /// The issuer test harness, for unit tests of modules outside `grant`.
 #[cfg(test)]
-pub(crate) use refresh_token::tests::harness;
+pub(crate) use refresh_token::tests::{API, Harness, RT1, harness};
 mod target;
 mod token_exchange;
 mod user_grant;
@@ -23,6 +23,7 @@ use serde::Serialize;
 use crate::error::{ErrorCode, OAuthError};
 use crate::issuer::Issuer;
 use crate::scope::{OPENID, Scopes};
+use crate::subject::Subject;
 use crate::tokens::{AccessTokenRequest, IdTokenClaims, MintedAccessToken};
 
 /// A token request after the web layer parsed the form and authenticated the client.
@@ -132,15 +133,18 @@ impl Issuer {
     pub(crate) fn mint_user_tokens(
         &self,
         client: &Client,
-        account: &Account,
-        scope: &Scopes,
-        how: &HowAuthenticated,
-        grant: FamilyId,
-        nonce: Option<String>,
+        grant: UserTokens<'_>,
     ) -> Result<(MintedAccessToken, Option<String>), OAuthError> {
-        let subject = account.id.to_string();
+        let UserTokens {
+            account,
+            subject,
+            scope,
+            how,
+            grant,
+            nonce,
+        } = grant;
         let access = self.mint_access_token(AccessTokenRequest {
-            subject: &subject,
+            subject: &subject.sub,
             client_id: client.id.as_str(),
             scope: Some(scope.to_string()),
             auth_time: Some(how.auth_time),
@@ -151,6 +155,7 @@ impl Issuer {
             audience: None,
             pat: None,
             act: None,
+            site: subject.claims(),
         })?;
         if !scope.contains(OPENID) {
             return Ok((access, None));
@@ -159,7 +164,7 @@ impl Issuer {
         let (email, email_verified, name) = profile_claims(account, scope);
         let id_token = self.mint_id_token(IdTokenClaims {
             iss: self.settings.issuer.clone(),
-            sub: subject,
+            sub: subject.sub.clone(),
             aud: client.id.as_str().to_owned(),
             exp: now + self.settings.tokens.id_token_ttl_secs,
             iat: now,
@@ -173,6 +178,7 @@ impl Issuer {
             email_verified,
             name,
             sid: how.sid.clone(),
+            site: subject.claims(),
         })?;
         Ok((access, Some(id_token)))
     }
@@ -193,6 +199,17 @@ fn unauthorized_client() -> OAuthError {
         ErrorCode::UnauthorizedClient,
         "the client is not allowed to use this grant type",
     )
+}
+
+/// What the tokens of a user grant are minted from.
+pub(crate) struct UserTokens<'a> {
+    pub account: &'a Account,
+    /// Whom they name (`crate::subject`).
+    pub subject: &'a Subject,
+    pub scope: &'a Scopes,
+    pub how: &'a HowAuthenticated,
+    pub grant: FamilyId,
+    pub nonce: Option<String>,
 }
 
 /// How the user of a grant authenticated, carried into every token of the grant.

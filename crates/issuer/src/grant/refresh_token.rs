@@ -15,7 +15,7 @@ use lanyard_core::{FamilyId, Origin, Secret};
 use lanyard_crypto::successor_seal::{open_successor, seal_successor};
 
 use super::authorization_code::REFRESH_TOKEN_PREFIX;
-use super::{HowAuthenticated, TokenResponse, unauthorized_client};
+use super::{HowAuthenticated, TokenResponse, UserTokens, unauthorized_client};
 use crate::error::{ErrorCode, OAuthError};
 use crate::issuer::Issuer;
 use crate::scope::Scopes;
@@ -139,6 +139,18 @@ impl Issuer {
                 "the account's sign-in policy changed: sign in again",
             ));
         }
+        // A site's grant lives only while its account may still have the site's tokens
+        // (linked, or the principal, in a state that admits that way in).
+        let subject = match self
+            .grant_subject(&client.id, &account, "refresh_token", origin)
+            .await
+        {
+            Ok(subject) => subject,
+            Err(refused) => {
+                self.refresh.revoke_family(family.id, now).await?;
+                return Err(refused);
+            }
+        };
         let how = HowAuthenticated {
             auth_time: family.auth_time,
             acr: family.acr.clone().unwrap_or_default(),
@@ -152,8 +164,17 @@ impl Issuer {
             // (docs/logout.md).
             sid: None,
         };
-        let (access, id_token) =
-            self.mint_user_tokens(client, &account, &scope, &how, family.id, None)?;
+        let (access, id_token) = self.mint_user_tokens(
+            client,
+            UserTokens {
+                account: &account,
+                subject: &subject,
+                scope: &scope,
+                how: &how,
+                grant: family.id,
+                nonce: None,
+            },
+        )?;
         Ok(TokenResponse {
             access_token: access.token,
             token_type: "Bearer",

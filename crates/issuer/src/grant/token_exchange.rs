@@ -19,6 +19,7 @@ use super::{TokenExchangeRequest, TokenResponse, unauthorized_client};
 use crate::error::{ErrorCode, OAuthError};
 use crate::issuer::Issuer;
 use crate::scope::Scopes;
+use crate::subject::SiteClaims;
 use crate::tokens::AccessTokenRequest;
 
 /// The token type URI of a Lanyard personal access token (listed in discovery).
@@ -79,7 +80,7 @@ impl Issuer {
         if let Some(expires_at) = pat.expires_at {
             ttl = ttl.min(expires_at.seconds() - now.seconds());
         }
-        let subject = pat.account_id.to_string();
+        let (subject, site) = self.pat_subject(pat, client, origin).await?;
         let scope = scope.to_string();
         let access = self.mint_access_token(AccessTokenRequest {
             subject: &subject,
@@ -93,6 +94,7 @@ impl Issuer {
             audience: Some(&resource.identifier),
             pat: Some(pat.id),
             act: None,
+            site,
         })?;
         Ok(TokenResponse {
             access_token: access.token,
@@ -103,6 +105,37 @@ impl Issuer {
             scope: Some(scope),
             issued_token_type: Some(ACCESS_TOKEN_TYPE),
         })
+    }
+
+    /// Whom the token names: the PAT's account, or (E2) the site user the PAT is tied to —
+    /// only while that site user is still linked to the PAT's account and the site's
+    /// two-factor requirement is met (checked on every exchange, so no cache outlives it).
+    async fn pat_subject(
+        &self,
+        pat: &Pat,
+        client: &Client,
+        origin: &Origin,
+    ) -> Result<(String, SiteClaims), OAuthError> {
+        let Some(site_user) = pat.site_user else {
+            return Ok((pat.account_id.to_string(), SiteClaims::default()));
+        };
+        match self
+            .site_subjects
+            .pat_subject(site_user, pat.account_id)
+            .await?
+        {
+            Some(site) => Ok((site.site_user.to_string(), SiteClaims::of(Some(&site)))),
+            None => {
+                let event = AuditEvent::new(self.clock.now(), "pat.site_refused", "failure")
+                    .subject(pat.account_id.to_string())
+                    .client(client.id.as_str())
+                    .reason(format!("pat:{} site_user:{site_user}", pat.id));
+                self.record(event, origin).await;
+                Err(OAuthError::invalid_grant(
+                    "the token's site user is no longer linked to its account, or the site requires an authenticator app",
+                ))
+            }
+        }
     }
 
     /// The registered API that `audience` / `resource` name (both, if given, must agree).

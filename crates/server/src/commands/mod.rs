@@ -5,6 +5,7 @@ mod keys;
 mod org;
 mod pat;
 mod site;
+mod site_migration;
 mod table;
 mod user;
 

@@ -260,8 +260,11 @@ pub async fn run(app: &App, cmd: SiteCommand) -> CommandResult {
             json: as_json,
         } => {
             let p = sites.progress(&site).await?;
+            let users = super::site_migration::progress_rows(app, &site).await?;
             if as_json {
-                print_json(&describe_progress(&site, &p));
+                let mut doc = describe_progress(&site, &p);
+                doc["users"] = json!(users);
+                print_json(&doc);
             } else {
                 let rows = vec![
                     vec!["total".to_owned(), p.total.to_string()],
@@ -274,8 +277,11 @@ pub async fn run(app: &App, cmd: SiteCommand) -> CommandResult {
                     ],
                 ];
                 table::print(&["USERS", "COUNT"], &rows, "");
+                println!();
+                super::site_migration::print_rows(&users);
             }
         }
+        other => super::site_migration::run(app, other).await?,
     }
     Ok(())
 }

@@ -402,8 +402,8 @@ fn is_hash(s: &str) -> bool {
 /// and whatever kinds come later), except the kinds keyed by an identifier that is no
 /// secret: `revoked_jti:<jti>` (an access token's id, which the token carries in the clear),
 /// the per-account counters `mfa_sends:<account id>` and `sessions_ended:<account id>`, and
-/// the per-address counters `mfa_sends_ip:<ip>`, `signin_fail_ip:<ip>`, `pat_fail_ip:<ip>`
-/// and `device_tries_ip:<ip>`, the per-client-and-address `pat_fail_client:<client id>:<ip>`,
+/// the per-address counters `mfa_sends_ip:<ip>`, `signin_fail_ip:<ip>`, `pat_fail_ip:<ip>`,
+/// `device_tries_ip:<ip>` and `claim_fail_ip:<ip>`, the per-client-and-address `pat_fail_client:<client id>:<ip>`,
 /// and the per-minute `device_requests_client:<window>:<client id>` and
 /// `device_requests_ip:<window>:<ip>`. The hashes
 /// of this run's codes, device codes, sessions and flows are among them.
@@ -416,9 +416,8 @@ fn check_key_shapes(run: &Run, keys: &BTreeSet<String>) {
             "mfa_sends" | "mfa_sends_since" | "sessions_ended" => {
                 uuid::Uuid::parse_str(rest).is_ok()
             }
-            "mfa_sends_ip" | "signin_fail_ip" | "pat_fail_ip" | "device_tries_ip" => {
-                rest.parse::<std::net::IpAddr>().is_ok()
-            }
+            "mfa_sends_ip" | "signin_fail_ip" | "pat_fail_ip" | "device_tries_ip"
+            | "claim_fail_ip" => rest.parse::<std::net::IpAddr>().is_ok(),
             // Client ids never contain ':', so the address is everything after the first.
             "pat_fail_client" => rest.split_once(':').is_some_and(|(client, ip)| {
                 lanyard_core::ClientId::parse(client).is_some()

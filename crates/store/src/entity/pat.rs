@@ -14,7 +14,7 @@ pub struct Model {
     pub display: String,
     pub scopes: String,
     pub audiences: String,
-    pub site_user: Option<String>,
+    pub site_user_id: Option<Uuid>,
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,

@@ -15,6 +15,7 @@ mod m0009_time_zone;
 mod m0010_account_kind;
 mod m0011_sites;
 mod m0012_backup_code_sets;
+mod m0013_pat_site_user;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_account_kind::Migration),
             Box::new(m0011_sites::Migration),
             Box::new(m0012_backup_code_sets::Migration),
+            Box::new(m0013_pat_site_user::Migration),
         ]
     }
 }

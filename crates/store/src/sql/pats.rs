@@ -2,7 +2,7 @@
 //! concurrent revocations one reports the change; `last_used_at` only moves forward.
 
 use async_trait::async_trait;
-use lanyard_core::model::{Pat, PatId};
+use lanyard_core::model::{Pat, PatId, SiteUserId};
 use lanyard_core::ports::PatRepo;
 use lanyard_core::{AccountId, StoreError, Timestamp};
 use sea_orm::sea_query::Expr;
@@ -24,7 +24,7 @@ fn to_pat(row: pat::Model) -> Result<Pat, StoreError> {
         display: row.display,
         scopes: from_json(&row.scopes, "pat scopes")?,
         audiences: from_json(&row.audiences, "pat audiences")?,
-        site_user: row.site_user,
+        site_user: row.site_user_id.map(SiteUserId),
         created_at: ts(row.created_at),
         expires_at: row.expires_at.map(ts),
         last_used_at: row.last_used_at.map(ts),
@@ -51,7 +51,7 @@ impl PatRepo for SqlStore {
             display: Set(p.display.clone()),
             scopes: Set(to_json(&p.scopes)?),
             audiences: Set(to_json(&p.audiences)?),
-            site_user: Set(p.site_user.clone()),
+            site_user_id: Set(p.site_user.map(|u| u.0)),
             created_at: Set(p.created_at.seconds()),
             expires_at: Set(p.expires_at.map(Timestamp::seconds)),
             last_used_at: Set(p.last_used_at.map(Timestamp::seconds)),

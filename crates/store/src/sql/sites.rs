@@ -23,6 +23,7 @@ use rows::{clients_of, invitation_row, to_invitation, to_site, to_user};
 
 mod identity;
 mod import;
+mod lists;
 mod progress;
 mod rows;
 
@@ -306,6 +307,24 @@ impl SiteRepo for SqlStore {
             .collect()
     }
 
+    async fn list_site_users_with_invitations(
+        &self,
+        site_id: SiteId,
+        after_login: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(SiteUser, Option<Invitation>)>, StoreError> {
+        let users = self.list_site_users(site_id, after_login, limit).await?;
+        lists::with_latest_invitations(&self.db, users).await
+    }
+
+    async fn site_users_of_account(&self, account: AccountId) -> Result<Vec<SiteUser>, StoreError> {
+        lists::site_users_of_account(&self.db, account).await
+    }
+
+    async fn unlink_site_user(&self, id: SiteUserId, now: Timestamp) -> Result<bool, StoreError> {
+        lists::unlink_site_user(&self.db, id, now).await
+    }
+
     async fn link_site_user(
         &self,
         id: SiteUserId,
@@ -502,7 +521,7 @@ impl SiteRepo for SqlStore {
             .await
             .map_err(|e| error::db("latest invitation", e))?;
         rows.into_iter()
-            .max_by_key(|row| (row.created_at, row.id))
+            .max_by_key(|row| lists::recency(row.superseded_at, row.created_at, row.id))
             .map(to_invitation)
             .transpose()
     }

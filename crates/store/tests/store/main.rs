@@ -89,5 +89,6 @@ mod mfa;
 mod misc;
 mod orgs;
 mod refresh;
+mod site_links;
 mod sites;
 mod support;

@@ -17,13 +17,17 @@ use crate::error::WebError;
 use crate::kit::{Caller, cookies, paths};
 use crate::state::AppState;
 
-/// Only paths of the account pages, a site's pages and the device page may be returned to.
+/// Only paths of the account pages, a site's pages, the device page and an invitation's
+/// page (which reads its token from a cookie, never from the address) may be returned to.
 pub fn safe_return_to(path: &str) -> &str {
     let device = path == endpoints::DEVICE
         || path
             .strip_prefix(endpoints::DEVICE)
             .is_some_and(|rest| rest.starts_with('?'));
-    let ok = (path.starts_with("/account") || path.starts_with("/sites/") || device)
+    let ok = (path.starts_with("/account")
+        || path.starts_with("/sites/")
+        || device
+        || path == paths::MIGRATE_CLAIM)
         && !path.contains("//")
         && !path.contains('\\')
         && path.bytes().all(|b| b.is_ascii_graphic());
@@ -138,6 +142,7 @@ mod tests {
             "/sites/acme/admin",
             "/device",
             "/device?user_code=BCDF-GHJK",
+            "/migrate/claim",
         ] {
             assert_eq!(safe_return_to(ok), ok);
         }
@@ -151,6 +156,8 @@ mod tests {
             "https://evil.example/device",
             "/device?x=a b",
             "/token",
+            "/migrate/claim?token=x",
+            "/migrate/claim/done",
         ] {
             assert_eq!(safe_return_to(bad), "/account/security", "{bad}");
         }

@@ -12,12 +12,31 @@ use crate::state::AppState;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "done")]
 pub enum Notice {
-    TokenRevoked { name: String },
+    TokenRevoked {
+        name: String,
+    },
     TokenAlreadyRevoked,
     BackupCodeSaved,
-    DeviceRemoved { label: String, this_device: bool },
-    DevicesRemoved { count: u64 },
+    DeviceRemoved {
+        label: String,
+        this_device: bool,
+    },
+    DevicesRemoved {
+        count: u64,
+    },
     AppTurnedOff,
+    /// A site admin's changes (`/sites/{slug}/admin`).
+    SiteTwoFactor {
+        on: bool,
+    },
+    SiteMode {
+        to: String,
+    },
+    SiteInvited {
+        sent: usize,
+        failed: usize,
+    },
+    SiteUnchanged,
 }
 
 impl Notice {
@@ -55,6 +74,17 @@ impl Notice {
                 "Your authenticator app is turned off. We will email you a code when you sign in."
                     .to_owned()
             }
+            Self::SiteTwoFactor { on: true } => "Two-factor authentication is now required:                 licensed users and admins set up an authenticator app at their next sign-in."
+                .to_owned(),
+            Self::SiteTwoFactor { on: false } => {
+                "Two-factor authentication is no longer required.".to_owned()
+            }
+            Self::SiteMode { to } => format!("The site is now in {to} mode."),
+            Self::SiteInvited { sent, failed: 0 } => format!("{sent} invitations sent."),
+            Self::SiteInvited { sent, failed } => format!(
+                "{sent} invitations sent; {failed} could not be sent and are listed as bounced."
+            ),
+            Self::SiteUnchanged => "Nothing needed changing.".to_owned(),
         }
     }
 }

@@ -44,6 +44,10 @@ pub const ACCOUNT_PAT_REVOKE: &str = "/account/pats/{id}/revoke";
 pub const ACCOUNT_PAT_SHOWN: &str = "/account/pats/shown/{id}";
 /// An organization's sign-in policy, for its admins (S54).
 pub const ORG_POLICY: &str = "/orgs/{slug}/policy";
+/// An invitation's link (S41): `?token=` opens it; the form posts the token back here.
+pub const MIGRATE_CLAIM: &str = lanyard_sites::invitations::CLAIM_PATH;
+/// Where a claimed invitation ends.
+pub const MIGRATE_CLAIM_DONE: &str = "/migrate/claim/done";
 /// A site's legacy sign-in page (C2, F2); `{slug}`: the site's slug.
 pub const SITE_LOGIN: &str = "/sites/{slug}/login";
 /// Where a site user's sign-in goes right after setting up the authenticator app its site
@@ -57,6 +61,13 @@ pub const SITE_ACCOUNT: &str = "/sites/{slug}/account/two-factor";
 /// A site user's step-up: the site password again, then the second step (`?return_to=`: a
 /// page of the site).
 pub const SITE_RECONFIRM: &str = "/sites/{slug}/reconfirm";
+
+/// A site admin's page (design13.md point 5): the 2FA preference, the migration's mode,
+/// invitations and progress.
+pub const SITE_ADMIN: &str = "/sites/{slug}/admin";
+pub const SITE_ADMIN_TWO_FACTOR: &str = "/sites/{slug}/admin/two-factor";
+pub const SITE_ADMIN_MODE: &str = "/sites/{slug}/admin/mode";
+pub const SITE_ADMIN_INVITE: &str = "/sites/{slug}/admin/invite";
 
 /// A site path with its slug filled in (slugs are `[a-z0-9-]`: nothing to escape).
 pub fn for_site(path: &str, slug: &str) -> String {

@@ -86,10 +86,9 @@ async fn logout_get(
         Err(_) => None,
     };
     if let Some(plan) = &plan {
-        let hint_matches = match (&session, &plan.hinted_subject) {
-            (Some(s), Some(sub)) => &s.account_id.to_string() == sub,
-            (None, _) => true,
-            (Some(_), None) => false,
+        let hint_matches = match &session {
+            Some(s) => state.issuer.hint_names(plan, s.account_id).await,
+            None => true,
         };
         if hint_matches {
             return finish(&state, jar, plan.clone()).await;

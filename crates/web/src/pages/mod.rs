@@ -6,5 +6,6 @@ pub mod authorize;
 pub mod device;
 pub mod home;
 pub mod logout;
+pub mod migrate;
 pub mod signin;
 pub mod sites;

@@ -2,7 +2,7 @@
 //! shows a new token once. People see "token", "scope" and "expires".
 
 use askama::Template;
-use lanyard_core::model::Pat;
+use lanyard_core::model::{Pat, Site, SiteUser};
 
 use super::times::Times;
 use super::{FieldError, Theme};
@@ -19,6 +19,8 @@ pub struct PatView {
     pub expired: bool,
     /// The revoke confirmation page (its form posts to the same path).
     pub revoke_action: String,
+    /// "Studio (alice)" for a token tied to a site user (E2).
+    pub site_text: Option<String>,
 }
 
 impl PatView {
@@ -37,8 +39,29 @@ impl PatView {
             expired: !pat.is_live(times.now()),
             revoke_action: crate::kit::paths::ACCOUNT_PAT_REVOKE
                 .replace("{id}", &pat.id.to_string()),
+            site_text: None,
         }
     }
+
+    /// Names the site user a tied token is for, among the account's `sites`; one no longer
+    /// linked is said so (its exchanges are refused).
+    pub fn with_site(mut self, pat: &Pat, sites: &[(Site, SiteUser)]) -> Self {
+        self.site_text = pat.site_user.map(|id| {
+            sites.iter().find(|(_, user)| user.id == id).map_or_else(
+                || "a site user no longer linked to your account".to_owned(),
+                |(site, user)| format!("{} ({})", site.name, user.login),
+            )
+        });
+        self
+    }
+}
+
+/// One choice of the create form's "Site user" list: the site's slug, "Studio (alice)".
+#[derive(Debug, Clone, Default)]
+pub struct SiteChoice {
+    pub value: String,
+    pub text: String,
+    pub selected: bool,
 }
 
 /// A scope checkbox of the create form.
@@ -79,6 +102,8 @@ pub struct PatsPage {
     pub name: String,
     /// Shortest first, "Never" last where allowed.
     pub lifetimes: Vec<LifetimeChoice>,
+    /// The site users a token may be for (E2); empty: the form has no such field.
+    pub site_choices: Vec<SiteChoice>,
     pub notice: Option<String>,
     /// Every field's problem at once (the summary lists them all).
     pub errors: Vec<FieldError>,

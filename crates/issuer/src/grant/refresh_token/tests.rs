@@ -9,8 +9,8 @@ use lanyard_core::ids::random_uuid;
 use lanyard_core::model::GraceSeal;
 use lanyard_core::model::{
     Account, AccountKind, AccountStatus, AuditEvent, Client, ClientAuthMethod, Consent, GrantType,
-    NewAccount, NewRefreshFamily, PatExchangeSettings, RefreshFamily, Resources, RotateOutcome,
-    SigningAlg,
+    NewAccount, NewRefreshFamily, PatExchangeSettings, RefreshFamily, ResourceServer, Resources,
+    RotateOutcome, SigningAlg,
 };
 use lanyard_core::ports::{
     AccountRepo, AuditRepo, ClientRepo, ConsentRepo, EphemeralStore, RefreshRepo,
@@ -31,7 +31,9 @@ use crate::issuer::{Issuer, IssuerDeps};
 use crate::settings::{IssuerSettings, TokenSettings};
 
 const NOW: Timestamp = Timestamp(1_800_000_000);
-const RT1: &str = "lyd_rt_c2VjcmV0LXJlZnJlc2gtdG9rZW4tb25lLWZvci10ZXN0cw";
+/// The one registered API.
+pub(crate) const API: &str = "https://api.example.com";
+pub(crate) const RT1: &str = "lyd_rt_c2VjcmV0LXJlZnJlc2gtdG9rZW4tb25lLWZvci10ZXN0cw";
 
 /// One account, one family, and a rotation outcome the test chooses; records what the
 /// grant asked for.
@@ -185,8 +187,9 @@ impl EphemeralStore for Scripted {
     async fn put_if_absent(&self, _: &str, _: &[u8], _: Duration) -> Result<bool, StoreError> {
         Err(unused())
     }
+    /// Nothing is stored: no access token is revoked.
     async fn get(&self, _: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Err(unused())
+        Ok(None)
     }
     async fn take(&self, _: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Err(unused())
@@ -218,6 +221,7 @@ pub(crate) struct Harness {
     pub client: Client,
     pub pats: Arc<crate::test_support::NoPats>,
     policy: Arc<crate::test_support::FixedPolicy>,
+    pub sites: Arc<crate::test_support::FakeSites>,
 }
 
 pub(crate) fn harness(grace_secs: i64) -> Harness {
@@ -267,7 +271,13 @@ pub(crate) fn harness(grace_secs: i64) -> Harness {
         "https://id.example.com",
         tokens,
         PatExchangeSettings::default(),
-        Resources::default(),
+        Resources(vec![ResourceServer {
+            identifier: API.to_owned(),
+            scopes: vec!["read".to_owned()],
+            name: None,
+            description: None,
+            scope_descriptions: Default::default(),
+        }]),
     )
     .unwrap();
     let kek = Kek::from_bytes([7u8; 32]);
@@ -283,6 +293,7 @@ pub(crate) fn harness(grace_secs: i64) -> Harness {
     let hasher = Arc::new(TokenHasher::new(&[9u8; 32]));
     let pats = crate::test_support::NoPats::shared();
     let policy = crate::test_support::FixedPolicy::shared();
+    let sites = crate::test_support::FakeSites::shared();
     let clock = Arc::new(ManualClock::new(NOW));
     let audit = Auditor::new(store.clone());
     let clients = Arc::new(ClientService::new(
@@ -302,6 +313,7 @@ pub(crate) fn harness(grace_secs: i64) -> Harness {
         ephemeral: store.clone(),
         pats: pats.clone(),
         sign_in_policy: policy.clone(),
+        site_subjects: sites.clone(),
         keys: Arc::new(SharedKeyRing::new(ring)),
         hasher: hasher.clone(),
         clock: clock.clone(),
@@ -340,11 +352,12 @@ pub(crate) fn harness(grace_secs: i64) -> Harness {
         client,
         pats,
         policy,
+        sites,
     }
 }
 
 impl Harness {
-    async fn refresh(&self, token: &str) -> Result<TokenResponse, crate::OAuthError> {
+    pub(crate) async fn refresh(&self, token: &str) -> Result<TokenResponse, crate::OAuthError> {
         let request = GrantRequest::RefreshToken {
             refresh_token: Secret::new(token),
             scope: None,
@@ -352,6 +365,24 @@ impl Harness {
         self.issuer
             .exchange(&self.client, request, &Origin::default())
             .await
+    }
+
+    /// The families the grant revoked.
+    pub(crate) fn revoked(&self) -> Vec<FamilyId> {
+        self.store.revoked.lock().unwrap().clone()
+    }
+
+    /// The account of the one family, changed by `f`.
+    pub(crate) fn change_account(&self, f: impl FnOnce(&mut Account)) {
+        f(&mut self.store.account.lock().unwrap());
+    }
+
+    pub(crate) fn family_id(&self) -> FamilyId {
+        self.store.family.id
+    }
+
+    pub(crate) fn account_id(&self) -> AccountId {
+        self.store.account.lock().unwrap().id
     }
 
     fn script(&self, outcome: RotateOutcome) {
@@ -369,7 +400,7 @@ impl Harness {
             .clone()
     }
 
-    fn audit_kinds(&self) -> Vec<String> {
+    pub(crate) fn audit_kinds(&self) -> Vec<String> {
         let audit = self.store.audit.lock().unwrap();
         audit.iter().map(|e| e.kind.clone()).collect()
     }

@@ -67,9 +67,10 @@ pub(super) async fn migration_progress(
         .map_err(|e| error::db(CONTEXT, e))?;
     let mut latest: HashMap<uuid::Uuid, InvitationState> = HashMap::new();
     for row in rows {
-        let newer = latest
-            .get(&row.0)
-            .is_none_or(|seen| (row.2, row.1) > (seen.2, seen.1));
+        let newer = latest.get(&row.0).is_none_or(|seen| {
+            super::lists::recency(row.5, row.2, row.1)
+                > super::lists::recency(seen.5, seen.2, seen.1)
+        });
         if newer {
             latest.insert(row.0, row);
         }

@@ -2,12 +2,12 @@
 //! API, expiry choices with the day each ends, and every refused field at once (issue 12
 //! item 9).
 
-use lanyard_core::model::ResourceServer;
+use lanyard_core::model::{ResourceServer, Site, SiteUser};
 use lanyard_identity::pats::PatField;
 
 use crate::kit::params::Params;
 use crate::ui::FieldError;
-use crate::ui::pat_pages::{LifetimeChoice, ScopeChoice, ScopeGroup};
+use crate::ui::pat_pages::{LifetimeChoice, ScopeChoice, ScopeGroup, SiteChoice};
 use crate::ui::times::Times;
 
 /// The create form's scopes, under the API that offers them (a scope two APIs offer is
@@ -84,6 +84,26 @@ pub(super) fn lifetimes(
 
 const DAY_SECS: i64 = 86_400;
 
+/// The "Site user" choices (E2): "None" first (the token is the account's own), then each
+/// site user linked to the account, the one posted selected.
+pub(super) fn site_choices(sites: &[(Site, SiteUser)], form: &Params) -> Vec<SiteChoice> {
+    if sites.is_empty() {
+        return Vec::new();
+    }
+    let posted = form.get("site").unwrap_or("");
+    let mut choices = vec![SiteChoice {
+        value: String::new(),
+        text: "None: the token is for your account".to_owned(),
+        selected: posted.is_empty(),
+    }];
+    choices.extend(sites.iter().map(|(site, user)| SiteChoice {
+        selected: posted == site.slug,
+        value: site.slug.clone(),
+        text: format!("{} ({})", site.name, user.login),
+    }));
+    choices
+}
+
 pub(super) fn field_errors(fields: impl IntoIterator<Item = PatField>) -> Vec<FieldError> {
     let mut errors: Vec<FieldError> = Vec::new();
     for field in fields {
@@ -95,14 +115,15 @@ pub(super) fn field_errors(fields: impl IntoIterator<Item = PatField>) -> Vec<Fi
     errors
 }
 
-/// Where the page shows a refusal, in the page's words. The form has no audience or site
-/// fields, so those can only come from a tampered form: shown at the name.
+/// Where the page shows a refusal, in the page's words. The form has no audience field, so
+/// that can only come from a tampered form: shown at the name.
 fn field_error(field: PatField) -> FieldError {
     match field {
         PatField::Scopes => FieldError::new("scope_0", "Choose at least one scope"),
         PatField::Expiry => FieldError::new("expires", "Choose when the token expires"),
         PatField::Name => FieldError::new("name", "Enter a name of up to 100 characters"),
-        PatField::Audiences | PatField::Site => FieldError::new(
+        PatField::Site => FieldError::new("site", "Choose one of your site users, or none"),
+        PatField::Audiences => FieldError::new(
             "name",
             "The form was changed; reload the page and try again",
         ),

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use lanyard_core::Timestamp;
-use lanyard_core::model::{Pat, PatId};
+use lanyard_core::model::{Pat, PatId, Site, SiteUser};
 use lanyard_identity::IdentityError;
 use lanyard_identity::pats::{Expiry, PatRequest};
 use lanyard_signin::{Session, Showing, ShownId, ShownKind};
@@ -34,7 +34,7 @@ use crate::ui::account_pages::{ConfirmPage, ShownOncePage};
 use crate::ui::pat_pages::{PatCreatedPage, PatView, PatsPage};
 use crate::ui::times::Times;
 
-use super::pat_form::{field_errors, lifetimes, scope_groups};
+use super::pat_form::{field_errors, lifetimes, scope_groups, site_choices};
 use crate::ui::{self, FieldError};
 
 pub fn routes() -> Router<AppState> {
@@ -60,6 +60,9 @@ struct PatJson {
     last_used_at: Option<i64>,
     expires_at: Option<i64>,
     expired: bool,
+    /// The site user the token is tied to (E2): its exchanges name that site user.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    site_user: Option<String>,
 }
 
 impl PatJson {
@@ -74,6 +77,7 @@ impl PatJson {
             last_used_at: pat.last_used_at.map(Timestamp::seconds),
             expires_at: pat.expires_at.map(Timestamp::seconds),
             expired: !pat.is_live(now),
+            site_user: pat.site_user.map(|u| u.to_string()),
         }
     }
 }
@@ -98,6 +102,9 @@ struct CreateJson {
     expires_in_days: Option<i64>,
     #[serde(default)]
     no_expiry: bool,
+    /// The slug of the site whose user (linked to this account) the token is for (E2).
+    #[serde(default)]
+    site: Option<String>,
 }
 
 fn api_error(status: StatusCode, error: &'static str, description: &'static str) -> WebError {
@@ -141,20 +148,30 @@ async fn pats_get(
     }
     let notice = notice::take(&state, &jar).await?;
     let times = times_for(&state, &session).await?;
+    let sites = site_users(&state, &session).await?;
     pats_page(
         &state,
         jar,
-        (&pats, &times),
+        (&pats, &times, &sites),
         notice,
         Vec::new(),
         &Params::default(),
     )
 }
 
+/// The site users the account's tokens may be for (E2).
+async fn site_users(
+    state: &AppState,
+    session: &Session,
+) -> Result<Vec<(Site, SiteUser)>, WebError> {
+    let account = state.accounts.get(session.auth.account_id).await?;
+    Ok(state.pats.site_choices(&account).await?)
+}
+
 fn pats_page(
     state: &AppState,
     jar: CookieJar,
-    (pats, times): (&[Pat], &Times),
+    (pats, times, sites): (&[Pat], &Times, &[(Site, SiteUser)]),
     notice: Option<String>,
     errors: Vec<FieldError>,
     form: &Params,
@@ -171,7 +188,11 @@ fn pats_page(
         action: paths::ACCOUNT_PATS.to_owned(),
         csrf,
         hidden: Vec::new(),
-        pats: pats.iter().map(|p| PatView::of(p, times)).collect(),
+        pats: pats
+            .iter()
+            .map(|p| PatView::of(p, times).with_site(p, sites))
+            .collect(),
+        site_choices: site_choices(sites, form),
         scope_groups: scope_groups(&state.pats.resources().0, form),
         name: form.get("name").unwrap_or("").to_owned(),
         lifetimes: lifetimes(
@@ -226,7 +247,10 @@ async fn pats_post(
         scopes,
         audiences: Vec::new(),
         expiry,
-        site: None,
+        site: form
+            .get("site")
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
     };
     // Every field's problem at once, not one per try.
     let problems = state.pats.problems(&request);
@@ -337,7 +361,8 @@ async fn form_error(
         .await
         .map_err(identity_error)?;
     let times = times_for(state, session).await?;
-    pats_page(state, jar, (&pats, &times), None, errors, form)
+    let sites = site_users(state, session).await?;
+    pats_page(state, jar, (&pats, &times, &sites), None, errors, form)
 }
 
 async fn create(
@@ -384,7 +409,7 @@ async fn create_api(
         scopes: input.scopes,
         audiences: input.audiences,
         expiry,
-        site: None,
+        site: input.site,
     };
     let (pat, token) = create(state, &session, request, origin)
         .await

@@ -5,6 +5,7 @@
 //! user's step-up page (its site password again). The sequence and its rules are
 //! `lanyard_signin`'s (`site_login`, `site_access`, `reconfirm`).
 
+pub mod admin;
 mod codes;
 
 use axum::Router;

@@ -8,7 +8,7 @@ use super::{CSRF, theme};
 use crate::ui::FieldError;
 use crate::ui::account_pages::{ConfirmPage, ShownOncePage};
 use crate::ui::pat_pages::{
-    LifetimeChoice, PatCreatedPage, PatView, PatsPage, ScopeChoice, ScopeGroup,
+    LifetimeChoice, PatCreatedPage, PatView, PatsPage, ScopeChoice, ScopeGroup, SiteChoice,
 };
 
 const EVIL: &str = "<script>alert(1)</script>";
@@ -115,9 +115,44 @@ fn pats_page() -> PatsPage {
                 selected: true,
             },
         ],
+        site_choices: vec![],
         notice: None,
         errors: vec![],
     }
+}
+
+/// E2: the form offers the account's site users (none: the token is the account's own), and
+/// a listed token says which site user it is for.
+#[test]
+fn the_token_page_offers_site_users_and_names_a_tied_token() {
+    let plain = pats_page().render().unwrap();
+    assert!(!plain.contains("id=\"site\""), "no site users, no field");
+    let html = PatsPage {
+        site_choices: vec![
+            SiteChoice {
+                value: String::new(),
+                text: "None: the token is for your account".into(),
+                selected: false,
+            },
+            SiteChoice {
+                value: "studio".into(),
+                text: format!("Studio ({EVIL})"),
+                selected: true,
+            },
+        ],
+        pats: vec![PatView {
+            name: "laptop".into(),
+            site_text: Some("Studio (alice)".into()),
+            ..PatView::default()
+        }],
+        ..pats_page()
+    }
+    .render()
+    .unwrap();
+    assert!(html.contains("<label class=\"label\" for=\"site\">Site user</label>"));
+    assert!(html.contains("<option value=\"studio\" selected>Studio (&#60;script&#62;"));
+    assert!(!html.contains("<script>alert"));
+    assert!(html.contains("For the site user Studio (alice)"));
 }
 
 #[test]

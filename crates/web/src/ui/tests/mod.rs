@@ -6,6 +6,7 @@ mod assets;
 mod csrf;
 mod device_pages;
 mod mfa_pages;
+mod migration_pages;
 mod site_code_pages;
 mod site_pages;
 
