@@ -93,20 +93,29 @@ impl AccountService {
         password: Secret,
         origin: &Origin,
     ) -> Result<Account, IdentityError> {
-        let now = self.clock.now();
         let account = match normalize_email(email) {
             Ok(normalized) => self.accounts.find_account_by_email(&normalized).await?,
             Err(_) => None,
         };
-        let stored_hash = account.as_ref().and_then(|a| a.password_hash.clone());
-        let check = self
-            .passwords
-            .verify(password.clone(), stored_hash.as_deref())
-            .await;
-        let check = match check {
+        self.check_stored_password(account.as_ref(), password, origin)
+            .await
+    }
+
+    /// Checks `password` against the account's stored argon2id hash (the dummy hash when
+    /// there is none, so every failure costs the same), audits, and rehashes a right
+    /// password whose parameters are out of date. Every failure is one answer.
+    pub(crate) async fn check_stored_password(
+        &self,
+        account: Option<&Account>,
+        password: Secret,
+        origin: &Origin,
+    ) -> Result<Account, IdentityError> {
+        let now = self.clock.now();
+        let stored = account.and_then(|a| a.password_hash.as_deref());
+        let check = match self.passwords.verify(password.clone(), stored).await {
             Ok(check) => check,
             Err(lanyard_crypto::CryptoError::PasswordTooLong) => {
-                self.record_failure(now, account.as_ref(), "password_too_long", origin)
+                self.record_failure(now, account, "password_too_long", origin)
                     .await;
                 return Err(IdentityError::InvalidCredentials);
             }
@@ -118,13 +127,14 @@ impl AccountService {
             return Err(IdentityError::InvalidCredentials);
         };
         if account.status != AccountStatus::Active {
-            self.record_failure(now, Some(&account), "account_not_active", origin)
+            self.record_failure(now, Some(account), "account_not_active", origin)
                 .await;
             return Err(IdentityError::InvalidCredentials);
         }
         if check.needs_rehash {
-            // Best effort: a failed rehash must not fail a correct sign-in.
-            match self.passwords.hash(password).await {
+            // Best effort: a failed rehash must not fail a right password. The password was
+            // just proven, so today's minimum length for new passwords does not apply.
+            match self.passwords.hash_proven(password).await {
                 Ok(new_hash) => {
                     if let Err(e) = self
                         .accounts
@@ -142,7 +152,7 @@ impl AccountService {
             origin,
         )
         .await;
-        Ok(account)
+        Ok(account.clone())
     }
 
     pub async fn get(&self, id: AccountId) -> Result<Account, IdentityError> {

@@ -4,7 +4,7 @@
 //! (argon2id on the bounded pool, the dummy hash when there is no account, one answer for
 //! every failure) and the legacy hashes run on the same pool.
 
-use lanyard_core::model::{Account, AccountKind, AccountStatus, AuditEvent};
+use lanyard_core::model::{Account, AccountKind, AuditEvent};
 use lanyard_core::{Origin, Secret};
 
 use super::AccountService;
@@ -20,49 +20,9 @@ impl AccountService {
         password: Secret,
         origin: &Origin,
     ) -> Result<Account, IdentityError> {
-        let now = self.clock.now();
         let principal = principal.filter(|a| a.kind == AccountKind::SiteUser);
-        let stored = principal.and_then(|a| a.password_hash.as_deref());
-        let check = match self.passwords.verify(password.clone(), stored).await {
-            Ok(check) => check,
-            Err(lanyard_crypto::CryptoError::PasswordTooLong) => {
-                self.record_failure(now, principal, "password_too_long", origin)
-                    .await;
-                return Err(IdentityError::InvalidCredentials);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let Some(account) = principal.filter(|_| check.ok) else {
-            self.record_failure(now, None, "bad_credentials", origin)
-                .await;
-            return Err(IdentityError::InvalidCredentials);
-        };
-        if account.status != AccountStatus::Active {
-            self.record_failure(now, Some(account), "account_not_active", origin)
-                .await;
-            return Err(IdentityError::InvalidCredentials);
-        }
-        if check.needs_rehash {
-            // Best effort, as for a person: a failed rehash must not fail a right password.
-            match self.passwords.hash_proven(password).await {
-                Ok(new_hash) => {
-                    if let Err(e) = self
-                        .accounts
-                        .update_password_hash(account.id, &new_hash, now)
-                        .await
-                    {
-                        tracing::warn!(error = %e, "password rehash could not be stored");
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "password rehash failed"),
-            }
-        }
-        self.record(
-            AuditEvent::new(now, "login.password", "success").subject(account.id.to_string()),
-            origin,
-        )
-        .await;
-        Ok(account.clone())
+        self.check_stored_password(principal, password, origin)
+            .await
     }
 
     /// An argon2id hash of a password just proven against a legacy hash (C2: rehashed on the
