@@ -28,6 +28,25 @@ pub enum PasswordCheck {
 }
 
 impl SignInService {
+    /// What every password gate answers before it looks anything up: an empty or oversized
+    /// password (not a guess), or an address that failed too often.
+    pub(crate) async fn refused_unchecked(
+        &self,
+        password: &str,
+        browser: &Browser<'_>,
+    ) -> Result<Option<PasswordCheck>, SignInError> {
+        if password.is_empty() || password.len() > MAX_PASSWORD_LEN {
+            return Ok(Some(PasswordCheck::Missing));
+        }
+        Ok(self
+            .mfa
+            .address_throttled(browser.origin)
+            .await?
+            .map(|wait| PasswordCheck::Throttled {
+                retry_after_secs: wait.max(1),
+            }))
+    }
+
     /// Checks `email` + `password` under the limits. The attempt is counted against the
     /// account before the check (so parallel guesses can not slip past a lock) and taken
     /// back when the password is right; a wrong one also counts for the source address.
@@ -37,13 +56,8 @@ impl SignInService {
         password: &str,
         browser: &Browser<'_>,
     ) -> Result<PasswordCheck, SignInError> {
-        if password.is_empty() || password.len() > MAX_PASSWORD_LEN {
-            return Ok(PasswordCheck::Missing);
-        }
-        if let Some(wait) = self.mfa.address_throttled(browser.origin).await? {
-            return Ok(PasswordCheck::Throttled {
-                retry_after_secs: wait.max(1),
-            });
+        if let Some(refused) = self.refused_unchecked(password, browser).await? {
+            return Ok(refused);
         }
         // Looked up before the check so the account's lock applies; the password is checked
         // even when locked, so a locked account costs the same time as any other (S53f).

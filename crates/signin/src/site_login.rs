@@ -13,7 +13,7 @@ use lanyard_identity::IdentityError;
 use lanyard_mfa::PasswordGate;
 
 use crate::next::{Next, Problem, SiteLoginQuestion, Wait};
-use crate::password::{MAX_PASSWORD_LEN, PasswordCheck};
+use crate::password::PasswordCheck;
 use crate::{Browser, Flow, FlowId, SignInError, SignInService};
 
 /// Longest site login accepted, in characters; longer input is refused before any lookup.
@@ -133,13 +133,8 @@ impl SignInService {
         password: &str,
         browser: &Browser<'_>,
     ) -> Result<PasswordCheck, SignInError> {
-        if password.is_empty() || password.len() > MAX_PASSWORD_LEN {
-            return Ok(PasswordCheck::Missing);
-        }
-        if let Some(wait) = self.mfa.address_throttled(browser.origin).await? {
-            return Ok(PasswordCheck::Throttled {
-                retry_after_secs: wait.max(1),
-            });
+        if let Some(refused) = self.refused_unchecked(password, browser).await? {
+            return Ok(refused);
         }
         let user = match normalize_login(login) {
             Some(key) => self.sites.site_user_by_login(site.id, &key).await?,
