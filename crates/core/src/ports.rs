@@ -168,6 +168,16 @@ pub trait BackupCodeSetRepo: Send + Sync {
         code_hashes: &[String],
         now: Timestamp,
     ) -> Result<(), StoreError>;
+    /// The account's first set, as [`Self::replace_backup_code_set`] writes it, but only when
+    /// it has none: false (nothing written) when a set exists, also one a concurrent call
+    /// wrote a moment ago — so two tabs finishing the same set-up make one set, not two.
+    async fn create_first_backup_code_set(
+        &self,
+        account: AccountId,
+        sealed: &[u8],
+        code_hashes: &[String],
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
     /// Marks the unused code of the account's current set whose hash is `code_hash` as used
     /// (`UPDATE … WHERE used_at IS NULL`, row count checked). True only for the call that
     /// used it: of 50 concurrent uses of one code, one.

@@ -62,13 +62,41 @@ impl MfaService {
     }
 
     /// Ten new codes replacing the account's set (or its first), returned grouped for showing
-    /// once. Callers put "Generate new codes" behind step-up; the first set is made at the
-    /// end of the site's authenticator set-up.
+    /// once. Callers put "Generate new codes" behind step-up.
     pub async fn new_backup_code_set(
         &self,
         account: AccountId,
         origin: &Origin,
     ) -> Result<Vec<String>, MfaError> {
+        let set = self.seal_new_set(account)?;
+        self.repo
+            .replace_backup_code_set(account, &set.sealed, &set.hashes, self.clock.now())
+            .await?;
+        self.generated(account, origin).await;
+        Ok(set.shown)
+    }
+
+    /// The account's first set, made at the end of the site's authenticator set-up: ten
+    /// codes as [`Self::new_backup_code_set`] makes them, or `None` (nothing made) when the
+    /// account has a set already — a reload, a replayed link or a second tab.
+    pub async fn first_backup_code_set(
+        &self,
+        account: AccountId,
+        origin: &Origin,
+    ) -> Result<Option<Vec<String>>, MfaError> {
+        let set = self.seal_new_set(account)?;
+        let made = self
+            .repo
+            .create_first_backup_code_set(account, &set.sealed, &set.hashes, self.clock.now())
+            .await?;
+        if !made {
+            return Ok(None);
+        }
+        self.generated(account, origin).await;
+        Ok(Some(set.shown))
+    }
+
+    fn seal_new_set(&self, account: AccountId) -> Result<NewSet, MfaError> {
         let codes: Vec<String> = (0..SET_SIZE)
             .map(|_| {
                 let mut bytes = [0u8; 7];
@@ -76,7 +104,7 @@ impl MfaService {
                 code::set_code_from(&bytes)
             })
             .collect();
-        let hashes: Vec<String> = codes
+        let hashes = codes
             .iter()
             .map(|c| self.set_code_hash(account, c))
             .collect();
@@ -84,9 +112,15 @@ impl MfaService {
         let sealed = self
             .kek
             .encrypt(plain.as_bytes(), &Self::set_aad(account))?;
-        self.repo
-            .replace_backup_code_set(account, &sealed, &hashes, self.clock.now())
-            .await?;
+        let shown = codes.iter().map(|c| code::display_set_code(c)).collect();
+        Ok(NewSet {
+            sealed,
+            hashes,
+            shown,
+        })
+    }
+
+    async fn generated(&self, account: AccountId, origin: &Origin) {
         self.audit(
             account,
             "mfa.backup_code_set.generated",
@@ -95,7 +129,6 @@ impl MfaService {
             origin,
         )
         .await;
-        Ok(codes.iter().map(|c| code::display_set_code(c)).collect())
     }
 
     /// The current set opened for showing again; `None` without one. Callers ask for the
@@ -175,4 +208,11 @@ impl MfaService {
         }
         Ok(used)
     }
+}
+
+/// A set ready to store: its sealed copy, each code's keyed hash, the codes for showing once.
+struct NewSet {
+    sealed: Vec<u8>,
+    hashes: Vec<String>,
+    shown: Vec<String>,
 }

@@ -400,7 +400,6 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             sites.clone(),
             invitations,
             clock.clone(),
-            audit.clone(),
         )),
         clock,
         audit,

@@ -117,6 +117,16 @@ pub enum SiteCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Turn the site's "require two-factor authentication" preference on or off. When on,
+    /// every licensed user and admin without an authenticator app sets one up at their next
+    /// sign-in and gets a set of 10 backup codes; client users are exempt.
+    TwoFactor {
+        site: String,
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// How far the migration is: linked, invited, not invited, expired or bounced — the
     /// counts, then every user with where they are (an invitation's expiry, a bounce).
     Progress {

@@ -7,11 +7,11 @@
 use std::sync::Arc;
 
 use lanyard_core::model::{
-    Account, AccountKind, AccountStatus, AuditEvent, MigrationProgress, MigrationState, Site,
-    SiteRole, SiteUser,
+    Account, AccountKind, AccountStatus, MigrationProgress, MigrationState, Site, SiteRole,
+    SiteUser,
 };
 use lanyard_core::ports::SiteRepo;
-use lanyard_core::{Auditor, Clock, Origin};
+use lanyard_core::{Clock, Origin};
 
 use crate::invitations::{InvitationService, InviteReport, Selection};
 use crate::progress_lists::{ProgressRow, progress_rows};
@@ -51,7 +51,6 @@ pub struct SiteAdmin {
     service: Arc<SiteService>,
     invitations: Arc<InvitationService>,
     clock: Arc<dyn Clock>,
-    audit: Auditor,
 }
 
 /// What the admin page shows.
@@ -68,14 +67,12 @@ impl SiteAdmin {
         service: Arc<SiteService>,
         invitations: Arc<InvitationService>,
         clock: Arc<dyn Clock>,
-        audit: Auditor,
     ) -> Self {
         Self {
             sites,
             service,
             invitations,
             clock,
-            audit,
         }
     }
 
@@ -104,19 +101,11 @@ impl SiteAdmin {
         origin: &Origin,
     ) -> Result<bool, SitesError> {
         authorize_site_admin(&*self.sites, site, account).await?;
-        if site.two_factor_required_since.is_some() == on {
-            return Ok(false);
-        }
-        let now = self.clock.now();
-        self.sites
-            .set_two_factor_required(site.id, on.then_some(now), now)
+        let (_, changed) = self
+            .service
+            .set_two_factor(&site.slug, on, Some(account.id), origin)
             .await?;
-        let event = AuditEvent::new(now, "site.two_factor_changed", "success")
-            .subject(format!("site {}", site.slug))
-            .actor(account.id.to_string())
-            .reason(if on { "required" } else { "not required" });
-        self.audit.record(event, origin).await;
-        Ok(true)
+        Ok(changed)
     }
 
     /// One step of the migration (the caller ends the disabled principals' sessions).

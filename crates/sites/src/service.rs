@@ -1,6 +1,6 @@
 //! [`SiteService`]: the operator's site operations (C1, C5) — create, list, import, users,
-//! migrate, progress — each checked, audited (`site.created`, `site.imported`,
-//! `site.migrated`) and all-or-nothing.
+//! migrate, the two-factor preference, progress — each checked, audited (`site.created`,
+//! `site.imported`, `site.migrated`, `site.two_factor_changed`) and all-or-nothing.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -289,6 +289,35 @@ impl SiteService {
             user,
             sealed_totp_secret,
         })
+    }
+
+    /// Turns the site's "require two-factor authentication" preference on or off (C3); the
+    /// caller has decided who may (the CLI: the server admin; the admin page: a site admin
+    /// after a step-up), `actor` is who did. False when it already was so (nothing audited).
+    pub async fn set_two_factor(
+        &self,
+        slug: &str,
+        on: bool,
+        actor: Option<AccountId>,
+        origin: &Origin,
+    ) -> Result<(Site, bool), SitesError> {
+        let site = self.get(slug).await?;
+        if site.two_factor_required_since.is_some() == on {
+            return Ok((site, false));
+        }
+        let now = self.deps.clock.now();
+        self.deps
+            .repo
+            .set_two_factor_required(site.id, on.then_some(now), now)
+            .await?;
+        let mut event = AuditEvent::new(now, "site.two_factor_changed", "success")
+            .subject(format!("site {slug}"))
+            .reason(if on { "required" } else { "not required" });
+        if let Some(actor) = actor {
+            event = event.actor(actor.to_string());
+        }
+        self.deps.audit.record(event, origin).await;
+        Ok((self.get(slug).await?, true))
     }
 
     /// One step of the migration (C5). Entering `identity` erases the legacy credentials

@@ -1,12 +1,14 @@
 // Issue 13 in the browser: the sign-in page of a site in `dual` mode (F2) — the site's own
 // login and "Sign in with your Lanyard account" for the same app — its error states, the
-// legacy login through the emailed code back to the app, and the page once the site has moved
-// to identity accounts. The site, its client and its users are made through the CLI, the
+// legacy login through the emailed code back to the app; site 2FA (C3, C4): the required
+// authenticator set-up, the set of ten backup codes with its text file, a sign-in with one of
+// them; and the page once the site has moved to identity accounts. The site, its client and its users are made through the CLI, the
 // users from the committed fixture (hashes made by the PyPI reference implementations).
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { base32Decode, codeAtStep, stepAt } from '../lib/totp.mjs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -37,14 +39,21 @@ function lanyard(args) {
   return execFileSync(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }).toString();
 }
 
-/** A licensed user of the fixture (bcrypt hash) and the fixture's password. */
-function licensedUser() {
+/** A licensed user of the fixture whose bcrypt hash starts with `prefix`, and the password. */
+function licensedUser(prefix = '$2') {
   const rows = readFileSync(join(FIXTURES, 'legacy_users.csv'), 'utf8').trim().split('\n').slice(1);
   const password = readFileSync(join(FIXTURES, 'password.txt'), 'utf8').replace(/\r?\n$/, '');
   const [login, email] = rows
     .map((r) => r.split(','))
-    .find(([, , role, hash]) => role === 'licensed_user' && hash.startsWith('$2'));
+    .find(([, , role, hash]) => role === 'licensed_user' && hash.startsWith(prefix));
   return { login, email, password };
+}
+
+/** The legacy form of the site's sign-in page, filled and sent. */
+async function legacyLogin({ login, password }) {
+  await page.getByLabel('Login').fill(login);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await navigateBy(button('Sign in'));
 }
 
 let user;
@@ -98,7 +107,53 @@ step('T2 "Sign in with your Lanyard account" goes to the identity sign-in of the
   assert.equal(new URL(page.url()).searchParams.get('flow'), flow, 'the same sign-in');
 });
 
-step('T3 a site moved to identity accounts: its page points to the identity sign-in', async () => {
+step('T3 site 2FA required: the app set-up, ten backup codes and their file, a code instead of the app', async () => {
+  lanyard(['site', 'two-factor', SLUG, 'on']);
+  const carol = licensedUser('$2y$');
+  await freshBrowser();
+  const auth = newAuthorization(SITE_CLIENT);
+  await open(auth.url);
+  await checkPage('site sign-in (2FA required)', `Sign in to ${SITE_NAME}`);
+  await legacyLogin(carol);
+  await checkPage('site 2FA set-up', 'Set up your authenticator app');
+  assert.equal(await page.getByRole('img', { name: 'QR code for your authenticator app' }).count(), 1, 'the QR code');
+  const secret = base32Decode((await page.getByRole('code').first().innerText()).trim());
+
+  await navigateBy(button('Verify and Save'));
+  await checkPage('site 2FA set-up (error: empty)', 'Set up your authenticator app', { status: 400 });
+  let lastStep = stepAt();
+  await page.getByLabel('Code from the app').fill(codeAtStep(secret, lastStep));
+  await navigateBy(button('Verify and Save'));
+
+  await checkPage('site backup codes (first set)', 'Save your backup codes');
+  const shown = (await page.locator('ol.code-list li code').allInnerTexts()).map((c) => c.trim());
+  assert.equal(shown.length, 10, 'a set of ten');
+  assert.equal(new Set(shown).size, 10, 'ten different codes');
+  const [download] = await Promise.all([page.waitForEvent('download'), link('Save to Text File').click()]);
+  assert.equal(download.suggestedFilename(), `${SLUG}_backup_codes_${carol.login}.txt`);
+  const file = readFileSync(await download.path(), 'utf8');
+  for (const code of shown) assert.ok(file.includes(code), `the file holds ${code}`);
+
+  await navigateBy(button('Continue'));
+  await checkPage('site backup codes (error: not ticked)', 'Save your backup codes', { status: 400 });
+  await page.getByLabel('I saved my backup codes').check();
+  await navigateBy(button('Continue'));
+  await expectCallback(auth, 'site user: 2FA set up');
+
+  // The next sign-in asks for the app; a backup code from the file does instead, once.
+  await freshBrowser();
+  const again = newAuthorization(SITE_CLIENT);
+  await open(again.url);
+  await legacyLogin(carol);
+  await checkPage('code (site user: app)', 'Enter the code from your authenticator app');
+  await navigateBy(link('Use a backup code'));
+  await checkPage('code (site user: backup)', 'Enter your backup code');
+  await page.getByLabel('Backup code').fill(shown[0]);
+  await navigateBy(button('Continue'));
+  await expectCallback(again, 'site user: backup code');
+});
+
+step('T4 a site moved to identity accounts: its page points to the identity sign-in', async () => {
   lanyard(['site', 'migrate', SLUG, 'identity']);
   await freshBrowser();
   await open(newAuthorization(SITE_CLIENT).url);

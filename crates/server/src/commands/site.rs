@@ -1,4 +1,4 @@
-//! `lanyard site create|list|import|users|migrate|progress`: the operator manages sites and
+//! `lanyard site create|list|import|users|migrate|two-factor|progress`: the operator manages sites and
 //! their migration (C1, C5). Names are the issue's, so scripts can rely on them. A refused
 //! input (an import's problems, a move the migration does not allow, a bad slug) exits 65;
 //! an import's problems go to standard error, one per line, each with its row.
@@ -253,6 +253,38 @@ pub async fn run(app: &App, cmd: SiteCommand) -> CommandResult {
                 );
             } else {
                 println!("{site}: {} → {}", step.from.as_str(), to.as_str());
+            }
+        }
+        SiteCommand::TwoFactor {
+            site,
+            state,
+            json: as_json,
+        } => {
+            let on = state == "on";
+            let (site, changed) = sites
+                .set_two_factor(&site, on, None, &origin)
+                .await
+                .map_err(refused)?;
+            if as_json {
+                let mut doc = describe(&site);
+                doc["changed"] = json!(changed);
+                print_json(&doc);
+            } else if !changed {
+                println!(
+                    "{}: two-factor authentication is {state} already; nothing changed",
+                    site.slug
+                );
+            } else if on {
+                println!(
+                    "{}: two-factor authentication required; licensed users and admins \
+                     without an authenticator app set one up at their next sign-in",
+                    site.slug
+                );
+            } else {
+                println!(
+                    "{}: two-factor authentication no longer required",
+                    site.slug
+                );
             }
         }
         SiteCommand::Progress {

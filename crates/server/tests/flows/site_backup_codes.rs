@@ -330,6 +330,125 @@ async fn c4_the_site_2fa_set_up_ends_with_ten_codes_shown_once_with_a_text_file_
     .await;
 }
 
+/// Two tabs (or a double click) finishing one set-up reach the first-codes hand-off together:
+/// one shows a set, the others go on to the app; one set is made, and it is the one shown.
+#[tokio::test]
+async fn c4_tabs_racing_the_first_codes_page_make_one_set() {
+    each_backend(|app| async move {
+        let user = user_with("$2a$");
+        let fx = site(&app).await;
+        let browser = Browser::new();
+        let (_, page) = legacy_sign_in(&app, &browser, &start(&app), &user).await;
+        let secret = totp_secret_from(&page);
+        let action = lanyard_testkit::form_action(&page).unwrap();
+        let mut fields = lanyard_testkit::hidden_inputs(&page);
+        fields.push(("code".to_owned(), code_now(&app, &secret)));
+        let fields: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let verified = post(&app, &browser, &action, &fields).await;
+        assert_eq!(verified.status, 303, "{}", verified.body);
+        let hand_off = verified.location;
+        assert!(
+            hand_off.contains("/two-factor/first-codes?flow="),
+            "{hand_off}"
+        );
+
+        let tabs = (0..8).map(|_| get_reply(&app, &browser, &hand_off));
+        let replies = futures_util::future::join_all(tabs).await;
+        let shown: Vec<_> = replies
+            .iter()
+            .filter(|r| r.location.starts_with(CODES_PAGE))
+            .collect();
+        assert_eq!(shown.len(), 1, "one tab shows a set");
+        for r in &replies {
+            assert_eq!(r.status, 303);
+            assert!(
+                r.location.starts_with(CODES_PAGE)
+                    || r.location.starts_with("/authorize/continue?flow="),
+                "{}",
+                r.location
+            );
+        }
+        assert_eq!(audits(&app, "mfa.backup_code_set.generated").await.len(), 1);
+        let su = site_user(&app, &fx.site, &user.login).await;
+        assert_eq!(unused(&app, &su).await, 10);
+        let (_, _, page) = browser
+            .get(&app.url(&shown[0].location), &app.base_url)
+            .await;
+        let codes = unused_codes_on(&page);
+        let (_, at, _) = sign_in_with(&app, &user, &codes[3]).await;
+        assert!(
+            at.starts_with(REDIRECT),
+            "the shown set is the stored one: {at}"
+        );
+        app
+    })
+    .await;
+}
+
+// ---- S33: what each second step of a legacy login is worth ----
+
+/// The ID token's `acr` after a legacy sign-in that ended at `at` (the app's redirect).
+async fn acr_after(app: &TestApp, fx: &Fixture, at: &str) -> String {
+    assert!(at.starts_with(REDIRECT), "{at}");
+    let code = crate::helpers::query_param(at, "code").unwrap();
+    let response =
+        crate::helpers::redeem(app, APP, &fx.secret, &code, crate::helpers::VERIFIER).await;
+    let (status, tokens) = crate::helpers::json(response).await;
+    assert_eq!(status, 200, "{tokens}");
+    let claims = crate::helpers::jwt_claims(tokens["id_token"].as_str().unwrap());
+    claims["acr"].as_str().unwrap_or_default().to_owned()
+}
+
+/// S33 on the legacy path, the rule the identity login follows
+/// (mfa_email_backup::s33_an_emailed_code_signs_in_at_loa2_and_a_backup_code_at_loa3): an
+/// emailed code is `urn:lanyard:loa:2`, the site's authenticator app and a code of its set
+/// `urn:lanyard:loa:3`.
+#[tokio::test]
+async fn s33_a_legacy_login_is_loa2_with_an_emailed_code_and_loa3_with_the_app_or_a_set_code() {
+    each_backend(|app| async move {
+        let user = user_with("$2a$");
+        let fx = site_with(&app, MigrationState::Legacy, &fixture_users()).await;
+        let (at, _) = legacy_sign_in(&app, &Browser::new(), &start(&app), &user).await;
+        assert_eq!(acr_after(&app, &fx, &at).await, "urn:lanyard:loa:2");
+
+        require_two_factor(&app, &fx.site).await;
+        let (s, codes) = set_up_and_save(&app, &user).await;
+        app.clock.advance(30);
+        let browser = Browser::new();
+        let (_, at, page) = browser.get(&start(&app), &app.base_url).await;
+        assert!(at.contains("/sites/acme/login"), "{at}");
+        let (_, _, page) = browser
+            .submit(
+                &page,
+                &app.base_url,
+                &[("login", &user.login), ("password", &user.password)],
+            )
+            .await;
+        assert!(page.contains("authenticator app"), "{page}");
+        let (_, mut at, page) = browser
+            .submit(
+                &page,
+                &app.base_url,
+                &[("code", &code_now(&app, &s.secret))],
+            )
+            .await;
+        if page.contains("name=\"stay\"") {
+            (_, at, _) = browser
+                .submit(&page, &app.base_url, &[("stay", "no")])
+                .await;
+        }
+        assert_eq!(acr_after(&app, &fx, &at).await, "urn:lanyard:loa:3");
+
+        let (_, at, _) = sign_in_with(&app, &user, &codes[0]).await;
+        assert_eq!(acr_after(&app, &fx, &at).await, "urn:lanyard:loa:3");
+        app
+    })
+    .await;
+}
+
 // ---- Using them, and seeing them again ----
 
 #[tokio::test]

@@ -1,17 +1,18 @@
 //! `lanyard site …` as an operator uses it (C1, C2, C5): create, list, import (CSV and JSON,
 //! all-or-nothing, idempotent, every problem on standard error with its row and exit status
-//! 65), users, migrate (one step at a time; identity erases the legacy credentials), progress.
-//! Bad input changes nothing.
+//! 65), users, migrate (one step at a time; identity erases the legacy credentials), the
+//! two-factor preference, progress. Bad input changes nothing.
 
 use std::path::{Path, PathBuf};
 
 use lanyard_core::Clock;
-use lanyard_core::model::AccountStatus;
-use lanyard_core::ports::{AccountRepo, MfaRepo, SiteRepo};
-use lanyard_testkit::TestApp;
+use lanyard_core::model::{AccountStatus, MigrationState};
+use lanyard_core::ports::{AccountRepo, AuditRepo, MfaRepo, SiteRepo};
+use lanyard_testkit::{Browser, TestApp};
 use serde_json::Value;
 
-use crate::helpers::{confidential, each_backend, lanyard_cli};
+use crate::helpers::{REDIRECT, authorize_url, confidential, each_backend, lanyard_cli};
+use crate::site_login::{APP, fixture_users, legacy_sign_in, site_with, user_with};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -268,7 +269,7 @@ async fn site_commands_refuse_unknown_sites_clients_moves_and_files() {
         app.create_client(confidential("intranet")).await.unwrap();
         let csv = fixture("legacy_users.csv");
         let csv = csv.to_str().unwrap();
-        let cases: [(&[&str], i32, &str); 9] = [
+        let cases: [(&[&str], i32, &str); 12] = [
             (
                 &["site", "import", "--site", "nope", csv],
                 1,
@@ -277,6 +278,9 @@ async fn site_commands_refuse_unknown_sites_clients_moves_and_files() {
             (&["site", "users", "nope"], 1, "no such site"),
             (&["site", "progress", "nope"], 1, "no such site"),
             (&["site", "migrate", "nope", "dual"], 1, "no such site"),
+            (&["site", "two-factor", "nope", "on"], 1, "no such site"),
+            (&["site", "two-factor", "acme", "maybe"], 2, "invalid value"),
+            (&["site", "two-factor", "acme"], 2, "STATE"),
             (
                 &["site", "create", "--slug", "x", "--name", "X"],
                 65,
@@ -357,6 +361,53 @@ async fn site_commands_refuse_unknown_sites_clients_moves_and_files() {
             .migration_progress(site.id, app.clock.now())
             .await;
         assert_eq!(progress.unwrap().total, 0);
+        app
+    })
+    .await;
+}
+
+/// C3 from the operator's side: `lanyard site two-factor S on|off` changes the preference once
+/// (audited once; again says so and changes nothing), and it takes effect at the next legacy
+/// sign-in: a licensed user without an app sets one up; with it off, the emailed code does.
+#[tokio::test]
+async fn site_two_factor_cli_turns_the_requirement_on_and_off() {
+    each_backend(|app| async move {
+        site_with(&app, MigrationState::Legacy, &fixture_users()).await;
+        let changes = |app: &TestApp| {
+            let sql = app.app.stores.sql.clone();
+            async move {
+                sql.list_audit(Some("site.two_factor_changed"), 100)
+                    .await
+                    .unwrap()
+                    .len()
+            }
+        };
+        let licensed = user_with("$2a$");
+        let start = authorize_url(&app, APP, "");
+
+        let on = json(&app, &["site", "two-factor", "acme", "on"]).await;
+        assert_eq!(on["two_factor_required"], true, "{on}");
+        assert_eq!(on["changed"], true, "{on}");
+        let again = ok(&app, &["site", "two-factor", "acme", "on"]).await;
+        assert!(again.contains("on already; nothing changed"), "{again}");
+        assert_eq!(changes(&app).await, 1);
+        let list = ok(&app, &["site", "list"]).await;
+        assert!(list.contains("required"), "{list}");
+        let (at, _) = legacy_sign_in(&app, &Browser::new(), &start, &licensed).await;
+        assert!(at.contains("/login/authenticator"), "{at}");
+
+        let off = ok(&app, &["site", "two-factor", "acme", "off"]).await;
+        assert!(off.contains("no longer required"), "{off}");
+        assert_eq!(changes(&app).await, 2);
+        let site = app.app.sites.get("acme").await.unwrap();
+        assert!(site.two_factor_required_since.is_none());
+        let mails = app.mail.messages_to(&licensed.email).len();
+        let (at, _) = legacy_sign_in(&app, &Browser::new(), &start, &licensed).await;
+        assert!(
+            at.starts_with(REDIRECT),
+            "through the emailed code to the app: {at}"
+        );
+        assert_eq!(app.mail.messages_to(&licensed.email).len(), mails + 1);
         app
     })
     .await;

@@ -1,6 +1,7 @@
 //! Contract cases for BackupCodeSetRepo (C4, S34, S35 applied to sets of ten): a code is used
 //! once however many race for it, on one store or two; a new set replaces every code of the
-//! old one in one step, with no moment without a set.
+//! old one in one step, with no moment without a set; a first set is made once however many
+//! tabs ask for it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +21,7 @@ durable_contract!(
     s35_a_new_set_refuses_every_code_of_the_old_one,
     s35_old_codes_raced_against_a_new_set_never_work_after_it,
     s35_concurrent_new_sets_leave_exactly_one_and_never_none,
+    ten_concurrent_first_sets_make_one_and_never_replace_it,
     deleting_a_set_removes_its_codes,
 );
 
@@ -265,6 +267,44 @@ async fn s35_concurrent_new_sets_leave_exactly_one_and_never_none(store: &SqlSto
             .unwrap();
         assert_eq!(works, tag == winner, "{tag} (the kept set is {winner})");
     }
+}
+
+/// Two tabs finishing one set-up: of ten racing first sets one is written, the others write
+/// nothing; once there is a set, a first set never replaces it (only "Generate new codes").
+async fn ten_concurrent_first_sets_make_one_and_never_replace_it(store: &SqlStore) {
+    let id = new_account(store).await;
+    let made = race(std::slice::from_ref(store), 10, |store, i| async move {
+        let tag = format!("first{i}");
+        let made = store
+            .create_first_backup_code_set(id, tag.as_bytes(), &hashes(&tag), NOW)
+            .await
+            .unwrap();
+        (tag, made)
+    })
+    .await;
+    let winners: Vec<&String> = made.iter().filter(|(_, m)| *m).map(|(t, _)| t).collect();
+    assert_eq!(winners.len(), 1, "{made:?}");
+    let set = store.backup_code_set(id).await.unwrap().unwrap();
+    assert_eq!(set.sealed, winners[0].as_bytes());
+    assert_eq!(store.unused_set_codes(id).await.unwrap(), 10);
+    for (tag, _) in &made {
+        let works = store
+            .consume_set_code(id, &format!("{tag}-hash-0"), NOW)
+            .await
+            .unwrap();
+        assert_eq!(works, tag == winners[0], "{tag}");
+    }
+
+    assert!(
+        !store
+            .create_first_backup_code_set(id, b"late", &hashes("late"), NOW)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.backup_code_set(id).await.unwrap().unwrap().sealed,
+        winners[0].as_bytes()
+    );
 }
 
 async fn deleting_a_set_removes_its_codes(store: &SqlStore) {

@@ -3,7 +3,8 @@
 //! re-checks the WHERE clause after waiting for a concurrent writer, SQLite runs writers one
 //! at a time. A new set deletes the old rows and inserts the new ones in one transaction
 //! under the account's state-row lock (S35), so two replacements run one after the other and
-//! an old code's use either commits first or finds its row gone.
+//! an old code's use either commits first or finds its row gone; the first set is written
+//! under the same lock only when none exists, so two tabs make one.
 
 use async_trait::async_trait;
 use lanyard_core::model::BackupCodeSet;
@@ -71,45 +72,22 @@ impl BackupCodeSetRepo for SqlStore {
         code_hashes: &[String],
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        const CONTEXT: &str = "replace backup code set";
-        let positions = i32::try_from(code_hashes.len())
-            .map_err(|_| StoreError::Other("too many backup codes".to_owned()))?;
-        let txn = self.begin_write().await?;
-        lock_state(&txn, account, CONTEXT).await?;
-        set_code::Entity::delete_many()
-            .filter(set_code::Column::AccountId.eq(account.0))
-            .exec(&txn)
+        let write = SetWrite::Replace;
+        self.write_set(account, sealed, code_hashes, now, write)
             .await
-            .map_err(|e| error::db(CONTEXT, e))?;
-        set::Entity::delete_many()
-            .filter(set::Column::AccountId.eq(account.0))
-            .exec(&txn)
+            .map(drop)
+    }
+
+    async fn create_first_backup_code_set(
+        &self,
+        account: AccountId,
+        sealed: &[u8],
+        code_hashes: &[String],
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let write = SetWrite::FirstOnly;
+        self.write_set(account, sealed, code_hashes, now, write)
             .await
-            .map_err(|e| error::db(CONTEXT, e))?;
-        set::Entity::insert(set::ActiveModel {
-            account_id: Set(account.0),
-            sealed_codes: Set(sealed.to_vec()),
-            created_at: Set(now.seconds()),
-        })
-        .exec_without_returning(&txn)
-        .await
-        .map_err(|e| error::db(CONTEXT, e))?;
-        if positions > 0 {
-            let rows =
-                (0..positions)
-                    .zip(code_hashes)
-                    .map(|(position, hash)| set_code::ActiveModel {
-                        account_id: Set(account.0),
-                        position: Set(position),
-                        code_hash: Set(hash.clone()),
-                        used_at: Set(None),
-                    });
-            set_code::Entity::insert_many(rows)
-                .exec_without_returning(&txn)
-                .await
-                .map_err(|e| error::db(CONTEXT, e))?;
-        }
-        commit(txn, CONTEXT).await
     }
 
     async fn consume_set_code(
@@ -144,5 +122,73 @@ impl BackupCodeSetRepo for SqlStore {
             .map_err(|e| error::db(CONTEXT, e))?;
         commit(txn, CONTEXT).await?;
         Ok(removed.rows_affected > 0)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SetWrite {
+    Replace,
+    FirstOnly,
+}
+
+impl SqlStore {
+    /// The set written under the account's state-row lock, so the existence check of
+    /// [`SetWrite::FirstOnly`] and the write are one step for concurrent callers.
+    async fn write_set(
+        &self,
+        account: AccountId,
+        sealed: &[u8],
+        code_hashes: &[String],
+        now: Timestamp,
+        write: SetWrite,
+    ) -> Result<bool, StoreError> {
+        const CONTEXT: &str = "write backup code set";
+        let positions = i32::try_from(code_hashes.len())
+            .map_err(|_| StoreError::Other("too many backup codes".to_owned()))?;
+        let txn = self.begin_write().await?;
+        lock_state(&txn, account, CONTEXT).await?;
+        if write == SetWrite::FirstOnly
+            && unique_row(set::Entity::find_by_id(account.0), &txn)
+                .await
+                .map_err(|e| error::db(CONTEXT, e))?
+                .is_some()
+        {
+            return Ok(false);
+        }
+        set_code::Entity::delete_many()
+            .filter(set_code::Column::AccountId.eq(account.0))
+            .exec(&txn)
+            .await
+            .map_err(|e| error::db(CONTEXT, e))?;
+        set::Entity::delete_many()
+            .filter(set::Column::AccountId.eq(account.0))
+            .exec(&txn)
+            .await
+            .map_err(|e| error::db(CONTEXT, e))?;
+        set::Entity::insert(set::ActiveModel {
+            account_id: Set(account.0),
+            sealed_codes: Set(sealed.to_vec()),
+            created_at: Set(now.seconds()),
+        })
+        .exec_without_returning(&txn)
+        .await
+        .map_err(|e| error::db(CONTEXT, e))?;
+        if positions > 0 {
+            let rows =
+                (0..positions)
+                    .zip(code_hashes)
+                    .map(|(position, hash)| set_code::ActiveModel {
+                        account_id: Set(account.0),
+                        position: Set(position),
+                        code_hash: Set(hash.clone()),
+                        used_at: Set(None),
+                    });
+            set_code::Entity::insert_many(rows)
+                .exec_without_returning(&txn)
+                .await
+                .map_err(|e| error::db(CONTEXT, e))?;
+        }
+        commit(txn, CONTEXT).await?;
+        Ok(true)
     }
 }

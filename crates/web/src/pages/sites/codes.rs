@@ -177,7 +177,8 @@ async fn keep(
 
 /// Where a sign-in that just set up the site's required app arrives, signed in (B's
 /// hand-off). The first set is made here once — only for a principal with an app and no set
-/// yet, so a reload or a replayed link makes nothing — and shown once; then on to the app.
+/// yet, decided in the store's write, so a reload, a replayed link or a second tab makes
+/// nothing — and shown once; then on to the app.
 async fn first_codes_get(
     State(state): State<AppState>,
     signed: SiteUserSignedIn,
@@ -187,13 +188,16 @@ async fn first_codes_get(
     let Some(principal) = principal_of(&signed) else {
         return Ok(to_flow_page(paths::AUTHORIZE_CONTINUE, &flow));
     };
-    if state.mfa.has_backup_code_set(principal).await? || !state.mfa.has_totp(principal).await? {
+    if !state.mfa.has_totp(principal).await? {
         return Ok(to_flow_page(paths::AUTHORIZE_CONTINUE, &flow));
     }
-    let codes = state
+    let Some(codes) = state
         .mfa
-        .new_backup_code_set(principal, &signed.origin)
-        .await?;
+        .first_backup_code_set(principal, &signed.origin)
+        .await?
+    else {
+        return Ok(to_flow_page(paths::AUTHORIZE_CONTINUE, &flow));
+    };
     let kept = Kept::new_set(SetShown::First, state.clock.now(), codes);
     let id = keep(&state, &signed.jar, &kept).await?;
     Ok(see_other(&shown_path(&signed.site.slug, &id, Some(&flow))))
