@@ -259,7 +259,6 @@ for backend in $BACKENDS; do
         run "$backend" "first-$kind" "$WORK/legacy.password"
     done
     # The repeat users' own first login, untimed, then their repeat logins.
-    flows site "$SITE_CLIENT" "$WORK/repeat.logins"
     driver prime --base "$URL" --kind site --client "$SITE_CLIENT" --users "$WORK/repeat.logins" \
         --password-file "$WORK/legacy.password" --concurrency "$CONC" || die "priming the repeat users failed"
     flows site "$SITE_CLIENT" "$WORK/repeat.logins" "$FLOWS"

@@ -138,7 +138,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Prime { flows, post } => {
             let prepared = prepare_flows(&http, &flows).await?;
             let run = Run {
-                seconds: f64::MAX / 4.0,
+                seconds: 86_400.0,
                 ..run_of(&post)?
             };
             let outcome = measure(&http, prepared, &run).await;
