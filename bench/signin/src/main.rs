@@ -132,7 +132,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .collect::<Result<_, _>>()
                 .map_err(|e| format!("{}: {e}", flows.display()))?;
             let outcome = measure(&http, prepared, &run_of(&post)?).await;
-            println!("{}", serde_json::to_string(&outcome).map_err(|e| e.to_string())?);
+            println!(
+                "{}",
+                serde_json::to_string(&outcome).map_err(|e| e.to_string())?
+            );
             Ok(())
         }
         Command::Prime { flows, post } => {
@@ -152,7 +155,8 @@ async fn run(cli: Cli) -> Result<(), String> {
 }
 
 async fn prepare_flows(http: &Client, a: &FlowArgs) -> Result<Vec<Prepared>, String> {
-    let text = std::fs::read_to_string(&a.users).map_err(|e| format!("{}: {e}", a.users.display()))?;
+    let text =
+        std::fs::read_to_string(&a.users).map_err(|e| format!("{}: {e}", a.users.display()))?;
     let users: Vec<String> = text
         .lines()
         .map(str::trim)

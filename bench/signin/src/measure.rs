@@ -98,7 +98,11 @@ pub async fn measure(http: &Client, flows: Vec<Prepared>, run: &Run<'_>) -> Outc
         end = end.max(last);
         for (micros, answer) in seen {
             latencies.push(micros);
-            let key = if answer == "ok" { "303".to_owned() } else { answer };
+            let key = if answer == "ok" {
+                "303".to_owned()
+            } else {
+                answer
+            };
             *statuses.entry(key).or_insert(0) += 1;
         }
     }

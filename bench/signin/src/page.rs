@@ -18,7 +18,8 @@ impl Jar {
             let Ok(text) = value.to_str() else { continue };
             let pair = text.split(';').next().unwrap_or("");
             if let Some((name, value)) = pair.split_once('=') {
-                self.0.insert(name.trim().to_owned(), value.trim().to_owned());
+                self.0
+                    .insert(name.trim().to_owned(), value.trim().to_owned());
             }
         }
     }
@@ -46,7 +47,9 @@ impl Form {
     /// The first `<form>` of `page`, when it has an action.
     pub fn first_of(page: &str) -> Option<Form> {
         let start = page.find("<form")?;
-        let end = page[start..].find("</form>").map_or(page.len(), |e| start + e);
+        let end = page[start..]
+            .find("</form>")
+            .map_or(page.len(), |e| start + e);
         let form = &page[start..end];
         let open_end = form.find('>')?;
         let action = attr(&form[..open_end], "action")?;

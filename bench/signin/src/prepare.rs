@@ -123,7 +123,10 @@ async fn get_page(
         if let Some(cookie) = jar.header() {
             request = request.header(COOKIE, cookie);
         }
-        let response = request.send().await.map_err(|e| format!("GET {url}: {e}"))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
         jar.take(response.headers());
         let status = response.status();
         if let Some(to) = location(&response) {
