@@ -39,11 +39,23 @@ bench-token:
 bench-exchange:
     bash scripts/bench-exchange.sh
 
-# Site import benchmark: `lanyard site import` of 100,000 legacy users (CSV and JSON, first
-# run and idempotent re-run) on SQLite and PostgreSQL; hashes are parsed, not checked, at
-# import (BENCH_USERS=10000 BENCH_PROFILE=dev for a smoke run).
+# Site import benchmark (issue 13), two parts (BENCH_PARTS, default "import login"):
+# import: `lanyard site import` of 100,000 legacy users (CSV and JSON, first run and idempotent
+# re-run) on SQLite and PostgreSQL; hashes are parsed, not checked, at import.
+# login: the password step's sign-ins/s and p50/p99 of the legacy site login (first login per
+# hash kind: bcrypt, PBKDF2, argon2id, then rehashed; repeat login) against identity login,
+# one server, one run (scripts/bench-login.sh, driver bench/signin).
+# BENCH_SMOKE=1 for a smoke run (dev build, 10,000 users, a few sign-ins). Figures and method:
+# docs/performance.md.
 bench-import:
-    bash scripts/bench-import.sh
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ "${BENCH_SMOKE:-0}" = 1 ]; then
+        export BENCH_USERS="${BENCH_USERS:-10000}" BENCH_PROFILE="${BENCH_PROFILE:-dev}"
+    fi
+    parts=" ${BENCH_PARTS:-import login} "
+    case "$parts" in *" import "*) bash scripts/bench-import.sh ;; esac
+    case "$parts" in *" login "*) bash scripts/bench-login.sh ;; esac
 
 # Headless-browser test: the sign-in journey in Debian Chromium, axe-core on every page.
 browser:

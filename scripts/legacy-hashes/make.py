@@ -8,14 +8,20 @@ reference implementations from PyPI (requirements.txt): bcrypt (`bcrypt`), PBKDF
         legacy_users.json (the same eight users, every hash format, every role, two with a
         TOTP secret) and password.txt (the one password they all share).
 
-    make.py users N FILE... [--password P] [--totp-every K] [--seed S]
+    make.py users N FILE... [--password P] [--totp-every K] [--seed S] [--formats F,...]
+                            [--cost low|realistic]
         N users (say 50, 1,000 or 100,000) into each FILE (the same users), CSV or JSON by
         its extension. The
-        formats take turns (bcrypt $2b$, PBKDF2-SHA256, argon2id, bcrypt $2a$, bcrypt $2y$);
+        formats take turns (bcrypt $2b$, PBKDF2-SHA256, argon2id, bcrypt $2a$, bcrypt $2y$,
+        or the --formats given, in that order);
         one user in ten is an admin, one in ten a client user; every K-th user has a TOTP
         secret (0: none). All share one password (default "legacy-password-1"), written to
         FILE.password. Hashes use LOW COSTS so that 100,000 of them take a couple of minutes:
-        bcrypt cost 4, PBKDF2 1,000 rounds, argon2id m=1024 KiB t=1 p=1. Logins, emails and
+        bcrypt cost 4, PBKDF2 1,000 rounds, argon2id m=1024 KiB t=1 p=1. With --cost
+        realistic (the legacy login benchmark) they are what the libraries do by default:
+        bcrypt cost 10 (PHP's and Django's default), passlib's pbkdf2_sha256 default of
+        29,000 rounds, argon2-cffi's PasswordHasher() defaults (RFC 9106's low-memory
+        profile: m=65536 KiB t=3 p=4). Logins, emails and
         TOTP secrets come from --seed (default 13), so the same command makes the same users
         (hash salts differ on every run).
 
@@ -42,7 +48,7 @@ FORMATS = ["bcrypt-2b", "pbkdf2", "argon2id", "bcrypt-2a", "bcrypt-2y"]
 COLUMNS = ["login", "email", "role", "password_hash", "totp_secret"]
 
 
-def make_hash(fmt, password, fast):
+def make_hash(fmt, password, fast, realistic=False):
     pw = password.encode("utf-8")
     if fmt.startswith("bcrypt"):
         prefix = b"2a" if fmt == "bcrypt-2a" else b"2b"
@@ -55,7 +61,9 @@ def make_hash(fmt, password, fast):
         rounds = 1000 if fast else 29000
         return pbkdf2_sha256.using(rounds=rounds).hash(password)
     if fmt == "argon2id":
-        if fast:
+        if realistic:
+            hasher = argon2.PasswordHasher()
+        elif fast:
             hasher = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
         else:
             hasher = argon2.PasswordHasher(time_cost=2, memory_cost=8192, parallelism=1)
@@ -115,13 +123,15 @@ def fixture(directory):
 
 
 def _user_hash(job):
-    fmt, password = job
-    return make_hash(fmt, password, fast=True)
+    fmt, password, cost = job
+    realistic = cost == "realistic"
+    return make_hash(fmt, password, fast=not realistic, realistic=realistic)
 
 
-def users(count, paths, password, totp_every, seed):
+def users(count, paths, password, totp_every, seed, formats=None, cost="low"):
     rng = random.Random(seed)
-    jobs = [(FORMATS[i % len(FORMATS)], password) for i in range(count)]
+    formats = formats or FORMATS
+    jobs = [(formats[i % len(formats)], password, cost) for i in range(count)]
     with multiprocessing.Pool() as pool:
         hashes = pool.map(_user_hash, jobs, chunksize=500)
     rows = []
@@ -153,11 +163,24 @@ def main():
     us.add_argument("--password", default="legacy-password-1")
     us.add_argument("--totp-every", type=int, default=0)
     us.add_argument("--seed", type=int, default=13)
+    us.add_argument("--formats", type=lambda v: v.split(","), default=None)
+    us.add_argument("--cost", choices=["low", "realistic"], default="low")
     args = parser.parse_args()
     if args.mode == "fixture":
         fixture(args.directory)
     else:
-        users(args.count, args.files, args.password, args.totp_every, args.seed)
+        unknown = [f for f in args.formats or [] if f not in FORMATS]
+        if unknown:
+            sys.exit(f"unknown format(s) {unknown}: choose from {FORMATS}")
+        users(
+            args.count,
+            args.files,
+            args.password,
+            args.totp_every,
+            args.seed,
+            args.formats,
+            args.cost,
+        )
 
 
 if __name__ == "__main__":
