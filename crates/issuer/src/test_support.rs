@@ -173,10 +173,12 @@ impl lanyard_core::ports::SiteSubjects for FakeSites {
     }
 }
 
+type Listener = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// One process and no CLI beside it: published messages reach this process's listeners.
 #[derive(Default)]
 pub struct OneNode {
-    listeners: std::sync::Mutex<Vec<Arc<dyn Fn(&str) + Send + Sync>>>,
+    listeners: std::sync::Mutex<Vec<Listener>>,
 }
 
 #[async_trait]
@@ -188,7 +190,7 @@ impl lanyard_core::ports::Invalidations for OneNode {
         }
         Ok(())
     }
-    fn listen(&self, listener: Arc<dyn Fn(&str) + Send + Sync>) {
+    fn listen(&self, listener: Listener) {
         self.listeners.lock().unwrap().push(listener);
     }
     fn sync_epoch(&self) -> Option<u64> {
