@@ -190,3 +190,25 @@ async fn rfc6750_3_1_a_client_credentials_token_is_an_invalid_token() {
     })
     .await;
 }
+
+/// A disabled account's token: its grant is revoked with it, so `invalid_token` (§3.1).
+#[tokio::test]
+async fn rfc6750_3_1_a_disabled_accounts_token_is_an_invalid_token() {
+    each_backend(|app| async move {
+        let (token, _) = access_token(&app).await;
+        let status = |response: reqwest::Response| response.status();
+        let ask = || http().get(app.url("/userinfo")).bearer_auth(&token).send();
+        assert_eq!(status(ask().await.unwrap()), 200);
+        app.app
+            .state
+            .accounts
+            .disable("uma@example.com", &lanyard_core::Origin::cli())
+            .await
+            .unwrap();
+        let response = ask().await.unwrap();
+        assert_eq!(response.status(), 401);
+        assert!(challenge(&response).contains("error=\"invalid_token\""));
+        app
+    })
+    .await;
+}
