@@ -408,8 +408,11 @@ pub trait SignInPolicy: Send + Sync {
     ) -> Result<bool, StoreError>;
 }
 
-/// Tells every node that something it may cache changed (a PAT was revoked). In-process for
-/// the embedded default; Redis pub/sub for a cluster.
+/// Tells every node that something it may cache changed (a PAT was revoked, a site was
+/// created for a client). In-process for the embedded default; Redis pub/sub for a cluster.
+/// Messages are `<kind>:<id>`, ids only; every listener sees every kind and ignores the kinds
+/// it does not cache: `pat`, `account` (identity's PAT cache), `client` (the issuer's client
+/// cache, [`client_invalidation`]).
 #[async_trait]
 pub trait Invalidations: Send + Sync {
     /// Delivers `message` to every node's listener, this node's included, and returns once
@@ -422,6 +425,21 @@ pub trait Invalidations: Send + Sync {
     /// an older one may have missed a message.
     fn sync_epoch(&self) -> Option<u64>;
 }
+
+/// The message that makes every node drop its cached copy of `client`: published after a
+/// change a cached copy must not hide (the client deleted, a site created for it).
+pub fn client_invalidation(client: &ClientId) -> String {
+    format!("{CLIENT_KIND}:{client}")
+}
+
+/// The client id a [`client_invalidation`] message names, as sent; `None` for other kinds.
+pub fn invalidated_client(message: &str) -> Option<&str> {
+    message
+        .split_once(':')
+        .and_then(|(kind, id)| (kind == CLIENT_KIND).then_some(id))
+}
+
+const CLIENT_KIND: &str = "client";
 
 #[async_trait]
 pub trait AuditRepo: Send + Sync {

@@ -2,17 +2,19 @@
 //! by a person) and stored as a keyed hash: verifying one costs a microsecond, not the
 //! hundreds of milliseconds a password hash would cost on every token request.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+mod cache;
+
+use std::sync::Arc;
 
 use lanyard_core::model::{AuditEvent, Client, ClientAuthMethod, GrantType};
-use lanyard_core::ports::ClientRepo;
+use lanyard_core::ports::{ClientRepo, Invalidations, client_invalidation};
 use lanyard_core::rng::random_token;
-use lanyard_core::{Auditor, ClientId, Clock, Origin, Rng, Secret, StoreError, Timestamp};
+use lanyard_core::{Auditor, ClientId, Clock, Origin, Rng, Secret, StoreError};
 use lanyard_crypto::token_hash::TokenHasher;
 
 use crate::redirect_uri::{RedirectUriError, validate_backchannel_uri, validate_for_registration};
 use crate::scope::Scopes;
+use cache::ClientCache;
 
 /// Prefix of generated client secrets, so secret scanners can recognise a leaked one.
 pub const CLIENT_SECRET_PREFIX: &str = "lyd_cs_";
@@ -72,25 +74,38 @@ pub struct ClientService {
     clock: Arc<dyn Clock>,
     rng: Arc<dyn Rng>,
     audit: Auditor,
-    cache: ClientCache,
+    invalidations: Arc<dyn Invalidations>,
+    cache: Arc<ClientCache>,
+}
+
+/// What [`ClientService::new`] needs besides its settings.
+pub struct ClientDeps {
+    pub repo: Arc<dyn ClientRepo>,
+    pub hasher: Arc<TokenHasher>,
+    pub clock: Arc<dyn Clock>,
+    pub rng: Arc<dyn Rng>,
+    pub audit: Auditor,
+    /// Drops cached clients on every node (and on the server, when the CLI changes one).
+    pub invalidations: Arc<dyn Invalidations>,
 }
 
 impl ClientService {
-    pub fn new(
-        repo: Arc<dyn ClientRepo>,
-        hasher: Arc<TokenHasher>,
-        clock: Arc<dyn Clock>,
-        rng: Arc<dyn Rng>,
-        audit: Auditor,
-        cache_ttl_secs: i64,
-    ) -> Self {
+    pub fn new(deps: ClientDeps, cache_ttl_secs: i64) -> Self {
+        let cache = Arc::new(ClientCache::new(cache_ttl_secs));
+        let weak = Arc::downgrade(&cache);
+        deps.invalidations.listen(Arc::new(move |message| {
+            if let Some(cache) = weak.upgrade() {
+                cache.invalidated(message);
+            }
+        }));
         Self {
-            repo,
-            hasher,
-            clock,
-            rng,
-            audit,
-            cache: ClientCache::new(cache_ttl_secs),
+            repo: deps.repo,
+            hasher: deps.hasher,
+            clock: deps.clock,
+            rng: deps.rng,
+            audit: deps.audit,
+            invalidations: deps.invalidations,
+            cache,
         }
     }
 
@@ -125,6 +140,8 @@ impl ClientService {
             exchange_audiences: new.exchange_audiences,
             backchannel_logout_uri: new.backchannel_logout_uri,
             backchannel_logout_session_required: new.backchannel_logout_session_required,
+            // A site names its clients when it is created, after the registration.
+            site: None,
             created_at: now,
         };
         match self.repo.insert_client(&client).await {
@@ -142,18 +159,23 @@ impl ClientService {
     }
 
     /// Looks a client up, through a short-lived per-node cache (the token endpoint's hot path
-    /// must not hit the database for every request).
+    /// must not hit the database for every request), emptied by core's `client_invalidation`.
     pub async fn find(&self, id: &str) -> Result<Option<Arc<Client>>, StoreError> {
         let Some(id) = ClientId::parse(id) else {
             return Ok(None);
         };
         let now = self.clock.now();
-        if let Some(client) = self.cache.get(&id, now) {
+        // `None` while this node may be missing invalidations: read through, keep nothing.
+        let Some(epoch) = self.invalidations.sync_epoch() else {
+            return Ok(self.repo.find_client(&id).await?.map(Arc::new));
+        };
+        if let Some(client) = self.cache.get(&id, epoch, now) {
             return Ok(Some(client));
         }
+        let ticket = self.cache.ticket(epoch);
         let found = self.repo.find_client(&id).await?.map(Arc::new);
         if let Some(client) = &found {
-            self.cache.put(client.clone(), now);
+            self.cache.put(client.clone(), ticket, now);
         }
         Ok(found)
     }
@@ -169,7 +191,11 @@ impl ClientService {
     pub async fn delete(&self, id: &str, origin: &Origin) -> Result<bool, ClientError> {
         let id = ClientId::parse(id).ok_or(ClientError::InvalidId)?;
         let deleted = self.repo.delete_client(&id).await?;
-        self.cache.remove(&id);
+        // Published even when nothing was deleted: a retry after a failed publish must still
+        // reach the other nodes.
+        self.invalidations
+            .publish(&client_invalidation(&id))
+            .await?;
         if deleted {
             self.audit
                 .record(
@@ -288,49 +314,6 @@ const MAX_EXCHANGE_AUDIENCES: usize = 20;
 /// An audience value as `[[resources]]` identifiers are written (or a client id).
 fn is_audience(value: &str) -> bool {
     !value.is_empty() && value.len() <= 255 && value.bytes().all(|b| b.is_ascii_graphic())
-}
-
-/// Per-node cache of client records with a short TTL.
-struct ClientCache {
-    ttl_secs: i64,
-    entries: RwLock<HashMap<ClientId, (Arc<Client>, Timestamp)>>,
-}
-
-/// Bound on cached clients: a flood of lookups for distinct (existing) ids can not grow it
-/// without limit.
-const CLIENT_CACHE_MAX: usize = 10_000;
-
-impl ClientCache {
-    fn new(ttl_secs: i64) -> Self {
-        Self {
-            ttl_secs,
-            entries: RwLock::new(HashMap::new()),
-        }
-    }
-
-    fn get(&self, id: &ClientId, now: Timestamp) -> Option<Arc<Client>> {
-        let entries = self.entries.read().ok()?;
-        let (client, cached_at) = entries.get(id)?;
-        (now.seconds() - cached_at.seconds() < self.ttl_secs).then(|| client.clone())
-    }
-
-    fn put(&self, client: Arc<Client>, now: Timestamp) {
-        if self.ttl_secs <= 0 {
-            return;
-        }
-        if let Ok(mut entries) = self.entries.write() {
-            if entries.len() >= CLIENT_CACHE_MAX {
-                entries.clear();
-            }
-            entries.insert(client.id.clone(), (client, now));
-        }
-    }
-
-    fn remove(&self, id: &ClientId) {
-        if let Ok(mut entries) = self.entries.write() {
-            entries.remove(id);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use lanyard_core::model::Client;
-use lanyard_core::{EphemeralKey, FamilyId};
+use lanyard_core::{AccountId, EphemeralKey, FamilyId};
 use serde::Serialize;
 
 use crate::error::OAuthError;
@@ -14,6 +14,14 @@ use crate::subject::SiteClaims;
 use crate::tokens::{AccessTokenClaims, Audience};
 
 /// RFC 7662 §2.2. Inactive tokens are only `{"active": false}`.
+/// An access token that verified, was not revoked, and whose grant (if it has one) is live.
+#[derive(Debug)]
+pub(crate) struct LiveAccessToken {
+    pub claims: AccessTokenClaims,
+    /// The account of the token's grant (`gid`); `None` for a token without one.
+    pub grant_account: Option<AccountId>,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Introspection {
     pub active: bool,
@@ -140,6 +148,18 @@ impl Issuer {
         &self,
         token: &str,
     ) -> Result<Option<AccessTokenClaims>, OAuthError> {
+        Ok(self
+            .live_access_token_and_grant(token)
+            .await?
+            .map(|live| live.claims))
+    }
+
+    /// [`Self::live_access_token`], with the account of the token's grant from the same read
+    /// of the grant (userinfo's question).
+    pub(crate) async fn live_access_token_and_grant(
+        &self,
+        token: &str,
+    ) -> Result<Option<LiveAccessToken>, OAuthError> {
         if token.len() > MAX_TOKEN_LEN {
             return Ok(None);
         }
@@ -154,18 +174,16 @@ impl Issuer {
         {
             return Ok(None);
         }
+        let mut grant_account = None;
         if let Some(gid) = &claims.gid {
             let Ok(id) = uuid::Uuid::parse_str(gid) else {
                 return Ok(None);
             };
-            let live = self
-                .refresh
-                .find_family(FamilyId(id))
-                .await?
-                .is_some_and(|f| f.revoked_at.is_none());
-            if !live {
+            let family = self.refresh.find_family(FamilyId(id)).await?;
+            let Some(family) = family.filter(|f| f.revoked_at.is_none()) else {
                 return Ok(None);
-            }
+            };
+            grant_account = Some(family.account_id);
         }
         if let Some(pat) = &claims.pat_id {
             let Some(id) = lanyard_core::model::PatId::parse(pat) else {
@@ -175,7 +193,10 @@ impl Issuer {
                 return Ok(None);
             }
         }
-        Ok(Some(claims))
+        Ok(Some(LiveAccessToken {
+            claims,
+            grant_account,
+        }))
     }
 
     /// Remembers a revoked access token until it would have expired anyway.

@@ -50,8 +50,9 @@ pub struct TokenSettings {
     /// its key by [`TokenSettings::validate`], and parsed once by [`IssuerSettings::new`].
     pub access_token_alg: String,
     pub id_token_alg: String,
-    /// How long a node may serve a cached client record (changes and deletions propagate to
-    /// other nodes within this time).
+    /// How long a node may serve a cached client record. A deletion and a site created for
+    /// the client reach every node's cache at once (core's `client_invalidation`); this
+    /// bounds anything else, and a node that may have missed an invalidation caches nothing.
     pub client_cache_ttl_secs: i64,
     /// RFC 8628 §3.2 `expires_in`: how long a device code and its user code work.
     pub device_code_ttl_secs: i64,

@@ -4,6 +4,7 @@
 //! account linked to them — so a relying party sees one `sub` before and after the migration
 //! (docs/migration.md). The answer comes from core's `SiteSubjects` port.
 
+use lanyard_core::model::Client;
 use lanyard_core::model::{Account, AccountKind, AuditEvent, ClientSubject, SiteSubject};
 use lanyard_core::{ClientId, Origin};
 use serde::{Deserialize, Serialize};
@@ -79,8 +80,7 @@ impl Issuer {
     ) -> Result<Option<Subject>, OAuthError> {
         Ok(
             match self.site_subjects.subject_for(client, account.id).await? {
-                ClientSubject::Account if account.kind == AccountKind::SiteUser => None,
-                ClientSubject::Account => Some(Subject::account(account)),
+                ClientSubject::Account => account_subject(account),
                 ClientSubject::SiteUser(site) => Some(Subject {
                     sub: site.site_user.to_string(),
                     site: Some(site),
@@ -90,27 +90,39 @@ impl Issuer {
         )
     }
 
-    /// [`Self::subject_of`] for a grant: a refusal is audited and is `invalid_grant`.
+    /// [`Self::subject_of`] for a grant: a refusal is audited and is `invalid_grant`. The
+    /// client's record (from `ClientService`'s cache, which a site's creation empties on
+    /// every node) says whether it is of a site: only then is `SiteSubjects` asked, so a
+    /// client of no site pays no site lookup per grant.
     pub(crate) async fn grant_subject(
         &self,
-        client: &ClientId,
+        client: &Client,
         account: &Account,
         grant_type: &'static str,
         origin: &Origin,
     ) -> Result<Subject, OAuthError> {
-        if let Some(subject) = self.subject_of(client, account).await? {
+        let subject = match client.site {
+            None => account_subject(account),
+            Some(_) => self.subject_of(&client.id, account).await?,
+        };
+        if let Some(subject) = subject {
             return Ok(subject);
         }
         self.record(
             AuditEvent::new(self.clock.now(), "token.site_refused", "failure")
                 .subject(account.id.to_string())
-                .client(client.as_str())
+                .client(client.id.as_str())
                 .reason(grant_type),
             origin,
         )
         .await;
         Err(no_site_access())
     }
+}
+
+/// The subject at a client of no site: the account, unless it is a site principal.
+fn account_subject(account: &Account) -> Option<Subject> {
+    (account.kind != AccountKind::SiteUser).then(|| Subject::account(account))
 }
 
 #[cfg(test)]

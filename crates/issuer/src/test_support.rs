@@ -172,3 +172,28 @@ impl lanyard_core::ports::SiteSubjects for FakeSites {
         Ok(self.pat_answer.lock().unwrap().clone())
     }
 }
+
+type Listener = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// One process and no CLI beside it: published messages reach this process's listeners.
+#[derive(Default)]
+pub struct OneNode {
+    listeners: std::sync::Mutex<Vec<Listener>>,
+}
+
+#[async_trait]
+impl lanyard_core::ports::Invalidations for OneNode {
+    async fn publish(&self, message: &str) -> Result<(), StoreError> {
+        let listeners = self.listeners.lock().unwrap().clone();
+        for listener in listeners {
+            listener(message);
+        }
+        Ok(())
+    }
+    fn listen(&self, listener: Listener) {
+        self.listeners.lock().unwrap().push(listener);
+    }
+    fn sync_epoch(&self) -> Option<u64> {
+        Some(1)
+    }
+}

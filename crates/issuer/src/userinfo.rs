@@ -1,7 +1,7 @@
 //! The UserInfo endpoint (OIDC Core §5.3): claims about the user an access token names.
 
 use lanyard_core::model::AccountStatus;
-use lanyard_core::{ClientId, FamilyId, StoreError};
+use lanyard_core::{ClientId, StoreError};
 use serde::Serialize;
 
 use crate::error::{ErrorCode, OAuthError};
@@ -24,31 +24,18 @@ pub struct UserInfo {
 }
 
 impl Issuer {
-    /// The account of a live grant (`gid`), if the token has one.
-    async fn live_grant_account(
-        &self,
-        gid: Option<&str>,
-    ) -> Result<Option<lanyard_core::AccountId>, OAuthError> {
-        let Some(id) = gid.and_then(|g| uuid::Uuid::parse_str(g).ok()) else {
-            return Ok(None);
-        };
-        Ok(self
-            .refresh
-            .find_family(FamilyId(id))
-            .await?
-            .filter(|f| f.revoked_at.is_none())
-            .map(|f| f.account_id))
-    }
-
     pub async fn userinfo(&self, access_token: &str) -> Result<UserInfo, OAuthError> {
-        let claims = self
-            .live_access_token(access_token)
+        // One read of the token's grant: it is live, and it names the account.
+        let live = self
+            .live_access_token_and_grant(access_token)
             .await?
             .ok_or_else(OAuthError::invalid_token)?;
-        // Tokens from client_credentials name no user (they carry no grant).
-        if claims.gid.is_none() {
+        let claims = live.claims;
+        // Tokens without a grant name no user: client_credentials tokens, and a PAT's
+        // exchange (a PAT's token is for its API, not this endpoint).
+        let Some(grant_account) = live.grant_account else {
             return Err(OAuthError::invalid_token());
-        }
+        };
         let scope = Scopes::parse(claims.scope.as_deref().unwrap_or("")).unwrap_or_default();
         if !scope.contains(OPENID) {
             return Err(OAuthError::new(
@@ -57,10 +44,7 @@ impl Issuer {
             ));
         }
         // The grant names the account: `sub` is the site user for a site's client.
-        let Some(family) = self.live_grant_account(claims.gid.as_deref()).await? else {
-            return Err(OAuthError::invalid_token());
-        };
-        let account = match self.accounts.get_account(family).await {
+        let account = match self.accounts.get_account(grant_account).await {
             Ok(account) if account.status == AccountStatus::Active => account,
             Ok(_) | Err(StoreError::NotFound) => return Err(OAuthError::invalid_token()),
             Err(e) => return Err(e.into()),
@@ -81,5 +65,52 @@ impl Issuer {
             name,
             site: subject.claims(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lanyard_core::Origin;
+    use lanyard_core::model::{AccountStatus, GrantType};
+
+    use crate::grant::{GrantRequest, RT1, harness};
+
+    /// The grant is read once (it is live, and it names the account); a disabled account
+    /// is still refused.
+    #[tokio::test]
+    async fn userinfo_reads_the_grant_once() {
+        let h = harness(0);
+        let access = h.refresh(RT1).await.unwrap().access_token;
+        let before = h.family_reads();
+        let info = h.issuer.userinfo(&access).await.unwrap();
+        assert_eq!(info.sub, h.account_id().to_string());
+        assert_eq!(h.family_reads() - before, 1);
+
+        h.change_account(|a| a.status = AccountStatus::Disabled);
+        let refused = h.issuer.userinfo(&access).await.unwrap_err();
+        assert_eq!(refused.code.as_str(), "invalid_token");
+    }
+
+    /// A client_credentials token names no user, even with the openid scope: `invalid_token`
+    /// (RFC 6750 §3.1), before any question about its scope or account.
+    #[tokio::test]
+    async fn a_token_without_a_grant_is_an_invalid_token() {
+        let h = harness(0);
+        let mut client = h.client.clone();
+        client.grant_types.push(GrantType::ClientCredentials);
+        let request = GrantRequest::ClientCredentials {
+            scope: None,
+            audience: None,
+            resource: None,
+        };
+        let response = h
+            .issuer
+            .exchange(&client, request, &Origin::default())
+            .await
+            .unwrap();
+        assert_eq!(response.scope.as_deref(), Some("email openid"));
+        let refused = h.issuer.userinfo(&response.access_token).await.unwrap_err();
+        assert_eq!(refused.code.as_str(), "invalid_token");
+        assert_eq!(h.family_reads(), 0);
     }
 }

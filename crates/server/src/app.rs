@@ -15,7 +15,7 @@ use lanyard_identity::orgs::OrgDeps;
 use lanyard_identity::pats::PatDeps;
 use lanyard_identity::{AccountService, EnrollmentPolicy, OrgService, PatService};
 use lanyard_issuer::backchannel::Backchannel;
-use lanyard_issuer::clients::ClientService;
+use lanyard_issuer::clients::{ClientDeps, ClientService};
 use lanyard_issuer::{Issuer, IssuerDeps, IssuerSettings};
 use lanyard_mail::{OutboxMailer, SmtpMailer, SmtpSettings};
 use lanyard_mfa::{MfaDeps, MfaService};
@@ -257,7 +257,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         PatDeps {
             repo: stores.sql.clone(),
             accounts: stores.sql.clone(),
-            invalidations,
+            invalidations: invalidations.clone(),
             hasher: hasher.clone(),
             clock: clock.clone(),
             rng: rng.clone(),
@@ -279,11 +279,14 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
     }));
 
     let clients = Arc::new(ClientService::new(
-        stores.sql.clone(),
-        hasher.clone(),
-        clock.clone(),
-        rng.clone(),
-        audit.clone(),
+        ClientDeps {
+            repo: stores.sql.clone(),
+            hasher: hasher.clone(),
+            clock: clock.clone(),
+            rng: rng.clone(),
+            audit: audit.clone(),
+            invalidations: invalidations.clone(),
+        },
         settings.tokens.client_cache_ttl_secs,
     ));
     let backchannel = Arc::new(Backchannel::new(
@@ -383,6 +386,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         clock: clock.clone(),
         rng: rng.clone(),
         audit: audit.clone(),
+        invalidations: invalidations.clone(),
     }));
     let mut web = WebSettings::for_issuer(&config.server.issuer);
     web.product_name = config.server.product_name.clone();

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use lanyard_core::model::{AuditEvent, MigrationProgress, MigrationState, Site, SiteId, SiteUser};
 use lanyard_core::model::{SiteRole, SiteUserId};
-use lanyard_core::ports::{ClientRepo, ImportSummary, ImportedSiteUser, SiteRepo};
+use lanyard_core::ports::{
+    ClientRepo, ImportSummary, ImportedSiteUser, Invalidations, SiteRepo, client_invalidation,
+};
 use lanyard_core::{AccountId, Auditor, ClientId, Clock, Origin, Rng, StoreError};
 use lanyard_crypto::Kek;
 
@@ -25,6 +27,9 @@ pub struct SiteDeps {
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<dyn Rng>,
     pub audit: Auditor,
+    /// A site's creation reaches every node's client cache: the issuer asks about sites
+    /// only for a client its cache says is of a site.
+    pub invalidations: Arc<dyn Invalidations>,
 }
 
 /// What a migration step did.
@@ -108,6 +113,15 @@ impl SiteService {
             .subject(format!("site {slug}"))
             .reason(format!("clients: {}", clients.join(" ")));
         self.deps.audit.record(event, origin).await;
+        // Until every node has dropped its copy of these clients, it could still mint their
+        // tokens for the account instead of the site user. A failure is reported (the site
+        // exists; the cache's TTL bounds the staleness).
+        for client in &site.clients {
+            self.deps
+                .invalidations
+                .publish(&client_invalidation(client))
+                .await?;
+        }
         Ok(site)
     }
 

@@ -5,14 +5,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use async_trait::async_trait;
 use lanyard_core::model::{
     AccountKind, AccountStatus, Client, ClientAuthMethod, GrantType, MigrationProgress,
     MigrationState,
 };
-use lanyard_core::ports::{AccountRepo, AuditRepo, ClientRepo, ImportSummary, MfaRepo};
-use lanyard_core::{Auditor, ClientId, ManualClock, Origin, OsRng, Timestamp};
+use lanyard_core::ports::{
+    AccountRepo, AuditRepo, ClientRepo, ImportSummary, Invalidations, MfaRepo,
+};
+use lanyard_core::{Auditor, ClientId, ManualClock, Origin, OsRng, StoreError, Timestamp};
 use lanyard_crypto::Kek;
 use lanyard_sites::import::Problem;
 use lanyard_sites::{SiteDeps, SiteService, SitesError};
@@ -24,6 +27,29 @@ struct Env {
     sites: SiteService,
     store: Arc<SqlStore>,
     kek: Kek,
+    published: Arc<Published>,
+}
+
+/// The invalidations the service published, in order.
+#[derive(Default)]
+struct Published(Mutex<Vec<String>>);
+
+impl Published {
+    fn all(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl Invalidations for Published {
+    async fn publish(&self, message: &str) -> Result<(), StoreError> {
+        self.0.lock().unwrap().push(message.to_owned());
+        Ok(())
+    }
+    fn listen(&self, _listener: Arc<dyn Fn(&str) + Send + Sync>) {}
+    fn sync_epoch(&self) -> Option<u64> {
+        Some(1)
+    }
 }
 
 async fn env() -> Env {
@@ -37,6 +63,7 @@ async fn env() -> Env {
         store.insert_client(&client(id)).await.unwrap();
     }
     let kek = Kek::generate(&OsRng);
+    let published = Arc::new(Published::default());
     let sites = SiteService::new(SiteDeps {
         repo: store.clone(),
         clients: store.clone(),
@@ -44,8 +71,14 @@ async fn env() -> Env {
         clock,
         rng: Arc::new(OsRng),
         audit: Auditor::new(store.clone()),
+        invalidations: published.clone(),
     });
-    Env { sites, store, kek }
+    Env {
+        sites,
+        store,
+        kek,
+        published,
+    }
 }
 
 fn client(id: &str) -> Client {
@@ -66,6 +99,7 @@ fn client(id: &str) -> Client {
         exchange_audiences: vec![],
         backchannel_logout_uri: None,
         backchannel_logout_session_required: false,
+        site: None,
         created_at: NOW,
     }
 }
@@ -121,6 +155,12 @@ async fn a_site_is_created_with_its_own_clients() {
         audit_kinds(&env, "site.created").await,
         [("success".to_owned(), Some("clients: rp-a rp-b".to_owned()))]
     );
+    // Each client, read again, names its site, and every node's cached copy is dropped.
+    for id in ["rp-a", "rp-b"] {
+        let client = env.store.find_client(&ClientId::parse(id).unwrap()).await;
+        assert_eq!(client.unwrap().unwrap().site, Some(site.id), "{id}");
+    }
+    assert_eq!(env.published.all(), ["client:rp-a", "client:rp-b"]);
 
     let refusals = [
         (
@@ -153,8 +193,14 @@ async fn a_site_is_created_with_its_own_clients() {
             .unwrap_err();
         assert!(err.to_string().contains(why), "{slug}: {err}");
     }
-    // Nothing of the refused ones was written: rp-c is still free.
+    // Nothing of the refused ones was written (or published): rp-c is still free.
     assert_eq!(env.sites.list().await.unwrap(), [site]);
+    assert_eq!(env.published.all().len(), 2);
+    let rp_c = ClientId::parse("rp-c").unwrap();
+    assert_eq!(
+        env.store.find_client(&rp_c).await.unwrap().unwrap().site,
+        None
+    );
     let beta = env
         .sites
         .create("beta", "Beta", &owned(&["rp-c"]), &origin)

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::site::SiteId;
 use crate::{ClientId, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -101,6 +102,11 @@ pub struct Client {
     pub backchannel_logout_uri: Option<String>,
     /// Whether the client needs `sid` in logout tokens (§2.2); `sub` is always sent.
     pub backchannel_logout_session_required: bool,
+    /// The site the client belongs to (`site_clients`), as read with the client. Only a
+    /// site's creation names its clients, so `insert_client` ignores it. The issuer asks
+    /// core's `SiteSubjects` only for a client of a site: a cache holding a client must drop
+    /// it when a site is created for it (`ClientService` does, through `Invalidations`).
+    pub site: Option<SiteId>,
     pub created_at: Timestamp,
 }
 

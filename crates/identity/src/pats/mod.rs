@@ -264,7 +264,7 @@ impl PatService {
     }
 
     /// `pat:<id>` or `account:<id>`, as [`PatService::revoke`] and
-    /// [`PatService::revoke_all`] publish them.
+    /// [`PatService::revoke_all`] publish them; the other kinds are not this cache's.
     fn invalidated(&self, message: &str) {
         let Some(cache) = &self.cache else { return };
         match message.split_once(':') {
@@ -278,7 +278,9 @@ impl PatService {
                     cache.forget_account(AccountId(uuid));
                 }
             }
-            _ => tracing::warn!("an invalidation message of an unknown kind was ignored"),
+            // Other kinds belong to other caches (core's `Invalidations` lists them).
+            Some(_) => {}
+            None => tracing::warn!("an invalidation message without a kind was ignored"),
         }
     }
 

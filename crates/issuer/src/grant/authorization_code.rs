@@ -52,7 +52,7 @@ impl Issuer {
             return Err(OAuthError::invalid_grant("invalid authorization code"));
         }
         let subject = self
-            .grant_subject(&client.id, &account, "authorization_code", origin)
+            .grant_subject(client, &account, "authorization_code", origin)
             .await?;
         let scope = Scopes::parse(&pending.scope).unwrap_or_default();
         let how = HowAuthenticated {

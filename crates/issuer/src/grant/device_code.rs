@@ -150,7 +150,7 @@ impl Issuer {
             return Err(invalid_device_code());
         }
         let subject = self
-            .grant_subject(&client.id, &account, "device_code", origin)
+            .grant_subject(client, &account, "device_code", origin)
             .await?;
         let how = HowAuthenticated {
             auth_time: Timestamp(auth_time),

@@ -142,7 +142,7 @@ impl Issuer {
         // A site's grant lives only while its account may still have the site's tokens
         // (linked, or the principal, in a state that admits that way in).
         let subject = match self
-            .grant_subject(&client.id, &account, "refresh_token", origin)
+            .grant_subject(client, &account, "refresh_token", origin)
             .await
         {
             Ok(subject) => subject,

@@ -3,7 +3,7 @@
 //! nothing for an account without access.
 
 use lanyard_core::model::{
-    AccountKind, ClientSubject, GrantType, Pat, PatId, SiteRole, SiteSubject, SiteUserId,
+    AccountKind, ClientSubject, GrantType, Pat, PatId, SiteId, SiteRole, SiteSubject, SiteUserId,
 };
 use lanyard_core::{Origin, OsRng, Secret, Timestamp, pat_token};
 use serde_json::Value;
@@ -25,8 +25,14 @@ fn payload(jwt: &str) -> Value {
     crate::unverified::unverified_claims(jwt).unwrap()
 }
 
+/// The harness's client, as `ClientService` reads it once a site names it.
+fn of_site(mut h: Harness) -> Harness {
+    h.client.site = Some(SiteId(uuid::Uuid::from_u128(0x5173)));
+    h
+}
+
 fn site_harness() -> Harness {
-    let h = harness(0);
+    let h = of_site(harness(0));
     h.sites.answer(ClientSubject::SiteUser(alice()));
     h
 }
@@ -64,12 +70,31 @@ async fn a_client_of_no_site_keeps_the_account_as_sub_and_no_site_claims() {
 
 #[tokio::test]
 async fn an_account_without_access_to_the_site_gets_no_tokens_and_the_grant_ends() {
-    let h = harness(0);
+    let h = of_site(harness(0));
     h.sites.answer(ClientSubject::NoAccess);
     let refused = h.refresh(RT1).await.unwrap_err();
     assert_eq!(refused.code.as_str(), "invalid_grant");
     assert_eq!(h.revoked(), [h.family_id()]);
     assert!(h.audit_kinds().contains(&"token.site_refused".to_owned()));
+}
+
+/// The token endpoint's hot path: a client whose record names no site asks nobody about
+/// sites (whatever `SiteSubjects` would say), and its tokens name the account.
+#[tokio::test]
+async fn a_client_of_no_site_is_not_asked_about_sites() {
+    let h = harness(0);
+    h.sites.answer(ClientSubject::NoAccess);
+    let response = h.refresh(RT1).await.unwrap();
+    assert_eq!(
+        payload(&response.access_token)["sub"],
+        h.account_id().to_string()
+    );
+    assert_eq!(h.sites.asked.load(std::sync::atomic::Ordering::SeqCst), 0);
+    // The same grant at the client once a site names it: asked, and refused.
+    let h = of_site(harness(0));
+    h.sites.answer(ClientSubject::NoAccess);
+    assert!(h.refresh(RT1).await.is_err());
+    assert_eq!(h.sites.asked.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
 
 /// A principal's sign-in counts for its own site only: at a client of no site it gets

@@ -35,6 +35,7 @@ mod site_admin;
 mod site_backup_codes;
 mod site_claims;
 mod site_cli;
+mod site_client_cache;
 mod site_invite_cli;
 mod site_login;
 mod site_migration;

@@ -696,7 +696,8 @@ async fn s27_a_pat_is_never_a_bearer_token_nor_part_of_a_url() {
             assert_eq!(response.status().as_u16(), 400, "{url}");
             assert!(!response.text().await.unwrap().contains(&token[8..51]));
         }
-        // A JWT minted from the PAT can't reach userinfo or create PATs.
+        // A JWT minted from the PAT can't reach userinfo (it has no grant: RFC 6750's
+        // invalid_token) or create PATs.
         let (_, body) = exchange_pat(&app, &token, &[("audience", API)]).await;
         let jwt = body["access_token"].as_str().unwrap();
         let response = http
@@ -706,6 +707,8 @@ async fn s27_a_pat_is_never_a_bearer_token_nor_part_of_a_url() {
             .await
             .unwrap();
         assert_eq!(response.status().as_u16(), 401);
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+        assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
         let response = http
             .post(app.url("/account/pats"))
             .bearer_auth(jwt)

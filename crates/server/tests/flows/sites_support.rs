@@ -45,6 +45,8 @@ pub fn repo(app: &TestApp) -> &dyn SiteRepo {
     &*app.app.stores.sql
 }
 
+/// Straight into the store, so no node's client cache hears of it: call it before the clients
+/// reach the token endpoint (or create the site with `SiteService::create`, which publishes).
 pub async fn new_site(app: &TestApp, slug: &str, name: &str, clients: &[&str]) -> Site {
     let now = app.clock.now();
     let site = Site {

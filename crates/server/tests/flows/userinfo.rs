@@ -151,3 +151,64 @@ async fn rfc6750_2_one_place_only_and_malformed_or_revoked_tokens_are_refused() 
     })
     .await;
 }
+
+/// Tokens without a grant (`gid`) name no user, so UserInfo has nobody to describe: a
+/// client_credentials token is `invalid_token` (§3.1) even when it carries `openid` (the
+/// client's allowed scopes, granted whole when none is asked). A PAT's exchanged token gets the
+/// same answer (`pats.rs`, `s27_a_pat_is_never_a_bearer_token_nor_part_of_a_url`).
+#[tokio::test]
+async fn rfc6750_3_1_a_client_credentials_token_is_an_invalid_token() {
+    each_backend(|app| async move {
+        let secret = app.create_client(confidential("svc")).await.unwrap();
+        let response = http()
+            .post(app.url("/token"))
+            .basic_auth("svc", Some(&secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let tokens: serde_json::Value = response.json().await.unwrap();
+        let scope = tokens["scope"].as_str().unwrap();
+        assert!(scope.split(' ').any(|s| s == "openid"), "{scope}");
+        let token = tokens["access_token"].as_str().unwrap();
+        for request in [
+            http().get(app.url("/userinfo")).bearer_auth(token),
+            http()
+                .post(app.url("/userinfo"))
+                .form(&[("access_token", token)]),
+        ] {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 401);
+            assert!(
+                challenge(&response).contains("error=\"invalid_token\""),
+                "{}",
+                challenge(&response)
+            );
+        }
+        app
+    })
+    .await;
+}
+
+/// A disabled account's token: its grant is revoked with it, so `invalid_token` (§3.1).
+#[tokio::test]
+async fn rfc6750_3_1_a_disabled_accounts_token_is_an_invalid_token() {
+    each_backend(|app| async move {
+        let (token, _) = access_token(&app).await;
+        let status = |response: reqwest::Response| response.status();
+        let ask = || http().get(app.url("/userinfo")).bearer_auth(&token).send();
+        assert_eq!(status(ask().await.unwrap()), 200);
+        app.app
+            .state
+            .accounts
+            .disable("uma@example.com", &lanyard_core::Origin::cli())
+            .await
+            .unwrap();
+        let response = ask().await.unwrap();
+        assert_eq!(response.status(), 401);
+        assert!(challenge(&response).contains("error=\"invalid_token\""));
+        app
+    })
+    .await;
+}

@@ -384,8 +384,10 @@ fn invalidation_is_ids_only(rest: &str) -> bool {
             [] => true,
             [n, what] => {
                 n.parse::<u64>().is_ok()
-                    && what.split_once(':').is_some_and(|(k, id)| {
-                        matches!(k, "pat" | "account") && uuid::Uuid::parse_str(id).is_ok()
+                    && what.split_once(':').is_some_and(|(k, id)| match k {
+                        "pat" | "account" => uuid::Uuid::parse_str(id).is_ok(),
+                        "client" => lanyard_core::ClientId::parse(id).is_some(),
+                        _ => false,
                     })
             }
             _ => false,

@@ -207,6 +207,7 @@ pub fn client(id: &str) -> Client {
         exchange_audiences: vec![],
         backchannel_logout_uri: None,
         backchannel_logout_session_required: false,
+        site: None,
         created_at: START,
     }
 }

@@ -2,14 +2,16 @@
 //! never queried); consent scopes are space-separated like the `scope` parameter itself.
 
 use async_trait::async_trait;
-use lanyard_core::model::{Client, ClientAuthMethod, Consent, GrantType};
+use std::collections::HashMap;
+
+use lanyard_core::model::{Client, ClientAuthMethod, Consent, GrantType, SiteId};
 use lanyard_core::ports::{ClientRepo, ConsentRepo};
 use lanyard_core::{AccountId, ClientId, StoreError};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder};
 
 use super::{SqlStore, from_json, to_json, ts, unique_row};
-use crate::entity::{client, consent};
+use crate::entity::{client, consent, site_client};
 use crate::error::{self, corrupt};
 
 fn client_row(c: &Client) -> Result<client::ActiveModel, StoreError> {
@@ -35,7 +37,7 @@ fn client_row(c: &Client) -> Result<client::ActiveModel, StoreError> {
     })
 }
 
-fn to_client(row: client::Model) -> Result<Client, StoreError> {
+fn to_client(row: client::Model, site: Option<SiteId>) -> Result<Client, StoreError> {
     let grants: Vec<String> = from_json(&row.grant_types, "client grant_types")?;
     let grant_types = grants
         .iter()
@@ -66,6 +68,7 @@ fn to_client(row: client::Model) -> Result<Client, StoreError> {
         exchange_audiences: from_json(&row.exchange_audiences, "client exchange_audiences")?,
         backchannel_logout_uri: row.backchannel_logout_uri,
         backchannel_logout_session_required: row.backchannel_logout_session_required,
+        site,
         created_at: ts(row.created_at),
     })
 }
@@ -81,21 +84,41 @@ impl ClientRepo for SqlStore {
     }
 
     async fn find_client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
-        unique_row(client::Entity::find_by_id(id.as_str().to_owned()), &self.db)
+        let Some(row) = unique_row(client::Entity::find_by_id(id.as_str().to_owned()), &self.db)
             .await
             .map_err(|e| error::db("find client", e))?
-            .map(to_client)
-            .transpose()
+        else {
+            return Ok(None);
+        };
+        let site = unique_row(
+            site_client::Entity::find_by_id(id.as_str().to_owned()),
+            &self.db,
+        )
+        .await
+        .map_err(|e| error::db("find site of client", e))?
+        .map(|link| SiteId(link.site_id));
+        to_client(row, site).map(Some)
     }
 
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
-        client::Entity::find()
+        const CONTEXT: &str = "list clients";
+        let rows = client::Entity::find()
             .order_by_asc(client::Column::ClientId)
             .all(&self.db)
             .await
-            .map_err(|e| error::db("list clients", e))?
+            .map_err(|e| error::db(CONTEXT, e))?;
+        let sites: HashMap<String, SiteId> = site_client::Entity::find()
+            .all(&self.db)
+            .await
+            .map_err(|e| error::db(CONTEXT, e))?
             .into_iter()
-            .map(to_client)
+            .map(|link| (link.client_id, SiteId(link.site_id)))
+            .collect();
+        rows.into_iter()
+            .map(|row| {
+                let site = sites.get(&row.client_id).copied();
+                to_client(row, site)
+            })
             .collect()
     }
 

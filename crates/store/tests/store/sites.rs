@@ -170,6 +170,25 @@ async fn a_slug_and_a_client_belong_to_one_site(store: &SqlStore) {
     store.insert_client(&client("rp-c")).await.unwrap();
     let rp_c = ClientId::parse("rp-c").unwrap();
     assert_eq!(store.site_for_client(&rp_c).await.unwrap(), None);
+    // The client record carries its site (the issuer's cache asks about sites by it).
+    let rp_b_site = store.find_client(&rp_b).await.unwrap().unwrap().site;
+    assert_eq!(rp_b_site, Some(first.id));
+    assert_eq!(store.find_client(&rp_c).await.unwrap().unwrap().site, None);
+    let listed: Vec<_> = store
+        .list_clients()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.id.as_str().to_owned(), c.site))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("rp-a".to_owned(), Some(first.id)),
+            ("rp-b".to_owned(), Some(first.id)),
+            ("rp-c".to_owned(), None),
+        ]
+    );
     assert_eq!(store.site_by_slug("ACME").await.unwrap(), None);
     let second = new_site(store, "beta").await;
     let listed = store.list_sites().await.unwrap();

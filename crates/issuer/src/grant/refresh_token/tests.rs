@@ -24,7 +24,7 @@ use lanyard_crypto::successor_seal::open_successor;
 use lanyard_crypto::{Kek, TokenHasher};
 
 use super::seal_aad;
-use crate::clients::ClientService;
+use crate::clients::{ClientDeps, ClientService};
 use crate::error::ErrorCode;
 use crate::grant::{GrantRequest, TokenResponse};
 use crate::issuer::{Issuer, IssuerDeps};
@@ -44,6 +44,8 @@ struct Scripted {
     rotations: Mutex<Vec<(String, String, Option<GraceSeal>)>>,
     revoked: Mutex<Vec<FamilyId>>,
     audit: Mutex<Vec<AuditEvent>>,
+    /// Reads of the family by id (userinfo's and introspection's).
+    family_reads: std::sync::atomic::AtomicUsize,
 }
 
 fn unused() -> StoreError {
@@ -56,6 +58,8 @@ impl RefreshRepo for Scripted {
         Err(unused())
     }
     async fn find_family(&self, _: FamilyId) -> Result<Option<RefreshFamily>, StoreError> {
+        self.family_reads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(Some(self.family.clone()))
     }
     async fn find_family_by_token(&self, _: &str) -> Result<Option<RefreshFamily>, StoreError> {
@@ -259,6 +263,7 @@ pub(crate) fn harness(grace_secs: i64) -> Harness {
         rotations: Mutex::new(Vec::new()),
         revoked: Mutex::new(Vec::new()),
         audit: Mutex::new(Vec::new()),
+        family_reads: Default::default(),
     });
     let tokens = TokenSettings {
         // ES256 for both: RSA key generation would dominate the test's run time.
@@ -297,11 +302,14 @@ pub(crate) fn harness(grace_secs: i64) -> Harness {
     let clock = Arc::new(ManualClock::new(NOW));
     let audit = Auditor::new(store.clone());
     let clients = Arc::new(ClientService::new(
-        store.clone(),
-        hasher.clone(),
-        clock.clone(),
-        Arc::new(OsRng),
-        audit.clone(),
+        ClientDeps {
+            repo: store.clone(),
+            hasher: hasher.clone(),
+            clock: clock.clone(),
+            rng: Arc::new(OsRng),
+            audit: audit.clone(),
+            invalidations: Arc::new(crate::test_support::OneNode::default()),
+        },
         10,
     ));
     let issuer = Issuer::new(IssuerDeps {
@@ -343,6 +351,7 @@ pub(crate) fn harness(grace_secs: i64) -> Harness {
         exchange_audiences: vec![],
         backchannel_logout_uri: None,
         backchannel_logout_session_required: false,
+        site: None,
         created_at: NOW,
     };
     Harness {
@@ -375,6 +384,12 @@ impl Harness {
     /// The account of the one family, changed by `f`.
     pub(crate) fn change_account(&self, f: impl FnOnce(&mut Account)) {
         f(&mut self.store.account.lock().unwrap());
+    }
+
+    pub(crate) fn family_reads(&self) -> usize {
+        self.store
+            .family_reads
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub(crate) fn family_id(&self) -> FamilyId {
