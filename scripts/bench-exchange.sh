@@ -323,7 +323,7 @@ INSERT INTO dummy (n, id) SELECT n, $newid FROM k;
 INSERT INTO accounts (id, email, email_normalized, email_verified, name, password_hash, status, created_at, updated_at)
 SELECT id, 'dummy-' || n || '@bench.invalid', 'dummy-' || n || '@bench.invalid', 1, 'Dummy ' || n, NULL, 'active', $now, $now FROM dummy;
 WITH RECURSIVE k(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM k WHERE n + 1 < $add)
-INSERT INTO pats (id, account_id, name, token_hash, display, scopes, audiences, site_user, created_at, expires_at, last_used_at, revoked_at)
+INSERT INTO pats (id, account_id, name, token_hash, display, scopes, audiences, site_user_id, created_at, expires_at, last_used_at, revoked_at)
 SELECT $newid, d.id, 'seeded ' || k.n, lower(hex(randomblob(32))), 'lyd_pat_seed…0000', '["repo:read"]', '[]', NULL, $now, $now + 7776000, NULL, NULL
 FROM k JOIN dummy d ON d.n = k.n % $DUMMY_ACCOUNTS;
 COMMIT;
@@ -340,7 +340,7 @@ BEGIN;
 CREATE TEMP TABLE dummy AS SELECT n, gen_random_uuid() AS id FROM generate_series(0, $DUMMY_ACCOUNTS - 1) AS n;
 INSERT INTO accounts (id, email, email_normalized, email_verified, name, password_hash, status, created_at, updated_at)
 SELECT id, 'dummy-' || n || '@bench.invalid', 'dummy-' || n || '@bench.invalid', true, 'Dummy ' || n, NULL, 'active', $now, $now FROM dummy;
-INSERT INTO pats (id, account_id, name, token_hash, display, scopes, audiences, site_user, created_at, expires_at, last_used_at, revoked_at)
+INSERT INTO pats (id, account_id, name, token_hash, display, scopes, audiences, site_user_id, created_at, expires_at, last_used_at, revoked_at)
 SELECT gen_random_uuid(), d.id, 'seeded ' || k, md5(random()::text) || md5(random()::text), 'lyd_pat_seed…0000', '["repo:read"]', '[]', NULL, $now, $now + 7776000, NULL, NULL
 FROM generate_series(0, $add - 1) AS k JOIN dummy d ON d.n = k % $DUMMY_ACCOUNTS;
 COMMIT;
@@ -434,6 +434,8 @@ for backend in $BACKENDS; do
     log "seeding the store up to $BIG_PATS PATs ($DUMMY_ACCOUNTS dummy accounts)"
     t=$SECONDS
     big="$(seed "$backend")"
+    # The seed's SQL runs in a command substitution, where a failure does not stop the script.
+    [ "$big" -ge "$BIG_PATS" ] || die "seeding stopped at $big PATs (wanted $BIG_PATS)"
     SEED_SECONDS[$backend]=$((SECONDS - t))
     PAT_ROWS[$backend]="$big"
     log "store holds $big PATs (seeded in ${SEED_SECONDS[$backend]} s)"
