@@ -61,8 +61,11 @@ fi
 
 # --- build -------------------------------------------------------------------------------
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
-    log "cargo build --profile $PROFILE -p lanyard-server"
-    cargo build --profile "$PROFILE" -p lanyard-server >&2
+    # With the sign-in driver, as bench-login.sh builds: the driver's lanyard-testkit turns on
+    # features of dependencies the server shares (bitflags' std, for one), so a server built
+    # alone would be rebuilt for `just bench-import`'s login half.
+    log "cargo build --profile $PROFILE -p lanyard-server -p lanyard-bench-signin"
+    cargo build --profile "$PROFILE" -p lanyard-server -p lanyard-bench-signin >&2
 fi
 [ -x "$LANYARD_BIN" ] || die "no binary at $LANYARD_BIN"
 
