@@ -50,8 +50,10 @@
 # argv or the output.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
+BENCH_NAME=bench-exchange
+# shellcheck source=scripts/bench/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench/common.sh"
+bench_scrub_env
 
 SECONDS_PER_RUN="${BENCH_SECONDS:-10}"
 WARMUP="${BENCH_WARMUP:-2}"
@@ -68,7 +70,7 @@ LOAD_CPU="${BENCH_LOAD_CPU:-1}"
 QUIET_WAIT="${BENCH_QUIET_WAIT:-10}"
 if [ "$(id -u)" = 0 ]; then NICE="${BENCH_NICE:--10}"; else NICE="${BENCH_NICE:-0}"; fi
 if [ -n "${LANYARD_BIN:-}" ]; then BIN_NOTE="given by LANYARD_BIN"; else BIN_NOTE=""; fi
-LANYARD_BIN="${LANYARD_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/lanyard}"
+LANYARD_BIN="${LANYARD_BIN:-$(bench_bin_dir release)/lanyard}"
 OUT_DIR="${BENCH_OUT:-$ROOT/bench-results}"
 export BENCH_LUA_DIR="$ROOT/scripts/bench"
 LUA="$BENCH_LUA_DIR/exchange.lua"
@@ -78,10 +80,6 @@ PAT_SCOPE="repo:read"
 LIVE_PATS=100
 REVOKED_PATS=20
 THROTTLE_RAISED=1000000000
-BENCH_NAME=bench-exchange
-# shellcheck source=bench/common.sh
-source "$ROOT/scripts/bench/common.sh"
-bench_scrub_env
 
 # --- tools -------------------------------------------------------------------------------
 bench_require_wrk
@@ -102,75 +100,20 @@ done
 [ "$BIG_PATS" -gt $((LIVE_PATS + REVOKED_PATS)) ] || die "BENCH_BIG_PATS must exceed $((LIVE_PATS + REVOKED_PATS))"
 
 # --- processes and clean-up --------------------------------------------------------------
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/bench-exchange.XXXXXX")"
-chmod 700 "$WORK"
+WORK="$(bench_work_dir)"
 LANYARD_PID=""
-PG_DB=""
-REDIS_PREFIX=""
 stop_server() {
-    local pid="$LANYARD_PID"
+    bench_stop "$LANYARD_PID"
     LANYARD_PID=""
-    [ -n "$pid" ] || return 0
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
 }
-drop_pg() {
-    [ -n "$PG_DB" ] || return 0
-    psql -X -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 ||
-        echo "bench-exchange: could not drop database $PG_DB" >&2
-    PG_DB=""
-}
-clean_redis() {
-    [ -n "$REDIS_PREFIX" ] || return 0
-    redis-cli -u "$REDIS_URL" --scan --pattern "${REDIS_PREFIX}*" 2>/dev/null |
-        xargs -r -n 500 redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
-    REDIS_PREFIX=""
-}
-cleanup() {
+# Every process, database and Redis key of the current backend.
+leave_backend() {
     stop_server
-    drop_pg
-    clean_redis
-    rm -rf "$WORK"
+    bench_pg_drop
+    bench_redis_clean
 }
-trap cleanup EXIT
+trap 'leave_backend; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-    local port
-    for _ in $(seq 100); do
-        port=$((20000 + RANDOM % 20000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return
-        fi
-    done
-    die "no free port found"
-}
-
-wait_ready() { # url pid name
-    for _ in $(seq 300); do
-        kill -0 "$2" 2>/dev/null || { tail -20 "$WORK/$3.log" >&2; die "$3 exited during start-up"; }
-        if curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null; then return; fi
-        sleep 0.1
-    done
-    die "$3 did not become ready within 30 s"
-}
-
-# CPU seconds of a process, from /proc/PID/stat: "user system".
-proc_cpu() {
-    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print $12 / hz, $13 / hz }' "/proc/$1/stat"
-}
-# Busy CPU seconds of the whole machine, from /proc/stat.
-machine_busy() {
-    awk -v hz="$(getconf CLK_TCK)" '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat
-}
-rss_kib() { # pid field
-    awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
-}
 
 # The PostgreSQL backends serving the bench database, as "pid cpu_seconds" lines.
 pg_backend_cpu() {
@@ -178,33 +121,15 @@ pg_backend_cpu() {
     local pid
     for pid in $(psql -X -At "$PG_ADMIN_URL" -c "SELECT pid FROM pg_stat_activity WHERE datname = '$PG_DB'" 2>/dev/null); do
         [ -r "/proc/$pid/stat" ] || continue
-        proc_cpu "$pid" | awk -v p="$pid" '{ print p, $1 + $2 }'
+        echo "$pid $(bench_proc_cpu_total "$pid")"
     done
 }
 pg_cpu_delta() { # before-file after-file: CPU seconds the backends used in between
     awk 'NR == FNR { before[$1] = $2; next } { used += $2 - (($1 in before) ? before[$1] : 0) } END { printf "%.3f\n", used + 0 }' "$1" "$2"
 }
 pg_index_scans() {
-    psql -X -At "postgres://postgres@${PG_HOSTPORT}/$PG_DB" \
+    psql -X -At "$LANYARD_DATABASE_URL" \
         -c "SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'ux_pats_token_hash'"
-}
-
-# Other engineers' builds share this machine. Before a measurement, wait (up to
-# BENCH_QUIET_WAIT seconds) until under 0.2 cores are busy over one second while the server
-# sits idle. The "other CPU" column shows what remained.
-wait_quiet() {
-    local deadline=$((SECONDS + QUIET_WAIT)) b0 b1
-    while :; do
-        b0="$(machine_busy)"
-        sleep 1
-        b1="$(machine_busy)"
-        if awk -v a="$b0" -v b="$b1" 'BEGIN { exit !(b - a < 0.2) }'; then return; fi
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            log "machine still busy ($(awk -v a="$b0" -v b="$b1" 'BEGIN { printf "%.2f", b - a }') cores); measuring anyway"
-            return
-        fi
-        sleep 1
-    done
 }
 
 # One wrk run with exchange.lua. Environment: BENCH_MODE, BENCH_EXPECT, BENCH_TOKENS, ...
@@ -215,16 +140,16 @@ measure() { # connections seconds
     local out="$WORK/wrk.out" load1 cpu0 busy0 cpu1 busy1 wrk_cpu t0 t1 pg=0
     load1="$(cut -d' ' -f1 /proc/loadavg)"
     pg_backend_cpu >"$WORK/pg0"
-    cpu0="$(proc_cpu "$LANYARD_PID")"
-    busy0="$(machine_busy)"
+    cpu0="$(bench_proc_cpu "$LANYARD_PID")"
+    busy0="$(bench_machine_busy)"
     t0="$(date +%s.%N)"
     (
         nice -n "$NICE" taskset -c "$LOAD_CPU" wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$LUA" "$URL/token" >"$out" 2>&1
         times >"$out.times"
     ) || { cat "$out" >&2; die "wrk failed"; }
     t1="$(date +%s.%N)"
-    cpu1="$(proc_cpu "$LANYARD_PID")"
-    busy1="$(machine_busy)"
+    cpu1="$(bench_proc_cpu "$LANYARD_PID")"
+    busy1="$(bench_machine_busy)"
     pg_backend_cpu >"$WORK/pg1"
     pg="$(pg_cpu_delta "$WORK/pg0" "$WORK/pg1")"
     wrk_cpu="$(awk 'NR == 2 { gsub(/[ms]/, " "); print $1 * 60 + $2 + $3 * 60 + $4 }' "$out.times")"
@@ -260,7 +185,8 @@ run() {
     s26b_unknown) export BENCH_MODE=exchange BENCH_EXPECT=400 BENCH_TOKENS="$WORK/unknown.tokens" ;;
     s26b_revoked) export BENCH_MODE=exchange BENCH_EXPECT=400 BENCH_TOKENS="$WORK/revoked.tokens" ;;
     esac
-    wait_quiet
+    # The "other CPU" column shows what remained of other work on the machine.
+    bench_wait_quiet "$QUIET_WAIT"
     log "$backend pats=$pats cache=$cache $scenario c=$conns ${SECONDS_PER_RUN}s (load $(cut -d' ' -f1-3 /proc/loadavg))"
     line="$(measure "$conns" "$SECONDS_PER_RUN")"
     echo "   $line" >&2
@@ -281,37 +207,19 @@ if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
 fi
 [ -x "$LANYARD_BIN" ] || die "no binary at $LANYARD_BIN"
 
-PORT="$(free_port)"
+PORT="$(bench_free_port)"
 URL="http://127.0.0.1:$PORT"
-PG_HOSTPORT="$(printf '%s' "$PG_ADMIN_URL" | sed -E 's#^[a-z]+://([^@/]*@)?([^/?]*).*#\2#')"
 export BENCH_CLIENT_ID="tool" BENCH_AUDIENCE="$AUDIENCE" BENCH_SCOPE="$CC_SCOPE"
 
 # --- per backend -------------------------------------------------------------------------
 # The environment of the CLI and the server for a backend (the store, data folder, config).
 enter_backend() {
     local backend="$1"
-    export LANYARD_DATA_DIR="$WORK/$backend-data"
-    export LANYARD_LISTEN="127.0.0.1:$PORT"
-    export LANYARD_ISSUER="$URL"
-    export LANYARD_CONFIG="$WORK/lanyard.toml"
-    mkdir -p "$LANYARD_DATA_DIR"
-    unset LANYARD_DATABASE_URL LANYARD_REDIS_URL LANYARD_EPHEMERAL__REDIS_PREFIX
+    bench_server_env "$WORK/$backend-data" "$URL" "$WORK/lanyard.toml"
+    bench_use_store "$backend"
     if [ "$backend" = postgres ]; then
-        PG_DB="lanyard_bench_$(date +%s)_$$"
-        psql -X -q "$PG_ADMIN_URL" -c "CREATE DATABASE \"$PG_DB\"" >/dev/null ||
-            die "could not create database $PG_DB at $PG_ADMIN_URL"
-        REDIS_PREFIX="lanyard-bench-$(date +%s)-$$:"
-        export LANYARD_DATABASE_URL="postgres://postgres@${PG_HOSTPORT}/$PG_DB"
-        export LANYARD_REDIS_URL="$REDIS_URL"
-        export LANYARD_EPHEMERAL__REDIS_PREFIX="$REDIS_PREFIX"
         "$LANYARD_BIN" migrate >"$WORK/migrate.log" 2>&1 || { cat "$WORK/migrate.log" >&2; die "lanyard migrate failed"; }
     fi
-}
-
-leave_backend() {
-    stop_server
-    drop_pg
-    clean_redis
 }
 
 cat >"$WORK/lanyard.toml" <<EOF
@@ -415,7 +323,7 @@ INSERT INTO dummy (n, id) SELECT n, $newid FROM k;
 INSERT INTO accounts (id, email, email_normalized, email_verified, name, password_hash, status, created_at, updated_at)
 SELECT id, 'dummy-' || n || '@bench.invalid', 'dummy-' || n || '@bench.invalid', 1, 'Dummy ' || n, NULL, 'active', $now, $now FROM dummy;
 WITH RECURSIVE k(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM k WHERE n + 1 < $add)
-INSERT INTO pats (id, account_id, name, token_hash, display, scopes, audiences, site_user, created_at, expires_at, last_used_at, revoked_at)
+INSERT INTO pats (id, account_id, name, token_hash, display, scopes, audiences, site_user_id, created_at, expires_at, last_used_at, revoked_at)
 SELECT $newid, d.id, 'seeded ' || k.n, lower(hex(randomblob(32))), 'lyd_pat_seed…0000', '["repo:read"]', '[]', NULL, $now, $now + 7776000, NULL, NULL
 FROM k JOIN dummy d ON d.n = k.n % $DUMMY_ACCOUNTS;
 COMMIT;
@@ -424,7 +332,7 @@ EOF
         sqlite3 "$db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
         have="$(sqlite3 "$db" "SELECT count(*) FROM pats")"
     else
-        local url="postgres://postgres@${PG_HOSTPORT}/$PG_DB"
+        local url="$LANYARD_DATABASE_URL"
         have="$(psql -X -At "$url" -c "SELECT count(*) FROM pats")"
         add=$((BIG_PATS - have))
         psql -X -q -v ON_ERROR_STOP=1 "$url" >/dev/null <<EOF
@@ -432,7 +340,7 @@ BEGIN;
 CREATE TEMP TABLE dummy AS SELECT n, gen_random_uuid() AS id FROM generate_series(0, $DUMMY_ACCOUNTS - 1) AS n;
 INSERT INTO accounts (id, email, email_normalized, email_verified, name, password_hash, status, created_at, updated_at)
 SELECT id, 'dummy-' || n || '@bench.invalid', 'dummy-' || n || '@bench.invalid', true, 'Dummy ' || n, NULL, 'active', $now, $now FROM dummy;
-INSERT INTO pats (id, account_id, name, token_hash, display, scopes, audiences, site_user, created_at, expires_at, last_used_at, revoked_at)
+INSERT INTO pats (id, account_id, name, token_hash, display, scopes, audiences, site_user_id, created_at, expires_at, last_used_at, revoked_at)
 SELECT gen_random_uuid(), d.id, 'seeded ' || k, md5(random()::text) || md5(random()::text), 'lyd_pat_seed…0000', '["repo:read"]', '[]', NULL, $now, $now + 7776000, NULL, NULL
 FROM generate_series(0, $add - 1) AS k JOIN dummy d ON d.n = k % $DUMMY_ACCOUNTS;
 COMMIT;
@@ -452,7 +360,7 @@ start_server() { # backend pats cache
     LANYARD_PATS__CACHE="$([ "$cache" = on ] && echo true || echo false)" LANYARD_LOG="${LANYARD_LOG:-info}" \
         nice -n "$NICE" taskset -c "$SERVER_CPU" "$LANYARD_BIN" serve >"$log_file" 2>&1 &
     LANYARD_PID=$!
-    wait_ready "$URL/readyz" "$LANYARD_PID" lanyard
+    bench_wait_ready "$URL/readyz" "$LANYARD_PID" "$log_file" lanyard 30
     check_exchange "$backend"
     warm_up
 }
@@ -460,7 +368,7 @@ start_server() { # backend pats cache
 finish_server() { # backend pats cache: record RSS and log lines, then stop
     local warn
     warn="$(grep -cE ' (ERROR|WARN) ' "$WORK/lanyard.log" || true)"
-    echo "$1 $2 $3 $(rss_kib "$LANYARD_PID" VmRSS) $(rss_kib "$LANYARD_PID" VmHWM) $warn" >>"$SERVERS"
+    echo "$1 $2 $3 $(bench_rss_kib "$LANYARD_PID" VmRSS) $(bench_rss_kib "$LANYARD_PID" VmHWM) $warn" >>"$SERVERS"
     if [ "$warn" -gt 0 ]; then
         log "lanyard logged $warn WARN/ERROR lines:"
         grep -E ' (ERROR|WARN) ' "$WORK/lanyard.log" | head -5 >&2
@@ -526,6 +434,8 @@ for backend in $BACKENDS; do
     log "seeding the store up to $BIG_PATS PATs ($DUMMY_ACCOUNTS dummy accounts)"
     t=$SECONDS
     big="$(seed "$backend")"
+    # The seed's SQL runs in a command substitution, where a failure does not stop the script.
+    [ "$big" -ge "$BIG_PATS" ] || die "seeding stopped at $big PATs (wanted $BIG_PATS)"
     SEED_SECONDS[$backend]=$((SECONDS - t))
     PAT_ROWS[$backend]="$big"
     log "store holds $big PATs (seeded in ${SEED_SECONDS[$backend]} s)"

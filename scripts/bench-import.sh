@@ -28,11 +28,9 @@
 #   BENCH_OUT            directory for the results file (default bench-results/)
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
 BENCH_NAME=bench-import
 # shellcheck source=scripts/bench/common.sh
-. scripts/bench/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench/common.sh"
 
 USERS="${BENCH_USERS:-100000}"
 BACKENDS="${BENCH_BACKENDS:-sqlite postgres}"
@@ -40,32 +38,18 @@ PROFILE="${BENCH_PROFILE:-release}"
 PG_ADMIN_URL="${BENCH_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 OUT="${BENCH_OUT:-$ROOT/bench-results}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-PROFILE_DIR="$PROFILE"
-[ "$PROFILE" = dev ] && PROFILE_DIR=debug
-LANYARD_BIN="${LANYARD_BIN:-$TARGET/$PROFILE_DIR/lanyard}"
+LANYARD_BIN="${LANYARD_BIN:-$(bench_bin_dir "$PROFILE")/lanyard}"
 
 bench_scrub_env
-WORK="$(mktemp -d)"
-chmod 700 "$WORK"
-PG_DB=""
-cleanup() {
-    if [ -n "$PG_DB" ]; then
-        psql -X -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+WORK="$(bench_work_dir)"
+trap 'bench_pg_drop; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 
 # --- the users file ----------------------------------------------------------------------
 CACHE="$TARGET/bench-import"
 VENV="$TARGET/legacy-venv"
 mkdir -p "$CACHE"
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import bcrypt, passlib, argon2' 2>/dev/null; then
-    log "python venv with the reference implementations ($VENV)"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q -r scripts/legacy-hashes/requirements.txt
-fi
+bench_legacy_venv "$VENV"
 CSV="$CACHE/users-$USERS.csv"
 JSON="$CACHE/users-$USERS.json"
 if [ ! -s "$CSV" ] || [ ! -s "$JSON" ]; then
@@ -77,8 +61,11 @@ fi
 
 # --- build -------------------------------------------------------------------------------
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
-    log "cargo build --profile $PROFILE -p lanyard-server"
-    cargo build --profile "$PROFILE" -p lanyard-server >&2
+    # With the sign-in driver, as bench-login.sh builds: the driver's lanyard-testkit turns on
+    # features of dependencies the server shares (bitflags' std, for one), so a server built
+    # alone would be rebuilt for `just bench-import`'s login half.
+    log "cargo build --profile $PROFILE -p lanyard-server -p lanyard-bench-signin"
+    cargo build --profile "$PROFILE" -p lanyard-server -p lanyard-bench-signin >&2
 fi
 [ -x "$LANYARD_BIN" ] || die "no binary at $LANYARD_BIN"
 
@@ -92,25 +79,10 @@ enter_backend() {
     export LANYARD_ISSUER="http://127.0.0.1:1"
     unset LANYARD_DATABASE_URL
     mkdir -p "$LANYARD_DATA_DIR"
-    if [ "$backend" = postgres ]; then
-        command -v psql >/dev/null || die "psql is needed for the postgres backend"
-        PG_DB="lanyard_bench_import_$(date +%s)_$$"
-        psql -X -q "$PG_ADMIN_URL" -c "CREATE DATABASE \"$PG_DB\"" >/dev/null ||
-            die "could not create database $PG_DB at $PG_ADMIN_URL"
-        local hostport
-        hostport="$(printf '%s' "$PG_ADMIN_URL" | sed -E 's#^[a-z]+://([^@/]*@)?([^/?]*).*#\2#')"
-        export LANYARD_DATABASE_URL="postgres://postgres@${hostport}/$PG_DB"
-    fi
+    if [ "$backend" = postgres ]; then bench_pg_create; fi
     # Schema and keys first, so the timed commands do only the import.
     "$LANYARD_BIN" migrate >/dev/null 2>&1
     "$LANYARD_BIN" site list >/dev/null 2>&1
-}
-
-leave_backend() {
-    if [ -n "$PG_DB" ]; then
-        psql -X -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
-        PG_DB=""
-    fi
 }
 
 # timed BACKEND FORMAT RUN SITE FILE: one import, its wall time and what it reported.
@@ -137,7 +109,7 @@ for backend in $BACKENDS; do
     timed "$backend" csv again bench-csv "$CSV"
     timed "$backend" json first bench-json "$JSON"
     timed "$backend" json again bench-json "$JSON"
-    leave_backend
+    bench_pg_drop
 done
 
 mkdir -p "$OUT"

@@ -47,11 +47,9 @@
 #   BENCH_OUT             directory for the report (default bench-results/)
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
 BENCH_NAME=bench-login
 # shellcheck source=scripts/bench/common.sh
-. scripts/bench/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench/common.sh"
 
 SMOKE="${BENCH_SMOKE:-0}"
 if [ "$SMOKE" = 1 ]; then
@@ -72,10 +70,8 @@ LOAD_CPU="${BENCH_LOAD_CPU:-1}"
 QUIET_WAIT="${BENCH_QUIET_WAIT:-10}"
 OUT="${BENCH_OUT:-$ROOT/bench-results}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-PROFILE_DIR="$PROFILE"
-[ "$PROFILE" = dev ] && PROFILE_DIR=debug
-LANYARD_BIN="${LANYARD_BIN:-$TARGET/$PROFILE_DIR/lanyard}"
-DRIVER="${BENCH_DRIVER:-$TARGET/$PROFILE_DIR/bench-signin}"
+LANYARD_BIN="${LANYARD_BIN:-$(bench_bin_dir "$PROFILE")/lanyard}"
+DRIVER="${BENCH_DRIVER:-$(bench_bin_dir "$PROFILE")/bench-signin}"
 RAISED=1000000000
 SLUG=bench
 SITE_CLIENT=bench-site-app
@@ -88,24 +84,13 @@ for b in $BACKENDS; do
     case "$b" in sqlite | postgres) ;; *) die "unknown backend $b (sqlite or postgres)" ;; esac
 done
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/bench-login.XXXXXX")"
-chmod 700 "$WORK"
+WORK="$(bench_work_dir)"
 SERVER_PID=""
-PG_DB=""
-REDIS_PREFIX=""
 leave_backend() {
     bench_stop "$SERVER_PID"
     SERVER_PID=""
-    if [ -n "$PG_DB" ]; then
-        psql -X -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 ||
-            echo "bench-login: could not drop database $PG_DB" >&2
-        PG_DB=""
-    fi
-    if [ -n "$REDIS_PREFIX" ]; then
-        redis-cli -u "$REDIS_URL" --scan --pattern "${REDIS_PREFIX}*" 2>/dev/null |
-            xargs -r -n 500 redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
-        REDIS_PREFIX=""
-    fi
+    bench_pg_drop
+    bench_redis_clean
 }
 trap 'leave_backend; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
@@ -114,11 +99,7 @@ trap 'exit 130' INT TERM
 CACHE="$TARGET/bench-login"
 VENV="$TARGET/legacy-venv"
 mkdir -p "$CACHE"
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import bcrypt, passlib, argon2' 2>/dev/null; then
-    log "python venv with the reference implementations ($VENV)"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q -r scripts/legacy-hashes/requirements.txt
-fi
+bench_legacy_venv "$VENV"
 CSV="$CACHE/users-$USERS.csv"
 if [ ! -s "$CSV" ]; then
     log "making $CSV: $USERS users each of bcrypt, PBKDF2-SHA256, argon2id at the libraries' default costs"
@@ -149,7 +130,6 @@ fi
 
 PORT="$(bench_free_port)"
 URL="http://127.0.0.1:$PORT"
-PG_HOSTPORT="$(printf '%s' "$PG_ADMIN_URL" | sed -E 's#^[a-z]+://([^@/]*@)?([^/?]*).*#\2#')"
 cat >"$WORK/lanyard.toml" <<EOF
 # bench-login: built-in defaults, except the emailed-code send limits (every post of the
 # bench emails a code from 127.0.0.1; the defaults would stop those emails after a few posts).
@@ -162,21 +142,8 @@ cli() { "$LANYARD_BIN" "$@" >"$WORK/cli.out" 2>"$WORK/cli.log" || { cat "$WORK/c
 
 enter_backend() {
     local backend="$1"
-    export LANYARD_DATA_DIR="$WORK/$backend-data"
-    export LANYARD_LISTEN="127.0.0.1:$PORT"
-    export LANYARD_ISSUER="$URL"
-    export LANYARD_CONFIG="$WORK/lanyard.toml"
-    unset LANYARD_DATABASE_URL LANYARD_REDIS_URL LANYARD_EPHEMERAL__REDIS_PREFIX
-    mkdir -p "$LANYARD_DATA_DIR"
-    if [ "$backend" = postgres ]; then
-        for tool in psql redis-cli; do command -v "$tool" >/dev/null || die "$tool is required for postgres"; done
-        PG_DB="lanyard_bench_login_$(date +%s)_$$"
-        psql -X -q "$PG_ADMIN_URL" -c "CREATE DATABASE \"$PG_DB\"" >/dev/null || die "could not create $PG_DB"
-        REDIS_PREFIX="lanyard-bench-login-$(date +%s)-$$:"
-        export LANYARD_DATABASE_URL="postgres://postgres@${PG_HOSTPORT}/$PG_DB"
-        export LANYARD_REDIS_URL="$REDIS_URL"
-        export LANYARD_EPHEMERAL__REDIS_PREFIX="$REDIS_PREFIX"
-    fi
+    bench_server_env "$WORK/$backend-data" "$URL" "$WORK/lanyard.toml"
+    bench_use_store "$backend"
     cli migrate
     cli client create --id "$IDENTITY_CLIENT" --redirect-uri https://rp.example.com/cb
     cli client create --id "$SITE_CLIENT" --redirect-uri https://rp.example.com/cb
@@ -214,13 +181,13 @@ run() {
     local backend="$1" scenario="$2" cpu0 cpu1 busy0 busy1 t0 t1 json
     bench_wait_quiet "$QUIET_WAIT"
     log "$backend $scenario: c=$CONC, up to ${SECS}s, $(wc -l <"$WORK/flows") flows (load $(cut -d' ' -f1 /proc/loadavg))"
-    cpu0="$(bench_proc_cpu "$SERVER_PID")"
+    cpu0="$(bench_proc_cpu_total "$SERVER_PID")"
     busy0="$(bench_machine_busy)"
     t0="$(date +%s.%N)"
     json="$(driver measure --flows "$WORK/flows" --password-file "$3" --concurrency "$CONC" \
         --seconds "$SECS" --label "$scenario")" || die "the driver failed"
     t1="$(date +%s.%N)"
-    cpu1="$(bench_proc_cpu "$SERVER_PID")"
+    cpu1="$(bench_proc_cpu_total "$SERVER_PID")"
     busy1="$(bench_machine_busy)"
     printf '%s' "$json" | python3 -c '
 import json, sys
@@ -267,7 +234,7 @@ for backend in $BACKENDS; do
     run "$backend" identity-again "$WORK/identity.password"
     MOVED[$backend]="$(moved_to_argon2)"
     WARNS[$backend]="$(grep -cE '(ERROR|WARN)' "$WORK/server.log" || true)"
-    RSS[$backend]="$(awk '$1 == "VmHWM:" { printf "%.0f", $2 / 1024 }' "/proc/$SERVER_PID/status")"
+    RSS[$backend]="$((($(bench_rss_kib "$SERVER_PID" VmHWM) + 512) / 1024))"
     leave_backend
 done
 

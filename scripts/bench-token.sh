@@ -24,8 +24,10 @@
 # Everything runs on 127.0.0.1; every process started here is stopped on exit.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
+BENCH_NAME=bench-token
+# shellcheck source=scripts/bench/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/bench/common.sh"
+bench_scrub_env
 
 SECONDS_PER_RUN="${BENCH_SECONDS:-15}"
 WARMUP="${BENCH_WARMUP:-3}"
@@ -42,10 +44,6 @@ NODE_DIR="$ROOT/bench/oidc-provider"
 export BENCH_LUA_DIR="$ROOT/scripts/bench"
 export BENCH_SCOPE="api:read"
 CLIENT_ID="bench"
-BENCH_NAME=bench-token
-# shellcheck source=bench/common.sh
-source "$ROOT/scripts/bench/common.sh"
-bench_scrub_env
 
 # --- tools -------------------------------------------------------------------------------
 bench_require_wrk
@@ -58,43 +56,11 @@ if [ "${BENCH_SKIP_NODE:-0}" != 1 ]; then
 fi
 
 # --- processes and clean-up --------------------------------------------------------------
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/bench-token.XXXXXX")"
+WORK="$(bench_work_dir)"
 LANYARD_PID=""
 NODE_PID=""
-cleanup() {
-    local pid
-    for pid in $LANYARD_PID $NODE_PID; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null || true
-            for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap 'bench_stop "$LANYARD_PID"; bench_stop "$NODE_PID"; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-    local port
-    for _ in $(seq 100); do
-        port=$((20000 + RANDOM % 20000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return
-        fi
-    done
-    die "no free port found"
-}
-
-wait_ready() { # url pid name
-    for _ in $(seq 300); do
-        kill -0 "$2" 2>/dev/null || die "$3 exited during start-up (log: $WORK/$3.log)"
-        if curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null; then return; fi
-        sleep 0.1
-    done
-    die "$3 did not become ready within 30 s"
-}
 
 # The JWT's protected header, decoded.
 jwt_header() {
@@ -119,38 +85,9 @@ check_token() { # name url basic
     printf '%s' "$header" >"$WORK/$1.jwt-header"
 }
 
-# CPU seconds of a process, from /proc/PID/stat: "user system".
-proc_cpu() {
-    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print $12 / hz, $13 / hz }' "/proc/$1/stat"
-}
-# Busy CPU seconds of the whole machine, from /proc/stat.
-machine_busy() {
-    awk -v hz="$(getconf CLK_TCK)" '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat
-}
-rss_kib() { # pid field
-    awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
-}
 mib_row() { # name rss0 hwm0 rss hwm (KiB), as a table row in MiB
     awk -v n="$1" -v a="$2" -v b="$3" -v c="$4" -v d="$5" \
         'BEGIN { printf "| %s | %.1f | %.1f | %.1f | %.1f |\n", n, a / 1024, b / 1024, c / 1024, d / 1024 }'
-}
-
-# Other engineers' builds share this machine. Before a measurement, wait (up to
-# BENCH_QUIET_WAIT seconds, default 60) until the machine is idle: under 0.2 cores busy over
-# one second while our servers sit idle. The "other CPU" column shows what remained.
-wait_quiet() {
-    local deadline=$((SECONDS + ${BENCH_QUIET_WAIT:-60})) b0 b1
-    while :; do
-        b0="$(machine_busy)"
-        sleep 1
-        b1="$(machine_busy)"
-        if awk -v a="$b0" -v b="$b1" 'BEGIN { exit !(b - a < 0.2) }'; then return; fi
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            log "machine still busy ($(awk -v a="$b0" -v b="$b1" 'BEGIN { printf "%.2f", b - a }') cores); measuring anyway"
-            return
-        fi
-        sleep 2
-    done
 }
 
 # One wrk measurement: prints "rps p50_ms p99_ms errors server_cpu% server_sys% wrk_cpu%
@@ -159,8 +96,8 @@ measure() { # name pid url script connections seconds
     local name="$1" pid="$2" url="$3" script="$4" conns="$5" secs="$6"
     local out="$WORK/wrk.out" load1 cpu0 busy0 cpu1 busy1 wrk_cpu t0 t1
     load1="$(cut -d' ' -f1 /proc/loadavg)"
-    cpu0="$(proc_cpu "$pid")"
-    busy0="$(machine_busy)"
+    cpu0="$(bench_proc_cpu "$pid")"
+    busy0="$(bench_machine_busy)"
     t0="$(date +%s.%N)"
     # wrk runs in a subshell so that `times` there reports wrk's own CPU time (its only child).
     (
@@ -168,8 +105,8 @@ measure() { # name pid url script connections seconds
         times >"$out.times" # not in a pipeline: a pipeline element is a new subshell
     ) || { cat "$out" >&2; die "wrk failed against $name"; }
     t1="$(date +%s.%N)"
-    cpu1="$(proc_cpu "$pid")"
-    busy1="$(machine_busy)"
+    cpu1="$(bench_proc_cpu "$pid")"
+    busy1="$(bench_machine_busy)"
     # `times`, second line: the children's user and system time, as "0m1.234s 0m0.567s".
     wrk_cpu="$(awk 'NR == 2 { gsub(/[ms]/, " "); print $1 * 60 + $2 + $3 * 60 + $4 }' "$out.times")"
     grep -q '^WRK_RESULT' "$out" || { cat "$out" >&2; die "no result from wrk against $name"; }
@@ -201,16 +138,11 @@ if [ "${BENCH_SKIP_NODE:-0}" != 1 ] && [ ! -d "$NODE_DIR/node_modules/oidc-provi
     (cd "$NODE_DIR" && npm ci --no-audit --no-fund >&2)
 fi
 
-LANYARD_PORT="$(free_port)"
+LANYARD_PORT="$(bench_free_port)"
 LANYARD_URL="http://127.0.0.1:$LANYARD_PORT"
-export LANYARD_DATA_DIR="$WORK/lanyard-data"
-export LANYARD_LISTEN="127.0.0.1:$LANYARD_PORT"
-export LANYARD_ISSUER="$LANYARD_URL"
 # The embedded default: built-in defaults only, whatever config/lanyard.toml holds locally.
-export LANYARD_CONFIG="$WORK/lanyard.toml"
+bench_server_env "$WORK/lanyard-data" "$LANYARD_URL" "$WORK/lanyard.toml"
 echo "# bench-token: defaults only" >"$LANYARD_CONFIG"
-unset LANYARD_DATABASE_URL LANYARD_REDIS_URL
-mkdir -p "$LANYARD_DATA_DIR"
 
 log "registering client '$CLIENT_ID' (client_credentials, client_secret_basic)"
 created="$("$LANYARD_BIN" client create --id "$CLIENT_ID" --grant client_credentials \
@@ -223,13 +155,13 @@ LANYARD_BASIC="$(printf '%s:%s' "$CLIENT_ID" "$LANYARD_SECRET" | base64 -w0)"
 log "starting lanyard on $LANYARD_URL (core $SERVER_CPU)"
 LANYARD_LOG="${LANYARD_LOG:-info}" nice -n "$NICE" taskset -c "$SERVER_CPU" "$LANYARD_BIN" serve >"$WORK/lanyard.log" 2>&1 &
 LANYARD_PID=$!
-wait_ready "$LANYARD_URL/readyz" "$LANYARD_PID" lanyard
+bench_wait_ready "$LANYARD_URL/readyz" "$LANYARD_PID" "$WORK/lanyard.log" lanyard 30
 check_token lanyard "$LANYARD_URL" "$LANYARD_BASIC"
-LANYARD_RSS0="$(rss_kib "$LANYARD_PID" VmRSS)"
-LANYARD_HWM0="$(rss_kib "$LANYARD_PID" VmHWM)"
+LANYARD_RSS0="$(bench_rss_kib "$LANYARD_PID" VmRSS)"
+LANYARD_HWM0="$(bench_rss_kib "$LANYARD_PID" VmHWM)"
 
 if [ "${BENCH_SKIP_NODE:-0}" != 1 ]; then
-    NODE_PORT="$(free_port)"
+    NODE_PORT="$(bench_free_port)"
     NODE_URL="http://127.0.0.1:$NODE_PORT"
     NODE_SECRET="$(head -c 32 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')"
     NODE_BASIC="$(printf '%s:%s' "$CLIENT_ID" "$NODE_SECRET" | base64 -w0)"
@@ -237,10 +169,10 @@ if [ "${BENCH_SKIP_NODE:-0}" != 1 ]; then
     NODE_ENV=production BENCH_PORT="$NODE_PORT" BENCH_CLIENT_ID="$CLIENT_ID" BENCH_CLIENT_SECRET="$NODE_SECRET" \
         nice -n "$NICE" taskset -c "$SERVER_CPU" node "$NODE_DIR/server.mjs" >"$WORK/node.log" 2>&1 &
     NODE_PID=$!
-    wait_ready "$NODE_URL/.well-known/openid-configuration" "$NODE_PID" node
+    bench_wait_ready "$NODE_URL/.well-known/openid-configuration" "$NODE_PID" "$WORK/node.log" node 30
     check_token node "$NODE_URL" "$NODE_BASIC"
-    NODE_RSS0="$(rss_kib "$NODE_PID" VmRSS)"
-    NODE_HWM0="$(rss_kib "$NODE_PID" VmHWM)"
+    NODE_RSS0="$(bench_rss_kib "$NODE_PID" VmRSS)"
+    NODE_HWM0="$(bench_rss_kib "$NODE_PID" VmHWM)"
 fi
 
 db_digest() { cat "$LANYARD_DATA_DIR"/lanyard.db* 2>/dev/null | cksum; }
@@ -266,7 +198,9 @@ run_scenario() { # endpoint script path
         for server in $SERVERS; do
             if [ "$server" = lanyard ]; then pid=$LANYARD_PID url=$LANYARD_URL; export BENCH_BASIC="$LANYARD_BASIC"
             else pid=$NODE_PID url=$NODE_URL; export BENCH_BASIC="$NODE_BASIC"; fi
-            wait_quiet
+            # Up to BENCH_QUIET_WAIT seconds (default 60), checking every 3 s; the "other
+            # CPU" column shows what remained.
+            bench_wait_quiet "${BENCH_QUIET_WAIT:-60}" 2
             log "$server $endpoint c=$conns ${SECONDS_PER_RUN}s (load $(cut -d' ' -f1-3 /proc/loadavg))"
             line="$(measure "$server" "$pid" "$url$path" "$script" "$conns" "$SECONDS_PER_RUN")"
             echo "$server $endpoint $conns $line" >>"$RESULTS"
@@ -285,11 +219,11 @@ run_scenario jwks "$BENCH_LUA_DIR/get.lua" /jwks
 UPTIME_AFTER="$(uptime)"
 
 DB_AFTER="$(db_digest)"
-LANYARD_RSS="$(rss_kib "$LANYARD_PID" VmRSS)"
-LANYARD_HWM="$(rss_kib "$LANYARD_PID" VmHWM)"
+LANYARD_RSS="$(bench_rss_kib "$LANYARD_PID" VmRSS)"
+LANYARD_HWM="$(bench_rss_kib "$LANYARD_PID" VmHWM)"
 if [ -n "$NODE_PID" ]; then
-    NODE_RSS="$(rss_kib "$NODE_PID" VmRSS)"
-    NODE_HWM="$(rss_kib "$NODE_PID" VmHWM)"
+    NODE_RSS="$(bench_rss_kib "$NODE_PID" VmRSS)"
+    NODE_HWM="$(bench_rss_kib "$NODE_PID" VmHWM)"
 fi
 ERRORS_LOGGED="$(grep -cE 'ERROR|WARN' "$WORK/lanyard.log" || true)"
 

@@ -1,5 +1,12 @@
-# Shared by the bench scripts (bench-token.sh, bench-exchange.sh, bench-login.sh): sourced, not run.
-# Before sourcing, set BENCH_NAME (used in error messages).
+# shellcheck shell=bash
+# Shared by the bench scripts (bench-token.sh, bench-exchange.sh, bench-login.sh,
+# bench-import.sh): sourced, not run. Before sourcing, set BENCH_NAME (used in error messages
+# and in the names of what is made here). Sourcing sets ROOT, the repository, and goes there.
+# The throwaway-store helpers below read PG_ADMIN_URL and REDIS_URL, and keep what they made
+# in PG_DB and REDIS_PREFIX, for the clean-up.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT" || exit 1
 
 die() {
     echo "$BENCH_NAME: $*" >&2
@@ -29,7 +36,24 @@ bench_require_wrk() {
     fi
 }
 
-# --- shared by bench-login.sh (bench-exchange.sh keeps its own copies of these) -------------
+# bench_bin_dir PROFILE: where cargo puts a profile's binaries ($CARGO_TARGET_DIR, else
+# target/; the dev profile's folder is debug).
+bench_bin_dir() {
+    local profile="$1"
+    [ "$profile" = dev ] && profile=debug
+    echo "${CARGO_TARGET_DIR:-$ROOT/target}/$profile"
+}
+
+# bench_work_dir: a private temporary folder (0700: PATs, client secrets and passwords are
+# kept there), printed.
+bench_work_dir() {
+    local dir
+    dir="$(mktemp -d "${TMPDIR:-/tmp}/$BENCH_NAME.XXXXXX")"
+    chmod 700 "$dir"
+    echo "$dir"
+}
+
+# --- processes -----------------------------------------------------------------------------
 
 # A free loopback port.
 bench_free_port() {
@@ -44,14 +68,28 @@ bench_free_port() {
     die "no free port found"
 }
 
-# bench_wait_ready URL PID LOG: until URL answers, or die with the log's tail.
+# bench_server_env DATA_DIR URL CONFIG: the environment of the CLI and the server: their data
+# folder (made here), the listen address and issuer (URL, on loopback) and the config file; the
+# embedded store until bench_pg_create / bench_redis_prefix say otherwise.
+bench_server_env() {
+    export LANYARD_DATA_DIR="$1"
+    export LANYARD_LISTEN="${2#http://}"
+    export LANYARD_ISSUER="$2"
+    export LANYARD_CONFIG="$3"
+    unset LANYARD_DATABASE_URL LANYARD_REDIS_URL LANYARD_EPHEMERAL__REDIS_PREFIX
+    mkdir -p "$LANYARD_DATA_DIR"
+}
+
+# bench_wait_ready URL PID LOG [NAME [SECONDS]]: until URL answers, or die with the log's tail
+# when the process (NAME, default "the server") exits or SECONDS (default 60) pass.
 bench_wait_ready() {
-    for _ in $(seq 600); do
-        kill -0 "$2" 2>/dev/null || { tail -20 "$3" >&2; die "the server exited during start-up"; }
+    local name="${4:-the server}" limit="${5:-60}"
+    for _ in $(seq $((limit * 10))); do
+        kill -0 "$2" 2>/dev/null || { tail -20 "$3" >&2; die "$name exited during start-up"; }
         if curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null; then return; fi
         sleep 0.1
     done
-    die "the server did not become ready within 60 s"
+    die "$name did not become ready within $limit s"
 }
 
 # bench_stop PID: TERM, up to 5 s, then KILL.
@@ -66,19 +104,30 @@ bench_stop() {
     wait "$pid" 2>/dev/null || true
 }
 
-# CPU seconds (user + system) of a process.
+# --- CPU and memory ------------------------------------------------------------------------
+
+# CPU seconds of a process, from /proc/PID/stat: "user system".
 bench_proc_cpu() {
-    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print $12 / hz, $13 / hz }' "/proc/$1/stat"
 }
-# Busy CPU seconds of the whole machine.
+# CPU seconds of a process, user + system.
+bench_proc_cpu_total() {
+    bench_proc_cpu "$1" | awk '{ print $1 + $2 }'
+}
+# Busy CPU seconds of the whole machine, from /proc/stat.
 bench_machine_busy() {
     awk -v hz="$(getconf CLK_TCK)" '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat
 }
+# bench_rss_kib PID FIELD: a /proc/PID/status memory field (VmRSS, VmHWM) in KiB.
+bench_rss_kib() {
+    awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
+}
 
-# Other engineers' builds share the machine: wait up to $1 seconds until under 0.2 cores are
-# busy over one second (the server idle), then measure anyway, saying so.
+# Other engineers' builds share the machine. bench_wait_quiet SECONDS [PAUSE]: wait up to
+# SECONDS until under 0.2 cores are busy over one second (the server idle), checking every
+# 1 + PAUSE (default 1) seconds; then measure anyway, saying so.
 bench_wait_quiet() {
-    local deadline=$((SECONDS + $1)) b0 b1
+    local deadline=$((SECONDS + $1)) pause="${2:-1}" b0 b1
     while :; do
         b0="$(bench_machine_busy)"
         sleep 1
@@ -88,6 +137,71 @@ bench_wait_quiet() {
             log "machine still busy ($(awk -v a="$b0" -v b="$b1" 'BEGIN { printf "%.2f", b - a }') cores); measuring anyway"
             return
         fi
-        sleep 1
+        sleep "$pause"
     done
+}
+
+# --- throwaway stores (the postgres backend) ------------------------------------------------
+PG_DB=""
+REDIS_PREFIX=""
+
+# bench_pg_create: an empty database on PG_ADMIN_URL's server, named after BENCH_NAME, the time
+# and this shell, kept in PG_DB and exported as LANYARD_DATABASE_URL (PG_ADMIN_URL with that
+# database; its query, if any, left out). bench_pg_drop removes it.
+bench_pg_create() {
+    command -v psql >/dev/null || die "psql is required for the postgres backend"
+    local db server
+    db="lanyard_${BENCH_NAME//-/_}_$(date +%s)_$$"
+    psql -X -q "$PG_ADMIN_URL" -c "CREATE DATABASE \"$db\"" >/dev/null ||
+        die "could not create database $db at $PG_ADMIN_URL"
+    PG_DB="$db"
+    server="$(printf '%s' "$PG_ADMIN_URL" | sed -E 's#^([a-z]+://[^/?]*).*#\1#')"
+    export LANYARD_DATABASE_URL="$server/$PG_DB"
+}
+
+# Drops the database bench_pg_create made, if any (connections closed by force).
+bench_pg_drop() {
+    [ -n "$PG_DB" ] || return 0
+    psql -X -q "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 ||
+        echo "$BENCH_NAME: could not drop database $PG_DB" >&2
+    PG_DB=""
+}
+
+# bench_redis_prefix: the server's ephemeral state in REDIS_URL under a key prefix of its own
+# (kept in REDIS_PREFIX, exported with LANYARD_REDIS_URL). bench_redis_clean deletes its keys.
+bench_redis_prefix() {
+    command -v redis-cli >/dev/null || die "redis-cli is required for the postgres backend"
+    REDIS_PREFIX="lanyard-$BENCH_NAME-$(date +%s)-$$:"
+    export LANYARD_REDIS_URL="$REDIS_URL"
+    export LANYARD_EPHEMERAL__REDIS_PREFIX="$REDIS_PREFIX"
+}
+
+# bench_use_store BACKEND: sqlite, the data folder's database (nothing to make); postgres, a
+# throwaway database and a Redis key prefix.
+bench_use_store() {
+    if [ "$1" = postgres ]; then
+        bench_pg_create
+        bench_redis_prefix
+    fi
+}
+
+# Deletes the keys under the prefix bench_redis_prefix chose, if any.
+bench_redis_clean() {
+    [ -n "$REDIS_PREFIX" ] || return 0
+    redis-cli -u "$REDIS_URL" --scan --pattern "${REDIS_PREFIX}*" 2>/dev/null |
+        xargs -r -n 500 redis-cli -u "$REDIS_URL" del >/dev/null 2>&1 || true
+    REDIS_PREFIX=""
+}
+
+# --- legacy hashes ---------------------------------------------------------------------------
+
+# bench_legacy_venv DIR: a venv at DIR with the PyPI reference implementations of the legacy
+# hashes (scripts/legacy-hashes/requirements.txt), made once and reused.
+bench_legacy_venv() {
+    local venv="$1"
+    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import bcrypt, passlib, argon2' 2>/dev/null; then
+        log "python venv with the reference implementations ($venv)"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install -q -r "$(dirname "${BASH_SOURCE[0]}")/../legacy-hashes/requirements.txt"
+    fi
 }

@@ -44,46 +44,13 @@ pub struct Form {
 }
 
 impl Form {
-    /// The first `<form>` of `page`, when it has an action.
+    /// The first `<form>` of `page`, when it has an action (the parsing is testkit's, which
+    /// the flow tests' scripted browser uses on the same pages).
     pub fn first_of(page: &str) -> Option<Form> {
-        let start = page.find("<form")?;
-        let end = page[start..]
-            .find("</form>")
-            .map_or(page.len(), |e| start + e);
-        let form = &page[start..end];
-        let open_end = form.find('>')?;
-        let action = attr(&form[..open_end], "action")?;
-        let mut hidden = Vec::new();
-        let mut rest = form;
-        while let Some(i) = rest.find("<input") {
-            let tag_end = rest[i..].find('>').map_or(rest.len(), |e| i + e);
-            let tag = &rest[i..tag_end];
-            if tag.contains("type=\"hidden\"")
-                && let (Some(name), Some(value)) = (attr(tag, "name"), attr(tag, "value"))
-            {
-                hidden.push((name, value));
-            }
-            rest = &rest[tag_end..];
-        }
+        let action = lanyard_testkit::form_action(page)?;
+        let hidden = lanyard_testkit::hidden_inputs(lanyard_testkit::first_form(page));
         Some(Form { action, hidden })
     }
-}
-
-fn attr(tag: &str, name: &str) -> Option<String> {
-    let needle = format!(" {name}=\"");
-    let start = tag.find(&needle)? + needle.len();
-    let end = tag[start..].find('"')? + start;
-    Some(unescape(&tag[start..end]))
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&#x2F;", "/")
-        .replace("&amp;", "&")
 }
 
 #[cfg(test)]
@@ -92,7 +59,7 @@ mod tests {
     use reqwest::header::{HeaderMap, HeaderValue, SET_COOKIE};
 
     #[test]
-    fn the_first_form_gives_its_action_and_only_hidden_fields() {
+    fn the_first_form_gives_its_action_and_only_its_own_hidden_fields() {
         let page = r#"<p>x</p><form method="post" action="/sites/acme/login">
             <input type="hidden" name="flow" value="abc">
             <input type="hidden" name="csrf_token" value="a&amp;b">
@@ -108,6 +75,13 @@ mod tests {
             ]
         );
         assert!(Form::first_of("<p>no form</p>").is_none());
+        // A form without an action is no form to post.
+        assert!(
+            Form::first_of(
+                r#"<form method="post"><input type="hidden" name="a" value="b"></form>"#
+            )
+            .is_none()
+        );
     }
 
     #[test]

@@ -158,9 +158,14 @@ fn absolute(base: &str, location: &str) -> String {
     }
 }
 
+/// The value of attribute `name` in `tag`, unescaped. The name must follow white space, so
+/// that `name` is not read out of `data-name="…"` nor `action` out of `formaction="…"`.
 fn attr(tag: &str, name: &str) -> Option<String> {
     let needle = format!("{name}=\"");
-    let start = tag.find(&needle)? + needle.len();
+    let (at, _) = tag
+        .match_indices(&needle)
+        .find(|(i, _)| tag[..*i].ends_with(|c: char| c.is_ascii_whitespace()))?;
+    let start = at + needle.len();
     let end = tag[start..].find('"')? + start;
     Some(unescape(&tag[start..end]))
 }
@@ -187,12 +192,15 @@ pub fn first_form(page: &str) -> &str {
     &page[start..end]
 }
 
+/// The `action` of the page's first form, if it has one.
 pub fn form_action(page: &str) -> Option<String> {
     let start = page.find("<form")?;
     let end = page[start..].find('>')? + start;
     attr(&page[start..end], "action")
 }
 
+/// The name and value of every hidden `<input>` in `page` (or in one form: [`first_form`]), in
+/// order; one without both is skipped.
 pub fn hidden_inputs(page: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut rest = page;
@@ -208,3 +216,6 @@ pub fn hidden_inputs(page: &str) -> Vec<(String, String)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;
