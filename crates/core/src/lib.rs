@@ -9,6 +9,7 @@ pub mod clock;
 pub mod ephemeral_key;
 pub mod error;
 pub mod ids;
+pub mod locks;
 pub mod mail;
 pub mod model;
 pub mod pat_token;

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
+use lanyard_core::locks::{lock, read, write};
 use lanyard_core::ports::Invalidations;
 use lanyard_core::{Rng, StoreError};
 use redis::AsyncCommands;
@@ -402,24 +403,6 @@ impl Invalidations for RedisInvalidations {
             n => Some(n),
         }
     }
-}
-
-// A poisoned lock only means a listener panicked; the data (a list of listeners, a map of
-// counters) is still consistent, so keep going.
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

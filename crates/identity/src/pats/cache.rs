@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+use lanyard_core::locks::{read, write};
 use lanyard_core::model::{Pat, PatId};
 use lanyard_core::{AccountId, Timestamp};
 
@@ -110,18 +111,6 @@ impl PatCache {
     pub fn len(&self) -> usize {
         read(&self.entries).len()
     }
-}
-
-// A poisoned lock means a panic elsewhere while holding it; a map of immutable entries is
-// still consistent.
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use lanyard_core::locks::{read, write};
 use lanyard_core::model::Client;
 use lanyard_core::ports::invalidated_client;
 use lanyard_core::{ClientId, Timestamp};
@@ -102,18 +103,6 @@ impl ClientCache {
             }
         }
     }
-}
-
-// A poisoned lock means a panic elsewhere while holding it; a map of immutable entries is
-// still consistent.
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
