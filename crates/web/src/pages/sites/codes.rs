@@ -17,8 +17,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use lanyard_core::AccountId;
 use lanyard_core::model::AuditEvent;
-use lanyard_core::{AccountId, Timestamp};
 use lanyard_signin::{Browser, FlowId, PasswordCheck, Showing, ShownId, ShownKind};
 
 use crate::error::WebError;
@@ -34,6 +34,10 @@ use crate::ui::site_code_pages::{
     SetCodeView, SetShown, SiteCodesPage, SiteTwoFactorPage, codes_file_name, codes_text_file,
 };
 use crate::ui::{self, FieldError};
+
+mod kept;
+
+use kept::Kept;
 
 const SAVED_FIELD: &str = "saved";
 const LABEL: &str = "backup codes";
@@ -54,75 +58,6 @@ pub(super) fn routes() -> Router<AppState> {
             paths::SITE_CODES_REGENERATE,
             get(regenerate_get).post(regenerate_post),
         )
-}
-
-// ---- What a one-time entry holds ----
-
-/// A set on its way to a page: why it is shown, when it was made, its codes.
-struct Kept {
-    why: SetShown,
-    created_at: Timestamp,
-    codes: Vec<SetCodeView>,
-}
-
-impl Kept {
-    /// `set:<why>:<seconds>` and one line per code, ` used` after a used one.
-    fn encode(&self) -> String {
-        let why = match self.why {
-            SetShown::First => "first",
-            SetShown::Regenerated => "new",
-            SetShown::Again => "again",
-        };
-        let mut text = format!("set:{why}:{}", self.created_at.seconds());
-        for code in &self.codes {
-            text.push('\n');
-            text.push_str(&code.code);
-            if code.used {
-                text.push_str(" used");
-            }
-        }
-        text
-    }
-
-    fn decode(text: &str) -> Option<Self> {
-        let mut lines = text.lines();
-        let mut head = lines.next()?.strip_prefix("set:")?.splitn(2, ':');
-        let why = match head.next()? {
-            "first" => SetShown::First,
-            "new" => SetShown::Regenerated,
-            "again" => SetShown::Again,
-            _ => return None,
-        };
-        let created_at = Timestamp(head.next()?.parse().ok()?);
-        let codes = lines
-            .map(|line| match line.strip_suffix(" used") {
-                Some(code) => SetCodeView {
-                    code: code.to_owned(),
-                    used: true,
-                },
-                None => SetCodeView {
-                    code: line.to_owned(),
-                    used: false,
-                },
-            })
-            .collect();
-        Some(Self {
-            why,
-            created_at,
-            codes,
-        })
-    }
-
-    fn new_set(why: SetShown, created_at: Timestamp, codes: Vec<String>) -> Self {
-        Self {
-            why,
-            created_at,
-            codes: codes
-                .into_iter()
-                .map(|code| SetCodeView { code, used: false })
-                .collect(),
-        }
-    }
 }
 
 // ---- Who may see them ----
@@ -565,31 +500,6 @@ async fn regenerate_post(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_kept_set_reads_back_as_it_was_and_junk_reads_as_nothing() {
-        let kept = Kept {
-            why: SetShown::Again,
-            created_at: Timestamp(1_700_000_000),
-            codes: vec![
-                SetCodeView {
-                    code: "ABCDE-FGHJK".into(),
-                    used: false,
-                },
-                SetCodeView {
-                    code: "MNPQR-STVWX".into(),
-                    used: true,
-                },
-            ],
-        };
-        let back = Kept::decode(&kept.encode()).unwrap();
-        assert_eq!(back.why, SetShown::Again);
-        assert_eq!(back.created_at, kept.created_at);
-        assert_eq!(back.codes, kept.codes);
-        for junk in ["", "ABCDE-FGHJK", "set:later:1", "set:first:x", "set:first"] {
-            assert!(Kept::decode(junk).is_none(), "{junk:?}");
-        }
-    }
 
     #[test]
     fn waits_are_said_in_whole_minutes_rounded_up() {
