@@ -287,6 +287,19 @@ impl SessionStore {
         Ok(())
     }
 
+    /// [`Self::end_all`] for each account: a site's principals when it enters `identity`
+    /// (they are disabled already, so this only queues their clients' logouts).
+    pub async fn end_all_of(
+        &self,
+        accounts: &[AccountId],
+        origin: &Origin,
+    ) -> Result<(), SignInError> {
+        for account in accounts {
+            self.end_all(*account, origin).await?;
+        }
+        Ok(())
+    }
+
     async fn write_cut(&self, account: AccountId, at: Timestamp) -> Result<(), SignInError> {
         // Kept as long as any session it ends could live.
         let ttl = Duration::from_secs(self.settings.max_secs.max(1) as u64);

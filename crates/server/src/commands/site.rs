@@ -227,13 +227,11 @@ pub async fn run(app: &App, cmd: SiteCommand) -> CommandResult {
             let step = sites.migrate(&site, to, &origin).await.map_err(refused)?;
             // Their sessions are refused already (the accounts are disabled); ending them
             // queues the back-channel logouts of the site's clients.
-            for principal in &step.disabled_principals {
-                app.state
-                    .signin
-                    .sessions()
-                    .end_all(*principal, &origin)
-                    .await?;
-            }
+            app.state
+                .signin
+                .sessions()
+                .end_all_of(&step.disabled_principals, &origin)
+                .await?;
             if as_json {
                 print_json(&json!({
                     "site": site,

@@ -47,6 +47,19 @@ async fn admin_get(
     Ok(no_store((jar, ui::render(page)).into_response()))
 }
 
+/// A step-up action on the admin page: a session older than the window goes to reconfirm
+/// and comes back here.
+async fn fresh_admin(state: &AppState, f: &SiteUserForm) -> Result<(), WebError> {
+    fresh_site_user(
+        state,
+        &f.site,
+        &f.session,
+        (Caller::Browser, &f.origin),
+        &admin_path(&f.site),
+    )
+    .await
+}
+
 async fn two_factor_post(
     State(state): State<AppState>,
     f: SiteUserForm,
@@ -57,14 +70,7 @@ async fn two_factor_post(
         _ => return Err(WebError::bad_form()),
     };
     let account = admin_account(&state, &f).await?;
-    fresh_site_user(
-        &state,
-        &f.site,
-        &f.session,
-        (Caller::Browser, &f.origin),
-        &admin_path(&f.site),
-    )
-    .await?;
+    fresh_admin(&state, &f).await?;
     let changed = state
         .site_admin
         .set_two_factor(&f.site, &account, on, &f.origin)
@@ -88,26 +94,16 @@ async fn mode_post(State(state): State<AppState>, f: SiteUserForm) -> Result<Res
             "Moving to identity mode can't be undone: tick the box to confirm, then try again. Nothing was changed.",
         ));
     }
-    fresh_site_user(
-        &state,
-        &f.site,
-        &f.session,
-        (Caller::Browser, &f.origin),
-        &admin_path(&f.site),
-    )
-    .await?;
+    fresh_admin(&state, &f).await?;
     let step = state
         .site_admin
         .migrate(&f.site, &account, to, &f.origin)
         .await?;
-    // Their sessions are refused already; ending them queues the back-channel logouts.
-    for principal in &step.disabled_principals {
-        state
-            .signin
-            .sessions()
-            .end_all(*principal, &f.origin)
-            .await?;
-    }
+    state
+        .signin
+        .sessions()
+        .end_all_of(&step.disabled_principals, &f.origin)
+        .await?;
     let done = if step.changed {
         Notice::SiteMode {
             to: to.as_str().to_owned(),
