@@ -57,6 +57,14 @@ bench-import:
     case "$parts" in *" import "*) bash scripts/bench-import.sh ;; esac
     case "$parts" in *" login "*) bash scripts/bench-login.sh ;; esac
 
+# Password sign-ins sharing a node with token traffic (issue 17), server pinned to one core:
+# password steps/s at c=4,16,64 against the one-core argon2 budget, the emailed code for a
+# sample, server VmHWM and idle RSS, token p99 (paced, ~1,900/s) and tokens flat out, alone
+# and while sign-ins saturate. BENCH_BEFORE_BIN=<an older lanyard binary> adds a "before"
+# column; BENCH_SMOKE=1 for a smoke run. Figures and method: docs/performance.md.
+bench-signin:
+    bash scripts/bench-signin.sh
+
 # Headless-browser test: the sign-in journey in Debian Chromium, axe-core on every page.
 browser:
     bash scripts/install-browser.sh && cargo build -p lanyard-server && bash tests/browser/run.sh

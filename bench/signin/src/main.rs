@@ -3,10 +3,14 @@
 //! is timed. `prepare` walks each flow up to that post and saves it; `measure` times the
 //! posts at a fixed concurrency, so a script can read the server's CPU around just that;
 //! `prime` does both untimed, for a repeat login of users whose first login is not measured.
+//! With `--own-sources` each flow comes from its own loopback address (`source`); with
+//! `--outbox`, a sample of the signed-in flows then completes the emailed-code step (`code`).
 
+mod code;
 mod measure;
 mod page;
 mod prepare;
+mod source;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +49,12 @@ enum Command {
         #[command(flatten)]
         post: PostArgs,
     },
+    /// The one-core argon2 budget: argon2id hashes per second at the server's default
+    /// parameters, one after another on this thread (run it pinned to the server's core).
+    Budget {
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+    },
     /// Prepare and post, untimed (every post must reach the second step).
     Prime {
         #[command(flatten)]
@@ -75,6 +85,10 @@ struct FlowArgs {
     /// Flows prepared at once.
     #[arg(long, default_value_t = 4)]
     prepare_concurrency: usize,
+    /// Each flow from its own loopback address (127.1.0.0 onwards), as a burst from many
+    /// people: the per-address limits then count each person alone.
+    #[arg(long)]
+    own_sources: bool,
 }
 
 #[derive(Args)]
@@ -92,6 +106,12 @@ struct PostArgs {
     /// Where a right password's 303 leads.
     #[arg(long, default_value = "/login/code")]
     expect: String,
+    /// The server's outbox folder: after the run, `--complete-codes` of the signed-in
+    /// flows type in their emailed code (untimed).
+    #[arg(long, requires = "complete_codes")]
+    outbox: Option<PathBuf>,
+    #[arg(long, default_value_t = 0, requires = "outbox")]
+    complete_codes: usize,
 }
 
 #[tokio::main]
@@ -131,11 +151,23 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map(serde_json::from_str)
                 .collect::<Result<_, _>>()
                 .map_err(|e| format!("{}: {e}", flows.display()))?;
-            let outcome = measure(&http, prepared, &run_of(&post)?).await;
+            let (mut outcome, landed) = measure(&http, prepared.clone(), &run_of(&post)?).await?;
+            if let (Some(outbox), Some(first)) = (&post.outbox, prepared.first()) {
+                let base = origin_of(&first.url)?;
+                let sample = (outbox.as_path(), post.complete_codes);
+                let (tried, ok) = code::complete(&http, &base, &prepared, &landed, sample).await?;
+                outcome.codes_tried = tried;
+                outcome.codes_ok = ok;
+            }
             println!(
                 "{}",
                 serde_json::to_string(&outcome).map_err(|e| e.to_string())?
             );
+            Ok(())
+        }
+        Command::Budget { seconds } => {
+            let (hashes, per_sec) = argon2_budget(seconds)?;
+            println!("{{\"hashes\":{hashes},\"per_sec\":{per_sec:.1}}}");
             Ok(())
         }
         Command::Prime { flows, post } => {
@@ -144,7 +176,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 seconds: 86_400.0,
                 ..run_of(&post)?
             };
-            let outcome = measure(&http, prepared, &run).await;
+            let (outcome, _) = measure(&http, prepared, &run).await?;
             if outcome.unexpected > 0 {
                 return Err(format!("priming: {:?}", outcome.statuses));
             }
@@ -176,7 +208,7 @@ async fn prepare_flows(http: &Client, a: &FlowArgs) -> Result<Vec<Prepared>, Str
         &authorize,
         a.kind,
         &users,
-        (count, a.prepare_concurrency),
+        (count, a.prepare_concurrency, a.own_sources),
     )
     .await
 }
@@ -198,6 +230,30 @@ fn password_of(path: &PathBuf) -> Result<String, String> {
         return Err(format!("{}: no password", path.display()));
     }
     Ok(line)
+}
+
+/// argon2id at OWASP's m = 19 MiB, t = 2, p = 1 (the server's default), repeated for
+/// `seconds`: (hashes, hashes per second).
+fn argon2_budget(seconds: f64) -> Result<(u64, f64), String> {
+    use argon2::{Algorithm, Argon2, Params, Version};
+    let params = Params::new(19_456, 2, 1, None).map_err(|e| e.to_string())?;
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let mut out = [0u8; 32];
+    let start = std::time::Instant::now();
+    let mut hashes = 0u64;
+    while start.elapsed().as_secs_f64() < seconds {
+        argon
+            .hash_password_into(b"a bench password", b"sixteen byte slt", &mut out)
+            .map_err(|e| e.to_string())?;
+        hashes += 1;
+    }
+    Ok((hashes, hashes as f64 / start.elapsed().as_secs_f64()))
+}
+
+/// `http://host:port` of an absolute URL.
+fn origin_of(url: &str) -> Result<String, String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
+    Ok(parsed.origin().ascii_serialization())
 }
 
 fn encode(s: &str) -> String {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use reqwest::Client;
 use serde::Serialize;
 
+use crate::page::Jar;
 use crate::prepare::{Prepared, location, post};
 
 /// What one timed run saw.
@@ -33,6 +34,19 @@ pub struct Outcome {
     pub max_ms: f64,
     /// Whether every prepared flow was posted (the run may have ended before its time).
     pub ran_out: bool,
+    /// The sample of signed-in flows taken through the emailed-code step after the run
+    /// (untimed), and how many of them it let in.
+    pub codes_tried: usize,
+    pub codes_ok: usize,
+}
+
+/// A flow whose password was right: where it went next, with its cookies then (for the
+/// emailed-code step, `code::complete`).
+#[derive(Debug, Clone)]
+pub struct Landed {
+    pub flow: usize,
+    pub location: String,
+    pub jar: Jar,
 }
 
 /// The run's settings.
@@ -45,36 +59,62 @@ pub struct Run<'a> {
     pub expect: &'a str,
 }
 
-pub async fn measure(http: &Client, flows: Vec<Prepared>, run: &Run<'_>) -> Outcome {
+/// Times the posts; each flow with a source address of its own posts from a client bound to
+/// it (made before the clock starts).
+pub async fn measure(
+    http: &Client,
+    flows: Vec<Prepared>,
+    run: &Run<'_>,
+) -> Result<(Outcome, Vec<Landed>), String> {
     let prepared = flows.len();
+    let clients: Vec<Client> = flows
+        .iter()
+        .map(|f| match f.source {
+            Some(source) => crate::source::client(Some(source)),
+            None => Ok(http.clone()),
+        })
+        .collect::<Result<_, _>>()?;
+    let clients = Arc::new(clients);
     let flows = Arc::new(flows);
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(run.seconds);
     let mut tasks = Vec::new();
     for _ in 0..run.concurrency.max(1) {
-        let (http, flows, next) = (http.clone(), flows.clone(), next.clone());
+        let (clients, flows, next) = (clients.clone(), flows.clone(), next.clone());
         let (password, expect) = (run.password.to_owned(), run.expect.to_owned());
         tasks.push(tokio::spawn(async move {
             let mut seen: Vec<(u64, String)> = Vec::new();
+            let mut landed: Vec<Landed> = Vec::new();
             let mut last = start;
             loop {
                 if Instant::now() >= deadline {
                     break;
                 }
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(flow) = flows.get(i) else { break };
+                let (Some(flow), Some(http)) = (flows.get(i), clients.get(i)) else {
+                    break;
+                };
                 let mut fields = flow.fields.clone();
                 fields.push(("password".to_owned(), password.clone()));
                 let t0 = Instant::now();
-                let answer = match post(&http, &flow.url, &fields, flow.cookie.as_deref()).await {
+                let answer = match post(http, &flow.url, &fields, &flow.jar).await {
                     Ok(response) => {
                         let status = response.status().as_u16();
                         let to = location(&response);
+                        let mut jar = flow.jar.clone();
+                        jar.take(response.headers());
                         // Read to the end so the connection is reused.
                         let _ = response.bytes().await;
                         match (status, to) {
-                            (303, Some(to)) if to.contains(&expect) => "ok".to_owned(),
+                            (303, Some(to)) if to.contains(&expect) => {
+                                landed.push(Landed {
+                                    flow: i,
+                                    location: to,
+                                    jar,
+                                });
+                                "ok".to_owned()
+                            }
                             (303, _) => "303-elsewhere".to_owned(),
                             (status, _) => status.to_string(),
                         }
@@ -85,17 +125,19 @@ pub async fn measure(http: &Client, flows: Vec<Prepared>, run: &Run<'_>) -> Outc
                 let micros = u64::try_from((last - t0).as_micros()).unwrap_or(u64::MAX);
                 seen.push((micros, answer));
             }
-            (seen, last)
+            (seen, landed, last)
         }));
     }
+    let mut all_landed = Vec::new();
     let mut latencies = Vec::new();
     let mut statuses = BTreeMap::new();
     let mut end = start;
     for task in tasks {
-        let Ok((seen, last)) = task.await else {
+        let Ok((seen, landed, last)) = task.await else {
             continue;
         };
         end = end.max(last);
+        all_landed.extend(landed);
         for (micros, answer) in seen {
             latencies.push(micros);
             let key = if answer == "ok" {
@@ -111,7 +153,8 @@ pub async fn measure(http: &Client, flows: Vec<Prepared>, run: &Run<'_>) -> Outc
     let ok = requests - unexpected;
     let seconds = (end - start).as_secs_f64();
     latencies.sort_unstable();
-    Outcome {
+    all_landed.sort_by_key(|l| l.flow);
+    let outcome = Outcome {
         label: run.label.to_owned(),
         concurrency: run.concurrency,
         prepared,
@@ -129,7 +172,10 @@ pub async fn measure(http: &Client, flows: Vec<Prepared>, run: &Run<'_>) -> Outc
         p99_ms: quantile_ms(&latencies, 0.99),
         max_ms: latencies.last().map_or(0.0, |m| *m as f64 / 1000.0),
         ran_out: requests >= prepared,
-    }
+        codes_tried: 0,
+        codes_ok: 0,
+    };
+    Ok((outcome, all_landed))
 }
 
 /// The nearest-rank quantile of sorted microseconds, in milliseconds.

@@ -2,6 +2,7 @@
 //! → for an identity login, the email posted → the password page. What is left is one form
 //! post, the password step, kept as a [`Prepared`] flow for the timed run.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -28,17 +29,20 @@ pub struct Prepared {
     pub url: String,
     /// The form's fields except the password (hidden fields; the site login's `login`).
     pub fields: Vec<(String, String)>,
-    pub cookie: Option<String>,
+    pub jar: Jar,
+    /// The loopback address the flow was walked from, and is posted from.
+    pub source: Option<IpAddr>,
 }
 
-/// Prepares `count` flows for `users` in turn, `concurrency` at a time, in user order.
+/// Prepares `count` flows for `users` in turn, `concurrency` at a time, in user order; with
+/// `own_sources`, flow `i` comes from its own loopback address (`source::loopback(i)`).
 pub async fn prepare_all(
     http: &Client,
     base: &str,
     authorize: &str,
     kind: Kind,
     users: &[String],
-    (count, concurrency): (usize, usize),
+    (count, concurrency, own_sources): (usize, usize, bool),
 ) -> Result<Vec<Prepared>, String> {
     if users.is_empty() {
         return Err("no users".to_owned());
@@ -56,7 +60,18 @@ pub async fn prepare_all(
                     return Ok::<_, String>(done);
                 }
                 let user = &users[i % users.len()];
-                done.push((i, prepare(&http, &base, &authorize, kind, user).await?));
+                let source = own_sources.then(|| crate::source::loopback(i));
+                let own;
+                let http = match source {
+                    Some(_) => {
+                        own = crate::source::client(source)?;
+                        &own
+                    }
+                    None => &http,
+                };
+                let mut flow = prepare(http, &base, &authorize, kind, user).await?;
+                flow.source = source;
+                done.push((i, flow));
             }
         }));
     }
@@ -87,14 +102,15 @@ pub async fn prepare(
                 user: user.to_owned(),
                 url: absolute(base, &form.action),
                 fields,
-                cookie: jar.header(),
+                jar,
+                source: None,
             })
         }
         Kind::Identity => {
             let mut fields = form.hidden;
             fields.push(("email".to_owned(), user.to_owned()));
             let url = absolute(base, &form.action);
-            let response = post(http, &url, &fields, jar.header().as_deref()).await?;
+            let response = post(http, &url, &fields, &jar).await?;
             jar.take(response.headers());
             let status = response.status();
             let to = location(&response).ok_or_else(|| format!("email step answered {status}"))?;
@@ -104,14 +120,15 @@ pub async fn prepare(
                 user: user.to_owned(),
                 url: absolute(base, &form.action),
                 fields: form.hidden,
-                cookie: jar.header(),
+                jar,
+                source: None,
             })
         }
     }
 }
 
 /// GETs `url`, following redirects within `base`, until a 200 page: its URL and body.
-async fn get_page(
+pub async fn get_page(
     http: &Client,
     base: &str,
     url: &str,
@@ -151,10 +168,10 @@ pub async fn post(
     http: &Client,
     url: &str,
     fields: &[(String, String)],
-    cookie: Option<&str>,
+    jar: &Jar,
 ) -> Result<reqwest::Response, String> {
     let mut request = http.post(url).form(fields);
-    if let Some(cookie) = cookie {
+    if let Some(cookie) = jar.header() {
         request = request.header(COOKIE, cookie);
     }
     request.send().await.map_err(|e| format!("POST {url}: {e}"))
@@ -165,7 +182,7 @@ pub fn location(response: &reqwest::Response) -> Option<String> {
     value.to_str().ok().map(str::to_owned)
 }
 
-fn absolute(base: &str, location: &str) -> String {
+pub fn absolute(base: &str, location: &str) -> String {
     if location.starts_with('/') {
         format!("{base}{location}")
     } else {

@@ -31,9 +31,13 @@ pub enum CryptoError {
     InvalidPolicy(&'static str),
     #[error("password hashing failed")]
     PasswordHash,
-    /// The bounded hashing pool is gone (runtime shutting down).
+    /// The hashing threads are gone (shutting down) or could not be started.
     #[error("password hashing pool unavailable")]
     PoolUnavailable,
+    /// The hashing queue is full, or the hash waited its longest: sign-ins beyond what the
+    /// node can hash are refused, never queued without bound.
+    #[error("password hashing is busy; retry in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     #[error("key generation failed")]
     KeyGeneration,
     /// A signing key record could not be decrypted: a wrong KEK must stop the server.

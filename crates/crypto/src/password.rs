@@ -1,22 +1,32 @@
-//! Password hashing with argon2id on a bounded blocking pool.
+//! Password hashing with argon2id on the node's hashing threads.
 //!
-//! argon2 is slow and memory-hard on purpose, so each hash runs on tokio's blocking pool
-//! behind a semaphore: at most `max_concurrent_hashes` hashes run at once (bounding memory
-//! at `max_concurrent_hashes × m_cost`), and a burst of logins queues instead of starving
-//! token traffic. The permit moves into the blocking task, so a caller that gives up (client
-//! disconnect) does not free a slot while the hash is still running.
+//! argon2 is slow and memory-hard on purpose. Every hash (and every legacy site hash, via
+//! [`PasswordHasher::run_bounded`]) runs on a fixed set of hashing threads (`pool`) that
+//! own their argon2 memory (`memory`), at a lower scheduling priority than the runtime
+//! (`priority`): so a node's sign-in memory is bounded by its hashing threads × `m_cost`
+//! and given back when idle, token traffic keeps its latency while sign-ins saturate, and
+//! sign-ins keep a configured share of the CPU while tokens saturate. A burst beyond that
+//! queues for a bounded time and is then refused as `Busy`.
+
+mod memory;
+mod pool;
+mod priority;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, PasswordHash, Version};
+use argon2::password_hash::SaltString;
+use argon2::{Algorithm, Params, PasswordHash, Version};
 use lanyard_core::{InvalidSetting, Rng, Secret};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Semaphore;
+
+pub use memory::HashMemory;
+use pool::{HashPool, PoolSettings};
 
 use crate::CryptoError;
 
+/// A hashing thread idle this long gives its argon2 memory back to the system.
+const IDLE_RELEASE: Duration = Duration::from_secs(2);
 /// Salt length in bytes (the PHC recommendation; argon2 needs ≥ 8).
 const SALT_LEN: usize = 16;
 /// A stored hash asking for more memory than this (or than the policy, if higher) is refused
@@ -35,8 +45,19 @@ pub struct PasswordPolicy {
     pub t_cost: u32,
     #[serde(rename = "argon2_p_cost")]
     pub p_cost: u32,
-    /// Hashes computed at once: bounds a node's sign-in memory (`× m_cost`) and CPU.
+    /// Hashing threads, at least 2: half of them (rounded down) are keepers, the rest
+    /// background threads (`password::priority`). Each holds at most one argon2 block, so a
+    /// node's sign-in memory is at most `this × m_cost`, and none when idle.
     pub max_concurrent_hashes: usize,
+    /// The share of a core, in percent (1–50), that sign-ins keep while token traffic
+    /// saturates the node: more lets more sign-ins through under token load, and costs
+    /// token throughput and latency while sign-ins are queued. Below saturation, hashing
+    /// gets all the CPU the runtime leaves.
+    pub cpu_share_percent: u8,
+    /// Hashes that may wait for a thread; one more is refused at once as busy.
+    pub max_queued_hashes: usize,
+    /// How long a hash may wait for a thread before it is refused as busy, in ms.
+    pub max_hash_wait_ms: u64,
     /// Longest password accepted, in UTF-8 bytes; checked before any hashing (S51).
     #[serde(skip)]
     pub max_len_bytes: usize,
@@ -55,6 +76,9 @@ impl Default for PasswordPolicy {
             t_cost: 2,
             p_cost: 1,
             max_concurrent_hashes: 2,
+            cpu_share_percent: 30,
+            max_queued_hashes: 256,
+            max_hash_wait_ms: 5_000,
             max_len_bytes: 1024,
             min_len: 8,
         }
@@ -65,10 +89,22 @@ impl PasswordPolicy {
     /// The config-time check; [`PasswordHasher::new`] refuses the same (and parameters
     /// argon2 rejects) at startup.
     pub fn validate(&self) -> Result<(), InvalidSetting> {
-        if self.max_concurrent_hashes == 0 {
+        if self.max_concurrent_hashes < 2 {
             return Err(InvalidSetting::new(
                 "passwords.max_concurrent_hashes",
-                "must be at least 1",
+                "must be at least 2 (a background hashing thread and a keeper)",
+            ));
+        }
+        if !(1..=50).contains(&self.cpu_share_percent) {
+            return Err(InvalidSetting::new(
+                "passwords.cpu_share_percent",
+                "must be between 1 and 50 (50: hashing weighs as much as the runtime)",
+            ));
+        }
+        if self.max_queued_hashes == 0 || self.max_hash_wait_ms == 0 {
+            return Err(InvalidSetting::new(
+                "passwords.max_queued_hashes",
+                "max_queued_hashes and max_hash_wait_ms must be at least 1",
             ));
         }
         if !(8..=64).contains(&self.min_len) {
@@ -99,20 +135,25 @@ pub struct PasswordCheck {
 pub struct PasswordHasher {
     policy: PasswordPolicy,
     params: Params,
-    permits: Arc<Semaphore>,
+    pool: HashPool,
     rng: Arc<dyn Rng>,
     /// Verified when the account does not exist, so an unknown email costs the same argon2
     /// work as a wrong password (S43, ASVS 6.3.8).
     dummy_phc: Arc<str>,
-    gauge: Arc<Gauge>,
 }
 
 impl PasswordHasher {
-    /// Computes the dummy hash once, synchronously (one argon2 run): call at startup.
+    /// Computes the dummy hash once, synchronously (one argon2 run, which also measures
+    /// what a hash costs here), and starts the hashing threads: call at startup.
     pub fn new(policy: PasswordPolicy, rng: Arc<dyn Rng>) -> Result<PasswordHasher, CryptoError> {
-        if policy.max_concurrent_hashes == 0 {
+        if policy.max_concurrent_hashes < 2
+            || !(1..=50).contains(&policy.cpu_share_percent)
+            || policy.max_queued_hashes == 0
+            || policy.max_hash_wait_ms == 0
+        {
             return Err(CryptoError::InvalidPolicy(
-                "max_concurrent_hashes must be at least 1",
+                "max_concurrent_hashes must be at least 2, cpu_share_percent 1-50, \
+                 max_queued_hashes and max_hash_wait_ms at least 1",
             ));
         }
         if policy.max_len_bytes == 0 || policy.min_len > policy.max_len_bytes {
@@ -121,18 +162,32 @@ impl PasswordHasher {
             ));
         }
         let params = policy.params()?;
+        let started = Instant::now();
         let dummy_phc: Arc<str> = {
             let mut random_password = [0u8; 32];
             rng.fill(&mut random_password);
-            hash_blocking(&params, &random_password, &salt(rng.as_ref())?)?.into()
+            let salt = salt(rng.as_ref())?;
+            HashMemory::default()
+                .hash_phc(&params, &random_password, salt.as_salt())?
+                .into()
         };
+        let keepers = policy.max_concurrent_hashes / 2;
+        let pool = HashPool::start(PoolSettings {
+            background: policy.max_concurrent_hashes - keepers,
+            keepers,
+            cpu_share_percent: policy.cpu_share_percent,
+            max_queued: policy.max_queued_hashes,
+            max_wait: Duration::from_millis(policy.max_hash_wait_ms),
+            policy_blocks: params.block_count(),
+            expected_cost: started.elapsed(),
+            idle_release: IDLE_RELEASE,
+        })?;
         Ok(PasswordHasher {
             policy,
             params,
-            permits: Arc::new(Semaphore::new(policy.max_concurrent_hashes)),
+            pool,
             rng,
             dummy_phc,
-            gauge: Arc::new(Gauge::default()),
         })
     }
 
@@ -149,20 +204,23 @@ impl PasswordHasher {
                 min: self.policy.min_len,
             });
         }
-        let salt = salt(self.rng.as_ref())?;
-        let params = self.params.clone();
-        self.run_bounded(move || hash_blocking(&params, password.expose().as_bytes(), &salt))
-            .await?
+        self.hash_unchecked(password).await
     }
 
     /// Hashes a password the person has just proven (a legacy site password moving to
     /// argon2id): the minimum length is for new passwords only, so it does not apply.
     pub async fn hash_proven(&self, password: Secret) -> Result<String, CryptoError> {
         self.check_length(&password)?;
+        self.hash_unchecked(password).await
+    }
+
+    async fn hash_unchecked(&self, password: Secret) -> Result<String, CryptoError> {
         let salt = salt(self.rng.as_ref())?;
         let params = self.params.clone();
-        self.run_bounded(move || hash_blocking(&params, password.expose().as_bytes(), &salt))
-            .await?
+        self.run_bounded(move |memory| {
+            memory.hash_phc(&params, password.expose().as_bytes(), salt.as_salt())
+        })
+        .await?
     }
 
     /// Checks `password` against the stored PHC string, or against the dummy hash when
@@ -181,8 +239,9 @@ impl PasswordHasher {
         let policy_params = self.params.clone();
         let max_m_cost = MAX_STORED_M_COST_KIB.max(self.policy.m_cost_kib);
         let check = self
-            .run_bounded(move || {
-                verify_blocking(
+            .run_bounded(move |memory| {
+                verify_in(
+                    memory,
                     password.expose().as_bytes(),
                     &phc,
                     &policy_params,
@@ -200,14 +259,24 @@ impl PasswordHasher {
         })
     }
 
-    /// Hashes currently running (a metric; never above `max_concurrent_hashes`).
+    /// Hash computations running now (a metric).
     pub fn in_flight(&self) -> usize {
-        self.gauge.current.load(Ordering::SeqCst)
+        self.pool.in_flight()
     }
 
     /// Highest [`PasswordHasher::in_flight`] seen since start.
     pub fn peak_in_flight(&self) -> usize {
-        self.gauge.peak.load(Ordering::SeqCst)
+        self.pool.peak_in_flight()
+    }
+
+    /// Bytes of argon2 memory the hashing threads hold (a metric; none when idle).
+    pub fn held_bytes(&self) -> usize {
+        self.pool.held_bytes()
+    }
+
+    /// Hashes waiting for a hashing thread (a metric).
+    pub fn queued(&self) -> usize {
+        self.pool.queued()
     }
 
     fn check_length(&self, password: &Secret) -> Result<(), CryptoError> {
@@ -217,27 +286,15 @@ impl PasswordHasher {
         Ok(())
     }
 
-    /// Runs other password-hash work (a legacy site hash: bcrypt, PBKDF2) on the same
-    /// bounded pool, so it shares the memory and CPU bound of argon2.
+    /// Runs other password-hash work (a legacy site hash: bcrypt, PBKDF2, argon2 with
+    /// foreign parameters, checked in the thread's [`HashMemory`]) on the same hashing
+    /// threads, so it shares their memory and CPU bounds and their queue.
     pub async fn run_bounded<T, F>(&self, work: F) -> Result<T, CryptoError>
     where
-        F: FnOnce() -> T + Send + 'static,
+        F: Fn(&mut HashMemory) -> T + Send + Sync + 'static,
         T: Send + 'static,
     {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| CryptoError::PoolUnavailable)?;
-        let gauge = self.gauge.clone();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let _running = gauge.enter();
-            work()
-        })
-        .await
-        .map_err(|_| CryptoError::PoolUnavailable)
+        self.pool.run(work).await
     }
 }
 
@@ -245,7 +302,7 @@ impl std::fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PasswordHasher")
             .field("policy", &self.policy)
-            .field("available_permits", &self.permits.available_permits())
+            .field("in_flight", &self.in_flight())
             .finish_non_exhaustive()
     }
 }
@@ -256,18 +313,8 @@ fn salt(rng: &dyn Rng) -> Result<SaltString, CryptoError> {
     SaltString::encode_b64(&bytes).map_err(|_| CryptoError::PasswordHash)
 }
 
-fn hash_blocking(
-    params: &Params,
-    password: &[u8],
-    salt: &SaltString,
-) -> Result<String, CryptoError> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
-        .hash_password(password, salt)
-        .map(|hash| hash.to_string())
-        .map_err(|_| CryptoError::PasswordHash)
-}
-
-fn verify_blocking(
+fn verify_in(
+    memory: &mut HashMemory,
     password: &[u8],
     phc: &str,
     policy: &Params,
@@ -287,13 +334,7 @@ fn verify_blocking(
         .map_err(|_| CryptoError::InvalidPasswordHash)?
         .unwrap_or_default();
     let output_len = parsed.hash.map(|h| h.len());
-    // `verify_password` recomputes with the hash's own variant and parameters and compares
-    // in constant time.
-    let ok = match Argon2::default().verify_password(password, &parsed) {
-        Ok(()) => true,
-        Err(argon2::password_hash::Error::Password) => false,
-        Err(_) => return Err(CryptoError::InvalidPasswordHash),
-    };
+    let ok = memory.argon2_matches(password, &parsed)?;
     let needs_rehash = algorithm != Algorithm::Argon2id
         || version != Version::V0x13
         || stored.m_cost() != policy.m_cost()
@@ -301,29 +342,6 @@ fn verify_blocking(
         || stored.p_cost() != policy.p_cost()
         || output_len != Some(Params::DEFAULT_OUTPUT_LEN);
     Ok(PasswordCheck { ok, needs_rehash })
-}
-
-/// Counts running hashes; the peak lets tests (and metrics) see the bound hold.
-#[derive(Default)]
-struct Gauge {
-    current: AtomicUsize,
-    peak: AtomicUsize,
-}
-
-impl Gauge {
-    fn enter(&self) -> GaugeGuard<'_> {
-        let now = self.current.fetch_add(1, Ordering::SeqCst) + 1;
-        self.peak.fetch_max(now, Ordering::SeqCst);
-        GaugeGuard(self)
-    }
-}
-
-struct GaugeGuard<'a>(&'a Gauge);
-
-impl Drop for GaugeGuard<'_> {
-    fn drop(&mut self) {
-        self.0.current.fetch_sub(1, Ordering::SeqCst);
-    }
 }
 
 #[cfg(test)]

@@ -20,6 +20,10 @@ pub enum SignInError {
     /// not the user's doing (503 with Retry-After).
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// More passwords to check than the node can hash within its bounded wait: the person
+    /// tries again after `retry_after_secs` (503 with Retry-After).
+    #[error("password hashing is busy")]
+    Busy { retry_after_secs: u64 },
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -50,7 +54,10 @@ impl From<IdentityError> for SignInError {
             IdentityError::Store(store) => store.into(),
             // The flow names an account that is gone (deleted since the password step).
             IdentityError::NotFound => Self::FlowGone,
-            // The bounded hashing pool is saturated or failed: try again shortly.
+            IdentityError::Crypto(lanyard_crypto::CryptoError::Busy { retry_after_secs }) => {
+                Self::Busy { retry_after_secs }
+            }
+            // The hashing threads are gone or failed: try again shortly.
             IdentityError::Crypto(crypto) => Self::Unavailable(crypto.to_string()),
             other => Self::Internal(other.to_string()),
         }

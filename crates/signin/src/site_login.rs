@@ -224,7 +224,7 @@ impl SignInService {
         let stored = legacy.clone();
         let matches = self
             .accounts
-            .on_password_pool(move || crate::legacy::verify(&stored, typed.expose()))
+            .on_password_pool(move |memory| crate::legacy::verify(&stored, typed.expose(), memory))
             .await?;
         let active = principal.status == lanyard_core::model::AccountStatus::Active;
         let right = matches && active;

@@ -13,9 +13,10 @@
 //! password pool). Costs above the bounds below are refused: an imported file must not be
 //! able to make one sign-in take minutes or gigabytes.
 
-use argon2::password_hash::{PasswordHash, PasswordVerifier};
+use argon2::password_hash::PasswordHash;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
+use lanyard_crypto::password::HashMemory;
 use subtle::ConstantTimeEq;
 
 /// Longer stored values are refused unread (a bcrypt hash is 60 characters, the others
@@ -119,7 +120,12 @@ pub fn parse(stored: &str) -> Result<Scheme, LegacyHashError> {
 
 /// Whether `password` matches `stored`. Errors for a hash [`parse`] refuses and for an
 /// over-long password; a well-formed hash that does not match is `Ok(false)`.
-pub fn verify(stored: &str, password: &[u8]) -> Result<bool, LegacyHashError> {
+/// An argon2 hash is computed in `memory`, the hashing thread's own (`PasswordHasher::run_bounded`).
+pub fn verify(
+    stored: &str,
+    password: &[u8],
+    memory: &mut HashMemory,
+) -> Result<bool, LegacyHashError> {
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(LegacyHashError::PasswordTooLong);
     }
@@ -129,11 +135,9 @@ pub fn verify(stored: &str, password: &[u8]) -> Result<bool, LegacyHashError> {
         Scheme::Pbkdf2Sha256 => Ok(Pbkdf2::parse(stored)?.matches(password)),
         Scheme::Argon2 => {
             let hash = parse_argon2(stored)?;
-            match argon2::Argon2::default().verify_password(password, &hash) {
-                Ok(()) => Ok(true),
-                Err(argon2::password_hash::Error::Password) => Ok(false),
-                Err(_) => Err(malformed(Scheme::Argon2, "rejected by the argon2 library")),
-            }
+            memory
+                .argon2_matches(password, &hash)
+                .map_err(|_| malformed(Scheme::Argon2, "rejected by the argon2 library"))
         }
     }
 }
@@ -274,7 +278,11 @@ mod tests {
         let long = format!("$argon2id${}", "a".repeat(MAX_HASH_LEN));
         assert_eq!(parse(&long), Err(LegacyHashError::HashTooLong));
         assert_eq!(
-            verify("$2b$04$abc", &[b'x'; MAX_PASSWORD_BYTES + 1]),
+            verify(
+                "$2b$04$abc",
+                &[b'x'; MAX_PASSWORD_BYTES + 1],
+                &mut HashMemory::default()
+            ),
             Err(LegacyHashError::PasswordTooLong)
         );
     }

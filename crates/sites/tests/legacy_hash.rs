@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use lanyard_crypto::password::HashMemory;
 use lanyard_sites::legacy_hash::{self, Scheme};
 
 fn fixture(name: &str) -> PathBuf {
@@ -41,15 +42,18 @@ fn every_fixture_hash_verifies_with_its_password_only() {
     for (login, stored) in &rows {
         schemes.push(legacy_hash::parse(stored).unwrap());
         assert!(
-            legacy_hash::verify(stored, right.as_bytes()).unwrap(),
+            legacy_hash::verify(stored, right.as_bytes(), &mut HashMemory::default()).unwrap(),
             "{login}"
         );
         let wrong = format!("{right}!");
         assert!(
-            !legacy_hash::verify(stored, wrong.as_bytes()).unwrap(),
+            !legacy_hash::verify(stored, wrong.as_bytes(), &mut HashMemory::default()).unwrap(),
             "{login}"
         );
-        assert!(!legacy_hash::verify(stored, b"").unwrap(), "{login}");
+        assert!(
+            !legacy_hash::verify(stored, b"", &mut HashMemory::default()).unwrap(),
+            "{login}"
+        );
     }
     for scheme in [Scheme::Bcrypt, Scheme::Pbkdf2Sha256, Scheme::Argon2] {
         assert!(schemes.contains(&scheme), "{scheme:?} covered");
@@ -71,7 +75,7 @@ fn a_tampered_hash_matches_nothing() {
         let at = bytes.len() - 3;
         bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
         let tampered = String::from_utf8(bytes).unwrap();
-        let outcome = legacy_hash::verify(&tampered, right.as_bytes());
+        let outcome = legacy_hash::verify(&tampered, right.as_bytes(), &mut HashMemory::default());
         assert!(!matches!(outcome, Ok(true)), "{login}: {outcome:?}");
     }
 }
@@ -84,11 +88,11 @@ fn the_generated_user_files_verify_too() {
     // One of each format (they take turns) is enough to prove the low-cost settings work.
     for (login, stored) in rows.iter().take(5) {
         assert!(
-            legacy_hash::verify(stored, right.as_bytes()).unwrap(),
+            legacy_hash::verify(stored, right.as_bytes(), &mut HashMemory::default()).unwrap(),
             "{login}"
         );
         assert!(
-            !legacy_hash::verify(stored, b"legacy-password-2").unwrap(),
+            !legacy_hash::verify(stored, b"legacy-password-2", &mut HashMemory::default()).unwrap(),
             "{login}"
         );
     }

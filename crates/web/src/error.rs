@@ -159,6 +159,24 @@ impl WebError {
         }
     }
 
+    /// 503: more sign-ins than the node can check passwords for right now; nothing was
+    /// used up, so the same step can simply be sent again.
+    pub fn busy(retry_after_secs: u64) -> Self {
+        let secs = i64::try_from(retry_after_secs).unwrap_or(60).max(1);
+        let unit = if secs == 1 { "second" } else { "seconds" };
+        Self {
+            retry_after: Some(secs),
+            ..Self::page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "We're busy right now",
+                format!(
+                    "Many people are signing in at once. Nothing was used up: go back and try \
+                     again in {secs} {unit}."
+                ),
+            )
+        }
+    }
+
     /// The same page with no `Retry-After` (nothing to wait for: start again).
     pub fn without_retry_after(mut self) -> Self {
         self.retry_after = None;
@@ -447,6 +465,7 @@ impl From<SignInError> for WebError {
             )
             .with_internal(cause),
             SignInError::Unavailable(cause) => Self::internal(true, cause),
+            SignInError::Busy { retry_after_secs } => Self::busy(retry_after_secs),
             other => Self::internal(false, other.to_string()),
         }
     }

@@ -1,3 +1,5 @@
+use argon2::Argon2;
+use argon2::password_hash::PasswordHasher as _;
 use lanyard_core::OsRng;
 
 use super::*;
@@ -74,7 +76,7 @@ async fn salts_differ() {
 
 #[tokio::test]
 async fn unknown_user_verifies_against_the_dummy_and_fails() {
-    let h = hasher(cheap(), 1);
+    let h = hasher(cheap(), 2);
     let check = h
         .verify(Secret::new("anything at all"), None)
         .await
@@ -86,13 +88,13 @@ async fn unknown_user_verifies_against_the_dummy_and_fails() {
             needs_rehash: false
         }
     );
-    // The dummy really ran argon2 on the pool.
-    assert_eq!(h.peak_in_flight(), 1);
+    // The dummy really ran argon2 on the pool (a keeper may have computed it too).
+    assert!(h.peak_in_flight() >= 1);
 }
 
 #[tokio::test]
 async fn too_long_is_refused_before_hashing() {
-    let h = hasher(cheap(), 1);
+    let h = hasher(cheap(), 2);
     let huge = Secret::new("a".repeat(1024 * 1024));
     assert!(matches!(
         h.hash(huge.clone()).await,
@@ -119,7 +121,7 @@ async fn too_long_is_refused_before_hashing() {
 
 #[tokio::test]
 async fn too_short_is_refused_for_new_passwords_only() {
-    let h = hasher(cheap(), 1);
+    let h = hasher(cheap(), 2);
     assert!(matches!(
         h.hash(Secret::new("short")).await,
         Err(CryptoError::PasswordTooShort { min: 8 })
@@ -132,7 +134,7 @@ async fn too_short_is_refused_for_new_passwords_only() {
             min_len: 1,
             ..cheap()
         },
-        1,
+        2,
     )
     .hash(Secret::new("short"))
     .await
@@ -142,14 +144,14 @@ async fn too_short_is_refused_for_new_passwords_only() {
 
 #[tokio::test]
 async fn rehash_needed_when_parameters_differ() {
-    let weak = hasher(cheap(), 1);
+    let weak = hasher(cheap(), 2);
     let strong = hasher(
         PasswordPolicy {
             m_cost_kib: 512,
             t_cost: 2,
             ..cheap()
         },
-        1,
+        2,
     );
     let phc = weak.hash(Secret::new("password one")).await.unwrap();
     let check = strong
@@ -185,7 +187,7 @@ async fn rehash_needed_for_other_argon2_variants() {
         .hash_password(b"legacy password", &salt)
         .unwrap()
         .to_string();
-    let h = hasher(cheap(), 1);
+    let h = hasher(cheap(), 2);
     let check = h
         .verify(Secret::new("legacy password"), Some(&argon2i))
         .await
@@ -201,7 +203,7 @@ async fn rehash_needed_for_other_argon2_variants() {
 
 #[tokio::test]
 async fn garbage_and_oversized_stored_hashes_are_errors_not_matches() {
-    let h = hasher(cheap(), 1);
+    let h = hasher(cheap(), 2);
     for bad in [
         "",
         "plaintext",
@@ -219,7 +221,7 @@ async fn garbage_and_oversized_stored_hashes_are_errors_not_matches() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrency_is_bounded_by_the_semaphore() {
+async fn concurrency_is_bounded_by_the_hashing_threads() {
     let h = Arc::new(hasher(
         PasswordPolicy {
             m_cost_kib: 2048,
@@ -237,23 +239,47 @@ async fn concurrency_is_bounded_by_the_semaphore() {
     for task in tasks {
         task.await.unwrap().unwrap();
     }
-    assert_eq!(
-        h.peak_in_flight(),
-        2,
-        "twelve concurrent hashes, two permits"
-    );
-    assert_eq!(h.in_flight(), 0);
+    // Two hashing threads: a background thread and a keeper.
+    let peak = h.peak_in_flight();
+    assert!((1..=2).contains(&peak), "peak {peak}, two threads");
+    assert_eq!(h.queued(), 0);
+    // A background copy of a hash a keeper answered may still be finishing.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while h.in_flight() != 0 {
+        assert!(std::time::Instant::now() < deadline, "hashes never ended");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
 
 #[test]
 fn invalid_configuration_is_refused() {
     let rng: Arc<dyn Rng> = Arc::new(OsRng);
-    let no_permits = PasswordPolicy {
-        max_concurrent_hashes: 0,
-        ..cheap()
-    };
-    assert!(no_permits.validate().is_err());
-    assert!(PasswordHasher::new(no_permits, rng.clone()).is_err());
+    for threads in [0, 1] {
+        let too_few = PasswordPolicy {
+            max_concurrent_hashes: threads,
+            ..cheap()
+        };
+        assert!(too_few.validate().is_err());
+        assert!(PasswordHasher::new(too_few, rng.clone()).is_err());
+    }
+    for (share, queued, wait) in [
+        (0, 256, 5_000),
+        (51, 256, 5_000),
+        (30, 0, 5_000),
+        (30, 256, 0),
+    ] {
+        let policy = PasswordPolicy {
+            cpu_share_percent: share,
+            max_queued_hashes: queued,
+            max_hash_wait_ms: wait,
+            ..cheap()
+        };
+        assert!(policy.validate().is_err(), "{policy:?}");
+        assert!(
+            PasswordHasher::new(policy, rng.clone()).is_err(),
+            "{policy:?}"
+        );
+    }
     assert!(
         PasswordHasher::new(
             PasswordPolicy {
@@ -278,7 +304,7 @@ fn invalid_configuration_is_refused() {
 
 #[test]
 fn debug_shows_no_secrets() {
-    let h = hasher(cheap(), 1);
+    let h = hasher(cheap(), 2);
     let text = format!("{h:?}");
     assert!(text.contains("PasswordHasher") && !text.contains("argon2id$"));
 }

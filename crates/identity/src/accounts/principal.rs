@@ -35,7 +35,7 @@ impl AccountService {
     /// bounded password pool, so a burst of legacy logins queues like any other.
     pub async fn on_password_pool<T, F>(&self, work: F) -> Result<T, IdentityError>
     where
-        F: FnOnce() -> T + Send + 'static,
+        F: Fn(&mut lanyard_crypto::password::HashMemory) -> T + Send + Sync + 'static,
         T: Send + 'static,
     {
         Ok(self.passwords.run_bounded(work).await?)
