@@ -64,6 +64,19 @@ impl MfaService {
         }
     }
 
+    /// The password was never checked (the node's hashing queue was full, `Busy`): the
+    /// attempt counted in advance is taken back, as for a right one, and nothing is recorded.
+    pub async fn password_not_checked(
+        &self,
+        named: Option<&Account>,
+        gate: PasswordGate,
+    ) -> Result<(), MfaError> {
+        if let (Some(named), PasswordGate::Counted { at, restore, .. }) = (named, gate) {
+            self.repo.release_mfa_attempt(named.id, at, restore).await?;
+        }
+        Ok(())
+    }
+
     /// After the check: a right password takes back the attempt counted in advance (it does
     /// not clear earlier failures: only a full sign-in does); a wrong one also counts for the
     /// source address.

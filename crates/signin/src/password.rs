@@ -5,6 +5,7 @@
 
 use lanyard_core::Secret;
 use lanyard_core::model::Account;
+use lanyard_crypto::CryptoError;
 use lanyard_identity::IdentityError;
 use lanyard_mfa::PasswordGate;
 
@@ -75,6 +76,12 @@ impl SignInService {
             .authenticate_password(email, Secret::new(password), browser.origin)
             .await;
         let right = outcome.is_ok();
+        if matches!(
+            outcome,
+            Err(IdentityError::Crypto(CryptoError::Busy { .. }))
+        ) {
+            self.mfa.password_not_checked(named.as_ref(), gate).await?;
+        }
         if right || matches!(outcome, Err(IdentityError::InvalidCredentials)) {
             self.mfa
                 .password_checked(named.as_ref(), gate, right, browser.origin)

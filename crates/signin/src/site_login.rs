@@ -163,10 +163,10 @@ impl SignInService {
             None => None,
         };
         let secret = Secret::new(password);
-        let right = match (&user, &principal) {
+        let checked = match (&user, &principal) {
             (Some(user), Some(principal)) => {
                 self.site_password_matches(user, principal, secret, browser.origin)
-                    .await?
+                    .await
             }
             _ => {
                 // Nobody by that login: the same argon2 work, the same answer.
@@ -175,11 +175,23 @@ impl SignInService {
                     .authenticate_principal(None, secret, browser.origin)
                     .await
                 {
-                    Ok(_) | Err(IdentityError::InvalidCredentials) => false,
-                    Err(e) => return Err(e.into()),
+                    Ok(_) | Err(IdentityError::InvalidCredentials) => Ok(false),
+                    Err(e) => Err(e.into()),
                 }
             }
         };
+        if let Err(SignInError::Busy { .. }) = checked {
+            // Nothing was checked: neither account's attempt counts.
+            self.mfa
+                .password_not_checked(principal.as_ref(), gate)
+                .await?;
+            if let Some(linked_gate) = linked_gate {
+                self.mfa
+                    .password_not_checked(linked.as_ref(), linked_gate)
+                    .await?;
+            }
+        }
+        let right = checked?;
         self.mfa
             .password_checked(principal.as_ref(), gate, right, browser.origin)
             .await?;

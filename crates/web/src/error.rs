@@ -505,3 +505,23 @@ impl From<lanyard_identity::IdentityError> for WebError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::response::IntoResponse;
+
+    use super::*;
+
+    #[test]
+    fn busy_is_a_503_page_with_the_wait_in_retry_after_and_in_words() {
+        for (secs, header, words) in [(7, "7", "7 seconds"), (0, "1", "1 second")] {
+            let response = WebError::busy(secs).into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers()[header::RETRY_AFTER], header);
+            let Body::Page(content) = &WebError::busy(secs).body else {
+                panic!("busy is a page");
+            };
+            assert!(content.message.contains(words), "{}", content.message);
+        }
+    }
+}

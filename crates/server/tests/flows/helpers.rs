@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use lanyard_core::model::{ClientAuthMethod, GrantType, SigningAlg};
 use lanyard_core::{Clock, OsRng};
 use lanyard_crypto::Kek;
@@ -537,4 +539,52 @@ pub fn assertion(ring: &KeyRing, claims: &serde_json::Value) -> String {
         .unwrap()
         .sign("JWT", claims)
         .unwrap()
+}
+
+/// Shut until opened (`hold_hashing`).
+#[derive(Default)]
+pub struct Gate {
+    open: std::sync::Mutex<bool>,
+    opened: std::sync::Condvar,
+}
+
+impl Gate {
+    fn wait(&self) {
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.opened.wait(open).unwrap();
+        }
+    }
+
+    pub fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+}
+
+/// Holds the app's two hashing threads (the background thread, then the keeper that takes
+/// its starved job over) until the gate opens, so the next password waits in the queue.
+pub async fn hold_hashing(app: &TestApp) -> (Arc<Gate>, tokio::task::JoinHandle<()>) {
+    let gate = Arc::new(Gate::default());
+    let running = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let accounts = app.app.state.accounts.clone();
+    let (g, r) = (gate.clone(), running.clone());
+    let holder = tokio::spawn(async move {
+        accounts
+            .on_password_pool(move |_| {
+                r.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                g.wait();
+            })
+            .await
+            .unwrap();
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while running.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hashing threads were never held"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    (gate, holder)
 }

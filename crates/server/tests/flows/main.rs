@@ -24,6 +24,7 @@ mod mfa_two_nodes;
 mod oidc_rp;
 mod org_policy;
 mod pages;
+mod password_busy;
 mod password_policy;
 mod pats;
 mod refresh;
