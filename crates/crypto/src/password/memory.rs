@@ -7,6 +7,9 @@
 //! it is busy and reuses it through `hash_password_into_with_memory`; when the thread has
 //! been idle it drops the block and the pages go back to the system.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use argon2::password_hash::{Output, ParamsString, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 
@@ -24,17 +27,36 @@ const ALWAYS_MAPPED_BLOCKS: usize = (32 << 20) / Block::SIZE + 1;
 #[derive(Default)]
 pub struct HashMemory {
     blocks: Vec<Block>,
+    /// The pool's count of bytes held, kept as blocks come and go.
+    gauge: Option<Arc<AtomicUsize>>,
 }
 
 impl HashMemory {
-    /// Resident bytes held (a gauge for tests and metrics).
+    /// Memory whose bytes held are added to `gauge` (the pool's, across its threads).
+    pub(crate) fn counted(gauge: Arc<AtomicUsize>) -> HashMemory {
+        HashMemory {
+            blocks: Vec::new(),
+            gauge: Some(gauge),
+        }
+    }
+
+    /// Resident bytes held.
     pub fn held_bytes(&self) -> usize {
         self.blocks.len() * Block::SIZE
     }
 
     /// Gives the pages back to the system (the thread has been idle).
     pub(crate) fn release(&mut self) {
-        self.blocks = Vec::new();
+        self.replace(Vec::new());
+    }
+
+    fn replace(&mut self, blocks: Vec<Block>) {
+        let before = self.held_bytes();
+        self.blocks = blocks;
+        if let Some(gauge) = &self.gauge {
+            gauge.fetch_add(self.held_bytes(), Ordering::SeqCst);
+            gauge.fetch_sub(before, Ordering::SeqCst);
+        }
     }
 
     /// Keeps at most `blocks`: a foreign hash with more memory than the policy (an imported
@@ -48,10 +70,10 @@ impl HashMemory {
     fn blocks(&mut self, count: usize) -> &mut [Block] {
         if self.blocks.len() < count {
             // Dropped first, so the old and the new block are never held together.
-            self.blocks = Vec::new();
+            self.release();
             let mut fresh = Vec::with_capacity(count.max(ALWAYS_MAPPED_BLOCKS));
             fresh.resize(count, Block::default());
-            self.blocks = fresh;
+            self.replace(fresh);
         }
         &mut self.blocks[..count]
     }

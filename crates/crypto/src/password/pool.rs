@@ -123,7 +123,7 @@ struct Shared {
     in_flight: AtomicUsize,
     peak: AtomicUsize,
     /// Bytes of argon2 memory the threads hold.
-    held: AtomicUsize,
+    held: Arc<AtomicUsize>,
 }
 
 pub(crate) struct HashPool {
@@ -140,7 +140,7 @@ impl HashPool {
             cost_micros: AtomicU64::new(micros(settings.expected_cost)),
             in_flight: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
-            held: AtomicUsize::new(0),
+            held: Arc::new(AtomicUsize::new(0)),
         });
         let nice = priority::keeper_nice(settings.cpu_share_percent);
         for n in 0..settings.background {
@@ -294,7 +294,7 @@ impl Shared {
     }
 
     fn serve_background(&self) {
-        let mut memory = HashMemory::default();
+        let mut memory = HashMemory::counted(self.held.clone());
         let mut queue = lock(&self.queue);
         loop {
             if queue.closed {
@@ -307,7 +307,7 @@ impl Shared {
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 queue = guard;
                 if wait.timed_out() && queue.waiting.is_empty() {
-                    self.release(&mut memory);
+                    memory.release();
                 }
                 continue;
             };
@@ -329,7 +329,7 @@ impl Shared {
     }
 
     fn serve_keeper(&self) {
-        let mut memory = HashMemory::default();
+        let mut memory = HashMemory::counted(self.held.clone());
         let mut queue = lock(&self.queue);
         loop {
             if queue.closed {
@@ -377,14 +377,9 @@ impl Shared {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             queue = guard;
             if timeout.timed_out() && idle {
-                self.release(&mut memory);
+                memory.release();
             }
         }
-    }
-
-    fn release(&self, memory: &mut HashMemory) {
-        self.held.fetch_sub(memory.held_bytes(), Ordering::SeqCst);
-        memory.release();
     }
 
     /// Queued → running, unless the caller took it back or went away.
@@ -408,7 +403,6 @@ impl Shared {
         self.peak.fetch_max(now, Ordering::SeqCst);
         let cpu_before = priority::thread_cpu_time();
         let wall_before = Instant::now();
-        let held_before = memory.held_bytes();
         task.run(memory);
         let cost = match (cpu_before, priority::thread_cpu_time()) {
             (Some(before), Some(after)) => after.saturating_sub(before),
@@ -416,8 +410,6 @@ impl Shared {
         };
         task.state().store(FINISHED, Ordering::SeqCst);
         memory.shrink_to(self.settings.policy_blocks);
-        self.held.fetch_add(memory.held_bytes(), Ordering::SeqCst);
-        self.held.fetch_sub(held_before, Ordering::SeqCst);
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         // A job far from the usual (a bcrypt or PBKDF2 check) still moves the average,
         // by an eighth: the grace follows the mix of work the node actually sees.

@@ -235,7 +235,7 @@ async fn work_whose_caller_went_away_is_skipped() {
 async fn idle_threads_give_their_memory_back() {
     let pool = HashPool::start(PoolSettings {
         policy_blocks: 64,
-        idle_release: Duration::from_millis(20),
+        idle_release: Duration::from_secs(1),
         ..settings()
     })
     .unwrap();
@@ -246,7 +246,8 @@ async fn idle_threads_give_their_memory_back() {
         .await
         .unwrap()
         .unwrap();
-    // Held while the thread may be asked again...
+    // Held (counted as the block is made, before the answer) while the thread may be
+    // asked again...
     let first = pool.held_bytes();
     assert!(first >= 64 * 1024, "{first}");
     // ...and given back once it has been idle.
@@ -266,7 +267,8 @@ async fn a_larger_foreign_hash_does_not_keep_its_larger_block() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(pool.held_bytes(), 0);
+    // Dropped right after the check (the threads here never idle long enough to release).
+    eventually("the larger block is dropped", || pool.held_bytes() == 0).await;
 }
 
 #[tokio::test]
