@@ -121,12 +121,7 @@ head -c 24 /dev/urandom | base64 | tr -d '/+=' | sed 's/^/bench identity /' >"$W
 for i in $(seq "$POOL"); do printf 'bench-%04d@bench.test\n' "$i"; done >"$WORK/identity.emails"
 
 # --- build -----------------------------------------------------------------------------------
-if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
-    log "cargo build --profile $PROFILE -p lanyard-server -p lanyard-bench-signin"
-    cargo build --profile "$PROFILE" -p lanyard-server -p lanyard-bench-signin >&2
-fi
-[ -x "$LANYARD_BIN" ] || die "no binary at $LANYARD_BIN"
-[ -x "$DRIVER" ] || die "no driver at $DRIVER"
+bench_build_signin "$PROFILE"
 
 PORT="$(bench_free_port)"
 URL="http://127.0.0.1:$PORT"

@@ -26,7 +26,8 @@
 # Environment:
 #   BENCH_SECONDS         seconds per timed run (default 10; smoke 2)
 #   BENCH_ACCOUNTS        accounts made (default 1200; smoke 40)
-#   BENCH_CONCURRENCIES   sign-in concurrencies alone (default "4 16 64"; smoke "4")
+#   BENCH_CONCURRENCIES   sign-in concurrencies alone (default "4 16 64"; smoke "4"; 16 is
+#                         always among them)
 #   BENCH_TOKEN_RATE      paced token rate (default 1900)
 #   BENCH_CODE_SAMPLE     flows taken through the emailed code after the c=16 run (default 20)
 #   BENCH_IDLE_WAIT       idle seconds before the idle RSS is read (default 6)
@@ -63,6 +64,8 @@ APP=bench-app
 CC=bench-cc
 TOKEN_CONNS=16
 SATURATING=16
+# The saturating concurrency is also measured alone: the report compares against it.
+case " $CONCS " in *" $SATURATING "*) ;; *) CONCS="$CONCS $SATURATING" ;; esac
 
 bench_scrub_env
 bench_require_wrk
@@ -74,12 +77,7 @@ SERVER_PID=""
 trap 'bench_stop "$SERVER_PID"; rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 
-if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
-    log "cargo build --profile $PROFILE -p lanyard-server -p lanyard-bench-signin"
-    cargo build --profile "$PROFILE" -p lanyard-server -p lanyard-bench-signin >&2
-fi
-[ -x "$LANYARD_BIN" ] || die "no binary at $LANYARD_BIN"
-[ -x "$DRIVER" ] || die "no driver at $DRIVER"
+bench_build_signin "$PROFILE"
 
 PORT="$(bench_free_port)"
 URL="http://127.0.0.1:$PORT"

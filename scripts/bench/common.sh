@@ -44,6 +44,17 @@ bench_bin_dir() {
     echo "${CARGO_TARGET_DIR:-$ROOT/target}/$profile"
 }
 
+# bench_build_signin PROFILE: builds lanyard and the sign-in driver (unless BENCH_SKIP_BUILD=1)
+# and checks that LANYARD_BIN and DRIVER are there (bench-login.sh, bench-signin.sh).
+bench_build_signin() {
+    if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
+        log "cargo build --profile $1 -p lanyard-server -p lanyard-bench-signin"
+        cargo build --profile "$1" -p lanyard-server -p lanyard-bench-signin >&2
+    fi
+    [ -x "$LANYARD_BIN" ] || die "no binary at $LANYARD_BIN"
+    [ -x "$DRIVER" ] || die "no driver at $DRIVER"
+}
+
 # bench_work_dir: a private temporary folder (0700: PATs, client secrets and passwords are
 # kept there), printed.
 bench_work_dir() {

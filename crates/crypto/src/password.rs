@@ -321,18 +321,10 @@ fn verify_in(
     max_m_cost: u32,
 ) -> Result<PasswordCheck, CryptoError> {
     let parsed = PasswordHash::new(phc).map_err(|_| CryptoError::InvalidPasswordHash)?;
-    let algorithm =
-        Algorithm::try_from(parsed.algorithm).map_err(|_| CryptoError::InvalidPasswordHash)?;
-    let stored = Params::try_from(&parsed).map_err(|_| CryptoError::InvalidPasswordHash)?;
+    let (algorithm, version, stored) = memory::phc_parts(&parsed)?;
     if stored.m_cost() > max_m_cost {
         return Err(CryptoError::InvalidPasswordHash);
     }
-    let version = parsed
-        .version
-        .map(Version::try_from)
-        .transpose()
-        .map_err(|_| CryptoError::InvalidPasswordHash)?
-        .unwrap_or_default();
     let output_len = parsed.hash.map(|h| h.len());
     let ok = memory.argon2_matches(password, &parsed)?;
     let needs_rehash = algorithm != Algorithm::Argon2id

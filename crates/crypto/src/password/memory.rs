@@ -109,15 +109,7 @@ impl HashMemory {
         let (Some(salt), Some(expected)) = (phc.salt, phc.hash) else {
             return Err(CryptoError::InvalidPasswordHash);
         };
-        let algorithm =
-            Algorithm::try_from(phc.algorithm).map_err(|_| CryptoError::InvalidPasswordHash)?;
-        let version = phc
-            .version
-            .map(Version::try_from)
-            .transpose()
-            .map_err(|_| CryptoError::InvalidPasswordHash)?
-            .unwrap_or_default();
-        let params = Params::try_from(phc).map_err(|_| CryptoError::InvalidPasswordHash)?;
+        let (algorithm, version, params) = phc_parts(phc)?;
         let argon = Argon2::new(algorithm, version, params);
         let computed = self.compute(&argon, password, salt)?;
         Ok(computed == expected)
@@ -143,6 +135,22 @@ impl HashMemory {
         })
         .map_err(|_| CryptoError::PasswordHash)
     }
+}
+
+/// The variant, version and parameters a PHC hash names (version 0x13 when it names none).
+pub(crate) fn phc_parts(
+    phc: &PasswordHash<'_>,
+) -> Result<(Algorithm, Version, Params), CryptoError> {
+    let algorithm =
+        Algorithm::try_from(phc.algorithm).map_err(|_| CryptoError::InvalidPasswordHash)?;
+    let version = phc
+        .version
+        .map(Version::try_from)
+        .transpose()
+        .map_err(|_| CryptoError::InvalidPasswordHash)?
+        .unwrap_or_default();
+    let params = Params::try_from(phc).map_err(|_| CryptoError::InvalidPasswordHash)?;
+    Ok((algorithm, version, params))
 }
 
 #[cfg(test)]

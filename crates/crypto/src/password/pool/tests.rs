@@ -39,6 +39,18 @@ fn settings() -> PoolSettings {
     }
 }
 
+/// Holds both of `pool`'s threads (the background thread, then the keeper taking its starved
+/// job over) until the gate opens.
+async fn hold(
+    pool: &Arc<HashPool>,
+) -> (Arc<Gate>, tokio::task::JoinHandle<Result<(), CryptoError>>) {
+    let gate = Arc::new(Gate::default());
+    let (g, p) = (gate.clone(), pool.clone());
+    let holder = tokio::spawn(async move { p.run(move |_| g.wait()).await });
+    eventually("both threads are held", || pool.in_flight() == 2).await;
+    (gate, holder)
+}
+
 /// Waits (bounded) for a condition the pool's threads make true.
 async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -181,11 +193,7 @@ async fn work_that_waits_too_long_is_refused_busy_and_never_runs() {
         })
         .unwrap(),
     );
-    let gate = Arc::new(Gate::default());
-    let g = gate.clone();
-    let p = pool.clone();
-    let holder = tokio::spawn(async move { p.run(move |_| g.wait()).await });
-    eventually("both threads are held", || pool.in_flight() == 2).await;
+    let (gate, holder) = hold(&pool).await;
     let ran = Arc::new(AtomicUsize::new(0));
     let r = ran.clone();
     let late = pool
@@ -208,11 +216,7 @@ async fn work_that_waits_too_long_is_refused_busy_and_never_runs() {
 #[tokio::test]
 async fn work_whose_caller_went_away_is_skipped() {
     let pool = Arc::new(HashPool::start(settings()).unwrap());
-    let gate = Arc::new(Gate::default());
-    let g = gate.clone();
-    let p = pool.clone();
-    let holder = tokio::spawn(async move { p.run(move |_| g.wait()).await });
-    eventually("both threads are held", || pool.in_flight() == 2).await;
+    let (gate, holder) = hold(&pool).await;
     let ran = Arc::new(AtomicUsize::new(0));
     let r = ran.clone();
     let p = pool.clone();
@@ -274,11 +278,7 @@ async fn a_larger_foreign_hash_does_not_keep_its_larger_block() {
 #[tokio::test]
 async fn a_closed_pool_refuses_queued_and_later_work() {
     let pool = Arc::new(HashPool::start(settings()).unwrap());
-    let gate = Arc::new(Gate::default());
-    let g = gate.clone();
-    let p = pool.clone();
-    let holder = tokio::spawn(async move { p.run(move |_| g.wait()).await });
-    eventually("both threads are held", || pool.in_flight() == 2).await;
+    let (gate, holder) = hold(&pool).await;
     let p = pool.clone();
     let queued = tokio::spawn(async move { p.run(|_| ()).await });
     eventually("it is queued", || pool.queued() == 1).await;
