@@ -179,7 +179,13 @@ impl HashPool {
                 return Err(CryptoError::PoolUnavailable);
             }
             if queue.waiting.len() >= self.shared.settings.max_queued {
-                return Err(self.shared.busy(&queue));
+                // Jobs already answered (waited too long, or the caller went) hold no place.
+                queue
+                    .waiting
+                    .retain(|q| q.task.state().load(Ordering::SeqCst) == QUEUED);
+                if queue.waiting.len() >= self.shared.settings.max_queued {
+                    return Err(self.shared.busy(&queue));
+                }
             }
             queue.waiting.push_back(Queued { task: task.clone() });
         }

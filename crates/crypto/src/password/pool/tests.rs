@@ -214,6 +214,33 @@ async fn work_that_waits_too_long_is_refused_busy_and_never_runs() {
 }
 
 #[tokio::test]
+async fn work_refused_for_waiting_too_long_holds_no_place_in_the_queue() {
+    let pool = Arc::new(
+        HashPool::start(PoolSettings {
+            max_queued: 1,
+            max_wait: Duration::from_millis(50),
+            ..settings()
+        })
+        .unwrap(),
+    );
+    let (gate, holder) = hold(&pool).await;
+    let late = pool.run(|_| ()).await;
+    assert!(matches!(late, Err(CryptoError::Busy { .. })), "{late:?}");
+    // The refused job is still in the one place; the next one takes the place over.
+    let p = pool.clone();
+    let next = tokio::spawn(async move { p.run(|_| ()).await });
+    eventually("the next job holds the place", || {
+        let queue = lock(&pool.shared.queue);
+        queue.waiting.len() == 1 && queue.waiting[0].task.state().load(Ordering::SeqCst) == QUEUED
+    })
+    .await;
+    gate.open();
+    holder.await.unwrap().unwrap();
+    // Run, or refused in turn if the machine was slow to open the gate: answered either way.
+    let _ = next.await.unwrap();
+}
+
+#[tokio::test]
 async fn work_whose_caller_went_away_is_skipped() {
     let pool = Arc::new(HashPool::start(settings()).unwrap());
     let (gate, holder) = hold(&pool).await;
