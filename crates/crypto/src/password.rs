@@ -89,6 +89,20 @@ impl PasswordPolicy {
     /// The config-time check; [`PasswordHasher::new`] refuses the same (and parameters
     /// argon2 rejects) at startup.
     pub fn validate(&self) -> Result<(), InvalidSetting> {
+        self.validate_hashing()?;
+        if !(8..=64).contains(&self.min_len) {
+            return Err(InvalidSetting::new(
+                "passwords.min_length",
+                "must be between 8 and 64 (NIST SP 800-63B: at least 8; 64 is the least \
+                 maximum it allows)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The hashing threads' settings: checked at config time and by
+    /// [`PasswordHasher::new`].
+    fn validate_hashing(&self) -> Result<(), InvalidSetting> {
         if self.max_concurrent_hashes < 2 {
             return Err(InvalidSetting::new(
                 "passwords.max_concurrent_hashes",
@@ -105,13 +119,6 @@ impl PasswordPolicy {
             return Err(InvalidSetting::new(
                 "passwords.max_queued_hashes",
                 "max_queued_hashes and max_hash_wait_ms must be at least 1",
-            ));
-        }
-        if !(8..=64).contains(&self.min_len) {
-            return Err(InvalidSetting::new(
-                "passwords.min_length",
-                "must be between 8 and 64 (NIST SP 800-63B: at least 8; 64 is the least \
-                 maximum it allows)",
             ));
         }
         Ok(())
@@ -146,16 +153,9 @@ impl PasswordHasher {
     /// Computes the dummy hash once, synchronously (one argon2 run, which also measures
     /// what a hash costs here), and starts the hashing threads: call at startup.
     pub fn new(policy: PasswordPolicy, rng: Arc<dyn Rng>) -> Result<PasswordHasher, CryptoError> {
-        if policy.max_concurrent_hashes < 2
-            || !(1..=50).contains(&policy.cpu_share_percent)
-            || policy.max_queued_hashes == 0
-            || policy.max_hash_wait_ms == 0
-        {
-            return Err(CryptoError::InvalidPolicy(
-                "max_concurrent_hashes must be at least 2, cpu_share_percent 1-50, \
-                 max_queued_hashes and max_hash_wait_ms at least 1",
-            ));
-        }
+        policy
+            .validate_hashing()
+            .map_err(|e| CryptoError::InvalidPolicy(e.reason))?;
         if policy.max_len_bytes == 0 || policy.min_len > policy.max_len_bytes {
             return Err(CryptoError::InvalidPolicy(
                 "password length bounds are inconsistent",

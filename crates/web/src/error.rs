@@ -170,8 +170,8 @@ impl WebError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "We're busy right now",
                 format!(
-                    "Many people are signing in at once. Nothing was used up: go back and try \
-                     again in {secs} {unit}."
+                    "Many people are signing in right now, so we could not check your \
+                     password yet. Go back and try again in {secs} {unit}."
                 ),
             )
         }

@@ -7,15 +7,14 @@
 //! take at the configured CPU share. A keeper then takes that job over, and takes queued
 //! jobs as long as every background thread is stuck so. A queue that is long only because
 //! sign-ins outnumber the cores is left to the background threads: the keepers' priority is
-//! for getting the share, not for cutting the queue. Each thread holds at most one block of
-//! argon2 memory, so the pool's memory is bounded by its thread count × `m_cost`. A job the keeper takes from a
-//! running background thread is computed again (argon2 can not be moved between threads);
-//! whichever finishes first answers, and the background copy only ever ran on CPU that
-//! nothing else wanted.
+//! for getting the share, not for cutting the queue. A job taken over is computed again
+//! (argon2 can not be moved between threads); whichever copy finishes first answers, and the
+//! background copy only ever runs on CPU that nothing else wants.
 //!
-//! The queue is bounded twice: a job that has not started after `max_wait` is answered
-//! `Busy` with a retry estimate, and a full queue answers `Busy` at once. A job whose
-//! caller has gone (client disconnect) is skipped, not computed.
+//! Each thread holds at most one block of argon2 memory, so the pool's memory is bounded by
+//! its thread count × `m_cost`. The queue is bounded twice: a job that has not started after
+//! `max_wait` is answered `Busy` with a retry estimate, and a full queue answers `Busy` at
+//! once. A job whose caller has gone (client disconnect) is skipped, not computed.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
@@ -179,7 +178,7 @@ impl HashPool {
                 return Err(CryptoError::PoolUnavailable);
             }
             if queue.waiting.len() >= self.shared.settings.max_queued {
-                // Jobs already answered (waited too long, or the caller went) hold no place.
+                // Jobs already answered `Busy` (they waited too long) hold no place.
                 queue
                     .waiting
                     .retain(|q| q.task.state().load(Ordering::SeqCst) == QUEUED);
