@@ -115,10 +115,16 @@ impl PasswordPolicy {
                 "must be between 1 and 50 (50: hashing weighs as much as the runtime)",
             ));
         }
-        if self.max_queued_hashes == 0 || self.max_hash_wait_ms == 0 {
+        if self.max_queued_hashes == 0 {
             return Err(InvalidSetting::new(
                 "passwords.max_queued_hashes",
-                "max_queued_hashes and max_hash_wait_ms must be at least 1",
+                "must be at least 1",
+            ));
+        }
+        if self.max_hash_wait_ms == 0 {
+            return Err(InvalidSetting::new(
+                "passwords.max_hash_wait_ms",
+                "must be at least 1",
             ));
         }
         Ok(())

@@ -197,3 +197,29 @@ impl lanyard_core::ports::Invalidations for OneNode {
         Some(1)
     }
 }
+
+/// A client with nothing set but `id`, `name` and the client_credentials grant; tests set
+/// what they need with struct update syntax.
+pub fn client(id: &str) -> lanyard_core::model::Client {
+    use lanyard_core::model::{Client, ClientAuthMethod, GrantType};
+    Client {
+        id: lanyard_core::ClientId::parse(id).unwrap_or_else(|| unreachable!("test client id")),
+        name: "RP".to_owned(),
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec![GrantType::ClientCredentials],
+        auth_method: ClientAuthMethod::ClientSecretBasic,
+        secret_hash: None,
+        jwks: None,
+        first_party: false,
+        allowed_scopes: vec![],
+        access_token_ttl: None,
+        refresh_idle_ttl: None,
+        refresh_absolute_ttl: None,
+        exchange_audiences: vec![],
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
+        site: None,
+        created_at: Timestamp(0),
+    }
+}

@@ -15,8 +15,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lanyard_core::model::{ClientAuthMethod, GrantType};
 use lanyard_crypto::PasswordPolicy;
+use lanyard_testkit::fixtures::{authorize_url, confidential};
 use lanyard_testkit::{Backend, Browser, PASSWORD, TestApp};
 
 const SIGN_INS: usize = 200;
@@ -57,25 +57,8 @@ async fn two_hundred_sign_ins_stay_under_the_hashing_bound_and_give_the_memory_b
     for email in &emails {
         app.create_user(email).await;
     }
-    app.create_client(lanyard_server::NewClient {
-        id: "memory-app".to_owned(),
-        name: "Memory app".to_owned(),
-        redirect_uris: vec!["https://rp.example.com/cb".to_owned()],
-        post_logout_redirect_uris: vec![],
-        grant_types: vec![GrantType::AuthorizationCode],
-        auth_method: ClientAuthMethod::ClientSecretBasic,
-        jwks: None,
-        first_party: true,
-        allowed_scopes: vec!["openid".to_owned()],
-        exchange_audiences: vec![],
-        backchannel_logout_uri: None,
-        backchannel_logout_session_required: false,
-    })
-    .await;
-    let authorize = format!(
-        "{}/authorize?response_type=code&client_id=memory-app&redirect_uri=https%3A%2F%2Frp.example.com%2Fcb&scope=openid&state=s&nonce=n&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
-        app.base_url
-    );
+    app.create_client(confidential("memory-app")).await;
+    let authorize = authorize_url(&app, "memory-app", "");
     let base = Arc::new(app.base_url.clone());
     let authorize = Arc::new(authorize);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));

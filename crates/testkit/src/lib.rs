@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod browser;
+pub mod fixtures;
 pub mod recording;
 pub mod smtp_sink;
 

@@ -119,6 +119,8 @@ struct Shared {
     overdue: Condvar,
     /// EWMA of a job's CPU time, in µs: how long a hash takes when it has the core.
     cost_micros: AtomicU64,
+    /// The share of a core a keeper gets at its nice value (`priority::keeper_share`).
+    keeper_share: f64,
     in_flight: AtomicUsize,
     peak: AtomicUsize,
     /// Bytes of argon2 memory the threads hold.
@@ -131,17 +133,18 @@ pub(crate) struct HashPool {
 
 impl HashPool {
     pub(crate) fn start(settings: PoolSettings) -> Result<HashPool, CryptoError> {
+        let nice = priority::keeper_nice(settings.cpu_share_percent);
         let shared = Arc::new(Shared {
             settings,
             queue: Mutex::new(Queue::default()),
             work: Condvar::new(),
             overdue: Condvar::new(),
             cost_micros: AtomicU64::new(micros(settings.expected_cost)),
+            keeper_share: priority::keeper_share(nice),
             in_flight: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
             held: Arc::new(AtomicUsize::new(0)),
         });
-        let nice = priority::keeper_nice(settings.cpu_share_percent);
         for n in 0..settings.background {
             let background = shared.clone();
             spawn(format!("lanyard-hash-{n}"), move || {
@@ -427,8 +430,7 @@ impl Shared {
     /// cost at the keeper's share (a background thread slower than that is starved).
     fn grace(&self) -> Duration {
         let cost = Duration::from_micros(self.cost_micros.load(Ordering::Relaxed));
-        let share = priority::keeper_share(priority::keeper_nice(self.settings.cpu_share_percent));
-        cost.div_f64(share)
+        cost.div_f64(self.keeper_share)
     }
 
     /// `Busy`, with the time the jobs ahead should take at the keepers' pace.

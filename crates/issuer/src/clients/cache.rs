@@ -107,31 +107,12 @@ impl ClientCache {
 
 #[cfg(test)]
 mod tests {
-    use lanyard_core::model::{ClientAuthMethod, GrantType, SiteId};
+    use lanyard_core::model::SiteId;
 
     use super::*;
 
     fn client(id: &str) -> Arc<Client> {
-        Arc::new(Client {
-            id: ClientId::parse(id).unwrap(),
-            name: "RP".to_owned(),
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            grant_types: vec![GrantType::ClientCredentials],
-            auth_method: ClientAuthMethod::ClientSecretBasic,
-            secret_hash: None,
-            jwks: None,
-            first_party: false,
-            allowed_scopes: vec![],
-            access_token_ttl: None,
-            refresh_idle_ttl: None,
-            refresh_absolute_ttl: None,
-            exchange_audiences: vec![],
-            backchannel_logout_uri: None,
-            backchannel_logout_session_required: false,
-            site: None,
-            created_at: Timestamp(0),
-        })
+        Arc::new(crate::test_support::client(id))
     }
 
     fn id(id: &str) -> ClientId {

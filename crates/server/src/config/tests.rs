@@ -429,3 +429,43 @@ fn item3_the_shortest_password_is_configurable_from_8_to_64() {
         assert!(err.contains("passwords.min_length"), "{refused}: {err}");
     }
 }
+
+#[test]
+fn issue17_the_hashing_settings_are_read_and_bad_values_name_their_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = load_with(
+        dir.path(),
+        "[passwords]\ncpu_share_percent = 40\nmax_hash_wait_ms = 800\nmax_queued_hashes = 32\n",
+    )
+    .unwrap();
+    assert_eq!(config.passwords.cpu_share_percent, 40);
+    assert_eq!(config.passwords.max_hash_wait_ms, 800);
+    assert_eq!(config.passwords.max_queued_hashes, 32);
+    for (toml, key) in [
+        (
+            "max_concurrent_hashes = 1",
+            "passwords.max_concurrent_hashes",
+        ),
+        ("cpu_share_percent = 0", "passwords.cpu_share_percent"),
+        ("cpu_share_percent = 51", "passwords.cpu_share_percent"),
+        ("max_queued_hashes = 0", "passwords.max_queued_hashes"),
+        ("max_hash_wait_ms = 0", "passwords.max_hash_wait_ms"),
+    ] {
+        let err = load_with(dir.path(), &format!("[passwords]\n{toml}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{toml}: {err}");
+    }
+    // Malformed and oversized values are refused by the parser, naming the field.
+    for toml in [
+        "cpu_share_percent = \"lots\"",
+        "cpu_share_percent = 300",
+        "max_hash_wait_ms = -1",
+    ] {
+        let err = load_with(dir.path(), &format!("[passwords]\n{toml}\n"))
+            .unwrap_err()
+            .to_string();
+        let field = toml.split(' ').next().unwrap();
+        assert!(err.contains(field), "{toml}: {err}");
+    }
+}

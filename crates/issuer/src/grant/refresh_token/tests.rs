@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use lanyard_core::ids::random_uuid;
 use lanyard_core::model::GraceSeal;
 use lanyard_core::model::{
-    Account, AccountKind, AccountStatus, AuditEvent, Client, ClientAuthMethod, Consent, GrantType,
-    NewAccount, NewRefreshFamily, PatExchangeSettings, RefreshFamily, ResourceServer, Resources,
-    RotateOutcome, SigningAlg,
+    Account, AccountKind, AccountStatus, AuditEvent, Client, Consent, GrantType, NewAccount,
+    NewRefreshFamily, PatExchangeSettings, RefreshFamily, ResourceServer, Resources, RotateOutcome,
+    SigningAlg,
 };
 use lanyard_core::ports::{
     AccountRepo, AuditRepo, ClientRepo, ConsentRepo, EphemeralStore, RefreshRepo,
@@ -336,23 +336,12 @@ pub(crate) fn harness(grace_secs: i64) -> Harness {
     });
     let client = Client {
         id: client_id,
-        name: "RP".to_owned(),
         redirect_uris: vec!["https://rp.example.com/cb".to_owned()],
-        post_logout_redirect_uris: vec![],
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-        auth_method: ClientAuthMethod::ClientSecretBasic,
-        secret_hash: None,
-        jwks: None,
         first_party: true,
         allowed_scopes: vec!["openid".to_owned(), "email".to_owned()],
-        access_token_ttl: None,
-        refresh_idle_ttl: None,
-        refresh_absolute_ttl: None,
-        exchange_audiences: vec![],
-        backchannel_logout_uri: None,
-        backchannel_logout_session_required: false,
-        site: None,
         created_at: NOW,
+        ..crate::test_support::client("rp")
     };
     Harness {
         issuer,
