@@ -18,7 +18,9 @@ use crate::model::{
 };
 use crate::{AccountId, ClientId, FamilyId, StoreError, Timestamp};
 
+mod federation;
 mod sites;
+pub use federation::FederationRepo;
 pub use sites::{ImportSummary, ImportedSiteUser, SiteRepo, SiteSubjects};
 
 #[async_trait]
@@ -529,6 +531,7 @@ pub trait DurableStore:
     + PatRepo
     + OrgRepo
     + SiteRepo
+    + FederationRepo
     + AuditRepo
     + LogoutRepo
 {
@@ -544,6 +547,7 @@ impl<T> DurableStore for T where
         + PatRepo
         + OrgRepo
         + SiteRepo
+        + FederationRepo
         + AuditRepo
         + LogoutRepo
 {

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod authenticated;
 pub mod client;
 pub mod consent;
+pub mod federation;
 pub mod logout;
 pub mod mfa;
 pub mod org;
@@ -19,6 +20,10 @@ pub use audit::AuditEvent;
 pub use authenticated::Authenticated;
 pub use client::{Client, ClientAuthMethod, GrantType};
 pub use consent::Consent;
+pub use federation::{
+    AcrMapping, ClaimMapping, Connection, DomainProof, DomainVerification, FederatedIdentity,
+    GroupRole, OidcUpstream, OrgDomain, Upstream,
+};
 pub use logout::{LogoutNotice, QueuedNotices, SessionsEnded};
 pub use mfa::{
     BackupCodeInfo, BackupCodeSet, DeviceId, MfaMethod, MfaState, TotpCredential, TrustedDevice,

@@ -1,6 +1,5 @@
-//! Organizations (G1) and their sign-in policy (S54). Federation (domains, the upstream IdP)
-//! arrives with its issue; what exists now is membership, the admin role and the policy that
-//! members must have an authenticator app.
+//! Organizations (G1): membership, the admin role and the policy that members must have an
+//! authenticator app (S54). Their domains and upstream IdP are in `model::federation`.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
