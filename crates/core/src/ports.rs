@@ -372,6 +372,7 @@ pub trait OrgRepo: Send + Sync {
     /// Fails with [`StoreError::Conflict`] when the slug is taken.
     async fn insert_org(&self, org: &Organization) -> Result<(), StoreError>;
     async fn org_by_slug(&self, slug: &str) -> Result<Option<Organization>, StoreError>;
+    async fn org_by_id(&self, id: OrgId) -> Result<Option<Organization>, StoreError>;
     /// Adds the account or changes its role; the join time stays that of the first join.
     async fn put_member(&self, member: &Membership) -> Result<(), StoreError>;
     /// True when the account was a member.

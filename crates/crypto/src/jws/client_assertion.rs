@@ -46,28 +46,14 @@ pub struct AssertionValidation {
     pub leeway_secs: u32,
 }
 
-/// Verifies the assertion's signature with the client's key and its time claims.
-///
-/// The key is the one whose `kid` matches the header's, or, when the header has no `kid`,
-/// the client's only signing key. Its algorithm comes from the JWK (`alg`, else kty/crv):
-/// RS256, ES256 or EdDSA; `oct` keys are never used, so neither `none` nor HS* can pass.
-/// The header's `alg` must name that same algorithm. `typ` is not checked: RFC 7523 defines
-/// none.
+/// Verifies the assertion's signature with the client's key ([`verify_jwks_signature`])
+/// and its time claims. `typ` is not checked: RFC 7523 defines none.
 pub fn verify_client_assertion(
     token: &str,
     client_jwks: &serde_json::Value,
     validation: &AssertionValidation,
 ) -> Result<ClientAssertionClaims, JwtError> {
-    let parts = header::split(token)?;
-    let header_alg = SigningAlg::parse(&parts.header.alg).ok_or(JwtError::AlgorithmMismatch)?;
-    let jwk = select_key(client_jwks, parts.header.kid.as_deref())?;
-    let (key_alg, key) = jwk.decoding_key().ok_or(JwtError::InvalidClientKeys)?;
-    if header_alg != key_alg {
-        return Err(JwtError::AlgorithmMismatch);
-    }
-    check_signature(&key, key_alg, parts.signing_input, parts.signature_b64)?;
-
-    let payload = header::decode_segment(parts.payload_b64)?;
+    let payload = verify_jwks_signature(token, client_jwks)?.payload;
     let claims: ClientAssertionClaims =
         parse_object(&payload).map_err(|_| missing_or_bad(&payload))?;
     check_times(
@@ -78,6 +64,36 @@ pub fn verify_client_assertion(
         validation.leeway_secs,
     )?;
     Ok(claims)
+}
+
+/// A JWT whose signature a published key set's key verified: its header's `typ` and its
+/// payload, not yet checked.
+pub(crate) struct SignedByJwks {
+    pub typ: Option<String>,
+    pub payload: Vec<u8>,
+}
+
+/// Verifies a JWT's signature with a key of a published JWKS (a client's, an upstream
+/// IdP's). The key is the one whose `kid` matches the header's, or, when the header has no
+/// `kid`, the set's only signing key. Its algorithm comes from the JWK (`alg`, else
+/// kty/crv): RS256, ES256 or EdDSA; `oct` keys are never used, so neither `none` nor HS*
+/// can pass. The header's `alg` must name that same algorithm.
+pub(crate) fn verify_jwks_signature(
+    token: &str,
+    jwks: &serde_json::Value,
+) -> Result<SignedByJwks, JwtError> {
+    let parts = header::split(token)?;
+    let header_alg = SigningAlg::parse(&parts.header.alg).ok_or(JwtError::AlgorithmMismatch)?;
+    let jwk = select_key(jwks, parts.header.kid.as_deref())?;
+    let (key_alg, key) = jwk.decoding_key().ok_or(JwtError::InvalidClientKeys)?;
+    if header_alg != key_alg {
+        return Err(JwtError::AlgorithmMismatch);
+    }
+    check_signature(&key, key_alg, parts.signing_input, parts.signature_b64)?;
+    Ok(SignedByJwks {
+        typ: parts.header.typ.clone(),
+        payload: header::decode_segment(parts.payload_b64)?,
+    })
 }
 
 /// Names the first missing required claim, for logs; otherwise the claims are malformed.

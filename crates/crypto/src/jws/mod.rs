@@ -22,6 +22,8 @@ use lanyard_core::model::SigningAlg;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+mod logout_token;
+pub use logout_token::{LOGOUT_EVENT, LogoutTokenClaims, LogoutValidation, verify_logout_token};
 pub use client_assertion::{AssertionValidation, ClientAssertionClaims, verify_client_assertion};
 pub use header::typ_matches;
 

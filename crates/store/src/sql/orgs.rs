@@ -61,6 +61,16 @@ impl OrgRepo for SqlStore {
         .map(to_org))
     }
 
+    async fn org_by_id(&self, id: OrgId) -> Result<Option<Organization>, StoreError> {
+        Ok(unique_row(
+            organization::Entity::find().filter(organization::Column::Id.eq(id.0)),
+            &self.db,
+        )
+        .await
+        .map_err(|e| error::db("find organization", e))?
+        .map(to_org))
+    }
+
     async fn put_member(&self, member: &Membership) -> Result<(), StoreError> {
         let row = org_member::ActiveModel {
             org_id: Set(member.org_id.0),
