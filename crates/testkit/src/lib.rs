@@ -1,10 +1,12 @@
 //! Dev-only test harness: boots the real server on a random loopback port with its own data
 //! folder (and, when asked, its own PostgreSQL database and Redis key prefix), a manual
-//! clock, and a scripted browser for the sign-in pages.
+//! clock, and a scripted browser for the sign-in pages; [`idp`] runs the upstream OpenID
+//! provider of the federation tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod browser;
 pub mod fixtures;
+pub mod idp;
 pub mod recording;
 pub mod smtp_sink;
 
