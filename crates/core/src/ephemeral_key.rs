@@ -77,6 +77,14 @@ pub enum EphemeralKey<'a> {
     Notice(&'a str),
     /// `claim_fail_ip:<address>`: invalid invitation links opened from one address (S41).
     ClaimFailIp(&'a str),
+    /// `fed_state:<hash of state>`: an upstream sign-in on its way (state, nonce, PKCE
+    /// verifier, sealed), taken once by its callback.
+    FederationState(&'a str),
+    /// `fed_sessions:<hash of issuer and upstream sid>`: our sessions an upstream session
+    /// started, for its back-channel logout.
+    UpstreamSessions(&'a str),
+    /// `fed_logout_jti:<hash of issuer and jti>`: an upstream logout token already used.
+    UpstreamLogoutJti(&'a str),
 }
 
 /// What losing a key of a family would do, which decides where the family may live.
@@ -118,7 +126,9 @@ impl Durability {
             | "flow"
             | "shown_once"
             | "notice"
-            | "claim_fail_ip" => Durability::Volatile,
+            | "claim_fail_ip"
+            | "fed_state"
+            | "fed_sessions" => Durability::Volatile,
             _ => Durability::Durable,
         }
     }
@@ -135,7 +145,8 @@ impl EphemeralKey<'_> {
             Self::RevokedJti(_)
             | Self::AssertionJti { .. }
             | Self::CodeReplayed(_)
-            | Self::SessionsEnded(_) => Durability::Durable,
+            | Self::SessionsEnded(_)
+            | Self::UpstreamLogoutJti(_) => Durability::Durable,
             // Forgetting a code, device request, challenge, session or flow makes it
             // invalid; a code replayed after its record is gone still revokes the grant it
             // made (the grant id is derived from the code).
@@ -146,7 +157,11 @@ impl EphemeralKey<'_> {
             | Self::MfaChallenge(_)
             | Self::Session(_)
             | Self::Flow(_)
-            | Self::ShownOnce(_) => Durability::Volatile,
+            | Self::ShownOnce(_)
+            | Self::FederationState(_) => Durability::Volatile,
+            // A lost index only means an upstream's back-channel logout finds no session by
+            // its `sid`; its `sub` still ends them all.
+            Self::UpstreamSessions(_) => Durability::Volatile,
             // A lost notice is a page without its "Token 'laptop' revoked" line.
             Self::Notice(_) => Durability::Volatile,
             // Counters and the poll interval: losing one restarts a window. The durable
@@ -199,6 +214,9 @@ impl fmt::Display for EphemeralKey<'_> {
             Self::ShownOnce(hash) => write!(f, "shown_once:{hash}"),
             Self::Notice(binding) => write!(f, "notice:{binding}"),
             Self::ClaimFailIp(ip) => write!(f, "claim_fail_ip:{ip}"),
+            Self::FederationState(hash) => write!(f, "fed_state:{hash}"),
+            Self::UpstreamSessions(hash) => write!(f, "fed_sessions:{hash}"),
+            Self::UpstreamLogoutJti(hash) => write!(f, "fed_logout_jti:{hash}"),
         }
     }
 }
@@ -214,7 +232,7 @@ mod tests {
         let h = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
         let client = ClientId::parse("my-app_1.x~").unwrap();
         let account = AccountId(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001));
-        let cases: [(EphemeralKey<'_>, String); 26] = [
+        let cases: [(EphemeralKey<'_>, String); 29] = [
             (EphemeralKey::Code(h), format!("code:{h}")),
             (EphemeralKey::CodeReplayed(h), format!("code_replayed:{h}")),
             (
@@ -295,6 +313,12 @@ mod tests {
                 EphemeralKey::ClaimFailIp("192.0.2.7"),
                 "claim_fail_ip:192.0.2.7".to_owned(),
             ),
+            (EphemeralKey::FederationState(h), format!("fed_state:{h}")),
+            (EphemeralKey::UpstreamSessions(h), format!("fed_sessions:{h}")),
+            (
+                EphemeralKey::UpstreamLogoutJti(h),
+                format!("fed_logout_jti:{h}"),
+            ),
         ];
         let kinds: std::collections::HashSet<_> = cases
             .iter()
@@ -319,8 +343,11 @@ mod tests {
             },
             EphemeralKey::RevokedJti("AAAAAAAAAAAAAAAAAAAAAA"),
             EphemeralKey::SessionsEnded(account),
+            EphemeralKey::UpstreamLogoutJti(h),
         ];
         let volatile = [
+            EphemeralKey::FederationState(h),
+            EphemeralKey::UpstreamSessions(h),
             EphemeralKey::Code(h),
             EphemeralKey::Device(h),
             EphemeralKey::DevicePoll(h),
@@ -355,7 +382,7 @@ mod tests {
             .chain(&volatile)
             .map(std::mem::discriminant)
             .collect();
-        assert_eq!(kinds.len(), 26, "every variant exactly once");
+        assert_eq!(kinds.len(), 29, "every variant exactly once");
         for (keys, expected) in [
             (&durable[..], Durability::Durable),
             (&volatile[..], Durability::Volatile),

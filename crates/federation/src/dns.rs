@@ -8,23 +8,28 @@ use crate::FederationError;
 use crate::domains::TxtLookup;
 
 pub struct HickoryTxtLookup {
-    resolver: TokioResolver,
+    /// A machine without a resolver configuration still starts: only a DNS check fails.
+    resolver: Result<TokioResolver, String>,
 }
 
 impl HickoryTxtLookup {
     /// A resolver from the system's configuration (`/etc/resolv.conf`).
-    pub fn from_system() -> Result<Self, FederationError> {
+    pub fn from_system() -> Self {
         let resolver = TokioResolver::builder_tokio()
-            .map_err(|e| FederationError::Unavailable(format!("DNS resolver: {e}")))?
-            .build();
-        Ok(Self { resolver })
+            .map(|builder| builder.build())
+            .map_err(|e| e.to_string());
+        Self { resolver }
     }
 }
 
 #[async_trait]
 impl TxtLookup for HickoryTxtLookup {
     async fn txt(&self, name: &str) -> Result<Vec<String>, FederationError> {
-        match self.resolver.txt_lookup(name).await {
+        let resolver = self
+            .resolver
+            .as_ref()
+            .map_err(|e| FederationError::Unavailable(format!("DNS resolver: {e}")))?;
+        match resolver.txt_lookup(name).await {
             Ok(lookup) => Ok(lookup
                 .iter()
                 .map(|txt| {

@@ -13,9 +13,11 @@ mod error;
 pub mod linking;
 pub mod oidc;
 mod service;
+mod settings;
 
 pub use connections::{OidcSettings, check_issuer};
 pub use error::FederationError;
+pub use settings::FederationConfig;
 pub use service::{
     DomainCheck, FederationDeps, FederationService, FederationSettings, Realm, SsoConnection,
 };

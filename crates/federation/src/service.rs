@@ -271,11 +271,20 @@ impl FederationService {
 
     /// `<base>/federation/<slug>/callback`: the redirect URI to register at the upstream.
     pub fn callback_url(&self, slug: &str) -> url::Url {
+        self.federation_url(slug, "callback")
+    }
+
+    /// `<base>/federation/<slug>/backchannel-logout`: where the upstream posts logout tokens.
+    pub fn backchannel_logout_url(&self, slug: &str) -> url::Url {
+        self.federation_url(slug, "backchannel-logout")
+    }
+
+    fn federation_url(&self, slug: &str, leaf: &str) -> url::Url {
         let mut url = self.settings.public_base.clone();
         url.set_query(None);
         url.set_fragment(None);
         let path = format!(
-            "{}/federation/{slug}/callback",
+            "{}/federation/{slug}/{leaf}",
             url.path().trim_end_matches('/')
         );
         url.set_path(&path);

@@ -346,6 +346,28 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         clock.clone(),
         audit.clone(),
     ));
+    let federation = Arc::new(lanyard_federation::FederationService::new(
+        lanyard_federation::FederationDeps {
+            repo: stores.sql.clone(),
+            orgs: stores.sql.clone(),
+            accounts: stores.sql.clone(),
+            kek: Arc::new(kek.clone()),
+            clock: clock.clone(),
+            rng: rng.clone(),
+            dns: Arc::new(lanyard_federation::dns::HickoryTxtLookup::from_system()),
+            auditor: audit.clone(),
+        },
+        lanyard_federation::FederationSettings {
+            public_base: url::Url::parse(&config.server.issuer).map_err(|e| {
+                crate::config::ConfigError::Invalid {
+                    key: "server.issuer",
+                    reason: e.to_string(),
+                }
+            })?,
+            allow_http_loopback: config.federation.allow_http_loopback,
+            rp: config.federation.rp(),
+        },
+    ));
     let signin = Arc::new(SignInService::new(
         SignInDeps {
             accounts: accounts.clone(),
@@ -360,6 +382,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             kek: Arc::new(kek.clone()),
             sites: stores.sql.clone(),
             linking: linking.clone(),
+            federation,
         },
         config.sessions.clone(),
     ));

@@ -224,6 +224,78 @@ pub enum OrgCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Claim an email domain for the organization; prints the DNS TXT record that proves it.
+    AddDomain {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        domain: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Look for the domain's TXT record (`_lanyard-verify.<domain>`); verified once found.
+    VerifyDomain {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        domain: String,
+        /// Verify without DNS, on the operator's word (audited as such).
+        #[arg(long = "override")]
+        override_dns: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the organization's identity provider (an OpenID Provider), replacing one it had.
+    SetSso(SetSso),
+    /// Turn the organization's identity provider on or off.
+    SsoState {
+        #[arg(long)]
+        org: String,
+        /// `on` or `off`.
+        state: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SetSso {
+    #[arg(long)]
+    pub org: String,
+    /// The provider's issuer identifier (https; discovery is read from under it).
+    #[arg(long)]
+    pub issuer: String,
+    #[arg(long)]
+    pub client_id: String,
+    /// A file holding the client secret (never a command-line argument: it would show in
+    /// `ps` and shell history).
+    #[arg(long)]
+    pub client_secret_file: std::path::PathBuf,
+    /// A scope to ask for besides `openid` (repeatable; default: email profile).
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    #[arg(long, default_value = "email")]
+    pub email_claim: String,
+    #[arg(long, default_value = "name")]
+    pub name_claim: String,
+    /// The claim that lists the user's groups.
+    #[arg(long)]
+    pub groups_claim: Option<String>,
+    /// A group whose members are admins of the organization (repeatable).
+    #[arg(long = "admin-group")]
+    pub admin_groups: Vec<String>,
+    /// `UPSTREAM=OURS`: an upstream `acr` carried as one of our levels, e.g.
+    /// `phr=urn:lanyard:loa:3` (repeatable). Only map what the provider really asserts.
+    #[arg(long = "acr")]
+    pub acr: Vec<String>,
+    /// Refuse password sign-in, PATs and non-SSO grants for the organization's domains.
+    #[arg(long)]
+    pub require: bool,
+    /// Signing out here also signs out at the provider.
+    #[arg(long)]
+    pub end_upstream_session: bool,
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

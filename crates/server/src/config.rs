@@ -38,6 +38,8 @@ pub struct Config {
     pub backchannel: lanyard_issuer::backchannel::BackchannelSettings,
     /// Sites and their migration: invitations (docs/migration.md).
     pub sites: lanyard_sites::SitesSettings,
+    /// Organizations' identity providers: timeouts and caching of the upstreams.
+    pub federation: lanyard_federation::FederationConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -274,6 +276,7 @@ impl Config {
         self.resources.validate()?;
         self.backchannel.validate()?;
         self.sites.validate()?;
+        self.federation.validate()?;
         Ok(())
     }
 

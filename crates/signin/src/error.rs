@@ -13,6 +13,10 @@ pub enum SignInError {
     /// person starts again from the app.
     #[error("the sign-in flow is gone or not at this step")]
     FlowGone,
+    /// An upstream callback that matches no round trip of this browser and organization:
+    /// missing, unknown, used, or bound elsewhere (S40). 400, and nothing happens.
+    #[error("the sign-in callback does not match a sign-in of this browser")]
+    UpstreamState,
     /// The emailed code could not be sent.
     #[error("mail could not be sent: {0}")]
     Mail(String),

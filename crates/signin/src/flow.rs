@@ -68,6 +68,9 @@ pub struct Flow {
     /// that session can finish it and become fresh (S37).
     #[serde(default)]
     pub bound_session: Option<String>,
+    /// An upstream identity that links to the account once the person proves it.
+    #[serde(default)]
+    pub link: Option<crate::federated::PendingLink>,
 }
 
 impl Flow {
@@ -79,6 +82,7 @@ impl Flow {
             signed_in: false,
             pending: None,
             bound_session: None,
+            link: None,
         }
     }
 
@@ -90,6 +94,7 @@ impl Flow {
             signed_in: false,
             pending: None,
             bound_session: None,
+            link: None,
         }
     }
 
@@ -212,6 +217,11 @@ impl FlowStore {
     /// The flow, or [`SignInError::FlowGone`].
     pub async fn get(&self, id: &FlowId) -> Result<Flow, SignInError> {
         self.find(id).await?.ok_or(SignInError::FlowGone)
+    }
+
+    /// How long a flow (and an upstream round trip) lives without a step.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
     }
 
     pub async fn finish(&self, id: &FlowId) -> Result<(), SignInError> {

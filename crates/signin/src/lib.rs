@@ -14,6 +14,7 @@
 
 mod enrollment;
 mod error;
+pub mod federated;
 pub mod flow;
 pub mod handoff;
 mod legacy;
@@ -40,8 +41,10 @@ use lanyard_mfa::MfaService;
 pub use error::SignInError;
 pub use flow::{Flow, FlowId, FlowStore, Pending, SealedBackupCode};
 pub use handoff::{Handoffs, Showing, ShownId, ShownKind};
+pub use federated::{AMR_FEDERATED, UpstreamAnswer};
 pub use next::{
-    BackupShown, CodeKind, CodeQuestion, Done, Next, Notice, Problem, SiteLoginQuestion, Wait,
+    BackupShown, CodeKind, CodeQuestion, Done, Next, Notice, OrgQuestion, Problem,
+    SiteLoginQuestion, UpstreamProblem, Wait,
 };
 pub use password::{MAX_PASSWORD_LEN, PasswordCheck};
 pub use second_step::device_label;
@@ -71,6 +74,8 @@ pub struct SignInDeps {
     /// Links a person signing in to a site's client to the site user their verified email
     /// matches (C5; never an unverified one, S42).
     pub linking: Arc<lanyard_sites::linking::Linking>,
+    /// Organizations' domains and identity providers (F1, G1–G4).
+    pub federation: Arc<lanyard_federation::FederationService>,
 }
 
 /// The browser a step comes from: where it is, and the cookies the sequence reads (the
@@ -104,6 +109,10 @@ pub struct SignInService {
     kek: Arc<Kek>,
     sites: Arc<dyn SiteRepo>,
     linking: Arc<lanyard_sites::linking::Linking>,
+    federation: Arc<lanyard_federation::FederationService>,
+    ephemeral: Arc<dyn EphemeralStore>,
+    hasher: Arc<TokenHasher>,
+    rng: Arc<dyn Rng>,
 }
 
 impl SignInService {
@@ -123,10 +132,10 @@ impl SignInService {
         );
         let sessions = SessionStore::new(
             SessionDeps {
-                ephemeral: deps.ephemeral,
-                hasher: deps.hasher,
+                ephemeral: deps.ephemeral.clone(),
+                hasher: deps.hasher.clone(),
                 clock: deps.clock.clone(),
-                rng: deps.rng,
+                rng: deps.rng.clone(),
                 policy: deps.policy.clone(),
                 accounts: deps.account_repo,
                 backchannel: deps.backchannel,
@@ -144,7 +153,15 @@ impl SignInService {
             kek: deps.kek,
             sites: deps.sites,
             linking: deps.linking,
+            federation: deps.federation,
+            ephemeral: deps.ephemeral,
+            hasher: deps.hasher,
+            rng: deps.rng,
         }
+    }
+
+    pub fn federation(&self) -> &lanyard_federation::FederationService {
+        &self.federation
     }
 
     /// Secrets shown once and notices carried across a redirect, per session.

@@ -50,6 +50,16 @@ pub enum Next {
         /// up its app (the page says "Verify and Save" and names the site).
         site_name: Option<String>,
     },
+    /// The email's domain signs in through its organization (home-realm discovery, F1).
+    AskOrganization(OrgQuestion),
+    /// Send the browser to the organization's identity provider; `binder` goes into a
+    /// cookie that the callback must bring back (S40: the same browser).
+    GoUpstream { url: String, binder: String },
+    /// An account has the upstream's email, but linking needs the person to prove it
+    /// (G3, S38): its password and second step come next, then the link.
+    ProveToLink { flow: FlowId, email: String },
+    /// The sign-in through the organization did not work; nothing was created.
+    UpstreamFailed(UpstreamProblem),
     /// Refused for now; nothing was checked or nothing counts.
     Wait(Wait),
     /// The sequence is over.
@@ -92,6 +102,39 @@ pub struct SiteLoginQuestion {
     pub site: Site,
     pub login: String,
     pub problem: Option<Problem>,
+}
+
+/// The page of an email whose organization signs it in.
+#[derive(Debug, Clone)]
+pub struct OrgQuestion {
+    pub flow: FlowId,
+    pub email: String,
+    pub org_name: String,
+    /// The organization does not require its own sign-in: "use your password" is offered.
+    pub password_allowed: bool,
+    /// A password was just refused for this email (G4).
+    pub password_refused: bool,
+}
+
+/// Why a sign-in through an organization ended without a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamProblem {
+    /// The identity provider said no, or the person cancelled there.
+    Refused,
+    /// It could not be reached, or did not answer in time.
+    Unavailable,
+    /// Its answer did not pass our checks (signature, audience, expiry, nonce, issuer).
+    InvalidAnswer,
+    /// The organization's sign-in is turned off or not set up.
+    ConnectionOff,
+    /// It sent no email address we can use.
+    NoEmail,
+    /// The email's domain is not one the organization has verified.
+    DomainNotAllowed,
+    /// The account is disabled.
+    AccountUnavailable,
+    /// Something changed while it was being decided: start again.
+    TryAgain,
 }
 
 /// Which kind of code a page asks for.

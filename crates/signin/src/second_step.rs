@@ -464,6 +464,11 @@ impl SignInService {
                 pending.principal_site,
             )
             .await?;
+        // The person proved the account an upstream identity waits to link to (G3).
+        if let Some(link) = flow.link.take() {
+            self.complete_link(&link, pending.account_id, browser.origin)
+                .await?;
+        }
         flow.signed_in = true;
         self.flows.save(id, &flow).await?;
         // A principal that just set up its app for its site's preference gets its first

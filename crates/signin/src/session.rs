@@ -37,6 +37,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{SessionSettings, SignInError};
 
+mod upstream;
+
 /// Touching a session rewrites it; doing so at most this often keeps page views cheap.
 const TOUCH_EVERY_SECS: i64 = 60;
 
@@ -62,6 +64,9 @@ pub struct Session {
     /// The site whose principal signed in (the legacy site login); `None` for a person.
     #[serde(default)]
     pub site: Option<SiteId>,
+    /// The organization whose identity provider signed this session in (amr `fed`).
+    #[serde(default)]
+    pub upstream: Option<lanyard_core::model::OrgId>,
 }
 
 /// Whose sessions a lookup accepts.
@@ -205,7 +210,10 @@ impl SessionStore {
         // S54: an organization now requires an authenticator app this account lacks. The
         // session stays stored but counts for nothing until a new sign-in, which is forced
         // through setting one up, so a pre-policy session gets no codes or tokens.
-        if self.policy.enrollment_due(session.auth.account_id).await? {
+        // SSO sessions are confirmed by the organization's own provider (docs/orgs.md):
+        // the authenticator-app policy is not theirs to meet.
+        let federated = session.upstream.is_some();
+        if !federated && self.policy.enrollment_due(session.auth.account_id).await? {
             return Ok(None);
         }
         let now = self.clock.now();
@@ -240,6 +248,18 @@ impl SessionStore {
         stay_signed_in: bool,
         site: Option<SiteId>,
     ) -> Result<NewSession, SignInError> {
+        self.start_as(previous, auth, verified_at, (stay_signed_in, site), None)
+            .await
+    }
+
+    async fn start_as(
+        &self,
+        previous: Option<&str>,
+        auth: &Authenticated,
+        verified_at: Option<Timestamp>,
+        (stay_signed_in, site): (bool, Option<SiteId>),
+        upstream: Option<lanyard_core::model::OrgId>,
+    ) -> Result<NewSession, SignInError> {
         self.end(previous).await?;
         let id = random_token(&*self.rng, 32);
         let now = self.clock.now();
@@ -251,6 +271,7 @@ impl SessionStore {
             kept_at: None,
             stay_signed_in,
             site,
+            upstream,
         };
         self.store(&self.key(&id), &session).await?;
         Ok(NewSession { id, session })
@@ -474,6 +495,7 @@ mod tests {
             kept_at: None,
             stay_signed_in: false,
             site,
+            upstream: None,
         }
     }
 

@@ -31,6 +31,9 @@ impl SignInService {
         }
         flow.email = Some(email.clone());
         self.flows.save(id, &flow).await?;
+        if let Some(organization) = self.realm_question(id, &email).await? {
+            return Ok(organization);
+        }
         Ok(Next::AskPassword {
             flow: id.clone(),
             email,
@@ -66,6 +69,9 @@ impl SignInService {
         let Some(email) = flow.email.clone() else {
             return self.email_question(id).await;
         };
+        if let Some(refused) = self.password_refused(id, &email).await? {
+            return Ok(refused);
+        }
         let retry = |problem| Next::AskPassword {
             flow: id.clone(),
             email: email.clone(),

@@ -458,6 +458,12 @@ impl From<SignInError> for WebError {
     fn from(e: SignInError) -> Self {
         match e {
             SignInError::FlowGone => Self::expired_flow(),
+            // S40: nothing about why (which check failed is for the logs of the step).
+            SignInError::UpstreamState => Self::bad_request(
+                "This sign-in can't be finished",
+                "The answer from your organization's sign-in does not match a sign-in started in this browser, or it was already used. Nothing was changed. Start again.",
+            )
+            .with_way_on(WayOn::StartAgain),
             SignInError::Mail(cause) => Self::page(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "We could not send the email",

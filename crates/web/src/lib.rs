@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::metadata::routes())
         .merge(pages::authorize::routes())
         .merge(pages::signin::routes())
+        .merge(pages::federation::routes())
         .merge(pages::sites::routes())
         .merge(api::orgs::routes())
         .merge(pages::account::routes())

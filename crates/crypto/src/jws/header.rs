@@ -135,3 +135,9 @@ pub fn typ_matches(actual: Option<&str>, expected: &str) -> bool {
     }
     actual.is_some_and(|actual| bare(actual).eq_ignore_ascii_case(bare(expected)))
 }
+
+/// The `kid` a token's header names, read without verifying anything: only to decide
+/// whether a key set is worth fetching again.
+pub fn unverified_kid(token: &str) -> Option<String> {
+    split(token).ok()?.header.kid.clone()
+}

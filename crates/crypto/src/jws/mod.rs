@@ -25,7 +25,7 @@ use serde::de::DeserializeOwned;
 mod logout_token;
 pub use logout_token::{LOGOUT_EVENT, LogoutTokenClaims, LogoutValidation, verify_logout_token};
 pub use client_assertion::{AssertionValidation, ClientAssertionClaims, verify_client_assertion};
-pub use header::typ_matches;
+pub use header::{typ_matches, unverified_kid};
 
 use crate::keys::KeyRing;
 use crate::keys::material::{PrivateKey, jsonwebtoken_alg};

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::FederationError;
 
 /// The upstream identity a validated ID token describes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UpstreamIdentity {
     pub issuer: String,
     pub subject: String,

@@ -254,7 +254,8 @@ impl OidcRp {
             Err(ClaimsVerificationError::SignatureVerification(
                 SignatureVerificationError::NoMatchingKey,
             )) => {
-                let kid = id_token_kid(&id_token).unwrap_or_default();
+                let kid = lanyard_crypto::jws::unverified_kid(&id_token.to_string())
+                    .unwrap_or_default();
                 if !self.refetch_keys(&kid).await? {
                     return Err(invalid("signed with a key the upstream does not publish"));
                 }
@@ -367,15 +368,6 @@ const ASYMMETRIC_ALGS: &[CoreJwsSigningAlgorithm] = &[
 
 fn invalid(why: &str) -> FederationError {
     FederationError::InvalidResponse(why.to_owned())
-}
-
-fn id_token_kid(id_token: &CoreIdToken) -> Option<String> {
-    let raw = id_token.to_string();
-    let header = raw.split('.').next()?;
-    let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header)
-        .ok()?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    value.get("kid")?.as_str().map(str::to_owned)
 }
 
 /// A failed code exchange: the upstream's error answer is a refusal, anything else (no

@@ -3,6 +3,7 @@
 mod client;
 mod keys;
 mod org;
+mod org_sso;
 mod pat;
 mod site;
 mod site_migration;

@@ -199,6 +199,10 @@ pub async fn run(app: &App, cmd: OrgCommand) -> CommandResult {
                 println!("nothing changed for {slug}");
             }
         }
+        OrgCommand::AddDomain { .. }
+        | OrgCommand::VerifyDomain { .. }
+        | OrgCommand::SetSso(_)
+        | OrgCommand::SsoState { .. } => return super::org_sso::run(app, cmd).await,
     }
     Ok(())
 }

@@ -12,6 +12,10 @@ use lanyard_core::Timestamp;
 use crate::state::AppState;
 
 pub const SESSION_COOKIE: &str = "lanyard_session";
+/// Binds an upstream sign-in to the browser that started it (S40); sent back only to the
+/// callbacks. `Lax`: the upstream's redirect back is a top-level navigation.
+const FEDERATION_COOKIE: &str = "lanyard_federation";
+const FEDERATION_PATH: &str = "/federation/";
 const SECURE_DEVICE_COOKIE: &str = "__Host-lanyard_device";
 const LOOPBACK_DEVICE_COOKIE: &str = "lanyard_device";
 
@@ -37,6 +41,27 @@ pub fn set_session(
         builder = builder.max_age(cookie::time::Duration::seconds(max_age));
     }
     jar.add(builder.build())
+}
+
+pub fn federation(jar: &CookieJar) -> Option<&str> {
+    jar.get(FEDERATION_COOKIE).map(Cookie::value)
+}
+
+pub fn set_federation(state: &AppState, jar: CookieJar, binder: String) -> CookieJar {
+    let max_age = state.signin.flows().ttl().as_secs() as i64;
+    jar.add(
+        Cookie::build((FEDERATION_COOKIE, binder))
+            .http_only(true)
+            .secure(state.settings.secure_cookies)
+            .same_site(SameSite::Lax)
+            .path(FEDERATION_PATH)
+            .max_age(cookie::time::Duration::seconds(max_age))
+            .build(),
+    )
+}
+
+pub fn remove_federation(jar: CookieJar) -> CookieJar {
+    jar.remove(Cookie::build(FEDERATION_COOKIE).path(FEDERATION_PATH).build())
 }
 
 pub fn remove_session(jar: CookieJar) -> CookieJar {

@@ -7,6 +7,12 @@ pub const HOME: &str = "/";
 pub const AUTHORIZE_CONTINUE: &str = "/authorize/continue";
 pub const LOGIN: &str = "/login";
 pub const LOGIN_PASSWORD: &str = "/login/password";
+/// Home-realm discovery's page: "Sign in with your organization" (F1).
+pub const LOGIN_ORGANIZATION: &str = "/login/organization";
+/// Where an organization's identity provider sends the browser back (its redirect URI).
+pub const FEDERATION_CALLBACK: &str = "/federation/{slug}/callback";
+/// Where an organization's identity provider posts its back-channel logout tokens.
+pub const FEDERATION_BACKCHANNEL_LOGOUT: &str = "/federation/{slug}/backchannel-logout";
 pub const CONSENT: &str = "/consent";
 /// The second step: the code page, "Get code by email", the backup code and trust pages.
 pub const LOGIN_CODE: &str = "/login/code";

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod authorize;
 pub mod device;
+pub mod federation;
 pub mod home;
 pub mod logout;
 pub mod migrate;

@@ -8,6 +8,7 @@
 pub mod account_pages;
 pub mod assets;
 pub mod device_pages;
+pub mod federation_pages;
 pub mod home_pages;
 pub mod mfa_pages;
 pub mod migrate_pages;

@@ -18,6 +18,7 @@ use crate::ui::mfa_pages::{
 };
 // Sign-in pages show UTC: until sign-in is complete they must not reveal the account's
 // settings (`ui::times`).
+use crate::ui::federation_pages;
 use crate::ui::site_pages::SiteLoginPage;
 use crate::ui::times::utc as when;
 use crate::ui::{self, FieldError, SignInEmailPage, SignInPasswordPage};
@@ -109,6 +110,23 @@ pub fn respond_naming(
                 SetupFor::SignIn(hidden, site_name),
                 problem,
             )
+        }
+        Next::AskOrganization(question) => {
+            if after == After::Post && !question.password_refused {
+                let to = kit::to_flow_page(paths::LOGIN_ORGANIZATION, &question.flow);
+                return (jar, to).into_response();
+            }
+            federation_pages::organization_page(state, jar, question)
+        }
+        Next::GoUpstream { url, binder } => {
+            let jar = cookies::set_federation(state, jar, binder);
+            (jar, kit::see_other(&url)).into_response()
+        }
+        Next::ProveToLink { flow, email } => {
+            federation_pages::prove_to_link_page(state, jar, &flow, email)
+        }
+        Next::UpstreamFailed(problem) => {
+            (jar, federation_pages::upstream_failed(problem)).into_response()
         }
         Next::Wait(wait) => (jar, wait_error(state, wait)).into_response(),
         Next::Done(done) => finished(state, jar, done),

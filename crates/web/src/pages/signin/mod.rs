@@ -19,6 +19,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route(paths::LOGIN, get(email_get).post(email_post))
         .route(paths::LOGIN_PASSWORD, get(password_get).post(password_post))
+        .route(
+            paths::LOGIN_ORGANIZATION,
+            get(organization_get).post(organization_post),
+        )
         .route(paths::LOGIN_CODE, get(code_get).post(code_post))
         .route(paths::LOGIN_CODE_EMAIL, post(code_by_email_post))
         .route(paths::LOGIN_BACKUP_CODE, post(backup_saved_post))
@@ -67,6 +71,27 @@ async fn password_post(State(state): State<AppState>, f: FlowForm) -> Result<Res
         .signin
         .submit_password(&f.flow, f.field("password"), &f.page.browser())
         .await?;
+    Ok(respond(&state, f.page.jar, next, After::Post))
+}
+
+async fn organization_get(
+    State(state): State<AppState>,
+    p: FlowPage,
+) -> Result<Response, WebError> {
+    let next = state.signin.organization_question(&p.flow).await?;
+    let after = match next {
+        Next::AskOrganization(_) => After::Get,
+        _ => After::Post,
+    };
+    Ok(respond(&state, p.page.jar, next, after))
+}
+
+/// "Continue to <organization>": off to its identity provider.
+async fn organization_post(
+    State(state): State<AppState>,
+    f: FlowForm,
+) -> Result<Response, WebError> {
+    let next = state.signin.start_upstream(&f.flow).await?;
     Ok(respond(&state, f.page.jar, next, After::Post))
 }
 
