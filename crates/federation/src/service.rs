@@ -279,6 +279,12 @@ impl FederationService {
         self.federation_url(slug, "backchannel-logout")
     }
 
+    /// `<base>/federation/<slug>/logged-out`: where the upstream's end-session endpoint
+    /// sends the browser back (its post-logout redirect URI).
+    pub fn logged_out_url(&self, slug: &str) -> url::Url {
+        self.federation_url(slug, "logged-out")
+    }
+
     fn federation_url(&self, slug: &str, leaf: &str) -> url::Url {
         let mut url = self.settings.public_base.clone();
         url.set_query(None);
@@ -356,6 +362,25 @@ impl FederationService {
         )?);
         lock(&self.rps).insert(org.id, (version, rp.clone()));
         Ok((org, rp))
+    }
+
+    /// The relying party of the organization whose session asks for the upstream's
+    /// sign-out too (`end_upstream_session`), with the organization's slug.
+    pub async fn relying_party_of(
+        &self,
+        org: OrgId,
+    ) -> Result<Option<(String, Arc<OidcRp>)>, FederationError> {
+        let Some(connection) = self.deps.repo.connection(org).await? else {
+            return Ok(None);
+        };
+        if !connection.end_upstream_session || !connection.enabled {
+            return Ok(None);
+        }
+        let Some(found) = self.deps.orgs.org_by_id(org).await? else {
+            return Ok(None);
+        };
+        let (org, rp) = self.relying_party(&found.slug).await?;
+        Ok(Some((org.slug, rp)))
     }
 
     /// What this upstream identity signs in to (the rule of [`linking`]). `email` is the

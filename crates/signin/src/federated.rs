@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::next::{Done, Next, OrgQuestion, UpstreamProblem};
 
+mod end_session;
 mod logout;
 pub use logout::LogoutRefusal;
 use crate::{Browser, FlowId, SignInError, SignInService};
@@ -282,23 +283,24 @@ impl SignInService {
             .filter(|s| crate::flow::is_handle(s))
             .ok_or(SignInError::UpstreamState)?;
         let key = EphemeralKey::FederationState(&self.hasher.hash(state)).to_string();
-        // Taken, not read: the same callback twice finds nothing the second time.
-        let sealed = self
-            .ephemeral
-            .take(&key)
-            .await?
-            .ok_or(SignInError::UpstreamState)?;
-        let plain = self
-            .kek
-            .decrypt(&sealed, ROUND_TRIP_AAD)
-            .map_err(|_| SignInError::UpstreamState)?;
-        let trip: RoundTrip =
-            serde_json::from_slice(&plain).map_err(|_| SignInError::UpstreamState)?;
+        let trip = self.open_round_trip(self.ephemeral.get(&key).await?)?;
+        // Checked before it is spent: a callback from another browser or at another
+        // organization's address can not burn the real one's round trip.
         let same_browser = binder.is_some_and(|b| self.hasher.verify(b, &trip.binder));
         if !same_browser || trip.slug != slug {
             return Err(SignInError::UpstreamState);
         }
-        Ok(trip)
+        // Taken, not read: of the same callback twice, only one finds it.
+        self.open_round_trip(self.ephemeral.take(&key).await?)
+    }
+
+    fn open_round_trip(&self, sealed: Option<Vec<u8>>) -> Result<RoundTrip, SignInError> {
+        let sealed = sealed.ok_or(SignInError::UpstreamState)?;
+        let plain = self
+            .kek
+            .decrypt(&sealed, ROUND_TRIP_AAD)
+            .map_err(|_| SignInError::UpstreamState)?;
+        serde_json::from_slice(&plain).map_err(|_| SignInError::UpstreamState)
     }
 
     async fn federated_session(

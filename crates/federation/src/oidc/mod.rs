@@ -308,25 +308,21 @@ impl OidcRp {
     }
 
     /// Where to send the browser to end the upstream session too (RP-Initiated Logout
-    /// 1.0), when the upstream has an `end_session_endpoint`.
+    /// 1.0 §2), coming back to `post_logout_redirect` with `state`; `None` when the upstream
+    /// has no `end_session_endpoint`.
     pub async fn end_session_url(
         &self,
-        id_token_hint: Option<&str>,
         post_logout_redirect: &url::Url,
+        state: &str,
     ) -> Result<Option<url::Url>, FederationError> {
         let metadata = self.metadata().await?;
-        let Some(endpoint) = metadata.additional_metadata().end_session_endpoint.clone() else {
+        let Some(mut url) = metadata.additional_metadata().end_session_endpoint.clone() else {
             return Ok(None);
         };
-        let mut url = endpoint;
-        {
-            let mut query = url.query_pairs_mut();
-            if let Some(hint) = id_token_hint {
-                query.append_pair("id_token_hint", hint);
-            }
-            query.append_pair("client_id", &self.config.client_id);
-            query.append_pair("post_logout_redirect_uri", post_logout_redirect.as_str());
-        }
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.config.client_id)
+            .append_pair("post_logout_redirect_uri", post_logout_redirect.as_str())
+            .append_pair("state", state);
         Ok(Some(url))
     }
 

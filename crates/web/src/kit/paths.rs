@@ -13,6 +13,8 @@ pub const LOGIN_ORGANIZATION: &str = "/login/organization";
 pub const FEDERATION_CALLBACK: &str = "/federation/{slug}/callback";
 /// Where an organization's identity provider posts its back-channel logout tokens.
 pub const FEDERATION_BACKCHANNEL_LOGOUT: &str = "/federation/{slug}/backchannel-logout";
+/// Where an organization's identity provider sends the browser after its own sign-out.
+pub const FEDERATION_LOGGED_OUT: &str = "/federation/{slug}/logged-out";
 pub const CONSENT: &str = "/consent";
 /// The second step: the code page, "Get code by email", the backup code and trust pages.
 pub const LOGIN_CODE: &str = "/login/code";

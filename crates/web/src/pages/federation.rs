@@ -21,6 +21,23 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route(paths::FEDERATION_CALLBACK, get(callback))
         .route(paths::FEDERATION_BACKCHANNEL_LOGOUT, post(backchannel_logout))
+        .route(paths::FEDERATION_LOGGED_OUT, get(logged_out))
+}
+
+/// Back from the upstream's sign-out: on to where ours was going.
+async fn logged_out(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(query): Query,
+    jar: axum_extra::extract::CookieJar,
+) -> Result<Response, WebError> {
+    slug_of(&slug)?;
+    Ok(
+        match state.signin.after_upstream_end_session(query.get("state")) {
+            Some(location) => crate::kit::redirect(&location, StatusCode::SEE_OTHER),
+            None => crate::pages::logout::signed_out_page(&state, &jar),
+        },
+    )
 }
 
 /// An organization slug as routes carry it; anything else is no organization.

@@ -135,15 +135,34 @@ async fn logout_post(
 }
 
 async fn finish(state: &AppState, jar: CookieJar, plan: LogoutPlan) -> Result<Response, WebError> {
-    state.signin.sessions().end(cookies::session(&jar)).await?;
+    let sessions = state.signin.sessions();
+    let session = sessions
+        .current_for(cookies::session(&jar), SessionFor::SignOut)
+        .await?;
+    sessions.end(cookies::session(&jar)).await?;
     let jar = cookies::remove_session(jar);
+    // A session an organization's provider started ends there too when it asks (the
+    // provider sends the browser back to `/federation/<org>/logged-out`, then on).
+    if let Some(session) = session
+        && let Some(upstream) = state
+            .signin
+            .upstream_end_session(&session, plan.redirect.as_deref())
+            .await?
+    {
+        return Ok((jar, redirect(&upstream, StatusCode::SEE_OTHER)).into_response());
+    }
     let response = match plan.redirect {
         Some(location) => redirect(&location, StatusCode::SEE_OTHER),
-        None => ui::render(SignedOutPage {
-            theme: theme(state),
-            continue_href: None,
-            sign_in_href: cookies::restart_in(&jar).unwrap_or_else(|| paths::ACCOUNT.to_owned()),
-        }),
+        None => signed_out_page(state, &jar),
     };
     Ok((jar, response).into_response())
+}
+
+/// "You are signed out", with a way to sign in again.
+pub fn signed_out_page(state: &AppState, jar: &CookieJar) -> Response {
+    ui::render(SignedOutPage {
+        theme: theme(state),
+        continue_href: None,
+        sign_in_href: cookies::restart_in(jar).unwrap_or_else(|| paths::ACCOUNT.to_owned()),
+    })
 }
