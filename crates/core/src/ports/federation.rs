@@ -34,8 +34,7 @@ pub trait FederationRepo: Send + Sync {
         issuer: &str,
         subject: &str,
     ) -> Result<Option<FederatedIdentity>, StoreError>;
-    async fn federated_of(&self, account: AccountId)
-    -> Result<Vec<FederatedIdentity>, StoreError>;
+    async fn federated_of(&self, account: AccountId) -> Result<Vec<FederatedIdentity>, StoreError>;
     /// Links an upstream identity to an existing account and makes the account a member of
     /// the identity's organization (`membership`; an existing membership keeps its join time
     /// and takes the role). [`StoreError::Conflict`] when the identity is linked already.

@@ -16,6 +16,7 @@ mod m0010_account_kind;
 mod m0011_sites;
 mod m0012_backup_code_sets;
 mod m0013_pat_site_user;
+mod m0014_federation;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_sites::Migration),
             Box::new(m0012_backup_code_sets::Migration),
             Box::new(m0013_pat_site_user::Migration),
+            Box::new(m0014_federation::Migration),
         ]
     }
 }

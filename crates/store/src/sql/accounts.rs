@@ -6,7 +6,9 @@ use lanyard_core::model::{Account, AccountKind, AccountStatus, NewAccount};
 use lanyard_core::ports::AccountRepo;
 use lanyard_core::{AccountId, StoreError, Timestamp};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
 use sea_orm::{QueryOrder, QuerySelect};
 
 use super::{SqlStore, ts, unique_row};
@@ -53,11 +55,15 @@ impl SqlStore {
         }
         Ok(())
     }
-}
 
-#[async_trait]
-impl AccountRepo for SqlStore {
-    async fn insert_account(&self, new: NewAccount, now: Timestamp) -> Result<Account, StoreError> {
+    /// Inserts a new account on `db`, which may be a transaction: federated provisioning
+    /// creates the account together with its link and membership.
+    pub(super) async fn insert_account_on<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        new: NewAccount,
+        now: Timestamp,
+    ) -> Result<Account, StoreError> {
         let account = Account {
             id: AccountId(self.new_id()),
             email: new.email,
@@ -85,10 +91,17 @@ impl AccountRepo for SqlStore {
             updated_at: Set(now.seconds()),
         };
         Entity::insert(row)
-            .exec_without_returning(&self.db)
+            .exec_without_returning(db)
             .await
             .map_err(|e| error::db("insert account", e))?;
         Ok(account)
+    }
+}
+
+#[async_trait]
+impl AccountRepo for SqlStore {
+    async fn insert_account(&self, new: NewAccount, now: Timestamp) -> Result<Account, StoreError> {
+        self.insert_account_on(&self.db, new, now).await
     }
 
     async fn get_account(&self, id: AccountId) -> Result<Account, StoreError> {

@@ -6,6 +6,7 @@ mod accounts;
 mod audit;
 mod clients;
 mod ephemeral;
+mod federation;
 mod keys;
 mod logout;
 mod mfa;

@@ -6,7 +6,9 @@ use lanyard_core::model::{Membership, OrgId, OrgRole, Organization};
 use lanyard_core::ports::OrgRepo;
 use lanyard_core::{AccountId, StoreError, Timestamp};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+};
 
 use super::{SqlStore, ts, unique_row};
 use crate::entity::{org_member, organization};
@@ -30,6 +32,30 @@ fn to_member(row: org_member::Model) -> Result<Membership, StoreError> {
             .ok_or_else(|| StoreError::Corrupt(format!("org member role {:?}", row.role)))?,
         joined_at: ts(row.joined_at),
     })
+}
+
+/// Adds the membership or replaces its role, keeping the first join time; on `db`, which
+/// may be a transaction (federated linking and provisioning add the membership with the link).
+pub(super) async fn upsert_member<C: ConnectionTrait>(
+    db: &C,
+    member: &Membership,
+) -> Result<(), StoreError> {
+    let row = org_member::ActiveModel {
+        org_id: Set(member.org_id.0),
+        account_id: Set(member.account_id.0),
+        role: Set(member.role.as_str().to_owned()),
+        joined_at: Set(member.joined_at.seconds()),
+    };
+    org_member::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([org_member::Column::OrgId, org_member::Column::AccountId])
+                .update_column(org_member::Column::Role)
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+        .map_err(|e| error::db("put org member", e))?;
+    Ok(())
 }
 
 #[async_trait]
@@ -72,22 +98,7 @@ impl OrgRepo for SqlStore {
     }
 
     async fn put_member(&self, member: &Membership) -> Result<(), StoreError> {
-        let row = org_member::ActiveModel {
-            org_id: Set(member.org_id.0),
-            account_id: Set(member.account_id.0),
-            role: Set(member.role.as_str().to_owned()),
-            joined_at: Set(member.joined_at.seconds()),
-        };
-        org_member::Entity::insert(row)
-            .on_conflict(
-                OnConflict::columns([org_member::Column::OrgId, org_member::Column::AccountId])
-                    .update_column(org_member::Column::Role)
-                    .to_owned(),
-            )
-            .exec_without_returning(&self.db)
-            .await
-            .map_err(|e| error::db("put org member", e))?;
-        Ok(())
+        upsert_member(&self.db, member).await
     }
 
     async fn remove_member(&self, org: OrgId, account: AccountId) -> Result<bool, StoreError> {

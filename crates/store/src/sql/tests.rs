@@ -6,7 +6,8 @@ use lanyard_core::model::{
     AccountKind, AccountStatus, NewAccount, OrgId, PatId, SiteId, SiteUserId,
 };
 use lanyard_core::ports::{
-    AccountRepo, ClientRepo, ConsentRepo, MfaRepo, OrgRepo, PatRepo, RefreshRepo, SiteRepo,
+    AccountRepo, ClientRepo, ConsentRepo, FederationRepo, MfaRepo, OrgRepo, PatRepo, RefreshRepo,
+    SiteRepo,
 };
 use lanyard_core::{ClientId, FamilyId, ManualClock, OsRng, Timestamp};
 
@@ -80,13 +81,20 @@ async fn single_row_lookups_bind_no_limit() {
         .await
         .unwrap();
     store.invitation_by_token_hash("h").await.unwrap();
+    store.find_domain("example.com").await.unwrap();
+    store.connection(OrgId(id)).await.unwrap();
+    store
+        .find_federated("https://idp.example", "s")
+        .await
+        .unwrap();
+    store.sso_required_for_domain("example.com").await.unwrap();
     let seen = seen.lock().unwrap();
     let selects: Vec<_> = seen
         .iter()
         .filter(|sql| sql.starts_with("SELECT"))
         .collect();
     assert!(
-        selects.len() >= 25,
+        selects.len() >= 29,
         "every lookup was recorded: {selects:#?}"
     );
     for sql in selects {

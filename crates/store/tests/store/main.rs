@@ -84,6 +84,7 @@ macro_rules! ephemeral_contract {
 mod accounts;
 mod code_sets;
 mod ephemeral;
+mod federation;
 mod logout;
 mod mfa;
 mod misc;

@@ -127,6 +127,7 @@ async fn fresh_database_migrates_once_under_concurrency(db: &Db, url_twin: SqlSt
             "m0011_sites",
             "m0012_backup_code_sets",
             "m0013_pat_site_user",
+            "m0014_federation",
         ]
     );
     assert_eq!(
