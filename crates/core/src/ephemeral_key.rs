@@ -314,7 +314,10 @@ mod tests {
                 "claim_fail_ip:192.0.2.7".to_owned(),
             ),
             (EphemeralKey::FederationState(h), format!("fed_state:{h}")),
-            (EphemeralKey::UpstreamSessions(h), format!("fed_sessions:{h}")),
+            (
+                EphemeralKey::UpstreamSessions(h),
+                format!("fed_sessions:{h}"),
+            ),
             (
                 EphemeralKey::UpstreamLogoutJti(h),
                 format!("fed_logout_jti:{h}"),

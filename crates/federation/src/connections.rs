@@ -30,7 +30,9 @@ pub fn check_issuer(issuer: &str, allow_http_loopback: bool) -> Result<Url, Fede
     }
     let url = Url::parse(issuer).map_err(|_| bad("not a URL"))?;
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad("an issuer has no query or fragment (OIDC Discovery §2)"));
+        return Err(bad(
+            "an issuer has no query or fragment (OIDC Discovery §2)",
+        ));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(bad("an issuer has no user name or password"));
@@ -61,7 +63,9 @@ impl OidcSettings {
     ) -> Result<Upstream, FederationError> {
         check_issuer(&self.issuer, allow_http_loopback)?;
         let printable = |what: &str, value: &str| {
-            if value.is_empty() || value.len() > MAX_FIELD_LEN || value.chars().any(char::is_control)
+            if value.is_empty()
+                || value.len() > MAX_FIELD_LEN
+                || value.chars().any(char::is_control)
             {
                 Err(FederationError::InvalidSetting(format!(
                     "{what}: 1 to {MAX_FIELD_LEN} characters, no control characters"

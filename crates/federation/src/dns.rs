@@ -43,7 +43,9 @@ impl TxtLookup for HickoryTxtLookup {
             Err(e) if e.is_no_records_found() => Ok(Vec::new()),
             Err(e) => match e.proto().map(|p| p.kind()) {
                 Some(ProtoErrorKind::NoRecordsFound { .. }) => Ok(Vec::new()),
-                _ => Err(FederationError::Unavailable(format!("DNS lookup of {name}: {e}"))),
+                _ => Err(FederationError::Unavailable(format!(
+                    "DNS lookup of {name}: {e}"
+                ))),
             },
         }
     }

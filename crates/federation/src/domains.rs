@@ -34,7 +34,10 @@ pub fn normalize_domain(input: &str) -> Result<String, FederationError> {
     let top_is_name = labels
         .last()
         .is_some_and(|t| t.bytes().any(|b| b.is_ascii_alphabetic()));
-    if ascii.len() > MAX_DOMAIN_LEN || labels.len() < 2 || !labels.iter().all(label_ok) || !top_is_name
+    if ascii.len() > MAX_DOMAIN_LEN
+        || labels.len() < 2
+        || !labels.iter().all(label_ok)
+        || !top_is_name
     {
         return Err(invalid());
     }
@@ -85,8 +88,14 @@ mod tests {
     #[test]
     fn canonical_forms() {
         assert_eq!(normalize_domain("Corp.Example.").unwrap(), "corp.example");
-        assert_eq!(normalize_domain(" bücher.example ").unwrap(), "xn--bcher-kva.example");
-        assert_eq!(email_domain("Ann@Corp.Example").as_deref(), Some("corp.example"));
+        assert_eq!(
+            normalize_domain(" bücher.example ").unwrap(),
+            "xn--bcher-kva.example"
+        );
+        assert_eq!(
+            email_domain("Ann@Corp.Example").as_deref(),
+            Some("corp.example")
+        );
         assert_eq!(email_domain("no-at-sign"), None);
     }
 
@@ -114,8 +123,14 @@ mod tests {
     fn only_the_exact_token_proves() {
         let token = "lanyard-domain-verification=abc";
         let records = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert!(records_prove(&records(&["v=spf1 -all", " lanyard-domain-verification=abc "]), token));
-        assert!(!records_prove(&records(&["lanyard-domain-verification=abcd"]), token));
+        assert!(records_prove(
+            &records(&["v=spf1 -all", " lanyard-domain-verification=abc "]),
+            token
+        ));
+        assert!(!records_prove(
+            &records(&["lanyard-domain-verification=abcd"]),
+            token
+        ));
         assert!(!records_prove(&records(&[]), token));
     }
 }

@@ -17,7 +17,7 @@ mod settings;
 
 pub use connections::{OidcSettings, check_issuer};
 pub use error::FederationError;
-pub use settings::FederationConfig;
 pub use service::{
     DomainCheck, FederationDeps, FederationService, FederationSettings, Realm, SsoConnection,
 };
+pub use settings::FederationConfig;

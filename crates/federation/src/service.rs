@@ -45,10 +45,7 @@ pub enum Realm {
     /// Our own password.
     Password,
     /// The organization's upstream; `required` when the password is refused for it (G4).
-    Sso {
-        org: Organization,
-        required: bool,
-    },
+    Sso { org: Organization, required: bool },
 }
 
 /// The result of checking a domain's TXT record.
@@ -70,8 +67,8 @@ pub struct SsoConnection {
 pub struct FederationService {
     deps: FederationDeps,
     settings: FederationSettings,
-    /// One relying party per organization, rebuilt when its connection changes.
-    rps: Mutex<HashMap<OrgId, (i64, Arc<OidcRp>)>>,
+    /// One relying party per organization, rebuilt when its upstream's settings change.
+    rps: Mutex<HashMap<OrgId, (Upstream, Arc<OidcRp>)>>,
 }
 
 impl FederationService {
@@ -333,7 +330,10 @@ impl FederationService {
     }
 
     /// The organization's relying party, when its connection is enabled.
-    pub async fn relying_party(&self, slug: &str) -> Result<(Organization, Arc<OidcRp>), FederationError> {
+    pub async fn relying_party(
+        &self,
+        slug: &str,
+    ) -> Result<(Organization, Arc<OidcRp>), FederationError> {
         let org = self.org(slug).await?;
         let connection = self
             .deps
@@ -344,13 +344,13 @@ impl FederationService {
         if !connection.enabled {
             return Err(FederationError::ConnectionDisabled);
         }
-        let version = connection.updated_at.seconds();
-        if let Some((v, rp)) = lock(&self.rps).get(&org.id)
-            && *v == version
+        if let Some((upstream, rp)) = lock(&self.rps).get(&org.id)
+            && *upstream == connection.upstream
         {
             return Ok((org, rp.clone()));
         }
-        let Upstream::Oidc(oidc) = connection.upstream;
+        let upstream = connection.upstream;
+        let Upstream::Oidc(oidc) = upstream.clone();
         let secret = open_secret(org.id, &oidc, &self.deps.kek)?;
         let rp = Arc::new(OidcRp::new(
             org.id,
@@ -360,7 +360,7 @@ impl FederationService {
             self.settings.rp.clone(),
             self.deps.clock.clone(),
         )?);
-        lock(&self.rps).insert(org.id, (version, rp.clone()));
+        lock(&self.rps).insert(org.id, (upstream, rp.clone()));
         Ok((org, rp))
     }
 
@@ -441,7 +441,13 @@ impl FederationService {
         }
     }
 
-    fn membership(&self, org: OrgId, identity: &UpstreamIdentity, account: AccountId, mapping: &lanyard_core::model::ClaimMapping) -> Membership {
+    fn membership(
+        &self,
+        org: OrgId,
+        identity: &UpstreamIdentity,
+        account: AccountId,
+        mapping: &lanyard_core::model::ClaimMapping,
+    ) -> Membership {
         Membership {
             org_id: org,
             account_id: account,
@@ -478,8 +484,13 @@ impl FederationService {
                 self.deps.clock.now(),
             )
             .await?;
-        self.audit("federation.provisioned", account.id.to_string(), None, origin)
-            .await;
+        self.audit(
+            "federation.provisioned",
+            account.id.to_string(),
+            None,
+            origin,
+        )
+        .await;
         Ok(account)
     }
 

@@ -9,10 +9,10 @@
 //! cookie whose keyed hash it keeps, and to the organization whose callback it must come
 //! back to.
 
+use lanyard_core::model::AuditEvent;
 use lanyard_core::model::authenticated::acr;
 use lanyard_core::model::{Authenticated, OrgId};
 use lanyard_core::rng::random_token;
-use lanyard_core::model::AuditEvent;
 use lanyard_core::{AccountId, EphemeralKey, Origin};
 use lanyard_federation::linking::{LinkDecision, LinkRefusal};
 use lanyard_federation::oidc::{Callback, UpstreamIdentity};
@@ -24,8 +24,8 @@ use crate::next::{Done, Next, OrgQuestion, UpstreamProblem};
 
 mod end_session;
 mod logout;
-pub use logout::LogoutRefusal;
 use crate::{Browser, FlowId, SignInError, SignInService};
+pub use logout::LogoutRefusal;
 
 /// The amr of a session an upstream identity provider confirmed.
 pub const AMR_FEDERATED: &str = "fed";
@@ -155,10 +155,9 @@ impl SignInService {
             .kek
             .encrypt(&serde_json::to_vec(&trip)?, ROUND_TRIP_AAD)
             .map_err(|e| SignInError::Internal(e.to_string()))?;
-        let key = EphemeralKey::FederationState(&self.hasher.hash(start.state.expose())).to_string();
-        self.ephemeral
-            .put(&key, &sealed, self.flows.ttl())
-            .await?;
+        let key =
+            EphemeralKey::FederationState(&self.hasher.hash(start.state.expose())).to_string();
+        self.ephemeral.put(&key, &sealed, self.flows.ttl()).await?;
         Ok(Next::GoUpstream {
             url: start.url.to_string(),
             binder,
@@ -226,7 +225,11 @@ impl SignInService {
             }
             LinkDecision::Provision => {
                 let email = email.ok_or(SignInError::UpstreamState)?;
-                match self.federation.provision(&rp, &identity, &email, origin).await {
+                match self
+                    .federation
+                    .provision(&rp, &identity, &email, origin)
+                    .await
+                {
                     Ok(account) => account.id,
                     // The email or the identity was taken since the decision: decide again
                     // on the next try rather than guess now.

@@ -39,9 +39,9 @@ use lanyard_issuer::backchannel::Backchannel;
 use lanyard_mfa::MfaService;
 
 pub use error::SignInError;
+pub use federated::{AMR_FEDERATED, UpstreamAnswer};
 pub use flow::{Flow, FlowId, FlowStore, Pending, SealedBackupCode};
 pub use handoff::{Handoffs, Showing, ShownId, ShownKind};
-pub use federated::{AMR_FEDERATED, UpstreamAnswer};
 pub use next::{
     BackupShown, CodeKind, CodeQuestion, Done, Next, Notice, OrgQuestion, Problem,
     SiteLoginQuestion, UpstreamProblem, Wait,

@@ -185,7 +185,24 @@ async fn harness_with(ephemeral: Option<Arc<dyn EphemeralStore>>) -> Harness {
             linking: Arc::new(lanyard_sites::linking::Linking::new(
                 durable.clone(),
                 clock.clone(),
-                audit,
+                audit.clone(),
+            )),
+            federation: Arc::new(lanyard_federation::FederationService::new(
+                lanyard_federation::FederationDeps {
+                    repo: durable.clone(),
+                    orgs: durable.clone(),
+                    accounts: durable.clone(),
+                    kek: Arc::new(Kek::from_bytes([9u8; 32])),
+                    clock: clock.clone(),
+                    rng: Arc::new(OsRng),
+                    dns: Arc::new(NoDns),
+                    auditor: audit,
+                },
+                lanyard_federation::FederationSettings {
+                    public_base: url::Url::parse("http://127.0.0.1:1").unwrap(),
+                    allow_http_loopback: false,
+                    rp: Default::default(),
+                },
             )),
         },
         SessionSettings::default(),
@@ -1053,4 +1070,14 @@ async fn item4_an_email_code_account_is_offered_trust_and_never_asked_to_stay() 
     };
     assert!(trusted_device.is_some());
     assert!(!session.session.stay_signed_in);
+}
+
+/// These tests sign in with passwords only: no domain is ever checked in DNS.
+struct NoDns;
+
+#[async_trait::async_trait]
+impl lanyard_federation::domains::TxtLookup for NoDns {
+    async fn txt(&self, _: &str) -> Result<Vec<String>, lanyard_federation::FederationError> {
+        Ok(Vec::new())
+    }
 }

@@ -78,7 +78,13 @@ pub fn verify_logout_token(
     }
     let iat = wire.iat.ok_or(JwtError::MissingClaim("iat"))?;
     let exp = wire.exp.ok_or(JwtError::MissingClaim("exp"))?;
-    check_times(Some(exp), None, Some(iat), validation.now, validation.leeway_secs)?;
+    check_times(
+        Some(exp),
+        None,
+        Some(iat),
+        validation.now,
+        validation.leeway_secs,
+    )?;
     let jti = wire.jti.ok_or(JwtError::MissingClaim("jti"))?;
     let is_logout = wire
         .events

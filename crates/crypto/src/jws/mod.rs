@@ -23,9 +23,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 mod logout_token;
-pub use logout_token::{LOGOUT_EVENT, LogoutTokenClaims, LogoutValidation, verify_logout_token};
 pub use client_assertion::{AssertionValidation, ClientAssertionClaims, verify_client_assertion};
 pub use header::{typ_matches, unverified_kid};
+pub use logout_token::{LOGOUT_EVENT, LogoutTokenClaims, LogoutValidation, verify_logout_token};
 
 use crate::keys::KeyRing;
 use crate::keys::material::{PrivateKey, jsonwebtoken_alg};

@@ -33,7 +33,11 @@ impl UpstreamIdentity {
             .roles
             .iter()
             .any(|r| r.role == OrgRole::Admin && self.groups.contains(&r.group));
-        if admin { OrgRole::Admin } else { OrgRole::Member }
+        if admin {
+            OrgRole::Admin
+        } else {
+            OrgRole::Member
+        }
     }
 
     /// Our level for the upstream `acr`, when the connection maps it (trusting an upstream's
@@ -123,7 +127,10 @@ mod tests {
             (json!(1), false),
             (Value::Null, false),
         ] {
-            let id = read(json!({"email": "a@corp.example", "email_verified": value}), &mapping);
+            let id = read(
+                json!({"email": "a@corp.example", "email_verified": value}),
+                &mapping,
+            );
             assert_eq!(id.email_verified, verified, "{value}");
         }
         assert!(!read(json!({"email": "a@corp.example"}), &mapping).email_verified);

@@ -254,8 +254,8 @@ impl OidcRp {
             Err(ClaimsVerificationError::SignatureVerification(
                 SignatureVerificationError::NoMatchingKey,
             )) => {
-                let kid = lanyard_crypto::jws::unverified_kid(&id_token.to_string())
-                    .unwrap_or_default();
+                let kid =
+                    lanyard_crypto::jws::unverified_kid(&id_token.to_string()).unwrap_or_default();
                 if !self.refetch_keys(&kid).await? {
                     return Err(invalid("signed with a key the upstream does not publish"));
                 }
@@ -274,12 +274,8 @@ impl OidcRp {
         {
             return Err(invalid("ID token: azp names another client"));
         }
-        let identity = claims::identity_from(
-            &self.config.issuer,
-            &subject,
-            &payload,
-            &self.config.claims,
-        );
+        let identity =
+            claims::identity_from(&self.config.issuer, &subject, &payload, &self.config.claims);
         Ok(Finished {
             identity,
             id_token: raw,
@@ -328,7 +324,10 @@ impl OidcRp {
 
     /// The upstream's key set as JSON, for verifying its logout tokens; refetched once for
     /// an unknown `kid` under the same limit as ID tokens.
-    pub async fn key_set(&self, refetch_for: Option<&str>) -> Result<serde_json::Value, FederationError> {
+    pub async fn key_set(
+        &self,
+        refetch_for: Option<&str>,
+    ) -> Result<serde_json::Value, FederationError> {
         if let Some(kid) = refetch_for {
             self.metadata().await?;
             self.refetch_keys(kid).await?;
@@ -369,7 +368,10 @@ fn invalid(why: &str) -> FederationError {
 /// A failed code exchange: the upstream's error answer is a refusal, anything else (no
 /// answer, a timeout, a 5xx) means it is unavailable.
 fn token_error<RE: std::error::Error + 'static>(
-    e: openidconnect::RequestTokenError<RE, openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>>,
+    e: openidconnect::RequestTokenError<
+        RE,
+        openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>,
+    >,
 ) -> FederationError {
     match e {
         openidconnect::RequestTokenError::ServerResponse(r) => FederationError::Refused {

@@ -14,9 +14,17 @@ use crate::federation_support::{
 use crate::helpers::{VERIFIER, authorize_url, json as json_of, jwt_claims, redeem};
 
 async fn id_token(fed: &Fed, code: &str) -> Value {
-    let (status, tokens) =
-        json_of(redeem(&fed.app, crate::federation_support::RP, &fed.rp_secret, code, VERIFIER).await)
-            .await;
+    let (status, tokens) = json_of(
+        redeem(
+            &fed.app,
+            crate::federation_support::RP,
+            &fed.rp_secret,
+            code,
+            VERIFIER,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(status, 200, "{tokens}");
     jwt_claims(tokens["id_token"].as_str().unwrap())
 }
@@ -50,7 +58,10 @@ async fn jit_sign_up_then_the_second_sign_in_finds_the_same_account() {
             .await
             .unwrap()
             .unwrap();
-        assert!(account.password_hash.is_none(), "no password for an SSO account");
+        assert!(
+            account.password_hash.is_none(),
+            "no password for an SSO account"
+        );
         let members = fed.app.app.state.orgs.members(ORG).await.unwrap();
         assert!(members.iter().any(|m| m.account_id == account.id));
 
@@ -88,22 +99,45 @@ async fn home_realm_discovery_sends_only_verified_domains_with_a_connection_to_t
         ("ann@eu.corp.example", false),
     ] {
         let browser = Browser::new();
-        let (_, _, page) = browser.get(&authorize_url(&fed.app, crate::federation_support::RP, ""), base).await;
+        let (_, _, page) = browser
+            .get(
+                &authorize_url(&fed.app, crate::federation_support::RP, ""),
+                base,
+            )
+            .await;
         let (status, _, next) = browser.submit(&page, base, &[("email", email)]).await;
         assert_eq!(status, 200);
-        assert_eq!(next.contains("Continue to Acme Corp"), to_idp, "{email}: {next}");
+        assert_eq!(
+            next.contains("Continue to Acme Corp"),
+            to_idp,
+            "{email}: {next}"
+        );
         assert_eq!(next.contains("Enter your password"), !to_idp, "{email}");
     }
     // Optional SSO offers the password too.
     let browser = Browser::new();
-    let (_, _, page) = browser.get(&authorize_url(&fed.app, crate::federation_support::RP, ""), base).await;
-    let (_, _, org_page) = browser.submit(&page, base, &[("email", "ann@corp.example")]).await;
+    let (_, _, page) = browser
+        .get(
+            &authorize_url(&fed.app, crate::federation_support::RP, ""),
+            base,
+        )
+        .await;
+    let (_, _, org_page) = browser
+        .submit(&page, base, &[("email", "ann@corp.example")])
+        .await;
     assert!(org_page.contains("Use your password instead"));
     // A connection turned off sends nobody upstream.
     federation.set_enabled(ORG, false, &origin).await.unwrap();
     let browser = Browser::new();
-    let (_, _, page) = browser.get(&authorize_url(&fed.app, crate::federation_support::RP, ""), base).await;
-    let (_, _, next) = browser.submit(&page, base, &[("email", "ann@corp.example")]).await;
+    let (_, _, page) = browser
+        .get(
+            &authorize_url(&fed.app, crate::federation_support::RP, ""),
+            base,
+        )
+        .await;
+    let (_, _, next) = browser
+        .submit(&page, base, &[("email", "ann@corp.example")])
+        .await;
     assert!(next.contains("Enter your password"), "{next}");
     fed.app.cleanup().await;
 }
@@ -120,8 +154,15 @@ async fn g4_an_organization_that_requires_sso_refuses_the_password() {
     fed.app.create_user("bob@corp.example").await;
     let base = &fed.app.base_url;
     let browser = Browser::new();
-    let (_, _, page) = browser.get(&authorize_url(&fed.app, crate::federation_support::RP, ""), base).await;
-    let (_, at, org_page) = browser.submit(&page, base, &[("email", "bob@corp.example")]).await;
+    let (_, _, page) = browser
+        .get(
+            &authorize_url(&fed.app, crate::federation_support::RP, ""),
+            base,
+        )
+        .await;
+    let (_, at, org_page) = browser
+        .submit(&page, base, &[("email", "bob@corp.example")])
+        .await;
     assert!(org_page.contains("Continue to Acme Corp"), "{org_page}");
     assert!(!org_page.contains("Use your password instead"));
     // Posting the password anyway: refused before it is checked, with a clear page.
@@ -143,8 +184,15 @@ async fn g4_an_organization_that_requires_sso_refuses_the_password() {
         .unwrap();
     assert_eq!(response.status(), 403);
     let body = response.text().await.unwrap();
-    assert!(body.contains("Your password can&#x27;t be used here") || body.contains("Your password can't be used here"), "{body}");
-    assert!(audits(&fed.app, "login.password").await.is_empty(), "no password was checked");
+    assert!(
+        body.contains("Your password can&#x27;t be used here")
+            || body.contains("Your password can't be used here"),
+        "{body}"
+    );
+    assert!(
+        audits(&fed.app, "login.password").await.is_empty(),
+        "no password was checked"
+    );
     fed.app.cleanup().await;
 }
 
@@ -164,15 +212,28 @@ async fn s38_an_upstream_email_that_is_not_the_boolean_true_never_links() {
         let browser = Browser::new();
         let outcome = sign_in(&fed, &browser, "victim@corp.example", sub).await;
         assert_eq!(outcome.status, 200, "{sub}: {}", outcome.body);
-        assert!(outcome.body.contains("You already have an account"), "{sub}: {}", outcome.body);
+        assert!(
+            outcome.body.contains("You already have an account"),
+            "{sub}: {}",
+            outcome.body
+        );
         // No session as the victim.
-        let (_, at, _) = browser.get(&fed.app.url("/account"), &fed.app.base_url).await;
-        assert!(at.contains("/login"), "{sub}: signed in as the victim? {at}");
+        let (_, at, _) = browser
+            .get(&fed.app.url("/account"), &fed.app.base_url)
+            .await;
+        assert!(
+            at.contains("/login"),
+            "{sub}: signed in as the victim? {at}"
+        );
     }
     assert_eq!(account_count(&fed.app).await, accounts);
     let refused = audits(&fed.app, "federation.link_refused").await;
     assert_eq!(refused.len(), 3);
-    assert!(refused.iter().all(|e| e.subject.as_deref() == Some(&victim.id.to_string()[..])));
+    assert!(
+        refused
+            .iter()
+            .all(|e| e.subject.as_deref() == Some(&victim.id.to_string()[..]))
+    );
     assert!(audits(&fed.app, "federation.linked").await.is_empty());
     fed.app.cleanup().await;
 }
@@ -190,23 +251,33 @@ async fn s38_proving_the_account_links_it_and_the_next_sign_in_goes_straight_thr
     // The link page leads to the password, then the usual second step.
     let (_, _, password_page) = browser
         .get(
-            &fed.app.url(&format!(
-                "/login/password?flow={}",
-                crate::helpers::query_param(&outcome.at, "flow").unwrap_or_default()
-            )),
+            &fed.app.url(&outcome.link_to("/login/password")),
             &fed.app.base_url,
         )
         .await;
     let sent = fed.app.mail.messages_to("carol@corp.example").len();
     let (_, _, page) = browser
-        .submit(&password_page, &fed.app.base_url, &[("password", lanyard_testkit::PASSWORD)])
+        .submit(
+            &password_page,
+            &fed.app.base_url,
+            &[("password", lanyard_testkit::PASSWORD)],
+        )
         .await;
     let (_, _) = browser
-        .second_step(page, &fed.app.base_url, &fed.app.mail, "carol@corp.example", sent)
+        .second_step(
+            page,
+            &fed.app.base_url,
+            &fed.app.mail,
+            "carol@corp.example",
+            sent,
+        )
         .await;
     let linked = audits(&fed.app, "federation.linked").await;
     assert_eq!(linked.len(), 1, "linked after the proof");
-    assert_eq!(linked[0].subject.as_deref(), Some(&carol.id.to_string()[..]));
+    assert_eq!(
+        linked[0].subject.as_deref(),
+        Some(&carol.id.to_string()[..])
+    );
     assert_eq!(linked[0].reason.as_deref(), Some("proved_account"));
     // Next time the organization's sign-in is enough: same account, no code.
     let browser = Browser::new();
@@ -270,7 +341,11 @@ async fn s39_the_issuer_and_sub_are_the_key_and_domains_are_scoped() {
     let browser = Browser::new();
     let outcome = sign_in(&fed, &browser, "erin@corp.example", "mallory").await;
     assert_eq!(outcome.status, 403, "{}", outcome.body);
-    assert!(outcome.body.contains("can&#x27;t sign in this way") || outcome.body.contains("can't sign in this way"));
+    assert!(
+        outcome.body.contains("sign in this way"),
+        "{}",
+        outcome.body
+    );
     assert_eq!(account_count(&fed.app).await, accounts);
     // A disabled connection: a callback in flight is refused, nothing created.
     fed.idp
@@ -301,7 +376,11 @@ async fn s39_another_idp_asserting_the_same_sub_is_another_identity() {
     // A second organization with its own IdP and domain; its user has the same `sub`.
     let origin = Origin::cli();
     let state = &fed.app.app.state;
-    state.orgs.create("globex", "Globex", &origin).await.unwrap();
+    state
+        .orgs
+        .create("globex", "Globex", &origin)
+        .await
+        .unwrap();
     let Some(idp2) = lanyard_testkit::idp::TestIdp::start(crate::federation_support::idp_config(
         &fed.app.base_url,
         "globex",
@@ -312,8 +391,14 @@ async fn s39_another_idp_asserting_the_same_sub_is_another_identity() {
         return;
     };
     let federation = state.signin.federation();
-    federation.add_domain("globex", "globex.example", &origin).await.unwrap();
-    federation.override_domain("globex", "globex.example", &origin).await.unwrap();
+    federation
+        .add_domain("globex", "globex.example", &origin)
+        .await
+        .unwrap();
+    federation
+        .override_domain("globex", "globex.example", &origin)
+        .await
+        .unwrap();
     set_connection(&fed.app, "globex", idp2.issuer(), Options::default()).await;
 
     let browser = Browser::new();
@@ -333,7 +418,10 @@ async fn s39_another_idp_asserting_the_same_sub_is_another_identity() {
         .code(&browser, &fed2)
         .await;
     let second = id_token(&fed2, &second).await["sub"].clone();
-    assert_ne!(first, second, "the same sub at another issuer is someone else");
+    assert_ne!(
+        first, second,
+        "the same sub at another issuer is someone else"
+    );
     drop(fed.idp);
     fed2.app.cleanup().await;
 }
@@ -349,7 +437,9 @@ async fn backchannel_logout_from_the_idp_ends_the_local_session_and_is_used_once
         .await
         .code(&browser, &fed)
         .await;
-    let (status, _, _) = browser.get(&fed.app.url("/account"), &fed.app.base_url).await;
+    let (status, _, _) = browser
+        .get(&fed.app.url("/account"), &fed.app.base_url)
+        .await;
     assert_eq!(status, 200, "signed in");
     let sent = fed
         .idp
@@ -358,7 +448,9 @@ async fn backchannel_logout_from_the_idp_ends_the_local_session_and_is_used_once
     let sent = &sent["sent"][0];
     assert_eq!(sent["status"], 200, "{sent}");
     assert!(sent["sid"].is_string(), "the IdP names its session: {sent}");
-    let (_, at, _) = browser.get(&fed.app.url("/account"), &fed.app.base_url).await;
+    let (_, at, _) = browser
+        .get(&fed.app.url("/account"), &fed.app.base_url)
+        .await;
     assert!(at.contains("/login"), "the session ended: {at}");
     assert_eq!(
         audits(&fed.app, "federation.backchannel_logout").await[0].outcome,
@@ -368,7 +460,10 @@ async fn backchannel_logout_from_the_idp_ends_the_local_session_and_is_used_once
     {
         let token = sent["logout_token"].as_str().unwrap();
         let response = crate::helpers::http()
-            .post(fed.app.url(&format!("/federation/{ORG}/backchannel-logout")))
+            .post(
+                fed.app
+                    .url(&format!("/federation/{ORG}/backchannel-logout")),
+            )
             .form(&[("logout_token", token)])
             .send()
             .await
@@ -378,7 +473,10 @@ async fn backchannel_logout_from_the_idp_ends_the_local_session_and_is_used_once
     // Not a logout token at all, or none: refused.
     for body in [vec![("logout_token", "a.b.c")], vec![]] {
         let response = crate::helpers::http()
-            .post(fed.app.url(&format!("/federation/{ORG}/backchannel-logout")))
+            .post(
+                fed.app
+                    .url(&format!("/federation/{ORG}/backchannel-logout")),
+            )
             .form(&body)
             .send()
             .await
@@ -403,7 +501,10 @@ async fn signing_out_ends_the_upstream_session_when_the_organization_asks() {
         .await
         .code(&browser, &fed)
         .await;
-    let (status, upstream, _) = browser.get(&fed.app.url("/logout"), &fed.app.base_url).await;
+    let (_, _, confirm) = browser
+        .get(&fed.app.url("/logout"), &fed.app.base_url)
+        .await;
+    let (status, upstream, _) = browser.submit(&confirm, &fed.app.base_url, &[]).await;
     assert_eq!(status, 303);
     assert!(
         upstream.starts_with(&format!("{}/session/end", fed.idp.issuer())),
@@ -412,11 +513,16 @@ async fn signing_out_ends_the_upstream_session_when_the_organization_asks() {
     // The IdP asks its own confirmation, then sends the browser back to us.
     let (_, _, confirm) = browser.get(&upstream, fed.idp.issuer()).await;
     let (_, back, _) = browser.submit(&confirm, fed.idp.issuer(), &[]).await;
-    assert!(back.contains(&format!("/federation/{ORG}/logged-out")), "{back}");
+    assert!(
+        back.contains(&format!("/federation/{ORG}/logged-out")),
+        "{back}"
+    );
     let (status, _, page) = browser.get(&back, &fed.app.base_url).await;
     assert_eq!(status, 200);
     assert!(page.contains("signed out"), "{page}");
-    let (_, at, _) = browser.get(&fed.app.url("/account"), &fed.app.base_url).await;
+    let (_, at, _) = browser
+        .get(&fed.app.url("/account"), &fed.app.base_url)
+        .await;
     assert!(at.contains("/login"), "{at}");
     fed.app.cleanup().await;
 }

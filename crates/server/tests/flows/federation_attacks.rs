@@ -33,7 +33,9 @@ fn with_param(url: &str, name: &str, value: Option<&str>) -> String {
 }
 
 async fn signed_in(fed: &Fed, browser: &Browser) -> bool {
-    let (status, at, _) = browser.get(&fed.app.url("/account"), &fed.app.base_url).await;
+    let (status, at, _) = browser
+        .get(&fed.app.url("/account"), &fed.app.base_url)
+        .await;
     status == 200 && !at.contains("/login")
 }
 
@@ -43,7 +45,11 @@ async fn assert_refused(fed: &Fed, browser: &Browser, callback: String, status: 
     let outcome = follow(fed, browser, callback).await;
     assert_eq!(outcome.status, status, "{case}: {}", outcome.body);
     assert!(!signed_in(fed, browser).await, "{case}: a session was made");
-    assert_eq!(account_count(&fed.app).await, accounts, "{case}: an account was made");
+    assert_eq!(
+        account_count(&fed.app).await,
+        accounts,
+        "{case}: an account was made"
+    );
 }
 
 fn one_user() -> serde_json::Value {
@@ -67,8 +73,14 @@ async fn s40_a_callback_whose_state_does_not_match_is_refused() {
     let garbage = "A".repeat(43);
     for (case, url) in [
         ("missing state", with_param(&callback, "state", None)),
-        ("unknown state", with_param(&callback, "state", Some(&garbage))),
-        ("malformed state", with_param(&callback, "state", Some("x'\"<>"))),
+        (
+            "unknown state",
+            with_param(&callback, "state", Some(&garbage)),
+        ),
+        (
+            "malformed state",
+            with_param(&callback, "state", Some("x'\"<>")),
+        ),
         (
             "another organization's callback",
             callback.replace(&format!("/federation/{ORG}/"), "/federation/globex/"),
@@ -79,10 +91,18 @@ async fn s40_a_callback_whose_state_does_not_match_is_refused() {
     // From another browser (no binding cookie): refused, and the real one is not burnt.
     let other = Browser::new();
     assert_refused(&fed, &other, callback.clone(), 400, "another browser").await;
-    let outcome = follow(&fed, &browser, callback.clone()).await;
-    assert_eq!(outcome.status, 200, "the real browser still finishes: {}", outcome.body);
-    // The same callback again: used.
-    assert_refused(&fed, &browser, callback, 400, "replay").await;
+    // The real browser sends it twice at once: exactly one of them finishes.
+    let accounts = account_count(&fed.app).await;
+    let (a, b) = tokio::join!(
+        follow(&fed, &browser, callback.clone()),
+        follow(&fed, &browser, callback.clone())
+    );
+    let finished = [&a, &b].iter().filter(|o| o.reached_app()).count();
+    assert_eq!(finished, 1, "{} / {}", a.status, b.status);
+    assert!([a.status, b.status].contains(&400));
+    assert_eq!(account_count(&fed.app).await, accounts + 1, "one account");
+    // And again later: used.
+    assert_eq!(follow(&fed, &browser, callback).await.status, 400, "replay");
     fed.app.cleanup().await;
 }
 
@@ -93,9 +113,19 @@ async fn s40_a_mixed_up_issuer_parameter_is_refused() {
     };
     let browser = Browser::new();
     let callback = to_callback(&fed, &browser, "zoe@corp.example", "zoe-1").await;
-    assert!(callback.contains("iss="), "the IdP sends iss (RFC 9207): {callback}");
+    assert!(
+        callback.contains("iss="),
+        "the IdP sends iss (RFC 9207): {callback}"
+    );
     let mixed = with_param(&callback, "iss", Some("http://127.0.0.1:1"));
-    assert_refused(&fed, &browser, mixed, 400, "iss parameter of another issuer").await;
+    assert_refused(
+        &fed,
+        &browser,
+        mixed,
+        400,
+        "iss parameter of another issuer",
+    )
+    .await;
     let browser = Browser::new();
     let callback = to_callback(&fed, &browser, "zoe@corp.example", "zoe-1").await;
     let silent = with_param(&callback, "iss", None);
@@ -113,7 +143,14 @@ async fn s40_a_code_from_another_round_trip_fails_its_pkce_binding() {
     let second = to_callback(&fed, &browser, "zoe@corp.example", "zoe-1").await;
     let code = crate::helpers::query_param(&first, "code").unwrap();
     let swapped = with_param(&second, "code", Some(&code));
-    assert_refused(&fed, &browser, swapped, 400, "a code bound to another verifier").await;
+    assert_refused(
+        &fed,
+        &browser,
+        swapped,
+        400,
+        "a code bound to another verifier",
+    )
+    .await;
     fed.app.cleanup().await;
 }
 
@@ -139,11 +176,15 @@ async fn s40_every_tampered_id_token_is_refused() {
     }
     let failures = audits(&fed.app, "federation.failed").await;
     assert_eq!(failures.len(), 8);
-    assert!(failures.iter().all(|e| e.reason.as_deref() == Some("invalid_response")));
+    assert!(
+        failures
+            .iter()
+            .all(|e| e.reason.as_deref() == Some("invalid_response"))
+    );
     // Untampered, the same user signs in.
     let browser = Browser::new();
     let callback = to_callback(&fed, &browser, "zoe@corp.example", "zoe-1").await;
-    assert_eq!(follow(&fed, &browser, callback).await.status, 200);
+    assert!(follow(&fed, &browser, callback).await.reached_app());
     fed.app.cleanup().await;
 }
 
@@ -155,9 +196,14 @@ async fn an_error_from_the_idp_ends_on_a_clear_page_and_creates_nothing() {
     let browser = Browser::new();
     let base = &fed.app.base_url;
     let (_, _, page) = browser
-        .get(&crate::helpers::authorize_url(&fed.app, crate::federation_support::RP, ""), base)
+        .get(
+            &crate::helpers::authorize_url(&fed.app, crate::federation_support::RP, ""),
+            base,
+        )
         .await;
-    let (_, _, org_page) = browser.submit(&page, base, &[("email", "zoe@corp.example")]).await;
+    let (_, _, org_page) = browser
+        .submit(&page, base, &[("email", "zoe@corp.example")])
+        .await;
     let callback = crate::federation_support::upstream_from_org_page(
         &fed,
         &browser,
@@ -171,10 +217,16 @@ async fn an_error_from_the_idp_ends_on_a_clear_page_and_creates_nothing() {
     let outcome = follow(&fed, &browser, callback).await;
     assert_eq!(outcome.status, 400);
     assert!(outcome.body.contains("did not finish"), "{}", outcome.body);
-    assert!(!outcome.body.contains("The user cancelled"), "the IdP's words stay out");
+    assert!(
+        !outcome.body.contains("The user cancelled"),
+        "the IdP's words stay out"
+    );
     assert_eq!(account_count(&fed.app).await, accounts);
     let failed = audits(&fed.app, "federation.failed").await;
-    assert_eq!(failed[0].reason.as_deref(), Some("upstream_error:access_denied"));
+    assert_eq!(
+        failed[0].reason.as_deref(),
+        Some("upstream_error:access_denied")
+    );
     fed.app.cleanup().await;
 }
 
@@ -202,11 +254,30 @@ async fn r12_a_hanging_idp_fails_its_sign_in_within_the_timeout_and_nothing_else
     let (outcome, (code, local_took)) = tokio::join!(follow(&fed, &browser, callback), local);
     let took = started.elapsed();
     assert_eq!(outcome.status, 502, "{}", outcome.body);
-    assert!(outcome.body.contains("isn&#x27;t answering") || outcome.body.contains("isn't answering"));
-    assert!(took < Duration::from_secs(10), "failed within the timeout: {took:?}");
+    assert!(outcome.body.contains("sign-in isn"), "{}", outcome.body);
+    assert!(
+        took < Duration::from_secs(10),
+        "failed within the timeout: {took:?}"
+    );
     assert!(!code.is_empty());
-    assert!(local_took < Duration::from_secs(10), "local sign-in held up: {local_took:?}");
+    assert!(
+        local_took < Duration::from_secs(10),
+        "local sign-in held up: {local_took:?}"
+    );
     fed.app.cleanup().await;
+}
+
+/// Posts the organization page of a new browser: where "Continue" led.
+async fn org_page(fed: &Fed) -> (u16, String) {
+    let (app, browser) = (&fed.app, Browser::new());
+    let base = &app.base_url;
+    let url = crate::helpers::authorize_url(app, crate::federation_support::RP, "");
+    let (_, _, page) = browser.get(&url, base).await;
+    let (_, _, org_page) = browser
+        .submit(&page, base, &[("email", "zoe@corp.example")])
+        .await;
+    let (status, _, body) = browser.submit(&org_page, base, &[]).await;
+    (status, body)
 }
 
 #[tokio::test]
@@ -214,24 +285,15 @@ async fn r12_an_idp_that_is_down_or_failing_gets_a_clear_page() {
     let Some(fed) = setup(one_user(), Options::default()).await else {
         return;
     };
-    let base = &fed.app.base_url;
-    let org_page = |browser: Browser| async move {
-        let (_, _, page) = browser
-            .get(&crate::helpers::authorize_url(&fed.app, crate::federation_support::RP, ""), base)
-            .await;
-        let (_, _, org_page) = browser.submit(&page, base, &[("email", "zoe@corp.example")]).await;
-        let (status, _, body) = browser.submit(&org_page, base, &[]).await;
-        (status, body)
-    };
     // Discovery answering 500 (nothing cached yet).
     fed.idp
         .fault("/.well-known/openid-configuration", "status500", 1, 0)
         .await;
-    let (status, body) = org_page(Browser::new()).await;
+    let (status, body) = org_page(&fed).await;
     assert_eq!(status, 502, "{body}");
     // Nobody listening there at all.
     set_connection(&fed.app, ORG, "http://127.0.0.1:9", Options::default()).await;
-    let (status, body) = org_page(Browser::new()).await;
+    let (status, body) = org_page(&fed).await;
     assert_eq!(status, 502, "{body}");
     fed.app.cleanup().await;
 }
@@ -244,8 +306,9 @@ async fn r12_an_unknown_kid_refetches_the_key_set_once_and_rotation_is_followed(
     // A first sign-in caches discovery and keys.
     let browser = Browser::new();
     let callback = to_callback(&fed, &browser, "zoe@corp.example", "zoe-1").await;
-    assert_eq!(follow(&fed, &browser, callback).await.status, 200);
-    let jwks = |counts: std::collections::HashMap<String, u64>| counts.get("/jwks").copied().unwrap_or(0);
+    assert!(follow(&fed, &browser, callback).await.reached_app());
+    let jwks =
+        |counts: std::collections::HashMap<String, u64>| counts.get("/jwks").copied().unwrap_or(0);
 
     // Signed with a key the IdP never published: one refetch, then refused.
     fed.idp.reset_request_counts().await;
@@ -253,7 +316,11 @@ async fn r12_an_unknown_kid_refetches_the_key_set_once_and_rotation_is_followed(
     let callback = to_callback(&fed, &browser, "zoe@corp.example", "zoe-1").await;
     fed.idp.tamper("unknown_kid", 1).await;
     assert_eq!(follow(&fed, &browser, callback).await.status, 400);
-    assert_eq!(jwks(fed.idp.request_counts().await), 1, "exactly one refetch");
+    assert_eq!(
+        jwks(fed.idp.request_counts().await),
+        1,
+        "exactly one refetch"
+    );
 
     // Logout tokens naming an unknown kid, again and again: at most one refetch for it.
     fed.idp.reset_request_counts().await;
@@ -265,7 +332,10 @@ async fn r12_an_unknown_kid_refetches_the_key_set_once_and_rotation_is_followed(
     );
     for _ in 0..5 {
         let response = crate::helpers::http()
-            .post(fed.app.url(&format!("/federation/{ORG}/backchannel-logout")))
+            .post(
+                fed.app
+                    .url(&format!("/federation/{ORG}/backchannel-logout")),
+            )
             .form(&[("logout_token", forged.as_str())])
             .send()
             .await
@@ -280,7 +350,7 @@ async fn r12_an_unknown_kid_refetches_the_key_set_once_and_rotation_is_followed(
     let browser = Browser::new();
     let callback = to_callback(&fed, &browser, "zoe@corp.example", "zoe-1").await;
     let outcome = follow(&fed, &browser, callback).await;
-    assert_eq!(outcome.status, 200, "{}", outcome.body);
+    assert!(outcome.reached_app(), "{}", outcome.body);
     assert_eq!(jwks(fed.idp.request_counts().await), 1);
     fed.app.cleanup().await;
 }

@@ -65,11 +65,11 @@ impl SignInService {
             }
         };
         // Used once: kept until the token could no longer pass anyway.
-        let key = EphemeralKey::UpstreamLogoutJti(
-            &self
-                .hasher
-                .hash(&format!("{}\u{0}{}", rp.config().issuer, claims.jti)),
-        )
+        let key = EphemeralKey::UpstreamLogoutJti(&self.hasher.hash(&format!(
+            "{}\u{0}{}",
+            rp.config().issuer,
+            claims.jti
+        )))
         .to_string();
         let left = claims.exp - now.seconds() + i64::from(LEEWAY_SECS);
         let ttl = Duration::from_secs(left.clamp(1, 86_400) as u64);
@@ -102,9 +102,8 @@ impl SignInService {
     }
 
     async fn audit_logout(&self, slug: &str, outcome: &str, reason: Option<&str>, origin: &Origin) {
-        let mut event =
-            AuditEvent::new(self.clock.now(), "federation.backchannel_logout", outcome)
-                .subject(slug.to_owned());
+        let mut event = AuditEvent::new(self.clock.now(), "federation.backchannel_logout", outcome)
+            .subject(slug.to_owned());
         if let Some(reason) = reason {
             event = event.reason(reason);
         }

@@ -38,7 +38,13 @@ impl SessionStore {
         identity: &UpstreamIdentity,
     ) -> Result<NewSession, SignInError> {
         let new = self
-            .start_as(previous, auth, Some(auth.auth_time), (false, None), Some(org))
+            .start_as(
+                previous,
+                auth,
+                Some(auth.auth_time),
+                (false, None),
+                Some(org),
+            )
             .await?;
         if let (Some(sid), Some(ours)) = (identity.sid.as_deref(), self.sid(Some(&new.id))) {
             let key = self.upstream_key(&identity.issuer, sid);

@@ -61,7 +61,11 @@ pub fn set_federation(state: &AppState, jar: CookieJar, binder: String) -> Cooki
 }
 
 pub fn remove_federation(jar: CookieJar) -> CookieJar {
-    jar.remove(Cookie::build(FEDERATION_COOKIE).path(FEDERATION_PATH).build())
+    jar.remove(
+        Cookie::build(FEDERATION_COOKIE)
+            .path(FEDERATION_PATH)
+            .build(),
+    )
 }
 
 pub fn remove_session(jar: CookieJar) -> CookieJar {

@@ -20,7 +20,10 @@ use crate::ui::signin::{After, respond};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(paths::FEDERATION_CALLBACK, get(callback))
-        .route(paths::FEDERATION_BACKCHANNEL_LOGOUT, post(backchannel_logout))
+        .route(
+            paths::FEDERATION_BACKCHANNEL_LOGOUT,
+            post(backchannel_logout),
+        )
         .route(paths::FEDERATION_LOGGED_OUT, get(logged_out))
 }
 
@@ -46,7 +49,11 @@ fn slug_of(slug: &str) -> Result<&str, WebError> {
         && slug
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok { Ok(slug) } else { Err(WebError::not_found()) }
+    if ok {
+        Ok(slug)
+    } else {
+        Err(WebError::not_found())
+    }
 }
 
 async fn callback(
@@ -67,11 +74,16 @@ async fn callback(
         .signin
         .finish_upstream(slug, answer, binder.as_deref(), &page.browser())
         .await;
-    // Used or not, the binding is spent: the round trip it bound is gone.
-    let jar = cookies::remove_federation(page.jar.clone());
     let mut response = match next {
-        Ok(next) => respond(&state, jar, next, After::Get),
-        Err(e) => (jar, WebError::from(e)).into_response(),
+        // The round trip is spent, and the binding with it.
+        Ok(next) => respond(
+            &state,
+            cookies::remove_federation(page.jar),
+            next,
+            After::Get,
+        ),
+        // A callback that matched nothing spent nothing: the binding stays for the real one.
+        Err(e) => WebError::from(e).into_response(),
     };
     // The callback's URL holds a code: not to be kept or passed on.
     let headers = response.headers_mut();

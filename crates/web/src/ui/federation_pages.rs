@@ -11,8 +11,8 @@ use lanyard_signin::{FlowId, OrgQuestion, UpstreamProblem};
 use crate::error::{WayOn, WebError};
 use crate::kit::{self, csrf_token, paths, theme};
 use crate::state::AppState;
-use crate::ui::{self, Theme};
 use crate::ui::signin::hidden_flow;
+use crate::ui::{self, Theme};
 
 #[derive(Debug, Clone, Template)]
 #[template(path = "sign_in_org.html")]
@@ -65,7 +65,12 @@ pub fn organization_page(state: &AppState, jar: CookieJar, question: OrgQuestion
     (jar, ui::render_with_status(status, page)).into_response()
 }
 
-pub fn prove_to_link_page(state: &AppState, jar: CookieJar, flow: &FlowId, email: String) -> Response {
+pub fn prove_to_link_page(
+    state: &AppState,
+    jar: CookieJar,
+    flow: &FlowId,
+    email: String,
+) -> Response {
     let page = ProveToLinkPage {
         theme: theme(state),
         email,
