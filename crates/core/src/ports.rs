@@ -20,7 +20,7 @@ use crate::{AccountId, ClientId, FamilyId, StoreError, Timestamp};
 
 mod federation;
 mod sites;
-pub use federation::FederationRepo;
+pub use federation::{FederationRepo, NoSsoRequirement, SsoRequirement};
 pub use sites::{ImportSummary, ImportedSiteUser, SiteRepo, SiteSubjects};
 
 #[async_trait]

@@ -18,6 +18,7 @@ mod settings;
 pub use connections::{OidcSettings, check_issuer};
 pub use error::FederationError;
 pub use service::{
-    DomainCheck, FederationDeps, FederationService, FederationSettings, Realm, SsoConnection,
+    DomainCheck, FederationDeps, FederationService, FederationSettings, Realm, SsoByDomain,
+    SsoConnection,
 };
 pub use settings::FederationConfig;

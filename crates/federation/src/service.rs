@@ -329,6 +329,25 @@ impl FederationService {
         Ok(self.deps.repo.sso_required_for_domain(&domain).await?)
     }
 
+    /// The people G4 covers in this organization now: the accounts in its verified domains,
+    /// when its enabled connection requires its own sign-in; none otherwise.
+    pub async fn accounts_covered(&self, slug: &str) -> Result<Vec<AccountId>, FederationError> {
+        let org = self.org(slug).await?;
+        let Some(connection) = self.deps.repo.connection(org.id).await? else {
+            return Ok(Vec::new());
+        };
+        if !connection.require_sso || !connection.enabled {
+            return Ok(Vec::new());
+        }
+        let mut covered = Vec::new();
+        for domain in self.deps.repo.domains_of(org.id).await? {
+            if domain.verified.is_some() {
+                covered.extend(self.deps.repo.accounts_in_domain(&domain.domain).await?);
+            }
+        }
+        Ok(covered)
+    }
+
     /// The organization's relying party, when its connection is enabled.
     pub async fn relying_party(
         &self,
@@ -551,5 +570,38 @@ impl FederationService {
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.deps.clock
+    }
+}
+
+/// G4 over the store: the email's domain, verified by an organization whose enabled
+/// connection requires its own sign-in.
+pub struct SsoByDomain {
+    repo: Arc<dyn FederationRepo>,
+}
+
+impl SsoByDomain {
+    pub fn new(repo: Arc<dyn FederationRepo>) -> Self {
+        Self { repo }
+    }
+}
+
+#[async_trait::async_trait]
+impl lanyard_core::ports::SsoRequirement for SsoByDomain {
+    async fn sso_required(&self, email: &str) -> Result<bool, StoreError> {
+        let Some(domain) = domains::email_domain(email) else {
+            return Ok(false);
+        };
+        Ok(self.repo.sso_required_for_domain(&domain).await?.is_some())
+    }
+}
+
+#[async_trait::async_trait]
+impl lanyard_core::ports::SsoRequirement for FederationService {
+    async fn sso_required(&self, email: &str) -> Result<bool, StoreError> {
+        match self.sso_required_for(email).await {
+            Ok(found) => Ok(found.is_some()),
+            Err(FederationError::Store(e)) => Err(e),
+            Err(other) => Err(StoreError::Unavailable(other.to_string())),
+        }
     }
 }

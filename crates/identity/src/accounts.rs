@@ -155,6 +155,12 @@ impl AccountService {
         Ok(account.clone())
     }
 
+    /// The PATs of accounts (G4 revokes them when an organization starts to require its
+    /// own sign-in).
+    pub fn pats(&self) -> &PatService {
+        &self.pats
+    }
+
     pub async fn get(&self, id: AccountId) -> Result<Account, IdentityError> {
         match self.accounts.get_account(id).await {
             Ok(account) => Ok(account),

@@ -31,6 +31,10 @@ pub enum IdentityError {
     /// requires an authenticator app that is not set up yet (S54).
     #[error("your organization requires an authenticator app: set one up first")]
     AuthenticatorRequired,
+    /// The account's organization requires its own sign-in (G4): the action needs a
+    /// session that sign-in made.
+    #[error("the organization requires its own sign-in")]
+    SsoRequired,
     #[error("an organization with this slug already exists")]
     OrgTaken,
     /// The text is fixed and safe to show.

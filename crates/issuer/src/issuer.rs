@@ -27,6 +27,8 @@ pub struct IssuerDeps {
     pub pats: Arc<dyn PatVerifier>,
     /// Whether an account's sign-in policy still accepts a grant's sign-in (refresh).
     pub sign_in_policy: Arc<dyn SignInPolicy>,
+    /// G4: an organization that requires its own sign-in refuses grants from any other.
+    pub sso: Arc<dyn lanyard_core::ports::SsoRequirement>,
     /// Whom a site's client's tokens name (the site user) and who may have them.
     pub site_subjects: Arc<dyn SiteSubjects>,
     /// The current key ring; a background job swaps in a new one after rotation.
@@ -48,6 +50,7 @@ pub struct Issuer {
     pub(crate) ephemeral: Arc<dyn EphemeralStore>,
     pub(crate) pats: Arc<dyn PatVerifier>,
     pub(crate) sign_in_policy: Arc<dyn SignInPolicy>,
+    pub(crate) sso: Arc<dyn lanyard_core::ports::SsoRequirement>,
     pub(crate) site_subjects: Arc<dyn SiteSubjects>,
     pub(crate) exchange_limits: crate::grant::ExchangeLimits,
     pub(crate) keys: Arc<SharedKeyRing>,
@@ -71,6 +74,7 @@ impl Issuer {
             ephemeral: deps.ephemeral,
             pats: deps.pats,
             sign_in_policy: deps.sign_in_policy,
+            sso: deps.sso,
             site_subjects: deps.site_subjects,
             exchange_limits: crate::grant::ExchangeLimits::default(),
             keys: deps.keys,

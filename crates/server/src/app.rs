@@ -253,6 +253,8 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
     .map_err(crate::config::ConfigError::from)?;
     let sign_in_policy =
         EnrollmentPolicy::new(stores.sql.clone(), stores.sql.clone(), stores.sql.clone());
+    let sso: Arc<dyn lanyard_core::ports::SsoRequirement> =
+        Arc::new(lanyard_federation::SsoByDomain::new(stores.sql.clone()));
     let pats = PatService::new(
         PatDeps {
             repo: stores.sql.clone(),
@@ -264,6 +266,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             audit: audit.clone(),
             policy: sign_in_policy.clone(),
             sites: stores.sql.clone(),
+            sso: sso.clone(),
         },
         config.pats.clone(),
         config.resources.clone(),
@@ -304,6 +307,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         ephemeral: ephemeral.clone(),
         pats: pats.clone(),
         sign_in_policy: Arc::new(sign_in_policy),
+        sso: sso.clone(),
         site_subjects: Arc::new(lanyard_sites::subjects::SiteSubjectsOverRepo::new(
             stores.sql.clone(),
             stores.sql.clone(),

@@ -24,6 +24,7 @@ use crate::next::{Done, Next, OrgQuestion, UpstreamProblem};
 
 mod end_session;
 mod logout;
+mod requirement;
 use crate::{Browser, FlowId, SignInError, SignInService};
 pub use logout::LogoutRefusal;
 

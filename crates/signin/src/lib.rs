@@ -139,6 +139,7 @@ impl SignInService {
                 policy: deps.policy.clone(),
                 accounts: deps.account_repo,
                 backchannel: deps.backchannel,
+                sso: deps.federation.clone(),
             },
             settings,
         );

@@ -113,6 +113,7 @@ pub struct SessionStore {
     policy: EnrollmentPolicy,
     accounts: Arc<dyn AccountRepo>,
     backchannel: Arc<Backchannel>,
+    sso: Arc<dyn lanyard_core::ports::SsoRequirement>,
     settings: SessionSettings,
 }
 
@@ -125,6 +126,9 @@ pub struct SessionDeps {
     pub policy: EnrollmentPolicy,
     pub accounts: Arc<dyn AccountRepo>,
     pub backchannel: Arc<Backchannel>,
+    /// G4: a session from a password sign-in counts for nothing once the account's
+    /// organization requires its own sign-in.
+    pub sso: Arc<dyn lanyard_core::ports::SsoRequirement>,
 }
 
 impl SessionStore {
@@ -137,6 +141,7 @@ impl SessionStore {
             policy: deps.policy,
             accounts: deps.accounts,
             backchannel: deps.backchannel,
+            sso: deps.sso,
             settings,
         }
     }
@@ -214,6 +219,11 @@ impl SessionStore {
         // the authenticator-app policy is not theirs to meet.
         let federated = session.upstream.is_some();
         if !federated && self.policy.enrollment_due(session.auth.account_id).await? {
+            return Ok(None);
+        }
+        // G4: the organization now requires its own sign-in; this one was not it. Kept
+        // stored, like the case above, but it signs nobody in.
+        if !federated && self.sso.sso_required(&account.email).await? {
             return Ok(None);
         }
         let now = self.clock.now();

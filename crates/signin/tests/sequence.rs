@@ -126,6 +126,7 @@ async fn harness_with(ephemeral: Option<Arc<dyn EphemeralStore>>) -> Harness {
             audit: audit.clone(),
             policy: policy.clone(),
             sites: durable.clone(),
+            sso: Arc::new(lanyard_core::ports::NoSsoRequirement),
         },
         PatSettings {
             cache: false,

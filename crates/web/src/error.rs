@@ -507,6 +507,11 @@ impl From<lanyard_identity::IdentityError> for WebError {
                 "Set up an authenticator app first",
                 "Your organization requires an authenticator app. Sign in again to set one up.",
             ),
+            IdentityError::SsoRequired => Self::page(
+                StatusCode::FORBIDDEN,
+                "Sign in with your organization first",
+                "Your organization requires its own sign-in. Sign out, then sign in again with your organization to do this.",
+            ),
             other => SignInError::from(other).into(),
         }
     }

@@ -8,6 +8,25 @@ use crate::model::{
 };
 use crate::{AccountId, StoreError, Timestamp};
 
+/// G4 as the rest of the server asks it: does an organization that requires its own sign-in
+/// cover this email? Then only a sign-in through that organization's identity provider
+/// counts: passwords are refused, a session or grant from any other sign-in counts for
+/// nothing, and PATs are made only from such a session (docs/federation.md).
+#[async_trait]
+pub trait SsoRequirement: Send + Sync {
+    async fn sso_required(&self, email: &str) -> Result<bool, StoreError>;
+}
+
+/// A server without federation (tests of other parts): nobody is covered.
+pub struct NoSsoRequirement;
+
+#[async_trait]
+impl SsoRequirement for NoSsoRequirement {
+    async fn sso_required(&self, _: &str) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+}
+
 #[async_trait]
 pub trait FederationRepo: Send + Sync {
     /// Fails with [`StoreError::Conflict`] when any organization has the domain already.
@@ -64,4 +83,6 @@ pub trait FederationRepo: Send + Sync {
     /// Whether an organization that requires SSO has verified the account's email domain
     /// (G4). `domain` is the account's email domain, lower-case ASCII.
     async fn sso_required_for_domain(&self, domain: &str) -> Result<Option<OrgId>, StoreError>;
+    /// The people whose email is at `domain` (lower-case ASCII; site principals excluded).
+    async fn accounts_in_domain(&self, domain: &str) -> Result<Vec<AccountId>, StoreError>;
 }

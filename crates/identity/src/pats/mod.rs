@@ -45,6 +45,9 @@ pub struct PatDeps {
     pub policy: crate::EnrollmentPolicy,
     /// The sites whose users a PAT may be tied to (E2).
     pub sites: Arc<dyn SiteRepo>,
+    /// G4: an account whose organization requires its own sign-in gets PATs only from a
+    /// session that sign-in made.
+    pub sso: Arc<dyn lanyard_core::ports::SsoRequirement>,
 }
 
 /// Entries in a node's exchange cache: a bound on its memory, not a config key.
@@ -99,11 +102,38 @@ impl PatService {
     }
 
     /// Mints a PAT for `account` and returns it with its plaintext, which is never available
-    /// again. The caller has checked that the session is fresh (B8) or is the operator.
+    /// again. The caller has checked that the session is fresh (B8) or is the operator. An
+    /// account whose organization requires its own sign-in gets none this way (G4): see
+    /// [`Self::create_in_session`].
     pub async fn create(
         &self,
         account: &Account,
         request: PatRequest,
+        origin: &Origin,
+    ) -> Result<(Pat, Secret), IdentityError> {
+        self.create_checked(account, request, false, origin).await
+    }
+
+    /// [`Self::create`] from a signed-in session whose methods (`amr`) are given: a session
+    /// an organization's identity provider made (`fed`) meets that organization's
+    /// requirement of its own sign-in (G4).
+    pub async fn create_in_session(
+        &self,
+        account: &Account,
+        request: PatRequest,
+        amr: &[String],
+        origin: &Origin,
+    ) -> Result<(Pat, Secret), IdentityError> {
+        let federated = amr.iter().any(|m| m == "fed");
+        self.create_checked(account, request, federated, origin)
+            .await
+    }
+
+    async fn create_checked(
+        &self,
+        account: &Account,
+        request: PatRequest,
+        federated: bool,
         origin: &Origin,
     ) -> Result<(Pat, Secret), IdentityError> {
         let now = self.deps.clock.now();
@@ -115,6 +145,9 @@ impl PatService {
         }
         if self.deps.policy.enrollment_due(account.id).await? {
             return Err(IdentityError::AuthenticatorRequired);
+        }
+        if !federated && self.deps.sso.sso_required(&account.email).await? {
+            return Err(IdentityError::SsoRequired);
         }
         let site_user = match &request_site {
             Some(slug) => Some(self.tied_site_user(account, slug).await?),

@@ -139,6 +139,23 @@ impl Issuer {
                 "the account's sign-in policy changed: sign in again",
             ));
         }
+        // G4: the account's organization requires its own sign-in, and this grant came
+        // from another (docs/federation.md).
+        let federated = family.amr.split(' ').any(|m| m == "fed");
+        if !federated && self.sso.sso_required(&account.email).await? {
+            self.refresh.revoke_family(family.id, now).await?;
+            self.record(
+                AuditEvent::new(now, "token.refresh_refused", "failure")
+                    .subject(format!("grant:{}", family.id))
+                    .client(client.id.as_str())
+                    .reason("the organization requires its own sign-in"),
+                origin,
+            )
+            .await;
+            return Err(OAuthError::invalid_grant(
+                "the organization requires its own sign-in: sign in again",
+            ));
+        }
         // A site's grant lives only while its account may still have the site's tokens
         // (linked, or the principal, in a state that admits that way in).
         let subject = match self

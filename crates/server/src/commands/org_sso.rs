@@ -51,11 +51,29 @@ pub async fn run(app: &App, cmd: OrgCommand) -> CommandResult {
             } else {
                 federation.verify_domain(&org, &domain, &origin).await?
             };
-            match check {
-                DomainCheck::Verified if as_json => {
-                    print_json(&json!({ "org": org, "domain": domain, "verified": true }))
+            if check == DomainCheck::Verified {
+                // G4: a new domain under a requirement brings its people's PATs under it.
+                let revoked = app
+                    .state
+                    .signin
+                    .enforce_sso_requirement(&org, &origin)
+                    .await?;
+                if as_json {
+                    print_json(&json!({
+                        "org": org, "domain": domain, "verified": true,
+                        "accounts_with_pats_revoked": revoked,
+                    }));
+                } else {
+                    println!("{domain} is verified for {org}");
+                    if revoked > 0 {
+                        println!(
+                            "PATs revoked for {revoked} account(s): {org} requires its own sign-in"
+                        );
+                    }
                 }
-                DomainCheck::Verified => println!("{domain} is verified for {org}"),
+            }
+            match check {
+                DomainCheck::Verified => {}
                 DomainCheck::NotFound { name, token } => {
                     if as_json {
                         print_json(&json!({
@@ -82,6 +100,10 @@ pub async fn run(app: &App, cmd: OrgCommand) -> CommandResult {
                 other => return Err(format!("state must be on or off, not {other:?}").into()),
             };
             federation.set_enabled(&org, enabled, &origin).await?;
+            app.state
+                .signin
+                .enforce_sso_requirement(&org, &origin)
+                .await?;
             if as_json {
                 print_json(&json!({ "org": org, "enabled": enabled }));
             } else {
@@ -158,6 +180,13 @@ async fn set_sso(app: &App, set: SetSso, origin: &Origin) -> CommandResult {
             FederationError::InvalidSetting(why) => why,
             other => other.to_string(),
         })?;
+    // G4: PATs are used without a sign-in; the people now covered make new ones from a
+    // session their organization signed in.
+    let revoked = app
+        .state
+        .signin
+        .enforce_sso_requirement(&set.org, origin)
+        .await?;
     if set.json {
         print_json(&json!({
             "org": set.org,
@@ -165,6 +194,7 @@ async fn set_sso(app: &App, set: SetSso, origin: &Origin) -> CommandResult {
             "redirect_uri": set_up.callback.as_str(),
             "backchannel_logout_uri": federation.backchannel_logout_url(&set.org).as_str(),
             "require_sso": set_up.connection.require_sso,
+            "accounts_with_pats_revoked": revoked,
             "enabled": set_up.connection.enabled,
         }));
     } else {
@@ -175,6 +205,9 @@ async fn set_sso(app: &App, set: SetSso, origin: &Origin) -> CommandResult {
             set_up.callback,
             federation.backchannel_logout_url(&set.org),
         );
+        if revoked > 0 {
+            println!("PATs revoked for {revoked} account(s) the requirement now covers");
+        }
     }
     Ok(())
 }

@@ -65,6 +65,13 @@ pub async fn setup_on(backend: Backend, users: Value, options: Options) -> Optio
         config.federation.allow_http_loopback = true;
         config.federation.request_timeout_secs = 2;
         config.federation.connect_timeout_secs = 1;
+        // An API a PAT can be exchanged for (G4's tests).
+        config.resources =
+            lanyard_core::model::Resources(vec![lanyard_core::model::ResourceServer {
+                identifier: "api.example.com".to_owned(),
+                scopes: vec!["repo:read".to_owned()],
+                ..Default::default()
+            }]);
     })
     .await;
     let Some(idp) = TestIdp::start(idp_config(&app.base_url, ORG, users)).await else {

@@ -14,6 +14,7 @@ mod device_limits;
 mod entropy;
 mod federation;
 mod federation_attacks;
+mod federation_g4;
 mod federation_support;
 mod helpers;
 mod http_edges;

@@ -119,6 +119,7 @@ pub async fn harness() -> Harness {
             audit: audit.clone(),
             policy,
             sites: store.clone(),
+            sso: Arc::new(lanyard_core::ports::NoSsoRequirement),
         },
         PatSettings {
             cache: false,

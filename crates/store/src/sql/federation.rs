@@ -8,7 +8,8 @@
 
 use async_trait::async_trait;
 use lanyard_core::model::{
-    Account, Connection, DomainProof, FederatedIdentity, Membership, NewAccount, OrgDomain, OrgId,
+    Account, AccountKind, Connection, DomainProof, FederatedIdentity, Membership, NewAccount,
+    OrgDomain, OrgId,
 };
 use lanyard_core::ports::FederationRepo;
 use lanyard_core::{AccountId, StoreError, Timestamp};
@@ -17,7 +18,7 @@ use sea_orm::{ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, Query
 
 use super::orgs::upsert_member;
 use super::{SqlStore, unique_row};
-use crate::entity::{federated_identity as identity, org_connection, org_domain};
+use crate::entity::{account, federated_identity as identity, org_connection, org_domain};
 use crate::error;
 use rows::{connection_row, domain_row, identity_row, to_connection, to_domain, to_identity};
 
@@ -223,5 +224,26 @@ impl FederationRepo for SqlStore {
         .await
         .map_err(|e| error::db("find sso requirement", e))?;
         Ok(row.map(|r| OrgId(r.org_id)))
+    }
+
+    async fn accounts_in_domain(&self, domain: &str) -> Result<Vec<AccountId>, StoreError> {
+        // A canonical domain holds letters, digits, '-' and '.', none of them LIKE
+        // wildcards; anything else matches nobody rather than a pattern.
+        if !domain
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        {
+            return Ok(Vec::new());
+        }
+        let ids = account::Entity::find()
+            .select_only()
+            .column(account::Column::Id)
+            .filter(account::Column::EmailNormalized.like(format!("%@{domain}")))
+            .filter(account::Column::Kind.eq(AccountKind::Person.as_str()))
+            .into_tuple::<uuid::Uuid>()
+            .all(&self.db)
+            .await
+            .map_err(|e| error::db("list accounts of a domain", e))?;
+        Ok(ids.into_iter().map(AccountId).collect())
     }
 }

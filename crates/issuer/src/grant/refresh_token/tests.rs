@@ -321,6 +321,7 @@ pub(crate) fn harness(grace_secs: i64) -> Harness {
         ephemeral: store.clone(),
         pats: pats.clone(),
         sign_in_policy: policy.clone(),
+        sso: Arc::new(lanyard_core::ports::NoSsoRequirement),
         site_subjects: sites.clone(),
         keys: Arc::new(SharedKeyRing::new(ring)),
         hasher: hasher.clone(),

@@ -122,6 +122,11 @@ fn identity_error(e: IdentityError) -> WebError {
             "revoke a token before creating another",
         ),
         IdentityError::NotFound => api_error(StatusCode::NOT_FOUND, "not_found", "no such token"),
+        IdentityError::SsoRequired => api_error(
+            StatusCode::FORBIDDEN,
+            "sso_required",
+            "your organization requires its own sign-in: sign in with it to create tokens",
+        ),
         other => WebError::from(other),
     }
 }
@@ -372,7 +377,10 @@ async fn create(
     origin: &lanyard_core::Origin,
 ) -> Result<(Pat, String), IdentityError> {
     let account = state.accounts.get(session.auth.account_id).await?;
-    let (pat, token) = state.pats.create(&account, request, origin).await?;
+    let (pat, token) = state
+        .pats
+        .create_in_session(&account, request, &session.auth.amr, origin)
+        .await?;
     Ok((pat, token.expose().to_owned()))
 }
 
