@@ -2,7 +2,9 @@
 # Headless-browser accessibility test: prepares a throwaway Lanyard data dir (account and
 # clients through the CLI), then runs a11y.test.mjs, which starts an SMTP sink and
 # `lanyard serve`, drives Debian's Chromium through sign-in, the second step and the
-# security pages, and runs axe-core on every page (see README.md).
+# security pages, and runs axe-core on every page (see README.md). For "sign in with your
+# organization" it also starts the test IdP (tests/idp, oidc-provider on loopback) and makes
+# it organization acme's provider through the CLI; the IdP is stopped when the run ends.
 # Usage: bash tests/browser/run.sh
 #
 # Env: LANYARD_BIN (default <repo>/target/debug/lanyard); LANYARD_DATABASE_URL and
@@ -49,7 +51,14 @@ fi
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/lanyard-browser.XXXXXX")"
 own_redis_prefix=""
+idp_pid=""
 cleanup() {
+  # The test IdP: it also exits by itself once its stdin (this shell's coproc pipe) closes.
+  if [[ -n "$idp_pid" ]] && kill -0 "$idp_pid" 2>/dev/null; then
+    kill "$idp_pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$idp_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$idp_pid" 2>/dev/null || true
+  fi
   # The test stops the server itself; this is for a test killed by the timeout.
   if [[ -s "$tmp/server.pid" ]]; then
     pid="$(cat "$tmp/server.pid")"
@@ -94,6 +103,8 @@ export LANYARD_ISSUER="$issuer"
 export LANYARD_SERVER__DATA_DIR="$LANYARD_DATA_DIR"
 export LANYARD_SERVER__LISTEN="$LANYARD_LISTEN"
 export LANYARD_SERVER__ISSUER="$LANYARD_ISSUER"
+# The test IdP's issuer is plain http on loopback (set-sso and serve both check it).
+export LANYARD_FEDERATION__ALLOW_HTTP_LOOPBACK=true
 if [[ -n "${LANYARD_DATABASE_URL:-}" ]]; then
   export LANYARD_DATABASE_URL
   export LANYARD_DATABASE__URL="$LANYARD_DATABASE_URL"
@@ -130,6 +141,10 @@ fail() {
     echo "---- server log (last 80 lines) ----" >&2
     tail -n 80 "$log" >&2
   fi
+  if [[ -s "$tmp/idp.log" ]]; then
+    echo "---- test IdP log (last 30 lines) ----" >&2
+    tail -n 30 "$tmp/idp.log" >&2
+  fi
   exit 1
 }
 
@@ -156,6 +171,49 @@ redirect_uri="http://127.0.0.1:$rp_port/cb"
   --scope openid --scope email --scope profile --json >"$tmp/rp.json" 2>>"$log" ||
   fail "client create browser-rp failed"
 
+# "Sign in with your organization" (steps/60-federation.mjs): the test IdP (tests/idp,
+# panva's oidc-provider) with one client, Lanyard's, whose URIs are under this run's issuer
+# (known now: the port was picked above), and one user; then organization acme with the
+# verified domain corp.example and the IdP as its provider, through the CLI.
+idp_dir="$repo/tests/idp"
+idp_stamp="$idp_dir/node_modules/.lanyard-lock-stamp"
+if [[ ! -f "$idp_stamp" ]] || ! cmp -s "$idp_dir/package-lock.json" "$idp_stamp"; then
+  npm ci --prefix "$idp_dir" --no-audit --no-fund --loglevel=error >/dev/null || fail "npm ci --prefix tests/idp failed"
+  cp "$idp_dir/package-lock.json" "$idp_stamp"
+fi
+idp_secret="$(node -e 'process.stdout.write(require("node:crypto").randomBytes(24).toString("base64url"))')"
+(umask 077 && printf '%s\n' "$idp_secret" >"$tmp/idp-client-secret")
+cat >"$tmp/idp.json" <<JSON
+{
+  "clients": [{
+    "client_id": "lanyard",
+    "client_secret": "$idp_secret",
+    "redirect_uris": ["$issuer/federation/acme/callback"],
+    "post_logout_redirect_uris": ["$issuer/federation/acme/logged-out"],
+    "backchannel_logout_uri": "$issuer/federation/acme/backchannel-logout",
+    "backchannel_logout_session_required": true
+  }],
+  "users": [
+    {"sub": "ann-fed", "email": "ann@corp.example", "email_verified": true, "name": "Ann Fed"}
+  ]
+}
+JSON
+# A coproc: its stdin is a pipe this shell holds, so the IdP also exits when this shell does
+# (however it ends); cleanup() stops it by pid first. stdout carries only the ready line.
+coproc IDP { exec node "$idp_dir/idp.mjs" "$tmp/idp.json" 2>>"$tmp/idp.log"; }
+idp_pid="$IDP_PID"
+idp_line=""
+IFS= read -r -t 30 idp_line <&"${IDP[0]}" || fail "the test IdP did not start (see its log below)"
+idp_issuer="$(printf '%s' "$idp_line" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).issuer))')"
+[[ "$idp_issuer" == http://127.0.0.1:* ]] || fail "the test IdP printed $idp_line"
+
+"$BIN" org create --slug acme --name "Acme Corp" >>"$log" 2>&1 || fail "org create failed"
+"$BIN" org add-domain --org acme --domain corp.example >>"$log" 2>&1 || fail "org add-domain failed"
+"$BIN" org verify-domain --org acme --domain corp.example --override >>"$log" 2>&1 ||
+  fail "org verify-domain failed"
+"$BIN" org set-sso --org acme --issuer "$idp_issuer" --client-id lanyard \
+  --client-secret-file "$tmp/idp-client-secret" >>"$log" 2>&1 || fail "org set-sso failed"
+
 # Dependencies from the committed lock file; again only when the lock changed.
 stamp="$here/node_modules/.lanyard-lock-stamp"
 if [[ ! -f "$stamp" ]] || ! cmp -s "$here/package-lock.json" "$stamp"; then
@@ -168,6 +226,7 @@ export BROWSER_ISSUER="$issuer" BROWSER_TMP="$tmp" BROWSER_SERVER_LOG="$log" BRO
 export BROWSER_CLIENT_ID=browser-fp BROWSER_THIRD_PARTY_CLIENT_ID=browser-rp
 export BROWSER_REDIRECT_URI="$redirect_uri"
 export BROWSER_EMAIL="$email" BROWSER_PASSWORD="$password"
+export BROWSER_IDP_ISSUER="$idp_issuer"
 
 status=0
 (cd "$here" && timeout --kill-after=10 "${BROWSER_TIMEOUT:-600}" \
