@@ -107,3 +107,6 @@ pub fn verify_logout_token(
         exp,
     })
 }
+
+#[cfg(test)]
+mod tests;
