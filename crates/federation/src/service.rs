@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use lanyard_core::locks::lock;
 use lanyard_core::model::{
-    Account, AccountKind, AccountStatus, AuditEvent, Connection, DomainProof, FederatedIdentity,
-    Membership, NewAccount, OrgDomain, OrgId, Organization, Upstream,
+    Account, AccountKind, AccountStatus, AuditEvent, Connection, FederatedIdentity, Membership,
+    NewAccount, OrgId, Organization, Upstream,
 };
 use lanyard_core::ports::{AccountRepo, FederationRepo, OrgRepo};
-use lanyard_core::{AccountId, Auditor, Clock, Origin, Rng, StoreError};
+use lanyard_core::{AccountId, Auditor, Clock, Origin, Rng};
 use lanyard_crypto::Kek;
 
 use crate::connections::open_secret;
@@ -18,6 +18,10 @@ use crate::domains::{self, TxtLookup};
 use crate::linking::{self, LinkDecision, LinkFacts};
 use crate::oidc::{OidcRp, RpSettings, UpstreamIdentity};
 use crate::{FederationError, OidcSettings};
+
+mod org_domains;
+mod requirement;
+pub use requirement::SsoByDomain;
 
 #[derive(Debug, Clone)]
 pub struct FederationSettings {
@@ -98,106 +102,6 @@ impl FederationService {
             event = event.reason(reason);
         }
         self.deps.auditor.record(event, origin).await;
-    }
-
-    /// Claims a domain for the organization; the token to publish comes back with it.
-    pub async fn add_domain(
-        &self,
-        slug: &str,
-        domain: &str,
-        origin: &Origin,
-    ) -> Result<OrgDomain, FederationError> {
-        let org = self.org(slug).await?;
-        let domain = domains::normalize_domain(domain)?;
-        let record = OrgDomain {
-            org_id: org.id,
-            domain: domain.clone(),
-            verification_token: domains::new_verification_token(&*self.deps.rng),
-            added_at: self.deps.clock.now(),
-            verified: None,
-        };
-        match self.deps.repo.add_domain(&record).await {
-            Err(StoreError::Conflict(_)) => return Err(FederationError::DomainTaken(domain)),
-            other => other?,
-        }
-        self.audit("org.domain_added", format!("{slug}:{domain}"), None, origin)
-            .await;
-        Ok(record)
-    }
-
-    pub async fn domains(&self, slug: &str) -> Result<Vec<OrgDomain>, FederationError> {
-        let org = self.org(slug).await?;
-        Ok(self.deps.repo.domains_of(org.id).await?)
-    }
-
-    async fn own_domain(&self, slug: &str, domain: &str) -> Result<OrgDomain, FederationError> {
-        let org = self.org(slug).await?;
-        let domain = domains::normalize_domain(domain)?;
-        match self.deps.repo.find_domain(&domain).await? {
-            Some(record) if record.org_id == org.id => Ok(record),
-            _ => Err(FederationError::UnknownDomain(domain)),
-        }
-    }
-
-    /// Looks for the TXT record; verified once it is found.
-    pub async fn verify_domain(
-        &self,
-        slug: &str,
-        domain: &str,
-        origin: &Origin,
-    ) -> Result<DomainCheck, FederationError> {
-        let record = self.own_domain(slug, domain).await?;
-        if record.verified.is_some() {
-            return Ok(DomainCheck::Verified);
-        }
-        let name = domains::record_name(&record.domain);
-        let found = self.deps.dns.txt(&name).await?;
-        if !domains::records_prove(&found, &record.verification_token) {
-            return Ok(DomainCheck::NotFound {
-                name,
-                token: record.verification_token,
-            });
-        }
-        self.mark_verified(slug, &record, DomainProof::Dns, origin)
-            .await?;
-        Ok(DomainCheck::Verified)
-    }
-
-    /// An operator's word instead of DNS (audited as such).
-    pub async fn override_domain(
-        &self,
-        slug: &str,
-        domain: &str,
-        origin: &Origin,
-    ) -> Result<(), FederationError> {
-        let record = self.own_domain(slug, domain).await?;
-        self.mark_verified(slug, &record, DomainProof::Operator, origin)
-            .await
-    }
-
-    async fn mark_verified(
-        &self,
-        slug: &str,
-        record: &OrgDomain,
-        proof: DomainProof,
-        origin: &Origin,
-    ) -> Result<(), FederationError> {
-        let now = self.deps.clock.now();
-        if self
-            .deps
-            .repo
-            .mark_domain_verified(&record.domain, now, proof)
-            .await?
-        {
-            self.audit(
-                "org.domain_verified",
-                format!("{slug}:{}", record.domain),
-                Some(proof.as_str()),
-                origin,
-            )
-            .await;
-        }
-        Ok(())
     }
 
     /// Sets the organization's upstream (replacing one it had).
@@ -570,38 +474,5 @@ impl FederationService {
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.deps.clock
-    }
-}
-
-/// G4 over the store: the email's domain, verified by an organization whose enabled
-/// connection requires its own sign-in.
-pub struct SsoByDomain {
-    repo: Arc<dyn FederationRepo>,
-}
-
-impl SsoByDomain {
-    pub fn new(repo: Arc<dyn FederationRepo>) -> Self {
-        Self { repo }
-    }
-}
-
-#[async_trait::async_trait]
-impl lanyard_core::ports::SsoRequirement for SsoByDomain {
-    async fn sso_required(&self, email: &str) -> Result<bool, StoreError> {
-        let Some(domain) = domains::email_domain(email) else {
-            return Ok(false);
-        };
-        Ok(self.repo.sso_required_for_domain(&domain).await?.is_some())
-    }
-}
-
-#[async_trait::async_trait]
-impl lanyard_core::ports::SsoRequirement for FederationService {
-    async fn sso_required(&self, email: &str) -> Result<bool, StoreError> {
-        match self.sso_required_for(email).await {
-            Ok(found) => Ok(found.is_some()),
-            Err(FederationError::Store(e)) => Err(e),
-            Err(other) => Err(StoreError::Unavailable(other.to_string())),
-        }
     }
 }
