@@ -8,10 +8,10 @@ use lanyard_testkit::{Backend, Browser};
 use serde_json::{Value, json};
 
 use crate::federation_support::{
-    Fed, ORG, Options, account_count, audits, follow, set_connection, setup, setup_on, sign_in,
-    to_callback, user,
+    Fed, ORG, Options, account_count, after_email, audits, follow, set_connection, setup, setup_on,
+    sign_in, to_callback, user,
 };
-use crate::helpers::{VERIFIER, authorize_url, json as json_of, jwt_claims, redeem};
+use crate::helpers::{VERIFIER, json as json_of, jwt_claims, redeem};
 
 async fn id_token(fed: &Fed, code: &str) -> Value {
     let (status, tokens) = json_of(
@@ -89,7 +89,6 @@ async fn home_realm_discovery_sends_only_verified_domains_with_a_connection_to_t
         .add_domain(ORG, "pending.example", &origin)
         .await
         .unwrap();
-    let base = &fed.app.base_url;
     for (email, to_idp) in [
         ("ann@corp.example", true),
         ("ANN@Corp.Example", true),
@@ -99,13 +98,7 @@ async fn home_realm_discovery_sends_only_verified_domains_with_a_connection_to_t
         ("ann@eu.corp.example", false),
     ] {
         let browser = Browser::new();
-        let (_, _, page) = browser
-            .get(
-                &authorize_url(&fed.app, crate::federation_support::RP, ""),
-                base,
-            )
-            .await;
-        let (status, _, next) = browser.submit(&page, base, &[("email", email)]).await;
+        let (status, _, next) = after_email(&fed, &browser, email).await;
         assert_eq!(status, 200);
         assert_eq!(
             next.contains("Continue to Acme Corp"),
@@ -116,28 +109,12 @@ async fn home_realm_discovery_sends_only_verified_domains_with_a_connection_to_t
     }
     // Optional SSO offers the password too.
     let browser = Browser::new();
-    let (_, _, page) = browser
-        .get(
-            &authorize_url(&fed.app, crate::federation_support::RP, ""),
-            base,
-        )
-        .await;
-    let (_, _, org_page) = browser
-        .submit(&page, base, &[("email", "ann@corp.example")])
-        .await;
+    let (_, _, org_page) = after_email(&fed, &browser, "ann@corp.example").await;
     assert!(org_page.contains("Use your password instead"));
     // A connection turned off sends nobody upstream.
     federation.set_enabled(ORG, false, &origin).await.unwrap();
     let browser = Browser::new();
-    let (_, _, page) = browser
-        .get(
-            &authorize_url(&fed.app, crate::federation_support::RP, ""),
-            base,
-        )
-        .await;
-    let (_, _, next) = browser
-        .submit(&page, base, &[("email", "ann@corp.example")])
-        .await;
+    let (_, _, next) = after_email(&fed, &browser, "ann@corp.example").await;
     assert!(next.contains("Enter your password"), "{next}");
     fed.app.cleanup().await;
 }
@@ -152,17 +129,8 @@ async fn g4_an_organization_that_requires_sso_refuses_the_password() {
         return;
     };
     fed.app.create_user("bob@corp.example").await;
-    let base = &fed.app.base_url;
     let browser = Browser::new();
-    let (_, _, page) = browser
-        .get(
-            &authorize_url(&fed.app, crate::federation_support::RP, ""),
-            base,
-        )
-        .await;
-    let (_, at, org_page) = browser
-        .submit(&page, base, &[("email", "bob@corp.example")])
-        .await;
+    let (_, at, org_page) = after_email(&fed, &browser, "bob@corp.example").await;
     assert!(org_page.contains("Continue to Acme Corp"), "{org_page}");
     assert!(!org_page.contains("Use your password instead"));
     // Posting the password anyway: refused before it is checked, with a clear page.

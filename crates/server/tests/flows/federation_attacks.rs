@@ -9,7 +9,8 @@ use lanyard_testkit::Browser;
 use serde_json::json;
 
 use crate::federation_support::{
-    Fed, ORG, Options, account_count, audits, follow, set_connection, setup, to_callback, user,
+    Fed, ORG, Options, account_count, after_email, audits, follow, set_connection, setup,
+    to_callback, user,
 };
 
 fn with_param(url: &str, name: &str, value: Option<&str>) -> String {
@@ -194,16 +195,7 @@ async fn an_error_from_the_idp_ends_on_a_clear_page_and_creates_nothing() {
         return;
     };
     let browser = Browser::new();
-    let base = &fed.app.base_url;
-    let (_, _, page) = browser
-        .get(
-            &crate::helpers::authorize_url(&fed.app, crate::federation_support::RP, ""),
-            base,
-        )
-        .await;
-    let (_, _, org_page) = browser
-        .submit(&page, base, &[("email", "zoe@corp.example")])
-        .await;
+    let (_, _, org_page) = after_email(&fed, &browser, "zoe@corp.example").await;
     let callback = crate::federation_support::upstream_from_org_page(
         &fed,
         &browser,
@@ -269,14 +261,9 @@ async fn r12_a_hanging_idp_fails_its_sign_in_within_the_timeout_and_nothing_else
 
 /// Posts the organization page of a new browser: where "Continue" led.
 async fn org_page(fed: &Fed) -> (u16, String) {
-    let (app, browser) = (&fed.app, Browser::new());
-    let base = &app.base_url;
-    let url = crate::helpers::authorize_url(app, crate::federation_support::RP, "");
-    let (_, _, page) = browser.get(&url, base).await;
-    let (_, _, org_page) = browser
-        .submit(&page, base, &[("email", "zoe@corp.example")])
-        .await;
-    let (status, _, body) = browser.submit(&org_page, base, &[]).await;
+    let browser = Browser::new();
+    let (_, _, org_page) = after_email(fed, &browser, "zoe@corp.example").await;
+    let (status, _, body) = browser.submit(&org_page, &fed.app.base_url, &[]).await;
     (status, body)
 }
 

@@ -8,11 +8,11 @@ use lanyard_core::model::{ClientAuthMethod, GrantType};
 use lanyard_identity::IdentityError;
 use lanyard_identity::pats::{Expiry, PatRequest};
 use lanyard_server::NewClient;
-use lanyard_testkit::Browser;
+use lanyard_testkit::{Browser, TestApp};
 use serde_json::{Value, json};
 
 use crate::federation_support::{ORG, Options, RP, set_connection, setup, sign_in, user};
-use crate::helpers::{json as body_json, refresh, sign_in_tokens};
+use crate::helpers::{refresh, sign_in_tokens};
 
 const TOOL: &str = "fed-tool";
 const PERSON: &str = "pat@corp.example";
@@ -27,22 +27,8 @@ fn request() -> PatRequest {
     }
 }
 
-async fn exchange(app: &lanyard_testkit::TestApp, pat: &str) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(app.url("/token"))
-        .form(&[
-            (
-                "grant_type",
-                "urn:ietf:params:oauth:grant-type:token-exchange",
-            ),
-            ("client_id", TOOL),
-            ("subject_token", pat),
-            ("subject_token_type", "urn:lanyard:token-type:pat"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    body_json(response).await
+async fn exchange(app: &TestApp, pat: &str) -> (u16, Value) {
+    crate::helpers::exchange_pat(app, TOOL, pat).await
 }
 
 #[tokio::test]

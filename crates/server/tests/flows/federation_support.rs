@@ -162,12 +162,18 @@ impl Outcome {
     }
 }
 
+/// The app's authorization request in a browser, then the email typed: the page that comes
+/// next (status, address, body).
+pub async fn after_email(fed: &Fed, browser: &Browser, email: &str) -> (u16, String, String) {
+    let base = &fed.app.base_url;
+    let (_, _, page) = browser.get(&authorize_url(&fed.app, RP, ""), base).await;
+    browser.submit(&page, base, &[("email", email)]).await
+}
+
 /// From the app's authorization request to the IdP's answer at our callback, not yet
 /// followed: the email page, the organization page, the IdP's sign-in page as `sub`.
 pub async fn to_callback(fed: &Fed, browser: &Browser, email: &str, sub: &str) -> String {
-    let base = &fed.app.base_url;
-    let (_, _, page) = browser.get(&authorize_url(&fed.app, RP, ""), base).await;
-    let (status, at, org_page) = browser.submit(&page, base, &[("email", email)]).await;
+    let (status, at, org_page) = after_email(fed, browser, email).await;
     assert_eq!(status, 200, "{at}: {org_page}");
     assert!(
         org_page.contains("Sign in with your organization"),

@@ -552,3 +552,22 @@ pub async fn hold_hashing(app: &TestApp) -> (Arc<Gate>, tokio::task::JoinHandle<
     }
     (gate, holder)
 }
+
+/// A PAT exchanged (RFC 8693) by the public client `client` for an access token.
+pub async fn exchange_pat(app: &TestApp, client: &str, pat: &str) -> (u16, serde_json::Value) {
+    let response = http()
+        .post(app.url("/token"))
+        .form(&[
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:token-exchange",
+            ),
+            ("client_id", client),
+            ("subject_token", pat),
+            ("subject_token_type", "urn:lanyard:token-type:pat"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    json(response).await
+}

@@ -113,21 +113,7 @@ async fn mint_pat(app: &TestApp, email: &str) -> Result<String, IdentityError> {
 }
 
 async fn exchange(app: &TestApp, pat: &str) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(app.url("/token"))
-        .form(&[
-            (
-                "grant_type",
-                "urn:ietf:params:oauth:grant-type:token-exchange",
-            ),
-            ("client_id", TOOL),
-            ("subject_token", pat),
-            ("subject_token_type", "urn:lanyard:token-type:pat"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    body_json(response).await
+    crate::helpers::exchange_pat(app, TOOL, pat).await
 }
 
 fn code_now(app: &TestApp, secret: &[u8]) -> String {

@@ -89,21 +89,7 @@ impl Person {
 }
 
 async fn exchange(app: &TestApp, pat: &str) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(app.url("/token"))
-        .form(&[
-            (
-                "grant_type",
-                "urn:ietf:params:oauth:grant-type:token-exchange",
-            ),
-            ("client_id", TOOL),
-            ("subject_token", pat),
-            ("subject_token_type", "urn:lanyard:token-type:pat"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    body_json(response).await
+    crate::helpers::exchange_pat(app, TOOL, pat).await
 }
 
 fn assert_site_refused(status: u16, body: &Value) {
