@@ -322,6 +322,14 @@ impl SignInService {
                 .await;
             return Ok(Next::UpstreamFailed(UpstreamProblem::AccountUnavailable));
         }
+        // S40: a lock from failed codes holds at every way in, this one included.
+        match self.mfa.lock(account).await? {
+            lanyard_mfa::Lock::Open => {}
+            lanyard_mfa::Lock::Until(until) => {
+                return Ok(Next::Wait(crate::Wait::Locked { until: Some(until) }));
+            }
+            lanyard_mfa::Lock::Hard => return Ok(Next::Wait(crate::Wait::Locked { until: None })),
+        }
         let now = self.clock.now();
         let level = identity
             .mapped_acr(&rp.config().claims)

@@ -494,3 +494,32 @@ async fn signing_out_ends_the_upstream_session_when_the_organization_asks() {
     assert!(at.contains("/login"), "{at}");
     fed.app.cleanup().await;
 }
+
+#[tokio::test]
+async fn s40_an_account_locked_by_failed_codes_is_refused_at_the_federated_sign_in_too() {
+    use lanyard_core::Clock;
+    use lanyard_core::ports::MfaRepo;
+    let users = json!([user("lou-1", "lou@corp.example", json!(true))]);
+    let Some(fed) = setup(users, Options::default()).await else {
+        return;
+    };
+    let lou = fed.app.create_user("lou@corp.example").await;
+    // Five failures: the first backoff (B5's limits) applies to every way in.
+    for _ in 0..5 {
+        fed.app
+            .app
+            .stores
+            .sql
+            .record_mfa_failure(lou.id, fed.app.clock.now())
+            .await
+            .unwrap();
+    }
+    let browser = Browser::new();
+    let outcome = sign_in(&fed, &browser, "lou@corp.example", "lou-1").await;
+    assert_eq!(outcome.status, 429, "{}", outcome.body);
+    let (_, at, _) = browser
+        .get(&fed.app.url("/account"), &fed.app.base_url)
+        .await;
+    assert!(at.contains("/login"), "no session while locked: {at}");
+    fed.app.cleanup().await;
+}
