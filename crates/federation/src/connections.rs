@@ -11,6 +11,10 @@ use crate::FederationError;
 /// The longest client id, scope list or claim name we keep: beyond any real IdP's.
 const MAX_FIELD_LEN: usize = 512;
 
+/// The scopes asked besides `openid` when none are given: what the default claim mapping
+/// reads.
+pub const DEFAULT_SCOPES: [&str; 2] = ["email", "profile"];
+
 /// What `lanyard org set-sso` and the admin API set.
 #[derive(Debug, Clone)]
 pub struct OidcSettings {

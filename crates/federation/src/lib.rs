@@ -15,7 +15,7 @@ pub mod oidc;
 mod service;
 mod settings;
 
-pub use connections::{OidcSettings, check_issuer};
+pub use connections::{DEFAULT_SCOPES, OidcSettings, check_issuer};
 pub use error::FederationError;
 pub use service::{
     DomainCheck, FederationDeps, FederationService, FederationSettings, Realm, SsoByDomain,

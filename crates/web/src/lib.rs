@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::federation::routes())
         .merge(pages::sites::routes())
         .merge(api::orgs::routes())
+        .merge(api::org_sso::routes())
         .merge(pages::account::routes())
         .merge(api::account::routes())
         .merge(pages::account::pats::routes())

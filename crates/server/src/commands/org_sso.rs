@@ -3,15 +3,12 @@
 
 use lanyard_core::model::{AcrMapping, ClaimMapping, GroupRole, OrgRole};
 use lanyard_core::{Origin, Secret};
-use lanyard_federation::{DomainCheck, FederationError, OidcSettings};
+use lanyard_federation::{DEFAULT_SCOPES, DomainCheck, FederationError, OidcSettings};
 use serde_json::json;
 
 use super::{CommandResult, print_json};
 use crate::app::App;
 use crate::cli::{OrgCommand, SetSso};
-
-/// The scopes asked when none are given: what the claim mapping reads by default.
-const DEFAULT_SCOPES: [&str; 2] = ["email", "profile"];
 
 pub async fn run(app: &App, cmd: OrgCommand) -> CommandResult {
     let federation = app.state.signin.federation();

@@ -27,6 +27,7 @@ mod mfa_totp;
 mod mfa_two_nodes;
 mod oidc_rp;
 mod org_policy;
+mod org_sso_api;
 mod pages;
 mod password_busy;
 mod password_policy;

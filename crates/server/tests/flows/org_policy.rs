@@ -149,7 +149,7 @@ async fn enroll(app: &TestApp, browser: &Browser, page: &str) -> (String, String
     (at, page)
 }
 
-async fn audits(app: &TestApp, kind: &str) -> Vec<lanyard_core::model::AuditEvent> {
+pub(crate) async fn audits(app: &TestApp, kind: &str) -> Vec<lanyard_core::model::AuditEvent> {
     app.app
         .stores
         .sql
@@ -158,7 +158,7 @@ async fn audits(app: &TestApp, kind: &str) -> Vec<lanyard_core::model::AuditEven
         .unwrap()
 }
 
-fn browser_with_jar() -> (Browser, Arc<Jar>) {
+pub(crate) fn browser_with_jar() -> (Browser, Arc<Jar>) {
     let jar = Arc::new(Jar::default());
     (Browser::with_cookie_jar(jar.clone()), jar)
 }
@@ -422,7 +422,7 @@ async fn put_policy(
     )
 }
 
-async fn signed_in(app: &TestApp, email: &str) -> (Browser, Arc<Jar>) {
+pub(crate) async fn signed_in(app: &TestApp, email: &str) -> (Browser, Arc<Jar>) {
     let (browser, jar) = browser_with_jar();
     let (_, page) = password_and_code(app, &browser, &app.url("/account/security"), email).await;
     assert!(!page.contains(ENROLL_TEXT), "{page}");

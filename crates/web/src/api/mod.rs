@@ -6,6 +6,7 @@ pub mod backchannel;
 pub mod device_authorization;
 pub mod health;
 pub mod metadata;
+pub mod org_sso;
 pub mod orgs;
 pub mod token;
 pub mod userinfo;

@@ -52,6 +52,14 @@ pub const ACCOUNT_PAT_REVOKE: &str = "/account/pats/{id}/revoke";
 pub const ACCOUNT_PAT_SHOWN: &str = "/account/pats/shown/{id}";
 /// An organization's sign-in policy, for its admins (S54).
 pub const ORG_POLICY: &str = "/orgs/{slug}/policy";
+/// An organization's email domains, for its admins (G1): list (`GET`) and claim (`POST`).
+pub const ORG_DOMAINS: &str = "/orgs/{slug}/domains";
+/// Looks for a claimed domain's TXT record (`POST`).
+pub const ORG_DOMAIN_VERIFY: &str = "/orgs/{slug}/domains/{domain}/verify";
+/// An organization's single sign-on connection, for its admins (G1, G4): `GET`, `PUT`.
+pub const ORG_SSO: &str = "/orgs/{slug}/sso";
+/// Turns the connection on or off (`PUT`).
+pub const ORG_SSO_ENABLED: &str = "/orgs/{slug}/sso/enabled";
 /// An invitation's link (S41): `?token=` opens it; the form posts the token back here.
 pub const MIGRATE_CLAIM: &str = lanyard_sites::invitations::CLAIM_PATH;
 /// Where a claimed invitation ends.
