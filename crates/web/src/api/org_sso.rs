@@ -301,6 +301,10 @@ async fn domain_verify(
         .verify_domain(&slug, &domain, &origin)
         .await
         .map_err(federation_error)?;
+    if check == DomainCheck::Verified {
+        // G4: a new domain under a requirement brings its people's PATs under it.
+        state.signin.enforce_sso_requirement(&slug, &origin).await?;
+    }
     // `verify_domain` accepted the name, so it has a canonical form.
     let domain = normalize_domain(&domain).map_err(federation_error)?;
     let response = match check {
@@ -507,6 +511,9 @@ async fn sso_put(
         )
         .await
         .map_err(federation_error)?;
+    // G4: PATs are used without a sign-in; the people now covered make new ones from a
+    // session their organization signed in (docs/federation.md).
+    state.signin.enforce_sso_requirement(&slug, &origin).await?;
     Ok(no_store(
         Json(SsoJson::of(federation, &slug, sso)).into_response(),
     ))
@@ -526,6 +533,7 @@ async fn sso_enabled_put(
         .set_enabled(&slug, input.enabled, &origin)
         .await
         .map_err(federation_error)?;
+    state.signin.enforce_sso_requirement(&slug, &origin).await?;
     current(&state, &slug).await
 }
 
