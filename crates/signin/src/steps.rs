@@ -30,6 +30,9 @@ impl SignInService {
             });
         }
         flow.email = Some(email.clone());
+        // Another address is another sign-in: an upstream identity waiting to be linked to
+        // the account of the first address does not carry over.
+        flow.link = None;
         self.flows.save(id, &flow).await?;
         if let Some(organization) = self.realm_question(id, &email).await? {
             return Ok(organization);
