@@ -4,10 +4,8 @@
 //! identity provider signed in.
 
 use lanyard_core::Origin;
-use lanyard_core::model::{ClientAuthMethod, GrantType};
 use lanyard_identity::IdentityError;
 use lanyard_identity::pats::{Expiry, PatRequest};
-use lanyard_server::NewClient;
 use lanyard_testkit::{Browser, TestApp};
 use serde_json::{Value, json};
 
@@ -38,21 +36,8 @@ async fn g4_sessions_grants_and_pats_from_other_sign_ins_stop_working_when_sso_b
         return;
     };
     let app = &fed.app;
-    app.create_client(NewClient {
-        id: TOOL.to_owned(),
-        name: "Tool".to_owned(),
-        redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
-        grant_types: vec![GrantType::TokenExchange],
-        auth_method: ClientAuthMethod::None,
-        jwks: None,
-        first_party: true,
-        allowed_scopes: vec![],
-        exchange_audiences: vec![],
-        backchannel_logout_uri: None,
-        backchannel_logout_session_required: false,
-    })
-    .await;
+    app.create_client(crate::helpers::pat_tool(TOOL, "Tool"))
+        .await;
     let account = app.create_user(PERSON).await;
     let state = &app.app.state;
     let federation = state.signin.federation();

@@ -571,3 +571,21 @@ pub async fn exchange_pat(app: &TestApp, client: &str, pat: &str) -> (u16, serde
         .unwrap();
     json(response).await
 }
+
+/// A public desktop tool that exchanges PATs (RFC 8693), registered as `id`.
+pub fn pat_tool(id: &str, name: &str) -> NewClient {
+    NewClient {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        grant_types: vec![GrantType::TokenExchange],
+        auth_method: ClientAuthMethod::None,
+        jwks: None,
+        first_party: true,
+        allowed_scopes: vec![],
+        exchange_audiences: vec![],
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
+    }
+}

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use lanyard_core::model::{AccountStatus, ClientAuthMethod, GrantType, OrgRole};
+use lanyard_core::model::{AccountStatus, OrgRole};
 use lanyard_core::model::{ResourceServer, Resources};
 use lanyard_core::ports::AuditRepo;
 use lanyard_core::{Clock as _, Origin};
@@ -15,7 +15,6 @@ use lanyard_identity::IdentityError;
 use lanyard_identity::orgs::Actor;
 use lanyard_identity::pats::{Expiry, PatRequest};
 use lanyard_mfa::totp;
-use lanyard_server::NewClient;
 use lanyard_server::config::Config;
 use lanyard_testkit::recording::cookie_value;
 use lanyard_testkit::{Browser, PASSWORD, TestApp};
@@ -58,21 +57,8 @@ async fn setup(app: &TestApp) -> String {
     orgs.put_member(ORG, ADMIN, OrgRole::Admin, &Origin::cli())
         .await
         .unwrap();
-    app.create_client(NewClient {
-        id: TOOL.to_owned(),
-        name: "Tool".to_owned(),
-        redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
-        grant_types: vec![GrantType::TokenExchange],
-        auth_method: ClientAuthMethod::None,
-        jwks: None,
-        first_party: true,
-        allowed_scopes: vec![],
-        exchange_audiences: vec![],
-        backchannel_logout_uri: None,
-        backchannel_logout_session_required: false,
-    })
-    .await;
+    app.create_client(crate::helpers::pat_tool(TOOL, "Tool"))
+        .await;
     app.create_client(confidential(RP)).await.unwrap()
 }
 

@@ -7,9 +7,8 @@
 use std::sync::Arc;
 
 use lanyard_core::Clock;
-use lanyard_core::model::{ClientAuthMethod, GrantType, MigrationState, ResourceServer, Resources};
+use lanyard_core::model::{MigrationState, ResourceServer, Resources};
 use lanyard_core::ports::{MfaRepo, SiteRepo};
-use lanyard_server::NewClient;
 use lanyard_testkit::recording::cookie_value;
 use lanyard_testkit::{Browser, TestApp};
 use reqwest::cookie::Jar;
@@ -32,21 +31,8 @@ fn configure(c: &mut lanyard_server::config::Config) {
 }
 
 async fn tool(app: &TestApp) {
-    app.create_client(NewClient {
-        id: TOOL.to_owned(),
-        name: "Studio desktop".to_owned(),
-        redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
-        grant_types: vec![GrantType::TokenExchange],
-        auth_method: ClientAuthMethod::None,
-        jwks: None,
-        first_party: true,
-        allowed_scopes: vec![],
-        exchange_audiences: vec![],
-        backchannel_logout_uri: None,
-        backchannel_logout_session_required: false,
-    })
-    .await;
+    app.create_client(crate::helpers::pat_tool(TOOL, "Studio desktop"))
+        .await;
 }
 
 struct Person {
