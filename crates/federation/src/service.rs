@@ -84,10 +84,6 @@ impl FederationService {
         }
     }
 
-    pub fn settings(&self) -> &FederationSettings {
-        &self.settings
-    }
-
     async fn org(&self, slug: &str) -> Result<Organization, FederationError> {
         self.deps
             .orgs
@@ -470,9 +466,5 @@ impl FederationService {
 
     pub fn auditor(&self) -> &Auditor {
         &self.deps.auditor
-    }
-
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.deps.clock
     }
 }

@@ -328,11 +328,13 @@ impl OidcRp {
         &self,
         refetch_for: Option<&str>,
     ) -> Result<serde_json::Value, FederationError> {
-        if let Some(kid) = refetch_for {
-            self.metadata().await?;
-            self.refetch_keys(kid).await?;
+        // Loaded (and cached) first, so a refetch has a key set to replace.
+        let mut metadata = self.metadata().await?;
+        if let Some(kid) = refetch_for
+            && self.refetch_keys(kid).await?
+        {
+            metadata = self.metadata().await?;
         }
-        let metadata = self.metadata().await?;
         serde_json::to_value(metadata.jwks())
             .map_err(|e| FederationError::InvalidResponse(format!("key set: {e}")))
     }
