@@ -19,8 +19,12 @@ use crate::model::{
 use crate::{AccountId, ClientId, FamilyId, StoreError, Timestamp};
 
 mod federation;
+mod privacy;
+mod sessions;
 mod sites;
 pub use federation::{FederationRepo, NoSsoRequirement, SsoRequirement};
+pub use privacy::{PrivacyClaims, PrivacyRepo};
+pub use sessions::SessionListRepo;
 pub use sites::{ImportSummary, ImportedSiteUser, SiteRepo, SiteSubjects};
 
 #[async_trait]
@@ -82,6 +86,14 @@ pub trait ConsentRepo: Send + Sync {
     ) -> Result<Option<Consent>, StoreError>;
     /// Inserts or replaces the consent of this account for this client.
     async fn upsert_consent(&self, consent: &Consent) -> Result<(), StoreError>;
+    /// Every consent of the account (the connected applications page), newest first.
+    async fn consents_of(&self, account: AccountId) -> Result<Vec<Consent>, StoreError>;
+    /// True when a consent was removed.
+    async fn delete_consent(
+        &self,
+        account: AccountId,
+        client: &ClientId,
+    ) -> Result<bool, StoreError>;
 }
 
 #[async_trait]
@@ -140,6 +152,19 @@ pub trait RefreshRepo: Send + Sync {
     async fn revoke_families_of_account(
         &self,
         account: AccountId,
+        now: Timestamp,
+    ) -> Result<u64, StoreError>;
+    /// The account's families live at `now` (the connected applications page).
+    async fn live_families_of_account(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+    ) -> Result<Vec<RefreshFamily>, StoreError>;
+    /// Revokes the account's live families of one client; returns how many.
+    async fn revoke_families_of_client(
+        &self,
+        account: AccountId,
+        client: &ClientId,
         now: Timestamp,
     ) -> Result<u64, StoreError>;
 }
@@ -535,6 +560,8 @@ pub trait DurableStore:
     + FederationRepo
     + AuditRepo
     + LogoutRepo
+    + PrivacyRepo
+    + SessionListRepo
 {
 }
 
@@ -551,5 +578,7 @@ impl<T> DurableStore for T where
         + FederationRepo
         + AuditRepo
         + LogoutRepo
+        + PrivacyRepo
+        + SessionListRepo
 {
 }

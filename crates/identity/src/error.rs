@@ -43,6 +43,13 @@ pub enum IdentityError {
     /// The caller may not do this (not an admin of the organization).
     #[error("not allowed")]
     Forbidden,
+    /// A privacy category that is always on was asked to be turned off (A4); the text
+    /// names it and is safe to show.
+    #[error("\"{0}\" is required and cannot be turned off")]
+    PrivacyRequired(String),
+    /// A privacy change named a category that is not configured, or one twice.
+    #[error("unknown or repeated privacy category")]
+    UnknownPrivacyCategory,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("password hashing failed")]

@@ -8,6 +8,7 @@ pub mod error;
 pub mod orgs;
 pub mod password_policy;
 pub mod pats;
+pub mod privacy;
 pub mod time_zone;
 
 pub use accounts::AccountService;
@@ -17,4 +18,5 @@ pub use lanyard_core::Origin;
 pub use orgs::{EnrollmentPolicy, OrgService};
 pub use password_policy::{PasswordRefusal, PasswordRules};
 pub use pats::{PatService, PatSettings};
+pub use privacy::{PrivacyService, PrivacySettings};
 pub use time_zone::TimeZoneName;

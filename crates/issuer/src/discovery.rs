@@ -49,7 +49,7 @@ struct Metadata<'a> {
     /// RFC 8414 §2: required because `private_key_jwt` is listed for the endpoint.
     revocation_endpoint_auth_signing_alg_values_supported: [&'static str; 3],
     code_challenge_methods_supported: [&'static str; 1],
-    claims_supported: [&'static str; 17],
+    claims_supported: [&'static str; 18],
     acr_values_supported: [&'static str; 3],
     prompt_values_supported: [&'static str; 4],
     claims_parameter_supported: bool,
@@ -129,6 +129,7 @@ impl Discovery {
                 "email_verified",
                 "name",
                 "sid",
+                "privacy",
                 crate::subject::SITE_CLAIMS[0],
                 crate::subject::SITE_CLAIMS[1],
                 crate::subject::SITE_CLAIMS[2],

@@ -29,6 +29,8 @@ pub struct IssuerDeps {
     pub sign_in_policy: Arc<dyn SignInPolicy>,
     /// G4: an organization that requires its own sign-in refuses grants from any other.
     pub sso: Arc<dyn lanyard_core::ports::SsoRequirement>,
+    /// The `privacy` scope's claim (A4).
+    pub privacy: Arc<dyn lanyard_core::ports::PrivacyClaims>,
     /// Whom a site's client's tokens name (the site user) and who may have them.
     pub site_subjects: Arc<dyn SiteSubjects>,
     /// The current key ring; a background job swaps in a new one after rotation.
@@ -51,6 +53,7 @@ pub struct Issuer {
     pub(crate) pats: Arc<dyn PatVerifier>,
     pub(crate) sign_in_policy: Arc<dyn SignInPolicy>,
     pub(crate) sso: Arc<dyn lanyard_core::ports::SsoRequirement>,
+    pub(crate) privacy: Arc<dyn lanyard_core::ports::PrivacyClaims>,
     pub(crate) site_subjects: Arc<dyn SiteSubjects>,
     pub(crate) exchange_limits: crate::grant::ExchangeLimits,
     pub(crate) keys: Arc<SharedKeyRing>,
@@ -75,6 +78,7 @@ impl Issuer {
             pats: deps.pats,
             sign_in_policy: deps.sign_in_policy,
             sso: deps.sso,
+            privacy: deps.privacy,
             site_subjects: deps.site_subjects,
             exchange_limits: crate::grant::ExchangeLimits::default(),
             keys: deps.keys,

@@ -9,6 +9,7 @@ pub mod backchannel;
 pub mod client_auth;
 pub mod clients;
 pub mod code;
+pub mod connected;
 pub mod device;
 pub mod discovery;
 pub mod endpoints;

@@ -5,6 +5,9 @@ use std::collections::BTreeSet;
 
 pub const OPENID: &str = "openid";
 pub const OFFLINE_ACCESS: &str = "offline_access";
+/// Releases the account's privacy preferences as the `privacy` claim at UserInfo (A4,
+/// docs/accounts.md).
+pub const PRIVACY: &str = "privacy";
 const MAX_SCOPE_LEN: usize = 1024;
 
 /// A de-duplicated, sorted set of scope tokens.

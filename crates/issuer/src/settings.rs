@@ -215,7 +215,7 @@ impl IssuerSettings {
             resources,
             leeway_secs,
             max_assertion_lifetime_secs,
-            scopes_supported: ["openid", "profile", "email", "offline_access"]
+            scopes_supported: ["openid", "profile", "email", "offline_access", "privacy"]
                 .map(str::to_owned)
                 .to_vec(),
         })

@@ -69,6 +69,21 @@ impl SignInPolicy for FixedPolicy {
     }
 }
 
+/// No privacy preferences: every account has none switched on (the tests using it never
+/// ask for the `privacy` scope).
+#[derive(Debug, Default)]
+pub struct NoPrivacy;
+
+#[async_trait]
+impl lanyard_core::ports::PrivacyClaims for NoPrivacy {
+    async fn privacy_claim(
+        &self,
+        _: AccountId,
+    ) -> Result<std::collections::BTreeMap<String, bool>, StoreError> {
+        Ok(Default::default())
+    }
+}
+
 /// A logout outbox that records nothing (the tests using it never end a session).
 #[derive(Debug, Default)]
 pub struct NoLogouts;

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::error::{ErrorCode, OAuthError};
 use crate::grant::profile_claims;
 use crate::issuer::Issuer;
-use crate::scope::{OPENID, Scopes};
+use crate::scope::{OPENID, PRIVACY, Scopes};
 use crate::subject::SiteClaims;
 
 #[derive(Debug, Clone, Serialize)]
@@ -19,6 +19,9 @@ pub struct UserInfo {
     pub email_verified: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// With the `privacy` scope: each configured privacy category and whether it is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<std::collections::BTreeMap<String, bool>>,
     #[serde(flatten)]
     pub site: SiteClaims,
 }
@@ -58,11 +61,17 @@ impl Issuer {
             .filter(|s| s.sub == claims.sub)
             .ok_or_else(OAuthError::invalid_token)?;
         let (email, email_verified, name) = profile_claims(&account, &scope);
+        let privacy = if scope.contains(PRIVACY) {
+            Some(self.privacy.privacy_claim(account.id).await?)
+        } else {
+            None
+        };
         Ok(UserInfo {
             sub: claims.sub,
             email,
             email_verified,
             name,
+            privacy,
             site: subject.claims(),
         })
     }

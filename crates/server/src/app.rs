@@ -298,6 +298,12 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         audit.clone(),
         config.backchannel.clone(),
     ));
+    let privacy = Arc::new(lanyard_identity::PrivacyService::new(
+        stores.sql.clone(),
+        audit.clone(),
+        clock.clone(),
+        config.privacy.clone(),
+    ));
     let issuer = Arc::new(Issuer::new(IssuerDeps {
         settings,
         clients,
@@ -308,6 +314,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         pats: pats.clone(),
         sign_in_policy: Arc::new(sign_in_policy),
         sso: sso.clone(),
+        privacy: privacy.clone(),
         site_subjects: Arc::new(lanyard_sites::subjects::SiteSubjectsOverRepo::new(
             stores.sql.clone(),
             stores.sql.clone(),
@@ -387,6 +394,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             sites: stores.sql.clone(),
             linking: linking.clone(),
             federation,
+            session_listings: stores.sql.clone(),
         },
         config.sessions.clone(),
     ));
@@ -425,6 +433,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         pats,
         orgs,
         signin,
+        privacy,
         invitations: invitations.clone(),
         site_admin: Arc::new(SiteAdmin::new(
             stores.sql.clone(),

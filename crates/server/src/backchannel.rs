@@ -20,6 +20,8 @@ const PURGE_EVERY_ROUNDS: u64 = 600;
 pub struct BackchannelSender {
     issuer: Arc<Issuer>,
     backchannel: Arc<Backchannel>,
+    /// The account pages' session lists, purged with the session links.
+    signin: Arc<lanyard_signin::SignInService>,
     http: reqwest::Client,
     session_max_secs: i64,
 }
@@ -46,6 +48,7 @@ impl BackchannelSender {
         Ok(Self {
             issuer,
             backchannel,
+            signin: app.state.signin.clone(),
             http,
             session_max_secs,
         })
@@ -148,6 +151,11 @@ impl BackchannelSender {
                     && let Err(e) = self.backchannel.purge(self.session_max_secs).await
                 {
                     tracing::warn!(error = %e, "purging session links failed");
+                }
+                if rounds.is_multiple_of(PURGE_EVERY_ROUNDS)
+                    && let Err(e) = self.signin.sessions().purge_listings().await
+                {
+                    tracing::warn!(error = %e, "purging session listings failed");
                 }
             }
         })

@@ -343,7 +343,7 @@ impl SignInService {
         };
         let session = self
             .sessions
-            .start_upstream(browser.session, &auth, rp.org(), identity)
+            .start_upstream(browser.session, &auth, rp.org(), identity, browser.origin)
             .await?;
         flow.signed_in = true;
         flow.link = None;

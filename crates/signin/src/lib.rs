@@ -76,6 +76,8 @@ pub struct SignInDeps {
     pub linking: Arc<lanyard_sites::linking::Linking>,
     /// Organizations' domains and identity providers (F1, G1–G4).
     pub federation: Arc<lanyard_federation::FederationService>,
+    /// The account pages' list of signed-in browsers (F3).
+    pub session_listings: Arc<dyn lanyard_core::ports::SessionListRepo>,
 }
 
 /// The browser a step comes from: where it is, and the cookies the sequence reads (the
@@ -140,6 +142,7 @@ impl SignInService {
                 accounts: deps.account_repo,
                 backchannel: deps.backchannel,
                 sso: deps.federation.clone(),
+                listings: deps.session_listings,
             },
             settings,
         );

@@ -462,6 +462,7 @@ impl SignInService {
                 verified_at,
                 keep.stay_signed_in,
                 pending.principal_site,
+                browser.origin,
             )
             .await?;
         // The person proved the account an upstream identity waits to link to (G3).

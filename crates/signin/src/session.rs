@@ -26,8 +26,8 @@ use std::time::Duration;
 use lanyard_core::model::{
     Account, AccountKind, AccountStatus, Authenticated, SessionsEnded, SiteId,
 };
-use lanyard_core::ports::AccountRepo;
 use lanyard_core::ports::EphemeralStore;
+use lanyard_core::ports::{AccountRepo, SessionListRepo};
 use lanyard_core::rng::random_token;
 use lanyard_core::{AccountId, Clock, EphemeralKey, Origin, Rng, StoreError, Timestamp};
 use lanyard_crypto::TokenHasher;
@@ -37,7 +37,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{SessionSettings, SignInError};
 
+mod listing;
 mod upstream;
+
+pub use listing::{ListedSession, ip_prefix};
 
 /// Touching a session rewrites it; doing so at most this often keeps page views cheap.
 const TOUCH_EVERY_SECS: i64 = 60;
@@ -114,6 +117,7 @@ pub struct SessionStore {
     accounts: Arc<dyn AccountRepo>,
     backchannel: Arc<Backchannel>,
     sso: Arc<dyn lanyard_core::ports::SsoRequirement>,
+    listings: Arc<dyn SessionListRepo>,
     settings: SessionSettings,
 }
 
@@ -129,6 +133,8 @@ pub struct SessionDeps {
     /// G4: a session from a password sign-in counts for nothing once the account's
     /// organization requires its own sign-in.
     pub sso: Arc<dyn lanyard_core::ports::SsoRequirement>,
+    /// The account pages' list of signed-in browsers (F3).
+    pub listings: Arc<dyn SessionListRepo>,
 }
 
 impl SessionStore {
@@ -142,6 +148,7 @@ impl SessionStore {
             accounts: deps.accounts,
             backchannel: deps.backchannel,
             sso: deps.sso,
+            listings: deps.listings,
             settings,
         }
     }
@@ -257,9 +264,17 @@ impl SessionStore {
         verified_at: Option<Timestamp>,
         stay_signed_in: bool,
         site: Option<SiteId>,
+        origin: &Origin,
     ) -> Result<NewSession, SignInError> {
-        self.start_as(previous, auth, verified_at, (stay_signed_in, site), None)
-            .await
+        self.start_as(
+            previous,
+            auth,
+            verified_at,
+            (stay_signed_in, site),
+            None,
+            origin,
+        )
+        .await
     }
 
     async fn start_as(
@@ -269,6 +284,7 @@ impl SessionStore {
         verified_at: Option<Timestamp>,
         (stay_signed_in, site): (bool, Option<SiteId>),
         upstream: Option<lanyard_core::model::OrgId>,
+        origin: &Origin,
     ) -> Result<NewSession, SignInError> {
         self.end(previous).await?;
         let id = random_token(&*self.rng, 32);
@@ -284,6 +300,7 @@ impl SessionStore {
             upstream,
         };
         self.store(&self.key(&id), &session).await?;
+        self.list_started(&id, &session, origin).await?;
         Ok(NewSession { id, session })
     }
 
@@ -294,6 +311,9 @@ impl SessionStore {
             return Ok(());
         };
         self.ephemeral.delete(&self.key(id)).await?;
+        self.listings
+            .remove_session_listing(&self.hasher.hash(id))
+            .await?;
         if let Some(sid) = self.sid(Some(id)) {
             self.backchannel
                 .sessions_ended(SessionsEnded::One { sid: &sid }, &Origin::default())
@@ -305,7 +325,11 @@ impl SessionStore {
     /// Ends every session of the account at once (it was disabled): a cut that no session
     /// is kept from, then the back-channel logout notices of all of them.
     pub async fn end_all(&self, account: AccountId, origin: &Origin) -> Result<(), SignInError> {
-        self.write_cut(account, self.clock.now()).await?;
+        let now = self.clock.now();
+        self.write_cut(account, now).await?;
+        self.listings
+            .remove_session_listings_of(account, now)
+            .await?;
         self.backchannel
             .sessions_ended(
                 SessionsEnded::AllOf {

@@ -175,6 +175,7 @@ async fn harness_with(ephemeral: Option<Arc<dyn EphemeralStore>>) -> Harness {
             clock: clock.clone(),
             rng: Arc::new(OsRng),
             account_repo: durable.clone(),
+            session_listings: durable.clone(),
             backchannel: Arc::new(Backchannel::new(
                 durable.clone(),
                 clock.clone(),

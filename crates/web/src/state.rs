@@ -92,6 +92,8 @@ pub struct AppState {
     pub orgs: Arc<OrgService>,
     /// The sign-in sequence, its flows and the sessions.
     pub signin: Arc<SignInService>,
+    /// Privacy preferences (A4).
+    pub privacy: Arc<lanyard_identity::PrivacyService>,
     /// Sites' invitations: sending them, claiming them (S41), email changes (C6).
     pub invitations: Arc<InvitationService>,
     /// A site admin's actions on their own site.

@@ -10,8 +10,10 @@ pub mod logout;
 pub mod mfa;
 pub mod org;
 pub mod pat;
+pub mod privacy;
 pub mod refresh;
 pub mod resource;
+pub mod session_listing;
 pub mod signing_key;
 pub mod site;
 
@@ -30,8 +32,10 @@ pub use mfa::{
 };
 pub use org::{Membership, OrgId, OrgRole, Organization};
 pub use pat::{Pat, PatExchangeSettings, PatId, VerifiedPat};
+pub use privacy::{PrivacyChange, PrivacyChoice};
 pub use refresh::{GraceSeal, NewRefreshFamily, RefreshFamily, RotateOutcome};
 pub use resource::{ResourceServer, Resources};
+pub use session_listing::SessionListing;
 pub use signing_key::{SigningAlg, SigningKeyRecord};
 pub use site::{
     ClientSubject, Invitation, InvitationId, InvitationKind, MigrationProgress, MigrationState,

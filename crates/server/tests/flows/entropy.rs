@@ -405,7 +405,14 @@ async fn bulk_sessions(app: &TestApp, auth: &Authenticated) -> Vec<String> {
             .state
             .signin
             .sessions()
-            .start(None, auth, None, false, None)
+            .start(
+                None,
+                auth,
+                None,
+                false,
+                None,
+                &lanyard_core::Origin::default(),
+            )
             .await
             .unwrap();
         ids.push(started.id);

@@ -5,6 +5,8 @@
 
 mod account_pages;
 mod account_password;
+mod account_privacy;
+mod account_sessions;
 mod admin_cli;
 mod authorization_endpoint;
 mod backchannel;

@@ -36,6 +36,7 @@ impl SessionStore {
         auth: &Authenticated,
         org: OrgId,
         identity: &UpstreamIdentity,
+        origin: &Origin,
     ) -> Result<NewSession, SignInError> {
         let new = self
             .start_as(
@@ -44,6 +45,7 @@ impl SessionStore {
                 Some(auth.auth_time),
                 (false, None),
                 Some(org),
+                origin,
             )
             .await?;
         if let (Some(sid), Some(ours)) = (identity.sid.as_deref(), self.sid(Some(&new.id))) {

@@ -8,7 +8,9 @@ use lanyard_core::model::{Client, ClientAuthMethod, Consent, GrantType, SiteId};
 use lanyard_core::ports::{ClientRepo, ConsentRepo};
 use lanyard_core::{AccountId, ClientId, StoreError};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
 
 use super::{SqlStore, from_json, to_json, ts, unique_row};
 use crate::entity::{client, consent, site_client};
@@ -183,5 +185,29 @@ impl ConsentRepo for SqlStore {
             .await
             .map_err(|e| error::db("upsert consent", e))?;
         Ok(())
+    }
+
+    async fn consents_of(&self, account: AccountId) -> Result<Vec<Consent>, StoreError> {
+        consent::Entity::find()
+            .filter(consent::Column::AccountId.eq(account.0))
+            .order_by_desc(consent::Column::GrantedAt)
+            .all(&self.db)
+            .await
+            .map_err(|e| error::db("list consents", e))?
+            .into_iter()
+            .map(to_consent)
+            .collect()
+    }
+
+    async fn delete_consent(
+        &self,
+        account: AccountId,
+        client: &ClientId,
+    ) -> Result<bool, StoreError> {
+        let result = consent::Entity::delete_by_id((account.0, client.as_str().to_owned()))
+            .exec(&self.db)
+            .await
+            .map_err(|e| error::db("delete consent", e))?;
+        Ok(result.rows_affected == 1)
     }
 }

@@ -12,7 +12,9 @@ mod logout;
 mod mfa;
 mod orgs;
 mod pats;
+mod privacy;
 mod refresh;
+mod session_list;
 mod sites;
 
 use std::path::Path;

@@ -20,6 +20,7 @@ use lanyard_core::{AccountId, ClientId, FamilyId, StoreError, Timestamp};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
 };
 use uuid::Uuid;
 
@@ -286,6 +287,40 @@ impl RefreshRepo for SqlStore {
             .exec(&self.db)
             .await
             .map_err(|e| error::db("revoke refresh families", e))?;
+        Ok(result.rows_affected)
+    }
+
+    async fn live_families_of_account(
+        &self,
+        account: AccountId,
+        now: Timestamp,
+    ) -> Result<Vec<RefreshFamily>, StoreError> {
+        family::Entity::find()
+            .filter(family::Column::AccountId.eq(account.0))
+            .filter(live_at(now))
+            .order_by_desc(family::Column::CreatedAt)
+            .all(&self.db)
+            .await
+            .map_err(|e| error::db("list refresh families", e))?
+            .into_iter()
+            .map(to_domain)
+            .collect()
+    }
+
+    async fn revoke_families_of_client(
+        &self,
+        account: AccountId,
+        client: &ClientId,
+        now: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let result = with_grace(family::Entity::update_many(), None)
+            .col_expr(family::Column::RevokedAt, Expr::value(now.seconds()))
+            .filter(family::Column::AccountId.eq(account.0))
+            .filter(family::Column::ClientId.eq(client.as_str()))
+            .filter(live_at(now))
+            .exec(&self.db)
+            .await
+            .map_err(|e| error::db("revoke refresh families of a client", e))?;
         Ok(result.rows_affected)
     }
 }

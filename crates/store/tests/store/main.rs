@@ -81,6 +81,7 @@ macro_rules! ephemeral_contract {
     };
 }
 
+mod account_pages;
 mod accounts;
 mod code_sets;
 mod ephemeral;

@@ -45,6 +45,8 @@ return_to! {
     ToSecurity => paths::ACCOUNT_SECURITY,
     ToTotpSetup => paths::ACCOUNT_TOTP_SETUP,
     ToPassword => paths::ACCOUNT_PASSWORD,
+    ToPrivacy => paths::ACCOUNT_PRIVACY,
+    ToApps => paths::ACCOUNT_APPS,
     ToPats => paths::ACCOUNT_PATS,
     ToBackupRegenerate => paths::ACCOUNT_BACKUP_REGENERATE,
     ToTotpTurnOff => paths::ACCOUNT_TOTP_TURN_OFF,

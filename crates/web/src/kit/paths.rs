@@ -43,6 +43,17 @@ pub const ACCOUNT_DEVICE: &str = "/account/devices/{id}";
 pub const ACCOUNT_DEVICES_REVOKE_ALL: &str = "/account/devices/revoke-all";
 pub const ACCOUNT_PASSWORD: &str = "/account/password";
 pub const ACCOUNT_END_OTHER_SESSIONS: &str = "/account/sessions/end-others";
+/// Ends one listed session: the form (`POST`, the session's handle in the body) and the API
+/// (`DELETE …/{handle}`).
+pub const ACCOUNT_SESSION_END: &str = "/account/sessions/end";
+pub const ACCOUNT_SESSION: &str = "/account/sessions/{handle}";
+/// Privacy preferences (A4): the page and form, and the API (`PUT`, JSON).
+pub const ACCOUNT_PRIVACY: &str = "/account/privacy";
+/// Connected applications: the page, the form that disconnects one (`POST`, the client id
+/// in the body) and the API (`DELETE …/{client_id}`).
+pub const ACCOUNT_APPS: &str = "/account/apps";
+pub const ACCOUNT_APPS_DISCONNECT: &str = "/account/apps/disconnect";
+pub const ACCOUNT_APP: &str = "/account/apps/{client_id}";
 /// Personal access tokens: the account page and API (E1, E2).
 pub const ACCOUNT_PATS: &str = "/account/pats";
 /// One token (API: `GET`, `DELETE`), its revoke confirmation (`GET`) and action (`POST`).

@@ -111,6 +111,21 @@ pub struct DeviceView {
     pub this_device: bool,
 }
 
+/// One signed-in browser in the security page's list.
+#[derive(Debug, Clone, Default)]
+pub struct SessionView {
+    /// "Firefox on Linux".
+    pub device: String,
+    /// "Network 203.0.113.0/24", or that the network is unknown.
+    pub place: String,
+    pub started_text: String,
+    pub last_seen_text: String,
+    /// The form's value naming the session (a keyed hash, never the cookie).
+    pub handle: String,
+    /// The browser showing the page.
+    pub current: bool,
+}
+
 /// The account's security settings: how sign-in is confirmed, the backup code, trusted devices.
 #[derive(Debug, Clone, Default, Template)]
 #[template(path = "security.html")]
@@ -134,6 +149,10 @@ pub struct SecurityPage {
     pub notice: Option<String>,
     /// Where the "Sign out everywhere else" form posts to.
     pub end_other_sessions_action: String,
+    /// Where the account is signed in (F3), newest first.
+    pub sessions: Vec<SessionView>,
+    /// Where a session's "Sign out" form posts to.
+    pub end_session_action: String,
     /// A link to the sign-out page; omitted if not a safe link.
     pub sign_out_href: String,
 }

@@ -14,6 +14,7 @@ pub mod mfa_pages;
 pub mod migrate_pages;
 pub mod pages;
 pub mod pat_pages;
+pub mod privacy_pages;
 pub mod signin;
 pub mod site_admin_pages;
 pub mod site_code_pages;
@@ -29,8 +30,8 @@ pub use crate::kit::csrf::CSRF_FIELD;
 pub use assets::{STYLESHEET_PATH, asset_routes};
 pub use device_pages::{DeviceCodePage, DeviceConfirmPage, DeviceDonePage};
 pub use mfa_pages::{
-    BackupCodePage, ChallengePage, DeviceView, ReconfirmPage, SecurityPage, StaySignedInPage,
-    TotpSetupPage, TrustDevicePage,
+    BackupCodePage, ChallengePage, DeviceView, ReconfirmPage, SecurityPage, SessionView,
+    StaySignedInPage, TotpSetupPage, TrustDevicePage,
 };
 pub use pages::{
     ConsentPage, ErrorPage, LogoutPage, PageLink, SignInEmailPage, SignInPasswordPage,
@@ -104,6 +105,7 @@ pub fn describe_scope(scope: &str) -> ScopeView {
         "profile" => "See your name",
         "email" => "See your email address",
         "offline_access" => "Stay connected when you are not using it",
+        "privacy" => "See your privacy choices",
         _ => "Use a part of your account it asked for",
     };
     ScopeView::new(scope, description)

@@ -101,6 +101,21 @@ impl RefreshRepo for Scripted {
     ) -> Result<u64, StoreError> {
         Err(unused())
     }
+    async fn live_families_of_account(
+        &self,
+        _: AccountId,
+        _: Timestamp,
+    ) -> Result<Vec<RefreshFamily>, StoreError> {
+        Err(unused())
+    }
+    async fn revoke_families_of_client(
+        &self,
+        _: AccountId,
+        _: &ClientId,
+        _: Timestamp,
+    ) -> Result<u64, StoreError> {
+        Err(unused())
+    }
 }
 
 #[async_trait]
@@ -179,6 +194,12 @@ impl ConsentRepo for Scripted {
         Err(unused())
     }
     async fn upsert_consent(&self, _: &Consent) -> Result<(), StoreError> {
+        Err(unused())
+    }
+    async fn consents_of(&self, _: AccountId) -> Result<Vec<Consent>, StoreError> {
+        Err(unused())
+    }
+    async fn delete_consent(&self, _: AccountId, _: &ClientId) -> Result<bool, StoreError> {
         Err(unused())
     }
 }
@@ -322,6 +343,7 @@ pub(crate) fn harness(grace_secs: i64) -> Harness {
         pats: pats.clone(),
         sign_in_policy: policy.clone(),
         sso: Arc::new(lanyard_core::ports::NoSsoRequirement),
+        privacy: Arc::new(crate::test_support::NoPrivacy),
         site_subjects: sites.clone(),
         keys: Arc::new(SharedKeyRing::new(ring)),
         hasher: hasher.clone(),

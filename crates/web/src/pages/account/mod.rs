@@ -5,18 +5,21 @@
 //! `GET` confirmation whose form posts to the same path; a `POST` answers 303 with a notice
 //! for the session (`kit::notice`). `DELETE` routes serve API callers with the same rules.
 
+mod apps;
 mod backup;
 mod devices;
 mod pat_form;
 pub mod pats;
+mod privacy;
 mod profile;
 mod reconfirm;
+mod sessions;
 mod totp;
 
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum_extra::extract::CookieJar;
 use lanyard_core::Secret;
 use lanyard_core::model::MfaMethod;
@@ -28,7 +31,7 @@ use crate::kit::extract::{Fresh, FreshForm, SignedIn, SignedInForm, ToPassword, 
 use crate::kit::notice;
 use crate::kit::{Query, cookies, csrf_token, no_store, paths, theme, to_security};
 use crate::state::AppState;
-use crate::ui::mfa_pages::{DeviceView, PasswordChangePage, SecurityPage};
+use crate::ui::mfa_pages::{DeviceView, PasswordChangePage, SecurityPage, SessionView};
 use crate::ui::times::Times;
 use crate::ui::{self, FieldError};
 
@@ -37,6 +40,12 @@ pub fn routes() -> Router<AppState> {
         .route(paths::ACCOUNT, get(profile::account_get))
         .route(paths::ACCOUNT_TIME_ZONE, post(profile::time_zone_post))
         .route(paths::ACCOUNT_SECURITY, get(security_get))
+        .route(
+            paths::ACCOUNT_PRIVACY,
+            get(privacy::privacy_get)
+                .post(privacy::privacy_post)
+                .put(privacy::privacy_put),
+        )
         .route(
             paths::ACCOUNT_RECONFIRM,
             get(reconfirm::reconfirm_get).post(reconfirm::reconfirm_post),
@@ -71,6 +80,11 @@ pub fn routes() -> Router<AppState> {
             paths::ACCOUNT_END_OTHER_SESSIONS,
             post(end_other_sessions_post),
         )
+        .route(paths::ACCOUNT_SESSION_END, post(sessions::end_session_post))
+        .route(paths::ACCOUNT_SESSION, delete(sessions::end_session_delete))
+        .route(paths::ACCOUNT_APPS, get(apps::apps_get))
+        .route(paths::ACCOUNT_APPS_DISCONNECT, post(apps::disconnect_post))
+        .route(paths::ACCOUNT_APP, delete(apps::disconnect_delete))
 }
 
 fn notice(done: Option<&str>) -> Option<String> {
@@ -85,6 +99,8 @@ fn notice(done: Option<&str>) -> Option<String> {
              ask you to sign in again. We emailed you a notice about the change."
         }
         "sessions-ended" => "You are signed out everywhere else.",
+        "session-ended" => "You are signed out of that browser.",
+        "session-gone" => "That browser was already signed out.",
         _ => return None,
     };
     Some(text.to_owned())
@@ -132,6 +148,24 @@ async fn security_page(
             revoke_action: paths::ACCOUNT_DEVICE_REVOKE.replace("{id}", &d.id.to_string()),
         })
         .collect();
+    let sessions = state
+        .signin
+        .sessions()
+        .list(account_id, cookies::session(&jar))
+        .await?
+        .into_iter()
+        .map(|s| SessionView {
+            place: s.ip_prefix.map_or_else(
+                || "Network not known".to_owned(),
+                |prefix| format!("Network {prefix}"),
+            ),
+            started_text: times.date_time(s.started_at),
+            last_seen_text: times.date_time(s.last_seen),
+            device: s.device,
+            handle: s.handle,
+            current: s.current,
+        })
+        .collect();
     let (jar, csrf) = csrf_token(state, jar);
     let page = SecurityPage {
         theme: theme(state),
@@ -146,6 +180,8 @@ async fn security_page(
         revoke_all_action: paths::ACCOUNT_DEVICES_REVOKE_ALL.to_owned(),
         notice,
         end_other_sessions_action: paths::ACCOUNT_END_OTHER_SESSIONS.to_owned(),
+        sessions,
+        end_session_action: paths::ACCOUNT_SESSION_END.to_owned(),
         sign_out_href: lanyard_issuer::endpoints::LOGOUT.to_owned(),
     };
     Ok((jar, no_store(ui::render(page))).into_response())

@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use super::{CSRF, attr, body_text, input_with_id, tags, theme, words};
 use crate::ui::{
     BackupCodePage, CSRF_FIELD, ChallengePage, DeviceView, FieldError, ReconfirmPage, SecurityPage,
-    StaySignedInPage, TotpSetupPage, TrustDevicePage,
+    SessionView, StaySignedInPage, TotpSetupPage, TrustDevicePage,
 };
 
 const SVG: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 29 29\" \
@@ -88,8 +88,42 @@ fn security_page() -> SecurityPage {
         revoke_all_action: "/security/devices/remove-all".into(),
         notice: None,
         end_other_sessions_action: "/account/sessions/end-others".into(),
+        sessions: vec![
+            session_view("Chrome on macOS", true),
+            session_view("Firefox on Linux", false),
+        ],
+        end_session_action: "/account/sessions/end".into(),
         sign_out_href: "/logout".into(),
     }
+}
+
+fn session_view(device: &str, current: bool) -> SessionView {
+    SessionView {
+        device: device.into(),
+        place: "Network 203.0.113.0/24".into(),
+        started_text: "1 December 2026 at 09:00 UTC".into(),
+        last_seen_text: "2 December 2026 at 10:00 UTC".into(),
+        handle: format!("{:064x}", device.len()),
+        current,
+    }
+}
+
+/// F3: every signed-in browser is listed with its device and network; only the others have
+/// a "Sign out" form (this one signs out with the header's link), each naming its session.
+#[test]
+fn security_page_lists_sessions_and_signs_out_only_the_others() {
+    let html = security_page().render().unwrap();
+    assert!(html.contains("Chrome on macOS <span class=\"tag\">This browser</span>"));
+    assert!(html.contains("Network 203.0.113.0/24"));
+    assert!(html.contains("Last active 2 December 2026 at 10:00 UTC"));
+    assert_eq!(html.matches("action=\"/account/sessions/end\"").count(), 1);
+    let other = format!(
+        "name=\"session\" value=\"{:064x}\"",
+        "Firefox on Linux".len()
+    );
+    assert!(html.contains(&other), "{html}");
+    let current = format!("value=\"{:064x}\"", "Chrome on macOS".len());
+    assert!(!html.contains(&current));
 }
 
 fn totp_page() -> TotpSetupPage {
