@@ -214,7 +214,7 @@ async fn s54_sign_in_is_forced_into_enrollment_and_gets_no_code_until_it_is_done
         assert_eq!(status, 400);
 
         // The member may not turn the required app off (API and page form).
-        let csrf = cookie_value(&jar, &app.base_url, "lanyard_csrf").unwrap();
+        let csrf = browser.csrf_token(&app.base_url).await;
         let response = browser
             .http
             .delete(app.url("/account/mfa/totp"))
@@ -389,7 +389,7 @@ async fn put_policy(
         .header("accept", "application/json")
         .body(body.to_owned());
     if with_csrf {
-        let csrf = cookie_value(jar, &app.base_url, "lanyard_csrf").unwrap();
+        let csrf = browser.csrf_token(&app.base_url).await;
         request = request.header("x-csrf-token", csrf);
     }
     let response = request.send().await.unwrap();

@@ -75,12 +75,16 @@ struct Reply {
 /// The admin API as a browser's script calls it: session cookie, CSRF header, JSON.
 async fn call(
     app: &TestApp,
-    (browser, jar): (&Browser, &Jar),
+    (browser, _jar): (&Browser, &Jar),
     method: Method,
     path: &str,
     body: Option<&str>,
     csrf: Csrf,
 ) -> Reply {
+    let token = match csrf {
+        Csrf::Right => Some(browser.csrf_token(&app.base_url).await),
+        _ => None,
+    };
     let mut request = browser
         .http
         .request(method, app.url(path))
@@ -90,9 +94,8 @@ async fn call(
             .header("content-type", "application/json")
             .body(body.to_owned());
     }
-    let token = cookie_value(jar, &app.base_url, "lanyard_csrf");
     match csrf {
-        Csrf::Right => request = request.header("x-csrf-token", token.expect("a CSRF cookie")),
+        Csrf::Right => request = request.header("x-csrf-token", token.expect("a CSRF token")),
         Csrf::Wrong => request = request.header("x-csrf-token", "A".repeat(43)),
         Csrf::Missing => {}
     }

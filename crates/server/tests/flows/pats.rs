@@ -104,8 +104,8 @@ async fn setup(app: &TestApp) -> (Owner, Option<String>) {
 }
 
 impl Owner {
-    fn csrf(&self, app: &TestApp) -> String {
-        cookie_value(&self.jar, &app.base_url, "lanyard_csrf").expect("a CSRF cookie")
+    async fn csrf(&self, app: &TestApp) -> String {
+        self.browser.csrf_token(&app.base_url).await
     }
 
     async fn create(&self, app: &TestApp, body: Value) -> (u16, Value) {
@@ -114,7 +114,7 @@ impl Owner {
             .http
             .post(app.url("/account/pats"))
             .header("accept", "application/json")
-            .header("x-csrf-token", self.csrf(app))
+            .header("x-csrf-token", self.csrf(app).await)
             .json(&body)
             .send()
             .await
@@ -149,7 +149,7 @@ impl Owner {
         self.browser
             .http
             .delete(app.url(&format!("/account/pats/{id}")))
-            .header("x-csrf-token", self.csrf(app))
+            .header("x-csrf-token", self.csrf(app).await)
             .send()
             .await
             .unwrap()
@@ -1250,7 +1250,7 @@ async fn create_with_form(app: &TestApp, owner: &Owner, name: &str) -> (String, 
         .http
         .post(app.url("/account/pats"))
         .form(&[
-            ("csrf_token", owner.csrf(app).as_str()),
+            ("csrf_token", owner.csrf(app).await.as_str()),
             ("name", name),
             ("scope_0", "repo:read"),
             ("expires", "30"),

@@ -760,8 +760,7 @@ async fn the_principal_boundary_a_site_login_is_nobody_outside_its_site() {
         let browser = Browser::with_cookie_jar(jar.clone());
         let (at, _) = legacy_sign_in(&app, &browser, &authorize_url(&app, APP, ""), &user).await;
         assert!(at.starts_with(REDIRECT), "{at}");
-        let csrf = lanyard_testkit::recording::cookie_value(&jar, &app.base_url, "lanyard_csrf")
-            .expect("the CSRF cookie");
+        let csrf = browser.csrf_token(&app.base_url).await;
         // The site's client: single sign-on, even without a page.
         let (_, at, _) = browser
             .get(&authorize_url(&app, APP, "&prompt=none"), &app.base_url)

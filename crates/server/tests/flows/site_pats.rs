@@ -51,7 +51,7 @@ impl Person {
     }
 
     async fn create(&self, app: &TestApp, body: Value) -> (u16, Value) {
-        let csrf = cookie_value(&self.jar, &app.base_url, "lanyard_csrf").unwrap();
+        let csrf = self.browser.csrf_token(&app.base_url).await;
         let response = self
             .browser
             .http
