@@ -115,6 +115,9 @@ fn state_changing_routes() -> Vec<Route> {
         sites.extend(string_consts(&std::fs::read_to_string(file).unwrap()));
     }
     let resolve = |arg: &str, local: &BTreeMap<String, String>| -> String {
+        if let Some(literal) = arg.strip_prefix('"') {
+            return literal.trim_end_matches('"').to_owned();
+        }
         let (module, name) = arg.rsplit_once("::").unwrap_or(("", arg));
         let table = match module {
             "paths" => &paths,
