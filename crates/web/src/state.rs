@@ -43,8 +43,7 @@ impl WebSettings {
             .as_ref()
             .map(|url| url.origin().ascii_serialization())
             .unwrap_or_default();
-        let plain_http_off_loopback =
-            parsed.is_some_and(|url| url.scheme() == "http") && !loopback;
+        let plain_http_off_loopback = parsed.is_some_and(|url| url.scheme() == "http") && !loopback;
         Self {
             product_name: "Lanyard".to_owned(),
             secure_cookies: !loopback,
@@ -113,7 +112,10 @@ mod tests {
         assert!(https.csrf_host_cookie);
         let loopback = settings("http://127.0.0.1:8080");
         assert_eq!(loopback.public_origin, "http://127.0.0.1:8080");
-        assert!(loopback.csrf_host_cookie, "browsers keep Secure cookies on loopback");
+        assert!(
+            loopback.csrf_host_cookie,
+            "browsers keep Secure cookies on loopback"
+        );
         assert!(!settings("http://id.example.com").csrf_host_cookie);
         assert_eq!(settings("not a url").public_origin, "");
     }

@@ -287,16 +287,15 @@ async fn s44_every_state_changing_route_refuses_a_missing_foreign_or_cross_site_
                     Some(&bob_token),
                     vec![("origin", ours.as_str())],
                 ),
-                (
-                    "Origin: evil",
-                    Some(&ada_token),
-                    vec![("origin", EVIL)],
-                ),
+                ("Origin: evil", Some(&ada_token), vec![("origin", EVIL)]),
                 ("Origin: null", Some(&ada_token), vec![("origin", "null")]),
                 (
                     "a cross-site form post",
                     Some(&ada_token),
-                    vec![("sec-fetch-site", "cross-site"), ("sec-fetch-mode", "navigate")],
+                    vec![
+                        ("sec-fetch-site", "cross-site"),
+                        ("sec-fetch-mode", "navigate"),
+                    ],
                 ),
             ];
             for (what, token, headers) in attempts {
@@ -313,12 +312,19 @@ async fn s44_every_state_changing_route_refuses_a_missing_foreign_or_cross_site_
             .post(app.url("/account/time-zone"))
             .header("origin", ours.as_str())
             .header("sec-fetch-site", "same-origin")
-            .form(&[("csrf_token", ada_token.as_str()), ("time_zone", "Europe/Paris")])
+            .form(&[
+                ("csrf_token", ada_token.as_str()),
+                ("time_zone", "Europe/Paris"),
+            ])
             .send()
             .await
             .unwrap();
         assert_eq!(response.status(), 303);
-        assert_ne!(database_snapshot(&db).await, before, "the control changed the zone");
+        assert_ne!(
+            database_snapshot(&db).await,
+            before,
+            "the control changed the zone"
+        );
         app
     })
     .await;
@@ -383,7 +389,11 @@ async fn s44_login_csrf_a_login_form_token_from_another_browser_fails() {
             let response = victim
                 .http
                 .post(app.url("/login"))
-                .form(&[("flow", flow.as_str()), ("csrf_token", csrf), ("email", ADA)])
+                .form(&[
+                    ("flow", flow.as_str()),
+                    ("csrf_token", csrf),
+                    ("email", ADA),
+                ])
                 .send()
                 .await
                 .unwrap();
@@ -392,7 +402,11 @@ async fn s44_login_csrf_a_login_form_token_from_another_browser_fails() {
         // Even a browser without any binder cookie.
         let response = crate::helpers::http()
             .post(app.url("/login"))
-            .form(&[("flow", flow.as_str()), ("csrf_token", token.as_str()), ("email", ADA)])
+            .form(&[
+                ("flow", flow.as_str()),
+                ("csrf_token", token.as_str()),
+                ("email", ADA),
+            ])
             .send()
             .await
             .unwrap();
@@ -453,7 +467,10 @@ fn assert_page_headers(what: &str, response: &reqwest::Response) {
     assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
     assert!(csp.contains("default-src 'none'"), "{what}: {csp}");
     assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
-    assert!(!csp.contains("script-src"), "{what}: no script allowed: {csp}");
+    assert!(
+        !csp.contains("script-src"),
+        "{what}: no script allowed: {csp}"
+    );
     assert_eq!(get("x-frame-options"), "DENY", "{what}");
     assert_eq!(get("x-content-type-options"), "nosniff", "{what}");
     assert_eq!(get("referrer-policy"), "no-referrer", "{what}");
@@ -467,12 +484,13 @@ fn assert_page_headers(what: &str, response: &reqwest::Response) {
 async fn s45_every_html_page_and_the_token_and_userinfo_responses_carry_the_headers() {
     each_backend(|app| async move {
         app.create_user(ADA).await;
-        let secret = app.create_client(NewClient {
-            first_party: false,
-            ..confidential("rp")
-        })
-        .await
-        .unwrap();
+        let secret = app
+            .create_client(NewClient {
+                first_party: false,
+                ..confidential("rp")
+            })
+            .await
+            .unwrap();
         let http = crate::helpers::http();
         // Signed out: the landing page, a sign-in page (its URL carries the flow), the 404.
         for path in ["/", "/nowhere", "/logout", "/device"] {
@@ -518,7 +536,10 @@ async fn s45_every_html_page_and_the_token_and_userinfo_responses_carry_the_head
         let at = if at.starts_with(REDIRECT) {
             at
         } else {
-            browser.submit(&page, base, &[("decision", "allow")]).await.1
+            browser
+                .submit(&page, base, &[("decision", "allow")])
+                .await
+                .1
         };
         let code = query_param(&at, "code").unwrap();
         let response = redeem(&app, "rp", &secret, &code, VERIFIER).await;
@@ -553,18 +574,29 @@ async fn s48_scopes_consent_per_scope_set_prompt_none_and_cross_site_consent() {
         app.create_client(third_party("other")).await.unwrap();
         let base = app.base_url.as_str();
         let url = |client: &str, scope: &str, extra: &str| {
-            authorize_url(&app, client, extra).replace("scope=openid%20email", &format!("scope={scope}"))
+            authorize_url(&app, client, extra)
+                .replace("scope=openid%20email", &format!("scope={scope}"))
         };
 
         // A scope beyond the client's allow-list: invalid_scope, back at the client.
         let browser = Browser::new();
         let (_, at, _) = browser.get(&url("rp", "openid%20api", ""), base).await;
         assert!(at.starts_with(REDIRECT), "{at}");
-        assert_eq!(query_param(&at, "error").as_deref(), Some("invalid_scope"), "{at}");
+        assert_eq!(
+            query_param(&at, "error").as_deref(),
+            Some("invalid_scope"),
+            "{at}"
+        );
 
         // First sign-in: consent for openid email.
         let at = browser
-            .sign_in(&url("rp", "openid%20email", ""), base, &app.mail, ADA, lanyard_testkit::PASSWORD)
+            .sign_in(
+                &url("rp", "openid%20email", ""),
+                base,
+                &app.mail,
+                ADA,
+                lanyard_testkit::PASSWORD,
+            )
             .await;
         assert!(query_param(&at, "code").is_some(), "{at}");
         // The same scopes again: no prompt.
@@ -574,16 +606,28 @@ async fn s48_scopes_consent_per_scope_set_prompt_none_and_cross_site_consent() {
         let (_, at, _) = browser.get(&url("rp", "openid", ""), base).await;
         assert!(query_param(&at, "code").is_some(), "a subset: {at}");
         // A new scope: asked again; with prompt=none, consent_required.
-        let (_, at, page) = browser.get(&url("rp", "openid%20email%20profile", ""), base).await;
+        let (_, at, page) = browser
+            .get(&url("rp", "openid%20email%20profile", ""), base)
+            .await;
         assert!(at.starts_with(base), "{at}");
         assert!(page.contains("name=\"decision\""), "{page}");
         let (_, at, _) = browser
             .get(&url("rp", "openid%20email%20profile", "&prompt=none"), base)
             .await;
-        assert_eq!(query_param(&at, "error").as_deref(), Some("consent_required"), "{at}");
+        assert_eq!(
+            query_param(&at, "error").as_deref(),
+            Some("consent_required"),
+            "{at}"
+        );
         // Another client, never consented to: prompt=none → consent_required.
-        let (_, at, _) = browser.get(&url("other", "openid", "&prompt=none"), base).await;
-        assert_eq!(query_param(&at, "error").as_deref(), Some("consent_required"), "{at}");
+        let (_, at, _) = browser
+            .get(&url("other", "openid", "&prompt=none"), base)
+            .await;
+        assert_eq!(
+            query_param(&at, "error").as_deref(),
+            Some("consent_required"),
+            "{at}"
+        );
 
         // The consent form posted cross-site (or from a frame of another site) is refused and
         // records nothing; the page itself can not be framed.
@@ -607,14 +651,21 @@ async fn s48_scopes_consent_per_scope_set_prompt_none_and_cross_site_consent() {
         let before = database_snapshot(&db).await;
         for headers in [
             vec![("origin", EVIL)],
-            vec![("sec-fetch-site", "cross-site"), ("sec-fetch-dest", "iframe")],
+            vec![
+                ("sec-fetch-site", "cross-site"),
+                ("sec-fetch-dest", "iframe"),
+            ],
         ] {
             let mut request = browser.http.post(app.url("/consent"));
             for (name, value) in &headers {
                 request = request.header(*name, *value);
             }
             let response = request
-                .form(&[("flow", flow.as_str()), ("csrf_token", token.as_str()), ("decision", "allow")])
+                .form(&[
+                    ("flow", flow.as_str()),
+                    ("csrf_token", token.as_str()),
+                    ("decision", "allow"),
+                ])
                 .send()
                 .await
                 .unwrap();
@@ -622,8 +673,14 @@ async fn s48_scopes_consent_per_scope_set_prompt_none_and_cross_site_consent() {
             assert!(response.headers().get("location").is_none());
         }
         assert_eq!(database_snapshot(&db).await, before, "no consent recorded");
-        let (_, at, _) = browser.get(&url("other", "openid", "&prompt=none"), base).await;
-        assert_eq!(query_param(&at, "error").as_deref(), Some("consent_required"), "{at}");
+        let (_, at, _) = browser
+            .get(&url("other", "openid", "&prompt=none"), base)
+            .await;
+        assert_eq!(
+            query_param(&at, "error").as_deref(),
+            Some("consent_required"),
+            "{at}"
+        );
         app
     })
     .await;
@@ -671,7 +728,12 @@ async fn s49_host_and_forwarding_headers_change_no_issuer_token_redirect_or_mail
         assert_eq!(discovery["issuer"], issuer.as_str());
         let text = discovery.to_string();
         assert!(!text.contains("evil"), "{text}");
-        assert!(discovery["token_endpoint"].as_str().unwrap().starts_with(&issuer));
+        assert!(
+            discovery["token_endpoint"]
+                .as_str()
+                .unwrap()
+                .starts_with(&issuer)
+        );
 
         // Redirects we build: relative paths to our pages, or the client's registered URI.
         let response = http.get(app.url("/account")).send().await.unwrap();
@@ -711,7 +773,11 @@ async fn s49_host_and_forwarding_headers_change_no_issuer_token_redirect_or_mail
         let (status, tokens) = json(request.send().await.unwrap()).await;
         assert_eq!(status, 200, "{tokens}");
         for jwt in ["access_token", "id_token"] {
-            assert_eq!(jwt_claims(tokens[jwt].as_str().unwrap())["iss"], issuer.as_str(), "{jwt}");
+            assert_eq!(
+                jwt_claims(tokens[jwt].as_str().unwrap())["iss"],
+                issuer.as_str(),
+                "{jwt}"
+            );
         }
         app
     })

@@ -227,7 +227,10 @@ async fn sign_in_and_collect(app: &TestApp, secret: &str) -> Minted {
     assert_eq!(hidden_field(&page, "flow").as_deref(), Some(flow.as_str()));
     let token = hidden_field(&page, CSRF_FIELD).expect("a CSRF field");
     let csrf = cookie_value(&jar, base, CSRF_COOKIE).expect("a CSRF binder cookie");
-    assert_ne!(token, csrf, "the form token is the binder's MAC, not the binder");
+    assert_ne!(
+        token, csrf,
+        "the form token is the binder's MAC, not the binder"
+    );
     let (_, _, page) = browser
         .submit(&page, base, &[("email", "a@example.com")])
         .await;

@@ -804,11 +804,17 @@ async fn s47_a_refused_logout_request_never_redirects_and_signs_out_who_confirms
                 // for `a`'s registered address.
                 (
                     "a scheme-relative address",
-                    format!("id_token_hint={hint}&post_logout_redirect_uri={}", urlencode("//evil.example/bye")),
+                    format!(
+                        "id_token_hint={hint}&post_logout_redirect_uri={}",
+                        urlencode("//evil.example/bye")
+                    ),
                 ),
                 (
                     "a backslash after one slash",
-                    format!("id_token_hint={hint}&post_logout_redirect_uri={}", urlencode("https:/\\evil.example/bye")),
+                    format!(
+                        "id_token_hint={hint}&post_logout_redirect_uri={}",
+                        urlencode("https:/\\evil.example/bye")
+                    ),
                 ),
                 (
                     "userinfo after a backslash",
@@ -853,7 +859,10 @@ async fn s47_a_refused_logout_request_never_redirects_and_signs_out_who_confirms
                     !page.contains("evil.example") && !page.contains(other_uri),
                     "{what}"
                 );
-                assert!(!page.contains("rp.example.com"), "{what}: no link on either");
+                assert!(
+                    !page.contains("rp.example.com"),
+                    "{what}: no link on either"
+                );
                 assert!(!signed_in(&app, &browser).await, "{what}: signed out");
                 // Signed out already: the same link is an error page at once, no redirect.
                 let response = browser.http.get(&url).send().await.unwrap();

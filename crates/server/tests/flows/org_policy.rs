@@ -16,7 +16,6 @@ use lanyard_identity::orgs::Actor;
 use lanyard_identity::pats::{Expiry, PatRequest};
 use lanyard_mfa::totp;
 use lanyard_server::config::Config;
-use lanyard_testkit::recording::cookie_value;
 use lanyard_testkit::{Browser, PASSWORD, TestApp};
 use reqwest::cookie::Jar;
 use serde_json::{Value, json};
@@ -154,7 +153,7 @@ async fn s54_sign_in_is_forced_into_enrollment_and_gets_no_code_until_it_is_done
     each_backend_with(configure, |app| async move {
         let secret = setup(&app).await;
         require(&app, true).await;
-        let (browser, jar) = browser_with_jar();
+        let (browser, _jar) = browser_with_jar();
         let start = authorize_url(&app, RP, "");
         let (at, page) = password_and_code(&app, &browser, &start, MEMBER).await;
         assert!(at.contains("/login/authenticator"), "{at}");
@@ -377,7 +376,7 @@ fn resources_toml() -> String {
 async fn put_policy(
     app: &TestApp,
     browser: &Browser,
-    jar: &Jar,
+    _jar: &Jar,
     slug: &str,
     body: &str,
     with_csrf: bool,

@@ -10,7 +10,6 @@
 use lanyard_core::Origin;
 use lanyard_core::model::OrgRole;
 use lanyard_core::ports::AuditRepo;
-use lanyard_testkit::recording::cookie_value;
 use lanyard_testkit::{Browser, TestApp};
 use reqwest::Method;
 use reqwest::cookie::Jar;

@@ -47,9 +47,7 @@ async fn sign_in(app: &TestApp, jar: &Arc<Jar>, extra: &str) -> (Option<String>,
         .await;
     assert!(page.contains("name=\"code\""), "{page}");
     let after_password = cookie_value(jar, base, SESSION);
-    let (_, page) = browser
-        .second_step(page, base, &app.mail, ADA, sent)
-        .await;
+    let (_, page) = browser.second_step(page, base, &app.mail, ADA, sent).await;
     if page.contains("name=\"decision\"") {
         browser.submit(&page, base, &[("decision", "allow")]).await;
     }
@@ -76,7 +74,11 @@ async fn s46_a_planted_id_is_never_adopted_and_each_sign_in_draws_a_new_one() {
             "nothing is issued before the second step is done"
         );
         assert_ne!(first, planted);
-        assert_eq!(api_status(&app, planted).await, 401, "the planted id opens nothing");
+        assert_eq!(
+            api_status(&app, planted).await,
+            401,
+            "the planted id opens nothing"
+        );
         assert!(!stored(&app, planted).await);
         assert_eq!(api_status(&app, &first).await, 200);
 
@@ -105,7 +107,10 @@ async fn s46_after_logout_the_old_cookie_is_refused_and_the_session_is_gone() {
         let (status, _, page) = browser.submit(&page, &app.base_url, &[]).await;
         assert_eq!(status, 200, "{page}");
         assert!(cookie_value(&jar, &app.base_url, SESSION).is_none());
-        assert!(!stored(&app, &session).await, "the server-side session is gone");
+        assert!(
+            !stored(&app, &session).await,
+            "the server-side session is gone"
+        );
         // The old cookie replayed: 401 for an API, the sign-in page for a browser.
         assert_eq!(api_status(&app, &session).await, 401);
         let response = http()
@@ -142,7 +147,11 @@ async fn s46_disabling_the_account_ends_every_session_at_its_next_request() {
             .await
             .unwrap();
         for session in &sessions {
-            assert_eq!(api_status(&app, session).await, 401, "the very next request");
+            assert_eq!(
+                api_status(&app, session).await,
+                401,
+                "the very next request"
+            );
             assert!(!stored(&app, session).await);
         }
         app

@@ -116,7 +116,11 @@ pub fn ensure_token(jar: CookieJar, config: CsrfConfig<'_>, rng: &dyn Rng) -> (C
             (jar.add(cookie), binder)
         }
     };
-    let token = URL_SAFE_NO_PAD.encode(mac(config.key, &binder, session(&jar)).finalize().into_bytes());
+    let token = URL_SAFE_NO_PAD.encode(
+        mac(config.key, &binder, session(&jar))
+            .finalize()
+            .into_bytes(),
+    );
     (jar, token)
 }
 

@@ -61,8 +61,7 @@ pub fn refuse_cross_site(
     headers: &HeaderMap,
     public_origin: &str,
 ) -> Option<Response> {
-    if method.is_safe() || cross_origin_by_design(path) || !is_cross_site(headers, public_origin)
-    {
+    if method.is_safe() || cross_origin_by_design(path) || !is_cross_site(headers, public_origin) {
         return None;
     }
     Some(WebError::cross_site(Caller::of(method, headers)).into_response())
@@ -87,10 +86,19 @@ mod tests {
     #[test]
     fn s44_only_our_origin_may_post() {
         assert!(!is_cross_site(&headers(&[("origin", OURS)]), OURS));
-        assert!(!is_cross_site(&headers(&[("origin", "HTTPS://ID.example.com")]), OURS));
+        assert!(!is_cross_site(
+            &headers(&[("origin", "HTTPS://ID.example.com")]),
+            OURS
+        ));
         assert!(!is_cross_site(&headers(&[]), OURS), "a program sends none");
-        assert!(!is_cross_site(&headers(&[("sec-fetch-site", "same-origin")]), OURS));
-        assert!(!is_cross_site(&headers(&[("sec-fetch-site", "none")]), OURS));
+        assert!(!is_cross_site(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            OURS
+        ));
+        assert!(!is_cross_site(
+            &headers(&[("sec-fetch-site", "none")]),
+            OURS
+        ));
         for refused in [
             headers(&[("origin", "https://evil.example")]),
             headers(&[("origin", "null")]),
@@ -101,7 +109,10 @@ mod tests {
             headers(&[("sec-fetch-site", "cross-site")]),
             headers(&[("sec-fetch-site", "same-site")]),
             // `Origin` decides when both are there.
-            headers(&[("origin", "https://evil.example"), ("sec-fetch-site", "same-origin")]),
+            headers(&[
+                ("origin", "https://evil.example"),
+                ("sec-fetch-site", "same-origin"),
+            ]),
         ] {
             assert!(is_cross_site(&refused, OURS), "{refused:?}");
         }

@@ -6,9 +6,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar};
 use lanyard_core::OsRng;
 
 use crate::kit::cookies::SESSION_COOKIE;
-use crate::kit::csrf::{
-    CSRF_COOKIE, CsrfConfig, CsrfKey, PLAIN_CSRF_COOKIE, ensure_token, verify,
-};
+use crate::kit::csrf::{CSRF_COOKIE, CsrfConfig, CsrfKey, PLAIN_CSRF_COOKIE, ensure_token, verify};
 
 fn key() -> CsrfKey {
     CsrfKey::new([7; 32])
@@ -60,10 +58,16 @@ fn s44_csrf_refuses_empty_other_and_missing_cookie() {
     let (other_jar, other) = ensure_token(CookieJar::new(), config(&key), &OsRng);
     assert_ne!(token, other);
     assert!(!verify(&jar, config(&key), ""));
-    assert!(!verify(&jar, config(&key), &other), "a token from another browser");
+    assert!(
+        !verify(&jar, config(&key), &other),
+        "a token from another browser"
+    );
     assert!(!verify(&jar, config(&key), &token[..42]));
     assert!(!verify(&jar, config(&key), &format!("{token}A")));
-    assert!(!verify(&CookieJar::new(), config(&key), &token), "no cookie");
+    assert!(
+        !verify(&CookieJar::new(), config(&key), &token),
+        "no cookie"
+    );
     assert!(
         !verify(&jar, config(&key), &binder_of(&jar)),
         "the cookie's value is no token (no double submit)"
@@ -118,7 +122,10 @@ fn s44_csrf_cookie_is_host_prefixed_http_only_strict_and_secure() {
     let key = key();
     let (jar, _) = ensure_token(CookieJar::new(), config(&key), &OsRng);
     let set_cookie = cookie_from(&jar.into_response()).unwrap();
-    assert!(set_cookie.starts_with("__Host-lanyard_csrf="), "{set_cookie}");
+    assert!(
+        set_cookie.starts_with("__Host-lanyard_csrf="),
+        "{set_cookie}"
+    );
     for part in ["HttpOnly", "SameSite=Strict", "Path=/", "Secure"] {
         assert!(set_cookie.contains(part), "{set_cookie}");
     }
