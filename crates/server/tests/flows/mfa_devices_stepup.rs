@@ -1415,19 +1415,35 @@ async fn s37_later_sign_in_steps_can_not_be_posted_directly() {
         // None of that used up the challenge: the right code with the right token works.
         let done = answer_code(&app, &tab, &page, A, before, "no").await;
         assert_eq!(done.at, app.url(SECURITY));
-        // And the finished flow's steps can not be replayed.
-        let response = tab
-            .post(
-                &app,
-                "/login/trust",
-                &[
-                    ("csrf_token", csrf.as_str()),
-                    ("flow", flow.as_str()),
-                    ("trust", "yes"),
-                ],
-            )
-            .await;
-        refuse(response, 400, "Your sign-in has expired").await;
+        // And the finished flow's steps can not be replayed: the old form's token died with
+        // the sign-in (it is bound to the session, S44), and with the signed-in browser's own
+        // token the flow is over.
+        let replay = |csrf: String| {
+            let tab = &tab;
+            let app = &app;
+            let flow = flow.clone();
+            async move {
+                tab.post(
+                    app,
+                    "/login/trust",
+                    &[
+                        ("csrf_token", csrf.as_str()),
+                        ("flow", flow.as_str()),
+                        ("trust", "yes"),
+                    ],
+                )
+                .await
+            }
+        };
+        refuse(replay(csrf.clone()).await, 403, "This form has expired").await;
+        let signed_in_csrf = tab.csrf(&app).await;
+        assert_ne!(signed_in_csrf, csrf);
+        refuse(
+            replay(signed_in_csrf).await,
+            400,
+            "Your sign-in has expired",
+        )
+        .await;
         assert!(devices(&app, a.id).await.is_empty());
         app
     })

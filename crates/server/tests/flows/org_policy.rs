@@ -206,11 +206,12 @@ async fn s54_sign_in_is_forced_into_enrollment_and_gets_no_code_until_it_is_done
         let rt = tokens["refresh_token"].as_str().unwrap();
         let (status, body) = refresh(&app, RP, &secret, rt, None).await;
         assert_eq!(status, 200, "{body}");
-        // The finished flow can not be replayed into a second session.
+        // The finished flow can not be replayed into a second session (its form's CSRF token
+        // died with the sign-in, S44).
         let (status, _, _) = browser
             .submit(&wrong_page, &app.base_url, &[("code", &good)])
             .await;
-        assert_eq!(status, 400);
+        assert_eq!(status, 403);
 
         // The member may not turn the required app off (API and page form).
         let csrf = browser.csrf_token(&app.base_url).await;
