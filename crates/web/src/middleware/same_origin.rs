@@ -3,9 +3,10 @@
 //! written. It backs up the CSRF token (`kit::csrf`) and covers a form someone forgets to
 //! check: it applies to every route but the few that other sites call by design.
 //!
-//! Browsers send `Origin` with every `POST`, `PUT`, `PATCH` and `DELETE` (Fetch standard); a
-//! request with none (an older browser, a program) is judged by `Sec-Fetch-Site` if present,
-//! else let through to the token check. Programs calling our APIs send neither header.
+//! Browsers send `Origin` with every `POST`, `PUT`, `PATCH` and `DELETE` (Fetch standard), and
+//! `Sec-Fetch-Site` with every request to an https or loopback origin. A request with neither
+//! (a program, an old browser) is left to the token check. Programs calling our APIs send
+//! neither header.
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, Method, header};
@@ -37,21 +38,35 @@ fn cross_origin_by_design(path: &str) -> bool {
         .is_some_and(|(slug, tail)| !slug.is_empty() && tail == "backchannel-logout")
 }
 
-/// Whether the request comes from a page of another origin than `public_origin`: an
-/// `Origin` header that is not ours (`null` included; more than one is not ours either), or,
-/// without one, `Sec-Fetch-Site: cross-site` or `same-site` (a sibling host is another
-/// origin too).
+/// Whether the request comes from a page of another origin than `public_origin`:
+/// `Sec-Fetch-Site: cross-site` or `same-site` (a sibling host is another origin too), or an
+/// `Origin` header that is not ours (more than one is not ours either).
+///
+/// `Origin: null` alone decides nothing: browsers send it for every form post from a page
+/// whose `Referrer-Policy` is `no-referrer` (Fetch §3.1, "serializing a request origin") —
+/// which is ours, on every page (S45). Such a post carries `Sec-Fetch-Site: same-origin`
+/// from our own pages and `cross-site` from an attacker's (a sandboxed frame also says
+/// `null`), and the first check decides; a browser too old for `Sec-Fetch-Site` is left to
+/// the CSRF token.
 pub fn is_cross_site(headers: &HeaderMap, public_origin: &str) -> bool {
-    let mut origins = headers.get_all(header::ORIGIN).iter();
-    if let Some(origin) = origins.next() {
-        let ours = origin
-            .to_str()
-            .is_ok_and(|o| !public_origin.is_empty() && o.eq_ignore_ascii_case(public_origin));
-        return !ours || origins.next().is_some();
+    let fetch_site = headers.get("sec-fetch-site");
+    if fetch_site.is_some_and(|site| site == "cross-site" || site == "same-site") {
+        return true;
     }
-    headers
-        .get("sec-fetch-site")
-        .is_some_and(|site| site == "cross-site" || site == "same-site")
+    let mut origins = headers.get_all(header::ORIGIN).iter();
+    let Some(origin) = origins.next() else {
+        return false;
+    };
+    if origins.next().is_some() {
+        return true;
+    }
+    let Ok(origin) = origin.to_str() else {
+        return true;
+    };
+    if origin == "null" {
+        return false;
+    }
+    public_origin.is_empty() || !origin.eq_ignore_ascii_case(public_origin)
 }
 
 /// The 403 for a cross-site state-changing request, or `None` to go on.
@@ -99,9 +114,19 @@ mod tests {
             &headers(&[("sec-fetch-site", "none")]),
             OURS
         ));
+        // Our own pages send `null` (their Referrer-Policy is no-referrer) with same-origin.
+        assert!(!is_cross_site(
+            &headers(&[("origin", "null"), ("sec-fetch-site", "same-origin")]),
+            OURS
+        ));
+        assert!(
+            !is_cross_site(&headers(&[("origin", "null")]), OURS),
+            "an old browser: left to the token"
+        );
         for refused in [
             headers(&[("origin", "https://evil.example")]),
-            headers(&[("origin", "null")]),
+            headers(&[("origin", "null"), ("sec-fetch-site", "cross-site")]),
+            headers(&[("origin", OURS), ("sec-fetch-site", "cross-site")]),
             headers(&[("origin", "https://id.example.com:8443")]),
             headers(&[("origin", "http://id.example.com")]),
             headers(&[("origin", "https://sub.id.example.com")]),
