@@ -192,6 +192,9 @@ fn cross_origin_by_design(route: &Route) -> bool {
     .contains(&route.path.as_str())
 }
 
+/// One refused variant: what it is, the CSRF token sent, the extra headers.
+type Attempt<'a> = (&'a str, Option<&'a str>, Vec<(&'a str, &'a str)>);
+
 /// Sends `route` from `browser` with `token` (in the form body, or as `x-csrf-token` with a
 /// JSON body for the JSON APIs) and the extra `headers`; returns the status and body.
 async fn send(
@@ -279,7 +282,7 @@ async fn s44_every_state_changing_route_refuses_a_missing_foreign_or_cross_site_
                 assert!(!body.contains("another site"), "{route:?}: {body}");
                 continue;
             }
-            let attempts: [(&str, Option<&str>, Vec<(&str, &str)>); 6] = [
+            let attempts: [Attempt; 6] = [
                 ("no token", None, vec![]),
                 ("another session's token", Some(&bob_token), vec![]),
                 (
