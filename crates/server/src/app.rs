@@ -423,7 +423,10 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         audit: audit.clone(),
         invalidations: invalidations.clone(),
     }));
-    let mut web = WebSettings::for_issuer(&config.server.issuer);
+    // The form tokens' key: derived from the token hash key under its own label, so every
+    // node has it, it changes with that key, and no stored hash can pass for a CSRF token.
+    let csrf_key = lanyard_web::kit::csrf::CsrfKey::new(hasher.mac("lanyard web csrf key v1"));
+    let mut web = WebSettings::for_issuer(&config.server.issuer, csrf_key);
     web.product_name = config.server.product_name.clone();
     web.forwarded_for = config.forwarded_for()?;
     let state = AppState {

@@ -150,6 +150,25 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// This browser's CSRF token (for an API's `x-csrf-token` header): the `csrf_token`
+    /// field of the account page's form. The token depends only on the browser's cookies
+    /// (its CSRF binder and its session), so any of our forms carries the same one; a browser
+    /// that is not signed in gets the sign-in page's.
+    pub async fn csrf_token(&self, base: &str) -> String {
+        let (_, _, page) = self.get(&format!("{base}/account"), base).await;
+        csrf_field(&page).expect("a page with a CSRF field")
+    }
+}
+
+/// The `csrf_token` hidden field of the page's first form that has one.
+pub fn csrf_field(page: &str) -> Option<String> {
+    hidden_inputs(page)
+        .into_iter()
+        .find(|(name, _)| name == "csrf_token")
+        .map(|(_, value)| value)
+}
+
 fn absolute(base: &str, location: &str) -> String {
     if location.starts_with('/') {
         format!("{base}{location}")

@@ -18,7 +18,7 @@ use lanyard_server::app::{self, App, Runtime};
 use lanyard_server::config::Config;
 use lanyard_store::testing::{TempPostgres, cleanup_redis_prefix, temp_redis_prefix};
 
-pub use browser::{Browser, first_form, form_action, hidden_inputs};
+pub use browser::{Browser, csrf_field, first_form, form_action, hidden_inputs};
 
 /// The 6-digit code in a sign-in mail's text.
 pub fn code_in(text: &str) -> String {

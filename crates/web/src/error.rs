@@ -151,6 +151,24 @@ impl WebError {
         )
     }
 
+    /// A state-changing request from a page of another origin (F4, S44): refused before any
+    /// handler ran, so nothing changed. A browser gets a page, an API caller JSON.
+    pub fn cross_site(caller: crate::kit::Caller) -> Self {
+        match caller {
+            crate::kit::Caller::Browser => Self::page(
+                StatusCode::FORBIDDEN,
+                "This form came from another site",
+                "For your security it was not sent, and nothing was changed. Open this service's own page and try again there.",
+            )
+            .with_way_on(WayOn::Home),
+            crate::kit::Caller::Api => Self::api(
+                StatusCode::FORBIDDEN,
+                "invalid_request",
+                "cross-origin request refused",
+            ),
+        }
+    }
+
     /// A 429 page with a concrete wait.
     pub fn too_many(title: &'static str, message: String, retry_after_secs: i64) -> Self {
         Self {

@@ -9,6 +9,7 @@ use lanyard_mfa::MfaService;
 use lanyard_signin::SignInService;
 use lanyard_sites::invitations::InvitationService;
 
+use crate::kit::csrf::CsrfKey;
 use crate::kit::origin::ForwardedFor;
 
 #[derive(Debug, Clone)]
@@ -16,6 +17,14 @@ pub struct WebSettings {
     pub product_name: String,
     /// Secure cookies everywhere except a plain-http loopback issuer (local development).
     pub secure_cookies: bool,
+    /// The CSRF binder's cookie is `__Host-lanyard_csrf`: everywhere but plain http off
+    /// loopback, where browsers refuse `Secure` cookies (docs/browser-security.md).
+    pub csrf_host_cookie: bool,
+    /// The MAC key of the form tokens (`kit::csrf`), derived from the token hash key.
+    pub csrf_key: CsrfKey,
+    /// The issuer's origin (`scheme://host[:port]`, as browsers write `Origin`): the one
+    /// origin whose pages may post our forms (`middleware::same_origin`).
+    pub public_origin: String,
     /// Which `X-Forwarded-For` entry, if any, names the client (S49, docs/http.md).
     pub forwarded_for: ForwardedFor,
     /// `Strict-Transport-Security` on every response: an https issuer that is not loopback
@@ -25,13 +34,22 @@ pub struct WebSettings {
 }
 
 impl WebSettings {
-    pub fn for_issuer(issuer: &str) -> Self {
+    pub fn for_issuer(issuer: &str, csrf_key: CsrfKey) -> Self {
         let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
             .iter()
             .any(|p| issuer.starts_with(p));
+        let parsed = url::Url::parse(issuer).ok();
+        let public_origin = parsed
+            .as_ref()
+            .map(|url| url.origin().ascii_serialization())
+            .unwrap_or_default();
+        let plain_http_off_loopback = parsed.is_some_and(|url| url.scheme() == "http") && !loopback;
         Self {
             product_name: "Lanyard".to_owned(),
             secure_cookies: !loopback,
+            csrf_host_cookie: !plain_http_off_loopback,
+            csrf_key,
+            public_origin,
             forwarded_for: ForwardedFor::Ignore,
             hsts: wants_hsts(issuer),
         }
@@ -58,6 +76,11 @@ fn wants_hsts(issuer: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::WebSettings;
+    use crate::kit::csrf::CsrfKey;
+
+    fn settings(issuer: &str) -> WebSettings {
+        WebSettings::for_issuer(issuer, CsrfKey::new([7; 32]))
+    }
 
     #[test]
     fn s45_hsts_only_for_https_issuers_off_loopback() {
@@ -65,7 +88,7 @@ mod tests {
             "https://id.example.com",
             "https://id.example.com:8443/tenant",
         ] {
-            assert!(WebSettings::for_issuer(issuer).hsts, "{issuer}");
+            assert!(settings(issuer).hsts, "{issuer}");
         }
         for issuer in [
             "http://id.example.com",
@@ -78,8 +101,23 @@ mod tests {
             "https://[::1]:8443",
             "not a url",
         ] {
-            assert!(!WebSettings::for_issuer(issuer).hsts, "{issuer}");
+            assert!(!settings(issuer).hsts, "{issuer}");
         }
+    }
+
+    #[test]
+    fn f4_the_public_origin_and_the_csrf_cookie_follow_the_issuer() {
+        let https = settings("https://ID.example.com:443/tenant");
+        assert_eq!(https.public_origin, "https://id.example.com");
+        assert!(https.csrf_host_cookie);
+        let loopback = settings("http://127.0.0.1:8080");
+        assert_eq!(loopback.public_origin, "http://127.0.0.1:8080");
+        assert!(
+            loopback.csrf_host_cookie,
+            "browsers keep Secure cookies on loopback"
+        );
+        assert!(!settings("http://id.example.com").csrf_host_cookie);
+        assert_eq!(settings("not a url").public_origin, "");
     }
 }
 

@@ -36,7 +36,7 @@ async fn assert_confirmation(
     );
     assert_eq!(
         hidden_field(&page, "csrf_token"),
-        Some(tab.csrf(app)),
+        Some(tab.csrf(app).await),
         "{page}"
     );
     assert!(
@@ -222,7 +222,7 @@ async fn issue12_a_new_backup_code_is_shown_once_and_a_missed_tick_keeps_it() {
         assert!(!again.contains(&code));
 
         // A missed tick shows the SAME code with the error; nothing is issued.
-        let csrf = tab.csrf(&app);
+        let csrf = tab.csrf(&app).await;
         let response = tab
             .post(&app, SAVED, &[("csrf_token", &csrf), ("shown", &id)])
             .await;
@@ -238,7 +238,7 @@ async fn issue12_a_new_backup_code_is_shown_once_and_a_missed_tick_keeps_it() {
                 &app,
                 SAVED,
                 &[
-                    ("csrf_token", &other.csrf(&app)),
+                    ("csrf_token", &other.csrf(&app).await),
                     ("shown", &id),
                     ("saved", "yes"),
                 ],

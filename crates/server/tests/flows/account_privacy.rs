@@ -73,7 +73,7 @@ async fn a4_optional_categories_switch_and_every_change_is_listed_and_audited() 
         assert!(page.contains("id=\"privacy-improve_products\" name=\"improve_products\" type=\"checkbox\" value=\"on\" aria-describedby=\"privacy-improve_products-hint\">"), "{page}");
         assert!(page.contains("You have not changed these settings yet."), "{page}");
 
-        let csrf = tab.csrf(&app);
+        let csrf = tab.csrf(&app).await;
         let saved = tab
             .post(&app, PRIVACY, &[("csrf_token", &csrf), ("improve_products", "on")])
             .await;
@@ -115,7 +115,7 @@ async fn a4_the_required_category_is_never_turned_off_and_a_refusal_changes_noth
     each_backend(|app| async move {
         app.create_user(A).await;
         let tab = signed_in_browser(&app, A, FIREFOX_LINUX).await;
-        let csrf = tab.csrf(&app);
+        let csrf = tab.csrf(&app).await;
         // A crafted form: the required box off, with an optional one on. All refused.
         let refused = tab
             .post(
@@ -175,7 +175,7 @@ async fn privacy_refuses_malformed_oversized_unknown_and_unauthorised_input() {
         app.create_user(A).await;
         app.create_user(B).await;
         let tab = signed_in_browser(&app, A, FIREFOX_LINUX).await;
-        let csrf = tab.csrf(&app);
+        let csrf = tab.csrf(&app).await;
         let no_csrf = tab.post(&app, PRIVACY, &[("improve_products", "on")]).await;
         assert_eq!(no_csrf.status(), 403);
         let wrong_csrf = tab
@@ -249,7 +249,7 @@ async fn a4_relying_parties_get_the_preferences_with_the_privacy_scope_at_userin
         let narrow = app.create_client(confidential("narrow")).await.unwrap();
         assert!(!narrow.is_empty());
         let tab = signed_in_browser(&app, A, FIREFOX_LINUX).await;
-        let csrf = tab.csrf(&app);
+        let csrf = tab.csrf(&app).await;
         let set = put(&app, &tab, r#"{"improve_products":true}"#, Some(&csrf)).await;
         assert_eq!(set.status(), 200);
         for (scope, expected) in [

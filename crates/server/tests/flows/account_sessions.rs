@@ -78,7 +78,7 @@ async fn f3_each_signed_in_browser_is_listed_and_one_is_signed_out_from_another(
         // A's session can not end B's: the handle of B's other browser ends nothing.
         let b_handle = handles(&security(&app, &b_one).await);
         assert_eq!(b_handle.len(), 1);
-        let csrf = firefox.csrf(&app);
+        let csrf = firefox.csrf(&app).await;
         let refused = firefox
             .post(
                 &app,
@@ -108,7 +108,7 @@ async fn f3_each_signed_in_browser_is_listed_and_one_is_signed_out_from_another(
                 &app,
                 END,
                 &[
-                    ("csrf_token", &chrome.csrf(&app)),
+                    ("csrf_token", &chrome.csrf(&app).await),
                     ("session", &chrome_handle[0]),
                 ],
             )
@@ -170,14 +170,14 @@ async fn f3_each_signed_in_browser_is_listed_and_one_is_signed_out_from_another(
             404
         );
         assert_eq!(
-            delete(&b_one, "nope", Some(b_one.csrf(&app)))
+            delete(&b_one, "nope", Some(b_one.csrf(&app).await))
                 .await
                 .unwrap()
                 .status(),
             404
         );
         assert_eq!(
-            delete(&b_one, &b_handle[0], Some(b_one.csrf(&app)))
+            delete(&b_one, &b_handle[0], Some(b_one.csrf(&app).await))
                 .await
                 .unwrap()
                 .status(),
@@ -245,7 +245,7 @@ async fn f3_connected_apps_show_what_each_may_do_and_disconnecting_revokes_its_g
             b_page.contains("No application is connected to your account."),
             "{b_page}"
         );
-        let b_csrf = other.csrf(&app);
+        let b_csrf = other.csrf(&app).await;
         let gone = other
             .post(
                 &app,
@@ -254,7 +254,7 @@ async fn f3_connected_apps_show_what_each_may_do_and_disconnecting_revokes_its_g
             )
             .await;
         assert_eq!(location(&gone), "/account/apps?done=gone");
-        let csrf = tab.csrf(&app);
+        let csrf = tab.csrf(&app).await;
         for bad in ["", "no-such-client", "../../x", &"x".repeat(5000)] {
             let gone = tab
                 .post(

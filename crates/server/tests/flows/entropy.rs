@@ -34,7 +34,7 @@ use lanyard_signin::Flow;
 use lanyard_testkit::recording::{RecordingRng, cookie_value, hidden_field};
 use lanyard_testkit::{Backend, Browser, TestApp};
 use lanyard_web::kit::cookies::SESSION_COOKIE;
-use lanyard_web::kit::csrf::{CSRF_COOKIE, CSRF_FIELD, CsrfConfig, ensure_token};
+use lanyard_web::kit::csrf::{CSRF_COOKIE, CSRF_FIELD, CsrfConfig, CsrfKey, ensure_token};
 
 use crate::helpers::{
     CHALLENGE, REDIRECT, VERIFIER, authorize_url, confidential, http, json, jwt_claims,
@@ -78,8 +78,9 @@ const FLOW: Kind = Kind {
     prefix: "",
     bytes: 32,
 };
+/// The CSRF binder cookie (the form token is its MAC, not a draw: `kit::csrf`).
 const CSRF: Kind = Kind {
-    name: "CSRF token",
+    name: "CSRF binder",
     prefix: "",
     bytes: 32,
 };
@@ -224,10 +225,11 @@ async fn sign_in_and_collect(app: &TestApp, secret: &str) -> Minted {
     let (_, at, page) = browser.get(&authorize_url(app, "rp", ""), base).await;
     let flow = query_param(&at, "flow").expect("the sign-in page names its flow");
     assert_eq!(hidden_field(&page, "flow").as_deref(), Some(flow.as_str()));
-    let csrf = hidden_field(&page, CSRF_FIELD).expect("a CSRF field");
-    assert_eq!(
-        cookie_value(&jar, base, CSRF_COOKIE).as_deref(),
-        Some(csrf.as_str())
+    let token = hidden_field(&page, CSRF_FIELD).expect("a CSRF field");
+    let csrf = cookie_value(&jar, base, CSRF_COOKIE).expect("a CSRF binder cookie");
+    assert_ne!(
+        token, csrf,
+        "the form token is the binder's MAC, not the binder"
     );
     let (_, _, page) = browser
         .submit(&page, base, &[("email", "a@example.com")])
@@ -493,8 +495,16 @@ fn bulk_kids(rng: &dyn Rng) -> Vec<String> {
 }
 
 fn bulk_csrf(rng: &dyn Rng) -> Vec<String> {
+    let key = CsrfKey::new([0; 32]);
+    let config = CsrfConfig {
+        key: &key,
+        host_cookie: true,
+    };
     (0..SAMPLES)
-        .map(|_| ensure_token(CookieJar::new(), CsrfConfig::default(), rng).1)
+        .map(|_| {
+            let (jar, _) = ensure_token(CookieJar::new(), config, rng);
+            jar.get(CSRF_COOKIE).unwrap().value().to_owned()
+        })
         .collect()
 }
 

@@ -800,6 +800,36 @@ async fn s47_a_refused_logout_request_never_redirects_and_signs_out_who_confirms
                         urlencode(other_uri)
                     ),
                 ),
+                // The address variants of S47, each with a valid hint for `a`: never taken
+                // for `a`'s registered address.
+                (
+                    "a scheme-relative address",
+                    format!(
+                        "id_token_hint={hint}&post_logout_redirect_uri={}",
+                        urlencode("//evil.example/bye")
+                    ),
+                ),
+                (
+                    "a backslash after one slash",
+                    format!(
+                        "id_token_hint={hint}&post_logout_redirect_uri={}",
+                        urlencode("https:/\\evil.example/bye")
+                    ),
+                ),
+                (
+                    "userinfo after a backslash",
+                    format!(
+                        "id_token_hint={hint}&post_logout_redirect_uri={}",
+                        urlencode("https://rp.example.com\\@evil.example/bye")
+                    ),
+                ),
+                (
+                    "the registered host as a prefix",
+                    format!(
+                        "id_token_hint={hint}&post_logout_redirect_uri={}",
+                        urlencode("https://rp.example.com.evil.example/bye")
+                    ),
+                ),
                 (
                     "an oversized hint",
                     format!(
@@ -829,6 +859,10 @@ async fn s47_a_refused_logout_request_never_redirects_and_signs_out_who_confirms
                     !page.contains("evil.example") && !page.contains(other_uri),
                     "{what}"
                 );
+                assert!(
+                    !page.contains("rp.example.com"),
+                    "{what}: no link on either"
+                );
                 assert!(!signed_in(&app, &browser).await, "{what}: signed out");
                 // Signed out already: the same link is an error page at once, no redirect.
                 let response = browser.http.get(&url).send().await.unwrap();
@@ -851,5 +885,40 @@ async fn s47_a_refused_logout_request_never_redirects_and_signs_out_who_confirms
             app
         },
     )
+    .await;
+}
+
+#[tokio::test]
+async fn s47_a_registered_address_with_a_valid_hint_is_followed_exactly_with_state() {
+    each_backend(|app| async move {
+        app.create_user(EMAIL).await;
+        let a = app.create_client(confidential("a")).await.unwrap();
+        let browser = Browser::new();
+        sign_in_to(&app, &browser, &[("a", &a)]).await;
+        let at = browser
+            .get(&authorize_url(&app, "a", ""), &app.base_url)
+            .await
+            .1;
+        let code = query_param(&at, "code").unwrap();
+        let (_, tokens) = json(redeem(&app, "a", &a, &code, VERIFIER).await).await;
+        let hint = tokens["id_token"].as_str().unwrap();
+        let response = browser
+            .http
+            .get(app.url(&format!(
+                "/logout?id_token_hint={hint}&post_logout_redirect_uri={}&state=x%20y",
+                urlencode(LOGOUT_REDIRECT)
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_redirection(), "{}", response.status());
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let (to, query) = location.split_once('?').unwrap();
+        assert_eq!(to, LOGOUT_REDIRECT, "exactly the registered address");
+        assert_eq!(query_param(&location, "state").as_deref(), Some("x y"));
+        assert!(!query.contains('&'), "nothing else: {location}");
+        assert!(!signed_in(&app, &browser).await, "signed out");
+        app
+    })
     .await;
 }

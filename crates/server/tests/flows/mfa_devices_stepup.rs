@@ -80,8 +80,8 @@ impl Tab {
         cookie_value(&self.jar, &app.base_url, name)
     }
 
-    pub(crate) fn csrf(&self, app: &TestApp) -> String {
-        self.cookie(app, "lanyard_csrf").expect("a CSRF cookie")
+    pub(crate) async fn csrf(&self, app: &TestApp) -> String {
+        self.browser.csrf_token(&app.base_url).await
     }
 
     pub(crate) fn device_cookie(&self, app: &TestApp) -> String {
@@ -133,7 +133,7 @@ impl Tab {
 
     /// A form POST of a sensitive action with this browser's CSRF token.
     pub(crate) async fn post_action(&self, app: &TestApp, path: &str) -> reqwest::Response {
-        let csrf = self.csrf(app);
+        let csrf = self.csrf(app).await;
         self.post(app, path, &[("csrf_token", &csrf)]).await
     }
 
@@ -142,7 +142,7 @@ impl Tab {
         self.browser
             .http
             .delete(absolute(app, path))
-            .header("x-csrf-token", self.csrf(app))
+            .header("x-csrf-token", self.csrf(app).await)
             .send()
             .await
             .unwrap()
@@ -453,7 +453,7 @@ async fn assert_refused(app: &TestApp, tab: &Tab, action: &Sensitive) -> &'stati
     let what = format!("{action:?}");
     match action {
         Sensitive::Form { path, return_to } => {
-            let csrf = tab.csrf(app);
+            let csrf = tab.csrf(app).await;
             let mut fields = vec![("csrf_token", csrf.as_str())];
             if path == TOTP_SETUP {
                 fields.push(("code", "123456"));
@@ -473,7 +473,7 @@ async fn assert_refused(app: &TestApp, tab: &Tab, action: &Sensitive) -> &'stati
                 .http
                 .post(app.url(path))
                 .header(ACCEPT, "application/json")
-                .form(&[("csrf_token", tab.csrf(app))])
+                .form(&[("csrf_token", tab.csrf(app).await)])
                 .send()
                 .await
                 .unwrap();
@@ -583,7 +583,7 @@ async fn s36_a_trusted_device_cookie_skips_only_the_emailed_code() {
         assert!(page.contains("name=\"trust\""), "{page}");
         assert!(audits(&app, "mfa.device.trusted").await.is_empty());
         let flow = hidden_field(&page, "flow").unwrap();
-        let csrf = tab.csrf(&app);
+        let csrf = tab.csrf(&app).await;
         let response = tab
             .post(
                 &app,
@@ -672,7 +672,7 @@ async fn s36_a_trusted_device_cookie_skips_only_the_emailed_code() {
         assert_eq!(status, 400);
         assert!(wrong.contains("name=\"password\""), "{wrong}");
         let flow = hidden_field(&wrong, "flow").unwrap();
-        let csrf = tab.csrf(&app);
+        let csrf = tab.csrf(&app).await;
         let response = tab
             .post(
                 &app,
@@ -1216,7 +1216,7 @@ async fn s37_a_step_up_started_in_one_session_can_not_be_finished_in_another() {
         let code = emailed_code(&app, A, before).await;
 
         // The second browser answers that code page.
-        let csrf = second.csrf(&app);
+        let csrf = second.csrf(&app).await;
         let response = second
             .post(
                 &app,
@@ -1276,7 +1276,7 @@ async fn s37_an_authenticator_app_turned_on_in_this_session_can_not_step_it_up()
 
         // An emailed code works.
         let flow = hidden_field(&page, "flow").unwrap();
-        let csrf = tab.csrf(&app);
+        let csrf = tab.csrf(&app).await;
         let response = tab
             .post(
                 &app,
@@ -1307,7 +1307,7 @@ async fn s37_later_sign_in_steps_can_not_be_posted_directly() {
         assert!(is_code_page(&page), "{page}");
         let flow = query_param(&at, "flow").unwrap();
         let code = emailed_code(&app, A, before).await;
-        let csrf = tab.csrf(&app);
+        let csrf = tab.csrf(&app).await;
         let db_before = durable_state(&app).await;
         let audits_before = app.app.stores.sql.list_audit(None, 1000).await.unwrap();
 
@@ -1347,7 +1347,7 @@ async fn s37_later_sign_in_steps_can_not_be_posted_directly() {
         let other = Tab::new(CHROME_WINDOWS);
         let (_, _, email_page) = other.get(&app, SECURITY).await;
         let fresh_flow = hidden_field(&email_page, "flow").unwrap();
-        let other_csrf = other.csrf(&app);
+        let other_csrf = other.csrf(&app).await;
         let made_up = random_token(&OsRng, 32);
         for id in [fresh_flow.as_str(), made_up.as_str()] {
             let response = other
@@ -1415,19 +1415,35 @@ async fn s37_later_sign_in_steps_can_not_be_posted_directly() {
         // None of that used up the challenge: the right code with the right token works.
         let done = answer_code(&app, &tab, &page, A, before, "no").await;
         assert_eq!(done.at, app.url(SECURITY));
-        // And the finished flow's steps can not be replayed.
-        let response = tab
-            .post(
-                &app,
-                "/login/trust",
-                &[
-                    ("csrf_token", csrf.as_str()),
-                    ("flow", flow.as_str()),
-                    ("trust", "yes"),
-                ],
-            )
-            .await;
-        refuse(response, 400, "Your sign-in has expired").await;
+        // And the finished flow's steps can not be replayed: the old form's token died with
+        // the sign-in (it is bound to the session, S44), and with the signed-in browser's own
+        // token the flow is over.
+        let replay = |csrf: String| {
+            let tab = &tab;
+            let app = &app;
+            let flow = flow.clone();
+            async move {
+                tab.post(
+                    app,
+                    "/login/trust",
+                    &[
+                        ("csrf_token", csrf.as_str()),
+                        ("flow", flow.as_str()),
+                        ("trust", "yes"),
+                    ],
+                )
+                .await
+            }
+        };
+        refuse(replay(csrf.clone()).await, 403, "This form has expired").await;
+        let signed_in_csrf = tab.csrf(&app).await;
+        assert_ne!(signed_in_csrf, csrf);
+        refuse(
+            replay(signed_in_csrf).await,
+            400,
+            "Your sign-in has expired",
+        )
+        .await;
         assert!(devices(&app, a.id).await.is_empty());
         app
     })

@@ -343,8 +343,14 @@ async fn s32_only_the_newest_code_works_and_only_once() {
         assert!(!replay.body.contains("name=\"trust\""));
 
         finish(&app, &browser, passed.body).await;
+        // After the sign-in the page's CSRF token is dead too (bound to the session, S44).
         let replay = answer(&app, &browser, &page, "email", &otp2).await;
-        assert_eq!(replay.status, 400, "after the sign-in: {}", replay.body);
+        assert_eq!(replay.status, 403, "after the sign-in: {}", replay.body);
+        assert!(
+            replay.body.contains("This form has expired"),
+            "{}",
+            replay.body
+        );
         assert!(!replay.body.contains("name=\"trust\""));
         assert_eq!(audits(&app, "mfa.email.verified").await.len(), 1);
         app

@@ -10,7 +10,6 @@
 use lanyard_core::Origin;
 use lanyard_core::model::OrgRole;
 use lanyard_core::ports::AuditRepo;
-use lanyard_testkit::recording::cookie_value;
 use lanyard_testkit::{Browser, TestApp};
 use reqwest::Method;
 use reqwest::cookie::Jar;
@@ -75,12 +74,16 @@ struct Reply {
 /// The admin API as a browser's script calls it: session cookie, CSRF header, JSON.
 async fn call(
     app: &TestApp,
-    (browser, jar): (&Browser, &Jar),
+    (browser, _jar): (&Browser, &Jar),
     method: Method,
     path: &str,
     body: Option<&str>,
     csrf: Csrf,
 ) -> Reply {
+    let token = match csrf {
+        Csrf::Right => Some(browser.csrf_token(&app.base_url).await),
+        _ => None,
+    };
     let mut request = browser
         .http
         .request(method, app.url(path))
@@ -90,9 +93,8 @@ async fn call(
             .header("content-type", "application/json")
             .body(body.to_owned());
     }
-    let token = cookie_value(jar, &app.base_url, "lanyard_csrf");
     match csrf {
-        Csrf::Right => request = request.header("x-csrf-token", token.expect("a CSRF cookie")),
+        Csrf::Right => request = request.header("x-csrf-token", token.expect("a CSRF token")),
         Csrf::Wrong => request = request.header("x-csrf-token", "A".repeat(43)),
         Csrf::Missing => {}
     }

@@ -10,7 +10,6 @@ use lanyard_core::model::{ResourceServer, Resources};
 use lanyard_core::{Clock, Origin, OsRng};
 use lanyard_server::NewClient;
 use lanyard_server::config::Config;
-use lanyard_testkit::recording::cookie_value;
 use lanyard_testkit::{Browser, PASSWORD, TestApp};
 use reqwest::cookie::Jar;
 use serde_json::{Value, json};
@@ -69,7 +68,6 @@ fn client(id: &str, auth: ClientAuthMethod, grants: Vec<GrantType>) -> NewClient
 
 struct Owner {
     browser: Browser,
-    jar: Arc<Jar>,
 }
 
 /// The user, a public desktop tool allowed to exchange, and a confidential service (which
@@ -90,7 +88,7 @@ async fn setup(app: &TestApp) -> (Owner, Option<String>) {
         ))
         .await;
     let jar = Arc::new(Jar::default());
-    let browser = Browser::with_cookie_jar(jar.clone());
+    let browser = Browser::with_cookie_jar(jar);
     let base = &app.base_url;
     let (_, _, page) = browser.get(&app.url("/account/pats"), base).await;
     let (_, _, page) = browser.submit(&page, base, &[("email", EMAIL)]).await;
@@ -100,12 +98,12 @@ async fn setup(app: &TestApp) -> (Owner, Option<String>) {
         .second_step(page, base, &app.mail, EMAIL, sent)
         .await;
     assert!(page.contains("<h1>Personal access tokens</h1>"), "{page}");
-    (Owner { browser, jar }, secret)
+    (Owner { browser }, secret)
 }
 
 impl Owner {
-    fn csrf(&self, app: &TestApp) -> String {
-        cookie_value(&self.jar, &app.base_url, "lanyard_csrf").expect("a CSRF cookie")
+    async fn csrf(&self, app: &TestApp) -> String {
+        self.browser.csrf_token(&app.base_url).await
     }
 
     async fn create(&self, app: &TestApp, body: Value) -> (u16, Value) {
@@ -114,7 +112,7 @@ impl Owner {
             .http
             .post(app.url("/account/pats"))
             .header("accept", "application/json")
-            .header("x-csrf-token", self.csrf(app))
+            .header("x-csrf-token", self.csrf(app).await)
             .json(&body)
             .send()
             .await
@@ -149,7 +147,7 @@ impl Owner {
         self.browser
             .http
             .delete(app.url(&format!("/account/pats/{id}")))
-            .header("x-csrf-token", self.csrf(app))
+            .header("x-csrf-token", self.csrf(app).await)
             .send()
             .await
             .unwrap()
@@ -1250,7 +1248,7 @@ async fn create_with_form(app: &TestApp, owner: &Owner, name: &str) -> (String, 
         .http
         .post(app.url("/account/pats"))
         .form(&[
-            ("csrf_token", owner.csrf(app).as_str()),
+            ("csrf_token", owner.csrf(app).await.as_str()),
             ("name", name),
             ("scope_0", "repo:read"),
             ("expires", "30"),
@@ -1277,7 +1275,7 @@ async fn issue12_refresh_after_creating_a_token_creates_none() {
         let (intruder, _) = {
             // The same user in another browser: a session of its own.
             let jar = Arc::new(Jar::default());
-            let browser = Browser::with_cookie_jar(jar.clone());
+            let browser = Browser::with_cookie_jar(jar);
             let base = &app.base_url;
             let (_, _, page) = browser.get(&app.url("/account/pats"), base).await;
             let (_, _, page) = browser.submit(&page, base, &[("email", EMAIL)]).await;
@@ -1286,7 +1284,7 @@ async fn issue12_refresh_after_creating_a_token_creates_none() {
             browser
                 .second_step(page, base, &app.mail, EMAIL, sent)
                 .await;
-            (Owner { browser, jar }, ())
+            (Owner { browser }, ())
         };
         let (location, status) = create_with_form(&app, &owner, "laptop").await;
         assert_eq!(status, 303);

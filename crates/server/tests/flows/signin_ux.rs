@@ -842,10 +842,15 @@ async fn item4_bad_answers_to_stay_signed_in_are_refused_and_change_nothing() {
         // The real answer still works after all that, once; a replay of it finds nothing.
         let response = post_choice(&app, &browser, path, &page, &[("stay", "yes")]).await;
         assert_eq!(response.status(), 303);
+        // The replay's CSRF token was made before the session existed (S44): refused.
         let replay =
             reply(post_choice(&app, &browser, path, &page, &[("stay", "yes")]).await).await;
-        assert_eq!(replay.status, 400, "{}", replay.body);
-        assert!(replay.body.contains(EXPIRED), "{}", replay.body);
+        assert_eq!(replay.status, 403, "{}", replay.body);
+        assert!(
+            replay.body.contains("This form has expired"),
+            "{}",
+            replay.body
+        );
 
         // Posted before the code was answered: nothing to answer yet.
         let (early, page) = past_password(&app).await;

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use lanyard_core::Clock;
 use lanyard_core::model::{MigrationState, ResourceServer, Resources};
 use lanyard_core::ports::{MfaRepo, SiteRepo};
-use lanyard_testkit::recording::cookie_value;
 use lanyard_testkit::{Browser, TestApp};
 use reqwest::cookie::Jar;
 use serde_json::{Value, json};
@@ -37,21 +36,20 @@ async fn tool(app: &TestApp) {
 
 struct Person {
     browser: Browser,
-    jar: Arc<Jar>,
 }
 
 impl Person {
     async fn sign_in(app: &TestApp, email: &str) -> Person {
         let jar = Arc::new(Jar::default());
-        let browser = Browser::with_cookie_jar(jar.clone());
+        let browser = Browser::with_cookie_jar(jar);
         let (_, _, page) = browser.get(&app.url("/account/pats"), &app.base_url).await;
         let (_, page) = finish_sign_in(app, &browser, page, email).await;
         assert!(page.contains("<h1>Personal access tokens</h1>"), "{page}");
-        Person { browser, jar }
+        Person { browser }
     }
 
     async fn create(&self, app: &TestApp, body: Value) -> (u16, Value) {
-        let csrf = cookie_value(&self.jar, &app.base_url, "lanyard_csrf").unwrap();
+        let csrf = self.browser.csrf_token(&app.base_url).await;
         let response = self
             .browser
             .http

@@ -270,11 +270,11 @@ async fn signing_out_offers_cancel_and_then_a_way_onward() {
         let (_, at, _) = browser.get(&app.url("/account"), base).await;
         assert!(at.contains("/login?flow="), "{at}");
 
-        // A replayed sign-out form (no session any more) signs nobody out and still ends
-        // on the signed-out page; without the CSRF token it is refused.
+        // A replayed sign-out form (no session any more) signs nobody out: its CSRF token was
+        // bound to the session that is gone (S44), so it is refused like a forged one.
         let (status, _, again) = browser.submit(&confirm, base, &[]).await;
-        assert_eq!(status, 200);
-        assert!(again.contains("You have signed out"), "{again}");
+        assert_eq!(status, 403);
+        assert!(again.contains("This form has expired"), "{again}");
         let forged = browser
             .http
             .post(app.url("/logout"))

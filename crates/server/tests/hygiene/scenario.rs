@@ -886,6 +886,7 @@ pub async fn run(backend: Backend) -> Run {
     // in a query string, as a bearer token.
     let (status, _, _) = browser.get(&format!("{base}/account/pats"), &base).await;
     assert_eq!(status, 200);
+    let csrf = browser.csrf_token(&base).await;
     let (status, _, body) = rec
         .send(
             "account API, create PAT",
@@ -893,10 +894,7 @@ pub async fn run(backend: Backend) -> Run {
                 .http
                 .post(format!("{base}/account/pats"))
                 .header("accept", "application/json")
-                .header(
-                    "x-csrf-token",
-                    cookie_value(&jar, &base, "lanyard_csrf").expect("a CSRF cookie"),
-                )
+                .header("x-csrf-token", &csrf)
                 .json(&serde_json::json!({"name": "laptop", "scopes": ["repo:read"]})),
         )
         .await;

@@ -38,7 +38,7 @@ async fn totp_delete(
     headers: HeaderMap,
     jar: axum_extra::extract::CookieJar,
 ) -> Result<Response, WebError> {
-    check_api_csrf(&jar, &headers)?;
+    check_api_csrf(&state, &jar, &headers)?;
     let session = fresh(&state, &jar, Caller::Api, &origin, paths::ACCOUNT_SECURITY).await?;
     let account = match state.accounts.get(session.auth.account_id).await {
         Err(IdentityError::NotFound) => return Err(WebError::status(StatusCode::NOT_FOUND)),
@@ -67,7 +67,7 @@ async fn device_delete(
     jar: CookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    check_api_csrf(&jar, &headers)?;
+    check_api_csrf(&state, &jar, &headers)?;
     let session = fresh(&state, &jar, Caller::Api, &origin, paths::ACCOUNT_SECURITY).await?;
     let device = uuid::Uuid::parse_str(&id)
         .map(DeviceId)

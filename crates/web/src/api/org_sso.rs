@@ -162,7 +162,7 @@ async fn admin_changing(
     slug: &str,
     origin: Origin,
 ) -> Result<Origin, WebError> {
-    check_api_csrf(jar, headers)?;
+    check_api_csrf(state, jar, headers)?;
     let session = signed_in(state, jar, Caller::Api, paths::ACCOUNT).await?;
     let account = session.auth.account_id;
     authorize_admin(state, slug, account, &origin).await?;

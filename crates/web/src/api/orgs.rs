@@ -100,7 +100,7 @@ async fn policy_put(
     jar: CookieJar,
     JsonBody(body): JsonBody,
 ) -> Result<Response, WebError> {
-    check_api_csrf(&jar, &headers)?;
+    check_api_csrf(&state, &jar, &headers)?;
     let session = signed_in(&state, &jar, Caller::Api, paths::ACCOUNT).await?;
     let actor = Actor::Account(session.auth.account_id);
     // A non-admin learns nothing more by stepping up first: refused before the challenge.

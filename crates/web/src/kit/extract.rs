@@ -75,7 +75,7 @@ impl FromRequest<AppState> for CsrfForm {
         let caller = Caller::of(&parts.method, &parts.headers);
         let jar = CookieJar::from_headers(&parts.headers);
         let Form(form) = Form::from_request(Request::from_parts(parts, body), state).await?;
-        check_csrf(&jar, &form)?;
+        check_csrf(state, &jar, &form)?;
         Ok(Self {
             form,
             jar,

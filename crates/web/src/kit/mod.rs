@@ -90,30 +90,44 @@ pub fn theme(state: &AppState) -> Theme {
     Theme::new(state.settings.product_name.clone())
 }
 
-/// The browser's CSRF token for a new form (S44), and the jar that carries its cookie.
-pub fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
-    let config = csrf::CsrfConfig {
-        secure_cookies: state.settings.secure_cookies,
-    };
-    csrf::ensure_token(jar, config, &*state.rng)
+fn csrf_config(state: &AppState) -> csrf::CsrfConfig<'_> {
+    csrf::CsrfConfig {
+        key: &state.settings.csrf_key,
+        host_cookie: state.settings.csrf_host_cookie,
+    }
 }
 
-/// A posted form must carry the browser's CSRF token.
-pub fn check_csrf(jar: &CookieJar, form: &Params) -> Result<(), WebError> {
-    if csrf::verify(jar, form.get(csrf::CSRF_FIELD).unwrap_or("")) {
+/// The browser's CSRF token for a new form (S44), bound to its session, and the jar that
+/// carries the binder's cookie.
+pub fn csrf_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+    csrf::ensure_token(jar, csrf_config(state), &*state.rng)
+}
+
+/// A posted form must carry the CSRF token of the browser's binder and session.
+pub fn check_csrf(state: &AppState, jar: &CookieJar, form: &Params) -> Result<(), WebError> {
+    if csrf::verify(
+        jar,
+        csrf_config(state),
+        form.get(csrf::CSRF_FIELD).unwrap_or(""),
+    ) {
         Ok(())
     } else {
         Err(WebError::bad_form())
     }
 }
 
-/// API callers prove same-origin intent with the CSRF token in a header (double submit).
-pub fn check_api_csrf(jar: &CookieJar, headers: &axum::http::HeaderMap) -> Result<(), WebError> {
+/// API callers prove same-origin intent with the session's CSRF token (the `csrf_token` field
+/// of any of our forms) in a header.
+pub fn check_api_csrf(
+    state: &AppState,
+    jar: &CookieJar,
+    headers: &axum::http::HeaderMap,
+) -> Result<(), WebError> {
     let token = headers
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if csrf::verify(jar, token) {
+    if csrf::verify(jar, csrf_config(state), token) {
         Ok(())
     } else {
         Err(WebError::api(

@@ -29,7 +29,10 @@ fn app_for(issuer: &str) -> Router {
         )
         .layer(DefaultBodyLimit::max(MAX_FORM_BODY))
         .layer(axum::middleware::from_fn_with_state(
-            std::sync::Arc::new(crate::WebSettings::for_issuer(issuer)),
+            std::sync::Arc::new(crate::WebSettings::for_issuer(
+                issuer,
+                crate::kit::csrf::CsrfKey::new([7; 32]),
+            )),
             edge,
         ))
 }

@@ -122,7 +122,7 @@ async fn logout_post(
     jar: CookieJar,
     Form(form): Form,
 ) -> Result<Response, WebError> {
-    check_csrf(&jar, &form)?;
+    check_csrf(&state, &jar, &form)?;
     match state.issuer.plan_logout(&request_from(&form)).await {
         Ok(plan) => finish(&state, jar, plan).await,
         // The user confirmed: signed out all the same, and told why nothing redirects (S47).

@@ -96,7 +96,7 @@ pub async fn disconnect_delete(
     jar: CookieJar,
     Path(client): Path<String>,
 ) -> Result<Response, WebError> {
-    check_api_csrf(&jar, &headers)?;
+    check_api_csrf(&state, &jar, &headers)?;
     let session = signed_in(&state, &jar, Caller::Api, paths::ACCOUNT_APPS).await?;
     if disconnect(&state, session.auth.account_id, &client, &origin).await? {
         Ok(StatusCode::NO_CONTENT.into_response())

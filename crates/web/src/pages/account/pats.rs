@@ -233,7 +233,7 @@ async fn pats_post(
             "Go back and try again.",
         )
     })?;
-    check_csrf(&jar, &form)?;
+    check_csrf(&state, &jar, &form)?;
     let caller = Caller::of(&method, &headers);
     let session = fresh(&state, &jar, caller, &origin, paths::ACCOUNT_PATS).await?;
     let scopes = form
@@ -391,7 +391,7 @@ async fn create_api(
     jar: CookieJar,
     body: &[u8],
 ) -> Result<Response, WebError> {
-    check_api_csrf(&jar, headers)?;
+    check_api_csrf(state, &jar, headers)?;
     let session = fresh(state, &jar, Caller::Api, origin, paths::ACCOUNT_PATS).await?;
     let input: CreateJson = serde_json::from_slice(body).map_err(|_| {
         api_error(
@@ -457,7 +457,7 @@ async fn pat_delete(
     jar: CookieJar,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    check_api_csrf(&jar, &headers)?;
+    check_api_csrf(&state, &jar, &headers)?;
     let session = signed_in(&state, &jar, Caller::Api, paths::ACCOUNT_PATS).await?;
     let id = PatId::parse(&id)
         .ok_or_else(|| api_error(StatusCode::NOT_FOUND, "not_found", "no such token"))?;
@@ -526,7 +526,7 @@ async fn pat_revoke_post(
     Path(id): Path<String>,
     Form(form): Form,
 ) -> Result<Response, WebError> {
-    check_csrf(&jar, &form)?;
+    check_csrf(&state, &jar, &form)?;
     let caller = Caller::of(&method, &headers);
     let session = signed_in(&state, &jar, caller, paths::ACCOUNT_PATS).await?;
     let pat = own_pat(&state, &session, &id).await?;

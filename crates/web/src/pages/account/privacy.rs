@@ -237,7 +237,7 @@ pub async fn privacy_put(
     jar: CookieJar,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    check_api_csrf(&jar, &headers)?;
+    check_api_csrf(&state, &jar, &headers)?;
     let session = signed_in(&state, &jar, Caller::Api, paths::ACCOUNT_PRIVACY).await?;
     let invalid = |description: &'static str| {
         WebError::api(StatusCode::BAD_REQUEST, "invalid_request", description)

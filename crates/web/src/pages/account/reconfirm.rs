@@ -5,12 +5,12 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
-use lanyard_signin::{FlowId, Next, Problem};
+use lanyard_signin::{Browser, FlowId, Next, Problem};
 
 use crate::error::WebError;
-use crate::kit::extract::{FlowForm, SignInPage, SignedIn, ToSecurity};
+use crate::kit::extract::{SignInPage, SignedInForm, ToSecurity};
 use crate::kit::guard::{safe_return_to, signed_in};
-use crate::kit::{Query, csrf_token, paths, theme};
+use crate::kit::{Query, cookies, csrf_token, flow_id, paths, theme};
 use crate::state::AppState;
 use crate::ui::mfa_pages::ReconfirmPage;
 use crate::ui::signin::{After, field_error, hidden_flow, respond};
@@ -60,27 +60,34 @@ fn reconfirm_page(
     (jar, ui::render_with_status(status, page)).into_response()
 }
 
+/// The CSRF token is checked before the session (`SignedInForm`), so a forged post starts
+/// no sign-in flow (S44).
 pub async fn reconfirm_post(
     State(state): State<AppState>,
-    signed: SignedIn<ToSecurity>,
-    f: FlowForm,
+    f: SignedInForm<ToSecurity>,
 ) -> Result<Response, WebError> {
+    let flow = flow_id(&f.form)?;
+    let device = cookies::device(&state, &f.jar).map(str::to_owned);
+    let browser = Browser {
+        origin: &f.origin,
+        session: cookies::session(&f.jar),
+        device: device.as_deref(),
+    };
     let next = state
         .signin
         .submit_reconfirm_password(
-            &f.flow,
-            &signed.session,
-            f.field("password"),
-            &f.page.browser(),
+            &flow,
+            &f.session,
+            f.form.get("password").unwrap_or(""),
+            &browser,
         )
         .await?;
-    let page = f.page;
     Ok(match next {
         Next::AskPassword {
             flow,
             email,
             problem,
-        } => reconfirm_page(&state, page.jar, &flow, &email, problem),
-        other => respond(&state, page.jar, other, After::Post),
+        } => reconfirm_page(&state, f.jar, &flow, &email, problem),
+        other => respond(&state, f.jar, other, After::Post),
     })
 }

@@ -72,7 +72,7 @@ pub async fn end_session_delete(
     jar: CookieJar,
     Path(handle): Path<String>,
 ) -> Result<Response, WebError> {
-    check_api_csrf(&jar, &headers)?;
+    check_api_csrf(&state, &jar, &headers)?;
     let session = signed_in(&state, &jar, Caller::Api, paths::ACCOUNT_SECURITY).await?;
     if end(&state, &session, &handle, &origin).await? {
         Ok(StatusCode::NO_CONTENT.into_response())

@@ -14,13 +14,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use lanyard_core::model::Site;
-use lanyard_signin::{FlowId, Next, Problem};
+use lanyard_signin::{Browser, FlowId, Next, Problem};
 
 use crate::error::WebError;
-use crate::kit::extract::{FlowForm, SignInPage, SiteUserSignedIn};
+use crate::kit::extract::{FlowForm, SignInPage, SiteUserForm, SiteUserSignedIn};
 use crate::kit::guard::safe_return_to;
 use crate::kit::params::Query;
-use crate::kit::{csrf_token, flow_id, paths, see_other, theme};
+use crate::kit::{cookies, csrf_token, flow_id, paths, see_other, theme};
 use crate::state::AppState;
 use crate::ui::mfa_pages::ReconfirmPage;
 use crate::ui::signin::{After, field_error, hidden_flow, respond};
@@ -131,29 +131,33 @@ async fn reconfirm_get(
     ))
 }
 
+/// The CSRF token is checked before the site user is looked up (`SiteUserForm`), so a forged
+/// post starts no sign-in flow (S44).
 async fn reconfirm_post(
     State(state): State<AppState>,
-    signed: SiteUserSignedIn,
-    f: FlowForm,
+    f: SiteUserForm,
 ) -> Result<Response, WebError> {
+    let flow = flow_id(&f.form)?;
+    let device = cookies::device(&state, &f.jar).map(str::to_owned);
+    let browser = Browser {
+        origin: &f.origin,
+        session: cookies::session(&f.jar),
+        device: device.as_deref(),
+    };
     let next = state
         .signin
         .submit_reconfirm_password(
-            &f.flow,
-            &signed.session,
-            f.field("password"),
-            &f.page.browser(),
+            &flow,
+            &f.session,
+            f.form.get("password").unwrap_or(""),
+            &browser,
         )
         .await?;
     Ok(match next {
-        Next::AskPassword { flow, problem, .. } => reconfirm_page(
-            &state,
-            f.page.jar,
-            (&signed.site, &flow),
-            &signed.user.login,
-            problem,
-        ),
-        other => respond(&state, f.page.jar, other, After::Post),
+        Next::AskPassword { flow, problem, .. } => {
+            reconfirm_page(&state, f.jar, (&f.site, &flow), &f.user.login, problem)
+        }
+        other => respond(&state, f.jar, other, After::Post),
     })
 }
 
