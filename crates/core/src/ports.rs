@@ -18,8 +18,10 @@ use crate::model::{
 };
 use crate::{AccountId, ClientId, FamilyId, StoreError, Timestamp};
 
+mod account_links;
 mod federation;
 mod sites;
+pub use account_links::AccountLinkRepo;
 pub use federation::{FederationRepo, NoSsoRequirement, SsoRequirement};
 pub use sites::{ImportSummary, ImportedSiteUser, SiteRepo, SiteSubjects};
 

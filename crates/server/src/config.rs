@@ -40,6 +40,8 @@ pub struct Config {
     pub sites: lanyard_sites::SitesSettings,
     /// Organizations' identity providers: timeouts and caching of the upstreams.
     pub federation: lanyard_federation::FederationConfig,
+    /// Self sign-up, and the emailed account links (docs/accounts.md).
+    pub signup: lanyard_signin::links::SignupSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -277,6 +279,7 @@ impl Config {
         self.backchannel.validate()?;
         self.sites.validate()?;
         self.federation.validate()?;
+        self.signup.validate()?;
         Ok(())
     }
 

@@ -92,6 +92,8 @@ pub struct AppState {
     pub orgs: Arc<OrgService>,
     /// The sign-in sequence, its flows and the sessions.
     pub signin: Arc<SignInService>,
+    /// Sign-up, email verification, password reset and email change (A2).
+    pub account_links: lanyard_signin::links::AccountLinks,
     /// Sites' invitations: sending them, claiming them (S41), email changes (C6).
     pub invitations: Arc<InvitationService>,
     /// A site admin's actions on their own site.
