@@ -3,6 +3,8 @@
 //! `openidconnect` crate as relying party, and by raw requests for the refusals. Every test
 //! runs on SQLite + in-process store, and on PostgreSQL + Redis when their URLs are set.
 
+mod account_enumeration;
+mod account_links_support;
 mod account_pages;
 mod account_password;
 mod admin_cli;
@@ -11,6 +13,7 @@ mod backchannel;
 mod client_credentials;
 mod device_flow;
 mod device_limits;
+mod email_change;
 mod entropy;
 mod federation;
 mod federation_attacks;
@@ -30,6 +33,7 @@ mod org_policy;
 mod org_sso_api;
 mod pages;
 mod password_busy;
+mod password_reset;
 mod password_policy;
 mod pats;
 mod refresh;
@@ -37,6 +41,7 @@ mod refusals;
 mod restarts;
 mod revocation;
 mod signin_ux;
+mod signup;
 mod site_admin;
 mod site_backup_codes;
 mod site_claims;

@@ -985,6 +985,28 @@ pub async fn run(backend: Backend) -> Run {
         .await;
     assert_eq!((status, location.as_str()), (303, LOGOUT_REDIRECT));
 
+    // A2: a password reset by its emailed link. The link's token and the new password are
+    // secrets like any other (S55, S56): only the mail holds the token, the database its
+    // keyed hash.
+    let sent = sink.messages_to(EMAIL).len();
+    let (_, _, page) = browser.get(&format!("{base}/password/forgot"), &base).await;
+    let (status, at, _) = browser.submit(&page, &base, &[("email", EMAIL)]).await;
+    assert!(at.ends_with("/password/forgot/sent"), "{status} {at}");
+    let mails = sink.wait_for(EMAIL, sent + 1).await;
+    let text = &mails[sent].text;
+    let start = text.find("http").expect("a link in the reset mail");
+    let link = text[start..].split_whitespace().next().unwrap().to_owned();
+    rec.mint("password reset token", &query_param(&link, "token").unwrap());
+    let reset_password = rec.mint(
+        "password (reset)",
+        &format!("pw {}", random_token(&OsRng, 18)),
+    );
+    let (_, _, page) = browser.get(&link, &base).await;
+    let (status, at, _) = browser
+        .submit(&page, &base, &[("password", &reset_password)])
+        .await;
+    assert!(at.ends_with("/password/reset/done"), "{status} {at}");
+
     let served = server.stop().await;
     keep_log(&served, true);
     let monitor = match monitor {
