@@ -11,8 +11,7 @@ use crate::{AccountId, StoreError, Timestamp};
 pub trait AccountLinkRepo: Send + Sync {
     /// Stores `link`, superseding every live link of the same account and purpose.
     async fn insert_account_link(&self, link: &AccountLink) -> Result<(), StoreError>;
-    async fn find_account_link(&self, token_hash: &str)
-    -> Result<Option<AccountLink>, StoreError>;
+    async fn find_account_link(&self, token_hash: &str) -> Result<Option<AccountLink>, StoreError>;
     /// Marks the link used if it is still live at `now`; false when it was not (used,
     /// superseded, expired: a parallel use won).
     async fn use_account_link(&self, id: AccountLinkId, now: Timestamp)

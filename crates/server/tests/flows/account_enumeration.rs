@@ -44,7 +44,13 @@ async fn answer(
     let csrf = field(&page.body, "csrf_token");
     let mut form = vec![("csrf_token", csrf.as_str())];
     form.extend_from_slice(fields);
-    let response = browser.http.post(app.url(path)).form(&form).send().await.unwrap();
+    let response = browser
+        .http
+        .post(app.url(path))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     let status = response.status().as_u16();
     let headers = visible(&response);
     (status, headers, response.text().await.unwrap())
@@ -75,7 +81,11 @@ async fn s43_register_and_forgot_answer_alike_for_every_kind_of_address() {
         let mut signup = Vec::new();
         for email in addresses {
             forgot.push(answer(&app, &browser, "/password/forgot", &[("email", email)]).await);
-            let fields = [("email", email), ("name", "Robin"), ("password", NEW_PASSWORD)];
+            let fields = [
+                ("email", email),
+                ("name", "Robin"),
+                ("password", NEW_PASSWORD),
+            ];
             signup.push(answer(&app, &browser, "/register", &fields).await);
         }
         for answers in [&forgot, &signup] {
@@ -101,12 +111,7 @@ async fn s43_register_and_forgot_answer_alike_for_every_kind_of_address() {
 /// One request straight into the router, as the server would get it from `peer`: no
 /// sockets, so loopback scheduling adds no noise. Returns the status and the time to the
 /// last byte of the body.
-async fn timed(
-    router: &axum::Router,
-    path: &str,
-    cookie: &str,
-    form: &str,
-) -> (u16, Duration) {
+async fn timed(router: &axum::Router, path: &str, cookie: &str, form: &str) -> (u16, Duration) {
     let mut request = axum::http::Request::post(path)
         .header("content-type", "application/x-www-form-urlencoded")
         .header("cookie", cookie)
@@ -264,16 +269,28 @@ async fn s49_emailed_links_name_the_configured_issuer_not_the_request_host() {
         for (path, fields, to) in [
             (
                 "/register",
-                vec![("email", "robin@example.com"), ("name", "Robin"), ("password", NEW_PASSWORD)],
+                vec![
+                    ("email", "robin@example.com"),
+                    ("name", "Robin"),
+                    ("password", NEW_PASSWORD),
+                ],
                 "robin@example.com",
             ),
-            ("/password/forgot", vec![("email", "kim@example.com")], "kim@example.com"),
+            (
+                "/password/forgot",
+                vec![("email", "kim@example.com")],
+                "kim@example.com",
+            ),
         ] {
             let page = get_reply(&app, &browser, path).await;
             let csrf = field(&page.body, "csrf_token");
             let mut form = vec![("csrf_token", csrf.as_str())];
             form.extend(fields);
-            let response = evil(browser.http.post(app.url(path))).form(&form).send().await.unwrap();
+            let response = evil(browser.http.post(app.url(path)))
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(response.status().as_u16(), 303);
             let link = link_in_mail(&app, to, 1).await;
             assert!(link.starts_with(&app.base_url), "{link}");
@@ -283,7 +300,10 @@ async fn s49_emailed_links_name_the_configured_issuer_not_the_request_host() {
         let page = get_reply(&app, &browser, "/account").await;
         let csrf = field(&page.body, "csrf_token");
         let response = evil(browser.http.post(app.url("/account/email")))
-            .form(&[("csrf_token", csrf.as_str()), ("new_email", "kim@example.org")])
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("new_email", "kim@example.org"),
+            ])
             .send()
             .await
             .unwrap();

@@ -34,7 +34,11 @@ pub async fn register(app: &TestApp, browser: &Browser, email: &str, password: &
         app,
         browser,
         "/register",
-        &[("email", email), ("name", "Robin Example"), ("password", password)],
+        &[
+            ("email", email),
+            ("name", "Robin Example"),
+            ("password", password),
+        ],
     )
     .await
 }
@@ -63,7 +67,12 @@ pub fn token_of(link: &str) -> String {
 }
 
 /// Opens a link's page in `browser` and posts its form (the token comes from the page).
-pub async fn follow(app: &TestApp, browser: &Browser, link: &str, fields: &[(&str, &str)]) -> Reply {
+pub async fn follow(
+    app: &TestApp,
+    browser: &Browser,
+    link: &str,
+    fields: &[(&str, &str)],
+) -> Reply {
     let path = path_of(app, link);
     let page = get_reply(app, browser, &path).await;
     assert_eq!(page.status, 200, "{}", page.body);
@@ -100,7 +109,10 @@ pub async fn account(app: &TestApp, email: &str) -> Option<Account> {
 }
 
 pub async fn stored_link(app: &TestApp, link: &str) -> AccountLink {
-    let hash = app.app.hasher.hash(&format!("account_link:{}", token_of(link)));
+    let hash = app
+        .app
+        .hasher
+        .hash(&format!("account_link:{}", token_of(link)));
     app.app
         .stores
         .sql

@@ -33,7 +33,10 @@ async fn f3_an_email_change_takes_effect_when_the_new_address_confirms() {
         let browser = Browser::new();
         sign_in_to_account(&app, &browser, OLD).await;
         let reply = ask_change(&app, &browser, NEW).await;
-        assert_eq!((reply.status, reply.location.as_str()), (303, "/account?done=email-sent"));
+        assert_eq!(
+            (reply.status, reply.location.as_str()),
+            (303, "/account?done=email-sent")
+        );
         let link = link_in_mail(&app, NEW, 1).await;
         assert!(
             link.starts_with(&format!("{}/account/email/confirm?token=", app.base_url)),
@@ -42,14 +45,23 @@ async fn f3_an_email_change_takes_effect_when_the_new_address_confirms() {
         assert_eq!(account(&app, OLD).await.unwrap().id, id, "not changed yet");
 
         let done = follow(&app, &browser, &link, &[]).await;
-        assert_eq!((done.status, done.location.as_str()), (303, "/account/email/confirmed"));
+        assert_eq!(
+            (done.status, done.location.as_str()),
+            (303, "/account/email/confirmed")
+        );
         assert!(account(&app, OLD).await.is_none());
         let changed = account(&app, NEW).await.unwrap();
         assert_eq!((changed.id, changed.email.as_str()), (id, NEW));
         assert!(changed.email_verified);
         settle(&app).await;
         let notices = app.mail.messages_to(OLD);
-        assert!(notices.last().unwrap().subject.contains("your email address was changed"));
+        assert!(
+            notices
+                .last()
+                .unwrap()
+                .subject
+                .contains("your email address was changed")
+        );
         let kinds = audit_kinds(&app).await;
         assert!(kinds.contains(&"account.email_change_requested".to_owned()));
         assert!(kinds.contains(&"account.email_changed".to_owned()));
@@ -80,7 +92,11 @@ async fn s37_an_email_change_needs_a_fresh_session_and_refuses_bad_input() {
         ] {
             let reply = ask_change(&app, &browser, to).await;
             assert_eq!(reply.status, 400, "{to}");
-            assert!(reply.body.contains(&format!("href=\"#{field}\"")), "{}", reply.body);
+            assert!(
+                reply.body.contains(&format!("href=\"#{field}\"")),
+                "{}",
+                reply.body
+            );
         }
         let long = format!("{}@example.com", "a".repeat(400));
         assert_eq!(ask_change(&app, &browser, &long).await.status, 400);
@@ -97,7 +113,11 @@ async fn s37_an_email_change_needs_a_fresh_session_and_refuses_bad_input() {
         )
         .await;
         assert_eq!(stale.status, 303);
-        assert!(stale.location.contains("/account/reconfirm"), "{}", stale.location);
+        assert!(
+            stale.location.contains("/account/reconfirm"),
+            "{}",
+            stale.location
+        );
         let api = browser
             .http
             .post(app.url("/account/email"))
@@ -107,8 +127,14 @@ async fn s37_an_email_change_needs_a_fresh_session_and_refuses_bad_input() {
             .await
             .unwrap();
         assert_eq!(api.status(), 401);
-        let challenge = api.headers()["www-authenticate"].to_str().unwrap().to_owned();
-        assert!(challenge.contains("insufficient_user_authentication"), "{challenge}");
+        let challenge = api.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            challenge.contains("insufficient_user_authentication"),
+            "{challenge}"
+        );
         settle(&app).await;
         assert!(app.mail.messages_to(NEW).is_empty());
         assert!(account(&app, OLD).await.is_some());
@@ -154,7 +180,11 @@ async fn f3_email_change_links_refuse_taken_addresses_other_accounts_and_replays
         let wrong = follow(&app, &someone, &link, &[]).await;
         assert_eq!(wrong.status, 403, "{}", wrong.body);
         assert_eq!(before["accounts"], database_snapshot(&db).await["accounts"]);
-        assert!(audit_kinds(&app).await.contains(&"account.email_change_refused".to_owned()));
+        assert!(
+            audit_kinds(&app)
+                .await
+                .contains(&"account.email_change_refused".to_owned())
+        );
 
         // Malformed tokens: 400. The owner uses it once; a replay is gone.
         for bad in ["", "short", &"A".repeat(43)] {
@@ -162,16 +192,28 @@ async fn f3_email_change_links_refuse_taken_addresses_other_accounts_and_replays
             assert_eq!(reply.status, 400, "{bad}");
         }
         assert_eq!(follow(&app, &browser, &link, &[]).await.status, 303);
-        let replay =
-            post_token(&app, &browser, "/account/email/confirm", &token_of(&link), &[]).await;
+        let replay = post_token(
+            &app,
+            &browser,
+            "/account/email/confirm",
+            &token_of(&link),
+            &[],
+        )
+        .await;
         assert_eq!(replay.status, 410);
 
         // Expired one second after its end.
         ask_change(&app, &browser, "later@example.com").await;
         let later = link_in_mail(&app, "later@example.com", 1).await;
         app.clock.advance(24 * 3600 + 1);
-        let expired =
-            post_token(&app, &browser, "/account/email/confirm", &token_of(&later), &[]).await;
+        let expired = post_token(
+            &app,
+            &browser,
+            "/account/email/confirm",
+            &token_of(&later),
+            &[],
+        )
+        .await;
         assert_eq!(expired.status, 410);
         assert!(account(&app, "later@example.com").await.is_none());
         app

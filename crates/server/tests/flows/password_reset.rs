@@ -9,8 +9,8 @@ use lanyard_testkit::recording::cookie_value;
 use lanyard_testkit::{Browser, PASSWORD, TestApp};
 
 use super::account_links_support::{
-    NEW_PASSWORD, account, audit_kinds, follow, forgot, link_in_mail, path_of, post_token,
-    settle, token_of,
+    NEW_PASSWORD, account, audit_kinds, follow, forgot, link_in_mail, path_of, post_token, settle,
+    token_of,
 };
 use super::helpers::{
     authorize_url, confidential, database_snapshot, each_backend, field, get_reply, query_param,
@@ -63,19 +63,44 @@ async fn a2_a_reset_sets_the_password_and_ends_sessions_devices_and_grants() {
         // A wrong password on the way counts toward the lock; the reset clears it.
         let stranger = Browser::new();
         let (_, _, page) = stranger.get(&app.url("/account"), &app.base_url).await;
-        let (_, _, page) = stranger.submit(&page, &app.base_url, &[("email", EMAIL)]).await;
-        stranger
-            .submit(&page, &app.base_url, &[("password", "not the password at all")])
+        let (_, _, page) = stranger
+            .submit(&page, &app.base_url, &[("email", EMAIL)])
             .await;
-        assert!(app.app.stores.sql.mfa_state(account_id).await.unwrap().failures > 0);
+        stranger
+            .submit(
+                &page,
+                &app.base_url,
+                &[("password", "not the password at all")],
+            )
+            .await;
+        assert!(
+            app.app
+                .stores
+                .sql
+                .mfa_state(account_id)
+                .await
+                .unwrap()
+                .failures
+                > 0
+        );
 
         let browser = Browser::new();
         let reply = forgot(&app, &browser, EMAIL).await;
-        assert_eq!((reply.status, reply.location.as_str()), (303, "/password/forgot/sent"));
+        assert_eq!(
+            (reply.status, reply.location.as_str()),
+            (303, "/password/forgot/sent")
+        );
         let sent = get_reply(&app, &browser, "/password/forgot/sent").await;
-        assert!(sent.body.contains("If an account exists for that address"), "{}", sent.body);
+        assert!(
+            sent.body.contains("If an account exists for that address"),
+            "{}",
+            sent.body
+        );
         let link = link_in_mail(&app, EMAIL, 2).await;
-        assert!(link.starts_with(&format!("{}/password/reset?token=", app.base_url)), "{link}");
+        assert!(
+            link.starts_with(&format!("{}/password/reset?token=", app.base_url)),
+            "{link}"
+        );
         let response = browser.http.get(&link).send().await.unwrap();
         assert_eq!(response.headers()["referrer-policy"], "no-referrer");
         assert_eq!(response.headers()["cache-control"], "no-store");
@@ -84,7 +109,10 @@ async fn a2_a_reset_sets_the_password_and_ends_sessions_devices_and_grants() {
         assert!(!page.contains("?token="));
 
         let done = follow(&app, &browser, &link, &[("password", NEW_PASSWORD)]).await;
-        assert_eq!((done.status, done.location.as_str()), (303, "/password/reset/done"));
+        assert_eq!(
+            (done.status, done.location.as_str()),
+            (303, "/password/reset/done")
+        );
 
         // The old session is gone, the device distrusted, the grant revoked, the lock clear.
         let (_, at, _) = signed_in.get(&app.url("/account"), &app.base_url).await;
@@ -96,17 +124,39 @@ async fn a2_a_reset_sets_the_password_and_ends_sessions_devices_and_grants() {
             .list_trusted_devices(account_id, app.clock.now())
             .await
             .unwrap();
-        assert!(devices.iter().all(|d| d.revoked_at.is_some()), "{devices:?}");
+        assert!(
+            devices.iter().all(|d| d.revoked_at.is_some()),
+            "{devices:?}"
+        );
         if let Some(refresh_token) = refresh_token {
             let (status, body) = refresh(&app, "rp", &secret, &refresh_token, None).await;
             assert_eq!(status, 400, "{body}");
         }
-        assert_eq!(app.app.stores.sql.mfa_state(account_id).await.unwrap().failures, 0);
+        assert_eq!(
+            app.app
+                .stores
+                .sql
+                .mfa_state(account_id)
+                .await
+                .unwrap()
+                .failures,
+            0
+        );
         let kinds = audit_kinds(&app).await;
-        assert_eq!(kinds.iter().filter(|k| *k == "password.reset").count(), 1, "{kinds:?}");
+        assert_eq!(
+            kinds.iter().filter(|k| *k == "password.reset").count(),
+            1,
+            "{kinds:?}"
+        );
         settle(&app).await;
         let mails = app.mail.messages_to(EMAIL);
-        assert!(mails.last().unwrap().subject.contains("your password was reset"));
+        assert!(
+            mails
+                .last()
+                .unwrap()
+                .subject
+                .contains("your password was reset")
+        );
 
         // The new password signs in (a second later: the reset's "sessions ended" cut is
         // at one-second resolution, and the test clock stands still).
@@ -137,9 +187,17 @@ async fn a2_forgot_answers_alike_and_mails_only_accounts_that_may_reset() {
             .await;
         settle(&app).await;
         let before = app.mail.messages().len();
-        for email in ["nobody@example.com", "off@example.com", "new@example.com", EMAIL] {
+        for email in [
+            "nobody@example.com",
+            "off@example.com",
+            "new@example.com",
+            EMAIL,
+        ] {
             let reply = forgot(&app, &browser, email).await;
-            assert_eq!((reply.status, reply.location.as_str()), (303, "/password/forgot/sent"));
+            assert_eq!(
+                (reply.status, reply.location.as_str()),
+                (303, "/password/forgot/sent")
+            );
         }
         settle(&app).await;
         let mails = app.mail.messages();
@@ -185,10 +243,20 @@ async fn a2_reset_links_are_single_use_expiring_and_refuse_bad_input() {
         let db = side_connection(&app).await;
         let before = database_snapshot(&db).await;
         let token = token_of(&second);
-        for bad in [String::new(), "A".repeat(43), "A".repeat(4000), format!("{token}=")] {
-            let reply =
-                post_token(&app, &browser, "/password/reset", &bad, &[("password", NEW_PASSWORD)])
-                    .await;
+        for bad in [
+            String::new(),
+            "A".repeat(43),
+            "A".repeat(4000),
+            format!("{token}="),
+        ] {
+            let reply = post_token(
+                &app,
+                &browser,
+                "/password/reset",
+                &bad,
+                &[("password", NEW_PASSWORD)],
+            )
+            .await;
             assert_eq!(reply.status, 400, "{bad}");
         }
         let no_csrf = super::helpers::post(
@@ -199,13 +267,30 @@ async fn a2_reset_links_are_single_use_expiring_and_refuse_bad_input() {
         )
         .await;
         assert_eq!(no_csrf.status, 403);
-        let weak = post_token(&app, &browser, "/password/reset", &token, &[("password", "password1")])
-            .await;
+        let weak = post_token(
+            &app,
+            &browser,
+            "/password/reset",
+            &token,
+            &[("password", "password1")],
+        )
+        .await;
         assert_eq!(weak.status, 400);
         assert!(weak.body.contains("href=\"#password\""), "{}", weak.body);
-        assert_eq!(field(&weak.body, "token"), token, "the same link, still usable");
+        assert_eq!(
+            field(&weak.body, "token"),
+            token,
+            "the same link, still usable"
+        );
         let long = "x".repeat(5000);
-        let long = post_token(&app, &browser, "/password/reset", &token, &[("password", &long)]).await;
+        let long = post_token(
+            &app,
+            &browser,
+            "/password/reset",
+            &token,
+            &[("password", &long)],
+        )
+        .await;
         assert_eq!(long.status, 400);
         assert_eq!(before, database_snapshot(&db).await, "nothing changed");
 
@@ -214,25 +299,45 @@ async fn a2_reset_links_are_single_use_expiring_and_refuse_bad_input() {
         let mut tasks = Vec::new();
         for _ in 0..10 {
             let csrf = csrf.clone();
-            let (url, token, http) = (app.url("/password/reset"), token.clone(), browser.http.clone());
+            let (url, token, http) = (
+                app.url("/password/reset"),
+                token.clone(),
+                browser.http.clone(),
+            );
             tasks.push(tokio::spawn(async move {
                 let form = [
                     ("csrf_token", csrf.as_str()),
                     ("token", token.as_str()),
                     ("password", NEW_PASSWORD),
                 ];
-                http.post(url).form(&form).send().await.unwrap().status().as_u16()
+                http.post(url)
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
             }));
         }
         let mut statuses = Vec::new();
         for task in tasks {
             statuses.push(task.await.unwrap());
         }
-        assert_eq!(statuses.iter().filter(|s| **s == 303).count(), 1, "{statuses:?}");
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 303).count(),
+            1,
+            "{statuses:?}"
+        );
         let kinds = audit_kinds(&app).await;
         assert_eq!(kinds.iter().filter(|k| *k == "password.reset").count(), 1);
-        let replay =
-            post_token(&app, &browser, "/password/reset", &token, &[("password", PASSWORD)]).await;
+        let replay = post_token(
+            &app,
+            &browser,
+            "/password/reset",
+            &token,
+            &[("password", PASSWORD)],
+        )
+        .await;
         assert_eq!(replay.status, 410);
 
         settle(&app).await;

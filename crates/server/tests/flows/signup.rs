@@ -22,7 +22,10 @@ async fn a2_sign_up_verify_then_sign_in_as_usual() {
     each_backend(|app| async move {
         let browser = Browser::new();
         let reply = register(&app, &browser, ROBIN, NEW_PASSWORD).await;
-        assert_eq!((reply.status, reply.location.as_str()), (303, "/register/sent"));
+        assert_eq!(
+            (reply.status, reply.location.as_str()),
+            (303, "/register/sent")
+        );
         let sent = get_reply(&app, &browser, "/register/sent").await;
         assert!(sent.body.contains("Check your email"), "{}", sent.body);
 
@@ -37,12 +40,18 @@ async fn a2_sign_up_verify_then_sign_in_as_usual() {
         assert!(!created.email_verified);
         assert_eq!(created.name, "Robin Example");
         let stored = stored_link(&app, &link).await;
-        assert_ne!(stored.token_hash, token_of(&link), "only a keyed hash is stored");
+        assert_ne!(
+            stored.token_hash,
+            token_of(&link),
+            "only a keyed hash is stored"
+        );
 
         // Before verification the right password answers like a wrong one (S43).
         let early = Browser::new();
         let (_, _, page) = early.get(&app.url("/account"), &app.base_url).await;
-        let (_, _, page) = early.submit(&page, &app.base_url, &[("email", ROBIN)]).await;
+        let (_, _, page) = early
+            .submit(&page, &app.base_url, &[("email", ROBIN)])
+            .await;
         let (status, _, page) = early
             .submit(&page, &app.base_url, &[("password", NEW_PASSWORD)])
             .await;
@@ -57,11 +66,18 @@ async fn a2_sign_up_verify_then_sign_in_as_usual() {
         let page = response.text().await.unwrap();
         assert!(!page.contains("?token="), "{page}");
         let done = follow(&app, &browser, &link, &[]).await;
-        assert_eq!((done.status, done.location.as_str()), (303, "/register/verified"));
+        assert_eq!(
+            (done.status, done.location.as_str()),
+            (303, "/register/verified")
+        );
         let active = account(&app, ROBIN).await.unwrap();
         assert_eq!(active.status, AccountStatus::Active);
         assert!(active.email_verified);
-        assert!(audit_kinds(&app).await.contains(&"account.email_verified".to_owned()));
+        assert!(
+            audit_kinds(&app)
+                .await
+                .contains(&"account.email_verified".to_owned())
+        );
 
         let signer = Browser::new();
         let (_, _, page) = signer.get(&app.url("/account"), &app.base_url).await;
@@ -83,7 +99,9 @@ async fn sign_in_with(
     let (_, _, page) = browser.submit(&page, base, &[("email", email)]).await;
     let sent = app.mail.messages_to(email).len();
     let (_, _, page) = browser.submit(&page, base, &[("password", password)]).await;
-    let (_, page) = browser.second_step(page, base, &app.mail, email, sent).await;
+    let (_, page) = browser
+        .second_step(page, base, &app.mail, email, sent)
+        .await;
     page
 }
 
@@ -98,14 +116,27 @@ async fn a2_sign_up_for_an_existing_address_changes_nothing_and_tells_the_owner(
         let before = database_snapshot(&db).await;
         let browser = Browser::new();
         let reply = register(&app, &browser, "OWNER@example.com", NEW_PASSWORD).await;
-        assert_eq!((reply.status, reply.location.as_str()), (303, "/register/sent"));
+        assert_eq!(
+            (reply.status, reply.location.as_str()),
+            (303, "/register/sent")
+        );
         settle(&app).await;
         let mails = app.mail.wait_for("owner@example.com", 1).await;
-        assert!(mails[0].subject.contains("someone tried to sign up"), "{}", mails[0].subject);
+        assert!(
+            mails[0].subject.contains("someone tried to sign up"),
+            "{}",
+            mails[0].subject
+        );
         assert!(!mails[0].text.contains("token="), "{}", mails[0].text);
         let after = database_snapshot(&db).await;
-        assert_eq!(before["accounts"], after["accounts"], "the account is unchanged");
-        assert_eq!(before["account_links"], after["account_links"], "no link made");
+        assert_eq!(
+            before["accounts"], after["accounts"],
+            "the account is unchanged"
+        );
+        assert_eq!(
+            before["account_links"], after["account_links"],
+            "no link made"
+        );
         assert_eq!(account(&app, "owner@example.com").await.unwrap(), owner);
 
         // The owner's password still signs in; the one typed at sign-up does not.
@@ -132,8 +163,15 @@ async fn a2_a_second_sign_up_before_verifying_replaces_the_link() {
 
         let refused = post_token(&app, &browser, "/register/verify", &token_of(&first), &[]).await;
         assert_eq!(refused.status, 410);
-        assert!(refused.body.contains("This link was replaced"), "{}", refused.body);
-        assert_eq!(account(&app, ROBIN).await.unwrap().status, AccountStatus::Invited);
+        assert!(
+            refused.body.contains("This link was replaced"),
+            "{}",
+            refused.body
+        );
+        assert_eq!(
+            account(&app, ROBIN).await.unwrap().status,
+            AccountStatus::Invited
+        );
 
         let done = follow(&app, &browser, &second, &[]).await;
         assert_eq!(done.status, 303);
@@ -186,15 +224,28 @@ async fn a2_verification_links_expire_work_once_and_refuse_bad_input() {
             let (csrf, http) = (csrf.clone(), browser.http.clone());
             tasks.push(tokio::spawn(async move {
                 let form = [("csrf_token", csrf.as_str()), ("token", token.as_str())];
-                http.post(url).form(&form).send().await.unwrap().status().as_u16()
+                http.post(url)
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
             }));
         }
         let mut statuses = Vec::new();
         for task in tasks {
             statuses.push(task.await.unwrap());
         }
-        assert_eq!(statuses.iter().filter(|s| **s == 303).count(), 1, "{statuses:?}");
-        assert!(statuses.iter().all(|s| *s == 303 || *s == 410), "{statuses:?}");
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 303).count(),
+            1,
+            "{statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| *s == 303 || *s == 410),
+            "{statuses:?}"
+        );
         let replay = post_token(&app, &browser, "/register/verify", &token, &[]).await;
         assert_eq!(replay.status, 410);
         assert!(replay.body.contains("already used"), "{}", replay.body);
@@ -228,10 +279,20 @@ async fn a2_malformed_and_oversized_sign_ups_make_nothing() {
             ("not an email", "Robin", NEW_PASSWORD, "email"),
             (long_email.as_str(), "Robin", NEW_PASSWORD, "email"),
             ("robin@example.com", "", NEW_PASSWORD, "name"),
-            ("robin@example.com", long_name.as_str(), NEW_PASSWORD, "name"),
+            (
+                "robin@example.com",
+                long_name.as_str(),
+                NEW_PASSWORD,
+                "name",
+            ),
             ("robin@example.com", "Robin", "short", "password"),
             ("robin@example.com", "Robin", "password123", "password"),
-            ("robin@example.com", "Robin", long_password.as_str(), "password"),
+            (
+                "robin@example.com",
+                "Robin",
+                long_password.as_str(),
+                "password",
+            ),
         ] {
             let reply = super::account_links_support::submit(
                 &app,
@@ -241,7 +302,11 @@ async fn a2_malformed_and_oversized_sign_ups_make_nothing() {
             )
             .await;
             assert_eq!(reply.status, 400, "{email} {name}: {}", reply.body);
-            assert!(reply.body.contains(&format!("href=\"#{field}\"")), "{}", reply.body);
+            assert!(
+                reply.body.contains(&format!("href=\"#{field}\"")),
+                "{}",
+                reply.body
+            );
             assert!(!reply.body.contains(password) || password.is_empty());
         }
         settle(&app).await;
@@ -260,7 +325,11 @@ async fn a2_sign_up_turned_off_creates_nothing() {
         let app = TestApp::spawn_with(backend, |c| c.signup.enabled = false).await;
         let browser = Browser::new();
         let page = get_reply(&app, &browser, "/register").await;
-        assert!(page.body.contains("Sign-up is by invitation only"), "{}", page.body);
+        assert!(
+            page.body.contains("Sign-up is by invitation only"),
+            "{}",
+            page.body
+        );
         assert!(!page.body.contains("name=\"password\""));
         let csrf = get_reply(&app, &browser, "/password/forgot").await;
         let csrf = super::helpers::field(&csrf.body, "csrf_token");
@@ -285,7 +354,9 @@ async fn a2_sign_up_turned_off_creates_nothing() {
         app.cleanup().await;
     }
     let app = TestApp::spawn(Backend::Embedded).await;
-    let (_, _, login) = Browser::new().get(&app.url("/account"), &app.base_url).await;
+    let (_, _, login) = Browser::new()
+        .get(&app.url("/account"), &app.base_url)
+        .await;
     assert!(login.contains("href=\"/register\""), "{login}");
     app.cleanup().await;
 }

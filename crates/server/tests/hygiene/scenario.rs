@@ -996,7 +996,10 @@ pub async fn run(backend: Backend) -> Run {
     let text = &mails[sent].text;
     let start = text.find("http").expect("a link in the reset mail");
     let link = text[start..].split_whitespace().next().unwrap().to_owned();
-    rec.mint("password reset token", &query_param(&link, "token").unwrap());
+    rec.mint(
+        "password reset token",
+        &query_param(&link, "token").unwrap(),
+    );
     let reset_password = rec.mint(
         "password (reset)",
         &format!("pw {}", random_token(&OsRng, 18)),

@@ -45,7 +45,10 @@ impl AccountLinks {
         let inner = Arc::clone(&self.inner);
         let new_email = new_email.trim().to_owned();
         self.background.spawn(async move {
-            if let Err(e) = inner.send_email_change(current, new_email, normalized).await {
+            if let Err(e) = inner
+                .send_email_change(current, new_email, normalized)
+                .await
+            {
                 tracing::warn!(error = %e, "an email change link could not be sent");
             }
         });
@@ -90,8 +93,8 @@ impl AccountLinks {
         if !changed {
             return Err(LinkError::Refused(inner.settled_refusal(&link).await?));
         }
-        let event = AuditEvent::new(now, "account.email_changed", "success")
-            .subject(old.id.to_string());
+        let event =
+            AuditEvent::new(now, "account.email_changed", "success").subject(old.id.to_string());
         inner.audit(event, origin).await;
         let notice = mail::email_changed(&inner.deps.product_name, &old.email, &email, now);
         let job = Arc::clone(inner);
@@ -108,7 +111,13 @@ impl Inner {
         normalized: String,
     ) -> Result<(), LinkError> {
         let product = &self.deps.product_name;
-        if self.deps.accounts.find_by_email(&normalized).await?.is_some() {
+        if self
+            .deps
+            .accounts
+            .find_by_email(&normalized)
+            .await?
+            .is_some()
+        {
             self.send(mail::email_taken(product, &new_email)).await;
             return Ok(());
         }
@@ -117,8 +126,13 @@ impl Inner {
                 link.email = Some(new_email.clone());
             })
             .await?;
-        self.send(mail::email_change(product, &new_email, &url, link.expires_at))
-            .await;
+        self.send(mail::email_change(
+            product,
+            &new_email,
+            &url,
+            link.expires_at,
+        ))
+        .await;
         Ok(())
     }
 }

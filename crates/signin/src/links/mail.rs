@@ -37,7 +37,12 @@ pub(super) fn signup_exists(product: &str, to: &str, base: &str) -> OutgoingMail
          in as usual, or if you forgot your password, reset it:\n\n{base}{FORGOT_PATH}\n\n\
          If it was not you, you can ignore this mail.\n"
     );
-    mail(product, to, "someone tried to sign up with your address", text)
+    mail(
+        product,
+        to,
+        "someone tried to sign up with your address",
+        text,
+    )
 }
 
 pub(super) fn reset(product: &str, to: &str, link: &str, expires_at: Timestamp) -> OutgoingMail {

@@ -89,9 +89,10 @@ impl Inner {
             return Ok(());
         };
         if !may_reset(&account) || self.deps.sso.sso_required(email_normalized).await? {
-            let event = AuditEvent::new(self.deps.clock.now(), "password.reset_requested", "failure")
-                .subject(account.id.to_string())
-                .reason(format!("account {}", account.status.as_str()));
+            let event =
+                AuditEvent::new(self.deps.clock.now(), "password.reset_requested", "failure")
+                    .subject(account.id.to_string())
+                    .reason(format!("account {}", account.status.as_str()));
             self.audit(event, origin).await;
             return Ok(());
         }

@@ -49,7 +49,10 @@ impl SignupSettings {
             ),
         ] {
             if !(300..=max).contains(&value) {
-                return Err(InvalidSetting::new(key, "must be 300 seconds up to its maximum"));
+                return Err(InvalidSetting::new(
+                    key,
+                    "must be 300 seconds up to its maximum",
+                ));
             }
         }
         for (key, value) in [

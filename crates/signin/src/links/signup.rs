@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use lanyard_core::model::{Account, AccountStatus, AuditEvent, LinkPurpose};
 use lanyard_core::{Origin, Secret};
-use lanyard_identity::accounts::PreparedAccount;
 use lanyard_identity::IdentityError;
+use lanyard_identity::accounts::PreparedAccount;
 
 use super::{AccountLinks, Inner, LinkError, LinkRefusal, mail};
 
@@ -89,7 +89,12 @@ impl Inner {
         prepared: PreparedAccount,
         origin: &Origin,
     ) -> Result<(), LinkError> {
-        if self.deps.sso.sso_required(&prepared.email_normalized).await? {
+        if self
+            .deps
+            .sso
+            .sso_required(&prepared.email_normalized)
+            .await?
+        {
             return Ok(());
         }
         let existing = self.deps.accounts.find_by_email(&prepared.email).await?;
@@ -118,21 +123,19 @@ impl Inner {
                 let product = &self.deps.product_name;
                 self.send(mail::verify(product, &account.email, &url, link.expires_at))
                     .await;
-                let event = AuditEvent::new(link.created_at, "account.verification_sent", "success")
-                    .subject(account.id.to_string());
+                let event =
+                    AuditEvent::new(link.created_at, "account.verification_sent", "success")
+                        .subject(account.id.to_string());
                 self.audit(event, origin).await;
             }
             AccountStatus::Active => {
                 let product = &self.deps.product_name;
                 self.send(mail::signup_exists(product, &account.email, self.base()))
                     .await;
-                let event = AuditEvent::new(
-                    self.deps.clock.now(),
-                    "account.signup_existing",
-                    "failure",
-                )
-                .subject(account.id.to_string())
-                .reason("sign-up for an address that has an account");
+                let event =
+                    AuditEvent::new(self.deps.clock.now(), "account.signup_existing", "failure")
+                        .subject(account.id.to_string())
+                        .reason("sign-up for an address that has an account");
                 self.audit(event, origin).await;
             }
             AccountStatus::Disabled => {}

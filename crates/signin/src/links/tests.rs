@@ -40,7 +40,9 @@ fn used_comes_before_replaced_and_expired() {
 #[test]
 fn only_a_43_character_base64url_token_is_looked_up() {
     assert!(is_token_shaped(&"a".repeat(43)));
-    assert!(is_token_shaped("AbC-_0123456789abcdefghijklmnopqrstuvwxyzAB"));
+    assert!(is_token_shaped(
+        "AbC-_0123456789abcdefghijklmnopqrstuvwxyzAB"
+    ));
     for bad in [
         String::new(),
         "a".repeat(42),
@@ -63,14 +65,21 @@ fn the_settings_bound_lifetimes_and_limits() {
     assert_eq!(s.validate().unwrap_err().key, "signup.reset_ttl_secs");
     s.reset_ttl_secs = 3600;
     s.mails_per_ip_per_hour = 0;
-    assert_eq!(s.validate().unwrap_err().key, "signup.mails_per_ip_per_hour");
+    assert_eq!(
+        s.validate().unwrap_err().key,
+        "signup.mails_per_ip_per_hour"
+    );
 }
 
 #[test]
 fn notices_carry_no_link_but_the_forgot_page() {
     let at = Timestamp(1_797_863_520);
     let exists = mail::signup_exists("Lanyard", "a@example.com", "https://id.example.com");
-    assert!(exists.text.contains("https://id.example.com/password/forgot"));
+    assert!(
+        exists
+            .text
+            .contains("https://id.example.com/password/forgot")
+    );
     assert!(!exists.text.contains("token="));
     for notice in [
         mail::reset_done("Lanyard", "a@example.com", at),
@@ -79,7 +88,16 @@ fn notices_carry_no_link_but_the_forgot_page() {
     ] {
         assert!(!notice.text.contains("http"), "{}", notice.text);
     }
-    let reset = mail::reset("Lanyard", "a@example.com", "https://x/t", Timestamp(at.0 + 3600));
+    let reset = mail::reset(
+        "Lanyard",
+        "a@example.com",
+        "https://x/t",
+        Timestamp(at.0 + 3600),
+    );
     assert!(reset.text.contains("https://x/t"));
-    assert!(reset.text.contains("works once, until 21 December 2026 at 15:32 UTC"));
+    assert!(
+        reset
+            .text
+            .contains("works once, until 21 December 2026 at 15:32 UTC")
+    );
 }

@@ -43,17 +43,34 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(AccountLinks::Table)
-                    .col(ColumnDef::new(AccountLinks::Id).uuid().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(AccountLinks::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(AccountLinks::AccountId).uuid().not_null())
                     .col(ColumnDef::new(AccountLinks::Purpose).text().not_null())
                     .col(ColumnDef::new(AccountLinks::TokenHash).text().not_null())
                     .col(ColumnDef::new(AccountLinks::Email).text().null())
                     .col(ColumnDef::new(AccountLinks::Name).text().null())
                     .col(ColumnDef::new(AccountLinks::PasswordHash).text().null())
-                    .col(ColumnDef::new(AccountLinks::CreatedAt).big_integer().not_null())
-                    .col(ColumnDef::new(AccountLinks::ExpiresAt).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(AccountLinks::CreatedAt)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AccountLinks::ExpiresAt)
+                            .big_integer()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(AccountLinks::UsedAt).big_integer().null())
-                    .col(ColumnDef::new(AccountLinks::SupersededAt).big_integer().null())
+                    .col(
+                        ColumnDef::new(AccountLinks::SupersededAt)
+                            .big_integer()
+                            .null(),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_account_links_account")

@@ -55,10 +55,7 @@ impl AccountLinkRepo for SqlStore {
         const CONTEXT: &str = "insert account link";
         let txn = self.begin_write().await?;
         Entity::update_many()
-            .col_expr(
-                Column::SupersededAt,
-                Expr::value(link.created_at.seconds()),
-            )
+            .col_expr(Column::SupersededAt, Expr::value(link.created_at.seconds()))
             .filter(Column::AccountId.eq(link.account_id.0))
             .filter(Column::Purpose.eq(link.purpose.as_str()))
             .filter(Column::UsedAt.is_null())
@@ -86,10 +83,7 @@ impl AccountLinkRepo for SqlStore {
         txn.commit().await.map_err(|e| error::db(CONTEXT, e))
     }
 
-    async fn find_account_link(
-        &self,
-        token_hash: &str,
-    ) -> Result<Option<AccountLink>, StoreError> {
+    async fn find_account_link(&self, token_hash: &str) -> Result<Option<AccountLink>, StoreError> {
         unique_row(
             Entity::find().filter(Column::TokenHash.eq(token_hash)),
             &self.db,
@@ -169,7 +163,10 @@ impl AccountLinkRepo for SqlStore {
         // transaction then rolls back, link included.
         let result = account::Entity::update_many()
             .col_expr(account::Column::Email, Expr::value(email))
-            .col_expr(account::Column::EmailNormalized, Expr::value(email_normalized))
+            .col_expr(
+                account::Column::EmailNormalized,
+                Expr::value(email_normalized),
+            )
             .col_expr(account::Column::EmailVerified, Expr::value(true))
             .col_expr(account::Column::UpdatedAt, Expr::value(now.seconds()))
             .filter(account::Column::Id.eq(account_id.0))

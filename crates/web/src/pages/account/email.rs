@@ -40,7 +40,10 @@ pub async fn email_post(
         Err(LinkError::Field(refused)) => {
             let mut error = crate::error::field_error(refused)?;
             error.field_id = "new_email".to_owned();
-            if new_email.trim().eq_ignore_ascii_case(&state.accounts.get(account_id).await?.email) {
+            if new_email
+                .trim()
+                .eq_ignore_ascii_case(&state.accounts.get(account_id).await?.email)
+            {
                 error.message = "Enter an email address that is not your current one".to_owned();
             }
             let account = state.accounts.get(account_id).await?;

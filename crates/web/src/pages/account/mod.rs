@@ -42,7 +42,10 @@ pub fn routes() -> Router<AppState> {
             paths::ACCOUNT_EMAIL_CONFIRM,
             get(email::email_confirm_get).post(email::email_confirm_post),
         )
-        .route(paths::ACCOUNT_EMAIL_CONFIRMED, get(email::email_confirmed_get))
+        .route(
+            paths::ACCOUNT_EMAIL_CONFIRMED,
+            get(email::email_confirmed_get),
+        )
         .route(paths::ACCOUNT_SECURITY, get(security_get))
         .route(
             paths::ACCOUNT_RECONFIRM,
