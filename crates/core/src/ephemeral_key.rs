@@ -85,6 +85,11 @@ pub enum EphemeralKey<'a> {
     UpstreamSessions(&'a str),
     /// `fed_logout_jti:<hash of issuer and jti>`: an upstream logout token already used.
     UpstreamLogoutJti(&'a str),
+    /// `account_mail_ip:<address>`: sign-up, reset and email-change mails asked for from one
+    /// address this hour (mail bombing, A2).
+    AccountMailIp(&'a str),
+    /// `account_mail_to:<hash of address>`: such mails asked for to one address this hour.
+    AccountMailTo(&'a str),
 }
 
 /// What losing a key of a family would do, which decides where the family may live.
@@ -128,7 +133,9 @@ impl Durability {
             | "notice"
             | "claim_fail_ip"
             | "fed_state"
-            | "fed_sessions" => Durability::Volatile,
+            | "fed_sessions"
+            | "account_mail_ip"
+            | "account_mail_to" => Durability::Volatile,
             _ => Durability::Durable,
         }
     }
@@ -178,7 +185,9 @@ impl EphemeralKey<'_> {
             | Self::MfaSendsSince(_)
             | Self::MfaSendsIp(_)
             | Self::SigninFailIp(_)
-            | Self::ClaimFailIp(_) => Durability::Volatile,
+            | Self::ClaimFailIp(_)
+            | Self::AccountMailIp(_)
+            | Self::AccountMailTo(_) => Durability::Volatile,
         }
     }
 }
@@ -217,6 +226,8 @@ impl fmt::Display for EphemeralKey<'_> {
             Self::FederationState(hash) => write!(f, "fed_state:{hash}"),
             Self::UpstreamSessions(hash) => write!(f, "fed_sessions:{hash}"),
             Self::UpstreamLogoutJti(hash) => write!(f, "fed_logout_jti:{hash}"),
+            Self::AccountMailIp(ip) => write!(f, "account_mail_ip:{ip}"),
+            Self::AccountMailTo(hash) => write!(f, "account_mail_to:{hash}"),
         }
     }
 }
@@ -232,7 +243,15 @@ mod tests {
         let h = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
         let client = ClientId::parse("my-app_1.x~").unwrap();
         let account = AccountId(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001));
-        let cases: [(EphemeralKey<'_>, String); 29] = [
+        let cases: [(EphemeralKey<'_>, String); 31] = [
+            (
+                EphemeralKey::AccountMailIp("192.0.2.7"),
+                "account_mail_ip:192.0.2.7".to_owned(),
+            ),
+            (
+                EphemeralKey::AccountMailTo(h),
+                format!("account_mail_to:{h}"),
+            ),
             (EphemeralKey::Code(h), format!("code:{h}")),
             (EphemeralKey::CodeReplayed(h), format!("code_replayed:{h}")),
             (
@@ -379,13 +398,15 @@ mod tests {
             EphemeralKey::ShownOnce(h),
             EphemeralKey::Notice(h),
             EphemeralKey::ClaimFailIp("192.0.2.7"),
+            EphemeralKey::AccountMailIp("192.0.2.7"),
+            EphemeralKey::AccountMailTo(h),
         ];
         let kinds: std::collections::HashSet<_> = durable
             .iter()
             .chain(&volatile)
             .map(std::mem::discriminant)
             .collect();
-        assert_eq!(kinds.len(), 29, "every variant exactly once");
+        assert_eq!(kinds.len(), 31, "every variant exactly once");
         for (keys, expected) in [
             (&durable[..], Durability::Durable),
             (&volatile[..], Durability::Volatile),

@@ -18,10 +18,12 @@ use crate::model::{
 };
 use crate::{AccountId, ClientId, FamilyId, StoreError, Timestamp};
 
+mod account_links;
 mod federation;
 mod privacy;
 mod sessions;
 mod sites;
+pub use account_links::AccountLinkRepo;
 pub use federation::{FederationRepo, NoSsoRequirement, SsoRequirement};
 pub use privacy::{PrivacyClaims, PrivacyRepo};
 pub use sessions::SessionListRepo;

@@ -13,6 +13,9 @@ use crate::{IdentityError, PatService, normalize_email};
 
 mod preferences;
 mod principal;
+mod signup;
+
+pub use signup::PreparedAccount;
 
 const MAX_NAME_LEN: usize = 200;
 

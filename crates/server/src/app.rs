@@ -19,6 +19,7 @@ use lanyard_issuer::clients::{ClientDeps, ClientService};
 use lanyard_issuer::{Issuer, IssuerDeps, IssuerSettings};
 use lanyard_mail::{OutboxMailer, SmtpMailer, SmtpSettings};
 use lanyard_mfa::{MfaDeps, MfaService};
+use lanyard_signin::links::{AccountLinkDeps, AccountLinks};
 use lanyard_signin::{SignInDeps, SignInService};
 use lanyard_sites::admin::SiteAdmin;
 use lanyard_sites::invitations::{InvitationDeps, InvitationService};
@@ -393,11 +394,30 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             kek: Arc::new(kek.clone()),
             sites: stores.sql.clone(),
             linking: linking.clone(),
-            federation,
+            federation: federation.clone(),
             session_listings: stores.sql.clone(),
         },
         config.sessions.clone(),
     ));
+    let account_links = AccountLinks::new(
+        AccountLinkDeps {
+            signin: signin.clone(),
+            accounts: accounts.clone(),
+            mfa: mfa.clone(),
+            links: stores.sql.clone(),
+            sso: federation,
+            mailer: mailer(config, clock.clone(), rng.clone())?,
+            ephemeral: ephemeral.clone(),
+            hasher: hasher.clone(),
+            clock: clock.clone(),
+            rng: rng.clone(),
+            audit: audit.clone(),
+            // Links name the configured issuer, never a request's host (S49).
+            issuer: config.server.issuer.clone(),
+            product_name: config.server.product_name.clone(),
+        },
+        config.signup.clone(),
+    );
     let invitations = Arc::new(InvitationService::new(
         InvitationDeps {
             sites: stores.sql.clone(),
@@ -437,6 +457,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         orgs,
         signin,
         privacy,
+        account_links,
         invitations: invitations.clone(),
         site_admin: Arc::new(SiteAdmin::new(
             stores.sql.clone(),

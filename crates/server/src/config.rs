@@ -42,6 +42,8 @@ pub struct Config {
     pub federation: lanyard_federation::FederationConfig,
     /// The categories of the privacy page (A4).
     pub privacy: lanyard_identity::PrivacySettings,
+    /// Self sign-up, and the emailed account links (docs/accounts.md).
+    pub signup: lanyard_signin::links::SignupSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -280,6 +282,7 @@ impl Config {
         self.sites.validate()?;
         self.federation.validate()?;
         self.privacy.validate()?;
+        self.signup.validate()?;
         Ok(())
     }
 

@@ -18,6 +18,7 @@ pub mod federated;
 pub mod flow;
 pub mod handoff;
 mod legacy;
+pub mod links;
 mod next;
 mod password;
 mod reconfirm;

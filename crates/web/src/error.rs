@@ -18,7 +18,10 @@ use lanyard_issuer::{ErrorCode, OAuthError};
 use lanyard_signin::SignInError;
 use serde::Serialize;
 
+mod links;
 mod sites;
+
+pub use links::field_error;
 
 /// Seconds a client should wait after a 503.
 const UNAVAILABLE_RETRY_SECS: i64 = 5;

@@ -42,6 +42,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api::userinfo::routes())
         .merge(pages::logout::routes())
         .merge(pages::migrate::routes())
+        .merge(pages::register::routes())
+        .merge(pages::password_reset::routes())
         .merge(pages::sites::admin::routes())
         .merge(api::health::routes())
         .merge(ui::assets::asset_routes())

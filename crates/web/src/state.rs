@@ -132,6 +132,8 @@ pub struct AppState {
     pub signin: Arc<SignInService>,
     /// Privacy preferences (A4).
     pub privacy: Arc<lanyard_identity::PrivacyService>,
+    /// Sign-up, email verification, password reset and email change (A2).
+    pub account_links: lanyard_signin::links::AccountLinks,
     /// Sites' invitations: sending them, claiming them (S41), email changes (C6).
     pub invitations: Arc<InvitationService>,
     /// A site admin's actions on their own site.

@@ -1,6 +1,7 @@
 //! Records the durable store keeps. Plain data: rules live in the services.
 
 pub mod account;
+pub mod account_link;
 pub mod audit;
 pub mod authenticated;
 pub mod client;
@@ -18,6 +19,7 @@ pub mod signing_key;
 pub mod site;
 
 pub use account::{Account, AccountKind, AccountStatus, NewAccount};
+pub use account_link::{AccountLink, AccountLinkId, LinkPurpose};
 pub use audit::AuditEvent;
 pub use authenticated::Authenticated;
 pub use client::{Client, ClientAuthMethod, GrantType};

@@ -3,6 +3,8 @@
 //! `openidconnect` crate as relying party, and by raw requests for the refusals. Every test
 //! runs on SQLite + in-process store, and on PostgreSQL + Redis when their URLs are set.
 
+mod account_enumeration;
+mod account_links_support;
 mod account_pages;
 mod account_password;
 mod account_privacy;
@@ -14,6 +16,7 @@ mod browser_protections;
 mod client_credentials;
 mod device_flow;
 mod device_limits;
+mod email_change;
 mod entropy;
 mod federation;
 mod federation_attacks;
@@ -34,6 +37,7 @@ mod org_sso_api;
 mod pages;
 mod password_busy;
 mod password_policy;
+mod password_reset;
 mod pats;
 mod refresh;
 mod refusals;
@@ -41,6 +45,7 @@ mod restarts;
 mod revocation;
 mod session_fixation;
 mod signin_ux;
+mod signup;
 mod site_admin;
 mod site_backup_codes;
 mod site_claims;

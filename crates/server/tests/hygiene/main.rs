@@ -419,7 +419,7 @@ fn check_key_shapes(run: &Run, keys: &BTreeSet<String>) {
                 uuid::Uuid::parse_str(rest).is_ok()
             }
             "mfa_sends_ip" | "signin_fail_ip" | "pat_fail_ip" | "device_tries_ip"
-            | "claim_fail_ip" => rest.parse::<std::net::IpAddr>().is_ok(),
+            | "claim_fail_ip" | "account_mail_ip" => rest.parse::<std::net::IpAddr>().is_ok(),
             // Client ids never contain ':', so the address is everything after the first.
             "pat_fail_client" => rest.split_once(':').is_some_and(|(client, ip)| {
                 lanyard_core::ClientId::parse(client).is_some()
@@ -496,7 +496,11 @@ fn s56_the_database_holds_hashes_and_ciphertext_never_a_secret_or_a_jwt() {
         // OWASP Password Storage Cheat Sheet, argon2id: m = 19 MiB, t = 2, p = 1.
         assert!(policy.m_cost_kib >= 19_456 && policy.t_cost >= 2 && policy.p_cost >= 1);
         let hashes = column("accounts", "password_hash");
-        assert_eq!(hashes.len(), 1, "{backend:?}: one account");
+        assert_eq!(
+            hashes.len(),
+            2,
+            "{backend:?}: the scenario's user and the newcomer who signed up"
+        );
         for value in hashes {
             let Value::Text(phc) = value else {
                 panic!("{backend:?}: password hash {value:?}");
@@ -519,14 +523,21 @@ fn s56_the_database_holds_hashes_and_ciphertext_never_a_secret_or_a_jwt() {
             let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
             assert!(b64.decode(parts[4]).unwrap().len() >= 16, "salt of {phc}");
             assert_eq!(b64.decode(parts[5]).unwrap().len(), 32, "hash of {phc}");
-            // And it is the hash of the password the scenario chose.
-            let password = run.secrets.iter().find(|s| s.what == "password").unwrap();
+            // And it is the hash of a password the scenario chose: its user's, or the one
+            // the newcomer's reset set (A2).
             let hasher = PasswordHasher::new(policy, std::sync::Arc::new(OsRng)).unwrap();
-            let check = tokio::runtime::Runtime::new()
-                .unwrap()
-                .block_on(hasher.verify(Secret::new(password.value.clone()), Some(phc)))
-                .unwrap();
-            assert!(check.ok && !check.needs_rehash, "{backend:?}: {check:?}");
+            let runtime = tokio::runtime::Runtime::new().unwrap();
+            let matches = run
+                .secrets
+                .iter()
+                .filter(|s| s.what == "password" || s.what == "password (reset)")
+                .any(|password| {
+                    let check = runtime
+                        .block_on(hasher.verify(Secret::new(password.value.clone()), Some(phc)))
+                        .unwrap();
+                    check.ok && !check.needs_rehash
+                });
+            assert!(matches, "{backend:?}: {phc} is no chosen password's hash");
         }
 
         // Client secrets and refresh tokens: keyed hashes (HMAC-SHA-256 under the token hash
@@ -548,6 +559,18 @@ fn s56_the_database_holds_hashes_and_ciphertext_never_a_secret_or_a_jwt() {
                 "{backend:?}: refresh token {i}"
             );
         }
+        // The reset link (A2): its keyed hash, never the token.
+        let link_hashes = column("account_links", "token_hash");
+        let reset = run
+            .secrets
+            .iter()
+            .find(|s| s.what == "password reset token")
+            .unwrap();
+        let want = Value::Text(hasher.hash(&format!("account_link:{}", reset.value)));
+        assert!(
+            link_hashes.contains(&&want),
+            "{backend:?}: the reset link's hash"
+        );
         for value in token_hashes.iter().chain(&secret_hashes) {
             match value {
                 Value::Text(h) => assert!(is_hash(h), "{backend:?}: {h}"),

@@ -983,6 +983,59 @@ pub async fn run(backend: Backend) -> Run {
         .await;
     assert_eq!((status, location.as_str()), (303, LOGOUT_REDIRECT));
 
+    // A2: a new account signs up, verifies its address and resets its password, each by an
+    // emailed link. The links' tokens and the passwords are secrets like any other (S55,
+    // S56): only the mails hold the tokens, the database their keyed hashes. (Another
+    // account than the scenario's user, whose grants must stay live for the checks.)
+    const NEWCOMER: &str = "newcomer@example.com";
+    let signup_password = rec.mint(
+        "password (sign-up)",
+        &format!("pw {}", random_token(&OsRng, 18)),
+    );
+    let (_, _, page) = browser.get(&format!("{base}/register"), &base).await;
+    let (status, at, _) = browser
+        .submit(
+            &page,
+            &base,
+            &[
+                ("email", NEWCOMER),
+                ("name", "Newcomer"),
+                ("password", &signup_password),
+            ],
+        )
+        .await;
+    assert!(at.ends_with("/register/sent"), "{status} {at}");
+    let link_in = |mails: &[lanyard_testkit::smtp_sink::ReceivedMail], n: usize| {
+        let text = &mails[n].text;
+        let start = text.find("http").expect("a link in the mail");
+        text[start..].split_whitespace().next().unwrap().to_owned()
+    };
+    let verify = link_in(&sink.wait_for(NEWCOMER, 1).await, 0);
+    rec.mint(
+        "verification token",
+        &query_param(&verify, "token").unwrap(),
+    );
+    let (_, _, page) = browser.get(&verify, &base).await;
+    let (status, at, _) = browser.submit(&page, &base, &[]).await;
+    assert!(at.ends_with("/register/verified"), "{status} {at}");
+    let (_, _, page) = browser.get(&format!("{base}/password/forgot"), &base).await;
+    let (status, at, _) = browser.submit(&page, &base, &[("email", NEWCOMER)]).await;
+    assert!(at.ends_with("/password/forgot/sent"), "{status} {at}");
+    let link = link_in(&sink.wait_for(NEWCOMER, 2).await, 1);
+    rec.mint(
+        "password reset token",
+        &query_param(&link, "token").unwrap(),
+    );
+    let reset_password = rec.mint(
+        "password (reset)",
+        &format!("pw {}", random_token(&OsRng, 18)),
+    );
+    let (_, _, page) = browser.get(&link, &base).await;
+    let (status, at, _) = browser
+        .submit(&page, &base, &[("password", &reset_password)])
+        .await;
+    assert!(at.ends_with("/password/reset/done"), "{status} {at}");
+
     let served = server.stop().await;
     keep_log(&served, true);
     let monitor = match monitor {

@@ -2,6 +2,7 @@
 //! URL picks the backend, and the only backend-specific lines are connection tuning and the
 //! migration lock.
 
+mod account_links;
 mod accounts;
 mod audit;
 mod clients;

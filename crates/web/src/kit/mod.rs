@@ -145,3 +145,14 @@ pub fn flow_id(params: &Params) -> Result<FlowId, WebError> {
         .and_then(FlowId::parse)
         .ok_or_else(WebError::expired_flow)
 }
+
+/// A page whose address held an emailed link's token: never cached, and the address never
+/// sent on as a `Referer`, whatever the default becomes.
+pub fn link_page(response: Response) -> Response {
+    let mut response = no_store(response);
+    response.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}

@@ -29,6 +29,20 @@ pub const LOGIN_ENROLL: &str = "/login/authenticator";
 pub const ACCOUNT: &str = "/account";
 /// The account page's time zone form.
 pub const ACCOUNT_TIME_ZONE: &str = "/account/time-zone";
+/// The profile page's email change (behind step-up) and the new address's link (A2).
+pub const ACCOUNT_EMAIL: &str = "/account/email";
+pub const ACCOUNT_EMAIL_CONFIRM: &str = lanyard_signin::links::EMAIL_CONFIRM_PATH;
+pub const ACCOUNT_EMAIL_CONFIRMED: &str = "/account/email/confirmed";
+/// Self sign-up and its emailed verification link (A2).
+pub const REGISTER: &str = "/register";
+pub const REGISTER_SENT: &str = "/register/sent";
+pub const REGISTER_VERIFY: &str = lanyard_signin::links::VERIFY_PATH;
+pub const REGISTER_VERIFIED: &str = "/register/verified";
+/// Password reset by an emailed link (A2).
+pub const PASSWORD_FORGOT: &str = lanyard_signin::links::FORGOT_PATH;
+pub const PASSWORD_FORGOT_SENT: &str = "/password/forgot/sent";
+pub const PASSWORD_RESET: &str = lanyard_signin::links::RESET_PATH;
+pub const PASSWORD_RESET_DONE: &str = "/password/reset/done";
 pub const ACCOUNT_SECURITY: &str = "/account/security";
 pub const ACCOUNT_RECONFIRM: &str = "/account/reconfirm";
 pub const ACCOUNT_TOTP_SETUP: &str = "/account/mfa/totp/setup";

@@ -8,5 +8,7 @@ pub mod federation;
 pub mod home;
 pub mod logout;
 pub mod migrate;
+pub mod password_reset;
+pub mod register;
 pub mod signin;
 pub mod sites;

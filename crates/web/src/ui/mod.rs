@@ -5,6 +5,7 @@
 //! every value for HTML by default, which is what keeps user input (a `login_hint`, a client
 //! name) from becoming markup. Never mark a value `|safe`.
 
+pub mod account_link_pages;
 pub mod account_pages;
 pub mod assets;
 pub mod device_pages;

@@ -27,6 +27,8 @@ pub struct SignInEmailPage {
     pub error: Option<FieldError>,
     /// The app the person signs in to ("to continue to Example App"), when an app asked.
     pub client_name: Option<String>,
+    /// "Create an account", while self sign-up is on (`[signup] enabled`).
+    pub signup_href: Option<String>,
 }
 
 /// Second step of sign-in: the password for an email we already know.

@@ -275,6 +275,11 @@ fn email_page(
         email: email.to_owned(),
         error,
         client_name,
+        signup_href: state
+            .account_links
+            .settings()
+            .enabled
+            .then(|| paths::REGISTER.to_owned()),
     };
     (jar, ui::render_with_status(status, page)).into_response()
 }

@@ -8,6 +8,7 @@
 mod apps;
 mod backup;
 mod devices;
+mod email;
 mod pat_form;
 pub mod pats;
 mod privacy;
@@ -39,6 +40,15 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route(paths::ACCOUNT, get(profile::account_get))
         .route(paths::ACCOUNT_TIME_ZONE, post(profile::time_zone_post))
+        .route(paths::ACCOUNT_EMAIL, post(email::email_post))
+        .route(
+            paths::ACCOUNT_EMAIL_CONFIRM,
+            get(email::email_confirm_get).post(email::email_confirm_post),
+        )
+        .route(
+            paths::ACCOUNT_EMAIL_CONFIRMED,
+            get(email::email_confirmed_get),
+        )
         .route(paths::ACCOUNT_SECURITY, get(security_get))
         .route(
             paths::ACCOUNT_PRIVACY,

@@ -24,12 +24,17 @@ pub async fn account_get(
     let account = state.accounts.get(session.auth.account_id).await?;
     let notice = match params.get("done") {
         Some("time-zone") => Some("Your time zone is saved.".to_owned()),
+        Some("email-sent") => Some(
+            "We sent a link to your new email address. Your email address changes when you \
+             open it."
+                .to_owned(),
+        ),
         _ => None,
     };
     Ok(account_page(&state, jar, &account, notice, None))
 }
 
-fn account_page(
+pub(super) fn account_page(
     state: &AppState,
     jar: CookieJar,
     account: &Account,

@@ -405,6 +405,7 @@ fn hostile_values_are_escaped_on_every_page() {
             error: Some(FieldError::new(evil, evil)),
             email: evil.into(),
             client_name: Some(evil.into()),
+            signup_href: Some(evil.into()),
         }
         .render()
         .unwrap(),
