@@ -18,8 +18,10 @@ use crate::model::{
 };
 use crate::{AccountId, ClientId, FamilyId, StoreError, Timestamp};
 
+mod admin;
 mod federation;
 mod sites;
+pub use admin::{AccountFilter, AdminRoleRepo, AuditLog};
 pub use federation::{FederationRepo, NoSsoRequirement, SsoRequirement};
 pub use sites::{ImportSummary, ImportedSiteUser, SiteRepo, SiteSubjects};
 

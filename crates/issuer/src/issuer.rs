@@ -39,6 +39,8 @@ pub struct IssuerDeps {
     pub audit: Auditor,
     /// Back-channel logout: session links and the logout outbox.
     pub backchannel: Arc<Backchannel>,
+    /// Who holds the server-wide admin role: a PAT yields `lanyard:admin` only for them.
+    pub admins: Arc<dyn lanyard_core::ports::AdminRoleRepo>,
 }
 
 pub struct Issuer {
@@ -59,6 +61,7 @@ pub struct Issuer {
     pub(crate) rng: Arc<dyn Rng>,
     pub(crate) audit: Auditor,
     pub(crate) backchannel: Arc<Backchannel>,
+    pub(crate) admins: Arc<dyn lanyard_core::ports::AdminRoleRepo>,
     discovery: Discovery,
 }
 
@@ -83,6 +86,7 @@ impl Issuer {
             rng: deps.rng,
             audit: deps.audit,
             backchannel: deps.backchannel,
+            admins: deps.admins,
             discovery,
         }
     }

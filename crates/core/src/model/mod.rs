@@ -16,7 +16,7 @@ pub mod signing_key;
 pub mod site;
 
 pub use account::{Account, AccountKind, AccountStatus, NewAccount};
-pub use audit::AuditEvent;
+pub use audit::{AuditEvent, AuditPosition, AuditQuery, AuditRecord};
 pub use authenticated::Authenticated;
 pub use client::{Client, ClientAuthMethod, GrantType};
 pub use consent::Consent;
@@ -31,7 +31,9 @@ pub use mfa::{
 pub use org::{Membership, OrgId, OrgRole, Organization};
 pub use pat::{Pat, PatExchangeSettings, PatId, VerifiedPat};
 pub use refresh::{GraceSeal, NewRefreshFamily, RefreshFamily, RotateOutcome};
-pub use resource::{ResourceServer, Resources};
+pub use resource::{
+    ADMIN_API_AUDIENCE_PATH, ADMIN_SCOPE, ResourceServer, Resources, admin_api_audience,
+};
 pub use signing_key::{SigningAlg, SigningKeyRecord};
 pub use site::{
     ClientSubject, Invitation, InvitationId, InvitationKind, MigrationProgress, MigrationState,

@@ -17,6 +17,7 @@ mod m0011_sites;
 mod m0012_backup_code_sets;
 mod m0013_pat_site_user;
 mod m0014_federation;
+mod m0016_admin_audit;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_backup_code_sets::Migration),
             Box::new(m0013_pat_site_user::Migration),
             Box::new(m0014_federation::Migration),
+            Box::new(m0016_admin_audit::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 //! migration lock.
 
 mod accounts;
+mod admin;
 mod audit;
 mod clients;
 mod ephemeral;
