@@ -40,6 +40,8 @@ pub struct Config {
     pub sites: lanyard_sites::SitesSettings,
     /// Organizations' identity providers: timeouts and caching of the upstreams.
     pub federation: lanyard_federation::FederationConfig,
+    /// The audit log's retention.
+    pub audit: crate::audit_retention::AuditConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -277,6 +279,7 @@ impl Config {
         self.backchannel.validate()?;
         self.sites.validate()?;
         self.federation.validate()?;
+        self.audit.validate()?;
         Ok(())
     }
 

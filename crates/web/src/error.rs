@@ -18,7 +18,10 @@ use lanyard_issuer::{ErrorCode, OAuthError};
 use lanyard_signin::SignInError;
 use serde::Serialize;
 
+mod admin;
 mod sites;
+
+pub use admin::Problem;
 
 /// Seconds a client should wait after a 503.
 const UNAVAILABLE_RETRY_SECS: i64 = 5;
@@ -81,6 +84,14 @@ enum Body {
     Challenge(&'static str),
     /// A browser refused a page until it signs in or reconfirms: sent there, to come back.
     Redirect(String),
+    /// RFC 9457 `application/problem+json` (the admin API), with a `WWW-Authenticate`
+    /// challenge when set.
+    Problem {
+        kind: &'static str,
+        title: &'static str,
+        detail: Cow<'static, str>,
+        challenge: Option<String>,
+    },
 }
 
 /// Every error a handler or extractor returns.
@@ -425,6 +436,12 @@ impl IntoResponse for WebError {
                 response
             }
             Body::Redirect(location) => crate::kit::redirect(&location, status),
+            Body::Problem {
+                kind,
+                title,
+                detail,
+                challenge,
+            } => admin::problem_response(status, kind, title, &detail, challenge),
         };
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
