@@ -56,14 +56,12 @@ impl Issuer {
             return Ok(Err(ResourceTokenRefusal::InsufficientScope));
         }
         // Client credentials name the client as subject and carry neither a grant nor a PAT.
-        let holder = if claims.sub == claims.client_id
-            && claims.gid.is_none()
-            && claims.pat_id.is_none()
-        {
-            TokenHolder::Client(claims.client_id.clone())
-        } else {
-            TokenHolder::Account(claims.sub.clone())
-        };
+        let holder =
+            if claims.sub == claims.client_id && claims.gid.is_none() && claims.pat_id.is_none() {
+                TokenHolder::Client(claims.client_id.clone())
+            } else {
+                TokenHolder::Account(claims.sub.clone())
+            };
         Ok(Ok(ResourceToken {
             holder,
             client_id: claims.client_id,

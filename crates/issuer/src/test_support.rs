@@ -229,10 +229,7 @@ pub struct NoAdmins;
 
 #[async_trait::async_trait]
 impl lanyard_core::ports::AdminRoleRepo for NoAdmins {
-    async fn is_admin(
-        &self,
-        _: lanyard_core::AccountId,
-    ) -> Result<bool, lanyard_core::StoreError> {
+    async fn is_admin(&self, _: lanyard_core::AccountId) -> Result<bool, lanyard_core::StoreError> {
         Ok(false)
     }
 

@@ -11,9 +11,9 @@ use lanyard_core::{Auditor, Clock, Mailer, OsRng, Rng, Secret, SystemClock};
 use lanyard_crypto::keys::{KeyManager, RotationPolicy, SharedKeyRing};
 use lanyard_crypto::password::PasswordHasher;
 use lanyard_crypto::{Kek, TokenHasher};
+use lanyard_identity::cursor::Cursors;
 use lanyard_identity::orgs::OrgDeps;
 use lanyard_identity::pats::PatDeps;
-use lanyard_identity::cursor::Cursors;
 use lanyard_identity::{AccountService, AdminService, EnrollmentPolicy, OrgService, PatService};
 use lanyard_issuer::backchannel::Backchannel;
 use lanyard_issuer::clients::{ClientDeps, ClientService};
@@ -250,7 +250,10 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         config.server.issuer.clone(),
         config.tokens.clone(),
         config.pats.exchange(),
-        config.resources.clone().with_admin_api(&config.server.issuer),
+        config
+            .resources
+            .clone()
+            .with_admin_api(&config.server.issuer),
     )
     .map_err(crate::config::ConfigError::from)?;
     let sign_in_policy =
@@ -271,7 +274,10 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             sso: sso.clone(),
         },
         config.pats.clone(),
-        config.resources.clone().with_admin_api(&config.server.issuer),
+        config
+            .resources
+            .clone()
+            .with_admin_api(&config.server.issuer),
     );
     let orgs = Arc::new(OrgService::new(OrgDeps {
         repo: stores.sql.clone(),

@@ -5,6 +5,9 @@
 
 mod account_pages;
 mod account_password;
+mod admin_api;
+mod admin_api_docs;
+mod admin_api_refusals;
 mod admin_cli;
 mod authorization_endpoint;
 mod backchannel;

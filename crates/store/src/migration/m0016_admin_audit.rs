@@ -120,7 +120,9 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
         let drop_trigger = match db.get_database_backend() {
-            DbBackend::Postgres => "DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events",
+            DbBackend::Postgres => {
+                "DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events"
+            }
             _ => "DROP TRIGGER IF EXISTS audit_events_append_only",
         };
         db.execute_unprepared(drop_trigger).await?;
@@ -133,7 +135,12 @@ impl MigrationTrait for Migration {
             "idx_audit_events_org",
         ] {
             manager
-                .drop_index(Index::drop().name(name).table(AuditEvents::Table).to_owned())
+                .drop_index(
+                    Index::drop()
+                        .name(name)
+                        .table(AuditEvents::Table)
+                        .to_owned(),
+                )
                 .await?;
         }
         for column in [AuditEvents::SiteId, AuditEvents::OrgId] {

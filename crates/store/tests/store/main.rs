@@ -82,6 +82,7 @@ macro_rules! ephemeral_contract {
 }
 
 mod accounts;
+mod audit_log;
 mod code_sets;
 mod ephemeral;
 mod federation;

@@ -42,7 +42,10 @@ pub enum Problem {
     /// A change without `If-Match`.
     PreconditionRequired,
     /// Ours: the cause is logged, never sent.
-    Internal { unavailable: bool, cause: String },
+    Internal {
+        unavailable: bool,
+        cause: String,
+    },
 }
 
 impl Problem {

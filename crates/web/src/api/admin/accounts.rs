@@ -68,7 +68,6 @@ pub struct NewAccountBody {
     pub password: String,
 }
 
-
 /// People by id (creation order), filtered by email prefix and status.
 #[utoipa::path(get, path = "/accounts", tag = "accounts",
     params(
@@ -224,7 +223,11 @@ pub async fn account_disable_post(
         .disable_account(&account.email, &caller.origin)
         .await
         .map_err(Problem::from)?;
-    let account = state.accounts.get(account.id).await.map_err(Problem::from)?;
+    let account = state
+        .accounts
+        .get(account.id)
+        .await
+        .map_err(Problem::from)?;
     Ok(Tagged::ok(AccountView::from(&account)))
 }
 

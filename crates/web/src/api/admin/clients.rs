@@ -54,7 +54,11 @@ impl From<&Client> for ClientView {
             name: c.name.clone(),
             redirect_uris: c.redirect_uris.clone(),
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
-            grant_types: c.grant_types.iter().map(|g| g.as_str().to_owned()).collect(),
+            grant_types: c
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
             auth_method: c.auth_method.as_str().to_owned(),
             first_party: c.first_party,
             allowed_scopes: c.allowed_scopes.clone(),
@@ -66,7 +70,6 @@ impl From<&Client> for ClientView {
         }
     }
 }
-
 
 fn default_grants() -> Vec<String> {
     vec!["authorization_code".to_owned(), "refresh_token".to_owned()]

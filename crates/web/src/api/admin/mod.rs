@@ -9,7 +9,7 @@
 //! [`AdminCaller`](crate::kit::admin::AdminCaller) first (authentication and the per-request
 //! admin check), map service errors to [`Problem`](crate::kit::admin::Problem), and audit
 //! through the services with `caller.origin`; then one `.merge(module::routes())` in
-//! [`api_router`] and a tag in [`AdminDoc`]. Never `.route(…)`: the flow test
+//! [`api_router`] and a tag in [`AdminDoc`]. Never a plain axum route: the flow test
 //! `admin_api::openapi_*` fails on a path the document does not list.
 
 pub mod accounts;
