@@ -53,9 +53,11 @@ async fn h4_tokens_without_admin_rights_are_refused_with_problems() {
             assert_eq!(bare(Some(auth)).await.status(), 401, "{auth}");
         }
         // Forged: the signature no longer matches.
-        let mut forged = token.clone();
-        let last = forged.pop().unwrap();
-        forged.push(if last == 'A' { 'B' } else { 'A' });
+        // A character well inside the signature (the last one may carry unused bits).
+        let mut chars: Vec<char> = token.chars().collect();
+        let at = chars.len() - 10;
+        chars[at] = if chars[at] == 'A' { 'B' } else { 'A' };
+        let forged: String = chars.into_iter().collect();
         get(&app, "/keys", &forged).await.assert_problem(401);
         // Another audience: the issuer's own token for the same client.
         let (_, body) = client_token(&app, OPS, &secret, None).await;
@@ -242,8 +244,6 @@ async fn s50_injection_in_admin_search_sort_and_cursor_is_refused_and_changes_no
             }
         }
         // A cursor sealed for another list, and one with its MAC changed, are refused too.
-        let page = get(&app, "/clients?limit=1", &token).await;
-        let _ = page;
         let accounts = get(&app, "/accounts?limit=1", &token).await;
         let cursor = accounts.body["next_cursor"].as_str().unwrap().to_owned();
         queries.push(format!("/audit?cursor={cursor}"));
