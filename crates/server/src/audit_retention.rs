@@ -97,3 +97,29 @@ pub fn spawn_purger(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a5_retention_is_bounded_and_the_cutoff_is_whole_days_back() {
+        assert!(AuditConfig::default().validate().is_ok());
+        for days in [0, -1, 36_501] {
+            let config = AuditConfig {
+                retention_days: days,
+                ..AuditConfig::default()
+            };
+            assert_eq!(
+                config.validate().unwrap_err().key,
+                "audit.retention_days",
+                "{days}"
+            );
+        }
+        let config = AuditConfig {
+            retention_days: 2,
+            ..AuditConfig::default()
+        };
+        assert_eq!(config.cutoff(Timestamp(1_000_000)), Timestamp(827_200));
+    }
+}

@@ -341,7 +341,8 @@ async fn h4_malformed_oversized_and_unknown_field_bodies_are_refused_and_change_
                 .await
                 .assert_problem(400);
         }
-        call(&app, Method::POST, "/clients", Some(&token), Some(json!({"id": OPS})), None)
+        let taken = json!({"id": OPS, "redirect_uris": ["https://ops.example/cb"]});
+        call(&app, Method::POST, "/clients", Some(&token), Some(taken), None)
             .await
             .assert_problem(409);
         assert_eq!(database_snapshot(&db).await, before);

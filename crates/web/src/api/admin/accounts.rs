@@ -97,10 +97,7 @@ pub async fn accounts_get_list(
         ),
         None => None,
     };
-    let email_prefix = query.get("email_prefix").map(str::to_owned);
-    if email_prefix.as_ref().is_some_and(|p| p.len() > 254) {
-        return Err(Problem::invalid("email_prefix is longer than an email").into());
-    }
+    let email_prefix = query.text("email_prefix", 254)?;
     let cursors = &state.admin.cursors;
     let after = match query.get("cursor") {
         Some(text) => Some(

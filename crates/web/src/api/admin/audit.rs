@@ -97,14 +97,7 @@ pub async fn audit_get(
     query.only(&[
         "account", "site", "org", "kind", "since", "until", "limit", "cursor",
     ])?;
-    let text = |name: &'static str| -> Result<Option<String>, Problem> {
-        match query.get(name) {
-            Some(v) if v.len() > MAX_FILTER_LEN => {
-                Err(Problem::invalid(format!("{name} is too long")))
-            }
-            other => Ok(other.map(str::to_owned)),
-        }
-    };
+    let text = |name: &'static str| query.text(name, MAX_FILTER_LEN);
     let cursors = &state.admin.cursors;
     let after = match query.get("cursor") {
         Some(c) => Some(

@@ -52,6 +52,17 @@ impl AdminQuery {
         self.0.get_nonempty(name)
     }
 
+    /// A text filter: at most `max` characters and no control character (no stored value
+    /// has one, and PostgreSQL refuses a NUL in text).
+    pub fn text(&self, name: &'static str, max: usize) -> Result<Option<String>, Problem> {
+        match self.get(name) {
+            Some(v) if v.chars().count() > max || v.chars().any(char::is_control) => Err(
+                Problem::invalid(format!("{name} is too long or holds a control character")),
+            ),
+            other => Ok(other.map(str::to_owned)),
+        }
+    }
+
     /// `limit`: 1 to [`MAX_LIMIT`], default [`DEFAULT_LIMIT`].
     pub fn limit(&self) -> Result<u64, Problem> {
         match self.get("limit") {
