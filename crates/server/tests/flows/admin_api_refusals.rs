@@ -6,7 +6,7 @@
 //! the OpenAPI document against the router.
 
 use lanyard_core::model::{ADMIN_SCOPE, admin_api_audience};
-use lanyard_core::{Clock, Origin};
+use lanyard_core::Origin;
 use lanyard_identity::pats::{Expiry, PatRequest};
 use lanyard_testkit::TestApp;
 use reqwest::Method;
