@@ -82,7 +82,7 @@ fn hex_of(text: &str) -> String {
 }
 
 fn from_hex(text: &str) -> Option<String> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..text.len())

@@ -87,8 +87,7 @@ enum Body {
     /// RFC 9457 `application/problem+json` (the admin API), with a `WWW-Authenticate`
     /// challenge when set.
     Problem {
-        kind: &'static str,
-        title: &'static str,
+        meta: &'static admin::ProblemMeta,
         detail: Cow<'static, str>,
         challenge: Option<String>,
     },
@@ -437,11 +436,10 @@ impl IntoResponse for WebError {
             }
             Body::Redirect(location) => crate::kit::redirect(&location, status),
             Body::Problem {
-                kind,
-                title,
+                meta,
                 detail,
                 challenge,
-            } => admin::problem_response(status, kind, title, &detail, challenge),
+            } => admin::problem_response(status, meta, &detail, challenge),
         };
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

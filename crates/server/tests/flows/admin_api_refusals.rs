@@ -5,8 +5,8 @@
 //! sort and cursor parameters — each a 4xx problem, never a 5xx, with nothing changed. And
 //! the OpenAPI document against the router.
 
-use lanyard_core::model::{ADMIN_SCOPE, admin_api_audience};
 use lanyard_core::Origin;
+use lanyard_core::model::{ADMIN_SCOPE, admin_api_audience};
 use lanyard_identity::pats::{Expiry, PatRequest};
 use lanyard_testkit::TestApp;
 use reqwest::Method;

@@ -18,6 +18,14 @@ use super::{Body, WebError};
 /// RFC 6750 §3: the challenge of a request without usable credentials.
 const REALM: &str = "Bearer realm=\"lanyard-admin\"";
 
+/// A problem's `type` (the URN's last part) and `title`: static, so a problem adds little
+/// to every `WebError`.
+#[derive(Debug)]
+pub struct ProblemMeta {
+    kind: &'static str,
+    title: &'static str,
+}
+
 /// Every way the admin API says no.
 #[derive(Debug)]
 pub enum Problem {
@@ -56,26 +64,32 @@ impl Problem {
 
 impl From<Problem> for WebError {
     fn from(problem: Problem) -> Self {
-        let (status, kind, title, detail, challenge): (_, _, _, Cow<'static, str>, _) =
+        let (status, meta, detail, challenge): (_, &'static ProblemMeta, Cow<'static, str>, _) =
             match problem {
                 Problem::Unauthenticated => (
                     StatusCode::UNAUTHORIZED,
-                    "unauthenticated",
-                    "Authentication required",
+                    &ProblemMeta {
+                        kind: "unauthenticated",
+                        title: "Authentication required",
+                    },
                     "Send an admin API access token: Authorization: Bearer <token>.".into(),
                     Some(REALM.to_owned()),
                 ),
                 Problem::InvalidToken => (
                     StatusCode::UNAUTHORIZED,
-                    "invalid-token",
-                    "Invalid token",
+                    &ProblemMeta {
+                        kind: "invalid-token",
+                        title: "Invalid token",
+                    },
                     "The access token is malformed, expired, revoked, or not for this API.".into(),
                     Some(format!("{REALM}, error=\"invalid_token\"")),
                 ),
                 Problem::InsufficientScope => (
                     StatusCode::FORBIDDEN,
-                    "insufficient-scope",
-                    "Insufficient scope",
+                    &ProblemMeta {
+                        kind: "insufficient-scope",
+                        title: "Insufficient scope",
+                    },
                     "The access token lacks the lanyard:admin scope.".into(),
                     Some(format!(
                         "{REALM}, error=\"insufficient_scope\", scope=\"lanyard:admin\""
@@ -83,71 +97,92 @@ impl From<Problem> for WebError {
                 ),
                 Problem::NotAdmin => (
                     StatusCode::FORBIDDEN,
-                    "not-admin",
-                    "Not an administrator",
+                    &ProblemMeta {
+                        kind: "not-admin",
+                        title: "Not an administrator",
+                    },
                     "The token's account or client is not allowed to administer this server."
                         .into(),
                     None,
                 ),
                 Problem::NotFound => (
                     StatusCode::NOT_FOUND,
-                    "not-found",
-                    "Not found",
+                    &ProblemMeta {
+                        kind: "not-found",
+                        title: "Not found",
+                    },
                     "There is no such resource.".into(),
                     None,
                 ),
                 Problem::Invalid(detail) => (
                     StatusCode::BAD_REQUEST,
-                    "invalid-request",
-                    "Invalid request",
+                    &ProblemMeta {
+                        kind: "invalid-request",
+                        title: "Invalid request",
+                    },
                     detail,
                     None,
                 ),
                 Problem::UnsupportedMediaType => (
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported-media-type",
-                    "Unsupported media type",
+                    &ProblemMeta {
+                        kind: "unsupported-media-type",
+                        title: "Unsupported media type",
+                    },
                     "Send the body as application/json.".into(),
                     None,
                 ),
                 Problem::TooLarge => (
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "too-large",
-                    "Request too large",
+                    &ProblemMeta {
+                        kind: "too-large",
+                        title: "Request too large",
+                    },
                     "The request body is larger than the API accepts.".into(),
                     None,
                 ),
                 Problem::Conflict(detail) => (
                     StatusCode::CONFLICT,
-                    "conflict",
-                    "Conflict",
+                    &ProblemMeta {
+                        kind: "conflict",
+                        title: "Conflict",
+                    },
                     detail,
                     None,
                 ),
                 Problem::PreconditionFailed => (
                     StatusCode::PRECONDITION_FAILED,
-                    "precondition-failed",
-                    "Precondition failed",
+                    &ProblemMeta {
+                        kind: "precondition-failed",
+                        title: "Precondition failed",
+                    },
                     "The resource changed since you read it: read it again and retry with its new ETag.".into(),
                     None,
                 ),
                 Problem::PreconditionRequired => (
                     StatusCode::PRECONDITION_REQUIRED,
-                    "precondition-required",
-                    "Precondition required",
+                    &ProblemMeta {
+                        kind: "precondition-required",
+                        title: "Precondition required",
+                    },
                     "Send If-Match with the ETag of the resource as you last read it.".into(),
                     None,
                 ),
                 Problem::Internal { unavailable, cause } => {
                     let mut error = WebError::internal(unavailable, cause);
-                    let (kind, title) = if unavailable {
-                        ("unavailable", "Service unavailable")
+                    let meta = if unavailable {
+                        &ProblemMeta {
+                            kind: "unavailable",
+                            title: "Service unavailable",
+                        }
                     } else {
-                        ("internal", "Internal error")
+                        &ProblemMeta {
+                            kind: "internal",
+                            title: "Internal error",
+                        }
                     };
                     error.body = Body::Problem {
-                        kind,
-                        title,
+                        meta,
                         detail: "The request could not be completed; try again later.".into(),
                         challenge: None,
                     };
@@ -157,8 +192,7 @@ impl From<Problem> for WebError {
         WebError {
             status,
             body: Body::Problem {
-                kind,
-                title,
+                meta,
                 detail,
                 challenge,
             },
@@ -179,14 +213,13 @@ struct ProblemBody<'a> {
 
 pub(super) fn problem_response(
     status: StatusCode,
-    kind: &str,
-    title: &str,
+    meta: &ProblemMeta,
     detail: &str,
     challenge: Option<String>,
 ) -> Response {
     let body = ProblemBody {
-        kind: format!("urn:lanyard:problem:{kind}"),
-        title,
+        kind: format!("urn:lanyard:problem:{}", meta.kind),
+        title: meta.title,
         status: status.as_u16(),
         detail,
     };
