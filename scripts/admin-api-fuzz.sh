@@ -7,6 +7,7 @@
 # 5xx (`not_a_server_error`) or an answer its document does not describe
 # (`response_schema_conformance`).
 #   scripts/admin-api-fuzz.sh [max-examples]   (default 25; the run is cut at 170 s)
+#   LANYARD_BIN=path/to/lanyard scripts/admin-api-fuzz.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=4.32.5
@@ -18,9 +19,12 @@ if [ "$("$venv/bin/st" --version 2>/dev/null | grep -o '[0-9][0-9.]*' | head -1)
     "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$version"
 fi
 
-cargo build -q -p lanyard-server
-bin=$PWD/target/debug/lanyard
-[ -n "${CARGO_TARGET_DIR:-}" ] && bin=$CARGO_TARGET_DIR/debug/lanyard
+# LANYARD_BIN: an already built `lanyard` to use instead of building one.
+bin=${LANYARD_BIN:-}
+if [ -z "$bin" ]; then
+    cargo build -q -p lanyard-server
+    bin=${CARGO_TARGET_DIR:-$PWD/target}/debug/lanyard
+fi
 
 work=$(mktemp -d)
 server=""
