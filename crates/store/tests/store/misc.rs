@@ -128,6 +128,7 @@ async fn fresh_database_migrates_once_under_concurrency(db: &Db, url_twin: SqlSt
             "m0012_backup_code_sets",
             "m0013_pat_site_user",
             "m0014_federation",
+            "m0016_admin_audit",
         ]
     );
     assert_eq!(
