@@ -19,11 +19,13 @@ use crate::model::{
 use crate::{AccountId, ClientId, FamilyId, StoreError, Timestamp};
 
 mod account_links;
+mod admin;
 mod federation;
 mod privacy;
 mod sessions;
 mod sites;
 pub use account_links::AccountLinkRepo;
+pub use admin::{AccountFilter, AdminRoleRepo, AuditLog};
 pub use federation::{FederationRepo, NoSsoRequirement, SsoRequirement};
 pub use privacy::{PrivacyClaims, PrivacyRepo};
 pub use sessions::SessionListRepo;

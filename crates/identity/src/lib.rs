@@ -3,6 +3,8 @@
 //! Sites, invitations and the rest arrive with their issues.
 
 pub mod accounts;
+pub mod admins;
+pub mod cursor;
 pub mod email;
 pub mod error;
 pub mod orgs;
@@ -12,6 +14,7 @@ pub mod privacy;
 pub mod time_zone;
 
 pub use accounts::AccountService;
+pub use admins::AdminService;
 pub use email::normalize_email;
 pub use error::IdentityError;
 pub use lanyard_core::Origin;

@@ -41,6 +41,8 @@ pub struct IssuerDeps {
     pub audit: Auditor,
     /// Back-channel logout: session links and the logout outbox.
     pub backchannel: Arc<Backchannel>,
+    /// Who holds the server-wide admin role: a PAT yields `lanyard:admin` only for them.
+    pub admins: Arc<dyn lanyard_core::ports::AdminRoleRepo>,
 }
 
 pub struct Issuer {
@@ -62,6 +64,7 @@ pub struct Issuer {
     pub(crate) rng: Arc<dyn Rng>,
     pub(crate) audit: Auditor,
     pub(crate) backchannel: Arc<Backchannel>,
+    pub(crate) admins: Arc<dyn lanyard_core::ports::AdminRoleRepo>,
     discovery: Discovery,
 }
 
@@ -87,6 +90,7 @@ impl Issuer {
             rng: deps.rng,
             audit: deps.audit,
             backchannel: deps.backchannel,
+            admins: deps.admins,
             discovery,
         }
     }

@@ -238,3 +238,29 @@ pub fn client(id: &str) -> lanyard_core::model::Client {
         created_at: Timestamp(0),
     }
 }
+
+/// No account holds the admin role.
+pub struct NoAdmins;
+
+#[async_trait::async_trait]
+impl lanyard_core::ports::AdminRoleRepo for NoAdmins {
+    async fn is_admin(&self, _: lanyard_core::AccountId) -> Result<bool, lanyard_core::StoreError> {
+        Ok(false)
+    }
+
+    async fn update_admin(
+        &self,
+        _: lanyard_core::AccountId,
+        _: bool,
+        _: lanyard_core::Timestamp,
+    ) -> Result<bool, lanyard_core::StoreError> {
+        Ok(false)
+    }
+
+    async fn search_accounts(
+        &self,
+        _: &lanyard_core::ports::AccountFilter,
+    ) -> Result<Vec<lanyard_core::model::Account>, lanyard_core::StoreError> {
+        Ok(Vec::new())
+    }
+}

@@ -11,11 +11,13 @@ use lanyard_core::{Auditor, Clock, Mailer, OsRng, Rng, Secret, SystemClock};
 use lanyard_crypto::keys::{KeyManager, RotationPolicy, SharedKeyRing};
 use lanyard_crypto::password::PasswordHasher;
 use lanyard_crypto::{Kek, TokenHasher};
+use lanyard_identity::cursor::Cursors;
 use lanyard_identity::orgs::OrgDeps;
 use lanyard_identity::pats::PatDeps;
-use lanyard_identity::{AccountService, EnrollmentPolicy, OrgService, PatService};
+use lanyard_identity::{AccountService, AdminService, EnrollmentPolicy, OrgService, PatService};
 use lanyard_issuer::backchannel::Backchannel;
 use lanyard_issuer::clients::{ClientDeps, ClientService};
+use lanyard_issuer::keys::KeyService;
 use lanyard_issuer::{Issuer, IssuerDeps, IssuerSettings};
 use lanyard_mail::{OutboxMailer, SmtpMailer, SmtpSettings};
 use lanyard_mfa::{MfaDeps, MfaService};
@@ -29,7 +31,7 @@ use lanyard_store::{
     FileInvalidations, MemoryStore, RedisInvalidations, RedisStore, RoutingStore, SqlEphemeral,
     SqlStore,
 };
-use lanyard_web::{AppState, WebSettings};
+use lanyard_web::{AdminServices, AppState, WebSettings};
 
 use crate::config::{Config, EmbeddedStore, MailTransport};
 use crate::secrets::load_or_create_key;
@@ -249,7 +251,10 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         config.server.issuer.clone(),
         config.tokens.clone(),
         config.pats.exchange(),
-        config.resources.clone(),
+        config
+            .resources
+            .clone()
+            .with_admin_api(&config.server.issuer),
     )
     .map_err(crate::config::ConfigError::from)?;
     let sign_in_policy =
@@ -270,7 +275,10 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
             sso: sso.clone(),
         },
         config.pats.clone(),
-        config.resources.clone(),
+        config
+            .resources
+            .clone()
+            .with_admin_api(&config.server.issuer),
     );
     let orgs = Arc::new(OrgService::new(OrgDeps {
         repo: stores.sql.clone(),
@@ -326,6 +334,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         rng: rng.clone(),
         audit: audit.clone(),
         backchannel: backchannel.clone(),
+        admins: stores.sql.clone(),
     }));
     let passwords = Arc::new(
         PasswordHasher::new(config.passwords, rng.clone())
@@ -449,6 +458,23 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
     let mut web = WebSettings::for_issuer(&config.server.issuer, csrf_key);
     web.product_name = config.server.product_name.clone();
     web.forwarded_for = config.forwarded_for()?;
+    let admin = Arc::new(AdminServices {
+        admins: Arc::new(AdminService::new(
+            stores.sql.clone(),
+            stores.sql.clone(),
+            audit.clone(),
+            clock.clone(),
+        )),
+        keys: Arc::new(KeyService::new(
+            keys.clone(),
+            stores.sql.clone(),
+            key_ring.clone(),
+            audit.clone(),
+            clock.clone(),
+        )),
+        audit_log: stores.sql.clone(),
+        cursors: Cursors::new(hasher.clone()),
+    });
     let state = AppState {
         issuer,
         accounts,
@@ -470,6 +496,7 @@ pub async fn build(config: &Config, runtime: Runtime, migrate: bool) -> Result<A
         rng,
         settings: Arc::new(web),
         ready: Arc::new(AtomicBool::new(true)),
+        admin,
     };
     Ok(App {
         state,

@@ -63,6 +63,18 @@ pub enum Command {
     /// identity accounts.
     #[command(subcommand)]
     Site(SiteCommand),
+    /// The audit log: its retention (`[audit] retention_days`).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Delete the events older than `[audit] retention_days` now (`serve` does it hourly).
+    Purge {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -439,6 +451,20 @@ pub enum UserCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Grant or revoke the server-wide admin role: an admin's PAT can be exchanged for an
+    /// admin API token (docs/admin-api.md). Audited.
+    Admin {
+        #[arg(long)]
+        email: String,
+        /// Make the account an admin.
+        #[arg(long, conflicts_with = "revoke", required_unless_present = "revoke")]
+        grant: bool,
+        /// Take the role away; its admin API tokens stop working at once.
+        #[arg(long)]
+        revoke: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -449,6 +475,13 @@ pub enum KeysCommand {
         json: bool,
     },
     List(JsonFlag),
+    /// Remove a key at once (a compromised key): it leaves the JWKS and its tokens stop
+    /// verifying; an algorithm left without a key gets one that signs at once.
+    Retire {
+        kid: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -44,6 +44,8 @@ pub struct Config {
     pub privacy: lanyard_identity::PrivacySettings,
     /// Self sign-up, and the emailed account links (docs/accounts.md).
     pub signup: lanyard_signin::links::SignupSettings,
+    /// The audit log's retention.
+    pub audit: crate::audit_retention::AuditConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -283,6 +285,7 @@ impl Config {
         self.federation.validate()?;
         self.privacy.validate()?;
         self.signup.validate()?;
+        self.audit.validate()?;
         Ok(())
     }
 

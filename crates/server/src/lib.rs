@@ -1,6 +1,7 @@
 //! The `lanyard` binary's library: configuration, wiring, the CLI commands and serving.
 
 pub mod app;
+pub mod audit_retention;
 pub mod backchannel;
 pub mod cli;
 pub mod commands;

@@ -35,6 +35,12 @@ pub async fn serve(config: Config) -> CommandResult {
     );
     let _backchannel =
         crate::backchannel::BackchannelSender::new(&app, config.sessions.max_secs)?.spawn();
+    let _audit_purger = crate::audit_retention::spawn_purger(
+        app.state.admin.audit_log.clone(),
+        app.state.audit.clone(),
+        app.state.clock.clone(),
+        config.audit.clone(),
+    );
     first_start_hint(&app).await;
     let listener = tokio::net::TcpListener::bind(config.listen_addr()?).await?;
     tracing::info!(listen = %listener.local_addr()?, issuer = %config.server.issuer, "lanyard is serving");

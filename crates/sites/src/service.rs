@@ -111,6 +111,7 @@ impl SiteService {
         let clients: Vec<&str> = site.clients.iter().map(ClientId::as_str).collect();
         let event = AuditEvent::new(now, "site.created", "success")
             .subject(format!("site {slug}"))
+            .site(site.id.to_string())
             .reason(format!("clients: {}", clients.join(" ")));
         self.deps.audit.record(event, origin).await;
         // Until every node has dropped its copy of these clients, it could still mint their
@@ -247,6 +248,7 @@ impl SiteService {
         };
         let event = AuditEvent::new(now, "site.imported", "success")
             .subject(format!("site {}", site.slug))
+            .site(site.id.to_string())
             .reason(format!(
                 "added {}, unchanged {}",
                 summary.added, summary.unchanged
@@ -263,6 +265,7 @@ impl SiteService {
     ) -> Result<ImportSummary, SitesError> {
         let event = AuditEvent::new(self.deps.clock.now(), "site.imported", "failure")
             .subject(format!("site {}", site.slug))
+            .site(site.id.to_string())
             .reason(format!("{} problems, nothing written", problems.len()));
         self.deps.audit.record(event, origin).await;
         Err(SitesError::ImportRefused(problems))
@@ -326,6 +329,7 @@ impl SiteService {
             .await?;
         let mut event = AuditEvent::new(now, "site.two_factor_changed", "success")
             .subject(format!("site {slug}"))
+            .site(site.id.to_string())
             .reason(if on { "required" } else { "not required" });
         if let Some(actor) = actor {
             event = event.actor(actor.to_string());
@@ -377,6 +381,7 @@ impl SiteService {
         };
         let event = AuditEvent::new(now, "site.migrated", "success")
             .subject(format!("site {slug}"))
+            .site(site.id.to_string())
             .reason(format!("{} → {}", from.as_str(), to.as_str()));
         self.deps.audit.record(event, origin).await;
         let site = self.get(slug).await?;

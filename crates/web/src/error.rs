@@ -18,9 +18,11 @@ use lanyard_issuer::{ErrorCode, OAuthError};
 use lanyard_signin::SignInError;
 use serde::Serialize;
 
+mod admin;
 mod links;
 mod sites;
 
+pub use admin::Problem;
 pub use links::field_error;
 
 /// Seconds a client should wait after a 503.
@@ -84,6 +86,13 @@ enum Body {
     Challenge(&'static str),
     /// A browser refused a page until it signs in or reconfirms: sent there, to come back.
     Redirect(String),
+    /// RFC 9457 `application/problem+json` (the admin API), with a `WWW-Authenticate`
+    /// challenge when set.
+    Problem {
+        meta: &'static admin::ProblemMeta,
+        detail: Cow<'static, str>,
+        challenge: Option<String>,
+    },
 }
 
 /// Every error a handler or extractor returns.
@@ -446,6 +455,11 @@ impl IntoResponse for WebError {
                 response
             }
             Body::Redirect(location) => crate::kit::redirect(&location, status),
+            Body::Problem {
+                meta,
+                detail,
+                challenge,
+            } => admin::problem_response(status, meta, &detail, challenge),
         };
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -20,7 +20,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
 pub use kit::origin::ForwardedFor;
-pub use state::{AppState, WebSettings};
+pub use state::{AdminServices, AppState, WebSettings};
 
 /// The whole HTTP surface with its middleware.
 pub fn router(state: AppState) -> Router {
@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::register::routes())
         .merge(pages::password_reset::routes())
         .merge(pages::sites::admin::routes())
+        .merge(api::admin::routes())
         .merge(api::health::routes())
         .merge(ui::assets::asset_routes())
         .merge(pages::home::routes())

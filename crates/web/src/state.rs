@@ -144,4 +144,16 @@ pub struct AppState {
     pub settings: Arc<WebSettings>,
     /// Readiness: false while shutting down, so load balancers drain this node.
     pub ready: Arc<std::sync::atomic::AtomicBool>,
+    /// What only the admin API uses (issue 15).
+    pub admin: Arc<AdminServices>,
+}
+
+/// The admin API's services besides those every route reaches.
+pub struct AdminServices {
+    /// The admin role, account search, enabling accounts.
+    pub admins: Arc<lanyard_identity::AdminService>,
+    pub keys: Arc<lanyard_issuer::keys::KeyService>,
+    /// The audit log's reading side.
+    pub audit_log: Arc<dyn lanyard_core::ports::AuditLog>,
+    pub cursors: lanyard_identity::cursor::Cursors,
 }

@@ -19,6 +19,13 @@ pub struct AuditEvent {
     /// `success` or `failure`.
     pub outcome: String,
     pub reason: Option<String>,
+    /// The site the event concerns, when it concerns one (a `SiteId`), so the log can be
+    /// read per site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    /// The organization the event concerns, when it concerns one (an `OrgId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
 }
 
 impl AuditEvent {
@@ -33,6 +40,8 @@ impl AuditEvent {
             user_agent: None,
             outcome: outcome.to_owned(),
             reason: None,
+            site_id: None,
+            org_id: None,
         }
     }
 
@@ -56,9 +65,53 @@ impl AuditEvent {
         self
     }
 
+    pub fn site(mut self, site_id: impl Into<String>) -> Self {
+        self.site_id = Some(site_id.into());
+        self
+    }
+
+    pub fn org(mut self, org_id: impl Into<String>) -> Self {
+        self.org_id = Some(org_id.into());
+        self
+    }
+
     pub fn origin(mut self, ip: Option<String>, user_agent: Option<String>) -> Self {
         self.ip = ip;
         self.user_agent = user_agent;
         self
     }
+}
+
+/// An event as the log stores it: its row id (a UUIDv7) is its place in the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub id: uuid::Uuid,
+    pub event: AuditEvent,
+}
+
+/// Where a page of the log ended: the last row's time and id. The next page starts strictly
+/// after it in the order newest first, so rows inserted meanwhile (newer, with greater ids)
+/// never shift a page that is being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPosition {
+    pub at: i64,
+    pub id: uuid::Uuid,
+}
+
+/// A read of the log: every filter given must hold; newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// The event's actor or subject is this value (an account id, `client:<id>`, …).
+    pub account: Option<String>,
+    pub site_id: Option<String>,
+    pub org_id: Option<String>,
+    /// The exact kind, e.g. `login.failed`.
+    pub kind: Option<String>,
+    /// From this second on (inclusive).
+    pub since: Option<crate::Timestamp>,
+    /// Before this second (exclusive).
+    pub until: Option<crate::Timestamp>,
+    /// Continue after this row (see [`AuditPosition`]).
+    pub after: Option<AuditPosition>,
+    pub limit: u64,
 }

@@ -20,7 +20,7 @@ pub mod site;
 
 pub use account::{Account, AccountKind, AccountStatus, NewAccount};
 pub use account_link::{AccountLink, AccountLinkId, LinkPurpose};
-pub use audit::AuditEvent;
+pub use audit::{AuditEvent, AuditPosition, AuditQuery, AuditRecord};
 pub use authenticated::Authenticated;
 pub use client::{Client, ClientAuthMethod, GrantType};
 pub use consent::Consent;
@@ -36,7 +36,9 @@ pub use org::{Membership, OrgId, OrgRole, Organization};
 pub use pat::{Pat, PatExchangeSettings, PatId, VerifiedPat};
 pub use privacy::{PrivacyChange, PrivacyChoice};
 pub use refresh::{GraceSeal, NewRefreshFamily, RefreshFamily, RotateOutcome};
-pub use resource::{ResourceServer, Resources};
+pub use resource::{
+    ADMIN_API_AUDIENCE_PATH, ADMIN_SCOPE, ResourceServer, Resources, admin_api_audience,
+};
 pub use session_listing::SessionListing;
 pub use signing_key::{SigningAlg, SigningKeyRecord};
 pub use site::{

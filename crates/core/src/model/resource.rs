@@ -36,6 +36,18 @@ impl ResourceServer {
     }
 }
 
+/// The scope of the admin REST API (issue 15, H4): the only scope its built-in resource
+/// server offers.
+pub const ADMIN_SCOPE: &str = "lanyard:admin";
+
+/// The admin API's audience is the issuer followed by this path.
+pub const ADMIN_API_AUDIENCE_PATH: &str = "/admin/api";
+
+/// The admin API's audience for an issuer: `<issuer>/admin/api`.
+pub fn admin_api_audience(issuer: &str) -> String {
+    format!("{issuer}{ADMIN_API_AUDIENCE_PATH}")
+}
+
 /// Above this a name or description is refused: they are page text, not documents.
 const MAX_TEXT_CHARS: usize = 200;
 
@@ -45,6 +57,25 @@ const MAX_TEXT_CHARS: usize = 200;
 pub struct Resources(pub Vec<ResourceServer>);
 
 impl Resources {
+    /// The configured APIs plus the built-in admin API (`<issuer>/admin/api`, scope
+    /// `lanyard:admin`). An entry of the configuration with the same identifier is replaced:
+    /// the admin API's scopes are not configurable.
+    pub fn with_admin_api(mut self, issuer: &str) -> Self {
+        let identifier = admin_api_audience(issuer);
+        self.0.retain(|r| r.identifier != identifier);
+        self.0.push(ResourceServer {
+            identifier,
+            scopes: vec![ADMIN_SCOPE.to_owned()],
+            name: Some(format!("{issuer} administration")),
+            description: Some("The Lanyard admin REST API".to_owned()),
+            scope_descriptions: std::collections::BTreeMap::from([(
+                ADMIN_SCOPE.to_owned(),
+                "Administer this server (admins only)".to_owned(),
+            )]),
+        });
+        self
+    }
+
     pub fn find(&self, identifier: &str) -> Option<&ResourceServer> {
         self.0.iter().find(|r| r.identifier == identifier)
     }

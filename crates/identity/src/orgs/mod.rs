@@ -101,7 +101,8 @@ impl OrgService {
         }
         let event = AuditEvent::new(now, "org.created", "success")
             .actor("operator")
-            .subject(format!("org {slug}"));
+            .subject(format!("org {slug}"))
+            .org(org.id.to_string());
         self.deps.audit.record(event, origin).await;
         Ok(org)
     }
@@ -160,7 +161,8 @@ impl OrgService {
         let event = AuditEvent::new(now, "org.member_set", "success")
             .actor("operator")
             .subject(account.id.to_string())
-            .reason(format!("org {slug} role {}", role.as_str()));
+            .reason(format!("org {slug} role {}", role.as_str()))
+            .org(org.id.to_string());
         self.deps.audit.record(event, origin).await;
         if org.authenticator_required_since.is_some() {
             self.revoke_pats_unless_enrolled(account.id, origin).await?;
@@ -184,7 +186,8 @@ impl OrgService {
             let event = AuditEvent::new(self.deps.clock.now(), "org.member_removed", "success")
                 .actor("operator")
                 .subject(account.id.to_string())
-                .reason(format!("org {slug}"));
+                .reason(format!("org {slug}"))
+                .org(org.id.to_string());
             self.deps.audit.record(event, origin).await;
         }
         Ok(removed)
@@ -236,6 +239,7 @@ impl OrgService {
             let event = AuditEvent::new(now, "org.policy_changed", "success")
                 .actor(actor.audit_name())
                 .subject(format!("org {slug}"))
+                .org(org.id.to_string())
                 .reason(format!(
                     "authenticator app required: {}",
                     if required { "on" } else { "off" }

@@ -11,7 +11,9 @@
 use std::time::Duration;
 
 use lanyard_core::model::authenticated::acr;
-use lanyard_core::model::{AuditEvent, Client, GrantType, Pat, ResourceServer};
+use lanyard_core::model::{
+    ADMIN_SCOPE, AuditEvent, Client, GrantType, Pat, ResourceServer, admin_api_audience,
+};
 use lanyard_core::{Origin, pat_token};
 
 use super::target::invalid_target;
@@ -76,6 +78,18 @@ impl Issuer {
         let pat = &verified.pat;
         let resource = self.resource_for(pat, named)?;
         let scope = granted_scope(pat, resource, request.scope.as_deref())?;
+        if scope.contains(ADMIN_SCOPE) && !self.admins.is_admin(pat.account_id).await? {
+            // The PAT may list the scope; only an admin's PAT yields it (issue 15).
+            let event = AuditEvent::new(now, "pat.admin_refused", "failure")
+                .subject(pat.account_id.to_string())
+                .client(client.id.as_str())
+                .reason(format!("pat:{}", pat.id));
+            self.record(event, origin).await;
+            return Err(OAuthError::new(
+                ErrorCode::InvalidScope,
+                "the token's account is not an administrator",
+            ));
+        }
         let mut ttl = self.settings.exchange.ttl_secs;
         if let Some(expires_at) = pat.expires_at {
             ttl = ttl.min(expires_at.seconds() - now.seconds());
@@ -163,11 +177,18 @@ impl Issuer {
         named: Option<&'s ResourceServer>,
     ) -> Result<&'s ResourceServer, OAuthError> {
         let resources = &self.settings.resources;
+        // The built-in admin API is never a default: it is named, or the PAT lists it.
+        let admin = admin_api_audience(&self.settings.issuer);
+        let configured: Vec<&'s ResourceServer> = resources
+            .0
+            .iter()
+            .filter(|r| r.identifier != admin)
+            .collect();
         let resource = match named {
             Some(resource) => resource,
-            None => match (pat.audiences.as_slice(), resources.0.as_slice()) {
+            None => match (pat.audiences.as_slice(), configured.as_slice()) {
                 ([only], _) => resources.find(only).ok_or_else(invalid_target)?,
-                ([], [only]) => only,
+                ([], [only]) => *only,
                 _ => {
                     return Err(OAuthError::invalid_request(
                         "audience or resource is required",

@@ -1,5 +1,6 @@
 //! The CLI commands. Each prints a human line or, with `--json`, one JSON document.
 
+mod audit;
 mod client;
 mod keys;
 mod org;
@@ -75,6 +76,10 @@ pub async fn run(cli: Cli) -> CommandResult {
         Command::Keys(cmd) => {
             let app = app::build(&config, Runtime::default(), embedded(&config)).await?;
             keys::run(&app, cmd).await
+        }
+        Command::Audit(cmd) => {
+            let app = app::build(&config, Runtime::default(), embedded(&config)).await?;
+            audit::run(&app, &config, cmd).await
         }
     }
 }

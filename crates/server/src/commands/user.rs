@@ -1,4 +1,4 @@
-//! `lanyard user create|list|disable|unlock`.
+//! `lanyard user create|list|disable|unlock|admin`.
 
 use std::io::Read;
 
@@ -117,6 +117,25 @@ pub async fn run(app: &App, cmd: UserCommand) -> CommandResult {
                 print_json(&describe(&account));
             } else {
                 println!("unlocked account {} <{}>", account.id, account.email);
+            }
+            Ok(())
+        }
+        UserCommand::Admin {
+            email,
+            grant,
+            revoke: _,
+            json: as_json,
+        } => {
+            let admins = &app.state.admin.admins;
+            let account = admins.set_admin(&email, grant, &Origin::cli()).await?;
+            if as_json {
+                let mut doc = describe(&account);
+                doc["admin"] = json!(grant);
+                print_json(&doc);
+            } else if grant {
+                println!("{} <{}> is an admin", account.id, account.email);
+            } else {
+                println!("{} <{}> is no longer an admin", account.id, account.email);
             }
             Ok(())
         }

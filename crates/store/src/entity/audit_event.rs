@@ -16,6 +16,8 @@ pub struct Model {
     pub user_agent: Option<String>,
     pub outcome: String,
     pub reason: Option<String>,
+    pub site_id: Option<String>,
+    pub org_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

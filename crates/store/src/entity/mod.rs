@@ -2,6 +2,7 @@
 //! other crate can couple to the schema; the `sql` module maps them to `lanyard_core` models.
 
 pub mod account;
+pub mod account_admin;
 pub mod account_link;
 pub mod audit_event;
 pub mod backup_code;

@@ -18,6 +18,7 @@ mod m0012_backup_code_sets;
 mod m0013_pat_site_user;
 mod m0014_federation;
 mod m0015_account_links;
+mod m0016_admin_audit;
 mod m0017_privacy_sessions;
 
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_pat_site_user::Migration),
             Box::new(m0014_federation::Migration),
             Box::new(m0015_account_links::Migration),
+            Box::new(m0016_admin_audit::Migration),
             Box::new(m0017_privacy_sessions::Migration),
         ]
     }

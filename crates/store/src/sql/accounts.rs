@@ -15,7 +15,7 @@ use super::{SqlStore, ts, unique_row};
 use crate::entity::account::{ActiveModel, Column, Entity, Model};
 use crate::error::{self, corrupt};
 
-fn to_domain(row: Model) -> Result<Account, StoreError> {
+pub(super) fn to_domain(row: Model) -> Result<Account, StoreError> {
     Ok(Account {
         id: AccountId(row.id),
         status: AccountStatus::parse(&row.status).ok_or_else(|| corrupt("account status"))?,

@@ -11,7 +11,7 @@ use super::{SqlStore, ts};
 use crate::entity::audit_event::{ActiveModel, Column, Entity, Model};
 use crate::error;
 
-fn to_domain(row: Model) -> AuditEvent {
+pub(super) fn to_domain(row: Model) -> AuditEvent {
     AuditEvent {
         at: ts(row.at),
         kind: row.kind,
@@ -22,6 +22,8 @@ fn to_domain(row: Model) -> AuditEvent {
         user_agent: row.user_agent,
         outcome: row.outcome,
         reason: row.reason,
+        site_id: row.site_id,
+        org_id: row.org_id,
     }
 }
 
@@ -39,6 +41,8 @@ impl AuditRepo for SqlStore {
             user_agent: Set(event.user_agent.clone()),
             outcome: Set(event.outcome.clone()),
             reason: Set(event.reason.clone()),
+            site_id: Set(event.site_id.clone()),
+            org_id: Set(event.org_id.clone()),
         };
         Entity::insert(row)
             .exec_without_returning(&self.db)

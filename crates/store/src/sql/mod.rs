@@ -4,6 +4,7 @@
 
 mod account_links;
 mod accounts;
+mod admin;
 mod audit;
 mod clients;
 mod ephemeral;

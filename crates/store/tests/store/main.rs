@@ -83,6 +83,7 @@ macro_rules! ephemeral_contract {
 
 mod account_pages;
 mod accounts;
+mod audit_log;
 mod code_sets;
 mod ephemeral;
 mod federation;

@@ -129,6 +129,7 @@ async fn fresh_database_migrates_once_under_concurrency(db: &Db, url_twin: SqlSt
             "m0013_pat_site_user",
             "m0014_federation",
             "m0015_account_links",
+            "m0016_admin_audit",
             "m0017_privacy_sessions",
         ]
     );

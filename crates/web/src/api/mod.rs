@@ -2,6 +2,7 @@
 //! discovery), health, and the organization API. Errors are RFC 6749 / RFC 6750 JSON.
 
 pub mod account;
+pub mod admin;
 pub mod backchannel;
 pub mod device_authorization;
 pub mod health;

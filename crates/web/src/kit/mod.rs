@@ -3,6 +3,7 @@
 //! that open a handler (signed-in session, fresh session, CSRF-checked form). Routes import
 //! from here, never from each other.
 
+pub mod admin;
 pub mod authenticated;
 pub mod bearer;
 pub mod body;

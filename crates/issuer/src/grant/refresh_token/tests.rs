@@ -356,6 +356,7 @@ pub(crate) fn harness(grace_secs: i64) -> Harness {
             audit,
             crate::backchannel::BackchannelSettings::default(),
         )),
+        admins: Arc::new(crate::test_support::NoAdmins),
     });
     let client = Client {
         id: client_id,
