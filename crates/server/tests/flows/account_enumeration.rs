@@ -200,9 +200,14 @@ async fn s43_register_and_forgot_take_the_same_time_for_known_and_unknown_addres
             }
         }
         let router = lanyard_web::router(app.app.state.clone());
-        let page = get_reply(&app, &Browser::new(), "/register").await;
+        // The form's token is bound to the browser's CSRF cookie (F4): both come from one
+        // visit to the page.
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let page = get_reply(&app, &Browser::with_cookie_jar(jar.clone()), "/register").await;
         let csrf = field(&page.body, "csrf_token");
-        let cookie = format!("lanyard_csrf={csrf}");
+        let binder = lanyard_testkit::recording::cookie_value(&jar, &app.base_url, "__Host-lanyard_csrf")
+            .expect("the CSRF cookie");
+        let cookie = format!("__Host-lanyard_csrf={binder}");
         for (path, endpoint, form_for) in [
             (
                 "/register",

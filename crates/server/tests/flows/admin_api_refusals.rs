@@ -400,7 +400,7 @@ async fn h4_the_openapi_document_lists_every_admin_route_and_each_is_served() {
             }
         }
         documented.sort();
-        assert_eq!(documented.len(), 15, "{documented:#?}");
+        assert_eq!(documented.len(), 18, "{documented:#?}");
         app
     })
     .await;

@@ -110,7 +110,9 @@ fn state_changing_routes() -> Vec<Route> {
         string_consts(&std::fs::read_to_string(root.join("issuer/src/endpoints.rs")).unwrap());
     let mut sites = BTreeMap::new();
     let mut site_files = Vec::new();
+    // Paths other crates own: the sites' pages and the account links (sign-up, reset).
     rust_files(&root.join("sites/src"), &mut site_files);
+    rust_files(&root.join("signin/src"), &mut site_files);
     for file in site_files {
         sites.extend(string_consts(&std::fs::read_to_string(file).unwrap()));
     }

@@ -164,7 +164,7 @@ fn account_id(text: &str) -> Result<AccountId, Problem> {
 }
 
 /// A person's account (a site user's principal is not an account here).
-async fn person(state: &AppState, id: &str) -> Result<Account, Problem> {
+pub(super) async fn person(state: &AppState, id: &str) -> Result<Account, Problem> {
     let account = state.accounts.get(account_id(id)?).await?;
     if account.kind != lanyard_core::model::AccountKind::Person {
         return Err(Problem::NotFound);

@@ -12,6 +12,7 @@
 //! [`api_router`] and a tag in [`AdminDoc`]. Never a plain axum route: the flow test
 //! `admin_api::openapi_*` fails on a path the document does not list.
 
+pub mod account_sessions;
 pub mod accounts;
 pub mod audit;
 pub mod clients;
@@ -60,6 +61,7 @@ pub struct ProblemDoc {
         (name = "accounts", description = "People's accounts"),
         (name = "keys", description = "Signing keys"),
         (name = "audit", description = "The audit log"),
+        (name = "privacy", description = "Accounts' privacy preferences (read only)"),
     )
 )]
 struct AdminDoc;
@@ -89,6 +91,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
     let v1 = OpenApiRouter::new()
         .merge(clients::routes())
         .merge(accounts::routes())
+        .merge(account_sessions::routes())
         .merge(keys::routes())
         .merge(audit::routes());
     OpenApiRouter::with_openapi(AdminDoc::openapi()).nest(ADMIN_API_V1, v1)
