@@ -326,3 +326,159 @@ async fn f3_connected_apps_show_what_each_may_do_and_disconnecting_revokes_its_g
     })
     .await;
 }
+
+/// H4 on top of F3 and A4: an admin lists an account's signed-in browsers, ends one of them,
+/// and reads its privacy preferences with their history; other accounts' sessions, unknown
+/// handles and callers without a token get nothing.
+#[tokio::test]
+async fn h4_an_admin_lists_and_ends_an_accounts_sessions_and_reads_its_privacy() {
+    use crate::admin_api::{admin_token, call, get};
+    each_backend(|app| async move {
+        app.create_user(A).await;
+        app.create_user(B).await;
+        let firefox = signed_in_browser(&app, A, FIREFOX_LINUX).await;
+        let chrome = signed_in_browser(&app, A, CHROME_WINDOWS).await;
+        let b = signed_in_browser(&app, B, FIREFOX_LINUX).await;
+        let csrf = firefox.csrf(&app).await;
+        let set = firefox
+            .browser
+            .http
+            .put(app.url("/account/privacy"))
+            .header("content-type", "application/json")
+            .header("x-csrf-token", &csrf)
+            .body(r#"{"improve_products":true}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(set.status(), 200);
+        let token = admin_token(&app).await;
+        let id_of = |email: &'static str| {
+            let app = &app;
+            let token = token.clone();
+            async move {
+                let found = get(
+                    app,
+                    &format!("/accounts?email_prefix={}", email.replace('@', "%40")),
+                    &token,
+                )
+                .await;
+                found.body["items"][0]["id"].as_str().unwrap().to_owned()
+            }
+        };
+        let (a, b_id) = (id_of(A).await, id_of(B).await);
+
+        let listed = get(&app, &format!("/accounts/{a}/sessions"), &token).await;
+        assert_eq!(listed.status, 200, "{}", listed.body);
+        let sessions = listed.body.as_array().unwrap();
+        let mut devices: Vec<_> = sessions
+            .iter()
+            .map(|s| s["device"].as_str().unwrap())
+            .collect();
+        devices.sort();
+        assert_eq!(devices, ["Chrome on Windows", "Firefox on Linux"]);
+        assert!(sessions.iter().all(|s| s["network"] == "127.0.0.0/24"));
+        let chrome_handle = sessions
+            .iter()
+            .find(|s| s["device"] == "Chrome on Windows")
+            .unwrap()["handle"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let b_handle = get(&app, &format!("/accounts/{b_id}/sessions"), &token)
+            .await
+            .body[0]["handle"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        let delete = |path: String, token: Option<String>| {
+            let app = &app;
+            async move {
+                call(
+                    app,
+                    reqwest::Method::DELETE,
+                    &path,
+                    token.as_deref(),
+                    None,
+                    None,
+                )
+                .await
+            }
+        };
+        delete(format!("/accounts/{a}/sessions/{chrome_handle}"), None)
+            .await
+            .assert_problem(401);
+        // B's session is not A's; a malformed handle names nothing.
+        delete(
+            format!("/accounts/{a}/sessions/{b_handle}"),
+            Some(token.clone()),
+        )
+        .await
+        .assert_problem(404);
+        delete(format!("/accounts/{a}/sessions/nope"), Some(token.clone()))
+            .await
+            .assert_problem(404);
+        security(&app, &chrome).await;
+        security(&app, &b).await;
+        let ended = delete(
+            format!("/accounts/{a}/sessions/{chrome_handle}"),
+            Some(token.clone()),
+        )
+        .await;
+        assert_eq!(ended.status, 204);
+        let (_, at, _) = chrome.get(&app, SECURITY).await;
+        assert!(at.contains("/login?flow="), "{at}");
+        security(&app, &firefox).await;
+        delete(
+            format!("/accounts/{a}/sessions/{chrome_handle}"),
+            Some(token.clone()),
+        )
+        .await
+        .assert_problem(404);
+        assert_eq!(
+            get(&app, &format!("/accounts/{a}/sessions"), &token)
+                .await
+                .body
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+
+        let privacy = get(&app, &format!("/accounts/{a}/privacy"), &token).await;
+        assert_eq!(privacy.status, 200, "{}", privacy.body);
+        let improve = privacy.body["preferences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == "improve_products")
+            .unwrap()
+            .clone();
+        assert_eq!(improve["enabled"], true);
+        assert_eq!(privacy.body["changes"][0]["actor"], a.as_str());
+        let required = privacy.body["preferences"][0].clone();
+        assert_eq!(
+            (required["id"].as_str(), required["required"].as_bool()),
+            (Some("required"), Some(true))
+        );
+        call(
+            &app,
+            reqwest::Method::GET,
+            &format!("/accounts/{a}/privacy"),
+            None,
+            None,
+            None,
+        )
+        .await
+        .assert_problem(401);
+        get(
+            &app,
+            "/accounts/00000000-0000-0000-0000-000000000000/privacy",
+            &token,
+        )
+        .await
+        .assert_problem(404);
+        app
+    })
+    .await;
+}
