@@ -73,6 +73,17 @@ impl AccountService {
             status: AccountStatus::Active,
             kind: AccountKind::Person,
         };
+        self.insert_audited(new, "account.created", origin).await
+    }
+
+    /// Stores a new account and audits `kind` for it; a taken address is
+    /// [`IdentityError::EmailTaken`].
+    async fn insert_audited(
+        &self,
+        new: NewAccount,
+        kind: &str,
+        origin: &Origin,
+    ) -> Result<Account, IdentityError> {
         let now = self.clock.now();
         let account = match self.accounts.insert_account(new, now).await {
             Ok(account) => account,
@@ -80,7 +91,7 @@ impl AccountService {
             Err(e) => return Err(e.into()),
         };
         self.record(
-            AuditEvent::new(now, "account.created", "success").subject(account.id.to_string()),
+            AuditEvent::new(now, kind, "success").subject(account.id.to_string()),
             origin,
         )
         .await;

@@ -3,7 +3,7 @@
 //! address has an account (S43) and store the outcome later, off the response path.
 
 use lanyard_core::model::{Account, AccountKind, AccountStatus, AuditEvent, NewAccount};
-use lanyard_core::{AccountId, Origin, Secret, StoreError};
+use lanyard_core::{AccountId, Origin, Secret};
 
 use super::{AccountService, validate_name};
 use crate::{IdentityError, normalize_email};
@@ -64,18 +64,7 @@ impl AccountService {
             status: AccountStatus::Invited,
             kind: AccountKind::Person,
         };
-        let now = self.clock.now();
-        let account = match self.accounts.insert_account(new, now).await {
-            Ok(account) => account,
-            Err(StoreError::Conflict(_)) => return Err(IdentityError::EmailTaken),
-            Err(e) => return Err(e.into()),
-        };
-        self.record(
-            AuditEvent::new(now, "account.registered", "success").subject(account.id.to_string()),
-            origin,
-        )
-        .await;
-        Ok(account)
+        self.insert_audited(new, "account.registered", origin).await
     }
 
     /// Checks a new password for `account` against the policy and hashes it (a reset: the

@@ -42,7 +42,7 @@ fn changes(state: &Value) -> usize {
     state["changes"].as_array().unwrap().len()
 }
 
-async fn put(
+pub(crate) async fn put(
     app: &lanyard_testkit::TestApp,
     tab: &Tab,
     body: &str,

@@ -340,16 +340,13 @@ async fn h4_an_admin_lists_and_ends_an_accounts_sessions_and_reads_its_privacy()
         let chrome = signed_in_browser(&app, A, CHROME_WINDOWS).await;
         let b = signed_in_browser(&app, B, FIREFOX_LINUX).await;
         let csrf = firefox.csrf(&app).await;
-        let set = firefox
-            .browser
-            .http
-            .put(app.url("/account/privacy"))
-            .header("content-type", "application/json")
-            .header("x-csrf-token", &csrf)
-            .body(r#"{"improve_products":true}"#)
-            .send()
-            .await
-            .unwrap();
+        let set = crate::account_privacy::put(
+            &app,
+            &firefox,
+            r#"{"improve_products":true}"#,
+            Some(&csrf),
+        )
+        .await;
         assert_eq!(set.status(), 200);
         let token = admin_token(&app).await;
         let id_of = |email: &'static str| {
