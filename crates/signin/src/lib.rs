@@ -49,7 +49,9 @@ pub use next::{
 };
 pub use password::{MAX_PASSWORD_LEN, PasswordCheck};
 pub use second_step::device_label;
-pub use session::{NewSession, Session, SessionDeps, SessionFor, SessionStore};
+pub use session::{
+    ListedSession, NewSession, Session, SessionDeps, SessionFor, SessionStore, ip_prefix,
+};
 pub use settings::SessionSettings;
 pub use site_access::SiteAccess;
 pub use site_login::{MAX_LOGIN_LEN, normalize_login, site_may_return_to};

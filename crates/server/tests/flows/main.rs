@@ -3,6 +3,7 @@
 //! `openidconnect` crate as relying party, and by raw requests for the refusals. Every test
 //! runs on SQLite + in-process store, and on PostgreSQL + Redis when their URLs are set.
 
+mod account_activity;
 mod account_enumeration;
 mod account_links_support;
 mod account_pages;

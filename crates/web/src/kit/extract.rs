@@ -47,6 +47,7 @@ return_to! {
     ToPassword => paths::ACCOUNT_PASSWORD,
     ToPrivacy => paths::ACCOUNT_PRIVACY,
     ToApps => paths::ACCOUNT_APPS,
+    ToActivity => paths::ACCOUNT_ACTIVITY,
     ToPats => paths::ACCOUNT_PATS,
     ToBackupRegenerate => paths::ACCOUNT_BACKUP_REGENERATE,
     ToTotpTurnOff => paths::ACCOUNT_TOTP_TURN_OFF,

@@ -68,6 +68,8 @@ pub const ACCOUNT_PRIVACY: &str = "/account/privacy";
 pub const ACCOUNT_APPS: &str = "/account/apps";
 pub const ACCOUNT_APPS_DISCONNECT: &str = "/account/apps/disconnect";
 pub const ACCOUNT_APP: &str = "/account/apps/{client_id}";
+/// The account's recent security events.
+pub const ACCOUNT_ACTIVITY: &str = "/account/activity";
 /// Personal access tokens: the account page and API (E1, E2).
 pub const ACCOUNT_PATS: &str = "/account/pats";
 /// One token (API: `GET`, `DELETE`), its revoke confirmation (`GET`) and action (`POST`).

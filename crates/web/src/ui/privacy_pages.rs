@@ -56,3 +56,22 @@ pub struct AppView {
     pub since_text: String,
     pub scopes: Vec<super::ScopeView>,
 }
+
+/// The account's recent security events (F3).
+#[derive(Debug, Clone, Default, Template)]
+#[template(path = "activity.html")]
+pub struct ActivityPage {
+    pub theme: Theme,
+    pub email: String,
+    pub events: Vec<EventView>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EventView {
+    pub when: String,
+    /// "Signed in", "Password changed", …
+    pub what: String,
+    pub failed: bool,
+    /// "Firefox on Linux, network 203.0.113.0/24", or "Lanyard" for the server's own doing.
+    pub from: String,
+}

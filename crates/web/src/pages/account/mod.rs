@@ -5,6 +5,7 @@
 //! `GET` confirmation whose form posts to the same path; a `POST` answers 303 with a notice
 //! for the session (`kit::notice`). `DELETE` routes serve API callers with the same rules.
 
+mod activity;
 mod apps;
 mod backup;
 mod devices;
@@ -93,6 +94,7 @@ pub fn routes() -> Router<AppState> {
         .route(paths::ACCOUNT_SESSION_END, post(sessions::end_session_post))
         .route(paths::ACCOUNT_SESSION, delete(sessions::end_session_delete))
         .route(paths::ACCOUNT_APPS, get(apps::apps_get))
+        .route(paths::ACCOUNT_ACTIVITY, get(activity::activity_get))
         .route(paths::ACCOUNT_APPS_DISCONNECT, post(apps::disconnect_post))
         .route(paths::ACCOUNT_APP, delete(apps::disconnect_delete))
 }
