@@ -746,8 +746,9 @@ fn security_page_with_an_app_and_devices() {
     assert!(!html.contains("This device"));
     assert!(html.contains("Trusted until 21 December 2026"));
     assert!(html.contains(">Remove all trusted devices</a>"));
-    // Only "sign out everywhere else" acts at once: it takes nothing away.
-    assert_eq!(forms(&html).len(), 1);
+    // Only the sign-outs act at once (they take nothing away): "sign out everywhere else"
+    // and one "Sign out" for the other browser in the session list.
+    assert_eq!(forms(&html).len(), 2);
 }
 
 #[test]
@@ -789,8 +790,8 @@ fn security_page_without_an_app_or_devices() {
     );
     assert_eq!(
         forms(&html).len(),
-        1,
-        "only the sign-out-everywhere-else form"
+        2,
+        "only the sign-out forms: everywhere else, and the other browser"
     );
 }
 
